@@ -1,0 +1,460 @@
+//! `apply`: the pure transition function. Given read access to applied state, the log index and a
+//! stamped command, it returns the caller's outcome and the writes to commit. A command that fails
+//! returns its fault and no writes, so bad input changes nothing. The node also runs `apply` as a
+//! dry run on the leader to answer faults without proposing.
+
+use swf_types::shapes::*;
+use swf_types::{parse_duration, parse_priority, Fault, Timestamp};
+
+use crate::command::{Command, Op, Outcome, Reply};
+use crate::execution::Exec;
+use crate::limits::Limits;
+use crate::state::*;
+
+/// The outcome of applying a command plus the writes it makes (empty when the outcome is a fault).
+#[derive(Debug)]
+pub struct Applied {
+    pub outcome: Outcome,
+    pub writes: Vec<Write>,
+}
+
+/// The context of one application: state, time, log index, limits.
+pub struct Ctx<'a, S: StateRead + ?Sized> {
+    pub state: &'a S,
+    pub now: Timestamp,
+    /// Log index of the command, used to order task queues.
+    pub index: u64,
+    pub limits: &'a Limits,
+    pub writes: Vec<Write>,
+}
+
+/// Applies `cmd` at log `index` to `state`.
+pub fn apply<S: StateRead + ?Sized>(
+    state: &S,
+    index: u64,
+    cmd: &Command,
+    limits: &Limits,
+) -> Result<Applied, ReadError> {
+    let mut ctx = Ctx {
+        state,
+        now: cmd.now,
+        index,
+        limits,
+        writes: Vec::new(),
+    };
+    let result = match &cmd.op {
+        Op::RegisterDomain(input) => ctx.register_domain(input),
+        Op::RegisterWorkflowType(input) => ctx.register_workflow_type(input),
+        Op::RegisterActivityType(input) => ctx.register_activity_type(input),
+        Op::StartWorkflowExecution { input, run_id } => ctx.start_workflow_execution(input, run_id),
+        Op::StartDecisionTask {
+            run_id,
+            scheduled_event_id,
+            identity,
+        } => ctx.start_decision_task(run_id, *scheduled_event_id, identity.clone()),
+        Op::StartActivityTask {
+            run_id,
+            scheduled_event_id,
+            identity,
+        } => ctx.start_activity_task(run_id, *scheduled_event_id, identity.clone()),
+        Op::RespondDecisionTaskCompleted(input) => ctx.respond_decision_task_completed(input),
+        Op::RecordActivityTaskHeartbeat(input) => ctx.record_heartbeat(input),
+        Op::RespondActivityTaskCompleted(input) => ctx.respond_activity_completed(input),
+        Op::RespondActivityTaskFailed(input) => ctx.respond_activity_failed(input),
+        Op::RespondActivityTaskCanceled(input) => ctx.respond_activity_canceled(input),
+        Op::Noop => Ok(Ok(Reply::Done)),
+    };
+    let outcome = result?;
+    let writes = if outcome.is_ok() {
+        ctx.writes
+    } else {
+        Vec::new()
+    };
+    Ok(Applied { outcome, writes })
+}
+
+/// Turns an invalid duration string into a ValidationException naming the member.
+pub(crate) fn check_duration(member: &str, value: &Option<String>) -> Result<(), Fault> {
+    match value {
+        Some(v) => parse_duration(v)
+            .map(|_| ())
+            .map_err(|e| Fault::validation(format!("{e} (at '{member}')"))),
+        None => Ok(()),
+    }
+}
+
+/// Turns an invalid priority string into a ValidationException naming the member.
+pub(crate) fn check_priority(member: &str, value: &Option<String>) -> Result<i32, Fault> {
+    match value {
+        Some(v) => parse_priority(v).map_err(|e| Fault::validation(format!("{e} (at '{member}')"))),
+        None => Ok(0),
+    }
+}
+
+/// `?` for faults inside a function returning `Result<Outcome, ReadError>`.
+macro_rules! fault {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(f) => return Ok(Err(f)),
+        }
+    };
+}
+pub(crate) use fault;
+
+impl<S: StateRead + ?Sized> Ctx<'_, S> {
+    /// The domain, which must exist and be registered for actions that create things in it.
+    pub(crate) fn live_domain(&self, name: &str) -> Result<Result<DomainRecord, Fault>, ReadError> {
+        Ok(match self.state.domain(name)? {
+            None => Err(Fault::unknown_resource(format!("Unknown domain: {name}"))),
+            Some(d) if d.detail.domain_info.status == RegistrationStatus::Deprecated => Err(
+                Fault::domain_deprecated(format!("Domain is deprecated: {name}")),
+            ),
+            Some(d) => Ok(d),
+        })
+    }
+
+    fn register_domain(&mut self, input: &RegisterDomainInput) -> Result<Outcome, ReadError> {
+        let days = &input.workflow_execution_retention_period_in_days;
+        let valid_days = days == "NONE"
+            || days
+                .parse::<u32>()
+                .is_ok_and(|d| d <= self.limits.max_retention_days);
+        if !valid_days {
+            return Ok(Err(Fault::validation(format!(
+                "Invalid workflowExecutionRetentionPeriodInDays '{days}': must be NONE or a whole number of days from 0 to {}",
+                self.limits.max_retention_days
+            ))));
+        }
+        if self.state.domain(&input.name)?.is_some() {
+            return Ok(Err(Fault::domain_already_exists(format!(
+                "Domain already exists: {}",
+                input.name
+            ))));
+        }
+        if self.state.domain_count()? >= self.limits.max_domains {
+            return Ok(Err(Fault::limit_exceeded(format!(
+                "Limit of {} domains reached",
+                self.limits.max_domains
+            ))));
+        }
+        let tags = input.tags.clone().unwrap_or_default();
+        if tags.len() > self.limits.max_tags {
+            return Ok(Err(Fault {
+                kind: swf_types::FaultKind::TooManyTags,
+                message: format!("A domain may have at most {} tags", self.limits.max_tags),
+            }));
+        }
+        let record = DomainRecord {
+            detail: DomainDetail {
+                domain_info: Box::new(DomainInfo {
+                    name: input.name.clone(),
+                    status: RegistrationStatus::Registered,
+                    description: input.description.clone(),
+                    arn: Some(self.limits.domain_arn(&input.name)),
+                }),
+                configuration: Box::new(DomainConfiguration {
+                    workflow_execution_retention_period_in_days: days.clone(),
+                }),
+            },
+            tags,
+            created: self.now,
+            workflow_types: 0,
+            activity_types: 0,
+        };
+        self.writes.push(Write::Domain(record));
+        Ok(Ok(Reply::Done))
+    }
+
+    fn register_workflow_type(
+        &mut self,
+        input: &RegisterWorkflowTypeInput,
+    ) -> Result<Outcome, ReadError> {
+        fault!(check_duration(
+            "defaultTaskStartToCloseTimeout",
+            &input.default_task_start_to_close_timeout
+        ));
+        fault!(check_duration(
+            "defaultExecutionStartToCloseTimeout",
+            &input.default_execution_start_to_close_timeout
+        ));
+        fault!(check_priority(
+            "defaultTaskPriority",
+            &input.default_task_priority
+        ));
+        let mut domain = fault!(self.live_domain(&input.domain)?);
+        let wt = WorkflowType {
+            name: input.name.clone(),
+            version: input.version.clone(),
+        };
+        if self.state.workflow_type(&input.domain, &wt)?.is_some() {
+            return Ok(Err(Fault::type_already_exists(format!(
+                "WorkflowType already exists: [{}, {}]",
+                wt.name, wt.version
+            ))));
+        }
+        if domain.workflow_types as usize >= self.limits.max_types_per_domain {
+            return Ok(Err(Fault::limit_exceeded(
+                "Limit of workflow types in this domain reached",
+            )));
+        }
+        let detail = WorkflowTypeDetail {
+            type_info: Box::new(WorkflowTypeInfo {
+                workflow_type: Box::new(wt),
+                status: RegistrationStatus::Registered,
+                description: input.description.clone(),
+                creation_date: self.now,
+                deprecation_date: None,
+            }),
+            configuration: Box::new(WorkflowTypeConfiguration {
+                default_task_start_to_close_timeout: input
+                    .default_task_start_to_close_timeout
+                    .clone(),
+                default_execution_start_to_close_timeout: input
+                    .default_execution_start_to_close_timeout
+                    .clone(),
+                default_task_list: input.default_task_list.clone(),
+                default_task_priority: input.default_task_priority.clone(),
+                default_child_policy: input.default_child_policy,
+                default_lambda_role: input.default_lambda_role.clone(),
+            }),
+        };
+        domain.workflow_types += 1;
+        self.writes.push(Write::WorkflowType {
+            domain: input.domain.clone(),
+            detail,
+        });
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+
+    fn register_activity_type(
+        &mut self,
+        input: &RegisterActivityTypeInput,
+    ) -> Result<Outcome, ReadError> {
+        for (member, value) in [
+            (
+                "defaultTaskStartToCloseTimeout",
+                &input.default_task_start_to_close_timeout,
+            ),
+            (
+                "defaultTaskHeartbeatTimeout",
+                &input.default_task_heartbeat_timeout,
+            ),
+            (
+                "defaultTaskScheduleToStartTimeout",
+                &input.default_task_schedule_to_start_timeout,
+            ),
+            (
+                "defaultTaskScheduleToCloseTimeout",
+                &input.default_task_schedule_to_close_timeout,
+            ),
+        ] {
+            fault!(check_duration(member, value));
+        }
+        fault!(check_priority(
+            "defaultTaskPriority",
+            &input.default_task_priority
+        ));
+        let mut domain = fault!(self.live_domain(&input.domain)?);
+        let at = ActivityType {
+            name: input.name.clone(),
+            version: input.version.clone(),
+        };
+        if self.state.activity_type(&input.domain, &at)?.is_some() {
+            return Ok(Err(Fault::type_already_exists(format!(
+                "ActivityType already exists: [{}, {}]",
+                at.name, at.version
+            ))));
+        }
+        if domain.activity_types as usize >= self.limits.max_types_per_domain {
+            return Ok(Err(Fault::limit_exceeded(
+                "Limit of activity types in this domain reached",
+            )));
+        }
+        let detail = ActivityTypeDetail {
+            type_info: Box::new(ActivityTypeInfo {
+                activity_type: Box::new(at),
+                status: RegistrationStatus::Registered,
+                description: input.description.clone(),
+                creation_date: self.now,
+                deprecation_date: None,
+            }),
+            configuration: Box::new(ActivityTypeConfiguration {
+                default_task_start_to_close_timeout: input
+                    .default_task_start_to_close_timeout
+                    .clone(),
+                default_task_heartbeat_timeout: input.default_task_heartbeat_timeout.clone(),
+                default_task_list: input.default_task_list.clone(),
+                default_task_priority: input.default_task_priority.clone(),
+                default_task_schedule_to_start_timeout: input
+                    .default_task_schedule_to_start_timeout
+                    .clone(),
+                default_task_schedule_to_close_timeout: input
+                    .default_task_schedule_to_close_timeout
+                    .clone(),
+            }),
+        };
+        domain.activity_types += 1;
+        self.writes.push(Write::ActivityType {
+            domain: input.domain.clone(),
+            detail,
+        });
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+
+    fn start_workflow_execution(
+        &mut self,
+        input: &StartWorkflowExecutionInput,
+        run_id: &str,
+    ) -> Result<Outcome, ReadError> {
+        fault!(check_duration(
+            "executionStartToCloseTimeout",
+            &input.execution_start_to_close_timeout
+        ));
+        fault!(check_duration(
+            "taskStartToCloseTimeout",
+            &input.task_start_to_close_timeout
+        ));
+        fault!(check_priority("taskPriority", &input.task_priority));
+        fault!(self.live_domain(&input.domain)?);
+        let wt: &WorkflowType = &input.workflow_type;
+        let Some(detail) = self.state.workflow_type(&input.domain, wt)? else {
+            return Ok(Err(Fault::unknown_resource(format!(
+                "Unknown type: WorkflowType=[name={}, version={}]",
+                wt.name, wt.version
+            ))));
+        };
+        if detail.type_info.status == RegistrationStatus::Deprecated {
+            return Ok(Err(Fault::type_deprecated(format!(
+                "WorkflowType is deprecated: [{}, {}]",
+                wt.name, wt.version
+            ))));
+        }
+        if self
+            .state
+            .open_run(&input.domain, &input.workflow_id)?
+            .is_some()
+        {
+            return Ok(Err(Fault::already_started(format!(
+                "Workflow execution already started: {}",
+                input.workflow_id
+            ))));
+        }
+        let defaults = &detail.configuration;
+        let undefined = |what: &str| {
+            Err(Fault::default_undefined(format!(
+                "No default {what} was registered for the workflow type and none was given"
+            )))
+        };
+        let task_list = match input
+            .task_list
+            .as_ref()
+            .or(defaults.default_task_list.as_ref())
+        {
+            Some(t) => t.name.clone(),
+            None => return Ok(undefined("task list")),
+        };
+        let Some(execution_timeout) = input
+            .execution_start_to_close_timeout
+            .clone()
+            .or_else(|| defaults.default_execution_start_to_close_timeout.clone())
+        else {
+            return Ok(undefined("execution start-to-close timeout"));
+        };
+        if parse_duration(&execution_timeout) == Ok(None) {
+            return Ok(Err(Fault::validation(
+                "executionStartToCloseTimeout may not be NONE",
+            )));
+        }
+        let Some(task_timeout) = input
+            .task_start_to_close_timeout
+            .clone()
+            .or_else(|| defaults.default_task_start_to_close_timeout.clone())
+        else {
+            return Ok(undefined("task start-to-close timeout"));
+        };
+        let Some(child_policy) = input.child_policy.or(defaults.default_child_policy) else {
+            return Ok(undefined("child policy"));
+        };
+        let priority_text = input
+            .task_priority
+            .clone()
+            .or_else(|| defaults.default_task_priority.clone());
+        let priority = fault!(check_priority("taskPriority", &priority_text));
+        let config = ExecutionConfig {
+            task_list,
+            task_priority: priority,
+            execution_start_to_close_timeout: execution_timeout,
+            task_start_to_close_timeout: task_timeout,
+            child_policy,
+            lambda_role: input
+                .lambda_role
+                .clone()
+                .or_else(|| defaults.default_lambda_role.clone()),
+        };
+        let record = ExecutionRecord {
+            domain: input.domain.clone(),
+            workflow_id: input.workflow_id.clone(),
+            run_id: run_id.to_string(),
+            workflow_type: wt.clone(),
+            config: config.clone(),
+            tag_list: input.tag_list.clone().unwrap_or_default(),
+            started: self.now,
+            closed: None,
+            close_status: None,
+            cancel_requested: false,
+            next_event_id: 1,
+            decision: DecisionSlot::None,
+            previous_started_event_id: 0,
+            activities: Default::default(),
+            latest_activity_task_timestamp: None,
+            latest_execution_context: None,
+        };
+        let mut exec = Exec::new(record);
+        exec.add_event(
+            self.now,
+            WorkflowExecutionStartedEventAttributes {
+                input: input.input.clone(),
+                execution_start_to_close_timeout: Some(
+                    config.execution_start_to_close_timeout.clone(),
+                ),
+                task_start_to_close_timeout: Some(config.task_start_to_close_timeout.clone()),
+                child_policy: config.child_policy,
+                task_list: Box::new(TaskList {
+                    name: config.task_list.clone(),
+                }),
+                task_priority: priority_text,
+                workflow_type: Box::new(wt.clone()),
+                tag_list: input.tag_list.clone(),
+                lambda_role: config.lambda_role.clone(),
+                ..Default::default()
+            },
+        );
+        exec.needs_decision(self.now, self.index);
+        self.writes.push(Write::OpenRun {
+            domain: input.domain.clone(),
+            workflow_id: input.workflow_id.clone(),
+            run_id: Some(run_id.to_string()),
+        });
+        exec.finish(&mut self.writes);
+        Ok(Ok(Reply::Started {
+            run_id: run_id.to_string(),
+        }))
+    }
+
+    /// The open execution a task refers to, or UnknownResourceFault.
+    pub(crate) fn open_execution(
+        &self,
+        run_id: &str,
+    ) -> Result<Result<ExecutionRecord, Fault>, ReadError> {
+        Ok(match self.state.execution(run_id)? {
+            Some(rec) if rec.is_open() => Ok(rec),
+            Some(_) => Err(Fault::unknown_resource(
+                "Unknown execution: the workflow execution is closed",
+            )),
+            None => Err(Fault::unknown_resource("Unknown execution")),
+        })
+    }
+}

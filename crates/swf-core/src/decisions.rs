@@ -1,0 +1,535 @@
+//! RespondDecisionTaskCompleted: the decider's decisions applied in order. A decision that cannot be
+//! carried out records its `...Failed` event with SWF's cause and the call still succeeds; a failed
+//! decision, like events that arrived while the task ran, gets the decider a new decision task.
+//! Decision kinds that are not implemented yet (timers, children, external signals and cancels,
+//! continue-as-new, Lambda) fail with cause OPERATION_NOT_PERMITTED (Lambda: LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION),
+//! which SWF also records for decisions the caller may not make; nothing else changes.
+
+use swf_types::shapes::*;
+use swf_types::{parse_duration, Fault};
+
+use crate::apply::{check_duration, check_priority, fault, Ctx};
+use crate::command::{Outcome, Reply};
+use crate::execution::Exec;
+use crate::state::*;
+use crate::token::TaskToken;
+
+impl<S: StateRead + ?Sized> Ctx<'_, S> {
+    pub(crate) fn respond_decision_task_completed(
+        &mut self,
+        input: &RespondDecisionTaskCompletedInput,
+    ) -> Result<Outcome, ReadError> {
+        let decisions = input.decisions.as_deref().unwrap_or_default();
+        fault!(check_decisions(decisions));
+        fault!(check_duration(
+            "taskListScheduleToStartTimeout",
+            &input.task_list_schedule_to_start_timeout
+        ));
+        let unknown = || {
+            Ok(Err(Fault::unknown_resource(
+                "Unknown task token: the decision task is closed or was never started",
+            )))
+        };
+        let Some(t) = TaskToken::decode(&input.task_token).filter(|t| t.kind == TaskKind::Decision)
+        else {
+            return unknown();
+        };
+        let rec = match self.state.execution(&t.run_id)? {
+            Some(rec) if rec.is_open() => rec,
+            _ => return unknown(),
+        };
+        let unhandled = match rec.decision {
+            DecisionSlot::Started {
+                scheduled_event_id,
+                started_event_id,
+                unhandled_events,
+            } if scheduled_event_id == t.scheduled_event_id
+                && started_event_id == t.started_event_id =>
+            {
+                unhandled_events
+            }
+            _ => return unknown(),
+        };
+        let mut exec = Exec::new(rec);
+        let completed = exec.add_event(
+            self.now,
+            DecisionTaskCompletedEventAttributes {
+                execution_context: input.execution_context.clone(),
+                scheduled_event_id: t.scheduled_event_id,
+                started_event_id: t.started_event_id,
+                task_list: input.task_list.clone(),
+                task_list_schedule_to_start_timeout: input
+                    .task_list_schedule_to_start_timeout
+                    .clone(),
+            },
+        );
+        if input.execution_context.is_some() {
+            exec.rec.latest_execution_context = input.execution_context.clone();
+        }
+        if let Some(tl) = &input.task_list {
+            exec.rec.config.task_list = tl.name.clone();
+        }
+        let mut reschedule = unhandled;
+        for decision in decisions {
+            if !exec.is_open() {
+                break;
+            }
+            let needs_decision = self.decide(&mut exec, decision, completed, unhandled)?;
+            reschedule |= needs_decision;
+        }
+        exec.finish_decision_task(self.now, self.index, reschedule);
+        exec.finish(&mut self.writes);
+        Ok(Ok(Reply::Done))
+    }
+
+    /// Applies one decision; returns whether it produced an event that needs a new decision task.
+    fn decide(
+        &self,
+        exec: &mut Exec,
+        d: &Decision,
+        completed: i64,
+        unhandled: bool,
+    ) -> Result<bool, ReadError> {
+        let now = self.now;
+        Ok(match d.decision_type {
+            DecisionType::ScheduleActivityTask => {
+                let a = d
+                    .schedule_activity_task_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                !self.schedule_activity(exec, a, completed)?
+            }
+            DecisionType::RequestCancelActivityTask => {
+                let a = d
+                    .request_cancel_activity_task_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                self.request_cancel_activity(exec, &a.activity_id, completed)
+            }
+            DecisionType::CompleteWorkflowExecution => {
+                let a = d
+                    .complete_workflow_execution_decision_attributes
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_default();
+                if unhandled {
+                    exec.add_event(
+                        now,
+                        CompleteWorkflowExecutionFailedEventAttributes {
+                            cause: CompleteWorkflowExecutionFailedCause::UnhandledDecision,
+                            decision_task_completed_event_id: completed,
+                        },
+                    );
+                    true
+                } else {
+                    exec.add_event(
+                        now,
+                        WorkflowExecutionCompletedEventAttributes {
+                            result: a.result,
+                            decision_task_completed_event_id: completed,
+                        },
+                    );
+                    exec.close(now, CloseStatus::Completed);
+                    false
+                }
+            }
+            DecisionType::FailWorkflowExecution => {
+                let a = d
+                    .fail_workflow_execution_decision_attributes
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_default();
+                if unhandled {
+                    exec.add_event(
+                        now,
+                        FailWorkflowExecutionFailedEventAttributes {
+                            cause: FailWorkflowExecutionFailedCause::UnhandledDecision,
+                            decision_task_completed_event_id: completed,
+                        },
+                    );
+                    true
+                } else {
+                    exec.add_event(
+                        now,
+                        WorkflowExecutionFailedEventAttributes {
+                            reason: a.reason,
+                            details: a.details,
+                            decision_task_completed_event_id: completed,
+                        },
+                    );
+                    exec.close(now, CloseStatus::Failed);
+                    false
+                }
+            }
+            DecisionType::CancelWorkflowExecution => {
+                let a = d
+                    .cancel_workflow_execution_decision_attributes
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_default();
+                if unhandled {
+                    exec.add_event(
+                        now,
+                        CancelWorkflowExecutionFailedEventAttributes {
+                            cause: CancelWorkflowExecutionFailedCause::UnhandledDecision,
+                            decision_task_completed_event_id: completed,
+                        },
+                    );
+                    true
+                } else {
+                    exec.add_event(
+                        now,
+                        WorkflowExecutionCanceledEventAttributes {
+                            details: a.details,
+                            decision_task_completed_event_id: completed,
+                        },
+                    );
+                    exec.close(now, CloseStatus::Canceled);
+                    false
+                }
+            }
+            DecisionType::RecordMarker => {
+                let a = d
+                    .record_marker_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(
+                    now,
+                    MarkerRecordedEventAttributes {
+                        marker_name: a.marker_name.clone(),
+                        details: a.details.clone(),
+                        decision_task_completed_event_id: completed,
+                    },
+                );
+                false
+            }
+            DecisionType::StartTimer => {
+                let a = d
+                    .start_timer_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(
+                    now,
+                    StartTimerFailedEventAttributes {
+                        timer_id: a.timer_id.clone(),
+                        cause: StartTimerFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: completed,
+                    },
+                );
+                true
+            }
+            DecisionType::CancelTimer => {
+                let a = d
+                    .cancel_timer_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(
+                    now,
+                    CancelTimerFailedEventAttributes {
+                        timer_id: a.timer_id.clone(),
+                        cause: CancelTimerFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: completed,
+                    },
+                );
+                true
+            }
+            DecisionType::ContinueAsNewWorkflowExecution => {
+                exec.add_event(
+                    now,
+                    ContinueAsNewWorkflowExecutionFailedEventAttributes {
+                        cause: ContinueAsNewWorkflowExecutionFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: completed,
+                    },
+                );
+                true
+            }
+            DecisionType::SignalExternalWorkflowExecution => {
+                let a = d
+                    .signal_external_workflow_execution_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(
+                    now,
+                    SignalExternalWorkflowExecutionFailedEventAttributes {
+                        workflow_id: a.workflow_id.clone(),
+                        run_id: a.run_id.clone(),
+                        cause: SignalExternalWorkflowExecutionFailedCause::OperationNotPermitted,
+                        initiated_event_id: 0,
+                        decision_task_completed_event_id: completed,
+                        control: a.control.clone(),
+                    },
+                );
+                true
+            }
+            DecisionType::RequestCancelExternalWorkflowExecution => {
+                let a = d
+                    .request_cancel_external_workflow_execution_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(now, RequestCancelExternalWorkflowExecutionFailedEventAttributes {
+                    workflow_id: a.workflow_id.clone(),
+                    run_id: a.run_id.clone(),
+                    cause: RequestCancelExternalWorkflowExecutionFailedCause::OperationNotPermitted,
+                    initiated_event_id: 0,
+                    decision_task_completed_event_id: completed,
+                    control: a.control.clone(),
+                });
+                true
+            }
+            DecisionType::StartChildWorkflowExecution => {
+                let a = d
+                    .start_child_workflow_execution_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(
+                    now,
+                    StartChildWorkflowExecutionFailedEventAttributes {
+                        workflow_type: a.workflow_type.clone(),
+                        cause: StartChildWorkflowExecutionFailedCause::OperationNotPermitted,
+                        workflow_id: a.workflow_id.clone(),
+                        initiated_event_id: 0,
+                        decision_task_completed_event_id: completed,
+                        control: a.control.clone(),
+                    },
+                );
+                true
+            }
+            DecisionType::ScheduleLambdaFunction => {
+                let a = d
+                    .schedule_lambda_function_decision_attributes
+                    .as_deref()
+                    .expect("checked");
+                exec.add_event(
+                    now,
+                    ScheduleLambdaFunctionFailedEventAttributes {
+                        id: a.id.clone(),
+                        name: a.name.clone(),
+                        cause: ScheduleLambdaFunctionFailedCause::LambdaServiceNotAvailableInRegion,
+                        decision_task_completed_event_id: completed,
+                    },
+                );
+                true
+            }
+        })
+    }
+
+    /// Schedules an activity or records ScheduleActivityTaskFailed; returns whether it was scheduled.
+    fn schedule_activity(
+        &self,
+        exec: &mut Exec,
+        a: &ScheduleActivityTaskDecisionAttributes,
+        completed: i64,
+    ) -> Result<bool, ReadError> {
+        use ScheduleActivityTaskFailedCause as Cause;
+        let now = self.now;
+        let fail = |exec: &mut Exec, cause: Cause| {
+            exec.add_event(
+                now,
+                ScheduleActivityTaskFailedEventAttributes {
+                    activity_type: a.activity_type.clone(),
+                    activity_id: a.activity_id.clone(),
+                    cause,
+                    decision_task_completed_event_id: completed,
+                },
+            );
+            Ok(false)
+        };
+        let detail = match self
+            .state
+            .activity_type(&exec.rec.domain, &a.activity_type)?
+        {
+            None => return fail(exec, Cause::ActivityTypeDoesNotExist),
+            Some(d) if d.type_info.status == RegistrationStatus::Deprecated => {
+                return fail(exec, Cause::ActivityTypeDeprecated)
+            }
+            Some(d) => d,
+        };
+        if exec
+            .rec
+            .activities
+            .values()
+            .any(|open| open.activity_id == a.activity_id)
+        {
+            return fail(exec, Cause::ActivityIdAlreadyInUse);
+        }
+        if exec.rec.activities.len() >= self.limits.max_open_activities {
+            return fail(exec, Cause::OpenActivitiesLimitExceeded);
+        }
+        let defaults = &detail.configuration;
+        let Some(task_list) = a
+            .task_list
+            .as_ref()
+            .or(defaults.default_task_list.as_ref())
+            .map(|t| t.name.clone())
+        else {
+            return fail(exec, Cause::DefaultTaskListUndefined);
+        };
+        let Some(schedule_to_close) = a
+            .schedule_to_close_timeout
+            .clone()
+            .or_else(|| defaults.default_task_schedule_to_close_timeout.clone())
+        else {
+            return fail(exec, Cause::DefaultScheduleToCloseTimeoutUndefined);
+        };
+        let Some(schedule_to_start) = a
+            .schedule_to_start_timeout
+            .clone()
+            .or_else(|| defaults.default_task_schedule_to_start_timeout.clone())
+        else {
+            return fail(exec, Cause::DefaultScheduleToStartTimeoutUndefined);
+        };
+        let Some(start_to_close) = a
+            .start_to_close_timeout
+            .clone()
+            .or_else(|| defaults.default_task_start_to_close_timeout.clone())
+        else {
+            return fail(exec, Cause::DefaultStartToCloseTimeoutUndefined);
+        };
+        let heartbeat = a
+            .heartbeat_timeout
+            .clone()
+            .or_else(|| defaults.default_task_heartbeat_timeout.clone())
+            .unwrap_or_else(|| "NONE".into());
+        let priority_text = a
+            .task_priority
+            .clone()
+            .or_else(|| defaults.default_task_priority.clone());
+        let priority = priority_text
+            .as_deref()
+            .and_then(|p| swf_types::parse_priority(p).ok())
+            .unwrap_or(0);
+        let scheduled = exec.add_event(
+            now,
+            ActivityTaskScheduledEventAttributes {
+                activity_type: a.activity_type.clone(),
+                activity_id: a.activity_id.clone(),
+                input: a.input.clone(),
+                control: a.control.clone(),
+                schedule_to_start_timeout: Some(schedule_to_start),
+                schedule_to_close_timeout: Some(schedule_to_close),
+                start_to_close_timeout: Some(start_to_close),
+                task_list: Box::new(TaskList {
+                    name: task_list.clone(),
+                }),
+                task_priority: Some(priority.to_string()),
+                decision_task_completed_event_id: completed,
+                heartbeat_timeout: Some(heartbeat),
+            },
+        );
+        let queued = QueuedTask {
+            domain: exec.rec.domain.clone(),
+            kind: TaskKind::Activity,
+            task_list,
+            priority,
+            seq: self.index,
+            run_id: exec.rec.run_id.clone(),
+            scheduled_event_id: scheduled,
+        };
+        exec.enqueue(queued.clone());
+        exec.rec.activities.insert(
+            scheduled,
+            ActivityState {
+                activity_id: a.activity_id.clone(),
+                activity_type: (*a.activity_type).clone(),
+                scheduled_event_id: scheduled,
+                started_event_id: None,
+                input: a.input.clone(),
+                queued: Some(queued),
+                cancel_requested: false,
+                latest_cancel_requested_event_id: None,
+                heartbeat_details: None,
+                last_heartbeat: None,
+            },
+        );
+        exec.rec.latest_activity_task_timestamp = Some(now);
+        Ok(true)
+    }
+
+    /// RequestCancelActivityTask: a queued activity is canceled at once; a started one is flagged so the
+    /// worker's next heartbeat returns cancelRequested. Returns whether a decision is needed.
+    fn request_cancel_activity(&self, exec: &mut Exec, activity_id: &str, completed: i64) -> bool {
+        let now = self.now;
+        let Some(scheduled) = exec
+            .rec
+            .activities
+            .values()
+            .find(|a| a.activity_id == activity_id)
+            .map(|a| a.scheduled_event_id)
+        else {
+            exec.add_event(
+                now,
+                RequestCancelActivityTaskFailedEventAttributes {
+                    activity_id: activity_id.to_string(),
+                    cause: RequestCancelActivityTaskFailedCause::ActivityIdUnknown,
+                    decision_task_completed_event_id: completed,
+                },
+            );
+            return true;
+        };
+        let requested = exec.add_event(
+            now,
+            ActivityTaskCancelRequestedEventAttributes {
+                decision_task_completed_event_id: completed,
+                activity_id: activity_id.to_string(),
+            },
+        );
+        let a = exec
+            .rec
+            .activities
+            .get_mut(&scheduled)
+            .expect("found above");
+        a.cancel_requested = true;
+        a.latest_cancel_requested_event_id = Some(requested);
+        if let Some(queued) = a.queued.take() {
+            exec.rec.activities.remove(&scheduled);
+            exec.dequeue(queued);
+            exec.add_event(
+                now,
+                ActivityTaskCanceledEventAttributes {
+                    details: None,
+                    scheduled_event_id: scheduled,
+                    started_event_id: 0,
+                    latest_cancel_requested_event_id: Some(requested),
+                },
+            );
+            return true;
+        }
+        false
+    }
+}
+
+/// Rejects, before any change, decisions without the attributes their type needs and malformed values.
+fn check_decisions(decisions: &[Decision]) -> Result<(), Fault> {
+    for (i, d) in decisions.iter().enumerate() {
+        let (member, present) = d.attributes_member();
+        let required = !matches!(
+            d.decision_type,
+            DecisionType::CompleteWorkflowExecution
+                | DecisionType::FailWorkflowExecution
+                | DecisionType::CancelWorkflowExecution
+                | DecisionType::ContinueAsNewWorkflowExecution
+        );
+        if required && !present {
+            return Err(Fault::validation(format!(
+                "1 validation error detected: Value null at 'decisions.{}.member.{member}' failed to satisfy constraint: Member must not be null for decisionType {}",
+                i + 1,
+                d.decision_type.as_str()
+            )));
+        }
+        if let Some(a) = &d.schedule_activity_task_decision_attributes {
+            for (m, v) in [
+                ("scheduleToCloseTimeout", &a.schedule_to_close_timeout),
+                ("scheduleToStartTimeout", &a.schedule_to_start_timeout),
+                ("startToCloseTimeout", &a.start_to_close_timeout),
+                ("heartbeatTimeout", &a.heartbeat_timeout),
+            ] {
+                check_duration(m, v)?;
+            }
+            check_priority("taskPriority", &a.task_priority)?;
+        }
+        if let Some(a) = &d.start_timer_decision_attributes {
+            parse_duration(&a.start_to_fire_timeout).map_err(Fault::validation)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `Exec`: one execution being changed by a command. It appends history events with contiguous ids,
+//! keeps the decision-task rules (at most one scheduled or started; a new one after completion when
+//! events arrived meanwhile), and turns the result into writes.
+
+use swf_types::events::EventAttributes;
+use swf_types::shapes::*;
+use swf_types::Timestamp;
+
+use crate::state::*;
+
+/// An execution under change plus the writes its change makes.
+pub struct Exec {
+    pub rec: ExecutionRecord,
+    events: Vec<HistoryEvent>,
+    queue_writes: Vec<Write>,
+    closed_now: bool,
+}
+
+impl Exec {
+    /// Starts changing `rec`.
+    pub fn new(rec: ExecutionRecord) -> Exec {
+        Exec {
+            rec,
+            events: Vec::new(),
+            queue_writes: Vec::new(),
+            closed_now: false,
+        }
+    }
+
+    /// Appends an event and returns its id.
+    pub fn add_event<A: EventAttributes>(&mut self, now: Timestamp, attributes: A) -> i64 {
+        let id = self.rec.next_event_id;
+        self.rec.next_event_id += 1;
+        self.events.push(HistoryEvent::new(id, now, attributes));
+        id
+    }
+
+    /// Records that an event needing the decider's attention arrived: schedules a decision task unless
+    /// one is scheduled, or marks the started one as having unhandled events.
+    pub fn needs_decision(&mut self, now: Timestamp, index: u64) {
+        if !self.rec.is_open() {
+            return;
+        }
+        match &mut self.rec.decision {
+            DecisionSlot::None => self.schedule_decision(now, index),
+            DecisionSlot::Scheduled { .. } => {}
+            DecisionSlot::Started {
+                unhandled_events, ..
+            } => *unhandled_events = true,
+        }
+    }
+
+    /// Appends DecisionTaskScheduled and queues the task.
+    fn schedule_decision(&mut self, now: Timestamp, index: u64) {
+        let cfg = self.rec.config.clone();
+        let id = self.add_event(
+            now,
+            DecisionTaskScheduledEventAttributes {
+                task_list: Box::new(TaskList {
+                    name: cfg.task_list.clone(),
+                }),
+                task_priority: Some(cfg.task_priority.to_string()),
+                start_to_close_timeout: Some(cfg.task_start_to_close_timeout.clone()),
+                schedule_to_start_timeout: None,
+            },
+        );
+        let queued = QueuedTask {
+            domain: self.rec.domain.clone(),
+            kind: TaskKind::Decision,
+            task_list: cfg.task_list,
+            priority: cfg.task_priority,
+            seq: index,
+            run_id: self.rec.run_id.clone(),
+            scheduled_event_id: id,
+        };
+        self.queue_writes.push(Write::Enqueue(queued.clone()));
+        self.rec.decision = DecisionSlot::Scheduled {
+            scheduled_event_id: id,
+            queued,
+        };
+    }
+
+    /// Ends the started decision task (completed) and schedules the next one if events arrived meanwhile.
+    pub fn finish_decision_task(&mut self, now: Timestamp, index: u64, reschedule: bool) {
+        let started = match self.rec.decision {
+            DecisionSlot::Started {
+                started_event_id, ..
+            } => started_event_id,
+            _ => return,
+        };
+        self.rec.previous_started_event_id = started;
+        self.rec.decision = DecisionSlot::None;
+        if reschedule && self.rec.is_open() {
+            self.schedule_decision(now, index);
+        }
+    }
+
+    /// Queues an activity task.
+    pub fn enqueue(&mut self, task: QueuedTask) {
+        self.queue_writes.push(Write::Enqueue(task));
+    }
+
+    /// Removes a task from its queue.
+    pub fn dequeue(&mut self, task: QueuedTask) {
+        self.queue_writes.push(Write::Dequeue(task));
+    }
+
+    /// Closes the execution: pending tasks leave their queues, open activities and the decision task end.
+    pub fn close(&mut self, now: Timestamp, status: CloseStatus) {
+        self.rec.closed = Some(now);
+        self.rec.close_status = Some(status);
+        if let DecisionSlot::Scheduled { queued, .. } = std::mem::take(&mut self.rec.decision) {
+            self.queue_writes.push(Write::Dequeue(queued));
+        }
+        for (_, activity) in std::mem::take(&mut self.rec.activities) {
+            if let Some(q) = activity.queued {
+                self.queue_writes.push(Write::Dequeue(q));
+            }
+        }
+        self.closed_now = true;
+    }
+
+    /// Whether the execution is open.
+    pub fn is_open(&self) -> bool {
+        self.rec.is_open()
+    }
+
+    /// The events appended so far by this change.
+    pub fn new_events(&self) -> &[HistoryEvent] {
+        &self.events
+    }
+
+    /// Emits the writes: events, queue changes, the record and (on close) the open-run index.
+    pub fn finish(self, writes: &mut Vec<Write>) {
+        let run_id = self.rec.run_id.clone();
+        if self.closed_now {
+            writes.push(Write::OpenRun {
+                domain: self.rec.domain.clone(),
+                workflow_id: self.rec.workflow_id.clone(),
+                run_id: None,
+            });
+        }
+        writes.extend(self.events.into_iter().map(|event| Write::Event {
+            run_id: run_id.clone(),
+            event,
+        }));
+        writes.extend(self.queue_writes);
+        writes.push(Write::Execution(self.rec));
+    }
+}

@@ -1,0 +1,20 @@
+//! The SWF state machine, pure: no clock, no I/O, no randomness. `apply` takes the applied state (read
+//! through `StateRead`), a command stamped by the leader, and its log index, and returns the caller's
+//! outcome and the writes to commit atomically. `query` answers reads from the same state. This is where
+//! SWF's semantics live; the store, the Raft node and the gateway only carry commands here and back.
+
+pub mod apply;
+pub mod command;
+mod decisions;
+pub mod execution;
+pub mod limits;
+pub mod memstate;
+pub mod query;
+pub mod state;
+mod tasks;
+pub mod token;
+
+pub use apply::{apply, Applied};
+pub use command::{Command, Op, Outcome, Reply};
+pub use limits::Limits;
+pub use state::{ReadError, StateRead, Write};

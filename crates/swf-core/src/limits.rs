@@ -1,0 +1,40 @@
+//! Quotas and naming the core enforces, with SWF's published values as defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits applied by the state machine. Every node of a cluster must use the same values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_domains: usize,
+    pub max_types_per_domain: usize,
+    pub max_tags: usize,
+    pub max_retention_days: u32,
+    pub max_open_activities: usize,
+    /// Region and account used in domain ARNs.
+    pub region: String,
+    pub account_id: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_domains: 100,
+            max_types_per_domain: 10_000,
+            max_tags: 50,
+            max_retention_days: 90,
+            max_open_activities: 1_000,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+        }
+    }
+}
+
+impl Limits {
+    /// The ARN of a domain, as SWF forms it.
+    pub fn domain_arn(&self, domain: &str) -> String {
+        format!(
+            "arn:aws:swf:{}:{}:/domain/{}",
+            self.region, self.account_id, domain
+        )
+    }
+}

@@ -1,0 +1,171 @@
+//! `MemState`: applied state in ordered in-memory maps. It is the reference store for unit tests of the
+//! core (and of anything that wants to run the state machine without RocksDB).
+
+use std::collections::BTreeMap;
+
+use swf_types::shapes::*;
+
+use crate::state::*;
+
+/// Applied state in memory.
+#[derive(Debug, Default, Clone)]
+pub struct MemState {
+    pub domains: BTreeMap<String, DomainRecord>,
+    pub workflow_types: BTreeMap<(String, String, String), WorkflowTypeDetail>,
+    pub activity_types: BTreeMap<(String, String, String), ActivityTypeDetail>,
+    pub open_runs: BTreeMap<(String, String), String>,
+    pub executions: BTreeMap<String, ExecutionRecord>,
+    pub history: BTreeMap<(String, i64), HistoryEvent>,
+    pub queues: BTreeMap<(String, TaskKind, String, i64, u64, String, i64), QueuedTask>,
+}
+
+impl MemState {
+    /// Applies writes in order.
+    pub fn write(&mut self, writes: Vec<Write>) {
+        for w in writes {
+            match w {
+                Write::Domain(d) => {
+                    self.domains.insert(d.detail.domain_info.name.clone(), d);
+                }
+                Write::WorkflowType { domain, detail } => {
+                    let t = &detail.type_info.workflow_type;
+                    self.workflow_types
+                        .insert((domain, t.name.clone(), t.version.clone()), detail);
+                }
+                Write::ActivityType { domain, detail } => {
+                    let t = &detail.type_info.activity_type;
+                    self.activity_types
+                        .insert((domain, t.name.clone(), t.version.clone()), detail);
+                }
+                Write::Execution(rec) => {
+                    self.executions.insert(rec.run_id.clone(), rec);
+                }
+                Write::OpenRun {
+                    domain,
+                    workflow_id,
+                    run_id,
+                } => match run_id {
+                    Some(r) => {
+                        self.open_runs.insert((domain, workflow_id), r);
+                    }
+                    None => {
+                        self.open_runs.remove(&(domain, workflow_id));
+                    }
+                },
+                Write::Event { run_id, event } => {
+                    self.history.insert((run_id, event.event_id), event);
+                }
+                Write::Enqueue(q) => {
+                    self.queues.insert(queue_key(&q), q);
+                }
+                Write::Dequeue(q) => {
+                    self.queues.remove(&queue_key(&q));
+                }
+            }
+        }
+    }
+
+    /// The queued tasks of one task list, in delivery order.
+    pub fn queue(&self, domain: &str, kind: TaskKind, task_list: &str) -> Vec<QueuedTask> {
+        self.queues
+            .values()
+            .filter(|q| q.domain == domain && q.kind == kind && q.task_list == task_list)
+            .cloned()
+            .collect()
+    }
+}
+
+fn queue_key(q: &QueuedTask) -> (String, TaskKind, String, i64, u64, String, i64) {
+    (
+        q.domain.clone(),
+        q.kind,
+        q.task_list.clone(),
+        -(q.priority as i64),
+        q.seq,
+        q.run_id.clone(),
+        q.scheduled_event_id,
+    )
+}
+
+impl StateRead for MemState {
+    fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError> {
+        Ok(self.domains.get(name).cloned())
+    }
+    fn domain_count(&self) -> Result<usize, ReadError> {
+        Ok(self.domains.len())
+    }
+    fn workflow_type(
+        &self,
+        domain: &str,
+        t: &WorkflowType,
+    ) -> Result<Option<WorkflowTypeDetail>, ReadError> {
+        Ok(self
+            .workflow_types
+            .get(&(domain.into(), t.name.clone(), t.version.clone()))
+            .cloned())
+    }
+    fn activity_type(
+        &self,
+        domain: &str,
+        t: &ActivityType,
+    ) -> Result<Option<ActivityTypeDetail>, ReadError> {
+        Ok(self
+            .activity_types
+            .get(&(domain.into(), t.name.clone(), t.version.clone()))
+            .cloned())
+    }
+    fn open_run(&self, domain: &str, workflow_id: &str) -> Result<Option<String>, ReadError> {
+        Ok(self
+            .open_runs
+            .get(&(domain.into(), workflow_id.into()))
+            .cloned())
+    }
+    fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError> {
+        Ok(self.executions.get(run_id).cloned())
+    }
+    fn domains(&self) -> Result<Vec<DomainRecord>, ReadError> {
+        Ok(self.domains.values().cloned().collect())
+    }
+    fn workflow_types(&self, domain: &str) -> Result<Vec<WorkflowTypeDetail>, ReadError> {
+        Ok(self
+            .workflow_types
+            .iter()
+            .filter(|(k, _)| k.0 == domain)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+    fn activity_types(&self, domain: &str) -> Result<Vec<ActivityTypeDetail>, ReadError> {
+        Ok(self
+            .activity_types
+            .iter()
+            .filter(|(k, _)| k.0 == domain)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+    fn history(
+        &self,
+        run_id: &str,
+        from: i64,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>, ReadError> {
+        let events = self
+            .history
+            .range((run_id.to_string(), i64::MIN)..=(run_id.to_string(), i64::MAX))
+            .map(|(_, e)| e);
+        Ok(if reverse {
+            events
+                .rev()
+                .filter(|e| e.event_id <= from)
+                .take(limit)
+                .cloned()
+                .collect()
+        } else {
+            events
+                .filter(|e| e.event_id >= from)
+                .take(limit)
+                .cloned()
+                .collect()
+        })
+    }
+}

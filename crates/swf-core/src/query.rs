@@ -1,0 +1,359 @@
+//! Reads: Describe*, List* and history pages, computed from applied state. Pure like `apply`, so the
+//! same functions serve the node and the unit tests.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use swf_types::shapes::*;
+use swf_types::Fault;
+
+use crate::state::*;
+
+/// Largest page any list or history call returns.
+pub const MAX_PAGE: usize = 1000;
+
+fn read<T>(r: Result<T, ReadError>) -> Result<T, Fault> {
+    r.map_err(|e| Fault::internal(e.to_string()))
+}
+
+fn page_size(requested: Option<i32>) -> usize {
+    match requested {
+        Some(n) if n > 0 => (n as usize).min(MAX_PAGE),
+        _ => MAX_PAGE,
+    }
+}
+
+/// Encodes a page token (opaque to clients).
+pub fn encode_page_token<T: Serialize>(t: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(t).expect("page token serializes"))
+}
+
+/// Decodes a page token, or ValidationException for one we did not issue.
+pub fn decode_page_token<T: DeserializeOwned>(token: &str) -> Result<T, Fault> {
+    URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Fault::validation("Invalid nextPageToken"))
+}
+
+/// Pages a sorted list by position: `token` holds the key of the last item returned.
+fn page<T, K: Serialize + DeserializeOwned + PartialOrd>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> K,
+    token: Option<&str>,
+    size: Option<i32>,
+    reverse: bool,
+) -> Result<(Vec<T>, Option<String>), Fault> {
+    if reverse {
+        items.reverse();
+    }
+    if let Some(t) = token {
+        let last: K = decode_page_token(t)?;
+        items.retain(|i| {
+            if reverse {
+                key(i) < last
+            } else {
+                key(i) > last
+            }
+        });
+    }
+    let size = page_size(size);
+    let next = if items.len() > size {
+        Some(encode_page_token(&key(&items[size - 1])))
+    } else {
+        None
+    };
+    items.truncate(size);
+    Ok((items, next))
+}
+
+/// DescribeDomain.
+pub fn describe_domain<S: StateRead + ?Sized>(s: &S, name: &str) -> Result<DomainDetail, Fault> {
+    read(s.domain(name))?
+        .map(|d| d.detail)
+        .ok_or_else(|| Fault::unknown_resource(format!("Unknown domain: {name}")))
+}
+
+/// ListDomains.
+pub fn list_domains<S: StateRead + ?Sized>(
+    s: &S,
+    input: &ListDomainsInput,
+) -> Result<DomainInfos, Fault> {
+    let status = input.registration_status;
+    let all: Vec<DomainInfo> = read(s.domains())?
+        .into_iter()
+        .map(|d| *d.detail.domain_info)
+        .filter(|d| d.status == status)
+        .collect();
+    let (items, next) = page(
+        all,
+        |d| d.name.clone(),
+        input.next_page_token.as_deref(),
+        input.maximum_page_size,
+        input.reverse_order.unwrap_or(false),
+    )?;
+    Ok(DomainInfos {
+        domain_infos: items,
+        next_page_token: next,
+    })
+}
+
+fn existing_domain<S: StateRead + ?Sized>(s: &S, name: &str) -> Result<DomainRecord, Fault> {
+    read(s.domain(name))?.ok_or_else(|| Fault::unknown_resource(format!("Unknown domain: {name}")))
+}
+
+/// DescribeWorkflowType.
+pub fn describe_workflow_type<S: StateRead + ?Sized>(
+    s: &S,
+    domain: &str,
+    t: &WorkflowType,
+) -> Result<WorkflowTypeDetail, Fault> {
+    existing_domain(s, domain)?;
+    read(s.workflow_type(domain, t))?.ok_or_else(|| {
+        Fault::unknown_resource(format!(
+            "Unknown type: WorkflowType=[name={}, version={}]",
+            t.name, t.version
+        ))
+    })
+}
+
+/// DescribeActivityType.
+pub fn describe_activity_type<S: StateRead + ?Sized>(
+    s: &S,
+    domain: &str,
+    t: &ActivityType,
+) -> Result<ActivityTypeDetail, Fault> {
+    existing_domain(s, domain)?;
+    read(s.activity_type(domain, t))?.ok_or_else(|| {
+        Fault::unknown_resource(format!(
+            "Unknown type: ActivityType=[name={}, version={}]",
+            t.name, t.version
+        ))
+    })
+}
+
+/// ListWorkflowTypes.
+pub fn list_workflow_types<S: StateRead + ?Sized>(
+    s: &S,
+    input: &ListWorkflowTypesInput,
+) -> Result<WorkflowTypeInfos, Fault> {
+    existing_domain(s, &input.domain)?;
+    let all: Vec<WorkflowTypeInfo> = read(s.workflow_types(&input.domain))?
+        .into_iter()
+        .map(|d| *d.type_info)
+        .filter(|t| {
+            t.status == input.registration_status
+                && input
+                    .name
+                    .as_ref()
+                    .is_none_or(|n| *n == t.workflow_type.name)
+        })
+        .collect();
+    let key = |t: &WorkflowTypeInfo| {
+        (
+            t.workflow_type.name.clone(),
+            t.workflow_type.version.clone(),
+        )
+    };
+    let (items, next) = page(
+        all,
+        key,
+        input.next_page_token.as_deref(),
+        input.maximum_page_size,
+        input.reverse_order.unwrap_or(false),
+    )?;
+    Ok(WorkflowTypeInfos {
+        type_infos: items,
+        next_page_token: next,
+    })
+}
+
+/// ListActivityTypes.
+pub fn list_activity_types<S: StateRead + ?Sized>(
+    s: &S,
+    input: &ListActivityTypesInput,
+) -> Result<ActivityTypeInfos, Fault> {
+    existing_domain(s, &input.domain)?;
+    let all: Vec<ActivityTypeInfo> = read(s.activity_types(&input.domain))?
+        .into_iter()
+        .map(|d| *d.type_info)
+        .filter(|t| {
+            t.status == input.registration_status
+                && input
+                    .name
+                    .as_ref()
+                    .is_none_or(|n| *n == t.activity_type.name)
+        })
+        .collect();
+    let key = |t: &ActivityTypeInfo| {
+        (
+            t.activity_type.name.clone(),
+            t.activity_type.version.clone(),
+        )
+    };
+    let (items, next) = page(
+        all,
+        key,
+        input.next_page_token.as_deref(),
+        input.maximum_page_size,
+        input.reverse_order.unwrap_or(false),
+    )?;
+    Ok(ActivityTypeInfos {
+        type_infos: items,
+        next_page_token: next,
+    })
+}
+
+/// The execution named by a request, which must belong to `domain` and carry `workflow_id`.
+pub fn find_execution<S: StateRead + ?Sized>(
+    s: &S,
+    domain: &str,
+    e: &WorkflowExecution,
+) -> Result<ExecutionRecord, Fault> {
+    existing_domain(s, domain)?;
+    match read(s.execution(&e.run_id))? {
+        Some(rec) if rec.domain == domain && rec.workflow_id == e.workflow_id => Ok(rec),
+        _ => Err(Fault::unknown_resource(format!(
+            "Unknown execution: WorkflowExecution=[workflowId={}, runId={}]",
+            e.workflow_id, e.run_id
+        ))),
+    }
+}
+
+/// The WorkflowExecutionInfo of a record.
+pub fn execution_info(rec: &ExecutionRecord) -> WorkflowExecutionInfo {
+    WorkflowExecutionInfo {
+        execution: Box::new(WorkflowExecution {
+            workflow_id: rec.workflow_id.clone(),
+            run_id: rec.run_id.clone(),
+        }),
+        workflow_type: Box::new(rec.workflow_type.clone()),
+        start_timestamp: rec.started,
+        close_timestamp: rec.closed,
+        execution_status: if rec.is_open() {
+            ExecutionStatus::Open
+        } else {
+            ExecutionStatus::Closed
+        },
+        close_status: rec.close_status,
+        parent: None,
+        tag_list: if rec.tag_list.is_empty() {
+            None
+        } else {
+            Some(rec.tag_list.clone())
+        },
+        cancel_requested: Some(rec.cancel_requested),
+    }
+}
+
+/// DescribeWorkflowExecution.
+pub fn describe_execution<S: StateRead + ?Sized>(
+    s: &S,
+    domain: &str,
+    e: &WorkflowExecution,
+) -> Result<WorkflowExecutionDetail, Fault> {
+    let rec = find_execution(s, domain, e)?;
+    let open_decisions = match rec.decision {
+        DecisionSlot::None => 0,
+        _ => 1,
+    };
+    Ok(WorkflowExecutionDetail {
+        execution_info: Box::new(execution_info(&rec)),
+        execution_configuration: Box::new(WorkflowExecutionConfiguration {
+            task_start_to_close_timeout: rec.config.task_start_to_close_timeout.clone(),
+            execution_start_to_close_timeout: rec.config.execution_start_to_close_timeout.clone(),
+            task_list: Box::new(TaskList {
+                name: rec.config.task_list.clone(),
+            }),
+            task_priority: Some(rec.config.task_priority.to_string()),
+            child_policy: rec.config.child_policy,
+            lambda_role: rec.config.lambda_role.clone(),
+        }),
+        open_counts: Box::new(WorkflowExecutionOpenCounts {
+            open_activity_tasks: rec.activities.len() as i32,
+            open_decision_tasks: open_decisions,
+            open_timers: 0,
+            open_child_workflow_executions: 0,
+            open_lambda_functions: Some(0),
+        }),
+        latest_activity_task_timestamp: rec.latest_activity_task_timestamp,
+        latest_execution_context: rec.latest_execution_context.clone(),
+    })
+}
+
+/// Where a history page continues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryCursor {
+    /// Run the page belongs to.
+    #[serde(rename = "r")]
+    pub run_id: String,
+    /// First event id of the next page.
+    #[serde(rename = "n")]
+    pub next: i64,
+    /// Last event id that belongs to the history being paged (a decision task's started event).
+    #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<i64>,
+    #[serde(rename = "v", default)]
+    pub reverse: bool,
+}
+
+/// One page of a history from a cursor; returns the events and the next cursor, if any.
+pub fn history_page<S: StateRead + ?Sized>(
+    s: &S,
+    cursor: &HistoryCursor,
+    size: Option<i32>,
+) -> Result<(Vec<HistoryEvent>, Option<HistoryCursor>), Fault> {
+    let size = page_size(size);
+    let mut events = read(s.history(&cursor.run_id, cursor.next, cursor.reverse, size + 1))?;
+    if let Some(last) = cursor.last {
+        events.retain(|e| e.event_id <= last);
+    }
+    let next = if events.len() > size {
+        events.truncate(size);
+        let after = events.last().map(|e| e.event_id).unwrap_or(0);
+        Some(HistoryCursor {
+            next: if cursor.reverse { after - 1 } else { after + 1 },
+            ..cursor.clone()
+        })
+    } else {
+        None
+    };
+    Ok((events, next))
+}
+
+/// The first cursor of a history: from event 1, or from the last event when reversed.
+pub fn first_cursor(rec: &ExecutionRecord, last: Option<i64>, reverse: bool) -> HistoryCursor {
+    let top = last.unwrap_or(rec.next_event_id - 1);
+    HistoryCursor {
+        run_id: rec.run_id.clone(),
+        next: if reverse { top } else { 1 },
+        last,
+        reverse,
+    }
+}
+
+/// GetWorkflowExecutionHistory.
+pub fn get_history<S: StateRead + ?Sized>(
+    s: &S,
+    input: &GetWorkflowExecutionHistoryInput,
+) -> Result<History, Fault> {
+    let rec = find_execution(s, &input.domain, &input.execution)?;
+    let cursor = match &input.next_page_token {
+        Some(t) => {
+            let c: HistoryCursor = decode_page_token(t)?;
+            if c.run_id != rec.run_id {
+                return Err(Fault::validation(
+                    "nextPageToken belongs to another execution",
+                ));
+            }
+            c
+        }
+        None => first_cursor(&rec, None, input.reverse_order.unwrap_or(false)),
+    };
+    let (events, next) = history_page(s, &cursor, input.maximum_page_size)?;
+    Ok(History {
+        events,
+        next_page_token: next.map(|c| encode_page_token(&c)),
+    })
+}

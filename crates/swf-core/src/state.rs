@@ -1,0 +1,191 @@
+//! The applied state the core reads and writes: records, the read interface a store provides
+//! (`StateRead`), and the writes an applied command produces (`Write`). The store (RocksDB in
+//! production, a `BTreeMap` in unit tests) decides how keys and values are laid out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use swf_types::shapes::{
+    ActivityType, ActivityTypeDetail, ChildPolicy, CloseStatus, DomainDetail, HistoryEvent,
+    ResourceTag, WorkflowType, WorkflowTypeDetail,
+};
+use swf_types::Timestamp;
+
+/// A failure to read the store. Fatal for the node (the store is broken), never a client error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("state read failed: {0}")]
+pub struct ReadError(pub String);
+
+/// Read access to applied state.
+pub trait StateRead {
+    /// A domain by name.
+    fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError>;
+    /// Number of registered domains (deprecated ones included).
+    fn domain_count(&self) -> Result<usize, ReadError>;
+    /// A workflow type.
+    fn workflow_type(
+        &self,
+        domain: &str,
+        t: &WorkflowType,
+    ) -> Result<Option<WorkflowTypeDetail>, ReadError>;
+    /// An activity type.
+    fn activity_type(
+        &self,
+        domain: &str,
+        t: &ActivityType,
+    ) -> Result<Option<ActivityTypeDetail>, ReadError>;
+    /// The run id of the open execution with this workflow id, if any.
+    fn open_run(&self, domain: &str, workflow_id: &str) -> Result<Option<String>, ReadError>;
+    /// An execution by run id.
+    fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError>;
+    /// All domains, sorted by name.
+    fn domains(&self) -> Result<Vec<DomainRecord>, ReadError>;
+    /// All workflow types of a domain, sorted by name then version.
+    fn workflow_types(&self, domain: &str) -> Result<Vec<WorkflowTypeDetail>, ReadError>;
+    /// All activity types of a domain, sorted by name then version.
+    fn activity_types(&self, domain: &str) -> Result<Vec<ActivityTypeDetail>, ReadError>;
+    /// Up to `limit` history events of a run, from `from` (inclusive) upward, or downward when `reverse`.
+    fn history(
+        &self,
+        run_id: &str,
+        from: i64,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>, ReadError>;
+}
+
+/// A registered domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainRecord {
+    /// What DescribeDomain returns.
+    pub detail: DomainDetail,
+    pub tags: Vec<ResourceTag>,
+    pub created: Timestamp,
+    /// Registered workflow types (for the per-domain quota).
+    pub workflow_types: u32,
+    /// Registered activity types (for the per-domain quota).
+    pub activity_types: u32,
+}
+
+/// Which kind of worker a task is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TaskKind {
+    Decision,
+    Activity,
+}
+
+/// A scheduled, not yet started task in a task list's queue. Queues are ordered by priority (higher
+/// first), then by the log index that scheduled the task (older first).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QueuedTask {
+    pub domain: String,
+    pub kind: TaskKind,
+    pub task_list: String,
+    pub priority: i32,
+    /// Log index of the entry that queued the task.
+    pub seq: u64,
+    pub run_id: String,
+    pub scheduled_event_id: i64,
+}
+
+/// The settings an execution runs with (resolved from the start request and the type's defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionConfig {
+    pub task_list: String,
+    pub task_priority: i32,
+    pub execution_start_to_close_timeout: String,
+    pub task_start_to_close_timeout: String,
+    pub child_policy: ChildPolicy,
+    pub lambda_role: Option<String>,
+}
+
+/// The decision task of an execution: none, one scheduled (queued), or one started. Events that need a
+/// decision while one is started set `unhandled_events`, and a new task is scheduled when it completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum DecisionSlot {
+    #[default]
+    None,
+    Scheduled {
+        scheduled_event_id: i64,
+        queued: QueuedTask,
+    },
+    Started {
+        scheduled_event_id: i64,
+        started_event_id: i64,
+        unhandled_events: bool,
+    },
+}
+
+/// An open activity task (scheduled, maybe started).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityState {
+    pub activity_id: String,
+    pub activity_type: ActivityType,
+    pub scheduled_event_id: i64,
+    pub started_event_id: Option<i64>,
+    pub input: Option<String>,
+    /// Place in the task list queue while not started.
+    pub queued: Option<QueuedTask>,
+    pub cancel_requested: bool,
+    pub latest_cancel_requested_event_id: Option<i64>,
+    pub heartbeat_details: Option<String>,
+    pub last_heartbeat: Option<Timestamp>,
+}
+
+/// One workflow execution (run) with everything its transitions need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub domain: String,
+    pub workflow_id: String,
+    pub run_id: String,
+    pub workflow_type: WorkflowType,
+    pub config: ExecutionConfig,
+    pub tag_list: Vec<String>,
+    pub started: Timestamp,
+    pub closed: Option<Timestamp>,
+    pub close_status: Option<CloseStatus>,
+    pub cancel_requested: bool,
+    /// The id the next history event gets.
+    pub next_event_id: i64,
+    pub decision: DecisionSlot,
+    /// The started event id of the last completed decision task (`previousStartedEventId`).
+    pub previous_started_event_id: i64,
+    /// Open activities by scheduled event id.
+    pub activities: BTreeMap<i64, ActivityState>,
+    pub latest_activity_task_timestamp: Option<Timestamp>,
+    pub latest_execution_context: Option<String>,
+}
+
+impl ExecutionRecord {
+    /// Whether the execution is still open.
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+}
+
+/// One change to applied state. A command's writes go to the store in one atomic batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Write {
+    Domain(DomainRecord),
+    WorkflowType {
+        domain: String,
+        detail: WorkflowTypeDetail,
+    },
+    ActivityType {
+        domain: String,
+        detail: ActivityTypeDetail,
+    },
+    Execution(ExecutionRecord),
+    /// Sets (or clears, with `None`) the open run of a workflow id.
+    OpenRun {
+        domain: String,
+        workflow_id: String,
+        run_id: Option<String>,
+    },
+    Event {
+        run_id: String,
+        event: HistoryEvent,
+    },
+    Enqueue(QueuedTask),
+    Dequeue(QueuedTask),
+}

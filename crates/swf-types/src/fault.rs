@@ -1,0 +1,163 @@
+//! `Fault`: every error the SWF API can return, with the exact `__type` code clients parse.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a fault; `code()` is the name after `#` in the wire `__type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultKind {
+    UnknownResource,
+    TypeAlreadyExists,
+    DomainAlreadyExists,
+    DomainDeprecated,
+    TypeDeprecated,
+    TypeNotDeprecated,
+    DefaultUndefined,
+    WorkflowExecutionAlreadyStarted,
+    LimitExceeded,
+    OperationNotPermitted,
+    TooManyTags,
+    Validation,
+    UnknownOperation,
+    Serialization,
+    Throttling,
+    /// The service cannot answer now (no leader, shutting down); clients retry.
+    ServiceUnavailable,
+    /// A bug or a storage failure; clients retry.
+    Internal,
+}
+
+impl FaultKind {
+    /// The error code as clients see it.
+    pub fn code(self) -> &'static str {
+        match self {
+            FaultKind::UnknownResource => "UnknownResourceFault",
+            FaultKind::TypeAlreadyExists => "TypeAlreadyExistsFault",
+            FaultKind::DomainAlreadyExists => "DomainAlreadyExistsFault",
+            FaultKind::DomainDeprecated => "DomainDeprecatedFault",
+            FaultKind::TypeDeprecated => "TypeDeprecatedFault",
+            FaultKind::TypeNotDeprecated => "TypeNotDeprecatedFault",
+            FaultKind::DefaultUndefined => "DefaultUndefinedFault",
+            FaultKind::WorkflowExecutionAlreadyStarted => "WorkflowExecutionAlreadyStartedFault",
+            FaultKind::LimitExceeded => "LimitExceededFault",
+            FaultKind::OperationNotPermitted => "OperationNotPermittedFault",
+            FaultKind::TooManyTags => "TooManyTagsFault",
+            FaultKind::Validation => "ValidationException",
+            FaultKind::UnknownOperation => "UnknownOperationException",
+            FaultKind::Serialization => "SerializationException",
+            FaultKind::Throttling => "ThrottlingException",
+            FaultKind::ServiceUnavailable => "ServiceUnavailableException",
+            FaultKind::Internal => "InternalFailure",
+        }
+    }
+
+    /// The namespace AWS puts before `#` in `__type`.
+    fn namespace(self) -> &'static str {
+        match self {
+            FaultKind::Validation => "com.amazon.coral.validate",
+            FaultKind::UnknownOperation
+            | FaultKind::Serialization
+            | FaultKind::Throttling
+            | FaultKind::ServiceUnavailable
+            | FaultKind::Internal => "com.amazon.coral.service",
+            _ => "com.amazonaws.swf.base.model",
+        }
+    }
+
+    /// HTTP status of the error response: 400 for the caller's faults, 5xx (retried by SDKs) for ours.
+    pub fn http_status(self) -> u16 {
+        match self {
+            FaultKind::ServiceUnavailable => 503,
+            FaultKind::Internal => 500,
+            _ => 400,
+        }
+    }
+
+    /// Parses a code produced by [`FaultKind::code`] (used when a fault crosses gRPC).
+    pub fn from_code(code: &str) -> Option<FaultKind> {
+        use FaultKind::*;
+        [
+            UnknownResource,
+            TypeAlreadyExists,
+            DomainAlreadyExists,
+            DomainDeprecated,
+            TypeDeprecated,
+            TypeNotDeprecated,
+            DefaultUndefined,
+            WorkflowExecutionAlreadyStarted,
+            LimitExceeded,
+            OperationNotPermitted,
+            TooManyTags,
+            Validation,
+            UnknownOperation,
+            Serialization,
+            Throttling,
+            ServiceUnavailable,
+            Internal,
+        ]
+        .into_iter()
+        .find(|k| k.code() == code)
+    }
+}
+
+/// An API error: a kind and a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}: {message}", kind.code())]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub message: String,
+}
+
+macro_rules! ctor {
+    ($($name:ident => $kind:ident),* $(,)?) => {
+        impl Fault {
+            $(
+                #[doc = concat!("A `", stringify!($kind), "` fault.")]
+                pub fn $name(message: impl Into<String>) -> Fault {
+                    Fault { kind: FaultKind::$kind, message: message.into() }
+                }
+            )*
+        }
+    };
+}
+
+ctor! {
+    unknown_resource => UnknownResource,
+    type_already_exists => TypeAlreadyExists,
+    domain_already_exists => DomainAlreadyExists,
+    domain_deprecated => DomainDeprecated,
+    type_deprecated => TypeDeprecated,
+    type_not_deprecated => TypeNotDeprecated,
+    default_undefined => DefaultUndefined,
+    already_started => WorkflowExecutionAlreadyStarted,
+    limit_exceeded => LimitExceeded,
+    not_permitted => OperationNotPermitted,
+    validation => Validation,
+    serialization => Serialization,
+    unavailable => ServiceUnavailable,
+    internal => Internal,
+}
+
+impl Fault {
+    /// An `UnknownOperationException` for an unknown `X-Amz-Target`.
+    pub fn unknown_operation(target: &str) -> Fault {
+        Fault {
+            kind: FaultKind::UnknownOperation,
+            message: format!("Unknown operation {target}"),
+        }
+    }
+
+    /// The code clients parse (after `#`).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The full `__type` value of the JSON error body.
+    pub fn wire_type(&self) -> String {
+        format!("{}#{}", self.kind.namespace(), self.kind.code())
+    }
+
+    /// The JSON error body.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "__type": self.wire_type(), "message": self.message })
+    }
+}
