@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use swf_types::shapes::{
-    RecordActivityTaskHeartbeatInput, RegisterActivityTypeInput, RegisterDomainInput,
+    ActivityType, RecordActivityTaskHeartbeatInput, RegisterActivityTypeInput, RegisterDomainInput,
     RegisterWorkflowTypeInput, RespondActivityTaskCanceledInput, RespondActivityTaskCompletedInput,
     RespondActivityTaskFailedInput, RespondDecisionTaskCompletedInput, StartWorkflowExecutionInput,
+    WorkflowExecution, WorkflowType,
 };
 use swf_types::Timestamp;
 
@@ -81,6 +82,8 @@ pub enum Reply {
         task_token: String,
         started_event_id: i64,
         previous_started_event_id: i64,
+        workflow_execution: WorkflowExecution,
+        workflow_type: WorkflowType,
     },
     /// An activity task was started.
     ActivityTaskStarted {
@@ -88,6 +91,8 @@ pub enum Reply {
         started_event_id: i64,
         activity_id: String,
         input: Option<String>,
+        workflow_execution: WorkflowExecution,
+        activity_type: ActivityType,
     },
     /// RecordActivityTaskHeartbeat's answer.
     Heartbeat { cancel_requested: bool },

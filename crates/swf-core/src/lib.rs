@@ -4,6 +4,8 @@
 //! SWF's semantics live; the store, the Raft node and the gateway only carry commands here and back.
 
 pub mod apply;
+#[cfg(test)]
+mod apply_test;
 pub mod command;
 mod decisions;
 pub mod execution;

@@ -57,13 +57,18 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             scheduled_event_id,
             started_event_id: started,
         };
-        let previous = exec.rec.previous_started_event_id;
-        exec.finish(&mut self.writes);
-        Ok(Ok(Reply::DecisionTaskStarted {
+        let reply = Reply::DecisionTaskStarted {
             task_token: token.encode(),
             started_event_id: started,
-            previous_started_event_id: previous,
-        }))
+            previous_started_event_id: exec.rec.previous_started_event_id,
+            workflow_execution: WorkflowExecution {
+                workflow_id: exec.rec.workflow_id.clone(),
+                run_id: run_id.to_string(),
+            },
+            workflow_type: exec.rec.workflow_type.clone(),
+        };
+        exec.finish(&mut self.writes);
+        Ok(Ok(reply))
     }
 
     pub(crate) fn start_activity_task(
@@ -110,6 +115,11 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             started_event_id: started,
             activity_id: a.activity_id.clone(),
             input: a.input.clone(),
+            workflow_execution: WorkflowExecution {
+                workflow_id: exec.rec.workflow_id.clone(),
+                run_id: run_id.to_string(),
+            },
+            activity_type: a.activity_type.clone(),
         };
         exec.finish(&mut self.writes);
         Ok(Ok(reply))

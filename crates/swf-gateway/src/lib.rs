@@ -1,1 +1,10 @@
-//! placeholder
+//! The SWF JSON gateway: AWS JSON 1.0 over HTTP (`POST /` with `X-Amz-Target:
+//! SimpleWorkflowService.<Action>`), exactly as SWF speaks it. It bounds the request size, parses the
+//! target and the JSON body, validates the body against the SWF model (ValidationException naming the
+//! member), and sends the call over gRPC to the Raft leader through the node's router. Errors are
+//! `{"__type": ..., "message": ...}` with the status SWF uses. Also serves `GET /health`.
+//! Signatures are not checked yet (any SigV4 signature is accepted).
+
+mod http;
+
+pub use http::{router, Gateway};

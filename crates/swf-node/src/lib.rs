@@ -1,1 +1,15 @@
-//! placeholder
+//! The swfd node: openraft wired to the RocksDB stores, the internal gRPC server (SWF execution and
+//! Raft RPCs), the leader's executor that turns SWF actions into stamped commands or reads, the task
+//! matcher that holds long polls in memory, and the router a gateway uses to reach the leader.
+
+pub mod config;
+pub mod executor;
+pub mod matcher;
+pub mod network;
+pub mod node;
+pub mod router;
+pub mod service;
+
+pub use config::NodeConfig;
+pub use node::Node;
+pub use router::Router;

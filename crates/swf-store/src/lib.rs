@@ -1,1 +1,30 @@
-//! placeholder
+//! RocksDB storage for the Raft node: the Raft log store (`LogStore`) and the SWF state machine store
+//! (`StateMachineStore`) that openraft drives, plus `StateReader`, the read side of applied state used
+//! by the core during apply and by the node for queries and task matching. One database, one column
+//! family per keyspace; the log and the state never share a key space, so log purge and snapshots are
+//! independent. Each applied entry is one WriteBatch that includes the applied log id.
+
+pub mod db;
+pub mod keys;
+pub mod log_store;
+pub mod reader;
+pub mod state_machine;
+
+pub use db::{open_db, Db};
+pub use log_store::LogStore;
+pub use reader::StateReader;
+pub use state_machine::{EnqueueHook, StateMachineStore};
+
+use std::io::Cursor;
+
+openraft::declare_raft_types!(
+    /// The Raft types of an SWF cluster: commands in, outcomes out, u64 node ids.
+    pub TypeConfig:
+        D = swf_core::Command,
+        R = swf_core::Outcome,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);

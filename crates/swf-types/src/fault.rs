@@ -146,6 +146,14 @@ impl Fault {
         }
     }
 
+    /// The same fault with another message.
+    pub fn with_message(self, message: impl Into<String>) -> Fault {
+        Fault {
+            message: message.into(),
+            ..self
+        }
+    }
+
     /// The code clients parse (after `#`).
     pub fn code(&self) -> &'static str {
         self.kind.code()

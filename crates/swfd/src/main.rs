@@ -1,1 +1,66 @@
-fn main() {}
+//! `swfd`: the SWF service daemon. Parses flags, an optional TOML file and environment variables,
+//! sets up logging, binds the HTTP (SWF JSON) and gRPC (internal) listeners, starts the node and the
+//! gateway, and shuts both down on SIGTERM or SIGINT.
+
+mod config;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::net::TcpListener;
+
+use crate::config::{Args, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = Settings::resolve(&args)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWFD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let http = TcpListener::bind(&settings.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
+    let grpc = TcpListener::bind(&settings.grpc_addr)
+        .await
+        .with_context(|| format!("binding gRPC address {}", settings.grpc_addr))?;
+    let http_addr = http.local_addr()?;
+    let grpc_addr = grpc.local_addr()?;
+    println!("swfd listening http={http_addr} grpc={grpc_addr}");
+
+    let node = swf_node::Node::start(settings.node_config(), grpc)
+        .await
+        .context("starting the node")?;
+    tracing::info!(node_id = node.id, %http_addr, %grpc_addr, data_dir = %settings.data_dir.display(), "swfd started");
+
+    let gateway = swf_gateway::Gateway::new(node.clone());
+    let app = swf_gateway::router(gateway);
+    let serve = axum::serve(http, app).with_graceful_shutdown(shutdown_signal());
+    let result = serve.await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    result.context("HTTP server")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

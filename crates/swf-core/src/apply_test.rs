@@ -1,0 +1,2882 @@
+//! Table-style unit tests of the core: every transition of `apply` and every fault it answers, run
+//! against `MemState` through a small harness that checks history, decision-task, queue and open-run
+//! invariants after each step; plus paging and counts of the reads in `query`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use swf_types::shapes::*;
+use swf_types::{Fault, FaultKind, Timestamp};
+
+use crate::apply;
+use crate::command::{Command, Op, Outcome, Reply};
+use crate::limits::Limits;
+use crate::memstate::MemState;
+use crate::query;
+use crate::state::*;
+use crate::token::TaskToken;
+
+const D: &str = "dom";
+const DECISIONS: &str = "decisions";
+const ACTIVITIES: &str = "activities";
+
+// ---------------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------------
+
+/// Applied state, the log index and the leader's clock; every command goes through `run`.
+struct H {
+    s: MemState,
+    index: u64,
+    clock: i64,
+    limits: Limits,
+    runs: u32,
+}
+
+impl H {
+    fn new() -> H {
+        H::with_limits(Limits::default())
+    }
+
+    fn with_limits(limits: Limits) -> H {
+        H {
+            s: MemState::default(),
+            index: 0,
+            clock: 1_700_000_000_000,
+            limits,
+            runs: 0,
+        }
+    }
+
+    /// A domain `D` with workflow type wf/1 and activity type act/1, both with every default.
+    fn ready() -> H {
+        let mut h = H::new();
+        h.setup();
+        h
+    }
+
+    fn setup(&mut self) {
+        self.ok(Op::RegisterDomain(domain_input(D)));
+        self.ok(Op::RegisterWorkflowType(wf_type_input("wf", "1")));
+        self.ok(Op::RegisterActivityType(act_type_input("act", "1")));
+    }
+
+    /// Applies `op` as the next log entry and commits its writes. Checks that `apply` is
+    /// deterministic, that a fault writes nothing and leaves the state as it was, and the invariants.
+    fn run(&mut self, op: Op) -> Outcome {
+        self.index += 1;
+        self.clock += 1_000;
+        let cmd = Command {
+            now: Timestamp(self.clock),
+            op,
+        };
+        let applied = apply(&self.s, self.index, &cmd, &self.limits).expect("MemState never fails");
+        let again = apply(&self.s, self.index, &cmd, &self.limits).expect("MemState never fails");
+        assert_eq!(applied.outcome, again.outcome, "apply is not deterministic");
+        assert_eq!(applied.writes, again.writes, "apply is not deterministic");
+        let before = format!("{:?}", self.s);
+        let failed = applied.outcome.is_err();
+        if failed {
+            assert!(
+                applied.writes.is_empty(),
+                "a fault must write nothing: {:?}",
+                applied.writes
+            );
+        }
+        self.s.write(applied.writes);
+        if failed {
+            assert_eq!(before, format!("{:?}", self.s), "a fault changed the state");
+        }
+        check_invariants(&self.s);
+        applied.outcome
+    }
+
+    /// Runs `op`, which must succeed.
+    fn ok(&mut self, op: Op) -> Reply {
+        let name = op.name();
+        match self.run(op) {
+            Ok(r) => r,
+            Err(f) => panic!("{name} failed: {f}"),
+        }
+    }
+
+    /// Runs `op`, which must fail; returns the fault.
+    fn fault(&mut self, op: Op) -> Fault {
+        let name = op.name();
+        match self.run(op) {
+            Ok(r) => panic!("{name} succeeded with {r:?}, expected a fault"),
+            Err(f) => f,
+        }
+    }
+
+    /// Runs `op` and reduces the outcome to the fault kind, for tables.
+    fn kind(&mut self, op: Op) -> Result<(), FaultKind> {
+        self.run(op).map(|_| ()).map_err(|f| f.kind)
+    }
+
+    /// Starts workflow `wid` of wf/1 in `D`; returns the run id.
+    fn start(&mut self, wid: &str) -> String {
+        self.start_with(start_input(wid))
+    }
+
+    fn start_with(&mut self, input: StartWorkflowExecutionInput) -> String {
+        self.runs += 1;
+        let run_id = format!("run-{}", self.runs);
+        let reply = self.ok(Op::StartWorkflowExecution {
+            input,
+            run_id: run_id.clone(),
+        });
+        assert_eq!(
+            reply,
+            Reply::Started {
+                run_id: run_id.clone()
+            }
+        );
+        run_id
+    }
+
+    fn start_op(&mut self, input: StartWorkflowExecutionInput) -> Op {
+        self.runs += 1;
+        Op::StartWorkflowExecution {
+            input,
+            run_id: format!("run-{}", self.runs),
+        }
+    }
+
+    fn rec(&self, run: &str) -> ExecutionRecord {
+        self.s.executions[run].clone()
+    }
+
+    fn history(&self, run: &str) -> Vec<HistoryEvent> {
+        self.s
+            .history
+            .iter()
+            .filter(|((r, _), _)| r == run)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    fn types(&self, run: &str) -> Vec<EventType> {
+        self.history(run).iter().map(|e| e.event_type).collect()
+    }
+
+    fn event(&self, run: &str, id: i64) -> HistoryEvent {
+        self.s.history[&(run.to_string(), id)].clone()
+    }
+
+    fn last(&self, run: &str) -> HistoryEvent {
+        self.history(run).pop().expect("history is not empty")
+    }
+
+    /// The scheduled event id of the queued decision task.
+    fn scheduled_decision(&self, run: &str) -> i64 {
+        match self.rec(run).decision {
+            DecisionSlot::Scheduled {
+                scheduled_event_id, ..
+            } => scheduled_event_id,
+            other => panic!("no decision task scheduled: {other:?}"),
+        }
+    }
+
+    /// Starts the scheduled decision task; returns its token.
+    fn start_decision(&mut self, run: &str) -> String {
+        let scheduled_event_id = self.scheduled_decision(run);
+        match self.ok(Op::StartDecisionTask {
+            run_id: run.into(),
+            scheduled_event_id,
+            identity: Some("decider".into()),
+        }) {
+            Reply::DecisionTaskStarted { task_token, .. } => task_token,
+            r => panic!("{r:?}"),
+        }
+    }
+
+    /// Completes a decision task with `decisions`.
+    fn respond(&mut self, token: &str, decisions: Vec<Decision>) {
+        assert_eq!(self.ok(respond_op(token, decisions)), Reply::Done);
+    }
+
+    /// Starts the scheduled decision task and completes it with `decisions`.
+    fn round(&mut self, run: &str, decisions: Vec<Decision>) {
+        let token = self.start_decision(run);
+        self.respond(&token, decisions);
+    }
+
+    /// The scheduled event id of the open activity `activity_id`.
+    fn activity(&self, run: &str, activity_id: &str) -> i64 {
+        self.rec(run)
+            .activities
+            .values()
+            .find(|a| a.activity_id == activity_id)
+            .unwrap_or_else(|| panic!("no open activity {activity_id}"))
+            .scheduled_event_id
+    }
+
+    /// Starts the queued activity `activity_id`; returns its token.
+    fn start_activity(&mut self, run: &str, activity_id: &str) -> String {
+        let scheduled_event_id = self.activity(run, activity_id);
+        match self.ok(Op::StartActivityTask {
+            run_id: run.into(),
+            scheduled_event_id,
+            identity: Some("worker".into()),
+        }) {
+            Reply::ActivityTaskStarted { task_token, .. } => task_token,
+            r => panic!("{r:?}"),
+        }
+    }
+
+    fn queue(&self, kind: TaskKind, task_list: &str) -> Vec<QueuedTask> {
+        self.s.queue(D, kind, task_list)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Invariants
+// ---------------------------------------------------------------------------------------------------
+
+/// The JSON object of an event's attributes member.
+fn attrs(e: &HistoryEvent) -> Value {
+    let v = serde_json::to_value(e).unwrap();
+    let t = e.event_type.as_str();
+    let member = format!("{}{}EventAttributes", t[..1].to_lowercase(), &t[1..]);
+    v[member.as_str()].clone()
+}
+
+fn id_of(v: &Value, member: &str) -> i64 {
+    v[member]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no {member} in {v}"))
+}
+
+/// Checks everything that must hold of any applied state.
+fn check_invariants(s: &MemState) {
+    let model = swf_types::model::model();
+    let mut expected_queue: BTreeSet<QueuedTask> = BTreeSet::new();
+    for (run_id, rec) in &s.executions {
+        assert_eq!(run_id, &rec.run_id);
+        let events: Vec<&HistoryEvent> = s
+            .history
+            .range((run_id.clone(), i64::MIN)..=(run_id.clone(), i64::MAX))
+            .map(|(_, e)| e)
+            .collect();
+        // Ids contiguous from 1, next id right after the last, time never goes back.
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(
+                e.event_id,
+                i as i64 + 1,
+                "{run_id}: event ids not contiguous"
+            );
+        }
+        assert_eq!(rec.next_event_id, events.len() as i64 + 1, "{run_id}");
+        assert!(events
+            .windows(2)
+            .all(|w| w[0].event_timestamp <= w[1].event_timestamp));
+        assert_eq!(
+            events.first().map(|e| e.event_type),
+            Some(EventType::WorkflowExecutionStarted)
+        );
+        // Each event is valid per the model and carries exactly its own attributes member.
+        for e in &events {
+            let v = serde_json::to_value(e).unwrap();
+            if let Err(f) = swf_types::model::validate_shape(model, "HistoryEvent", &v, "") {
+                panic!("{run_id}: event {v} is invalid: {f}");
+            }
+            let t = e.event_type.as_str();
+            let want = format!("{}{}EventAttributes", t[..1].to_lowercase(), &t[1..]);
+            let members: Vec<&String> = v
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.ends_with("EventAttributes"))
+                .collect();
+            assert_eq!(members, vec![&want], "{run_id}: event {v}");
+        }
+        // Decision tasks: at most one scheduled-or-started at any point, each started one refers to
+        // the scheduled one, each completed one to the started one.
+        let mut scheduled: Option<i64> = None;
+        let mut started: Option<(i64, i64)> = None;
+        for e in &events {
+            let a = attrs(e);
+            match e.event_type {
+                EventType::DecisionTaskScheduled => {
+                    assert!(
+                        scheduled.is_none() && started.is_none(),
+                        "{run_id}: a second decision task at event {}",
+                        e.event_id
+                    );
+                    scheduled = Some(e.event_id);
+                }
+                EventType::DecisionTaskStarted => {
+                    assert_eq!(scheduled.take(), Some(id_of(&a, "scheduledEventId")));
+                    started = Some((id_of(&a, "scheduledEventId"), e.event_id));
+                }
+                EventType::DecisionTaskCompleted => {
+                    assert_eq!(
+                        started.take(),
+                        Some((id_of(&a, "scheduledEventId"), id_of(&a, "startedEventId")))
+                    );
+                }
+                _ => {}
+            }
+        }
+        match &rec.decision {
+            DecisionSlot::None => assert!(scheduled.is_none() && started.is_none(), "{run_id}"),
+            DecisionSlot::Scheduled {
+                scheduled_event_id,
+                queued,
+            } => {
+                assert!(rec.is_open(), "{run_id}: closed with a decision task");
+                assert_eq!(scheduled, Some(*scheduled_event_id));
+                assert_eq!(queued.kind, TaskKind::Decision);
+                assert_eq!(queued.scheduled_event_id, *scheduled_event_id);
+                assert_eq!(queued.run_id, *run_id);
+                assert_eq!(queued.task_list, rec.config.task_list);
+                expected_queue.insert(queued.clone());
+            }
+            DecisionSlot::Started {
+                scheduled_event_id,
+                started_event_id,
+                ..
+            } => {
+                assert!(rec.is_open(), "{run_id}: closed with a decision task");
+                assert_eq!(started, Some((*scheduled_event_id, *started_event_id)));
+            }
+        }
+        // Activities: every start and close refers to a scheduled activity; the open ones are exactly
+        // those of the record.
+        let mut act_scheduled: BTreeMap<i64, String> = BTreeMap::new();
+        let mut act_started: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut act_closed: BTreeSet<i64> = BTreeSet::new();
+        for e in &events {
+            let a = attrs(e);
+            match e.event_type {
+                EventType::ActivityTaskScheduled => {
+                    let id = a["activityId"].as_str().unwrap().to_string();
+                    act_scheduled.insert(e.event_id, id);
+                }
+                EventType::ActivityTaskStarted => {
+                    let sched = id_of(&a, "scheduledEventId");
+                    assert!(act_scheduled.contains_key(&sched), "{run_id}: {a}");
+                    assert!(
+                        !act_closed.contains(&sched),
+                        "{run_id}: started after close"
+                    );
+                    assert!(act_started.insert(sched, e.event_id).is_none());
+                }
+                EventType::ActivityTaskCompleted
+                | EventType::ActivityTaskFailed
+                | EventType::ActivityTaskCanceled => {
+                    let sched = id_of(&a, "scheduledEventId");
+                    let st = id_of(&a, "startedEventId");
+                    assert!(act_scheduled.contains_key(&sched), "{run_id}: {a}");
+                    assert_eq!(act_started.get(&sched).copied().unwrap_or(0), st, "{a}");
+                    assert!(act_closed.insert(sched), "{run_id}: closed twice");
+                }
+                EventType::ActivityTaskCancelRequested => {
+                    let id = a["activityId"].as_str().unwrap();
+                    assert!(act_scheduled
+                        .iter()
+                        .any(|(s, aid)| aid == id && !act_closed.contains(s)));
+                }
+                _ => {}
+            }
+        }
+        if rec.is_open() {
+            let open: BTreeSet<i64> = act_scheduled
+                .keys()
+                .filter(|s| !act_closed.contains(s))
+                .copied()
+                .collect();
+            assert_eq!(
+                rec.activities.keys().copied().collect::<BTreeSet<_>>(),
+                open,
+                "{run_id}: open activities"
+            );
+            let ids: BTreeSet<&String> = rec.activities.values().map(|a| &a.activity_id).collect();
+            assert_eq!(
+                ids.len(),
+                rec.activities.len(),
+                "{run_id}: activity id reused"
+            );
+            for (sched, a) in &rec.activities {
+                assert_eq!(a.scheduled_event_id, *sched);
+                assert_eq!(&act_scheduled[sched], &a.activity_id);
+                assert_eq!(a.started_event_id, act_started.get(sched).copied());
+                assert_eq!(a.queued.is_some(), a.started_event_id.is_none());
+                if let Some(q) = &a.queued {
+                    assert_eq!(q.kind, TaskKind::Activity);
+                    assert_eq!(q.scheduled_event_id, *sched);
+                    assert_eq!(q.run_id, *run_id);
+                    expected_queue.insert(q.clone());
+                }
+            }
+            assert_eq!(
+                s.open_runs
+                    .get(&(rec.domain.clone(), rec.workflow_id.clone())),
+                Some(run_id),
+                "{run_id}: open run not indexed"
+            );
+        } else {
+            assert!(rec.activities.is_empty());
+            assert!(rec.close_status.is_some());
+            let last = events.last().unwrap().event_type;
+            assert!(
+                matches!(
+                    last,
+                    EventType::WorkflowExecutionCompleted
+                        | EventType::WorkflowExecutionFailed
+                        | EventType::WorkflowExecutionCanceled
+                ),
+                "{run_id}: closed but last event is {last:?}"
+            );
+        }
+    }
+    for ((domain, wid), run) in &s.open_runs {
+        let rec = &s.executions[run];
+        assert!(rec.is_open(), "open run {run} is closed");
+        assert_eq!((&rec.domain, &rec.workflow_id), (domain, wid));
+    }
+    let queued: BTreeSet<QueuedTask> = s.queues.values().cloned().collect();
+    assert_eq!(
+        queued, expected_queue,
+        "queues differ from the open tasks of the records"
+    );
+    for (name, d) in &s.domains {
+        assert_eq!(name, &d.detail.domain_info.name);
+        let wf = s.workflow_types.keys().filter(|k| &k.0 == name).count();
+        let act = s.activity_types.keys().filter(|k| &k.0 == name).count();
+        assert_eq!(d.workflow_types as usize, wf, "{name}: workflow type count");
+        assert_eq!(
+            d.activity_types as usize, act,
+            "{name}: activity type count"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------------------------
+
+fn tl(name: &str) -> Option<Box<TaskList>> {
+    Some(Box::new(TaskList { name: name.into() }))
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.into())
+}
+
+fn domain_input(name: &str) -> RegisterDomainInput {
+    RegisterDomainInput {
+        name: name.into(),
+        workflow_execution_retention_period_in_days: "1".into(),
+        ..Default::default()
+    }
+}
+
+fn wf_type() -> WorkflowType {
+    WorkflowType {
+        name: "wf".into(),
+        version: "1".into(),
+    }
+}
+
+fn act_type() -> ActivityType {
+    ActivityType {
+        name: "act".into(),
+        version: "1".into(),
+    }
+}
+
+/// A workflow type with every default.
+fn wf_type_input(name: &str, version: &str) -> RegisterWorkflowTypeInput {
+    RegisterWorkflowTypeInput {
+        domain: D.into(),
+        name: name.into(),
+        version: version.into(),
+        default_task_list: tl(DECISIONS),
+        default_execution_start_to_close_timeout: s("3600"),
+        default_task_start_to_close_timeout: s("60"),
+        default_child_policy: Some(ChildPolicy::Terminate),
+        ..Default::default()
+    }
+}
+
+/// An activity type with every default.
+fn act_type_input(name: &str, version: &str) -> RegisterActivityTypeInput {
+    RegisterActivityTypeInput {
+        domain: D.into(),
+        name: name.into(),
+        version: version.into(),
+        default_task_list: tl(ACTIVITIES),
+        default_task_schedule_to_close_timeout: s("300"),
+        default_task_schedule_to_start_timeout: s("100"),
+        default_task_start_to_close_timeout: s("200"),
+        default_task_heartbeat_timeout: s("30"),
+        default_task_priority: s("5"),
+        ..Default::default()
+    }
+}
+
+fn start_input(wid: &str) -> StartWorkflowExecutionInput {
+    StartWorkflowExecutionInput {
+        domain: D.into(),
+        workflow_id: wid.into(),
+        workflow_type: Box::new(wf_type()),
+        input: s("in"),
+        ..Default::default()
+    }
+}
+
+fn respond_op(token: &str, decisions: Vec<Decision>) -> Op {
+    Op::RespondDecisionTaskCompleted(RespondDecisionTaskCompletedInput {
+        task_token: token.into(),
+        decisions: Some(decisions),
+        ..Default::default()
+    })
+}
+
+fn complete_op(token: &str) -> Op {
+    Op::RespondActivityTaskCompleted(RespondActivityTaskCompletedInput {
+        task_token: token.into(),
+        result: s("result"),
+    })
+}
+
+fn fail_op(token: &str) -> Op {
+    Op::RespondActivityTaskFailed(RespondActivityTaskFailedInput {
+        task_token: token.into(),
+        reason: s("reason"),
+        details: s("details"),
+    })
+}
+
+fn canceled_op(token: &str) -> Op {
+    Op::RespondActivityTaskCanceled(RespondActivityTaskCanceledInput {
+        task_token: token.into(),
+        details: s("canceled"),
+    })
+}
+
+fn heartbeat_op(token: &str) -> Op {
+    Op::RecordActivityTaskHeartbeat(RecordActivityTaskHeartbeatInput {
+        task_token: token.into(),
+        details: s("50%"),
+    })
+}
+
+// Decisions.
+
+fn schedule(id: &str) -> Decision {
+    schedule_with(id, |_| {})
+}
+
+fn schedule_with(
+    id: &str,
+    f: impl FnOnce(&mut ScheduleActivityTaskDecisionAttributes),
+) -> Decision {
+    let mut a = ScheduleActivityTaskDecisionAttributes {
+        activity_id: id.into(),
+        activity_type: Box::new(act_type()),
+        input: s("activity input"),
+        ..Default::default()
+    };
+    f(&mut a);
+    Decision {
+        decision_type: DecisionType::ScheduleActivityTask,
+        schedule_activity_task_decision_attributes: Some(Box::new(a)),
+        ..Default::default()
+    }
+}
+
+fn complete_wf() -> Decision {
+    Decision {
+        decision_type: DecisionType::CompleteWorkflowExecution,
+        complete_workflow_execution_decision_attributes: Some(Box::new(
+            CompleteWorkflowExecutionDecisionAttributes { result: s("done") },
+        )),
+        ..Default::default()
+    }
+}
+
+fn fail_wf() -> Decision {
+    Decision {
+        decision_type: DecisionType::FailWorkflowExecution,
+        fail_workflow_execution_decision_attributes: Some(Box::new(
+            FailWorkflowExecutionDecisionAttributes {
+                reason: s("why"),
+                details: s("how"),
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+fn cancel_wf() -> Decision {
+    Decision {
+        decision_type: DecisionType::CancelWorkflowExecution,
+        cancel_workflow_execution_decision_attributes: Some(Box::new(
+            CancelWorkflowExecutionDecisionAttributes { details: s("bye") },
+        )),
+        ..Default::default()
+    }
+}
+
+fn marker(name: &str) -> Decision {
+    Decision {
+        decision_type: DecisionType::RecordMarker,
+        record_marker_decision_attributes: Some(Box::new(RecordMarkerDecisionAttributes {
+            marker_name: name.into(),
+            details: s("marker details"),
+        })),
+        ..Default::default()
+    }
+}
+
+fn cancel_activity(id: &str) -> Decision {
+    Decision {
+        decision_type: DecisionType::RequestCancelActivityTask,
+        request_cancel_activity_task_decision_attributes: Some(Box::new(
+            RequestCancelActivityTaskDecisionAttributes {
+                activity_id: id.into(),
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+fn start_timer(id: &str, fire: &str) -> Decision {
+    Decision {
+        decision_type: DecisionType::StartTimer,
+        start_timer_decision_attributes: Some(Box::new(StartTimerDecisionAttributes {
+            timer_id: id.into(),
+            start_to_fire_timeout: fire.into(),
+            control: None,
+        })),
+        ..Default::default()
+    }
+}
+
+/// One decision of every kind the core does not implement yet.
+fn unimplemented_decisions() -> Vec<(Decision, EventType, &'static str)> {
+    vec![
+        (
+            start_timer("t1", "10"),
+            EventType::StartTimerFailed,
+            "OPERATION_NOT_PERMITTED",
+        ),
+        (
+            Decision {
+                decision_type: DecisionType::CancelTimer,
+                cancel_timer_decision_attributes: Some(Box::new(CancelTimerDecisionAttributes {
+                    timer_id: "t1".into(),
+                })),
+                ..Default::default()
+            },
+            EventType::CancelTimerFailed,
+            "OPERATION_NOT_PERMITTED",
+        ),
+        (
+            Decision {
+                decision_type: DecisionType::ContinueAsNewWorkflowExecution,
+                ..Default::default()
+            },
+            EventType::ContinueAsNewWorkflowExecutionFailed,
+            "OPERATION_NOT_PERMITTED",
+        ),
+        (
+            Decision {
+                decision_type: DecisionType::SignalExternalWorkflowExecution,
+                signal_external_workflow_execution_decision_attributes: Some(Box::new(
+                    SignalExternalWorkflowExecutionDecisionAttributes {
+                        workflow_id: "other".into(),
+                        signal_name: "sig".into(),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            },
+            EventType::SignalExternalWorkflowExecutionFailed,
+            "OPERATION_NOT_PERMITTED",
+        ),
+        (
+            Decision {
+                decision_type: DecisionType::RequestCancelExternalWorkflowExecution,
+                request_cancel_external_workflow_execution_decision_attributes: Some(Box::new(
+                    RequestCancelExternalWorkflowExecutionDecisionAttributes {
+                        workflow_id: "other".into(),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            },
+            EventType::RequestCancelExternalWorkflowExecutionFailed,
+            "OPERATION_NOT_PERMITTED",
+        ),
+        (
+            Decision {
+                decision_type: DecisionType::StartChildWorkflowExecution,
+                start_child_workflow_execution_decision_attributes: Some(Box::new(
+                    StartChildWorkflowExecutionDecisionAttributes {
+                        workflow_id: "child".into(),
+                        workflow_type: Box::new(wf_type()),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            },
+            EventType::StartChildWorkflowExecutionFailed,
+            "OPERATION_NOT_PERMITTED",
+        ),
+        (
+            Decision {
+                decision_type: DecisionType::ScheduleLambdaFunction,
+                schedule_lambda_function_decision_attributes: Some(Box::new(
+                    ScheduleLambdaFunctionDecisionAttributes {
+                        id: "l1".into(),
+                        name: "fn".into(),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            },
+            EventType::ScheduleLambdaFunctionFailed,
+            "LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION",
+        ),
+    ]
+}
+
+use EventType as E;
+
+// ---------------------------------------------------------------------------------------------------
+// Registration
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn register_domain_table() {
+    let tags = |n: usize| -> Option<Vec<ResourceTag>> {
+        Some(
+            (0..n)
+                .map(|i| ResourceTag {
+                    key: format!("k{i}"),
+                    value: s("v"),
+                })
+                .collect(),
+        )
+    };
+    let with = |name: &str, days: &str| RegisterDomainInput {
+        name: name.into(),
+        workflow_execution_retention_period_in_days: days.into(),
+        description: s("a domain"),
+        ..Default::default()
+    };
+    let cases: Vec<(&str, RegisterDomainInput, Result<(), FaultKind>)> = vec![
+        ("new", with("new", "1"), Ok(())),
+        ("zero days", with("new", "0"), Ok(())),
+        ("max days", with("new", "90"), Ok(())),
+        ("NONE days", with("new", "NONE"), Ok(())),
+        (
+            "existing",
+            with("taken", "1"),
+            Err(FaultKind::DomainAlreadyExists),
+        ),
+        (
+            "days over max",
+            with("new", "91"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "negative days",
+            with("new", "-1"),
+            Err(FaultKind::Validation),
+        ),
+        ("text days", with("new", "ten"), Err(FaultKind::Validation)),
+        ("empty days", with("new", ""), Err(FaultKind::Validation)),
+        (
+            "lowercase none",
+            with("new", "none"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "50 tags",
+            RegisterDomainInput {
+                tags: tags(50),
+                ..with("new", "1")
+            },
+            Ok(()),
+        ),
+        (
+            "51 tags",
+            RegisterDomainInput {
+                tags: tags(51),
+                ..with("new", "1")
+            },
+            Err(FaultKind::TooManyTags),
+        ),
+    ];
+    for (name, input, want) in cases {
+        let mut h = H::new();
+        h.ok(Op::RegisterDomain(domain_input("taken")));
+        let got = h.kind(Op::RegisterDomain(input.clone()));
+        assert_eq!(got, want, "case {name}");
+        if want.is_ok() {
+            let d = &h.s.domains[&input.name];
+            assert_eq!(d.detail.domain_info.status, RegistrationStatus::Registered);
+            assert_eq!(d.detail.domain_info.description, input.description);
+            assert_eq!(
+                d.detail.domain_info.arn.as_deref(),
+                Some("arn:aws:swf:us-east-1:000000000000:/domain/new")
+            );
+            assert_eq!(
+                d.detail
+                    .configuration
+                    .workflow_execution_retention_period_in_days,
+                input.workflow_execution_retention_period_in_days
+            );
+            assert_eq!(d.tags, input.tags.clone().unwrap_or_default());
+            assert_eq!(d.created, Timestamp(h.clock));
+            let described = query::describe_domain(&h.s, &input.name).unwrap();
+            assert_eq!(described, d.detail);
+        }
+    }
+}
+
+#[test]
+fn register_domain_limit() {
+    let mut h = H::with_limits(Limits {
+        max_domains: 3,
+        ..Limits::default()
+    });
+    for name in ["a", "b", "c"] {
+        h.ok(Op::RegisterDomain(domain_input(name)));
+    }
+    let cases = [
+        ("fourth domain", "d", FaultKind::LimitExceeded),
+        (
+            "existing is reported first",
+            "a",
+            FaultKind::DomainAlreadyExists,
+        ),
+    ];
+    for (case, name, want) in cases {
+        assert_eq!(
+            h.fault(Op::RegisterDomain(domain_input(name))).kind,
+            want,
+            "{case}"
+        );
+    }
+    assert_eq!(h.s.domains.len(), 3);
+}
+
+#[test]
+fn register_workflow_type_table() {
+    type Case = (
+        &'static str,
+        fn(&mut RegisterWorkflowTypeInput),
+        Result<(), FaultKind>,
+    );
+    let cases: Vec<Case> = vec![
+        ("ok", |_| {}, Ok(())),
+        ("new version", |i| i.version = "2".into(), Ok(())),
+        (
+            "no defaults",
+            |i| {
+                *i = RegisterWorkflowTypeInput {
+                    domain: D.into(),
+                    name: "bare".into(),
+                    version: "1".into(),
+                    ..Default::default()
+                }
+            },
+            Ok(()),
+        ),
+        (
+            "NONE task timeout",
+            |i| {
+                i.name = "n".into();
+                i.default_task_start_to_close_timeout = s("NONE")
+            },
+            Ok(()),
+        ),
+        (
+            "duplicate",
+            |i| i.name = "taken".into(),
+            Err(FaultKind::TypeAlreadyExists),
+        ),
+        (
+            "unknown domain",
+            |i| i.domain = "nope".into(),
+            Err(FaultKind::UnknownResource),
+        ),
+        (
+            "deprecated domain",
+            |i| i.domain = "old".into(),
+            Err(FaultKind::DomainDeprecated),
+        ),
+        (
+            "bad task timeout",
+            |i| i.default_task_start_to_close_timeout = s("1.5"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad execution timeout",
+            |i| i.default_execution_start_to_close_timeout = s("-3"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "empty execution timeout",
+            |i| i.default_execution_start_to_close_timeout = s(""),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad priority",
+            |i| i.default_task_priority = s("high"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "priority out of range",
+            |i| i.default_task_priority = s("2147483648"),
+            Err(FaultKind::Validation),
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let mut h = H::new();
+        h.ok(Op::RegisterDomain(domain_input(D)));
+        h.ok(Op::RegisterDomain(domain_input("old")));
+        h.s.domains
+            .get_mut("old")
+            .unwrap()
+            .detail
+            .domain_info
+            .status = RegistrationStatus::Deprecated;
+        h.ok(Op::RegisterWorkflowType(wf_type_input("taken", "1")));
+        let mut input = wf_type_input("new", "1");
+        edit(&mut input);
+        assert_eq!(
+            h.kind(Op::RegisterWorkflowType(input.clone())),
+            want,
+            "case {name}"
+        );
+        if want.is_ok() {
+            let t = WorkflowType {
+                name: input.name.clone(),
+                version: input.version.clone(),
+            };
+            let detail = query::describe_workflow_type(&h.s, D, &t).unwrap();
+            assert_eq!(detail.type_info.status, RegistrationStatus::Registered);
+            assert_eq!(detail.type_info.creation_date, Timestamp(h.clock));
+            let c = &detail.configuration;
+            assert_eq!(c.default_task_list, input.default_task_list, "{name}");
+            assert_eq!(c.default_child_policy, input.default_child_policy, "{name}");
+            assert_eq!(
+                c.default_task_start_to_close_timeout,
+                input.default_task_start_to_close_timeout
+            );
+            assert_eq!(h.s.domains[D].workflow_types, 2, "{name}");
+        } else {
+            assert_eq!(h.s.domains[D].workflow_types, 1, "{name}");
+        }
+    }
+}
+
+#[test]
+fn register_activity_type_table() {
+    type Case = (
+        &'static str,
+        fn(&mut RegisterActivityTypeInput),
+        Result<(), FaultKind>,
+    );
+    let cases: Vec<Case> = vec![
+        ("ok", |_| {}, Ok(())),
+        ("new version", |i| i.version = "2".into(), Ok(())),
+        (
+            "no defaults",
+            |i| {
+                *i = RegisterActivityTypeInput {
+                    domain: D.into(),
+                    name: "bare".into(),
+                    version: "1".into(),
+                    ..Default::default()
+                }
+            },
+            Ok(()),
+        ),
+        (
+            "NONE timeouts",
+            |i| {
+                i.default_task_heartbeat_timeout = s("NONE");
+                i.default_task_schedule_to_close_timeout = s("NONE")
+            },
+            Ok(()),
+        ),
+        (
+            "duplicate",
+            |i| i.name = "taken".into(),
+            Err(FaultKind::TypeAlreadyExists),
+        ),
+        (
+            "unknown domain",
+            |i| i.domain = "nope".into(),
+            Err(FaultKind::UnknownResource),
+        ),
+        (
+            "deprecated domain",
+            |i| i.domain = "old".into(),
+            Err(FaultKind::DomainDeprecated),
+        ),
+        (
+            "bad start-to-close",
+            |i| i.default_task_start_to_close_timeout = s("x"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad heartbeat",
+            |i| i.default_task_heartbeat_timeout = s("1m"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad schedule-to-start",
+            |i| i.default_task_schedule_to_start_timeout = s(" 1"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad schedule-to-close",
+            |i| i.default_task_schedule_to_close_timeout = s("none"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad priority",
+            |i| i.default_task_priority = s("1.0"),
+            Err(FaultKind::Validation),
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let mut h = H::new();
+        h.ok(Op::RegisterDomain(domain_input(D)));
+        h.ok(Op::RegisterDomain(domain_input("old")));
+        h.s.domains
+            .get_mut("old")
+            .unwrap()
+            .detail
+            .domain_info
+            .status = RegistrationStatus::Deprecated;
+        h.ok(Op::RegisterActivityType(act_type_input("taken", "1")));
+        let mut input = act_type_input("new", "1");
+        edit(&mut input);
+        assert_eq!(
+            h.kind(Op::RegisterActivityType(input.clone())),
+            want,
+            "case {name}"
+        );
+        if want.is_ok() {
+            let t = ActivityType {
+                name: input.name.clone(),
+                version: input.version.clone(),
+            };
+            let detail = query::describe_activity_type(&h.s, D, &t).unwrap();
+            assert_eq!(detail.type_info.status, RegistrationStatus::Registered);
+            let c = &detail.configuration;
+            assert_eq!(c.default_task_list, input.default_task_list, "{name}");
+            assert_eq!(
+                c.default_task_heartbeat_timeout,
+                input.default_task_heartbeat_timeout
+            );
+            assert_eq!(
+                c.default_task_schedule_to_close_timeout,
+                input.default_task_schedule_to_close_timeout
+            );
+            assert_eq!(h.s.domains[D].activity_types, 2, "{name}");
+        } else {
+            assert_eq!(h.s.domains[D].activity_types, 1, "{name}");
+        }
+    }
+}
+
+#[test]
+fn types_per_domain_limit() {
+    let mut h = H::with_limits(Limits {
+        max_types_per_domain: 1,
+        ..Limits::default()
+    });
+    h.setup();
+    let cases = [
+        (
+            "second workflow type",
+            Op::RegisterWorkflowType(wf_type_input("wf", "2")),
+            FaultKind::LimitExceeded,
+        ),
+        (
+            "second activity type",
+            Op::RegisterActivityType(act_type_input("act", "2")),
+            FaultKind::LimitExceeded,
+        ),
+        (
+            "duplicate is reported first",
+            Op::RegisterWorkflowType(wf_type_input("wf", "1")),
+            FaultKind::TypeAlreadyExists,
+        ),
+    ];
+    for (case, op, want) in cases {
+        assert_eq!(h.fault(op).kind, want, "{case}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// StartWorkflowExecution
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn start_workflow_execution_ok() {
+    let mut h = H::ready();
+    let run = h.start("w1");
+    assert_eq!(
+        h.types(&run),
+        [E::WorkflowExecutionStarted, E::DecisionTaskScheduled]
+    );
+    let started = h.event(&run, 1);
+    let a = started
+        .workflow_execution_started_event_attributes
+        .as_deref()
+        .unwrap();
+    assert_eq!(a.input.as_deref(), Some("in"));
+    assert_eq!(a.task_list.name, DECISIONS);
+    assert_eq!(a.execution_start_to_close_timeout.as_deref(), Some("3600"));
+    assert_eq!(a.task_start_to_close_timeout.as_deref(), Some("60"));
+    assert_eq!(a.child_policy, ChildPolicy::Terminate);
+    assert_eq!(*a.workflow_type, wf_type());
+    assert_eq!(started.event_timestamp, Timestamp(h.clock));
+    let sched = h.event(&run, 2);
+    let sa = sched
+        .decision_task_scheduled_event_attributes
+        .as_deref()
+        .unwrap();
+    assert_eq!(sa.task_list.name, DECISIONS);
+    assert_eq!(sa.start_to_close_timeout.as_deref(), Some("60"));
+
+    let q = h.queue(TaskKind::Decision, DECISIONS);
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].run_id.as_str(), q[0].scheduled_event_id),
+        (run.as_str(), 2)
+    );
+    assert_eq!(q[0].seq, h.index);
+    assert_eq!(h.s.open_runs[&(D.to_string(), "w1".to_string())], run);
+    let rec = h.rec(&run);
+    assert!(rec.is_open());
+    assert_eq!(rec.started, Timestamp(h.clock));
+    assert_eq!(rec.next_event_id, 3);
+
+    // A second workflow id runs alongside, in the same queue, after the first.
+    let run2 = h.start("w2");
+    let q = h.queue(TaskKind::Decision, DECISIONS);
+    assert_eq!(
+        q.iter().map(|t| t.run_id.as_str()).collect::<Vec<_>>(),
+        [run.as_str(), run2.as_str()]
+    );
+}
+
+#[test]
+fn start_workflow_execution_overrides_defaults() {
+    let mut h = H::ready();
+    let run = h.start_with(StartWorkflowExecutionInput {
+        task_list: tl("mine"),
+        execution_start_to_close_timeout: s("10"),
+        task_start_to_close_timeout: s("NONE"),
+        child_policy: Some(ChildPolicy::Abandon),
+        task_priority: s("7"),
+        tag_list: Some(vec!["t".into()]),
+        ..start_input("w")
+    });
+    let rec = h.rec(&run);
+    assert_eq!(rec.config.task_list, "mine");
+    assert_eq!(rec.config.task_priority, 7);
+    assert_eq!(rec.config.execution_start_to_close_timeout, "10");
+    assert_eq!(rec.config.task_start_to_close_timeout, "NONE");
+    assert_eq!(rec.config.child_policy, ChildPolicy::Abandon);
+    assert_eq!(rec.tag_list, ["t"]);
+    let q = h.queue(TaskKind::Decision, "mine");
+    assert_eq!((q.len(), q[0].priority), (1, 7));
+    assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
+}
+
+#[test]
+fn start_workflow_execution_faults() {
+    type Case = (
+        &'static str,
+        fn(&mut StartWorkflowExecutionInput),
+        Result<(), FaultKind>,
+    );
+    let cases: Vec<Case> = vec![
+        ("ok", |_| {}, Ok(())),
+        (
+            "already started",
+            |i| i.workflow_id = "running".into(),
+            Err(FaultKind::WorkflowExecutionAlreadyStarted),
+        ),
+        (
+            "unknown type version",
+            |i| i.workflow_type.version = "9".into(),
+            Err(FaultKind::UnknownResource),
+        ),
+        (
+            "unknown type name",
+            |i| i.workflow_type.name = "nope".into(),
+            Err(FaultKind::UnknownResource),
+        ),
+        (
+            "unknown domain",
+            |i| i.domain = "nope".into(),
+            Err(FaultKind::UnknownResource),
+        ),
+        (
+            "deprecated type",
+            |i| i.workflow_type.name = "old".into(),
+            Err(FaultKind::TypeDeprecated),
+        ),
+        (
+            "bad execution timeout",
+            |i| i.execution_start_to_close_timeout = s("1h"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "NONE execution timeout",
+            |i| i.execution_start_to_close_timeout = s("NONE"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad task timeout",
+            |i| i.task_start_to_close_timeout = s("-"),
+            Err(FaultKind::Validation),
+        ),
+        (
+            "bad priority",
+            |i| i.task_priority = s("p"),
+            Err(FaultKind::Validation),
+        ),
+        // A type without defaults: everything given works; each missing one is DefaultUndefined.
+        ("bare, all given", |i| bare_all(i), Ok(())),
+        (
+            "bare, no task list",
+            |i| {
+                bare_all(i);
+                i.task_list = None
+            },
+            Err(FaultKind::DefaultUndefined),
+        ),
+        (
+            "bare, no execution timeout",
+            |i| {
+                bare_all(i);
+                i.execution_start_to_close_timeout = None
+            },
+            Err(FaultKind::DefaultUndefined),
+        ),
+        (
+            "bare, no task timeout",
+            |i| {
+                bare_all(i);
+                i.task_start_to_close_timeout = None
+            },
+            Err(FaultKind::DefaultUndefined),
+        ),
+        (
+            "bare, no child policy",
+            |i| {
+                bare_all(i);
+                i.child_policy = None
+            },
+            Err(FaultKind::DefaultUndefined),
+        ),
+        (
+            "bare, nothing",
+            |i| {
+                bare_all(i);
+                i.task_list = None;
+                i.execution_start_to_close_timeout = None;
+                i.task_start_to_close_timeout = None;
+                i.child_policy = None
+            },
+            Err(FaultKind::DefaultUndefined),
+        ),
+    ];
+    fn bare_all(i: &mut StartWorkflowExecutionInput) {
+        *i.workflow_type = WorkflowType {
+            name: "bare".into(),
+            version: "1".into(),
+        };
+        i.task_list = tl("t");
+        i.execution_start_to_close_timeout = s("100");
+        i.task_start_to_close_timeout = s("10");
+        i.child_policy = Some(ChildPolicy::RequestCancel);
+    }
+    for (name, edit, want) in cases {
+        let mut h = H::ready();
+        h.ok(Op::RegisterWorkflowType(RegisterWorkflowTypeInput {
+            domain: D.into(),
+            name: "bare".into(),
+            version: "1".into(),
+            ..Default::default()
+        }));
+        h.ok(Op::RegisterWorkflowType(wf_type_input("old", "1")));
+        h.s.workflow_types
+            .get_mut(&(D.into(), "old".into(), "1".into()))
+            .unwrap()
+            .type_info
+            .status = RegistrationStatus::Deprecated;
+        h.start("running");
+        let mut input = start_input("new");
+        edit(&mut input);
+        let op = h.start_op(input);
+        assert_eq!(h.kind(op), want, "case {name}");
+        let runs = if want.is_ok() { 2 } else { 1 };
+        assert_eq!(h.s.executions.len(), runs, "case {name}");
+        assert_eq!(h.s.open_runs.len(), runs, "case {name}");
+    }
+}
+
+#[test]
+fn same_workflow_id_in_another_domain_or_after_close() {
+    let mut h = H::ready();
+    h.ok(Op::RegisterDomain(domain_input("other")));
+    h.ok(Op::RegisterWorkflowType(RegisterWorkflowTypeInput {
+        domain: "other".into(),
+        ..wf_type_input("wf", "1")
+    }));
+    let run = h.start("w");
+    h.start_with(StartWorkflowExecutionInput {
+        domain: "other".into(),
+        ..start_input("w")
+    });
+    h.round(&run, vec![complete_wf()]);
+    let again = h.start("w");
+    assert_ne!(again, run);
+    assert_eq!(h.s.open_runs[&(D.to_string(), "w".to_string())], again);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Starting tasks
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn start_decision_task() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    let reply = h.ok(Op::StartDecisionTask {
+        run_id: run.clone(),
+        scheduled_event_id: 2,
+        identity: s("me"),
+    });
+    let Reply::DecisionTaskStarted {
+        task_token,
+        started_event_id,
+        previous_started_event_id,
+        ..
+    } = reply
+    else {
+        panic!("{reply:?}")
+    };
+    assert_eq!((started_event_id, previous_started_event_id), (3, 0));
+    assert_eq!(
+        TaskToken::decode(&task_token),
+        Some(TaskToken {
+            kind: TaskKind::Decision,
+            run_id: run.clone(),
+            scheduled_event_id: 2,
+            started_event_id: 3,
+        })
+    );
+    let e = h.last(&run);
+    assert_eq!(e.event_type, E::DecisionTaskStarted);
+    let a = e.decision_task_started_event_attributes.unwrap();
+    assert_eq!(
+        (a.identity.as_deref(), a.scheduled_event_id),
+        (Some("me"), 2)
+    );
+    assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
+
+    // A task attempt is handed out once; other ids and runs are unknown.
+    let cases = [
+        ("second start", run.as_str(), 2),
+        ("started event id", run.as_str(), 3),
+        ("never scheduled", run.as_str(), 7),
+        ("unknown run", "nope", 2),
+    ];
+    for (case, run_id, scheduled_event_id) in cases {
+        let f = h.fault(Op::StartDecisionTask {
+            run_id: run_id.into(),
+            scheduled_event_id,
+            identity: None,
+        });
+        assert_eq!(f.kind, FaultKind::UnknownResource, "{case}");
+    }
+
+    // previousStartedEventId is the started event of the last completed decision task.
+    h.respond(&task_token, vec![start_timer("t", "5")]);
+    let scheduled_event_id = h.scheduled_decision(&run);
+    let reply = h.ok(Op::StartDecisionTask {
+        run_id: run.clone(),
+        scheduled_event_id,
+        identity: None,
+    });
+    assert!(
+        matches!(
+            reply,
+            Reply::DecisionTaskStarted {
+                previous_started_event_id: 3,
+                ..
+            }
+        ),
+        "{reply:?}"
+    );
+}
+
+#[test]
+fn start_activity_task() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a")]);
+    let sched = h.activity(&run, "a");
+    assert_eq!(h.queue(TaskKind::Activity, ACTIVITIES).len(), 1);
+    let reply = h.ok(Op::StartActivityTask {
+        run_id: run.clone(),
+        scheduled_event_id: sched,
+        identity: s("worker-1"),
+    });
+    let Reply::ActivityTaskStarted {
+        task_token,
+        started_event_id,
+        activity_id,
+        input,
+        ..
+    } = reply
+    else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(started_event_id, sched + 1);
+    assert_eq!(activity_id, "a");
+    assert_eq!(input.as_deref(), Some("activity input"));
+    assert_eq!(
+        TaskToken::decode(&task_token),
+        Some(TaskToken {
+            kind: TaskKind::Activity,
+            run_id: run.clone(),
+            scheduled_event_id: sched,
+            started_event_id,
+        })
+    );
+    let e = h.last(&run);
+    assert_eq!(e.event_type, E::ActivityTaskStarted);
+    let a = e.activity_task_started_event_attributes.unwrap();
+    assert_eq!(
+        (a.identity.as_deref(), a.scheduled_event_id),
+        (Some("worker-1"), sched)
+    );
+    assert!(h.queue(TaskKind::Activity, ACTIVITIES).is_empty());
+    // Starting an activity needs no decision.
+    assert_eq!(h.rec(&run).decision, DecisionSlot::None);
+
+    let cases = [
+        ("second start", run.as_str(), sched),
+        ("not an activity", run.as_str(), 2),
+        ("never scheduled", run.as_str(), 99),
+        ("unknown run", "nope", sched),
+    ];
+    for (case, run_id, scheduled_event_id) in cases {
+        let f = h.fault(Op::StartActivityTask {
+            run_id: run_id.into(),
+            scheduled_event_id,
+            identity: None,
+        });
+        assert_eq!(f.kind, FaultKind::UnknownResource, "{case}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RespondDecisionTaskCompleted
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn schedule_activity_task_resolves_defaults() {
+    type Case = (
+        &'static str,
+        fn(&mut ScheduleActivityTaskDecisionAttributes),
+        [&'static str; 6],
+    );
+    // Expected: task list, schedule-to-close, schedule-to-start, start-to-close, heartbeat, priority.
+    let cases: Vec<Case> = vec![
+        (
+            "type defaults",
+            |_| {},
+            [ACTIVITIES, "300", "100", "200", "30", "5"],
+        ),
+        (
+            "decision values",
+            |a| {
+                a.task_list = tl("fast");
+                a.schedule_to_close_timeout = s("9");
+                a.schedule_to_start_timeout = s("8");
+                a.start_to_close_timeout = s("7");
+                a.heartbeat_timeout = s("NONE");
+                a.task_priority = s("-3");
+            },
+            ["fast", "9", "8", "7", "NONE", "-3"],
+        ),
+        (
+            "some of each",
+            |a| {
+                a.start_to_close_timeout = s("NONE");
+                a.task_priority = s("0");
+            },
+            [ACTIVITIES, "300", "100", "NONE", "30", "0"],
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let mut h = H::ready();
+        let run = h.start("w");
+        let token = h.start_decision(&run);
+        h.respond(
+            &token,
+            vec![schedule_with("a", |a| {
+                a.control = s("ctl");
+                edit(a)
+            })],
+        );
+        assert_eq!(
+            h.types(&run),
+            [
+                E::WorkflowExecutionStarted,
+                E::DecisionTaskScheduled,
+                E::DecisionTaskStarted,
+                E::DecisionTaskCompleted,
+                E::ActivityTaskScheduled
+            ],
+            "{name}"
+        );
+        let completed = h.event(&run, 4);
+        let c = completed.decision_task_completed_event_attributes.unwrap();
+        assert_eq!((c.scheduled_event_id, c.started_event_id), (2, 3));
+        let e = h.event(&run, 5);
+        let a = e.activity_task_scheduled_event_attributes.unwrap();
+        assert_eq!(a.activity_id, "a");
+        assert_eq!(*a.activity_type, act_type());
+        assert_eq!(a.input.as_deref(), Some("activity input"));
+        assert_eq!(a.control.as_deref(), Some("ctl"));
+        assert_eq!(a.decision_task_completed_event_id, 4);
+        let got = [
+            a.task_list.name.as_str(),
+            a.schedule_to_close_timeout.as_deref().unwrap(),
+            a.schedule_to_start_timeout.as_deref().unwrap(),
+            a.start_to_close_timeout.as_deref().unwrap(),
+            a.heartbeat_timeout.as_deref().unwrap(),
+            a.task_priority.as_deref().unwrap(),
+        ];
+        assert_eq!(got, want, "{name}");
+        let q = h.queue(TaskKind::Activity, want[0]);
+        assert_eq!(q.len(), 1, "{name}");
+        assert_eq!(q[0].scheduled_event_id, 5);
+        assert_eq!(q[0].priority.to_string(), want[5]);
+        // Scheduling an activity needs no new decision task.
+        assert_eq!(h.rec(&run).decision, DecisionSlot::None, "{name}");
+        assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
+        assert_eq!(h.rec(&run).previous_started_event_id, 3);
+        assert_eq!(
+            h.rec(&run).latest_activity_task_timestamp,
+            Some(Timestamp(h.clock))
+        );
+    }
+}
+
+#[test]
+fn schedule_activity_task_failures() {
+    use ScheduleActivityTaskFailedCause as C;
+    let bare = ActivityType {
+        name: "bare".into(),
+        version: "1".into(),
+    };
+    let on_bare = |id: &str, f: fn(&mut ScheduleActivityTaskDecisionAttributes)| {
+        let bare = bare.clone();
+        schedule_with(id, move |a| {
+            *a.activity_type = bare;
+            f(a)
+        })
+    };
+    // Each case: the decisions of one response; the last one fails with the cause.
+    let cases: Vec<(&str, Vec<Decision>, C)> = vec![
+        (
+            "unknown type",
+            vec![schedule_with("a", |a| a.activity_type.name = "nope".into())],
+            C::ActivityTypeDoesNotExist,
+        ),
+        (
+            "unknown version",
+            vec![schedule_with("a", |a| a.activity_type.version = "2".into())],
+            C::ActivityTypeDoesNotExist,
+        ),
+        (
+            "deprecated type",
+            vec![schedule_with("a", |a| a.activity_type.name = "old".into())],
+            C::ActivityTypeDeprecated,
+        ),
+        (
+            "id in use",
+            vec![schedule("a"), schedule("a")],
+            C::ActivityIdAlreadyInUse,
+        ),
+        (
+            "open activities limit",
+            vec![schedule("a"), schedule("b"), schedule("c")],
+            C::OpenActivitiesLimitExceeded,
+        ),
+        (
+            "no task list",
+            vec![on_bare("a", |_| {})],
+            C::DefaultTaskListUndefined,
+        ),
+        (
+            "no schedule-to-close",
+            vec![on_bare("a", |a| a.task_list = tl("x"))],
+            C::DefaultScheduleToCloseTimeoutUndefined,
+        ),
+        (
+            "no schedule-to-start",
+            vec![on_bare("a", |a| {
+                a.task_list = tl("x");
+                a.schedule_to_close_timeout = s("10");
+            })],
+            C::DefaultScheduleToStartTimeoutUndefined,
+        ),
+        (
+            "no start-to-close",
+            vec![on_bare("a", |a| {
+                a.task_list = tl("x");
+                a.schedule_to_close_timeout = s("10");
+                a.schedule_to_start_timeout = s("10");
+            })],
+            C::DefaultStartToCloseTimeoutUndefined,
+        ),
+    ];
+    for (name, decisions, cause) in cases {
+        let mut h = H::with_limits(Limits {
+            max_open_activities: 2,
+            ..Limits::default()
+        });
+        h.setup();
+        h.ok(Op::RegisterActivityType(RegisterActivityTypeInput {
+            domain: D.into(),
+            name: "bare".into(),
+            version: "1".into(),
+            ..Default::default()
+        }));
+        h.ok(Op::RegisterActivityType(act_type_input("old", "1")));
+        h.s.activity_types
+            .get_mut(&(D.into(), "old".into(), "1".into()))
+            .unwrap()
+            .type_info
+            .status = RegistrationStatus::Deprecated;
+        let run = h.start("w");
+        let token = h.start_decision(&run);
+        let ok_before = decisions.len() - 1;
+        let last = decisions.last().unwrap().clone();
+        h.respond(&token, decisions);
+        let mut want = vec![
+            E::WorkflowExecutionStarted,
+            E::DecisionTaskScheduled,
+            E::DecisionTaskStarted,
+            E::DecisionTaskCompleted,
+        ];
+        want.extend(vec![E::ActivityTaskScheduled; ok_before]);
+        want.extend([E::ScheduleActivityTaskFailed, E::DecisionTaskScheduled]);
+        assert_eq!(h.types(&run), want, "{name}");
+        let failed = h.event(&run, 5 + ok_before as i64);
+        let f = failed
+            .schedule_activity_task_failed_event_attributes
+            .unwrap();
+        let la = last.schedule_activity_task_decision_attributes.unwrap();
+        assert_eq!(f.cause, cause, "{name}");
+        assert_eq!(f.activity_id, la.activity_id, "{name}");
+        assert_eq!(f.activity_type, la.activity_type, "{name}");
+        assert_eq!(f.decision_task_completed_event_id, 4, "{name}");
+        // The failure gets the decider a new decision task.
+        assert_eq!(h.rec(&run).activities.len(), ok_before, "{name}");
+        assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1, "{name}");
+        assert_eq!(h.scheduled_decision(&run), 6 + ok_before as i64);
+    }
+}
+
+#[test]
+fn bare_activity_type_with_everything_given() {
+    let mut h = H::ready();
+    h.ok(Op::RegisterActivityType(RegisterActivityTypeInput {
+        domain: D.into(),
+        name: "bare".into(),
+        version: "1".into(),
+        ..Default::default()
+    }));
+    let run = h.start("w");
+    h.round(
+        &run,
+        vec![schedule_with("a", |a| {
+            a.activity_type.name = "bare".into();
+            a.task_list = tl("x");
+            a.schedule_to_close_timeout = s("10");
+            a.schedule_to_start_timeout = s("10");
+            a.start_to_close_timeout = s("10");
+        })],
+    );
+    let a = h
+        .last(&run)
+        .activity_task_scheduled_event_attributes
+        .unwrap();
+    assert_eq!(a.heartbeat_timeout.as_deref(), Some("NONE"));
+    assert_eq!(a.task_priority.as_deref(), Some("0"));
+    assert_eq!(h.queue(TaskKind::Activity, "x").len(), 1);
+}
+
+#[test]
+fn close_decisions() {
+    type Check = fn(&HistoryEvent);
+    let cases: Vec<(&str, Decision, EventType, CloseStatus, Check)> = vec![
+        (
+            "complete",
+            complete_wf(),
+            E::WorkflowExecutionCompleted,
+            CloseStatus::Completed,
+            |e| {
+                let a = e
+                    .workflow_execution_completed_event_attributes
+                    .as_deref()
+                    .unwrap();
+                assert_eq!(a.result.as_deref(), Some("done"));
+                assert_eq!(a.decision_task_completed_event_id, 4);
+            },
+        ),
+        (
+            "fail",
+            fail_wf(),
+            E::WorkflowExecutionFailed,
+            CloseStatus::Failed,
+            |e| {
+                let a = e
+                    .workflow_execution_failed_event_attributes
+                    .as_deref()
+                    .unwrap();
+                assert_eq!(
+                    (a.reason.as_deref(), a.details.as_deref()),
+                    (Some("why"), Some("how"))
+                );
+                assert_eq!(a.decision_task_completed_event_id, 4);
+            },
+        ),
+        (
+            "cancel",
+            cancel_wf(),
+            E::WorkflowExecutionCanceled,
+            CloseStatus::Canceled,
+            |e| {
+                let a = e
+                    .workflow_execution_canceled_event_attributes
+                    .as_deref()
+                    .unwrap();
+                assert_eq!(a.details.as_deref(), Some("bye"));
+                assert_eq!(a.decision_task_completed_event_id, 4);
+            },
+        ),
+        (
+            "complete without attributes",
+            Decision {
+                decision_type: DecisionType::CompleteWorkflowExecution,
+                ..Default::default()
+            },
+            E::WorkflowExecutionCompleted,
+            CloseStatus::Completed,
+            |e| {
+                let a = e
+                    .workflow_execution_completed_event_attributes
+                    .as_deref()
+                    .unwrap();
+                assert_eq!(a.result, None);
+            },
+        ),
+    ];
+    for (name, close, event, status, check) in cases {
+        let mut h = H::ready();
+        let run = h.start("w");
+        // Another run's tasks stay queued.
+        let other = h.start("other");
+        let token = h.start_decision(&run);
+        // An activity scheduled in the same response leaves its queue when the run closes.
+        h.respond(&token, vec![schedule("a"), close]);
+        assert_eq!(
+            h.types(&run),
+            [
+                E::WorkflowExecutionStarted,
+                E::DecisionTaskScheduled,
+                E::DecisionTaskStarted,
+                E::DecisionTaskCompleted,
+                E::ActivityTaskScheduled,
+                event
+            ],
+            "{name}"
+        );
+        check(&h.last(&run));
+        let rec = h.rec(&run);
+        assert!(!rec.is_open(), "{name}");
+        assert_eq!(rec.closed, Some(Timestamp(h.clock)));
+        assert_eq!(rec.close_status, Some(status), "{name}");
+        assert_eq!(rec.decision, DecisionSlot::None);
+        assert!(!h
+            .s
+            .open_runs
+            .contains_key(&(D.to_string(), "w".to_string())));
+        assert!(h.queue(TaskKind::Activity, ACTIVITIES).is_empty(), "{name}");
+        let q = h.queue(TaskKind::Decision, DECISIONS);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].run_id, other);
+
+        // Nothing can start or respond on the closed run.
+        let f = h.fault(Op::StartActivityTask {
+            run_id: run.clone(),
+            scheduled_event_id: 5,
+            identity: None,
+        });
+        assert_eq!(f.kind, FaultKind::UnknownResource, "{name}");
+        assert_eq!(
+            h.fault(respond_op(&token, vec![])).kind,
+            FaultKind::UnknownResource,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn closing_the_run_drops_started_activities_and_their_tokens() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), schedule("b")]);
+    let ta = h.start_activity(&run, "a");
+    let tb = h.start_activity(&run, "b");
+    h.ok(complete_op(&tb));
+    h.round(&run, vec![complete_wf()]);
+    assert!(!h.rec(&run).is_open());
+    type MkOp = fn(&str) -> Op;
+    let ops: [(&str, MkOp); 4] = [
+        ("heartbeat", heartbeat_op),
+        ("completed", complete_op),
+        ("failed", fail_op),
+        ("canceled", canceled_op),
+    ];
+    for (name, op) in ops {
+        assert_eq!(h.fault(op(&ta)).kind, FaultKind::UnknownResource, "{name}");
+    }
+}
+
+#[test]
+fn record_marker() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![marker("m1"), marker("m2")]);
+    assert_eq!(h.types(&run)[4..], [E::MarkerRecorded, E::MarkerRecorded]);
+    let a = h.event(&run, 5).marker_recorded_event_attributes.unwrap();
+    assert_eq!(a.marker_name, "m1");
+    assert_eq!(a.details.as_deref(), Some("marker details"));
+    assert_eq!(a.decision_task_completed_event_id, 4);
+    // A marker needs no decision.
+    assert_eq!(h.rec(&run).decision, DecisionSlot::None);
+}
+
+#[test]
+fn execution_context_and_task_list_of_a_response() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    let token = h.start_decision(&run);
+    h.ok(Op::RespondDecisionTaskCompleted(
+        RespondDecisionTaskCompletedInput {
+            task_token: token,
+            execution_context: s("ctx"),
+            task_list: tl("next"),
+            decisions: Some(vec![start_timer("t", "1")]),
+            ..Default::default()
+        },
+    ));
+    let rec = h.rec(&run);
+    assert_eq!(rec.latest_execution_context.as_deref(), Some("ctx"));
+    let c = h
+        .event(&run, 4)
+        .decision_task_completed_event_attributes
+        .unwrap();
+    assert_eq!(c.execution_context.as_deref(), Some("ctx"));
+    // The next decision task goes to the task list the decider asked for.
+    assert_eq!(h.queue(TaskKind::Decision, "next").len(), 1);
+    assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
+    let sa = h
+        .last(&run)
+        .decision_task_scheduled_event_attributes
+        .unwrap();
+    assert_eq!(sa.task_list.name, "next");
+}
+
+/// Runs w to the point where decision task 2 is started and activity b completed meanwhile.
+fn with_unhandled_event(h: &mut H) -> (String, String) {
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), schedule("b")]);
+    let ta = h.start_activity(&run, "a");
+    let tb = h.start_activity(&run, "b");
+    h.ok(complete_op(&ta));
+    let token = h.start_decision(&run);
+    let before = h.history(&run).len();
+    h.ok(complete_op(&tb));
+    // The completion is recorded but no second decision task is scheduled while one is started.
+    assert_eq!(h.history(&run).len(), before + 1);
+    assert_eq!(h.last(&run).event_type, E::ActivityTaskCompleted);
+    assert!(matches!(
+        h.rec(&run).decision,
+        DecisionSlot::Started {
+            unhandled_events: true,
+            ..
+        }
+    ));
+    assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
+    (run, token)
+}
+
+#[test]
+fn unhandled_decision() {
+    let cases: Vec<(&str, Decision, EventType, &str)> = vec![
+        (
+            "complete",
+            complete_wf(),
+            E::CompleteWorkflowExecutionFailed,
+            "completeWorkflowExecutionFailedEventAttributes",
+        ),
+        (
+            "fail",
+            fail_wf(),
+            E::FailWorkflowExecutionFailed,
+            "failWorkflowExecutionFailedEventAttributes",
+        ),
+        (
+            "cancel",
+            cancel_wf(),
+            E::CancelWorkflowExecutionFailed,
+            "cancelWorkflowExecutionFailedEventAttributes",
+        ),
+    ];
+    for (name, close, failed, member) in cases {
+        let mut h = H::ready();
+        let (run, token) = with_unhandled_event(&mut h);
+        h.respond(&token, vec![close]);
+        let events = h.history(&run);
+        let n = events.len();
+        assert_eq!(
+            [
+                events[n - 3].event_type,
+                events[n - 2].event_type,
+                events[n - 1].event_type
+            ],
+            [E::DecisionTaskCompleted, failed, E::DecisionTaskScheduled],
+            "{name}"
+        );
+        let v = serde_json::to_value(&events[n - 2]).unwrap();
+        assert_eq!(v[member]["cause"], "UNHANDLED_DECISION", "{name}");
+        assert_eq!(
+            v[member]["decisionTaskCompletedEventId"],
+            events[n - 3].event_id,
+            "{name}"
+        );
+        assert!(h.rec(&run).is_open(), "{name}");
+        assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1, "{name}");
+        // The next decision task can close it.
+        h.round(&run, vec![complete_wf()]);
+        assert!(!h.rec(&run).is_open(), "{name}");
+    }
+}
+
+#[test]
+fn unhandled_events_reschedule_even_without_decisions() {
+    let mut h = H::ready();
+    let (run, token) = with_unhandled_event(&mut h);
+    h.respond(&token, vec![marker("m")]);
+    let n = h.history(&run).len();
+    assert_eq!(
+        h.types(&run)[n - 3..],
+        [
+            E::DecisionTaskCompleted,
+            E::MarkerRecorded,
+            E::DecisionTaskScheduled
+        ]
+    );
+}
+
+#[test]
+fn request_cancel_activity_task() {
+    // Queued activity: canceled at once and the decider hears of it.
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), schedule("b")]);
+    let sched_a = h.activity(&run, "a");
+    let tb = h.start_activity(&run, "b");
+    h.ok(complete_op(&tb));
+    h.round(&run, vec![cancel_activity("a")]);
+    let events = h.history(&run);
+    let n = events.len();
+    assert_eq!(
+        h.types(&run)[n - 4..],
+        [
+            E::DecisionTaskCompleted,
+            E::ActivityTaskCancelRequested,
+            E::ActivityTaskCanceled,
+            E::DecisionTaskScheduled
+        ]
+    );
+    let completed = events[n - 4].event_id;
+    let req = events[n - 3]
+        .activity_task_cancel_requested_event_attributes
+        .clone()
+        .unwrap();
+    assert_eq!(req.activity_id, "a");
+    assert_eq!(req.decision_task_completed_event_id, completed);
+    let c = events[n - 2]
+        .activity_task_canceled_event_attributes
+        .clone()
+        .unwrap();
+    assert_eq!(c.scheduled_event_id, sched_a);
+    assert_eq!(c.started_event_id, 0);
+    assert_eq!(
+        c.latest_cancel_requested_event_id,
+        Some(events[n - 3].event_id)
+    );
+    assert!(h.rec(&run).activities.is_empty());
+    assert!(h.queue(TaskKind::Activity, ACTIVITIES).is_empty());
+    let f = h.fault(Op::StartActivityTask {
+        run_id: run.clone(),
+        scheduled_event_id: sched_a,
+        identity: None,
+    });
+    assert_eq!(f.kind, FaultKind::UnknownResource);
+    // The id is free again.
+    h.round(&run, vec![schedule("a")]);
+    assert_eq!(h.rec(&run).activities.len(), 1);
+}
+
+#[test]
+fn request_cancel_started_activity_task() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), schedule("b")]);
+    let ta = h.start_activity(&run, "a");
+    let tb = h.start_activity(&run, "b");
+    assert_eq!(
+        h.ok(heartbeat_op(&ta)),
+        Reply::Heartbeat {
+            cancel_requested: false
+        }
+    );
+    h.ok(complete_op(&tb));
+    h.round(&run, vec![cancel_activity("a")]);
+    let n = h.history(&run).len();
+    assert_eq!(
+        h.types(&run)[n - 2..],
+        [E::DecisionTaskCompleted, E::ActivityTaskCancelRequested]
+    );
+    let requested = n as i64;
+    // A started activity only gets the flag; no decision is needed yet.
+    assert_eq!(h.rec(&run).decision, DecisionSlot::None);
+    let a = &h.rec(&run).activities[&h.activity(&run, "a")];
+    assert!(a.cancel_requested);
+    assert_eq!(a.latest_cancel_requested_event_id, Some(requested));
+    assert_eq!(
+        h.ok(heartbeat_op(&ta)),
+        Reply::Heartbeat {
+            cancel_requested: true
+        }
+    );
+    assert_eq!(
+        h.rec(&run)
+            .activities
+            .values()
+            .next()
+            .unwrap()
+            .heartbeat_details
+            .as_deref(),
+        Some("50%")
+    );
+    h.ok(canceled_op(&ta));
+    let c = h.history(&run)[n]
+        .activity_task_canceled_event_attributes
+        .clone()
+        .unwrap();
+    assert_eq!(c.latest_cancel_requested_event_id, Some(requested));
+    assert_eq!(
+        c.started_event_id,
+        TaskToken::decode(&ta).unwrap().started_event_id
+    );
+    assert_eq!(h.last(&run).event_type, E::DecisionTaskScheduled);
+}
+
+#[test]
+fn request_cancel_unknown_activity() {
+    let cases = [("never scheduled", "nope"), ("already closed", "b")];
+    for (name, id) in cases {
+        let mut h = H::ready();
+        let run = h.start("w");
+        h.round(&run, vec![schedule("b")]);
+        let tb = h.start_activity(&run, "b");
+        h.ok(complete_op(&tb));
+        h.round(&run, vec![cancel_activity(id)]);
+        let events = h.history(&run);
+        let n = events.len();
+        assert_eq!(
+            [
+                events[n - 3].event_type,
+                events[n - 2].event_type,
+                events[n - 1].event_type
+            ],
+            [
+                E::DecisionTaskCompleted,
+                E::RequestCancelActivityTaskFailed,
+                E::DecisionTaskScheduled
+            ],
+            "{name}"
+        );
+        let f = events[n - 2]
+            .request_cancel_activity_task_failed_event_attributes
+            .clone()
+            .unwrap();
+        assert_eq!(f.activity_id, id);
+        assert_eq!(
+            f.cause,
+            RequestCancelActivityTaskFailedCause::ActivityIdUnknown
+        );
+        assert_eq!(f.decision_task_completed_event_id, events[n - 3].event_id);
+    }
+}
+
+#[test]
+fn unimplemented_decisions_fail_and_reschedule() {
+    for (decision, failed, cause) in unimplemented_decisions() {
+        let name = decision.decision_type.as_str();
+        let mut h = H::ready();
+        let run = h.start("w");
+        h.round(&run, vec![decision]);
+        assert_eq!(
+            h.types(&run)[3..],
+            [E::DecisionTaskCompleted, failed, E::DecisionTaskScheduled],
+            "{name}"
+        );
+        let a = attrs(&h.event(&run, 5));
+        assert_eq!(a["cause"], cause, "{name}");
+        assert_eq!(a["decisionTaskCompletedEventId"], 4, "{name}");
+        assert!(h.rec(&run).is_open());
+    }
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![start_timer("t1", "10")]);
+    let a = h
+        .event(&run, 5)
+        .start_timer_failed_event_attributes
+        .unwrap();
+    assert_eq!(a.timer_id, "t1");
+    assert_eq!(a.cause, StartTimerFailedCause::OperationNotPermitted);
+}
+
+#[test]
+fn invalid_decisions_are_rejected_whole() {
+    let missing = |t: DecisionType| Decision {
+        decision_type: t,
+        ..Default::default()
+    };
+    let cases: Vec<(&str, Vec<Decision>)> = vec![
+        (
+            "ScheduleActivityTask",
+            vec![missing(DecisionType::ScheduleActivityTask)],
+        ),
+        (
+            "RequestCancelActivityTask",
+            vec![missing(DecisionType::RequestCancelActivityTask)],
+        ),
+        ("RecordMarker", vec![missing(DecisionType::RecordMarker)]),
+        ("StartTimer", vec![missing(DecisionType::StartTimer)]),
+        ("CancelTimer", vec![missing(DecisionType::CancelTimer)]),
+        (
+            "SignalExternal",
+            vec![missing(DecisionType::SignalExternalWorkflowExecution)],
+        ),
+        (
+            "RequestCancelExternal",
+            vec![missing(
+                DecisionType::RequestCancelExternalWorkflowExecution,
+            )],
+        ),
+        (
+            "StartChild",
+            vec![missing(DecisionType::StartChildWorkflowExecution)],
+        ),
+        (
+            "ScheduleLambda",
+            vec![missing(DecisionType::ScheduleLambdaFunction)],
+        ),
+        (
+            "after a valid one",
+            vec![
+                marker("m"),
+                complete_wf(),
+                missing(DecisionType::RecordMarker),
+            ],
+        ),
+        (
+            "bad schedule-to-close",
+            vec![schedule_with("a", |a| a.schedule_to_close_timeout = s("x"))],
+        ),
+        (
+            "bad heartbeat",
+            vec![schedule_with("a", |a| a.heartbeat_timeout = s("-1"))],
+        ),
+        (
+            "bad priority",
+            vec![schedule_with("a", |a| a.task_priority = s("top"))],
+        ),
+        ("bad timer duration", vec![start_timer("t", "soon")]),
+    ];
+    for (name, decisions) in cases {
+        let mut h = H::ready();
+        let run = h.start("w");
+        let token = h.start_decision(&run);
+        let f = h.fault(respond_op(&token, decisions));
+        assert_eq!(f.kind, FaultKind::Validation, "{name}: {f}");
+        // The task is still started and the token still good.
+        h.respond(&token, vec![complete_wf()]);
+        assert!(!h.rec(&run).is_open(), "{name}");
+    }
+    let mut h = H::ready();
+    let run = h.start("w");
+    let token = h.start_decision(&run);
+    let f = h.fault(respond_op(
+        &token,
+        vec![missing(DecisionType::ScheduleActivityTask)],
+    ));
+    assert!(
+        f.message
+            .contains("decisions.1.member.scheduleActivityTaskDecisionAttributes"),
+        "{f}"
+    );
+    let f = h.fault(Op::RespondDecisionTaskCompleted(
+        RespondDecisionTaskCompletedInput {
+            task_token: token,
+            task_list_schedule_to_start_timeout: s("x"),
+            ..Default::default()
+        },
+    ));
+    assert_eq!(f.kind, FaultKind::Validation);
+}
+
+#[test]
+fn bad_decision_tokens() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    // Decision task 1 (events 2, 3) is answered with a failing decision, so 6 is scheduled.
+    let replayed = h.start_decision(&run);
+    h.respond(&replayed, vec![start_timer("t", "1")]);
+    // Decision task 2 (events 6, 7) schedules activity a.
+    let answered = h.start_decision(&run);
+    h.respond(&answered, vec![schedule("a")]);
+    let activity_token = h.start_activity(&run, "a");
+    h.ok(complete_op(&activity_token));
+    // Decision task 3 is live.
+    let live = h.start_decision(&run);
+    let lt = TaskToken::decode(&live).unwrap();
+    let forge = |f: fn(&mut TaskToken)| {
+        let mut t = lt.clone();
+        f(&mut t);
+        t.encode()
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("garbage", "not a token".into()),
+        ("base64 garbage", "aGVsbG8".into()),
+        ("replayed", replayed),
+        ("answered", answered),
+        ("activity token", activity_token),
+        ("unknown run", forge(|t| t.run_id = "nope".into())),
+        ("wrong started id", forge(|t| t.started_event_id += 1)),
+        ("earlier scheduled id", forge(|t| t.scheduled_event_id = 6)),
+        ("activity kind", forge(|t| t.kind = TaskKind::Activity)),
+    ];
+    for (name, token) in cases {
+        for decisions in [vec![], vec![complete_wf()]] {
+            let f = h.fault(respond_op(&token, decisions));
+            assert_eq!(f.kind, FaultKind::UnknownResource, "{name}");
+        }
+    }
+    // The live token works, once.
+    h.respond(&live, vec![complete_wf()]);
+    assert!(!h.rec(&run).is_open());
+    assert_eq!(
+        h.fault(respond_op(&live, vec![])).kind,
+        FaultKind::UnknownResource
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Activity responses
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn activity_task_ends() {
+    type Check = fn(&HistoryEvent, i64, i64);
+    type MkOp = fn(&str) -> Op;
+    let cases: Vec<(&str, MkOp, EventType, Check)> = vec![
+        (
+            "completed",
+            complete_op,
+            E::ActivityTaskCompleted,
+            |e, sched, started| {
+                let a = e
+                    .activity_task_completed_event_attributes
+                    .as_deref()
+                    .unwrap();
+                assert_eq!((a.scheduled_event_id, a.started_event_id), (sched, started));
+                assert_eq!(a.result.as_deref(), Some("result"));
+            },
+        ),
+        (
+            "failed",
+            fail_op,
+            E::ActivityTaskFailed,
+            |e, sched, started| {
+                let a = e.activity_task_failed_event_attributes.as_deref().unwrap();
+                assert_eq!((a.scheduled_event_id, a.started_event_id), (sched, started));
+                assert_eq!(
+                    (a.reason.as_deref(), a.details.as_deref()),
+                    (Some("reason"), Some("details"))
+                );
+            },
+        ),
+        (
+            "canceled",
+            canceled_op,
+            E::ActivityTaskCanceled,
+            |e, sched, started| {
+                let a = e
+                    .activity_task_canceled_event_attributes
+                    .as_deref()
+                    .unwrap();
+                assert_eq!((a.scheduled_event_id, a.started_event_id), (sched, started));
+                assert_eq!(a.details.as_deref(), Some("canceled"));
+                assert_eq!(a.latest_cancel_requested_event_id, None);
+            },
+        ),
+    ];
+    let seconds: [(&str, MkOp); 4] = [
+        ("completed", complete_op),
+        ("failed", fail_op),
+        ("canceled", canceled_op),
+        ("heartbeat", heartbeat_op),
+    ];
+    for (name, op, event, check) in cases {
+        for (second, again) in seconds {
+            let mut h = H::ready();
+            let run = h.start("w");
+            h.round(&run, vec![schedule("a")]);
+            let sched = h.activity(&run, "a");
+            let token = h.start_activity(&run, "a");
+            let started = sched + 1;
+            assert_eq!(h.ok(op(&token)), Reply::Done);
+            assert_eq!(
+                h.types(&run)[sched as usize - 1..],
+                [
+                    E::ActivityTaskScheduled,
+                    E::ActivityTaskStarted,
+                    event,
+                    E::DecisionTaskScheduled
+                ],
+                "{name}"
+            );
+            check(&h.event(&run, started + 1), sched, started);
+            assert!(h.rec(&run).activities.is_empty(), "{name}");
+            assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1, "{name}");
+            // The attempt is over: any second call with its token is unknown and changes nothing.
+            assert_eq!(
+                h.fault(again(&token)).kind,
+                FaultKind::UnknownResource,
+                "{name} then {second}"
+            );
+        }
+    }
+}
+
+#[test]
+fn activity_end_while_a_decision_is_scheduled_adds_no_decision_task() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), schedule("b")]);
+    let ta = h.start_activity(&run, "a");
+    let tb = h.start_activity(&run, "b");
+    h.ok(complete_op(&ta));
+    let scheduled = h.scheduled_decision(&run);
+    h.ok(fail_op(&tb));
+    assert_eq!(h.scheduled_decision(&run), scheduled);
+    assert_eq!(h.last(&run).event_type, E::ActivityTaskFailed);
+    assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1);
+}
+
+#[test]
+fn bad_activity_tokens() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), schedule("queued")]);
+    let token = h.start_activity(&run, "a");
+    let t = TaskToken::decode(&token).unwrap();
+    let queued = h.activity(&run, "queued");
+    let cases: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("garbage", "%%%".into()),
+        (
+            "decision kind",
+            TaskToken {
+                kind: TaskKind::Decision,
+                ..t.clone()
+            }
+            .encode(),
+        ),
+        (
+            "unknown run",
+            TaskToken {
+                run_id: "nope".into(),
+                ..t.clone()
+            }
+            .encode(),
+        ),
+        (
+            "wrong started id",
+            TaskToken {
+                started_event_id: t.started_event_id + 1,
+                ..t.clone()
+            }
+            .encode(),
+        ),
+        (
+            "not started",
+            TaskToken {
+                scheduled_event_id: queued,
+                started_event_id: 0,
+                ..t.clone()
+            }
+            .encode(),
+        ),
+        (
+            "not an activity",
+            TaskToken {
+                scheduled_event_id: 2,
+                started_event_id: 3,
+                ..t.clone()
+            }
+            .encode(),
+        ),
+    ];
+    type MkOp = fn(&str) -> Op;
+    let ops: [MkOp; 4] = [complete_op, fail_op, canceled_op, heartbeat_op];
+    for (name, bad) in cases {
+        for op in ops {
+            assert_eq!(h.fault(op(&bad)).kind, FaultKind::UnknownResource, "{name}");
+        }
+    }
+    assert_eq!(
+        h.ok(heartbeat_op(&token)),
+        Reply::Heartbeat {
+            cancel_requested: false
+        }
+    );
+    let a = &h.rec(&run).activities[&t.scheduled_event_id];
+    assert_eq!(a.heartbeat_details.as_deref(), Some("50%"));
+    assert_eq!(a.last_heartbeat, Some(Timestamp(h.clock)));
+    // A heartbeat writes no history and needs no decision.
+    assert_eq!(h.last(&run).event_type, E::ActivityTaskStarted);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------------------
+
+/// A run with a history of 12 events.
+fn long_history(h: &mut H) -> String {
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), marker("m")]);
+    let ta = h.start_activity(&run, "a");
+    h.ok(complete_op(&ta));
+    h.round(&run, vec![marker("n")]);
+    assert_eq!(h.history(&run).len(), 12);
+    run
+}
+
+fn history_input(wid: &str, run: &str) -> GetWorkflowExecutionHistoryInput {
+    GetWorkflowExecutionHistoryInput {
+        domain: D.into(),
+        execution: Box::new(WorkflowExecution {
+            workflow_id: wid.into(),
+            run_id: run.into(),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn history_paging() {
+    let mut h = H::ready();
+    let run = long_history(&mut h);
+    let all: Vec<i64> = (1..=12).collect();
+    let cases: Vec<(Option<i32>, bool, Vec<usize>)> = vec![
+        (None, false, vec![12]),
+        (Some(0), false, vec![12]),
+        (Some(1000), false, vec![12]),
+        (Some(12), false, vec![12]),
+        (Some(5), false, vec![5, 5, 2]),
+        (Some(4), false, vec![4, 4, 4]),
+        (Some(1), false, vec![1; 12]),
+        (Some(5), true, vec![5, 5, 2]),
+        (Some(6), true, vec![6, 6]),
+        (None, true, vec![12]),
+    ];
+    for (size, reverse, pages) in cases {
+        let mut input = GetWorkflowExecutionHistoryInput {
+            maximum_page_size: size,
+            reverse_order: Some(reverse),
+            ..history_input("w", &run)
+        };
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        loop {
+            let page = query::get_history(&h.s, &input).unwrap();
+            sizes.push(page.events.len());
+            got.extend(page.events.iter().map(|e| e.event_id));
+            match page.next_page_token {
+                Some(t) => input.next_page_token = Some(t),
+                None => break,
+            }
+        }
+        let mut want = all.clone();
+        if reverse {
+            want.reverse();
+        }
+        assert_eq!(got, want, "size {size:?} reverse {reverse}");
+        assert_eq!(sizes, pages, "size {size:?} reverse {reverse}");
+    }
+    // The history of a started decision task ends at its started event.
+    let rec = h.rec(&run);
+    let cursor = query::first_cursor(&rec, Some(7), false);
+    let (events, next) = query::history_page(&h.s, &cursor, Some(5)).unwrap();
+    assert_eq!(events.len(), 5);
+    let (rest, next) = query::history_page(&h.s, &next.unwrap(), Some(5)).unwrap();
+    assert_eq!(rest.iter().map(|e| e.event_id).collect::<Vec<_>>(), [6, 7]);
+    assert!(next.is_none());
+    let cursor = query::first_cursor(&rec, Some(7), true);
+    let (events, _) = query::history_page(&h.s, &cursor, Some(3)).unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        [7, 6, 5]
+    );
+}
+
+#[test]
+fn history_faults() {
+    let mut h = H::ready();
+    let run = long_history(&mut h);
+    let other = h.start("x");
+    let page = query::get_history(
+        &h.s,
+        &GetWorkflowExecutionHistoryInput {
+            maximum_page_size: Some(1),
+            ..history_input("x", &other)
+        },
+    )
+    .unwrap();
+    let other_token = page.next_page_token.unwrap();
+    let cases: Vec<(&str, GetWorkflowExecutionHistoryInput, FaultKind)> = vec![
+        (
+            "token of another run",
+            GetWorkflowExecutionHistoryInput {
+                next_page_token: Some(other_token),
+                ..history_input("w", &run)
+            },
+            FaultKind::Validation,
+        ),
+        (
+            "garbage token",
+            GetWorkflowExecutionHistoryInput {
+                next_page_token: s("zzz"),
+                ..history_input("w", &run)
+            },
+            FaultKind::Validation,
+        ),
+        (
+            "unknown domain",
+            GetWorkflowExecutionHistoryInput {
+                domain: "nope".into(),
+                ..history_input("w", &run)
+            },
+            FaultKind::UnknownResource,
+        ),
+        (
+            "unknown run",
+            history_input("w", "nope"),
+            FaultKind::UnknownResource,
+        ),
+        (
+            "wrong workflow id",
+            history_input("x", &run),
+            FaultKind::UnknownResource,
+        ),
+    ];
+    for (name, input, want) in cases {
+        assert_eq!(
+            query::get_history(&h.s, &input).unwrap_err().kind,
+            want,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn describe_execution_open_counts() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    let exec = WorkflowExecution {
+        workflow_id: "w".into(),
+        run_id: run.clone(),
+    };
+    let counts = |h: &H| {
+        let d = query::describe_execution(&h.s, D, &exec).unwrap();
+        let c = d.open_counts;
+        (
+            d.execution_info.execution_status,
+            c.open_decision_tasks,
+            c.open_activity_tasks,
+        )
+    };
+    use ExecutionStatus::{Closed, Open};
+    assert_eq!(counts(&h), (Open, 1, 0), "scheduled decision");
+    let token = h.start_decision(&run);
+    assert_eq!(counts(&h), (Open, 1, 0), "started decision");
+    h.respond(&token, vec![schedule("a"), schedule("b"), schedule("c")]);
+    assert_eq!(counts(&h), (Open, 0, 3), "three activities");
+    let ta = h.start_activity(&run, "a");
+    assert_eq!(counts(&h), (Open, 0, 3), "one started");
+    h.ok(complete_op(&ta));
+    assert_eq!(counts(&h), (Open, 1, 2), "one completed");
+    let d = query::describe_execution(&h.s, D, &exec).unwrap();
+    assert_eq!(d.execution_configuration.task_list.name, DECISIONS);
+    assert_eq!(d.execution_configuration.task_start_to_close_timeout, "60");
+    assert_eq!(
+        d.execution_configuration.execution_start_to_close_timeout,
+        "3600"
+    );
+    assert_eq!(
+        d.execution_configuration.child_policy,
+        ChildPolicy::Terminate
+    );
+    assert_eq!(d.execution_info.cancel_requested, Some(false));
+    assert!(d.latest_activity_task_timestamp.is_some());
+    h.round(&run, vec![complete_wf()]);
+    assert_eq!(counts(&h), (Closed, 0, 0), "closed");
+    let d = query::describe_execution(&h.s, D, &exec).unwrap();
+    assert_eq!(d.execution_info.close_status, Some(CloseStatus::Completed));
+    assert_eq!(d.execution_info.close_timestamp, Some(Timestamp(h.clock)));
+    let wrong = [
+        (
+            D,
+            WorkflowExecution {
+                workflow_id: "x".into(),
+                run_id: run.clone(),
+            },
+        ),
+        (
+            D,
+            WorkflowExecution {
+                workflow_id: "w".into(),
+                run_id: "nope".into(),
+            },
+        ),
+        ("nope", exec.clone()),
+    ];
+    for (domain, e) in wrong {
+        assert_eq!(
+            query::describe_execution(&h.s, domain, &e)
+                .unwrap_err()
+                .kind,
+            FaultKind::UnknownResource
+        );
+    }
+}
+
+#[test]
+fn list_domains_paging() {
+    let mut h = H::new();
+    for name in ["e", "b", "a", "d", "c"] {
+        h.ok(Op::RegisterDomain(domain_input(name)));
+    }
+    h.s.domains.get_mut("d").unwrap().detail.domain_info.status = RegistrationStatus::Deprecated;
+    type Case = (
+        RegistrationStatus,
+        Option<i32>,
+        bool,
+        Vec<Vec<&'static str>>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            RegistrationStatus::Registered,
+            None,
+            false,
+            vec![vec!["a", "b", "c", "e"]],
+        ),
+        (
+            RegistrationStatus::Registered,
+            Some(2),
+            false,
+            vec![vec!["a", "b"], vec!["c", "e"]],
+        ),
+        (
+            RegistrationStatus::Registered,
+            Some(3),
+            false,
+            vec![vec!["a", "b", "c"], vec!["e"]],
+        ),
+        (
+            RegistrationStatus::Registered,
+            Some(3),
+            true,
+            vec![vec!["e", "c", "b"], vec!["a"]],
+        ),
+        (
+            RegistrationStatus::Registered,
+            Some(1),
+            true,
+            vec![vec!["e"], vec!["c"], vec!["b"], vec!["a"]],
+        ),
+        (
+            RegistrationStatus::Registered,
+            Some(4),
+            false,
+            vec![vec!["a", "b", "c", "e"]],
+        ),
+        (
+            RegistrationStatus::Deprecated,
+            Some(1),
+            false,
+            vec![vec!["d"]],
+        ),
+    ];
+    for (status, size, reverse, want) in cases {
+        let mut input = ListDomainsInput {
+            registration_status: status,
+            maximum_page_size: size,
+            reverse_order: Some(reverse),
+            next_page_token: None,
+        };
+        let mut pages = Vec::new();
+        loop {
+            let page = query::list_domains(&h.s, &input).unwrap();
+            pages.push(
+                page.domain_infos
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect::<Vec<_>>(),
+            );
+            match page.next_page_token {
+                Some(t) => input.next_page_token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(pages, want, "{status:?} {size:?} {reverse}");
+    }
+    let bad = ListDomainsInput {
+        next_page_token: s("!!"),
+        ..Default::default()
+    };
+    assert_eq!(
+        query::list_domains(&h.s, &bad).unwrap_err().kind,
+        FaultKind::Validation
+    );
+}
+
+#[test]
+fn list_types_paging() {
+    let mut h = H::ready();
+    for (name, version) in [("wf", "2"), ("b", "1"), ("b", "2")] {
+        h.ok(Op::RegisterWorkflowType(wf_type_input(name, version)));
+    }
+    let mut input = ListWorkflowTypesInput {
+        domain: D.into(),
+        maximum_page_size: Some(2),
+        ..Default::default()
+    };
+    let mut got = Vec::new();
+    loop {
+        let page = query::list_workflow_types(&h.s, &input).unwrap();
+        assert!(page.type_infos.len() <= 2);
+        got.extend(
+            page.type_infos
+                .iter()
+                .map(|t| format!("{}/{}", t.workflow_type.name, t.workflow_type.version)),
+        );
+        match page.next_page_token {
+            Some(t) => input.next_page_token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(got, ["b/1", "b/2", "wf/1", "wf/2"]);
+    let named = query::list_workflow_types(
+        &h.s,
+        &ListWorkflowTypesInput {
+            domain: D.into(),
+            name: s("b"),
+            reverse_order: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let versions: Vec<&str> = named
+        .type_infos
+        .iter()
+        .map(|t| t.workflow_type.version.as_str())
+        .collect();
+    assert_eq!(versions, ["2", "1"]);
+    let acts = query::list_activity_types(
+        &h.s,
+        &ListActivityTypesInput {
+            domain: D.into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(acts.type_infos.len(), 1);
+    assert_eq!(
+        query::list_workflow_types(
+            &h.s,
+            &ListWorkflowTypesInput {
+                domain: "nope".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .kind,
+        FaultKind::UnknownResource
+    );
+}
+
+#[test]
+fn noop_changes_nothing() {
+    let mut h = H::ready();
+    h.start("w");
+    let before = format!("{:?}", h.s);
+    let applied = apply(
+        &h.s,
+        99,
+        &Command {
+            now: Timestamp(0),
+            op: Op::Noop,
+        },
+        &h.limits,
+    )
+    .unwrap();
+    assert_eq!(applied.outcome, Ok(Reply::Done));
+    assert!(applied.writes.is_empty());
+    assert_eq!(before, format!("{:?}", h.s));
+}

@@ -1,0 +1,133 @@
+//! HTTP handling: routes, body limits, target parsing, validation, and the JSON error format.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use swf_node::Node;
+use swf_types::Fault;
+
+/// Largest request body accepted (SWF's 1 MB request limit).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+const TARGET_PREFIX: &str = "SimpleWorkflowService.";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+
+/// Shared state of the gateway.
+pub struct Gateway {
+    pub node: Arc<Node>,
+    requests: AtomicU64,
+}
+
+impl Gateway {
+    /// A gateway in front of `node`.
+    pub fn new(node: Arc<Node>) -> Arc<Gateway> {
+        Arc::new(Gateway {
+            node,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    fn request_id(&self) -> String {
+        format!(
+            "{:x}-{:08x}",
+            self.node.id,
+            self.requests.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// The axum router of the gateway.
+pub fn router(gateway: Arc<Gateway>) -> axum::Router {
+    axum::Router::new()
+        .route("/", post(swf_call))
+        .route("/health", get(health))
+        .with_state(gateway)
+}
+
+async fn health(State(gw): State<Arc<Gateway>>) -> Response {
+    if gw.node.is_serving() {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not serving yet\n").into_response()
+    }
+}
+
+fn respond(status: StatusCode, body: Bytes, request_id: &str) -> Response {
+    let mut resp = (status, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn fault_response(fault: &Fault, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(fault.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    respond(status, Bytes::from(fault.to_json().to_string()), request_id)
+}
+
+async fn swf_call(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Body) -> Response {
+    let request_id = gw.request_id();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
+        return fault_response(&Fault::unknown_operation(target), &request_id);
+    };
+    let body = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let f = Fault::validation(format!(
+                "Request body is larger than the {MAX_BODY}-byte limit"
+            ));
+            let mut resp = fault_response(&f, &request_id);
+            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return resp;
+        }
+    };
+    let input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(Default::default())
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return fault_response(
+                    &Fault::validation(format!("Malformed JSON request body: {e}")),
+                    &request_id,
+                )
+            }
+        }
+    };
+    if !input.is_object() {
+        return fault_response(
+            &Fault::validation("The request body must be a JSON object"),
+            &request_id,
+        );
+    }
+    if let Err(f) = swf_types::model::validate_input(action, &input) {
+        return fault_response(&f, &request_id);
+    }
+    let span = tracing::debug_span!("swf", action, request_id = %request_id);
+    let _enter = span.enter();
+    match gw
+        .node
+        .router
+        .call(action, body.to_vec(), 0, &request_id)
+        .await
+    {
+        Ok(out) => respond(StatusCode::OK, Bytes::from(out), &request_id),
+        Err(f) => {
+            if f.kind.http_status() >= 500 {
+                tracing::warn!(action, code = f.code(), message = %f.message, "call failed");
+            }
+            fault_response(&f, &request_id)
+        }
+    }
+}

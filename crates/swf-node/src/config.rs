@@ -1,0 +1,33 @@
+//! The node's configuration, as plain data (the binary owns flags, files and environment).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use swf_core::Limits;
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// This node's Raft id.
+    pub node_id: u64,
+    /// Where RocksDB keeps the log and the state.
+    pub data_dir: PathBuf,
+    /// How long a long poll is held before it is answered empty.
+    pub long_poll: Duration,
+    /// Most pollers waiting on one task list at once.
+    pub max_pollers_per_task_list: usize,
+    /// Quotas and naming applied by the state machine.
+    pub limits: Limits,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            node_id: 1,
+            data_dir: PathBuf::from("swfd-data"),
+            long_poll: Duration::from_secs(55),
+            max_pollers_per_task_list: 1000,
+            limits: Limits::default(),
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The leader's executor: runs one SWF action. Writes are stamped with the leader's clock (and a run id
+//! for starts), pre-checked by a dry run of the pure core so a faulty call is answered without touching
+//! the log, then proposed to Raft; the answer is the outcome of applying the committed entry. Reads are
+//! answered from applied state after a linearizable read barrier. Polls wait in the task matcher.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::Raft;
+use rand::RngCore;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use swf_core::query::{self, HistoryCursor};
+use swf_core::state::{StateRead, TaskKind};
+use swf_core::{Command, Limits, Op, Reply};
+use swf_store::{StateReader, TypeConfig};
+use swf_types::shapes::*;
+use swf_types::{Fault, Timestamp};
+
+use crate::matcher::Matcher;
+
+/// Runs SWF actions on the leader.
+pub struct Executor {
+    raft: Raft<TypeConfig>,
+    reader: StateReader,
+    limits: Limits,
+    pub(crate) matcher: Arc<Matcher>,
+    long_poll: Duration,
+    /// Last timestamp stamped, so stamps never go backwards on this leader.
+    clock: Mutex<i64>,
+}
+
+/// A decision task's history page token: where the history continues and the task it belongs to.
+#[derive(Serialize, Deserialize)]
+struct DecisionPage {
+    c: HistoryCursor,
+    t: String,
+    p: i64,
+}
+
+fn parse<T: DeserializeOwned>(input: &[u8]) -> Result<T, Fault> {
+    serde_json::from_slice(if input.is_empty() { b"{}" } else { input })
+        .map_err(|e| Fault::validation(format!("Invalid request: {e}")))
+}
+
+fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Fault> {
+    serde_json::to_vec(v).map_err(|e| Fault::internal(e.to_string()))
+}
+
+fn empty() -> Vec<u8> {
+    b"{}".to_vec()
+}
+
+impl Executor {
+    /// An executor proposing to `raft` and reading through `reader`.
+    pub fn new(
+        raft: Raft<TypeConfig>,
+        reader: StateReader,
+        limits: Limits,
+        matcher: Arc<Matcher>,
+        long_poll: Duration,
+    ) -> Executor {
+        Executor {
+            raft,
+            reader,
+            limits,
+            matcher,
+            long_poll,
+            clock: Mutex::new(0),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut last = self.clock.lock().expect("clock lock");
+        *last = (*last).max(wall);
+        Timestamp(*last)
+    }
+
+    /// Proposes `op` (after a dry run) and returns the applied outcome.
+    async fn write(&self, op: Op) -> Result<Reply, Fault> {
+        let cmd = Command {
+            now: self.now(),
+            op,
+        };
+        let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
+            .map_err(|e| Fault::internal(e.to_string()))?;
+        dry.outcome?;
+        match self.raft.client_write(cmd).await {
+            Ok(resp) => resp.data,
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                Err(Fault::unavailable("This node is no longer the leader"))
+            }
+            Err(e) => Err(Fault::unavailable(format!("Raft error: {e}"))),
+        }
+    }
+
+    /// Waits until this node's applied state includes everything committed before the call.
+    async fn read_barrier(&self) -> Result<&StateReader, Fault> {
+        self.raft
+            .ensure_linearizable()
+            .await
+            .map_err(|e| Fault::unavailable(format!("Read barrier failed: {e}")))?;
+        Ok(&self.reader)
+    }
+
+    /// Runs `action` with its (model-validated) JSON `input`; returns the JSON output.
+    pub async fn execute(&self, action: &str, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        match action {
+            "RegisterDomain" => self
+                .write(Op::RegisterDomain(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RegisterWorkflowType" => self
+                .write(Op::RegisterWorkflowType(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RegisterActivityType" => self
+                .write(Op::RegisterActivityType(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "StartWorkflowExecution" => {
+                let mut bytes = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                let op = Op::StartWorkflowExecution {
+                    input: parse(input)?,
+                    run_id: STANDARD.encode(bytes),
+                };
+                match self.write(op).await? {
+                    Reply::Started { run_id } => json(&Run {
+                        run_id: Some(run_id),
+                    }),
+                    other => Err(Fault::internal(format!("unexpected reply {other:?}"))),
+                }
+            }
+            "RespondDecisionTaskCompleted" => self
+                .write(Op::RespondDecisionTaskCompleted(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RespondActivityTaskCompleted" => self
+                .write(Op::RespondActivityTaskCompleted(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RespondActivityTaskFailed" => self
+                .write(Op::RespondActivityTaskFailed(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RespondActivityTaskCanceled" => self
+                .write(Op::RespondActivityTaskCanceled(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RecordActivityTaskHeartbeat" => match self
+                .write(Op::RecordActivityTaskHeartbeat(parse(input)?))
+                .await?
+            {
+                Reply::Heartbeat { cancel_requested } => {
+                    json(&ActivityTaskStatus { cancel_requested })
+                }
+                other => Err(Fault::internal(format!("unexpected reply {other:?}"))),
+            },
+            "DescribeDomain" => {
+                let i: DescribeDomainInput = parse(input)?;
+                json(&query::describe_domain(
+                    self.read_barrier().await?,
+                    &i.name,
+                )?)
+            }
+            "ListDomains" => json(&query::list_domains(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "DescribeWorkflowType" => {
+                let i: DescribeWorkflowTypeInput = parse(input)?;
+                json(&query::describe_workflow_type(
+                    self.read_barrier().await?,
+                    &i.domain,
+                    &i.workflow_type,
+                )?)
+            }
+            "DescribeActivityType" => {
+                let i: DescribeActivityTypeInput = parse(input)?;
+                json(&query::describe_activity_type(
+                    self.read_barrier().await?,
+                    &i.domain,
+                    &i.activity_type,
+                )?)
+            }
+            "ListWorkflowTypes" => json(&query::list_workflow_types(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "ListActivityTypes" => json(&query::list_activity_types(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "GetWorkflowExecutionHistory" => json(&query::get_history(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "DescribeWorkflowExecution" => {
+                let i: DescribeWorkflowExecutionInput = parse(input)?;
+                json(&query::describe_execution(
+                    self.read_barrier().await?,
+                    &i.domain,
+                    &i.execution,
+                )?)
+            }
+            "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
+            "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
+            other if swf_types::model::model().operations.contains_key(other) => {
+                Err(Fault::unknown_operation(other).with_message(format!(
+                    "The action {other} is not supported by this server yet"
+                )))
+            }
+            other => Err(Fault::unknown_operation(other)),
+        }
+    }
+
+    /// Waits (up to the long-poll time) for a queued task on a list and starts it with `start`.
+    async fn poll<T, F, Fut>(
+        &self,
+        domain: &str,
+        kind: TaskKind,
+        task_list: &str,
+        start: F,
+    ) -> Result<Option<T>, Fault>
+    where
+        F: Fn(swf_core::state::QueuedTask) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Fault>>,
+    {
+        if self
+            .read_barrier()
+            .await?
+            .domain(domain)
+            .map_err(|e| Fault::internal(e.to_string()))?
+            .is_none()
+        {
+            return Err(Fault::unknown_resource(format!("Unknown domain: {domain}")));
+        }
+        let guard = self
+            .matcher
+            .register((domain.to_string(), kind, task_list.to_string()))?;
+        let deadline = tokio::time::Instant::now() + self.long_poll;
+        loop {
+            let notified = guard.waiters.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let queued = self
+                .reader
+                .queued_tasks(domain, kind, task_list, 64)
+                .map_err(|e| Fault::internal(e.to_string()))?;
+            for task in queued {
+                let Some(_claim) = self.matcher.claim(&task) else {
+                    continue;
+                };
+                match start(task).await {
+                    Ok(v) => return Ok(Some(v)),
+                    // Taken or gone meanwhile: try the next one.
+                    Err(f) if f.kind == swf_types::FaultKind::UnknownResource => continue,
+                    // Not the leader any more: answer empty, the client polls again.
+                    Err(f) if f.kind == swf_types::FaultKind::ServiceUnavailable => {
+                        return Ok(None)
+                    }
+                    Err(f) => return Err(f),
+                }
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(deadline) => return Ok(None),
+            }
+        }
+    }
+
+    async fn poll_for_decision_task(
+        &self,
+        input: PollForDecisionTaskInput,
+    ) -> Result<Vec<u8>, Fault> {
+        if let Some(token) = &input.next_page_token {
+            return self.decision_page(token, input.maximum_page_size);
+        }
+        let task_list = input.task_list.name.clone();
+        let identity = input.identity.clone();
+        let task = self
+            .poll(&input.domain, TaskKind::Decision, &task_list, |q| {
+                let identity = identity.clone();
+                async move {
+                    let op = Op::StartDecisionTask {
+                        run_id: q.run_id.clone(),
+                        scheduled_event_id: q.scheduled_event_id,
+                        identity,
+                    };
+                    Ok(((), self.write(op).await?))
+                }
+            })
+            .await?;
+        let Some((
+            _,
+            Reply::DecisionTaskStarted {
+                task_token,
+                started_event_id,
+                previous_started_event_id,
+                workflow_execution,
+                workflow_type,
+            },
+        )) = task
+        else {
+            return Ok(br#"{"previousStartedEventId":0,"startedEventId":0}"#.to_vec());
+        };
+        let reverse = input.reverse_order.unwrap_or(false);
+        let mut cursor = HistoryCursor {
+            run_id: workflow_execution.run_id.clone(),
+            next: if reverse { started_event_id } else { 1 },
+            last: Some(started_event_id),
+            reverse,
+        };
+        if input.start_at_previous_started_event == Some(true)
+            && !reverse
+            && previous_started_event_id > 0
+        {
+            cursor.next = previous_started_event_id;
+        }
+        self.decision_response(
+            workflow_execution,
+            workflow_type,
+            cursor,
+            task_token,
+            previous_started_event_id,
+            input.maximum_page_size,
+        )
+    }
+
+    fn decision_page(&self, token: &str, size: Option<i32>) -> Result<Vec<u8>, Fault> {
+        let page: DecisionPage = query::decode_page_token(token)?;
+        let rec = self
+            .reader
+            .execution(&page.c.run_id)
+            .map_err(|e| Fault::internal(e.to_string()))?
+            .ok_or_else(|| Fault::validation("Invalid nextPageToken"))?;
+        let execution = WorkflowExecution {
+            workflow_id: rec.workflow_id.clone(),
+            run_id: rec.run_id.clone(),
+        };
+        self.decision_response(execution, rec.workflow_type, page.c, page.t, page.p, size)
+    }
+
+    fn decision_response(
+        &self,
+        workflow_execution: WorkflowExecution,
+        workflow_type: WorkflowType,
+        cursor: HistoryCursor,
+        task_token: String,
+        previous: i64,
+        size: Option<i32>,
+    ) -> Result<Vec<u8>, Fault> {
+        let started = cursor.last.unwrap_or(0);
+        let (events, next) = query::history_page(&self.reader, &cursor, size)?;
+        let next_page_token = next.map(|c| {
+            query::encode_page_token(&DecisionPage {
+                c,
+                t: task_token.clone(),
+                p: previous,
+            })
+        });
+        json(&DecisionTask {
+            task_token,
+            started_event_id: started,
+            workflow_execution: Box::new(workflow_execution),
+            workflow_type: Box::new(workflow_type),
+            events,
+            next_page_token,
+            previous_started_event_id: Some(previous),
+        })
+    }
+
+    async fn poll_for_activity_task(
+        &self,
+        input: PollForActivityTaskInput,
+    ) -> Result<Vec<u8>, Fault> {
+        let identity = input.identity.clone();
+        let task = self
+            .poll(
+                &input.domain,
+                TaskKind::Activity,
+                &input.task_list.name,
+                |q| {
+                    let identity = identity.clone();
+                    async move {
+                        let op = Op::StartActivityTask {
+                            run_id: q.run_id.clone(),
+                            scheduled_event_id: q.scheduled_event_id,
+                            identity,
+                        };
+                        self.write(op).await
+                    }
+                },
+            )
+            .await?;
+        let Some(Reply::ActivityTaskStarted {
+            task_token,
+            started_event_id,
+            activity_id,
+            input,
+            workflow_execution,
+            activity_type,
+        }) = task
+        else {
+            return Ok(br#"{"startedEventId":0}"#.to_vec());
+        };
+        json(&ActivityTask {
+            task_token,
+            activity_id,
+            started_event_id,
+            workflow_execution: Box::new(workflow_execution),
+            activity_type: Box::new(activity_type),
+            input,
+        })
+    }
+}

@@ -1,0 +1,221 @@
+//! `Node`: starts a node (RocksDB, openraft, gRPC server), initialises a one-member cluster on first
+//! start (a restart recovers from RocksDB and never re-initialises), reports whether it serves SWF
+//! calls, and shuts down cleanly.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::{BasicNode, Config, Raft, SnapshotPolicy};
+use swf_proto::raft_service_server::RaftServiceServer;
+use swf_proto::swf_node_server::SwfNodeServer as GrpcSwfNodeServer;
+use swf_store::{open_db, Db, LogStore, StateMachineStore, StateReader, TypeConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::NodeConfig;
+use crate::executor::Executor;
+use crate::matcher::Matcher;
+use crate::network::GrpcNetwork;
+use crate::router::Router;
+use crate::service::{RaftServer, SwfNodeServer};
+
+/// Errors starting a node.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Db(#[from] rocksdb::Error),
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running node.
+pub struct Node {
+    pub id: u64,
+    pub raft: Raft<TypeConfig>,
+    pub router: Arc<Router>,
+    pub reader: StateReader,
+    grpc_addr: String,
+    db: Db,
+    stop: watch::Sender<bool>,
+    grpc_task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Node {
+    /// Starts a node serving gRPC on `grpc_listener`.
+    pub async fn start(
+        config: NodeConfig,
+        grpc_listener: TcpListener,
+    ) -> Result<Arc<Node>, StartError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = open_db(&config.data_dir.join("db"))?;
+        let grpc_addr = grpc_listener.local_addr()?.to_string();
+
+        let matcher = Arc::new(Matcher::new(config.max_pollers_per_task_list));
+        let hook_matcher = matcher.clone();
+        let hook: swf_store::EnqueueHook = Arc::new(move |tasks| hook_matcher.notify(tasks));
+        let log_store = LogStore::new(db.clone());
+        let state_machine = StateMachineStore::new(db.clone(), config.limits.clone(), Some(hook));
+
+        let raft_config = Config {
+            cluster_name: "swfd".into(),
+            heartbeat_interval: 100,
+            election_timeout_min: 300,
+            election_timeout_max: 600,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
+            max_in_snapshot_log_to_keep: 1_000,
+            ..Default::default()
+        };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|e| StartError::Raft(e.to_string()))?,
+        );
+        let raft = Raft::new(
+            config.node_id,
+            raft_config,
+            GrpcNetwork,
+            log_store,
+            state_machine,
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+
+        let reader = StateReader::new(db.clone());
+        let executor = Arc::new(Executor::new(
+            raft.clone(),
+            reader.clone(),
+            config.limits.clone(),
+            matcher.clone(),
+            config.long_poll,
+        ));
+        let router = Arc::new(Router::new(config.node_id, grpc_addr.clone(), raft.clone()));
+
+        let (stop, mut stopped) = watch::channel(false);
+        let swf_service = SwfNodeServer {
+            node_id: config.node_id,
+            raft: raft.clone(),
+            executor,
+            router: router.clone(),
+        };
+        let raft_service = RaftServer { raft: raft.clone() };
+        let grpc_task = tokio::spawn(async move {
+            let result = tonic::transport::Server::builder()
+                .add_service(
+                    GrpcSwfNodeServer::new(swf_service)
+                        .max_decoding_message_size(64 << 20)
+                        .max_encoding_message_size(64 << 20),
+                )
+                .add_service(
+                    RaftServiceServer::new(raft_service)
+                        .max_decoding_message_size(256 << 20)
+                        .max_encoding_message_size(256 << 20),
+                )
+                .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "gRPC server failed");
+            }
+        });
+
+        // Pollers re-check where they stand whenever leadership changes.
+        let mut metrics = raft.metrics();
+        let leadership_matcher = matcher.clone();
+        tokio::spawn(async move {
+            let mut leader = metrics.borrow().current_leader;
+            while metrics.changed().await.is_ok() {
+                let now = metrics.borrow().current_leader;
+                if now != leader {
+                    leader = now;
+                    leadership_matcher.wake_all();
+                }
+            }
+        });
+
+        if !raft
+            .is_initialized()
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?
+        {
+            let members = BTreeMap::from([(
+                config.node_id,
+                BasicNode {
+                    addr: grpc_addr.clone(),
+                },
+            )]);
+            raft.initialize(members)
+                .await
+                .map_err(|e| StartError::Raft(e.to_string()))?;
+            tracing::info!(
+                node_id = config.node_id,
+                "initialised a new single-node cluster"
+            );
+        }
+
+        Ok(Arc::new(Node {
+            id: config.node_id,
+            raft,
+            router,
+            reader,
+            grpc_addr,
+            db,
+            stop,
+            grpc_task: tokio::sync::Mutex::new(Some(grpc_task)),
+        }))
+    }
+
+    /// The bound address of the internal gRPC server.
+    pub fn grpc_addr(&self) -> &str {
+        &self.grpc_addr
+    }
+
+    /// Whether the node serves SWF calls: a leader is known and this node has applied its log.
+    pub fn is_serving(&self) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        match m.current_leader {
+            None => false,
+            // A leader serves once it has applied its whole log (including this term's first entry).
+            Some(leader) if leader == self.id => {
+                m.last_applied.map(|l| l.index) >= m.last_log_index
+            }
+            Some(_) => true,
+        }
+    }
+
+    /// Waits until the node serves SWF calls or `timeout` passes; returns whether it serves.
+    pub async fn wait_serving(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut metrics = self.raft.metrics();
+        loop {
+            if self.is_serving() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, metrics.changed())
+                .await
+                .is_err()
+            {
+                return self.is_serving();
+            }
+        }
+    }
+
+    /// Stops Raft and the gRPC server and flushes the database.
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        if let Some(task) = self.grpc_task.lock().await.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        if let Err(e) = self.db.flush_wal(true) {
+            tracing::warn!(error = %e, "wal flush");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The gRPC servers of a node: `SwfNode.Execute` runs an SWF action on the leader (a follower forwards it
+//! to the leader, with a hop limit), and `RaftService` hands openraft's RPCs to the local Raft.
+
+use std::sync::Arc;
+
+use openraft::Raft;
+use swf_proto::raft_service_server::RaftService;
+use swf_proto::swf_node_server::SwfNode;
+use swf_proto::{execute_response, ExecuteRequest, ExecuteResponse, RaftPayload};
+use swf_store::TypeConfig;
+use swf_types::Fault;
+use tonic::{Request, Response, Status};
+
+use crate::executor::Executor;
+use crate::router::Router;
+
+/// Most times one call may be forwarded between nodes.
+pub const MAX_HOPS: u32 = 3;
+
+/// `SwfNode` server.
+pub struct SwfNodeServer {
+    pub node_id: u64,
+    pub raft: Raft<TypeConfig>,
+    pub executor: Arc<Executor>,
+    pub router: Arc<Router>,
+}
+
+#[tonic::async_trait]
+impl SwfNode for SwfNodeServer {
+    async fn execute(
+        &self,
+        request: Request<ExecuteRequest>,
+    ) -> Result<Response<ExecuteResponse>, Status> {
+        let req = request.into_inner();
+        let leader = self.raft.metrics().borrow().current_leader;
+        let result = if leader == Some(self.node_id) {
+            self.executor.execute(&req.action, &req.input).await
+        } else if req.hops >= MAX_HOPS {
+            Err(Fault::unavailable(
+                "Too many forwarding hops looking for the leader",
+            ))
+        } else {
+            tracing::debug!(action = %req.action, request_id = %req.request_id, "forwarding to the leader");
+            self.router
+                .call(&req.action, req.input, req.hops + 1, &req.request_id)
+                .await
+        };
+        let result = match result {
+            Ok(out) => execute_response::Result::Output(out),
+            Err(f) => execute_response::Result::Fault(swf_proto::Fault {
+                code: f.code().to_string(),
+                message: f.message,
+            }),
+        };
+        Ok(Response::new(ExecuteResponse {
+            result: Some(result),
+        }))
+    }
+}
+
+/// `RaftService` server.
+pub struct RaftServer {
+    pub raft: Raft<TypeConfig>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(p: RaftPayload) -> Result<T, Status> {
+    serde_json::from_slice(&p.data).map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<Response<RaftPayload>, Status> {
+    Ok(Response::new(RaftPayload {
+        data: serde_json::to_vec(v).map_err(|e| Status::internal(e.to_string()))?,
+    }))
+}
+
+#[tonic::async_trait]
+impl RaftService for RaftServer {
+    async fn append_entries(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        encode(
+            &self
+                .raft
+                .append_entries(decode(request.into_inner())?)
+                .await,
+        )
+    }
+
+    async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
+        encode(&self.raft.vote(decode(request.into_inner())?).await)
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        encode(
+            &self
+                .raft
+                .install_snapshot(decode(request.into_inner())?)
+                .await,
+        )
+    }
+}

@@ -1,0 +1,49 @@
+//! Opening the RocksDB database with its column families.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rocksdb::{ColumnFamilyDescriptor, Options, DB};
+
+/// The shared database handle.
+pub type Db = Arc<DB>;
+
+/// Raft metadata: vote, committed and purged log ids, applied log id, membership.
+pub const CF_META: &str = "meta";
+/// The Raft log: index (big-endian) → entry.
+pub const CF_LOGS: &str = "logs";
+/// Domains: name → record.
+pub const CF_DOMAINS: &str = "domains";
+/// Workflow and activity types: (domain, kind, name, version) → detail.
+pub const CF_TYPES: &str = "types";
+/// Executions: run id → record.
+pub const CF_EXECUTIONS: &str = "executions";
+/// Open runs: (domain, workflow id) → run id.
+pub const CF_OPEN_RUNS: &str = "open_runs";
+/// History: (run id, event id) → event JSON.
+pub const CF_HISTORY: &str = "history";
+/// Task queues: (domain, kind, task list, priority, seq, run, event) → queued task.
+pub const CF_QUEUES: &str = "queues";
+
+/// The column families that hold applied SWF state (what a snapshot carries).
+pub const STATE_CFS: &[&str] = &[
+    CF_DOMAINS,
+    CF_TYPES,
+    CF_EXECUTIONS,
+    CF_OPEN_RUNS,
+    CF_HISTORY,
+    CF_QUEUES,
+];
+
+/// Opens (creating if needed) the database at `path`.
+pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    let cfs = [CF_META, CF_LOGS]
+        .iter()
+        .chain(STATE_CFS)
+        .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+    Ok(Arc::new(DB::open_cf_descriptors(&opts, path, cfs)?))
+}

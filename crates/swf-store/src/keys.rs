@@ -1,0 +1,109 @@
+//! Key encodings. Every component that can hold arbitrary text is length-prefixed, so no name can run
+//! into the next component; numbers are big-endian so keys sort as their numbers do.
+
+use swf_core::state::{QueuedTask, TaskKind};
+
+/// Appends a length-prefixed string.
+pub fn push_str(key: &mut Vec<u8>, s: &str) {
+    key.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    key.extend_from_slice(s.as_bytes());
+}
+
+/// Key of a workflow ('W') or activity ('A') type.
+pub fn type_key(domain: &str, kind: u8, name: &str, version: &str) -> Vec<u8> {
+    let mut k = type_prefix(domain, kind);
+    push_str(&mut k, name);
+    push_str(&mut k, version);
+    k
+}
+
+/// Prefix of all types of one kind in a domain.
+pub fn type_prefix(domain: &str, kind: u8) -> Vec<u8> {
+    let mut k = Vec::new();
+    push_str(&mut k, domain);
+    k.push(kind);
+    k
+}
+
+/// Key of the open-run index.
+pub fn open_run_key(domain: &str, workflow_id: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    push_str(&mut k, domain);
+    push_str(&mut k, workflow_id);
+    k
+}
+
+/// Key of one history event.
+pub fn history_key(run_id: &str, event_id: i64) -> Vec<u8> {
+    let mut k = Vec::new();
+    push_str(&mut k, run_id);
+    k.extend_from_slice(&(event_id as u64).to_be_bytes());
+    k
+}
+
+/// Prefix of a task list's queue.
+pub fn queue_prefix(domain: &str, kind: TaskKind, task_list: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    push_str(&mut k, domain);
+    k.push(match kind {
+        TaskKind::Decision => b'D',
+        TaskKind::Activity => b'A',
+    });
+    push_str(&mut k, task_list);
+    k
+}
+
+/// Key of a queued task: higher priority first, then older first.
+pub fn queue_key(q: &QueuedTask) -> Vec<u8> {
+    let mut k = queue_prefix(&q.domain, q.kind, &q.task_list);
+    // Map i32 to u32 preserving order, then invert so higher priorities sort first.
+    let ordered = (q.priority as u32) ^ 0x8000_0000;
+    k.extend_from_slice(&(!ordered).to_be_bytes());
+    k.extend_from_slice(&q.seq.to_be_bytes());
+    push_str(&mut k, &q.run_id);
+    k.extend_from_slice(&(q.scheduled_event_id as u64).to_be_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(priority: i32, seq: u64) -> QueuedTask {
+        QueuedTask {
+            domain: "d".into(),
+            kind: TaskKind::Activity,
+            task_list: "t".into(),
+            priority,
+            seq,
+            run_id: "r".into(),
+            scheduled_event_id: 5,
+        }
+    }
+
+    #[test]
+    fn queue_order_is_priority_then_age() {
+        let mut keys = vec![
+            queue_key(&q(0, 2)),
+            queue_key(&q(5, 9)),
+            queue_key(&q(-3, 1)),
+            queue_key(&q(0, 1)),
+            queue_key(&q(i32::MAX, 100)),
+        ];
+        keys.sort();
+        let expect = vec![
+            queue_key(&q(i32::MAX, 100)),
+            queue_key(&q(5, 9)),
+            queue_key(&q(0, 1)),
+            queue_key(&q(0, 2)),
+            queue_key(&q(-3, 1)),
+        ];
+        assert_eq!(keys, expect);
+    }
+
+    #[test]
+    fn history_keys_sort_by_event_id() {
+        assert!(history_key("r", 2) < history_key("r", 10));
+        assert!(history_key("r", 255) < history_key("r", 256));
+    }
+}

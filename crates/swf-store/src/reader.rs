@@ -1,0 +1,183 @@
+//! `StateReader`: applied SWF state read from RocksDB, implementing the core's `StateRead`, plus the
+//! queue scans the node's task matcher uses.
+
+use rocksdb::{Direction, IteratorMode};
+use serde::de::DeserializeOwned;
+use swf_core::state::*;
+use swf_types::shapes::*;
+
+use crate::db::*;
+use crate::keys;
+
+/// Reads applied state.
+#[derive(Clone)]
+pub struct StateReader {
+    db: Db,
+}
+
+fn err(e: impl std::fmt::Display) -> ReadError {
+    ReadError(e.to_string())
+}
+
+impl StateReader {
+    /// A reader over `db`.
+    pub fn new(db: Db) -> StateReader {
+        StateReader { db }
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db.cf_handle(name).expect("column family exists")
+    }
+
+    fn get<T: DeserializeOwned>(&self, cf: &str, key: &[u8]) -> Result<Option<T>, ReadError> {
+        match self.db.get_pinned_cf(self.cf(cf), key).map_err(err)? {
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(err),
+            None => Ok(None),
+        }
+    }
+
+    fn scan_prefix<T: DeserializeOwned>(
+        &self,
+        cf: &str,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<T>, ReadError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward))
+        {
+            let (k, v) = item.map_err(err)?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(serde_json::from_slice(&v).map_err(err)?);
+        }
+        Ok(out)
+    }
+
+    /// The first `limit` queued tasks of a task list, in delivery order.
+    pub fn queued_tasks(
+        &self,
+        domain: &str,
+        kind: TaskKind,
+        task_list: &str,
+        limit: usize,
+    ) -> Result<Vec<QueuedTask>, ReadError> {
+        self.scan_prefix(
+            CF_QUEUES,
+            &keys::queue_prefix(domain, kind, task_list),
+            limit,
+        )
+    }
+
+    /// Every queued task (used to rebuild in-memory state after a leader change).
+    pub fn all_queued_tasks(&self) -> Result<Vec<QueuedTask>, ReadError> {
+        self.scan_prefix(CF_QUEUES, &[], usize::MAX)
+    }
+}
+
+impl StateRead for StateReader {
+    fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError> {
+        self.get(CF_DOMAINS, name.as_bytes())
+    }
+
+    fn domain_count(&self) -> Result<usize, ReadError> {
+        let mut n = 0;
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_DOMAINS), IteratorMode::Start)
+        {
+            item.map_err(err)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn workflow_type(
+        &self,
+        domain: &str,
+        t: &WorkflowType,
+    ) -> Result<Option<WorkflowTypeDetail>, ReadError> {
+        self.get(CF_TYPES, &keys::type_key(domain, b'W', &t.name, &t.version))
+    }
+
+    fn activity_type(
+        &self,
+        domain: &str,
+        t: &ActivityType,
+    ) -> Result<Option<ActivityTypeDetail>, ReadError> {
+        self.get(CF_TYPES, &keys::type_key(domain, b'A', &t.name, &t.version))
+    }
+
+    fn open_run(&self, domain: &str, workflow_id: &str) -> Result<Option<String>, ReadError> {
+        match self
+            .db
+            .get_pinned_cf(
+                self.cf(CF_OPEN_RUNS),
+                keys::open_run_key(domain, workflow_id),
+            )
+            .map_err(err)?
+        {
+            Some(v) => Ok(Some(String::from_utf8_lossy(&v).into_owned())),
+            None => Ok(None),
+        }
+    }
+
+    fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError> {
+        self.get(CF_EXECUTIONS, run_id.as_bytes())
+    }
+
+    fn domains(&self) -> Result<Vec<DomainRecord>, ReadError> {
+        self.scan_prefix(CF_DOMAINS, &[], usize::MAX)
+    }
+
+    fn workflow_types(&self, domain: &str) -> Result<Vec<WorkflowTypeDetail>, ReadError> {
+        let mut v: Vec<WorkflowTypeDetail> =
+            self.scan_prefix(CF_TYPES, &keys::type_prefix(domain, b'W'), usize::MAX)?;
+        v.sort_by(|a, b| {
+            let (a, b) = (&a.type_info.workflow_type, &b.type_info.workflow_type);
+            (&a.name, &a.version).cmp(&(&b.name, &b.version))
+        });
+        Ok(v)
+    }
+
+    fn activity_types(&self, domain: &str) -> Result<Vec<ActivityTypeDetail>, ReadError> {
+        let mut v: Vec<ActivityTypeDetail> =
+            self.scan_prefix(CF_TYPES, &keys::type_prefix(domain, b'A'), usize::MAX)?;
+        v.sort_by(|a, b| {
+            let (a, b) = (&a.type_info.activity_type, &b.type_info.activity_type);
+            (&a.name, &a.version).cmp(&(&b.name, &b.version))
+        });
+        Ok(v)
+    }
+
+    fn history(
+        &self,
+        run_id: &str,
+        from: i64,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>, ReadError> {
+        let mut prefix = Vec::new();
+        keys::push_str(&mut prefix, run_id);
+        let start = keys::history_key(run_id, from.max(0));
+        let dir = if reverse {
+            Direction::Reverse
+        } else {
+            Direction::Forward
+        };
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_HISTORY), IteratorMode::From(&start, dir))
+        {
+            let (k, v) = item.map_err(err)?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(serde_json::from_slice(&v).map_err(err)?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,169 @@
+//! Configuration of swfd: command-line flags, each also settable by an environment variable
+//! (`SWFD_<FLAG>`), over an optional TOML file (`--config`, kebab-case keys), over defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use serde::Deserialize;
+use swf_node::NodeConfig;
+
+/// Command-line flags. Unset flags fall back to the config file, then to the defaults.
+#[derive(Debug, Parser)]
+#[command(
+    name = "swfd",
+    version,
+    about = "An Amazon SWF-compatible workflow service on Raft and RocksDB"
+)]
+pub struct Args {
+    /// TOML configuration file.
+    #[arg(long, env = "SWFD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the Raft log and state (default ./swfd-data).
+    #[arg(long, env = "SWFD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the SWF JSON endpoint (default 127.0.0.1:7950).
+    #[arg(long, env = "SWFD_HTTP_ADDR")]
+    pub http_addr: Option<String>,
+    /// Address of the internal gRPC endpoint (default 127.0.0.1:7951).
+    #[arg(long, env = "SWFD_GRPC_ADDR")]
+    pub grpc_addr: Option<String>,
+    /// This node's Raft id (default 1).
+    #[arg(long, env = "SWFD_NODE_ID")]
+    pub node_id: Option<u64>,
+    /// Seconds a long poll is held before an empty answer (default 55; clients time out at 60).
+    #[arg(long, env = "SWFD_LONG_POLL_SECS")]
+    pub long_poll_secs: Option<u64>,
+    /// Region used in domain ARNs (default us-east-1).
+    #[arg(long, env = "SWFD_REGION")]
+    pub region: Option<String>,
+    /// Account id used in domain ARNs (default 000000000000).
+    #[arg(long, env = "SWFD_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+}
+
+/// The TOML file: the same settings, kebab-case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub http_addr: Option<String>,
+    pub grpc_addr: Option<String>,
+    pub node_id: Option<u64>,
+    pub long_poll_secs: Option<u64>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub http_addr: String,
+    pub grpc_addr: String,
+    pub node_id: u64,
+    pub long_poll: Duration,
+    pub region: String,
+    pub account_id: String,
+}
+
+impl Settings {
+    /// Flags (and environment) over the file over the defaults.
+    pub fn resolve(args: &Args) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let settings = Settings {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("swfd-data")),
+            http_addr: args
+                .http_addr
+                .clone()
+                .or(file.http_addr)
+                .unwrap_or_else(|| "127.0.0.1:7950".into()),
+            grpc_addr: args
+                .grpc_addr
+                .clone()
+                .or(file.grpc_addr)
+                .unwrap_or_else(|| "127.0.0.1:7951".into()),
+            node_id: args.node_id.or(file.node_id).unwrap_or(1),
+            long_poll: Duration::from_secs(
+                args.long_poll_secs.or(file.long_poll_secs).unwrap_or(55),
+            ),
+            region: args
+                .region
+                .clone()
+                .or(file.region)
+                .unwrap_or_else(|| "us-east-1".into()),
+            account_id: args
+                .account_id
+                .clone()
+                .or(file.account_id)
+                .unwrap_or_else(|| "000000000000".into()),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.node_id > 0, "node-id must be at least 1");
+        anyhow::ensure!(
+            self.long_poll >= Duration::from_secs(1),
+            "long-poll-secs must be at least 1"
+        );
+        anyhow::ensure!(
+            self.long_poll <= Duration::from_secs(60),
+            "long-poll-secs must be at most 60 (SWF's limit)"
+        );
+        Ok(())
+    }
+
+    /// The node's configuration.
+    pub fn node_config(&self) -> NodeConfig {
+        let mut c = NodeConfig {
+            node_id: self.node_id,
+            data_dir: self.data_dir.clone(),
+            long_poll: self.long_poll,
+            ..Default::default()
+        };
+        c.limits.region = self.region.clone();
+        c.limits.account_id = self.account_id.clone();
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = std::env::temp_dir().join(format!("swfd-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("swfd.toml");
+        std::fs::write(
+            &file,
+            "http-addr = \"127.0.0.1:9000\"\nnode-id = 3\nlong-poll-secs = 20\n",
+        )
+        .unwrap();
+        let args = Args::parse_from(["swfd", "--config", file.to_str().unwrap(), "--node-id", "4"]);
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.http_addr, "127.0.0.1:9000");
+        assert_eq!(s.node_id, 4);
+        assert_eq!(s.long_poll, Duration::from_secs(20));
+        assert_eq!(s.grpc_addr, "127.0.0.1:7951");
+        assert_eq!(s.data_dir, PathBuf::from("swfd-data"));
+        std::fs::write(&file, "bogus-key = 1\n").unwrap();
+        assert!(Settings::resolve(&args).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
