@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine with only the Rust toolchain lacks to build swfd
+# (clang and libclang for RocksDB's bindings) and, with --python, to run the Python client tests.
+set -euo pipefail
+
+want_python=0
+[ "${1:-}" = "--python" ] && want_python=1
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: not root and no sudo; install the packages below by hand" >&2
+  fi
+fi
+
+missing=()
+have_libclang() {
+  ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1
+}
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+have_libclang || missing+=(libclang-dev)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+if [ "$want_python" = 1 ]; then
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+  # ensurepip is what venv uses to bootstrap pip.
+  python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: missing ${missing[*]} and no apt-get; install them with your package manager" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (unit tests, and end-to-end tests that start the real swfd and
+# drive it with aws-sdk-swf) and the Python client smoke test (boto3 and the AWS CLI against swfd).
+# Installs what is missing first (clang/libclang for RocksDB; python3-venv for the client tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --python
+
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+
+echo "== cargo build (tests and binaries)"
+cargo test --workspace --no-run
+echo "== cargo test"
+cargo test --workspace
+
+echo "== python client tests (boto3, AWS CLI)"
+venv="$target_dir/py-venv"
+if [ ! -x "$venv/bin/pytest" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
+fi
+SWFD_BIN="$target_dir/debug/swfd" PATH="$venv/bin:$PATH" "$venv/bin/pytest" -q tests/python
