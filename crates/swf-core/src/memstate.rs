@@ -7,6 +7,9 @@ use swf_types::shapes::*;
 
 use crate::state::*;
 
+/// Orders queued tasks as the RocksDB store does: list, then priority (higher first), then age.
+type QueueKey = (String, TaskKind, String, i64, u64, String, i64);
+
 /// Applied state in memory.
 #[derive(Debug, Default, Clone)]
 pub struct MemState {
@@ -16,7 +19,7 @@ pub struct MemState {
     pub open_runs: BTreeMap<(String, String), String>,
     pub executions: BTreeMap<String, ExecutionRecord>,
     pub history: BTreeMap<(String, i64), HistoryEvent>,
-    pub queues: BTreeMap<(String, TaskKind, String, i64, u64, String, i64), QueuedTask>,
+    pub queues: BTreeMap<QueueKey, QueuedTask>,
 }
 
 impl MemState {
@@ -75,7 +78,7 @@ impl MemState {
     }
 }
 
-fn queue_key(q: &QueuedTask) -> (String, TaskKind, String, i64, u64, String, i64) {
+fn queue_key(q: &QueuedTask) -> QueueKey {
     (
         q.domain.clone(),
         q.kind,

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use swf_node::Node;
 use swf_types::Fault;
+use tracing::Instrument;
 
 /// Largest request body accepted (SWF's 1 MB request limit).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -115,11 +116,11 @@ async fn swf_call(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Body
         return fault_response(&f, &request_id);
     }
     let span = tracing::debug_span!("swf", action, request_id = %request_id);
-    let _enter = span.enter();
     match gw
         .node
         .router
         .call(action, body.to_vec(), 0, &request_id)
+        .instrument(span)
         .await
     {
         Ok(out) => respond(StatusCode::OK, Bytes::from(out), &request_id),

@@ -74,9 +74,12 @@ impl GrpcPeer {
 /// The remote result of an RPC: openraft's response or its RaftError, serialized by the server.
 pub type Remote<T, E> = Result<T, E>;
 
+/// The result of one RPC as openraft wants it.
+type RpcResult<T, E> = Result<T, RPCError<u64, BasicNode, RaftError<u64, E>>>;
+
 fn flatten<T, E: std::error::Error>(
-    r: Result<Remote<T, RaftError<u64, E>>, RPCError<u64, BasicNode, RaftError<u64, E>>>,
-) -> Result<T, RPCError<u64, BasicNode, RaftError<u64, E>>> {
+    r: RpcResult<Remote<T, RaftError<u64, E>>, E>,
+) -> RpcResult<T, E> {
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(RPCError::RemoteError(openraft::error::RemoteError::new(
