@@ -229,6 +229,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Our embedded model must be the project's spec (`../shared/spec`, beside the checkout, when present).
+    #[test]
+    fn embedded_model_matches_the_spec() {
+        let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/spec/swf-2012-01-25.service.json");
+        if let Ok(text) = std::fs::read_to_string(&spec) {
+            let ours: Value = serde_json::from_str(MODEL_JSON).unwrap();
+            let theirs: Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                ours == theirs,
+                "model/swf-2012-01-25.service.json differs from {}",
+                spec.display()
+            );
+        }
+    }
+
     #[test]
     fn model_has_all_39_operations() {
         assert_eq!(model().operations.len(), 39);
