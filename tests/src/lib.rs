@@ -1,1 +1,643 @@
-//! e2e harness
+//! End-to-end harness for `swfd`: starts the real server binary on a fresh data directory with
+//! ephemeral ports, waits for `GET /health` to answer 200, and hands out SDK clients and raw HTTP
+//! helpers. Every [`Swfd`] kills its process and removes its directory when dropped, so tests can
+//! run in parallel, each against its own server.
+//!
+//! The binary is `$SWFD_BIN` if set; otherwise `cargo build -p swfd --bin swfd` is run once per test
+//! binary and the result is taken from the target directory this test binary lives in.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_swf::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_swf::error::SdkError;
+use aws_sdk_swf::types::{
+    ActivityType, Decision, DecisionType, EventType, HistoryEvent,
+    ScheduleActivityTaskDecisionAttributes, TaskList, WorkflowExecution, WorkflowType,
+};
+use aws_sdk_swf::Client;
+
+/// How long the harness waits for swfd to bind, become healthy or exit.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
+/// Interval between polls while waiting for a condition.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The `X-Amz-Target` prefix of every SWF action.
+pub const TARGET_PREFIX: &str = "SimpleWorkflowService.";
+/// The content type of the AWS JSON 1.0 protocol.
+pub const AMZ_JSON: &str = "application/x-amz-json-1.0";
+
+/// Runs `cargo build -p <package> --bin <bin>...` (with `$CARGO`, as set by `cargo test`).
+fn cargo_build(package: &str, bins: &[&str]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", package]);
+    // `cargo test` gives the test process its package's variables (CARGO_MANIFEST_DIR, …); build
+    // scripts that watch them (ring's does) would otherwise be rerun, rebuilding half the tree.
+    for (key, _) in std::env::vars_os() {
+        let key_str = key.to_string_lossy();
+        if key_str.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .contains(&key_str.as_ref())
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    for bin in bins {
+        cmd.args(["--bin", bin]);
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("running cargo build -p {package}"))?;
+    if !status.success() {
+        bail!("cargo build -p {package} failed: {status}");
+    }
+    Ok(())
+}
+
+/// `<profile dir>/<name>`, which must exist.
+fn built_bin(name: &str) -> Result<PathBuf> {
+    let path = profile_dir()?.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        bail!("{} does not exist", path.display());
+    }
+    Ok(path)
+}
+
+/// The cargo profile directory (`…/target/debug`) this test binary was built into.
+pub fn profile_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("current_exe")?;
+    // …/target/debug/deps/<test-binary> → …/target/debug
+    let deps = exe
+        .parent()
+        .context("test binary has no parent directory")?;
+    let dir = if deps.file_name().is_some_and(|n| n == "deps") {
+        deps.parent().context("deps has no parent directory")?
+    } else {
+        deps
+    };
+    Ok(dir.to_path_buf())
+}
+
+/// The `swfd` binary under test: `$SWFD_BIN`, or built once per test binary.
+pub fn swfd_bin() -> Result<PathBuf> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(path) = std::env::var_os("SWFD_BIN") {
+            return Ok(PathBuf::from(path));
+        }
+        cargo_build("swfd", &["swfd"])
+            .and_then(|()| built_bin("swfd"))
+            .map_err(|e| format!("{e:#}"))
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+/// The example binaries `(decider, worker)` of crate `swf-examples`, built once per test binary.
+pub fn example_bins() -> Result<(PathBuf, PathBuf)> {
+    static BINS: OnceLock<Result<(PathBuf, PathBuf), String>> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let built = || -> Result<(PathBuf, PathBuf)> {
+            cargo_build("swf-examples", &["decider", "worker"])?;
+            Ok((built_bin("decider")?, built_bin("worker")?))
+        };
+        built().map_err(|e| format!("{e:#}"))
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+/// One running `swfd` process on its own temporary data directory.
+pub struct Swfd {
+    child: Option<Child>,
+    /// Root temp dir: `data/` is swfd's data dir, `swfd.log` its stderr.
+    root: tempfile::TempDir,
+    extra_args: Vec<String>,
+    http: SocketAddr,
+    grpc: SocketAddr,
+    http_client: reqwest::Client,
+}
+
+impl Swfd {
+    /// Starts swfd on a fresh data directory with default options and ephemeral ports.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts swfd with extra command-line arguments (e.g. `["--long-poll-secs", "1"]`).
+    pub async fn start_with(args: &[&str]) -> Result<Self> {
+        let root = tempfile::Builder::new()
+            .prefix("swfd-e2e-")
+            .tempdir()
+            .context("creating temp dir")?;
+        let mut swfd = Swfd {
+            child: None,
+            root,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            http: ([127, 0, 0, 1], 0).into(),
+            grpc: ([127, 0, 0, 1], 0).into(),
+            http_client: reqwest::Client::new(),
+        };
+        swfd.spawn().await?;
+        Ok(swfd)
+    }
+
+    /// The data directory swfd runs on (kept across [`Swfd::restart`]).
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.root.path().join("swfd.log")
+    }
+
+    /// What swfd has written to stderr so far (all runs of this instance).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let bin = swfd_bin()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .context("opening swfd.log")?;
+        let mut child = Command::new(&bin)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
+            .args(&self.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("spawning {}", bin.display()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        self.child = Some(child);
+        let (http, grpc) = match read_listening_line(stdout) {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                let status = self.kill9();
+                bail!(
+                    "swfd did not announce its listeners ({e:#}); exit: {status:?}\n--- swfd log ---\n{}",
+                    self.log()
+                );
+            }
+        };
+        self.http = http;
+        self.grpc = grpc;
+        if let Err(e) = self.wait_healthy().await {
+            let status = self.kill9();
+            bail!(
+                "swfd did not become healthy ({e:#}); exit: {status:?}\n--- swfd log ---\n{}",
+                self.log()
+            );
+        }
+        Ok(())
+    }
+
+    async fn wait_healthy(&mut self) -> Result<()> {
+        let url = format!("{}/health", self.endpoint());
+        let client = self.http_client.clone();
+        let end = Instant::now() + STARTUP_DEADLINE;
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!("swfd exited early with {status}");
+            }
+            if let Ok(resp) = client.get(&url).send().await {
+                if resp.status() == reqwest::StatusCode::OK {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= end {
+                bail!("GET /health did not answer 200 within {STARTUP_DEADLINE:?}");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` of the SWF (HTTP) listener.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
+    /// The bound gRPC address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc
+    }
+
+    /// The process id of the running swfd, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// An SWF client for this server (region us-east-1, dummy static credentials).
+    pub fn client(&self) -> Client {
+        client_for(&self.endpoint())
+    }
+
+    /// A plain HTTP client, for raw-protocol tests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http_client
+    }
+
+    /// Sends one raw AWS JSON 1.0 call: `POST /` with `X-Amz-Target: SimpleWorkflowService.<action>`.
+    /// Returns the status and the body parsed as JSON (`Null` for an empty body).
+    pub async fn raw_call(
+        &self,
+        action: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<(u16, serde_json::Value)> {
+        let resp = self
+            .http_client
+            .post(format!("{}/", self.endpoint()))
+            .header("X-Amz-Target", format!("{TARGET_PREFIX}{action}"))
+            .header("Content-Type", AMZ_JSON)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {action}"))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{action}: response is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })?
+        };
+        Ok((status, json))
+    }
+
+    /// Kills the process with SIGKILL and reaps it; the data directory stays.
+    pub fn kill9(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Sends SIGTERM and waits (up to `deadline`) for the process to exit.
+    pub async fn terminate(&mut self, deadline: Duration) -> Result<ExitStatus> {
+        let pid = self.pid().context("swfd is not running")?;
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .context("running kill -TERM")?;
+        if !status.success() {
+            bail!("kill -TERM {pid} failed");
+        }
+        let end = Instant::now() + deadline;
+        loop {
+            let child = self.child.as_mut().expect("checked above");
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(status);
+            }
+            if Instant::now() >= end {
+                bail!("swfd did not exit within {deadline:?} after SIGTERM");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Restarts swfd on the same data directory with new ephemeral ports (SIGKILL first if running).
+    /// Clients made before must be replaced: the ports change.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill9();
+        self.spawn().await
+    }
+}
+
+impl Drop for Swfd {
+    /// Kills swfd and removes its directory. The tail of its log goes to stderr, which the test
+    /// harness captures and shows only for a failing test (a test returning `Err` included).
+    fn drop(&mut self) {
+        self.kill9();
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+        eprintln!("--- swfd log (last 60 lines) ---\n{tail}");
+    }
+}
+
+/// Reads swfd's stdout until `swfd listening http=IP:PORT grpc=IP:PORT`, then keeps draining it in
+/// the background so the process never blocks on a full pipe.
+fn read_listening_line(stdout: impl Read + Send + 'static) -> Result<(SocketAddr, SocketAddr)> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let mut tx = Some(tx);
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if line.starts_with("swfd listening ") {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(parse_listening_line(line.trim_end()));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(tx) = tx {
+            let _ = tx.send(Err(anyhow!(
+                "stdout closed before the `swfd listening` line"
+            )));
+        }
+    });
+    rx.recv_timeout(STARTUP_DEADLINE)
+        .map_err(|_| anyhow!("no `swfd listening` line within {STARTUP_DEADLINE:?}"))?
+}
+
+/// Parses `swfd listening http=IP:PORT grpc=IP:PORT`.
+pub fn parse_listening_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
+    let rest = line
+        .strip_prefix("swfd listening ")
+        .with_context(|| format!("not a listening line: {line:?}"))?;
+    let (mut http, mut grpc) = (None, None);
+    for part in rest.split_whitespace() {
+        if let Some(v) = part.strip_prefix("http=") {
+            http = Some(
+                v.parse::<SocketAddr>()
+                    .with_context(|| format!("bad http address {v:?}"))?,
+            );
+        } else if let Some(v) = part.strip_prefix("grpc=") {
+            grpc = Some(
+                v.parse::<SocketAddr>()
+                    .with_context(|| format!("bad grpc address {v:?}"))?,
+            );
+        }
+    }
+    match (http, grpc) {
+        (Some(h), Some(g)) => Ok((h, g)),
+        _ => bail!("listening line lacks http= or grpc=: {line:?}"),
+    }
+}
+
+/// An SWF client for `endpoint` with region us-east-1 and dummy static credentials.
+pub fn client_for(endpoint: &str) -> Client {
+    let config = aws_sdk_swf::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDE2E",
+            "e2e-secret",
+            None,
+            None,
+            "swf-e2e",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Names used by [`setup_domain`]: one workflow type and one activity type in a domain, with defaults.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    pub domain: String,
+    pub workflow_type: WorkflowType,
+    pub activity_type: ActivityType,
+    pub decision_list: String,
+    pub activity_list: String,
+}
+
+impl Fixture {
+    pub fn decision_task_list(&self) -> TaskList {
+        task_list(&self.decision_list)
+    }
+
+    pub fn activity_task_list(&self) -> TaskList {
+        task_list(&self.activity_list)
+    }
+}
+
+/// A [`TaskList`] named `name`.
+pub fn task_list(name: &str) -> TaskList {
+    TaskList::builder().name(name).build().expect("name is set")
+}
+
+/// Registers `domain` plus workflow type `wf`/`1` and activity type `greet`/`1`, both with default task
+/// lists and timeouts, so that executions and activities can be started without extra options.
+pub async fn setup_domain(client: &Client, domain: &str) -> Result<Fixture> {
+    let fx = Fixture {
+        domain: domain.to_string(),
+        workflow_type: WorkflowType::builder().name("wf").version("1").build()?,
+        activity_type: ActivityType::builder().name("greet").version("1").build()?,
+        decision_list: format!("{domain}-decisions"),
+        activity_list: format!("{domain}-activities"),
+    };
+    client
+        .register_domain()
+        .name(domain)
+        .workflow_execution_retention_period_in_days("1")
+        .send()
+        .await
+        .context("RegisterDomain")?;
+    client
+        .register_workflow_type()
+        .domain(domain)
+        .name(fx.workflow_type.name())
+        .version(fx.workflow_type.version())
+        .default_task_list(fx.decision_task_list())
+        .default_execution_start_to_close_timeout("3600")
+        .default_task_start_to_close_timeout("60")
+        .default_child_policy(aws_sdk_swf::types::ChildPolicy::Terminate)
+        .send()
+        .await
+        .context("RegisterWorkflowType")?;
+    client
+        .register_activity_type()
+        .domain(domain)
+        .name(fx.activity_type.name())
+        .version(fx.activity_type.version())
+        .default_task_list(fx.activity_task_list())
+        .default_task_schedule_to_start_timeout("600")
+        .default_task_start_to_close_timeout("600")
+        .default_task_schedule_to_close_timeout("1200")
+        .default_task_heartbeat_timeout("600")
+        .send()
+        .await
+        .context("RegisterActivityType")?;
+    Ok(fx)
+}
+
+/// Starts an execution of the fixture's workflow type with `input`; returns the execution.
+pub async fn start_execution(
+    client: &Client,
+    fx: &Fixture,
+    workflow_id: &str,
+    input: &str,
+) -> Result<WorkflowExecution> {
+    let out = client
+        .start_workflow_execution()
+        .domain(&fx.domain)
+        .workflow_id(workflow_id)
+        .workflow_type(fx.workflow_type.clone())
+        .input(input)
+        .send()
+        .await
+        .context("StartWorkflowExecution")?;
+    let run_id = out
+        .run_id()
+        .context("StartWorkflowExecution returned no runId")?;
+    Ok(WorkflowExecution::builder()
+        .workflow_id(workflow_id)
+        .run_id(run_id)
+        .build()?)
+}
+
+/// A ScheduleActivityTask decision for the fixture's activity type (defaults from the type).
+pub fn schedule_activity(fx: &Fixture, activity_id: &str, input: &str) -> Decision {
+    Decision::builder()
+        .decision_type(DecisionType::ScheduleActivityTask)
+        .schedule_activity_task_decision_attributes(
+            ScheduleActivityTaskDecisionAttributes::builder()
+                .activity_id(activity_id)
+                .activity_type(fx.activity_type.clone())
+                .input(input)
+                .build()
+                .expect("required members set"),
+        )
+        .build()
+        .expect("decision type set")
+}
+
+/// The whole history of an execution, following nextPageToken.
+pub async fn full_history(
+    client: &Client,
+    domain: &str,
+    execution: &WorkflowExecution,
+) -> Result<Vec<HistoryEvent>> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .get_workflow_execution_history()
+            .domain(domain)
+            .execution(execution.clone())
+            .set_next_page_token(token.clone())
+            .send()
+            .await
+            .context("GetWorkflowExecutionHistory")?;
+        events.extend_from_slice(out.events());
+        match out.next_page_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(events),
+        }
+    }
+}
+
+/// The event types of `events`, in order.
+pub fn event_types(events: &[HistoryEvent]) -> Vec<EventType> {
+    events.iter().map(|e| e.event_type().clone()).collect()
+}
+
+/// The service error (fault) of a call that must fail; panics on success or a transport error.
+pub fn service_error<T, E, R>(res: Result<T, SdkError<E, R>>) -> E
+where
+    T: std::fmt::Debug,
+    E: std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(v) => panic!("expected a fault, got Ok({v:?})"),
+        Err(SdkError::ServiceError(e)) => e.into_err(),
+        Err(other) => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+/// A CompleteWorkflowExecution decision with `result`.
+pub fn complete_workflow(result: &str) -> Decision {
+    Decision::builder()
+        .decision_type(DecisionType::CompleteWorkflowExecution)
+        .complete_workflow_execution_decision_attributes(
+            aws_sdk_swf::types::CompleteWorkflowExecutionDecisionAttributes::builder()
+                .result(result)
+                .build(),
+        )
+        .build()
+        .expect("decision type set")
+}
+
+/// Polls the fixture's decision task list once (returns at once when a task is ready).
+pub async fn poll_decision(
+    client: &Client,
+    fx: &Fixture,
+) -> Result<aws_sdk_swf::operation::poll_for_decision_task::PollForDecisionTaskOutput> {
+    client
+        .poll_for_decision_task()
+        .domain(&fx.domain)
+        .task_list(fx.decision_task_list())
+        .identity("e2e-decider")
+        .send()
+        .await
+        .context("PollForDecisionTask")
+}
+
+/// Polls the fixture's activity task list once (returns at once when a task is ready).
+pub async fn poll_activity(
+    client: &Client,
+    fx: &Fixture,
+) -> Result<aws_sdk_swf::operation::poll_for_activity_task::PollForActivityTaskOutput> {
+    client
+        .poll_for_activity_task()
+        .domain(&fx.domain)
+        .task_list(fx.activity_task_list())
+        .identity("e2e-worker")
+        .send()
+        .await
+        .context("PollForActivityTask")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_listening_line() {
+        let (http, grpc) =
+            parse_listening_line("swfd listening http=127.0.0.1:40001 grpc=127.0.0.1:40002")
+                .unwrap();
+        assert_eq!(http, "127.0.0.1:40001".parse().unwrap());
+        assert_eq!(grpc, "127.0.0.1:40002".parse().unwrap());
+        assert!(parse_listening_line("swfd listening http=127.0.0.1:1").is_err());
+        assert!(parse_listening_line("hello").is_err());
+    }
+
+    #[test]
+    fn profile_dir_is_the_parent_of_deps() {
+        let dir = profile_dir().unwrap();
+        assert_ne!(dir.file_name().unwrap(), "deps");
+        assert!(dir.join("deps").is_dir(), "{}", dir.display());
+    }
+}

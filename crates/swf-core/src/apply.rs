@@ -62,6 +62,19 @@ pub fn apply<S: StateRead + ?Sized>(
         Op::RespondActivityTaskCompleted(input) => ctx.respond_activity_completed(input),
         Op::RespondActivityTaskFailed(input) => ctx.respond_activity_failed(input),
         Op::RespondActivityTaskCanceled(input) => ctx.respond_activity_canceled(input),
+        Op::ChangeDomain { name, action } => ctx.change_domain(name, *action),
+        Op::ChangeWorkflowType {
+            domain,
+            workflow_type,
+            action,
+        } => ctx.change_workflow_type(domain, workflow_type, *action),
+        Op::ChangeActivityType {
+            domain,
+            activity_type,
+            action,
+        } => ctx.change_activity_type(domain, activity_type, *action),
+        Op::TagResource(i) => ctx.tag_resource(&i.resource_arn, &i.tags),
+        Op::UntagResource(i) => ctx.untag_resource(&i.resource_arn, &i.tag_keys),
         Op::Noop => Ok(Ok(Reply::Done)),
     };
     let outcome = result?;

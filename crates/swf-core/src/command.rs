@@ -8,7 +8,10 @@ use swf_types::shapes::{
     RespondActivityTaskFailedInput, RespondDecisionTaskCompletedInput, StartWorkflowExecutionInput,
     WorkflowExecution, WorkflowType,
 };
+use swf_types::shapes::{TagResourceInput, UntagResourceInput};
 use swf_types::Timestamp;
+
+use crate::lifecycle::{DomainAction, TypeAction};
 
 /// A state change, stamped by the leader.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +49,25 @@ pub enum Op {
     RespondActivityTaskCompleted(RespondActivityTaskCompletedInput),
     RespondActivityTaskFailed(RespondActivityTaskFailedInput),
     RespondActivityTaskCanceled(RespondActivityTaskCanceledInput),
+    /// DeprecateDomain / UndeprecateDomain.
+    ChangeDomain {
+        name: String,
+        action: DomainAction,
+    },
+    /// DeprecateWorkflowType / UndeprecateWorkflowType / DeleteWorkflowType.
+    ChangeWorkflowType {
+        domain: String,
+        workflow_type: WorkflowType,
+        action: TypeAction,
+    },
+    /// DeprecateActivityType / UndeprecateActivityType / DeleteActivityType.
+    ChangeActivityType {
+        domain: String,
+        activity_type: ActivityType,
+        action: TypeAction,
+    },
+    TagResource(TagResourceInput),
+    UntagResource(UntagResourceInput),
     /// Changes nothing; used to learn that everything before it is applied.
     Noop,
 }
@@ -65,6 +87,11 @@ impl Op {
             Op::RespondActivityTaskCompleted(_) => "RespondActivityTaskCompleted",
             Op::RespondActivityTaskFailed(_) => "RespondActivityTaskFailed",
             Op::RespondActivityTaskCanceled(_) => "RespondActivityTaskCanceled",
+            Op::ChangeDomain { .. } => "ChangeDomain",
+            Op::ChangeWorkflowType { .. } => "ChangeWorkflowType",
+            Op::ChangeActivityType { .. } => "ChangeActivityType",
+            Op::TagResource(_) => "TagResource",
+            Op::UntagResource(_) => "UntagResource",
             Op::Noop => "Noop",
         }
     }

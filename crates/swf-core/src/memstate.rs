@@ -55,6 +55,18 @@ impl MemState {
                         self.open_runs.remove(&(domain, workflow_id));
                     }
                 },
+                Write::DeleteWorkflowType {
+                    domain,
+                    workflow_type: t,
+                } => {
+                    self.workflow_types.remove(&(domain, t.name, t.version));
+                }
+                Write::DeleteActivityType {
+                    domain,
+                    activity_type: t,
+                } => {
+                    self.activity_types.remove(&(domain, t.name, t.version));
+                }
                 Write::Event { run_id, event } => {
                     self.history.insert((run_id, event.event_id), event);
                 }
@@ -144,6 +156,15 @@ impl StateRead for MemState {
             .filter(|(k, _)| k.0 == domain)
             .map(|(_, v)| v.clone())
             .collect())
+    }
+    fn count_queued(
+        &self,
+        domain: &str,
+        kind: TaskKind,
+        task_list: &str,
+        limit: usize,
+    ) -> Result<usize, ReadError> {
+        Ok(self.queue(domain, kind, task_list).len().min(limit))
     }
     fn history(
         &self,

@@ -357,3 +357,35 @@ pub fn get_history<S: StateRead + ?Sized>(
         next_page_token: next.map(|c| encode_page_token(&c)),
     })
 }
+
+/// Most queued tasks a pending count walks before it answers with `truncated`.
+pub const MAX_PENDING_COUNT: usize = 100_000;
+
+/// CountPendingDecisionTasks / CountPendingActivityTasks.
+pub fn count_pending<S: StateRead + ?Sized>(
+    s: &S,
+    domain: &str,
+    kind: TaskKind,
+    task_list: &str,
+) -> Result<PendingTaskCount, Fault> {
+    existing_domain(s, domain)?;
+    let n = read(s.count_queued(domain, kind, task_list, MAX_PENDING_COUNT + 1))?;
+    Ok(PendingTaskCount {
+        count: n.min(MAX_PENDING_COUNT) as i32,
+        truncated: Some(n > MAX_PENDING_COUNT),
+    })
+}
+
+/// ListTagsForResource.
+pub fn list_tags<S: StateRead + ?Sized>(
+    s: &S,
+    arn: &str,
+    limits: &crate::Limits,
+) -> Result<ListTagsForResourceOutput, Fault> {
+    let name = crate::lifecycle::domain_from_arn(arn, limits)
+        .ok_or_else(|| Fault::unknown_resource(format!("Unknown resource: {arn}")))?;
+    let domain = existing_domain(s, &name)?;
+    Ok(ListTagsForResourceOutput {
+        tags: Some(domain.tags),
+    })
+}

@@ -44,6 +44,14 @@ pub trait StateRead {
     fn workflow_types(&self, domain: &str) -> Result<Vec<WorkflowTypeDetail>, ReadError>;
     /// All activity types of a domain, sorted by name then version.
     fn activity_types(&self, domain: &str) -> Result<Vec<ActivityTypeDetail>, ReadError>;
+    /// How many tasks are queued on a task list, counting at most `limit`.
+    fn count_queued(
+        &self,
+        domain: &str,
+        kind: TaskKind,
+        task_list: &str,
+        limit: usize,
+    ) -> Result<usize, ReadError>;
     /// Up to `limit` history events of a run, from `from` (inclusive) upward, or downward when `reverse`.
     fn history(
         &self,
@@ -181,6 +189,14 @@ pub enum Write {
         domain: String,
         workflow_id: String,
         run_id: Option<String>,
+    },
+    DeleteWorkflowType {
+        domain: String,
+        workflow_type: WorkflowType,
+    },
+    DeleteActivityType {
+        domain: String,
+        activity_type: ActivityType,
     },
     Event {
         run_id: String,

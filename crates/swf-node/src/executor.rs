@@ -12,6 +12,7 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::Raft;
 use rand::RngCore;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use swf_core::lifecycle::{DomainAction, TypeAction};
 use swf_core::query::{self, HistoryCursor};
 use swf_core::state::{StateRead, TaskKind};
 use swf_core::{Command, Limits, Op, Reply};
@@ -47,6 +48,17 @@ fn parse<T: DeserializeOwned>(input: &[u8]) -> Result<T, Fault> {
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Fault> {
     serde_json::to_vec(v).map_err(|e| Fault::internal(e.to_string()))
+}
+
+/// The type action an action name asks for (Deprecate*, Undeprecate*, Delete*).
+fn type_action(action: &str) -> TypeAction {
+    if action.starts_with("Deprecate") {
+        TypeAction::Deprecate
+    } else if action.starts_with("Undeprecate") {
+        TypeAction::Undeprecate
+    } else {
+        TypeAction::Delete
+    }
 }
 
 fn empty() -> Vec<u8> {
@@ -210,6 +222,72 @@ impl Executor {
                     &i.execution,
                 )?)
             }
+            "DeprecateDomain" => {
+                let i: DeprecateDomainInput = parse(input)?;
+                self.write(Op::ChangeDomain {
+                    name: i.name,
+                    action: DomainAction::Deprecate,
+                })
+                .await
+                .map(|_| empty())
+            }
+            "UndeprecateDomain" => {
+                let i: UndeprecateDomainInput = parse(input)?;
+                self.write(Op::ChangeDomain {
+                    name: i.name,
+                    action: DomainAction::Undeprecate,
+                })
+                .await
+                .map(|_| empty())
+            }
+            "DeprecateWorkflowType" | "UndeprecateWorkflowType" | "DeleteWorkflowType" => {
+                let i: DeprecateWorkflowTypeInput = parse(input)?;
+                let op = Op::ChangeWorkflowType {
+                    domain: i.domain,
+                    workflow_type: *i.workflow_type,
+                    action: type_action(action),
+                };
+                self.write(op).await.map(|_| empty())
+            }
+            "DeprecateActivityType" | "UndeprecateActivityType" | "DeleteActivityType" => {
+                let i: DeprecateActivityTypeInput = parse(input)?;
+                let op = Op::ChangeActivityType {
+                    domain: i.domain,
+                    activity_type: *i.activity_type,
+                    action: type_action(action),
+                };
+                self.write(op).await.map(|_| empty())
+            }
+            "TagResource" => self
+                .write(Op::TagResource(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "UntagResource" => self
+                .write(Op::UntagResource(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "ListTagsForResource" => {
+                let i: ListTagsForResourceInput = parse(input)?;
+                json(&query::list_tags(
+                    self.read_barrier().await?,
+                    &i.resource_arn,
+                    &self.limits,
+                )?)
+            }
+            "CountPendingDecisionTasks" | "CountPendingActivityTasks" => {
+                let i: CountPendingDecisionTasksInput = parse(input)?;
+                let kind = if action == "CountPendingDecisionTasks" {
+                    TaskKind::Decision
+                } else {
+                    TaskKind::Activity
+                };
+                json(&query::count_pending(
+                    self.read_barrier().await?,
+                    &i.domain,
+                    kind,
+                    &i.task_list.name,
+                )?)
+            }
             "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
             "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
             other if swf_types::model::model().operations.contains_key(other) => {
@@ -250,6 +328,9 @@ impl Executor {
             let notified = guard.waiters.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if self.matcher.is_closed() {
+                return Ok(None);
+            }
             let queued = self
                 .reader
                 .queued_tasks(domain, kind, task_list, 64)

@@ -5,7 +5,7 @@
 //! command commits, so a task attempt goes to at most one poller.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use swf_core::state::{QueuedTask, TaskKind};
@@ -28,6 +28,8 @@ pub struct Matcher {
     lists: Mutex<HashMap<ListKey, Arc<ListWaiters>>>,
     claims: Mutex<HashSet<(String, i64)>>,
     max_pollers: usize,
+    /// Set when the node shuts down: waiting polls answer empty at once.
+    closed: AtomicBool,
 }
 
 /// A registered poller; unregisters on drop (also when the client goes away mid-poll).
@@ -64,6 +66,7 @@ impl Matcher {
             lists: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashSet::new()),
             max_pollers,
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -94,6 +97,17 @@ impl Matcher {
                 w.notify.notify_waiters();
             }
         }
+    }
+
+    /// Ends every waiting poll (empty answer) and refuses to hold new ones: the node is stopping.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Whether the node is stopping.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Wakes every poller (after a leadership change, so each re-checks where it stands).

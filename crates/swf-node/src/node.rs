@@ -43,6 +43,7 @@ pub struct Node {
     db: Db,
     stop: watch::Sender<bool>,
     grpc_task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+    matcher: Arc<Matcher>,
 }
 
 impl Node {
@@ -167,6 +168,7 @@ impl Node {
             db,
             stop,
             grpc_task: tokio::sync::Mutex::new(Some(grpc_task)),
+            matcher,
         }))
     }
 
@@ -203,6 +205,12 @@ impl Node {
                 return self.is_serving();
             }
         }
+    }
+
+    /// Answers every held long poll empty and holds no new ones: the first step of a clean stop, so
+    /// the HTTP server can drain in-flight calls without waiting out long polls.
+    pub fn stop_polls(&self) {
+        self.matcher.close();
     }
 
     /// Stops Raft and the gRPC server and flushes the database.

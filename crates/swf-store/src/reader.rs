@@ -152,6 +152,28 @@ impl StateRead for StateReader {
         Ok(v)
     }
 
+    fn count_queued(
+        &self,
+        domain: &str,
+        kind: TaskKind,
+        task_list: &str,
+        limit: usize,
+    ) -> Result<usize, ReadError> {
+        let prefix = keys::queue_prefix(domain, kind, task_list);
+        let mut n = 0;
+        for item in self.db.iterator_cf(
+            self.cf(CF_QUEUES),
+            IteratorMode::From(&prefix, Direction::Forward),
+        ) {
+            let (k, _) = item.map_err(err)?;
+            if !k.starts_with(&prefix) || n >= limit {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
     fn history(
         &self,
         run_id: &str,

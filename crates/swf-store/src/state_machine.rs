@@ -102,6 +102,20 @@ impl StateMachineStore {
                         serialize(detail),
                     )
                 }
+                Write::DeleteWorkflowType {
+                    domain,
+                    workflow_type: t,
+                } => batch.delete_cf(
+                    self.cf(CF_TYPES),
+                    keys::type_key(domain, b'W', &t.name, &t.version),
+                ),
+                Write::DeleteActivityType {
+                    domain,
+                    activity_type: t,
+                } => batch.delete_cf(
+                    self.cf(CF_TYPES),
+                    keys::type_key(domain, b'A', &t.name, &t.version),
+                ),
                 Write::Execution(rec) => batch.put_cf(
                     self.cf(CF_EXECUTIONS),
                     rec.run_id.as_bytes(),

@@ -39,7 +39,12 @@ async fn main() -> anyhow::Result<()> {
 
     let gateway = swf_gateway::Gateway::new(node.clone());
     let app = swf_gateway::router(gateway);
-    let serve = axum::serve(http, app).with_graceful_shutdown(shutdown_signal());
+    let stopping = node.clone();
+    let serve = axum::serve(http, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: answering held long polls");
+        stopping.stop_polls();
+    });
     let result = serve.await;
     tracing::info!("shutting down");
     node.shutdown().await;

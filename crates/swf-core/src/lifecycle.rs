@@ -1,0 +1,230 @@
+//! Domain and type lifecycle (deprecate, undeprecate, delete) and domain tags. Deprecated types and
+//! domains keep their open executions running; they only refuse new registrations, starts and
+//! schedules. A type can be deleted only once deprecated.
+
+use serde::{Deserialize, Serialize};
+use swf_types::shapes::*;
+use swf_types::{Fault, FaultKind, Timestamp};
+
+use crate::apply::{fault, Ctx};
+use crate::command::{Outcome, Reply};
+use crate::state::*;
+
+/// What to do to a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TypeAction {
+    Deprecate,
+    Undeprecate,
+    Delete,
+}
+
+/// What to do to a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DomainAction {
+    Deprecate,
+    Undeprecate,
+}
+
+/// The parts of a workflow or activity type's detail that its lifecycle changes.
+trait TypeDetail: Clone {
+    const KIND: &'static str;
+    fn status(&self) -> RegistrationStatus;
+    fn set_status(&mut self, status: RegistrationStatus, when: Option<Timestamp>);
+}
+
+impl TypeDetail for WorkflowTypeDetail {
+    const KIND: &'static str = "WorkflowType";
+    fn status(&self) -> RegistrationStatus {
+        self.type_info.status
+    }
+    fn set_status(&mut self, status: RegistrationStatus, when: Option<Timestamp>) {
+        self.type_info.status = status;
+        self.type_info.deprecation_date = when;
+    }
+}
+
+impl TypeDetail for ActivityTypeDetail {
+    const KIND: &'static str = "ActivityType";
+    fn status(&self) -> RegistrationStatus {
+        self.type_info.status
+    }
+    fn set_status(&mut self, status: RegistrationStatus, when: Option<Timestamp>) {
+        self.type_info.status = status;
+        self.type_info.deprecation_date = when;
+    }
+}
+
+/// The outcome of a type action: the new detail, or `None` when deleted.
+fn change_type<T: TypeDetail>(
+    detail: Option<T>,
+    name: &str,
+    version: &str,
+    action: TypeAction,
+    now: Timestamp,
+) -> Result<Option<T>, Fault> {
+    let Some(mut detail) = detail else {
+        return Err(Fault::unknown_resource(format!(
+            "Unknown type: {}=[name={name}, version={version}]",
+            T::KIND
+        )));
+    };
+    let described = format!("{}=[name={name}, version={version}]", T::KIND);
+    match (action, detail.status()) {
+        (TypeAction::Deprecate, RegistrationStatus::Deprecated) => Err(Fault::type_deprecated(
+            format!("Type is already deprecated: {described}"),
+        )),
+        (TypeAction::Deprecate, RegistrationStatus::Registered) => {
+            detail.set_status(RegistrationStatus::Deprecated, Some(now));
+            Ok(Some(detail))
+        }
+        (TypeAction::Undeprecate, RegistrationStatus::Registered) => Err(
+            Fault::type_already_exists(format!("Type is already registered: {described}")),
+        ),
+        (TypeAction::Undeprecate, RegistrationStatus::Deprecated) => {
+            detail.set_status(RegistrationStatus::Registered, None);
+            Ok(Some(detail))
+        }
+        (TypeAction::Delete, RegistrationStatus::Registered) => Err(Fault::type_not_deprecated(
+            format!("Type must be deprecated before it is deleted: {described}"),
+        )),
+        (TypeAction::Delete, RegistrationStatus::Deprecated) => Ok(None),
+    }
+}
+
+/// The domain name a domain ARN of ours names, if it is one.
+pub fn domain_from_arn(arn: &str, limits: &crate::Limits) -> Option<String> {
+    let prefix = limits.domain_arn("");
+    arn.strip_prefix(&prefix)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+impl<S: StateRead + ?Sized> Ctx<'_, S> {
+    fn existing_domain(&self, name: &str) -> Result<Result<DomainRecord, Fault>, ReadError> {
+        Ok(self
+            .state
+            .domain(name)?
+            .ok_or_else(|| Fault::unknown_resource(format!("Unknown domain: {name}"))))
+    }
+
+    pub(crate) fn change_domain(
+        &mut self,
+        name: &str,
+        action: DomainAction,
+    ) -> Result<Outcome, ReadError> {
+        let mut domain = fault!(self.existing_domain(name)?);
+        let status = domain.detail.domain_info.status;
+        match (action, status) {
+            (DomainAction::Deprecate, RegistrationStatus::Deprecated) => {
+                return Ok(Err(Fault::domain_deprecated(format!(
+                    "Domain is already deprecated: {name}"
+                ))))
+            }
+            (DomainAction::Undeprecate, RegistrationStatus::Registered) => {
+                return Ok(Err(Fault::domain_already_exists(format!(
+                    "Domain is already registered: {name}"
+                ))))
+            }
+            (DomainAction::Deprecate, _) => {
+                domain.detail.domain_info.status = RegistrationStatus::Deprecated
+            }
+            (DomainAction::Undeprecate, _) => {
+                domain.detail.domain_info.status = RegistrationStatus::Registered
+            }
+        }
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+
+    pub(crate) fn change_workflow_type(
+        &mut self,
+        domain: &str,
+        t: &WorkflowType,
+        action: TypeAction,
+    ) -> Result<Outcome, ReadError> {
+        let mut record = fault!(self.existing_domain(domain)?);
+        let detail = self.state.workflow_type(domain, t)?;
+        match fault!(change_type(detail, &t.name, &t.version, action, self.now)) {
+            Some(detail) => self.writes.push(Write::WorkflowType {
+                domain: domain.to_string(),
+                detail,
+            }),
+            None => {
+                record.workflow_types = record.workflow_types.saturating_sub(1);
+                self.writes.push(Write::DeleteWorkflowType {
+                    domain: domain.to_string(),
+                    workflow_type: t.clone(),
+                });
+                self.writes.push(Write::Domain(record));
+            }
+        }
+        Ok(Ok(Reply::Done))
+    }
+
+    pub(crate) fn change_activity_type(
+        &mut self,
+        domain: &str,
+        t: &ActivityType,
+        action: TypeAction,
+    ) -> Result<Outcome, ReadError> {
+        let mut record = fault!(self.existing_domain(domain)?);
+        let detail = self.state.activity_type(domain, t)?;
+        match fault!(change_type(detail, &t.name, &t.version, action, self.now)) {
+            Some(detail) => self.writes.push(Write::ActivityType {
+                domain: domain.to_string(),
+                detail,
+            }),
+            None => {
+                record.activity_types = record.activity_types.saturating_sub(1);
+                self.writes.push(Write::DeleteActivityType {
+                    domain: domain.to_string(),
+                    activity_type: t.clone(),
+                });
+                self.writes.push(Write::Domain(record));
+            }
+        }
+        Ok(Ok(Reply::Done))
+    }
+
+    fn tagged_domain(&self, arn: &str) -> Result<Result<DomainRecord, Fault>, ReadError> {
+        let Some(name) = domain_from_arn(arn, self.limits) else {
+            return Ok(Err(Fault::unknown_resource(format!(
+                "Unknown resource: {arn}"
+            ))));
+        };
+        self.existing_domain(&name)
+    }
+
+    pub(crate) fn tag_resource(
+        &mut self,
+        arn: &str,
+        tags: &[ResourceTag],
+    ) -> Result<Outcome, ReadError> {
+        let mut domain = fault!(self.tagged_domain(arn)?);
+        for tag in tags {
+            match domain.tags.iter_mut().find(|t| t.key == tag.key) {
+                Some(existing) => existing.value = tag.value.clone(),
+                None => domain.tags.push(tag.clone()),
+            }
+        }
+        if domain.tags.len() > self.limits.max_tags {
+            return Ok(Err(Fault {
+                kind: FaultKind::TooManyTags,
+                message: format!("A resource may have at most {} tags", self.limits.max_tags),
+            }));
+        }
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+
+    pub(crate) fn untag_resource(
+        &mut self,
+        arn: &str,
+        keys: &[String],
+    ) -> Result<Outcome, ReadError> {
+        let mut domain = fault!(self.tagged_domain(arn)?);
+        domain.tags.retain(|t| !keys.contains(&t.key));
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+}
