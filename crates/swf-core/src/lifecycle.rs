@@ -228,3 +228,81 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
         Ok(Ok(Reply::Done))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(status: RegistrationStatus) -> ActivityTypeDetail {
+        ActivityTypeDetail {
+            type_info: Box::new(ActivityTypeInfo {
+                activity_type: Box::new(ActivityType {
+                    name: "a".into(),
+                    version: "1".into(),
+                }),
+                status,
+                ..Default::default()
+            }),
+            configuration: Default::default(),
+        }
+    }
+
+    #[test]
+    fn type_action_table() {
+        use RegistrationStatus::*;
+        use TypeAction::*;
+        let now = Timestamp(5_000);
+        // (action, current status, expected: Ok(new status or None when deleted) or fault code)
+        let cases: Vec<(
+            TypeAction,
+            Option<RegistrationStatus>,
+            Result<Option<RegistrationStatus>, &str>,
+        )> = vec![
+            (Deprecate, Some(Registered), Ok(Some(Deprecated))),
+            (Deprecate, Some(Deprecated), Err("TypeDeprecatedFault")),
+            (Undeprecate, Some(Deprecated), Ok(Some(Registered))),
+            (Undeprecate, Some(Registered), Err("TypeAlreadyExistsFault")),
+            (Delete, Some(Deprecated), Ok(None)),
+            (Delete, Some(Registered), Err("TypeNotDeprecatedFault")),
+            (Deprecate, None, Err("UnknownResourceFault")),
+            (Undeprecate, None, Err("UnknownResourceFault")),
+            (Delete, None, Err("UnknownResourceFault")),
+        ];
+        for (action, status, expected) in cases {
+            let got = change_type(status.map(detail), "a", "1", action, now);
+            match (got, expected) {
+                (Ok(d), Ok(want)) => {
+                    assert_eq!(
+                        d.as_ref().map(|d| d.type_info.status),
+                        want,
+                        "{action:?} {status:?}"
+                    );
+                    if let Some(d) = d {
+                        let deprecated = d.type_info.status == Deprecated;
+                        assert_eq!(d.type_info.deprecation_date, deprecated.then_some(now));
+                    }
+                }
+                (Err(f), Err(code)) => assert_eq!(f.code(), code, "{action:?} {status:?}"),
+                (got, want) => panic!("{action:?} {status:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn arns_name_our_domains_only() {
+        let limits = crate::Limits::default();
+        assert_eq!(
+            domain_from_arn("arn:aws:swf:us-east-1:000000000000:/domain/d1", &limits),
+            Some("d1".into())
+        );
+        assert_eq!(
+            domain_from_arn("arn:aws:swf:eu-west-1:000000000000:/domain/d1", &limits),
+            None
+        );
+        assert_eq!(
+            domain_from_arn("arn:aws:swf:us-east-1:000000000000:/domain/", &limits),
+            None
+        );
+        assert_eq!(domain_from_arn("garbage", &limits), None);
+    }
+}
