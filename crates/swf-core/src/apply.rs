@@ -426,6 +426,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             latest_execution_context: None,
         };
         let mut exec = Exec::new(record);
+        exec.mark_new();
         exec.add_event(
             self.now,
             WorkflowExecutionStartedEventAttributes {

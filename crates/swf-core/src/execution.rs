@@ -14,6 +14,9 @@ pub struct Exec {
     events: Vec<HistoryEvent>,
     queue_writes: Vec<Write>,
     closed_now: bool,
+    /// Visibility to rewrite on finish: `Some(None)` for a new execution, `Some(Some(before))` when it
+    /// changed from `before` (closed).
+    reindex_from: Option<Option<ExecutionRecord>>,
 }
 
 impl Exec {
@@ -24,7 +27,13 @@ impl Exec {
             events: Vec::new(),
             queue_writes: Vec::new(),
             closed_now: false,
+            reindex_from: None,
         }
+    }
+
+    /// Marks the execution as new, so finishing it indexes it for visibility.
+    pub fn mark_new(&mut self) {
+        self.reindex_from = Some(None);
     }
 
     /// Appends an event and returns its id.
@@ -107,6 +116,9 @@ impl Exec {
 
     /// Closes the execution: pending tasks leave their queues, open activities and the decision task end.
     pub fn close(&mut self, now: Timestamp, status: CloseStatus) {
+        if self.reindex_from.is_none() {
+            self.reindex_from = Some(Some(self.rec.clone()));
+        }
         self.rec.closed = Some(now);
         self.rec.close_status = Some(status);
         if let DecisionSlot::Scheduled { queued, .. } = std::mem::take(&mut self.rec.decision) {
@@ -145,6 +157,9 @@ impl Exec {
             event,
         }));
         writes.extend(self.queue_writes);
+        if let Some(before) = &self.reindex_from {
+            writes.extend(crate::visibility::reindex(before.as_ref(), &self.rec));
+        }
         writes.push(Write::Execution(self.rec));
     }
 }

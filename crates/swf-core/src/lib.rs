@@ -16,6 +16,7 @@ pub mod query;
 pub mod state;
 mod tasks;
 pub mod token;
+pub mod visibility;
 
 pub use apply::{apply, Applied};
 pub use command::{Command, Op, Outcome, Reply};

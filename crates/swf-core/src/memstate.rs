@@ -20,6 +20,7 @@ pub struct MemState {
     pub executions: BTreeMap<String, ExecutionRecord>,
     pub history: BTreeMap<(String, i64), HistoryEvent>,
     pub queues: BTreeMap<QueueKey, QueuedTask>,
+    pub visibility: BTreeMap<Vec<u8>, WorkflowExecutionInfo>,
 }
 
 impl MemState {
@@ -55,6 +56,16 @@ impl MemState {
                         self.open_runs.remove(&(domain, workflow_id));
                     }
                 },
+                Write::Index { keys, info } => {
+                    for k in keys {
+                        self.visibility.insert(k, info.clone());
+                    }
+                }
+                Write::Unindex { keys } => {
+                    for k in keys {
+                        self.visibility.remove(&k);
+                    }
+                }
                 Write::DeleteWorkflowType {
                     domain,
                     workflow_type: t,
@@ -156,6 +167,41 @@ impl StateRead for MemState {
             .filter(|(k, _)| k.0 == domain)
             .map(|(_, v)| v.clone())
             .collect())
+    }
+    fn scan_visibility(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, WorkflowExecutionInfo)>, ReadError> {
+        if lower >= upper {
+            return Ok(Vec::new());
+        }
+        let range = self
+            .visibility
+            .range(lower.to_vec()..upper.to_vec())
+            .map(|(k, v)| (k.clone(), v.clone()));
+        Ok(if reverse {
+            range.rev().take(limit).collect()
+        } else {
+            range.take(limit).collect()
+        })
+    }
+    fn count_visibility(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        limit: usize,
+    ) -> Result<usize, ReadError> {
+        if lower >= upper {
+            return Ok(0);
+        }
+        Ok(self
+            .visibility
+            .range(lower.to_vec()..upper.to_vec())
+            .take(limit)
+            .count())
     }
     fn count_queued(
         &self,

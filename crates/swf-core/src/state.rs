@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use swf_types::shapes::{
     ActivityType, ActivityTypeDetail, ChildPolicy, CloseStatus, DomainDetail, HistoryEvent,
-    ResourceTag, WorkflowType, WorkflowTypeDetail,
+    ResourceTag, WorkflowExecutionInfo, WorkflowType, WorkflowTypeDetail,
 };
 use swf_types::Timestamp;
 
@@ -44,6 +44,21 @@ pub trait StateRead {
     fn workflow_types(&self, domain: &str) -> Result<Vec<WorkflowTypeDetail>, ReadError>;
     /// All activity types of a domain, sorted by name then version.
     fn activity_types(&self, domain: &str) -> Result<Vec<ActivityTypeDetail>, ReadError>;
+    /// Visibility rows with keys in `[lower, upper)`, up to `limit`, highest keys first when `reverse`.
+    fn scan_visibility(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, WorkflowExecutionInfo)>, ReadError>;
+    /// How many visibility rows have keys in `[lower, upper)`, counting at most `limit`.
+    fn count_visibility(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        limit: usize,
+    ) -> Result<usize, ReadError>;
     /// How many tasks are queued on a task list, counting at most `limit`.
     fn count_queued(
         &self,
@@ -189,6 +204,15 @@ pub enum Write {
         domain: String,
         workflow_id: String,
         run_id: Option<String>,
+    },
+    /// Visibility index entries of an execution, all with the same value.
+    Index {
+        keys: Vec<Vec<u8>>,
+        info: WorkflowExecutionInfo,
+    },
+    /// Removes visibility index entries.
+    Unindex {
+        keys: Vec<Vec<u8>>,
     },
     DeleteWorkflowType {
         domain: String,

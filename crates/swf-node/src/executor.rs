@@ -15,6 +15,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use swf_core::lifecycle::{DomainAction, TypeAction};
 use swf_core::query::{self, HistoryCursor};
 use swf_core::state::{StateRead, TaskKind};
+use swf_core::visibility;
 use swf_core::{Command, Limits, Op, Reply};
 use swf_store::{StateReader, TypeConfig};
 use swf_types::shapes::*;
@@ -288,6 +289,22 @@ impl Executor {
                     &i.task_list.name,
                 )?)
             }
+            "ListOpenWorkflowExecutions" => json(&visibility::list_open(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "ListClosedWorkflowExecutions" => json(&visibility::list_closed(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "CountOpenWorkflowExecutions" => json(&visibility::count_open(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
+            "CountClosedWorkflowExecutions" => json(&visibility::count_closed(
+                self.read_barrier().await?,
+                &parse(input)?,
+            )?),
             "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
             "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
             other if swf_types::model::model().operations.contains_key(other) => {

@@ -25,6 +25,9 @@ pub const CF_HISTORY: &str = "history";
 /// Task queues: (domain, kind, task list, priority, seq, run, event) → queued task.
 pub const CF_QUEUES: &str = "queues";
 
+/// Visibility indexes (see `swf_core::visibility` for the key layout) → execution info.
+pub const CF_VISIBILITY: &str = "visibility";
+
 /// The column families that hold applied SWF state (what a snapshot carries).
 pub const STATE_CFS: &[&str] = &[
     CF_DOMAINS,
@@ -33,6 +36,7 @@ pub const STATE_CFS: &[&str] = &[
     CF_OPEN_RUNS,
     CF_HISTORY,
     CF_QUEUES,
+    CF_VISIBILITY,
 ];
 
 /// Opens (creating if needed) the database at `path`.

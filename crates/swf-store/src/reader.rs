@@ -152,6 +152,61 @@ impl StateRead for StateReader {
         Ok(v)
     }
 
+    fn scan_visibility(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, WorkflowExecutionInfo)>, ReadError> {
+        let mut out = Vec::new();
+        if lower >= upper || limit == 0 {
+            return Ok(out);
+        }
+        let mut opts = rocksdb::ReadOptions::default();
+        opts.set_iterate_lower_bound(lower.to_vec());
+        opts.set_iterate_upper_bound(upper.to_vec());
+        let mode = if reverse {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
+        };
+        for item in self.db.iterator_cf_opt(self.cf(CF_VISIBILITY), opts, mode) {
+            let (k, v) = item.map_err(err)?;
+            out.push((k.to_vec(), serde_json::from_slice(&v).map_err(err)?));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn count_visibility(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        limit: usize,
+    ) -> Result<usize, ReadError> {
+        if lower >= upper {
+            return Ok(0);
+        }
+        let mut opts = rocksdb::ReadOptions::default();
+        opts.set_iterate_lower_bound(lower.to_vec());
+        opts.set_iterate_upper_bound(upper.to_vec());
+        let mut n = 0;
+        for item in self
+            .db
+            .iterator_cf_opt(self.cf(CF_VISIBILITY), opts, IteratorMode::Start)
+        {
+            item.map_err(err)?;
+            n += 1;
+            if n >= limit {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
     fn count_queued(
         &self,
         domain: &str,

@@ -102,6 +102,17 @@ impl StateMachineStore {
                         serialize(detail),
                     )
                 }
+                Write::Index { keys, info } => {
+                    let value = serialize(info);
+                    for k in keys {
+                        batch.put_cf(self.cf(CF_VISIBILITY), k, &value);
+                    }
+                }
+                Write::Unindex { keys } => {
+                    for k in keys {
+                        batch.delete_cf(self.cf(CF_VISIBILITY), k);
+                    }
+                }
                 Write::DeleteWorkflowType {
                     domain,
                     workflow_type: t,
