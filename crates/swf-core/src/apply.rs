@@ -62,6 +62,9 @@ pub fn apply<S: StateRead + ?Sized>(
         Op::RespondActivityTaskCompleted(input) => ctx.respond_activity_completed(input),
         Op::RespondActivityTaskFailed(input) => ctx.respond_activity_failed(input),
         Op::RespondActivityTaskCanceled(input) => ctx.respond_activity_canceled(input),
+        Op::SignalWorkflowExecution(i) => ctx.signal(i),
+        Op::RequestCancelWorkflowExecution(i) => ctx.request_cancel(i),
+        Op::TerminateWorkflowExecution(i) => ctx.terminate(i),
         Op::ChangeDomain { name, action } => ctx.change_domain(name, *action),
         Op::ChangeWorkflowType {
             domain,
@@ -331,7 +334,10 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             &input.task_start_to_close_timeout
         ));
         fault!(check_priority("taskPriority", &input.task_priority));
-        fault!(self.live_domain(&input.domain)?);
+        // A deprecated domain takes no new executions; the model's fault for that is UnknownResourceFault.
+        fault!(self
+            .live_domain(&input.domain)?
+            .map_err(|f| Fault::unknown_resource(f.message)));
         let wt: &WorkflowType = &input.workflow_type;
         let Some(detail) = self.state.workflow_type(&input.domain, wt)? else {
             return Ok(Err(Fault::unknown_resource(format!(

@@ -8,7 +8,10 @@ use swf_types::shapes::{
     RespondActivityTaskFailedInput, RespondDecisionTaskCompletedInput, StartWorkflowExecutionInput,
     WorkflowExecution, WorkflowType,
 };
-use swf_types::shapes::{TagResourceInput, UntagResourceInput};
+use swf_types::shapes::{
+    RequestCancelWorkflowExecutionInput, SignalWorkflowExecutionInput, TagResourceInput,
+    TerminateWorkflowExecutionInput, UntagResourceInput,
+};
 use swf_types::Timestamp;
 
 use crate::lifecycle::{DomainAction, TypeAction};
@@ -49,6 +52,9 @@ pub enum Op {
     RespondActivityTaskCompleted(RespondActivityTaskCompletedInput),
     RespondActivityTaskFailed(RespondActivityTaskFailedInput),
     RespondActivityTaskCanceled(RespondActivityTaskCanceledInput),
+    SignalWorkflowExecution(SignalWorkflowExecutionInput),
+    RequestCancelWorkflowExecution(RequestCancelWorkflowExecutionInput),
+    TerminateWorkflowExecution(TerminateWorkflowExecutionInput),
     /// DeprecateDomain / UndeprecateDomain.
     ChangeDomain {
         name: String,
@@ -87,6 +93,9 @@ impl Op {
             Op::RespondActivityTaskCompleted(_) => "RespondActivityTaskCompleted",
             Op::RespondActivityTaskFailed(_) => "RespondActivityTaskFailed",
             Op::RespondActivityTaskCanceled(_) => "RespondActivityTaskCanceled",
+            Op::SignalWorkflowExecution(_) => "SignalWorkflowExecution",
+            Op::RequestCancelWorkflowExecution(_) => "RequestCancelWorkflowExecution",
+            Op::TerminateWorkflowExecution(_) => "TerminateWorkflowExecution",
             Op::ChangeDomain { .. } => "ChangeDomain",
             Op::ChangeWorkflowType { .. } => "ChangeWorkflowType",
             Op::ChangeActivityType { .. } => "ChangeActivityType",

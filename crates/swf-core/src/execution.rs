@@ -31,6 +31,13 @@ impl Exec {
         }
     }
 
+    /// Marks a change that visibility shows (cancel requested), so finishing it re-indexes the execution.
+    pub fn mark_changed(&mut self) {
+        if self.reindex_from.is_none() {
+            self.reindex_from = Some(Some(self.rec.clone()));
+        }
+    }
+
     /// Marks the execution as new, so finishing it indexes it for visibility.
     pub fn mark_new(&mut self) {
         self.reindex_from = Some(None);
@@ -116,9 +123,7 @@ impl Exec {
 
     /// Closes the execution: pending tasks leave their queues, open activities and the decision task end.
     pub fn close(&mut self, now: Timestamp, status: CloseStatus) {
-        if self.reindex_from.is_none() {
-            self.reindex_from = Some(Some(self.rec.clone()));
-        }
+        self.mark_changed();
         self.rec.closed = Some(now);
         self.rec.close_status = Some(status);
         if let DecisionSlot::Scheduled { queued, .. } = std::mem::take(&mut self.rec.decision) {

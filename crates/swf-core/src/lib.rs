@@ -9,6 +9,7 @@ mod apply_test;
 pub mod command;
 mod decisions;
 pub mod execution;
+mod external;
 pub mod lifecycle;
 pub mod limits;
 pub mod memstate;

@@ -247,17 +247,20 @@ mod tests {
         }
     }
 
+    /// (action, current status or None for an unknown type, expected new status (None: deleted) or fault code)
+    type Case = (
+        TypeAction,
+        Option<RegistrationStatus>,
+        Result<Option<RegistrationStatus>, &'static str>,
+    );
+
     #[test]
     fn type_action_table() {
         use RegistrationStatus::*;
         use TypeAction::*;
         let now = Timestamp(5_000);
         // (action, current status, expected: Ok(new status or None when deleted) or fault code)
-        let cases: Vec<(
-            TypeAction,
-            Option<RegistrationStatus>,
-            Result<Option<RegistrationStatus>, &str>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (Deprecate, Some(Registered), Ok(Some(Deprecated))),
             (Deprecate, Some(Deprecated), Err("TypeDeprecatedFault")),
             (Undeprecate, Some(Deprecated), Ok(Some(Registered))),

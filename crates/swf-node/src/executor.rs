@@ -259,6 +259,18 @@ impl Executor {
                 };
                 self.write(op).await.map(|_| empty())
             }
+            "SignalWorkflowExecution" => self
+                .write(Op::SignalWorkflowExecution(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "RequestCancelWorkflowExecution" => self
+                .write(Op::RequestCancelWorkflowExecution(parse(input)?))
+                .await
+                .map(|_| empty()),
+            "TerminateWorkflowExecution" => self
+                .write(Op::TerminateWorkflowExecution(parse(input)?))
+                .await
+                .map(|_| empty()),
             "TagResource" => self
                 .write(Op::TagResource(parse(input)?))
                 .await
