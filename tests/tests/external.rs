@@ -1,0 +1,133 @@
+//! Acting on an execution from outside, through aws-sdk-swf: SignalWorkflowExecution,
+//! RequestCancelWorkflowExecution and TerminateWorkflowExecution, and their faults.
+
+use aws_sdk_swf::error::ProvideErrorMetadata;
+use aws_sdk_swf::types::{ChildPolicy, CloseStatus, EventType};
+use swf_e2e::{
+    full_history, poll_activity, poll_decision, schedule_activity, setup_domain, start_execution,
+    Swfd,
+};
+
+#[tokio::test]
+async fn signal_cancel_request_and_terminate() -> anyhow::Result<()> {
+    let swfd = Swfd::start().await?;
+    let c = swfd.client();
+    let fx = setup_domain(&c, "ext").await?;
+    let run = start_execution(&c, &fx, "w", "").await?;
+
+    c.signal_workflow_execution()
+        .domain("ext")
+        .workflow_id("w")
+        .signal_name("go")
+        .input("payload")
+        .send()
+        .await?;
+    c.request_cancel_workflow_execution()
+        .domain("ext")
+        .workflow_id("w")
+        .run_id(run.run_id())
+        .send()
+        .await?;
+    let described = c
+        .describe_workflow_execution()
+        .domain("ext")
+        .execution(run.clone())
+        .send()
+        .await?;
+    assert_eq!(
+        described.execution_info().map(|i| i.cancel_requested()),
+        Some(true)
+    );
+
+    // The decider sees both in its task; it schedules an activity that a worker starts.
+    let task = poll_decision(&c, &fx).await?;
+    let types: Vec<_> = task
+        .events()
+        .iter()
+        .map(|e| e.event_type().clone())
+        .collect();
+    assert!(
+        types.contains(&EventType::WorkflowExecutionSignaled)
+            && types.contains(&EventType::WorkflowExecutionCancelRequested),
+        "{types:?}"
+    );
+    let signaled = task
+        .events()
+        .iter()
+        .find_map(|e| e.workflow_execution_signaled_event_attributes())
+        .expect("signal event");
+    assert_eq!(
+        (signaled.signal_name(), signaled.input()),
+        ("go", Some("payload"))
+    );
+    c.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .decisions(schedule_activity(&fx, "a", "x"))
+        .send()
+        .await?;
+    let activity = poll_activity(&c, &fx).await?;
+
+    c.terminate_workflow_execution()
+        .domain("ext")
+        .workflow_id("w")
+        .reason("operator")
+        .child_policy(ChildPolicy::Abandon)
+        .send()
+        .await?;
+    let history = full_history(&c, "ext", &run).await?;
+    let last = history.last().expect("events");
+    assert_eq!(last.event_type(), &EventType::WorkflowExecutionTerminated);
+    let terminated = last
+        .workflow_execution_terminated_event_attributes()
+        .expect("attributes");
+    assert_eq!(
+        (terminated.reason(), terminated.child_policy()),
+        (Some("operator"), &ChildPolicy::Abandon)
+    );
+    let described = c
+        .describe_workflow_execution()
+        .domain("ext")
+        .execution(run.clone())
+        .send()
+        .await?;
+    assert_eq!(
+        described.execution_info().and_then(|i| i.close_status()),
+        Some(&CloseStatus::Terminated)
+    );
+
+    // The worker's token died with the run; the workflow id is free again.
+    let late = c
+        .respond_activity_task_completed()
+        .task_token(activity.task_token())
+        .send()
+        .await;
+    assert_eq!(late.unwrap_err().code(), Some("UnknownResourceFault"));
+    for result in [
+        c.signal_workflow_execution()
+            .domain("ext")
+            .workflow_id("w")
+            .signal_name("late")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code().map(str::to_string)),
+        c.terminate_workflow_execution()
+            .domain("ext")
+            .workflow_id("w")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code().map(str::to_string)),
+        c.request_cancel_workflow_execution()
+            .domain("ext")
+            .workflow_id("w")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code().map(str::to_string)),
+    ] {
+        assert_eq!(result, Err(Some("UnknownResourceFault".to_string())));
+    }
+    start_execution(&c, &fx, "w", "").await?;
+    Ok(())
+}
