@@ -4,11 +4,10 @@
 //! implemented (recorded as its `...Failed` event with cause OPERATION_NOT_PERMITTED).
 
 use aws_sdk_swf::types::{
-    CancelWorkflowExecutionDecisionAttributes, ChildPolicy, CloseStatus, Decision, DecisionType,
-    EventType, ExecutionStatus, FailWorkflowExecutionDecisionAttributes,
-    RecordMarkerDecisionAttributes, RegistrationStatus,
+    CancelWorkflowExecutionDecisionAttributes, ChildPolicy, CloseStatus,
+    ContinueAsNewWorkflowExecutionFailedCause, Decision, DecisionType, EventType, ExecutionStatus,
+    FailWorkflowExecutionDecisionAttributes, RecordMarkerDecisionAttributes, RegistrationStatus,
     RequestCancelActivityTaskDecisionAttributes, ScheduleActivityTaskDecisionAttributes,
-    StartTimerDecisionAttributes, StartTimerFailedCause,
 };
 use swf_e2e::{
     complete_workflow, event_types, full_history, poll_activity, poll_decision, schedule_activity,
@@ -490,8 +489,8 @@ async fn cancel_activities_record_marker_and_cancel_workflow() -> anyhow::Result
 async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Result<()> {
     let swfd = Swfd::start().await?;
     let client = swfd.client();
-    let fx = setup_domain(&client, "timers").await?;
-    let exec = start_execution(&client, &fx, "timer-wf", "").await?;
+    let fx = setup_domain(&client, "unimplemented").await?;
+    let exec = start_execution(&client, &fx, "can-wf", "").await?;
 
     let d1 = poll_decision(&client, &fx).await?;
     client
@@ -499,13 +498,7 @@ async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Res
         .task_token(d1.task_token())
         .decisions(
             Decision::builder()
-                .decision_type(DecisionType::StartTimer)
-                .start_timer_decision_attributes(
-                    StartTimerDecisionAttributes::builder()
-                        .timer_id("t1")
-                        .start_to_fire_timeout("5")
-                        .build()?,
-                )
+                .decision_type(DecisionType::ContinueAsNewWorkflowExecution)
                 .build()?,
         )
         .send()
@@ -529,7 +522,7 @@ async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Res
             EventType::DecisionTaskScheduled,
             EventType::DecisionTaskStarted,
             EventType::DecisionTaskCompleted,
-            EventType::StartTimerFailed,
+            EventType::ContinueAsNewWorkflowExecutionFailed,
             EventType::DecisionTaskScheduled,
             EventType::DecisionTaskStarted,
             EventType::DecisionTaskCompleted,
@@ -537,12 +530,11 @@ async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Res
         ]
     );
     let failed = events[4]
-        .start_timer_failed_event_attributes()
-        .expect("StartTimerFailed attributes");
-    assert_eq!(failed.timer_id(), "t1");
+        .continue_as_new_workflow_execution_failed_event_attributes()
+        .expect("ContinueAsNewWorkflowExecutionFailed attributes");
     assert_eq!(
         failed.cause(),
-        &StartTimerFailedCause::OperationNotPermitted
+        &ContinueAsNewWorkflowExecutionFailedCause::OperationNotPermitted
     );
     assert_eq!(failed.decision_task_completed_event_id(), 4);
     Ok(())

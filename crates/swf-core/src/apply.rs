@@ -62,6 +62,7 @@ pub fn apply<S: StateRead + ?Sized>(
         Op::RespondActivityTaskCompleted(input) => ctx.respond_activity_completed(input),
         Op::RespondActivityTaskFailed(input) => ctx.respond_activity_failed(input),
         Op::RespondActivityTaskCanceled(input) => ctx.respond_activity_canceled(input),
+        Op::FireDeadline(d) => ctx.fire(d),
         Op::SignalWorkflowExecution(i) => ctx.signal(i),
         Op::RequestCancelWorkflowExecution(i) => ctx.request_cancel(i),
         Op::TerminateWorkflowExecution(i) => ctx.terminate(i),
@@ -430,6 +431,8 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             activities: Default::default(),
             latest_activity_task_timestamp: None,
             latest_execution_context: None,
+            timers: Default::default(),
+            deadlines: Vec::new(),
         };
         let mut exec = Exec::new(record);
         exec.mark_new();
@@ -452,6 +455,9 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 ..Default::default()
             },
         );
+        if let Ok(Some(secs)) = parse_duration(&config.execution_start_to_close_timeout) {
+            exec.arm(DeadlineKind::WorkflowStartToClose, 0, self.now, secs);
+        }
         exec.needs_decision(self.now, self.index);
         self.writes.push(Write::OpenRun {
             domain: input.domain.clone(),

@@ -168,6 +168,15 @@ impl H {
         self.history(run).pop().expect("history is not empty")
     }
 
+    /// The last event of `run` of type `t`.
+    fn last_of(&self, run: &str, t: EventType) -> HistoryEvent {
+        self.history(run)
+            .into_iter()
+            .rev()
+            .find(|e| e.event_type == t)
+            .unwrap_or_else(|| panic!("no {t:?} in {run}"))
+    }
+
     /// The scheduled event id of the queued decision task.
     fn scheduled_decision(&self, run: &str) -> i64 {
         match self.rec(run).decision {
@@ -310,7 +319,7 @@ fn check_invariants(s: &MemState) {
                     assert_eq!(scheduled.take(), Some(id_of(&a, "scheduledEventId")));
                     started = Some((id_of(&a, "scheduledEventId"), e.event_id));
                 }
-                EventType::DecisionTaskCompleted => {
+                EventType::DecisionTaskCompleted | EventType::DecisionTaskTimedOut => {
                     assert_eq!(
                         started.take(),
                         Some((id_of(&a, "scheduledEventId"), id_of(&a, "startedEventId")))
@@ -365,7 +374,8 @@ fn check_invariants(s: &MemState) {
                 }
                 EventType::ActivityTaskCompleted
                 | EventType::ActivityTaskFailed
-                | EventType::ActivityTaskCanceled => {
+                | EventType::ActivityTaskCanceled
+                | EventType::ActivityTaskTimedOut => {
                     let sched = id_of(&a, "scheduledEventId");
                     let st = id_of(&a, "startedEventId");
                     assert!(act_scheduled.contains_key(&sched), "{run_id}: {a}");
@@ -427,6 +437,7 @@ fn check_invariants(s: &MemState) {
                         | EventType::WorkflowExecutionFailed
                         | EventType::WorkflowExecutionCanceled
                         | EventType::WorkflowExecutionTerminated
+                        | EventType::WorkflowExecutionTimedOut
                 ),
                 "{run_id}: closed but last event is {last:?}"
             );
@@ -645,6 +656,16 @@ fn cancel_activity(id: &str) -> Decision {
     }
 }
 
+fn cancel_timer(id: &str) -> Decision {
+    Decision {
+        decision_type: DecisionType::CancelTimer,
+        cancel_timer_decision_attributes: Some(Box::new(CancelTimerDecisionAttributes {
+            timer_id: id.into(),
+        })),
+        ..Default::default()
+    }
+}
+
 fn start_timer(id: &str, fire: &str) -> Decision {
     Decision {
         decision_type: DecisionType::StartTimer,
@@ -660,22 +681,6 @@ fn start_timer(id: &str, fire: &str) -> Decision {
 /// One decision of every kind the core does not implement yet.
 fn unimplemented_decisions() -> Vec<(Decision, EventType, &'static str)> {
     vec![
-        (
-            start_timer("t1", "10"),
-            EventType::StartTimerFailed,
-            "OPERATION_NOT_PERMITTED",
-        ),
-        (
-            Decision {
-                decision_type: DecisionType::CancelTimer,
-                cancel_timer_decision_attributes: Some(Box::new(CancelTimerDecisionAttributes {
-                    timer_id: "t1".into(),
-                })),
-                ..Default::default()
-            },
-            EventType::CancelTimerFailed,
-            "OPERATION_NOT_PERMITTED",
-        ),
         (
             Decision {
                 decision_type: DecisionType::ContinueAsNewWorkflowExecution,
@@ -1411,7 +1416,7 @@ fn start_decision_task() {
     }
 
     // previousStartedEventId is the started event of the last completed decision task.
-    h.respond(&task_token, vec![start_timer("t", "5")]);
+    h.respond(&task_token, vec![cancel_activity("nope")]);
     let scheduled_event_id = h.scheduled_decision(&run);
     let reply = h.ok(Op::StartDecisionTask {
         run_id: run.clone(),
@@ -1894,7 +1899,7 @@ fn execution_context_and_task_list_of_a_response() {
             task_token: token,
             execution_context: s("ctx"),
             task_list: tl("next"),
-            decisions: Some(vec![start_timer("t", "1")]),
+            decisions: Some(vec![cancel_activity("nope")]),
             ..Default::default()
         },
     ));
@@ -2168,15 +2173,6 @@ fn unimplemented_decisions_fail_and_reschedule() {
         assert_eq!(a["decisionTaskCompletedEventId"], 4, "{name}");
         assert!(h.rec(&run).is_open());
     }
-    let mut h = H::ready();
-    let run = h.start("w");
-    h.round(&run, vec![start_timer("t1", "10")]);
-    let a = h
-        .event(&run, 5)
-        .start_timer_failed_event_attributes
-        .unwrap();
-    assert_eq!(a.timer_id, "t1");
-    assert_eq!(a.cause, StartTimerFailedCause::OperationNotPermitted);
 }
 
 #[test]
@@ -2275,7 +2271,7 @@ fn bad_decision_tokens() {
     let run = h.start("w");
     // Decision task 1 (events 2, 3) is answered with a failing decision, so 6 is scheduled.
     let replayed = h.start_decision(&run);
-    h.respond(&replayed, vec![start_timer("t", "1")]);
+    h.respond(&replayed, vec![cancel_activity("nope")]);
     // Decision task 2 (events 6, 7) schedules activity a.
     let answered = h.start_decision(&run);
     h.respond(&answered, vec![schedule("a")]);
@@ -2996,4 +2992,235 @@ fn terminate_closes_the_run_and_frees_the_workflow_id() {
     });
     assert_eq!(h.fault(again).code(), "UnknownResourceFault");
     h.start("w");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Timers and timeouts: durable deadlines fired by the leader
+// ---------------------------------------------------------------------------------------------------
+
+impl H {
+    /// The armed deadline of `run` whose kind `which` selects.
+    fn deadline(&self, run: &str, which: impl Fn(&DeadlineKind) -> bool) -> Deadline {
+        self.s
+            .deadlines
+            .iter()
+            .find(|d| d.run_id == run && which(&d.kind))
+            .cloned()
+            .unwrap_or_else(|| panic!("no such deadline armed for {run}: {:?}", self.s.deadlines))
+    }
+
+    /// Fires `d` exactly at its due time.
+    fn fire(&mut self, d: Deadline) {
+        self.clock = self.clock.max(d.due.0 - 1_000);
+        assert_eq!(self.ok(Op::FireDeadline(d)), Reply::Done);
+        self.check_deadlines();
+    }
+
+    /// The due-time index holds exactly the deadlines the open executions armed.
+    fn check_deadlines(&self) {
+        let armed: BTreeSet<Deadline> = self
+            .s
+            .executions
+            .values()
+            .filter(|r| r.is_open())
+            .flat_map(|r| r.deadlines.clone())
+            .collect();
+        assert_eq!(
+            armed, self.s.deadlines,
+            "deadline index out of step with the executions"
+        );
+    }
+}
+
+#[test]
+fn timers_start_fire_and_cancel() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    let before = h.clock;
+    h.round(&run, vec![start_timer("t1", "5"), start_timer("t2", "50")]);
+    let t1 = h.deadline(
+        &run,
+        |k| matches!(k, DeadlineKind::Timer { timer_id } if timer_id == "t1"),
+    );
+    assert_eq!(
+        t1.due.0,
+        before + 2_000 + 5_000,
+        "armed 5 s after the decision was applied"
+    );
+    let started = h.rec(&run).timers["t1"].started_event_id;
+
+    // Early: nothing happens and the timer stays armed.
+    h.clock = t1.due.0 - 2_000;
+    h.ok(Op::FireDeadline(t1.clone()));
+    assert!(h.s.deadlines.contains(&t1));
+    assert_eq!(h.last(&run).event_type, EventType::TimerStarted);
+
+    h.fire(t1.clone());
+    let types = h.types(&run);
+    assert_eq!(
+        types[types.len() - 2..],
+        [EventType::TimerFired, EventType::DecisionTaskScheduled]
+    );
+    let fired = attrs(&h.event(&run, types.len() as i64 - 1));
+    assert_eq!(
+        (fired["timerId"].as_str(), id_of(&fired, "startedEventId")),
+        (Some("t1"), started)
+    );
+    // A repeated firing changes nothing.
+    let n = h.history(&run).len();
+    h.fire(t1);
+    assert_eq!(h.history(&run).len(), n);
+
+    // Same id while open is refused; cancel works once, then the id is unknown.
+    h.round(&run, vec![start_timer("t2", "5")]);
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::StartTimerFailed))["cause"],
+        "TIMER_ID_ALREADY_IN_USE"
+    );
+    h.round(&run, vec![cancel_timer("t2"), cancel_timer("t2")]);
+    assert!(h.types(&run).contains(&EventType::TimerCanceled));
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::CancelTimerFailed))["cause"],
+        "TIMER_ID_UNKNOWN"
+    );
+    assert!(h.rec(&run).timers.is_empty());
+    h.check_deadlines();
+}
+
+#[test]
+fn activity_timeouts() {
+    // (timeout kind, whether the worker starts the task, heartbeat details sent)
+    let cases = [
+        (
+            DeadlineKind::ActivityScheduleToStart,
+            false,
+            None,
+            "SCHEDULE_TO_START",
+        ),
+        (
+            DeadlineKind::ActivityScheduleToClose,
+            true,
+            Some("50%"),
+            "SCHEDULE_TO_CLOSE",
+        ),
+        (
+            DeadlineKind::ActivityStartToClose,
+            true,
+            None,
+            "START_TO_CLOSE",
+        ),
+        (
+            DeadlineKind::ActivityHeartbeat,
+            true,
+            Some("half way"),
+            "HEARTBEAT",
+        ),
+    ];
+    for (kind, start, details, timeout_type) in cases {
+        let mut h = H::ready();
+        let run = h.start("w");
+        h.round(&run, vec![schedule("a")]);
+        let scheduled = h.activity(&run, "a");
+        let token = start.then(|| h.start_activity(&run, "a"));
+        if let (Some(t), Some(d)) = (&token, details) {
+            h.ok(Op::RecordActivityTaskHeartbeat(
+                RecordActivityTaskHeartbeatInput {
+                    task_token: t.clone(),
+                    details: s(d),
+                },
+            ));
+        }
+        let d = h.deadline(&run, |k| *k == kind);
+        assert_eq!(d.event_id, scheduled);
+        h.fire(d);
+        let timed_out = h.last_of(&run, EventType::ActivityTaskTimedOut);
+        let a = attrs(&timed_out);
+        assert_eq!(a["timeoutType"], timeout_type);
+        assert_eq!(id_of(&a, "scheduledEventId"), scheduled);
+        assert_eq!(a["details"].as_str(), details, "{timeout_type}");
+        assert!(h.rec(&run).activities.is_empty(), "{timeout_type}");
+        assert!(h.queue(TaskKind::Activity, ACTIVITIES).is_empty());
+        assert!(matches!(
+            h.rec(&run).decision,
+            DecisionSlot::Scheduled { .. }
+        ));
+        if let Some(t) = token {
+            assert_eq!(
+                h.fault(complete_op(&t)).code(),
+                "UnknownResourceFault",
+                "{timeout_type}"
+            );
+        }
+    }
+}
+
+#[test]
+fn heartbeats_push_the_heartbeat_deadline() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a")]);
+    let token = h.start_activity(&run, "a");
+    let first = h.deadline(&run, |k| *k == DeadlineKind::ActivityHeartbeat);
+    h.clock += 10_000;
+    h.ok(heartbeat_op(&token));
+    let second = h.deadline(&run, |k| *k == DeadlineKind::ActivityHeartbeat);
+    assert!(second.due > first.due);
+    assert!(!h.s.deadlines.contains(&first));
+    // The old deadline firing now is stale and changes nothing.
+    let n = h.history(&run).len();
+    h.fire(first);
+    assert_eq!(h.history(&run).len(), n);
+    assert_eq!(h.rec(&run).activities.len(), 1);
+}
+
+#[test]
+fn decision_task_timeout_schedules_a_new_task() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    let token = h.start_decision(&run);
+    let d = h.deadline(&run, |k| *k == DeadlineKind::DecisionStartToClose);
+    assert_eq!(d.due.0, h.clock + 60_000);
+    h.fire(d);
+    let types = h.types(&run);
+    assert_eq!(
+        types[types.len() - 2..],
+        [
+            EventType::DecisionTaskTimedOut,
+            EventType::DecisionTaskScheduled
+        ]
+    );
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::DecisionTaskTimedOut))["timeoutType"],
+        "START_TO_CLOSE"
+    );
+    assert_eq!(
+        h.fault(respond_op(&token, vec![complete_wf()])).code(),
+        "UnknownResourceFault"
+    );
+    // Completing a task in time disarms its timeout.
+    let token = h.start_decision(&run);
+    h.respond(&token, vec![marker("m")]);
+    assert!(!h
+        .s
+        .deadlines
+        .iter()
+        .any(|d| d.kind == DeadlineKind::DecisionStartToClose));
+}
+
+#[test]
+fn workflow_timeout_closes_the_run() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("a"), start_timer("t", "10")]);
+    let d = h.deadline(&run, |k| *k == DeadlineKind::WorkflowStartToClose);
+    h.fire(d);
+    let rec = h.rec(&run);
+    assert_eq!(rec.close_status, Some(CloseStatus::TimedOut));
+    let last = attrs(&h.last(&run));
+    assert_eq!(
+        (last["timeoutType"].as_str(), last["childPolicy"].as_str()),
+        (Some("START_TO_CLOSE"), Some("TERMINATE"))
+    );
+    assert!(h.s.deadlines.is_empty(), "closing disarms every deadline");
+    assert!(h.s.queues.is_empty());
 }

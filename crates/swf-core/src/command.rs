@@ -52,6 +52,8 @@ pub enum Op {
     RespondActivityTaskCompleted(RespondActivityTaskCompletedInput),
     RespondActivityTaskFailed(RespondActivityTaskFailedInput),
     RespondActivityTaskCanceled(RespondActivityTaskCanceledInput),
+    /// Fires a deadline that has come due (proposed by the leader's timer service).
+    FireDeadline(crate::state::Deadline),
     SignalWorkflowExecution(SignalWorkflowExecutionInput),
     RequestCancelWorkflowExecution(RequestCancelWorkflowExecutionInput),
     TerminateWorkflowExecution(TerminateWorkflowExecutionInput),
@@ -93,6 +95,7 @@ impl Op {
             Op::RespondActivityTaskCompleted(_) => "RespondActivityTaskCompleted",
             Op::RespondActivityTaskFailed(_) => "RespondActivityTaskFailed",
             Op::RespondActivityTaskCanceled(_) => "RespondActivityTaskCanceled",
+            Op::FireDeadline(_) => "FireDeadline",
             Op::SignalWorkflowExecution(_) => "SignalWorkflowExecution",
             Op::RequestCancelWorkflowExecution(_) => "RequestCancelWorkflowExecution",
             Op::TerminateWorkflowExecution(_) => "TerminateWorkflowExecution",

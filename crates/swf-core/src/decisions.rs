@@ -51,6 +51,9 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             _ => return unknown(),
         };
         let mut exec = Exec::new(rec);
+        exec.disarm(|d| {
+            d.kind == DeadlineKind::DecisionStartToClose && d.event_id == t.started_event_id
+        });
         let completed = exec.add_event(
             self.now,
             DecisionTaskCompletedEventAttributes {
@@ -208,30 +211,39 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                     .start_timer_decision_attributes
                     .as_deref()
                     .expect("checked");
-                exec.add_event(
-                    now,
-                    StartTimerFailedEventAttributes {
-                        timer_id: a.timer_id.clone(),
-                        cause: StartTimerFailedCause::OperationNotPermitted,
-                        decision_task_completed_event_id: completed,
-                    },
-                );
-                true
+                !self.start_timer(exec, a, completed)
             }
             DecisionType::CancelTimer => {
                 let a = d
                     .cancel_timer_decision_attributes
                     .as_deref()
                     .expect("checked");
-                exec.add_event(
-                    now,
-                    CancelTimerFailedEventAttributes {
-                        timer_id: a.timer_id.clone(),
-                        cause: CancelTimerFailedCause::OperationNotPermitted,
-                        decision_task_completed_event_id: completed,
-                    },
-                );
-                true
+                match exec.rec.timers.remove(&a.timer_id) {
+                    Some(timer) => {
+                        exec.add_event(
+                            now,
+                            TimerCanceledEventAttributes {
+                                timer_id: a.timer_id.clone(),
+                                started_event_id: timer.started_event_id,
+                                decision_task_completed_event_id: completed,
+                            },
+                        );
+                        let id = a.timer_id.clone();
+                        exec.disarm(|dl| matches!(&dl.kind, DeadlineKind::Timer { timer_id } if *timer_id == id));
+                        false
+                    }
+                    None => {
+                        exec.add_event(
+                            now,
+                            CancelTimerFailedEventAttributes {
+                                timer_id: a.timer_id.clone(),
+                                cause: CancelTimerFailedCause::TimerIdUnknown,
+                                decision_task_completed_event_id: completed,
+                            },
+                        );
+                        true
+                    }
+                }
             }
             DecisionType::ContinueAsNewWorkflowExecution => {
                 exec.add_event(
@@ -398,6 +410,13 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             .as_deref()
             .and_then(|p| swf_types::parse_priority(p).ok())
             .unwrap_or(0);
+        let secs = |d: &str| parse_duration(d).ok().flatten();
+        let (s2s, s2c, start_to_close_secs, heartbeat_secs) = (
+            secs(&schedule_to_start),
+            secs(&schedule_to_close),
+            secs(&start_to_close),
+            secs(&heartbeat),
+        );
         let scheduled = exec.add_event(
             now,
             ActivityTaskScheduledEventAttributes {
@@ -439,10 +458,73 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 latest_cancel_requested_event_id: None,
                 heartbeat_details: None,
                 last_heartbeat: None,
+                start_to_close_secs,
+                heartbeat_secs,
             },
         );
+        if let Some(s) = s2s {
+            exec.arm(DeadlineKind::ActivityScheduleToStart, scheduled, now, s);
+        }
+        if let Some(s) = s2c {
+            exec.arm(DeadlineKind::ActivityScheduleToClose, scheduled, now, s);
+        }
         exec.rec.latest_activity_task_timestamp = Some(now);
         Ok(true)
+    }
+
+    /// Starts a timer or records StartTimerFailed; returns whether it started.
+    fn start_timer(
+        &self,
+        exec: &mut Exec,
+        a: &StartTimerDecisionAttributes,
+        completed: i64,
+    ) -> bool {
+        let cause = if exec.rec.timers.contains_key(&a.timer_id) {
+            Some(StartTimerFailedCause::TimerIdAlreadyInUse)
+        } else if exec.rec.timers.len() >= self.limits.max_open_timers {
+            Some(StartTimerFailedCause::OpenTimersLimitExceeded)
+        } else {
+            None
+        };
+        if let Some(cause) = cause {
+            exec.add_event(
+                self.now,
+                StartTimerFailedEventAttributes {
+                    timer_id: a.timer_id.clone(),
+                    cause,
+                    decision_task_completed_event_id: completed,
+                },
+            );
+            return false;
+        }
+        let started = exec.add_event(
+            self.now,
+            TimerStartedEventAttributes {
+                timer_id: a.timer_id.clone(),
+                control: a.control.clone(),
+                start_to_fire_timeout: a.start_to_fire_timeout.clone(),
+                decision_task_completed_event_id: completed,
+            },
+        );
+        exec.rec.timers.insert(
+            a.timer_id.clone(),
+            TimerState {
+                started_event_id: started,
+                control: a.control.clone(),
+            },
+        );
+        // Validated before any change: a whole number of seconds (NONE never fires).
+        if let Ok(Some(secs)) = parse_duration(&a.start_to_fire_timeout) {
+            exec.arm(
+                DeadlineKind::Timer {
+                    timer_id: a.timer_id.clone(),
+                },
+                started,
+                self.now,
+                secs,
+            );
+        }
+        true
     }
 
     /// RequestCancelActivityTask: a queued activity is canceled at once; a started one is flagged so the
@@ -482,6 +564,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
         a.latest_cancel_requested_event_id = Some(requested);
         if let Some(queued) = a.queued.take() {
             exec.rec.activities.remove(&scheduled);
+            exec.disarm_activity(scheduled);
             exec.dequeue(queued);
             exec.add_event(
                 now,

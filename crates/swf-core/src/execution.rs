@@ -111,6 +111,43 @@ impl Exec {
         }
     }
 
+    /// Arms a deadline `secs` after `now` for this execution.
+    pub fn arm(&mut self, kind: DeadlineKind, event_id: i64, now: Timestamp, secs: u64) {
+        let due = Timestamp(now.0.saturating_add((secs as i64).saturating_mul(1000)));
+        let d = Deadline {
+            due,
+            run_id: self.rec.run_id.clone(),
+            kind,
+            event_id,
+        };
+        self.queue_writes.push(Write::Arm(d.clone()));
+        self.rec.deadlines.push(d);
+    }
+
+    /// Disarms every deadline of this execution that `which` selects.
+    pub fn disarm(&mut self, which: impl Fn(&Deadline) -> bool) {
+        let (gone, kept): (Vec<Deadline>, Vec<Deadline>) = std::mem::take(&mut self.rec.deadlines)
+            .into_iter()
+            .partition(|d| which(d));
+        self.rec.deadlines = kept;
+        self.queue_writes
+            .extend(gone.into_iter().map(Write::Disarm));
+    }
+
+    /// Disarms the activity deadlines of the activity scheduled at `scheduled`.
+    pub fn disarm_activity(&mut self, scheduled: i64) {
+        self.disarm(|d| {
+            d.event_id == scheduled
+                && matches!(
+                    d.kind,
+                    DeadlineKind::ActivityScheduleToStart
+                        | DeadlineKind::ActivityScheduleToClose
+                        | DeadlineKind::ActivityStartToClose
+                        | DeadlineKind::ActivityHeartbeat
+                )
+        });
+    }
+
     /// Queues an activity task.
     pub fn enqueue(&mut self, task: QueuedTask) {
         self.queue_writes.push(Write::Enqueue(task));
@@ -134,6 +171,8 @@ impl Exec {
                 self.queue_writes.push(Write::Dequeue(q));
             }
         }
+        self.rec.timers.clear();
+        self.disarm(|_| true);
         self.closed_now = true;
     }
 

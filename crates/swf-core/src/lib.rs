@@ -16,6 +16,7 @@ pub mod memstate;
 pub mod query;
 pub mod state;
 mod tasks;
+mod timeouts;
 pub mod token;
 pub mod visibility;
 

@@ -21,6 +21,8 @@ pub struct MemState {
     pub history: BTreeMap<(String, i64), HistoryEvent>,
     pub queues: BTreeMap<QueueKey, QueuedTask>,
     pub visibility: BTreeMap<Vec<u8>, WorkflowExecutionInfo>,
+    /// Armed deadlines, in due order.
+    pub deadlines: std::collections::BTreeSet<Deadline>,
 }
 
 impl MemState {
@@ -56,6 +58,12 @@ impl MemState {
                         self.open_runs.remove(&(domain, workflow_id));
                     }
                 },
+                Write::Arm(d) => {
+                    self.deadlines.insert(d);
+                }
+                Write::Disarm(d) => {
+                    self.deadlines.remove(&d);
+                }
                 Write::Index { keys, info } => {
                     for k in keys {
                         self.visibility.insert(k, info.clone());

@@ -153,6 +153,47 @@ pub struct ActivityState {
     pub latest_cancel_requested_event_id: Option<i64>,
     pub heartbeat_details: Option<String>,
     pub last_heartbeat: Option<Timestamp>,
+    /// Start-to-close timeout in seconds (None: unlimited), armed when a worker starts the task.
+    #[serde(default)]
+    pub start_to_close_secs: Option<u64>,
+    /// Heartbeat timeout in seconds (None: unlimited), re-armed by every heartbeat.
+    #[serde(default)]
+    pub heartbeat_secs: Option<u64>,
+}
+
+/// An open timer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerState {
+    pub started_event_id: i64,
+    pub control: Option<String>,
+}
+
+/// What a deadline does when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DeadlineKind {
+    /// A StartTimer timer (`event_id` is its TimerStarted event).
+    Timer {
+        timer_id: String,
+    },
+    /// Activity timeouts (`event_id` is the ActivityTaskScheduled event).
+    ActivityScheduleToStart,
+    ActivityScheduleToClose,
+    ActivityStartToClose,
+    ActivityHeartbeat,
+    /// A started decision task's start-to-close timeout (`event_id` is its DecisionTaskStarted event).
+    DecisionStartToClose,
+    /// The execution's start-to-close timeout (`event_id` 0).
+    WorkflowStartToClose,
+}
+
+/// A durable deadline, indexed by due time in applied state. The leader fires it by proposing
+/// `Op::FireDeadline`; applying checks it is still armed, so a stale firing changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Deadline {
+    pub due: Timestamp,
+    pub run_id: String,
+    pub kind: DeadlineKind,
+    pub event_id: i64,
 }
 
 /// One workflow execution (run) with everything its transitions need.
@@ -177,6 +218,12 @@ pub struct ExecutionRecord {
     pub activities: BTreeMap<i64, ActivityState>,
     pub latest_activity_task_timestamp: Option<Timestamp>,
     pub latest_execution_context: Option<String>,
+    /// Open timers by timer id.
+    #[serde(default)]
+    pub timers: BTreeMap<String, TimerState>,
+    /// Every deadline armed for this execution.
+    #[serde(default)]
+    pub deadlines: Vec<Deadline>,
 }
 
 impl ExecutionRecord {
@@ -210,6 +257,10 @@ pub enum Write {
         keys: Vec<Vec<u8>>,
         info: WorkflowExecutionInfo,
     },
+    /// Arms a deadline (adds it to the due-time index).
+    Arm(Deadline),
+    /// Disarms a deadline.
+    Disarm(Deadline),
     /// Removes visibility index entries.
     Unindex {
         keys: Vec<Vec<u8>>,

@@ -3,7 +3,7 @@
 //! applied state, so a stale or repeated call gets UnknownResourceFault and changes nothing.
 
 use swf_types::shapes::*;
-use swf_types::Fault;
+use swf_types::{parse_duration, Fault};
 
 use crate::apply::{fault, Ctx};
 use crate::command::{Outcome, Reply};
@@ -51,6 +51,9 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             started_event_id: started,
             unhandled_events: false,
         };
+        if let Ok(Some(secs)) = parse_duration(&exec.rec.config.task_start_to_close_timeout) {
+            exec.arm(DeadlineKind::DecisionStartToClose, started, self.now, secs);
+        }
         let token = TaskToken {
             kind: TaskKind::Decision,
             run_id: run_id.to_string(),
@@ -110,6 +113,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             scheduled_event_id,
             started_event_id: started,
         };
+        let (start_to_close, heartbeat) = (a.start_to_close_secs, a.heartbeat_secs);
         let reply = Reply::ActivityTaskStarted {
             task_token: token.encode(),
             started_event_id: started,
@@ -121,6 +125,25 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             },
             activity_type: a.activity_type.clone(),
         };
+        exec.disarm(|d| {
+            d.event_id == scheduled_event_id && d.kind == DeadlineKind::ActivityScheduleToStart
+        });
+        if let Some(secs) = start_to_close {
+            exec.arm(
+                DeadlineKind::ActivityStartToClose,
+                scheduled_event_id,
+                self.now,
+                secs,
+            );
+        }
+        if let Some(secs) = heartbeat {
+            exec.arm(
+                DeadlineKind::ActivityHeartbeat,
+                scheduled_event_id,
+                self.now,
+                secs,
+            );
+        }
         exec.finish(&mut self.writes);
         Ok(Ok(reply))
     }
@@ -162,6 +185,10 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
         }
         a.last_heartbeat = Some(self.now);
         let cancel_requested = a.cancel_requested;
+        if let Some(secs) = a.heartbeat_secs {
+            exec.disarm(|d| d.event_id == scheduled && d.kind == DeadlineKind::ActivityHeartbeat);
+            exec.arm(DeadlineKind::ActivityHeartbeat, scheduled, self.now, secs);
+        }
         exec.finish(&mut self.writes);
         Ok(Ok(Reply::Heartbeat { cancel_requested }))
     }
@@ -191,6 +218,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
         let (rec, scheduled) = fault!(self.started_activity(token)?);
         let mut exec = Exec::new(rec);
         let a = exec.rec.activities.remove(&scheduled).expect("checked");
+        exec.disarm_activity(scheduled);
         let started = a.started_event_id.expect("checked");
         match end {
             ActivityEnd::Completed(i) => exec.add_event(

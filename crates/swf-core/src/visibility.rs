@@ -408,6 +408,8 @@ mod tests {
             activities: Default::default(),
             latest_activity_task_timestamp: None,
             latest_execution_context: None,
+            timers: Default::default(),
+            deadlines: Vec::new(),
         }
     }
 

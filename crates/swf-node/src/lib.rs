@@ -13,6 +13,7 @@ pub mod network;
 pub mod node;
 pub mod router;
 pub mod service;
+pub mod timers;
 
 pub use config::NodeConfig;
 pub use node::Node;

@@ -21,6 +21,7 @@ use crate::matcher::Matcher;
 use crate::network::GrpcNetwork;
 use crate::router::Router;
 use crate::service::{RaftServer, SwfNodeServer};
+use swf_core::state::{QueuedTask, Write};
 
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +58,23 @@ impl Node {
         let grpc_addr = grpc_listener.local_addr()?.to_string();
 
         let matcher = Arc::new(Matcher::new(config.max_pollers_per_task_list));
-        let hook_matcher = matcher.clone();
-        let hook: swf_store::EnqueueHook = Arc::new(move |tasks| hook_matcher.notify(tasks));
+        let timer_wake = Arc::new(tokio::sync::Notify::new());
+        let (hook_matcher, hook_timers) = (matcher.clone(), timer_wake.clone());
+        let hook: swf_store::ApplyHook = Arc::new(move |writes: &[Write]| {
+            let queued: Vec<QueuedTask> = writes
+                .iter()
+                .filter_map(|w| match w {
+                    Write::Enqueue(q) => Some(q.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !queued.is_empty() {
+                hook_matcher.notify(&queued);
+            }
+            if writes.iter().any(|w| matches!(w, Write::Arm(_))) {
+                hook_timers.notify_one();
+            }
+        });
         let log_store = LogStore::new(db.clone());
         let state_machine = StateMachineStore::new(db.clone(), config.limits.clone(), Some(hook));
 
@@ -97,6 +113,14 @@ impl Node {
         let router = Arc::new(Router::new(config.node_id, grpc_addr.clone(), raft.clone()));
 
         let (stop, mut stopped) = watch::channel(false);
+        crate::timers::spawn(
+            config.node_id,
+            raft.clone(),
+            reader.clone(),
+            executor.clone(),
+            timer_wake,
+            stop.subscribe(),
+        );
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
             raft: raft.clone(),

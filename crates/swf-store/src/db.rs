@@ -28,6 +28,9 @@ pub const CF_QUEUES: &str = "queues";
 /// Visibility indexes (see `swf_core::visibility` for the key layout) → execution info.
 pub const CF_VISIBILITY: &str = "visibility";
 
+/// Armed deadlines: (due time, run id, event id, kind) → deadline.
+pub const CF_DEADLINES: &str = "deadlines";
+
 /// The column families that hold applied SWF state (what a snapshot carries).
 pub const STATE_CFS: &[&str] = &[
     CF_DOMAINS,
@@ -37,6 +40,7 @@ pub const STATE_CFS: &[&str] = &[
     CF_HISTORY,
     CF_QUEUES,
     CF_VISIBILITY,
+    CF_DEADLINES,
 ];
 
 /// Opens (creating if needed) the database at `path`.

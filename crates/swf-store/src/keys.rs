@@ -25,6 +25,18 @@ pub fn type_prefix(domain: &str, kind: u8) -> Vec<u8> {
     k
 }
 
+/// Key of an armed deadline: due time first, so the earliest is the first key.
+pub fn deadline_key(d: &swf_core::state::Deadline) -> Vec<u8> {
+    let mut k = (d.due.0.max(0) as u64).to_be_bytes().to_vec();
+    push_str(&mut k, &d.run_id);
+    k.extend_from_slice(&(d.event_id as u64).to_be_bytes());
+    push_str(
+        &mut k,
+        &serde_json::to_string(&d.kind).expect("deadline kind serializes"),
+    );
+    k
+}
+
 /// Key of the open-run index.
 pub fn open_run_key(domain: &str, workflow_id: &str) -> Vec<u8> {
     let mut k = Vec::new();

@@ -17,7 +17,7 @@ pub mod state_machine;
 pub use db::{open_db, Db};
 pub use log_store::LogStore;
 pub use reader::StateReader;
-pub use state_machine::{EnqueueHook, StateMachineStore};
+pub use state_machine::{ApplyHook, StateMachineStore};
 
 use std::io::Cursor;
 

@@ -15,7 +15,7 @@ use openraft::{
 };
 use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
 use serde::{Deserialize, Serialize};
-use swf_core::state::{QueuedTask, Write};
+use swf_core::state::Write;
 use swf_core::{Limits, Outcome, Reply};
 
 use crate::db::*;
@@ -27,8 +27,9 @@ type Entry = openraft::Entry<TypeConfig>;
 
 const KEY_APPLIED: &[u8] = b"applied";
 
-/// Called after each applied entry with the tasks it queued, so waiting pollers can wake.
-pub type EnqueueHook = Arc<dyn Fn(&[QueuedTask]) + Send + Sync>;
+/// Called after each applied entry with the writes it committed, so the node can wake waiting pollers
+/// (queued tasks) and its timer service (armed deadlines).
+pub type ApplyHook = Arc<dyn Fn(&[Write]) + Send + Sync>;
 
 /// What the state machine stores about itself next to the state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -43,7 +44,7 @@ pub struct StateMachineStore {
     db: Db,
     reader: StateReader,
     limits: Arc<Limits>,
-    on_enqueue: Option<EnqueueHook>,
+    on_apply: Option<ApplyHook>,
 }
 
 fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
@@ -51,13 +52,13 @@ fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 impl StateMachineStore {
-    /// The state machine over `db` with the given limits; `on_enqueue` is told about newly queued tasks.
-    pub fn new(db: Db, limits: Limits, on_enqueue: Option<EnqueueHook>) -> StateMachineStore {
+    /// The state machine over `db` with the given limits; `on_apply` sees each entry's committed writes.
+    pub fn new(db: Db, limits: Limits, on_apply: Option<ApplyHook>) -> StateMachineStore {
         StateMachineStore {
             reader: StateReader::new(db.clone()),
             db,
             limits: Arc::new(limits),
-            on_enqueue,
+            on_apply,
         }
     }
 
@@ -102,6 +103,10 @@ impl StateMachineStore {
                         serialize(detail),
                     )
                 }
+                Write::Arm(d) => {
+                    batch.put_cf(self.cf(CF_DEADLINES), keys::deadline_key(d), serialize(d))
+                }
+                Write::Disarm(d) => batch.delete_cf(self.cf(CF_DEADLINES), keys::deadline_key(d)),
                 Write::Index { keys, info } => {
                     let value = serialize(info);
                     for k in keys {
@@ -243,7 +248,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 continue;
             }
             let mut batch = WriteBatch::default();
-            let mut queued = Vec::new();
+            let mut committed = Vec::new();
             let outcome = match &entry.payload {
                 EntryPayload::Blank => Ok(Reply::Done),
                 EntryPayload::Membership(m) => {
@@ -254,10 +259,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     let applied = swf_core::apply(&self.reader, log_id.index, cmd, &self.limits)
                         .map_err(|e| StorageIOError::apply(log_id, &e))?;
                     self.stage(&mut batch, &applied.writes);
-                    queued.extend(applied.writes.into_iter().filter_map(|w| match w {
-                        Write::Enqueue(q) => Some(q),
-                        _ => None,
-                    }));
+                    committed = applied.writes;
                     applied.outcome
                 }
             };
@@ -266,8 +268,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             self.db
                 .write(batch)
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;
-            if let (Some(hook), false) = (&self.on_enqueue, queued.is_empty()) {
-                hook(&queued);
+            if let (Some(hook), false) = (&self.on_apply, committed.is_empty()) {
+                hook(&committed);
             }
             results.push(outcome);
         }
