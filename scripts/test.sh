@@ -11,7 +11,8 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "== cargo build (tests and binaries)"
 cargo test --workspace --no-run
 echo "== cargo test"
-cargo test --workspace
+# The end-to-end tests use the swfd and example binaries this very build made.
+SWF_BIN_DIR="$target_dir/debug" cargo test --workspace
 
 echo "== python client tests (boto3, AWS CLI)"
 venv="$target_dir/py-venv"

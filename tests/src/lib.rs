@@ -3,8 +3,10 @@
 //! helpers. Every [`Swfd`] kills its process and removes its directory when dropped, so tests can
 //! run in parallel, each against its own server.
 //!
-//! The binary is `$SWFD_BIN` if set; otherwise `cargo build -p swfd --bin swfd` is run once per test
-//! binary and the result is taken from the target directory this test binary lives in.
+//! The binary is `$SWFD_BIN` if set, else `$SWF_BIN_DIR/swfd` if that is set (scripts/test.sh sets it to
+//! the binaries `cargo test --workspace` just built, so no second build with other features happens);
+//! otherwise `cargo build -p swfd --bin swfd` is run once per test binary and the result is taken from
+//! the target directory this test binary lives in.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -100,6 +102,9 @@ pub fn swfd_bin() -> Result<PathBuf> {
         if let Some(path) = std::env::var_os("SWFD_BIN") {
             return Ok(PathBuf::from(path));
         }
+        if let Some(dir) = std::env::var_os("SWF_BIN_DIR") {
+            return Ok(PathBuf::from(dir).join(format!("swfd{}", std::env::consts::EXE_SUFFIX)));
+        }
         cargo_build("swfd", &["swfd"])
             .and_then(|()| built_bin("swfd"))
             .map_err(|e| format!("{e:#}"))
@@ -113,6 +118,11 @@ pub fn example_bins() -> Result<(PathBuf, PathBuf)> {
     static BINS: OnceLock<Result<(PathBuf, PathBuf), String>> = OnceLock::new();
     BINS.get_or_init(|| {
         let built = || -> Result<(PathBuf, PathBuf)> {
+            if let Some(dir) = std::env::var_os("SWF_BIN_DIR") {
+                let dir = PathBuf::from(dir);
+                let exe = |n: &str| dir.join(format!("{n}{}", std::env::consts::EXE_SUFFIX));
+                return Ok((exe("decider"), exe("worker")));
+            }
             cargo_build("swf-examples", &["decider", "worker"])?;
             Ok((built_bin("decider")?, built_bin("worker")?))
         };

@@ -1,13 +1,14 @@
 //! Whole workflows driven through swfd with aws-sdk-swf: the one-activity happy path with its exact
 //! history and DescribeWorkflowExecution, activity failure + FailWorkflowExecution, activity
-//! cancellation + CancelWorkflowExecution + RecordMarker, and a decision type that is not
-//! implemented (recorded as its `...Failed` event with cause OPERATION_NOT_PERMITTED).
+//! cancellation + CancelWorkflowExecution + RecordMarker, and ScheduleLambdaFunction, which fails with
+//! LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION since there is no Lambda on-prem.
 
 use aws_sdk_swf::types::{
-    CancelWorkflowExecutionDecisionAttributes, ChildPolicy, CloseStatus,
-    ContinueAsNewWorkflowExecutionFailedCause, Decision, DecisionType, EventType, ExecutionStatus,
-    FailWorkflowExecutionDecisionAttributes, RecordMarkerDecisionAttributes, RegistrationStatus,
+    CancelWorkflowExecutionDecisionAttributes, ChildPolicy, CloseStatus, Decision, DecisionType,
+    EventType, ExecutionStatus, FailWorkflowExecutionDecisionAttributes,
+    RecordMarkerDecisionAttributes, RegistrationStatus,
     RequestCancelActivityTaskDecisionAttributes, ScheduleActivityTaskDecisionAttributes,
+    ScheduleLambdaFunctionDecisionAttributes, ScheduleLambdaFunctionFailedCause,
 };
 use swf_e2e::{
     complete_workflow, event_types, full_history, poll_activity, poll_decision, schedule_activity,
@@ -486,7 +487,7 @@ async fn cancel_activities_record_marker_and_cancel_workflow() -> anyhow::Result
 }
 
 #[tokio::test]
-async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Result<()> {
+async fn lambda_decision_records_service_not_available() -> anyhow::Result<()> {
     let swfd = Swfd::start().await?;
     let client = swfd.client();
     let fx = setup_domain(&client, "unimplemented").await?;
@@ -498,7 +499,13 @@ async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Res
         .task_token(d1.task_token())
         .decisions(
             Decision::builder()
-                .decision_type(DecisionType::ContinueAsNewWorkflowExecution)
+                .decision_type(DecisionType::ScheduleLambdaFunction)
+                .schedule_lambda_function_decision_attributes(
+                    ScheduleLambdaFunctionDecisionAttributes::builder()
+                        .id("fn-1")
+                        .name("resize")
+                        .build()?,
+                )
                 .build()?,
         )
         .send()
@@ -522,7 +529,7 @@ async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Res
             EventType::DecisionTaskScheduled,
             EventType::DecisionTaskStarted,
             EventType::DecisionTaskCompleted,
-            EventType::ContinueAsNewWorkflowExecutionFailed,
+            EventType::ScheduleLambdaFunctionFailed,
             EventType::DecisionTaskScheduled,
             EventType::DecisionTaskStarted,
             EventType::DecisionTaskCompleted,
@@ -530,11 +537,12 @@ async fn unimplemented_decision_records_operation_not_permitted() -> anyhow::Res
         ]
     );
     let failed = events[4]
-        .continue_as_new_workflow_execution_failed_event_attributes()
-        .expect("ContinueAsNewWorkflowExecutionFailed attributes");
+        .schedule_lambda_function_failed_event_attributes()
+        .expect("ScheduleLambdaFunctionFailed attributes");
+    assert_eq!((failed.id(), failed.name()), ("fn-1", "resize"));
     assert_eq!(
         failed.cause(),
-        &ContinueAsNewWorkflowExecutionFailedCause::OperationNotPermitted
+        &ScheduleLambdaFunctionFailedCause::LambdaServiceNotAvailableInRegion
     );
     assert_eq!(failed.decision_task_completed_event_id(), 4);
     Ok(())

@@ -7,8 +7,8 @@ use swf_types::shapes::*;
 use swf_types::{parse_duration, parse_priority, Fault, Timestamp};
 
 use crate::command::{Command, Op, Outcome, Reply};
-use crate::execution::Exec;
 use crate::limits::Limits;
+use crate::runs::{resolve, NewRun, Requested};
 use crate::state::*;
 
 /// The outcome of applying a command plus the writes it makes (empty when the outcome is a fault).
@@ -26,6 +26,10 @@ pub struct Ctx<'a, S: StateRead + ?Sized> {
     pub index: u64,
     pub limits: &'a Limits,
     pub writes: Vec<Write>,
+    /// Fresh run ids stamped by the leader, used in order by continue-as-new and child starts.
+    pub fresh_ids: std::collections::VecDeque<String>,
+    /// Executions already changed by this command (latest version), read before the store.
+    pub finished: std::collections::BTreeMap<String, ExecutionRecord>,
 }
 
 /// Applies `cmd` at log `index` to `state`.
@@ -41,6 +45,8 @@ pub fn apply<S: StateRead + ?Sized>(
         index,
         limits,
         writes: Vec::new(),
+        fresh_ids: cmd.fresh_ids.iter().cloned().collect(),
+        finished: Default::default(),
     };
     let result = match &cmd.op {
         Op::RegisterDomain(input) => ctx.register_domain(input),
@@ -362,109 +368,41 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 input.workflow_id
             ))));
         }
-        let defaults = &detail.configuration;
-        let undefined = |what: &str| {
-            Err(Fault::default_undefined(format!(
-                "No default {what} was registered for the workflow type and none was given"
-            )))
+        let requested = Requested {
+            task_list: input.task_list.as_deref(),
+            execution_timeout: input.execution_start_to_close_timeout.clone(),
+            task_timeout: input.task_start_to_close_timeout.clone(),
+            child_policy: input.child_policy,
+            priority: input.task_priority.clone(),
+            lambda_role: input.lambda_role.clone(),
         };
-        let task_list = match input
-            .task_list
-            .as_ref()
-            .or(defaults.default_task_list.as_ref())
-        {
-            Some(t) => t.name.clone(),
-            None => return Ok(undefined("task list")),
+        let (config, priority_text) = match resolve(&detail.configuration, requested) {
+            Ok(r) => r,
+            Err(missing) => {
+                return Ok(Err(Fault::default_undefined(format!(
+                    "No default {} was registered for the workflow type and none was given",
+                    missing.describe()
+                ))))
+            }
         };
-        let Some(execution_timeout) = input
-            .execution_start_to_close_timeout
-            .clone()
-            .or_else(|| defaults.default_execution_start_to_close_timeout.clone())
-        else {
-            return Ok(undefined("execution start-to-close timeout"));
-        };
-        if parse_duration(&execution_timeout) == Ok(None) {
+        if parse_duration(&config.execution_start_to_close_timeout) == Ok(None) {
             return Ok(Err(Fault::validation(
                 "executionStartToCloseTimeout may not be NONE",
             )));
         }
-        let Some(task_timeout) = input
-            .task_start_to_close_timeout
-            .clone()
-            .or_else(|| defaults.default_task_start_to_close_timeout.clone())
-        else {
-            return Ok(undefined("task start-to-close timeout"));
-        };
-        let Some(child_policy) = input.child_policy.or(defaults.default_child_policy) else {
-            return Ok(undefined("child policy"));
-        };
-        let priority_text = input
-            .task_priority
-            .clone()
-            .or_else(|| defaults.default_task_priority.clone());
-        let priority = fault!(check_priority("taskPriority", &priority_text));
-        let config = ExecutionConfig {
-            task_list,
-            task_priority: priority,
-            execution_start_to_close_timeout: execution_timeout,
-            task_start_to_close_timeout: task_timeout,
-            child_policy,
-            lambda_role: input
-                .lambda_role
-                .clone()
-                .or_else(|| defaults.default_lambda_role.clone()),
-        };
-        let record = ExecutionRecord {
+        let exec = self.new_run(NewRun {
             domain: input.domain.clone(),
             workflow_id: input.workflow_id.clone(),
             run_id: run_id.to_string(),
             workflow_type: wt.clone(),
-            config: config.clone(),
-            tag_list: input.tag_list.clone().unwrap_or_default(),
-            started: self.now,
-            closed: None,
-            close_status: None,
-            cancel_requested: false,
-            next_event_id: 1,
-            decision: DecisionSlot::None,
-            previous_started_event_id: 0,
-            activities: Default::default(),
-            latest_activity_task_timestamp: None,
-            latest_execution_context: None,
-            timers: Default::default(),
-            deadlines: Vec::new(),
-        };
-        let mut exec = Exec::new(record);
-        exec.mark_new();
-        exec.add_event(
-            self.now,
-            WorkflowExecutionStartedEventAttributes {
-                input: input.input.clone(),
-                execution_start_to_close_timeout: Some(
-                    config.execution_start_to_close_timeout.clone(),
-                ),
-                task_start_to_close_timeout: Some(config.task_start_to_close_timeout.clone()),
-                child_policy: config.child_policy,
-                task_list: Box::new(TaskList {
-                    name: config.task_list.clone(),
-                }),
-                task_priority: priority_text,
-                workflow_type: Box::new(wt.clone()),
-                tag_list: input.tag_list.clone(),
-                lambda_role: config.lambda_role.clone(),
-                ..Default::default()
-            },
-        );
-        if let Ok(Some(secs)) = parse_duration(&config.execution_start_to_close_timeout) {
-            exec.arm(DeadlineKind::WorkflowStartToClose, 0, self.now, secs);
-        }
-        exec.needs_decision(self.now, self.index);
-        self.writes.push(Write::OpenRun {
-            domain: input.domain.clone(),
-            workflow_id: input.workflow_id.clone(),
-            run_id: Some(run_id.to_string()),
+            config,
+            priority_text,
+            tag_list: input.tag_list.clone(),
+            input: input.input.clone(),
+            parent: None,
+            continued_from: None,
         });
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Started {
             run_id: run_id.to_string(),
         }))

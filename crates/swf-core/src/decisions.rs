@@ -81,13 +81,13 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             reschedule |= needs_decision;
         }
         exec.finish_decision_task(self.now, self.index, reschedule);
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
 
     /// Applies one decision; returns whether it produced an event that needs a new decision task.
     fn decide(
-        &self,
+        &mut self,
         exec: &mut Exec,
         d: &Decision,
         completed: i64,
@@ -246,31 +246,19 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 }
             }
             DecisionType::ContinueAsNewWorkflowExecution => {
-                exec.add_event(
-                    now,
-                    ContinueAsNewWorkflowExecutionFailedEventAttributes {
-                        cause: ContinueAsNewWorkflowExecutionFailedCause::OperationNotPermitted,
-                        decision_task_completed_event_id: completed,
-                    },
-                );
-                true
+                let a = d
+                    .continue_as_new_workflow_execution_decision_attributes
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_default();
+                self.continue_as_new(exec, a, completed, unhandled)?
             }
             DecisionType::SignalExternalWorkflowExecution => {
                 let a = d
                     .signal_external_workflow_execution_decision_attributes
                     .as_deref()
                     .expect("checked");
-                exec.add_event(
-                    now,
-                    SignalExternalWorkflowExecutionFailedEventAttributes {
-                        workflow_id: a.workflow_id.clone(),
-                        run_id: a.run_id.clone(),
-                        cause: SignalExternalWorkflowExecutionFailedCause::OperationNotPermitted,
-                        initiated_event_id: 0,
-                        decision_task_completed_event_id: completed,
-                        control: a.control.clone(),
-                    },
-                );
+                self.signal_external(exec, a, completed)?;
                 true
             }
             DecisionType::RequestCancelExternalWorkflowExecution => {
@@ -278,14 +266,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                     .request_cancel_external_workflow_execution_decision_attributes
                     .as_deref()
                     .expect("checked");
-                exec.add_event(now, RequestCancelExternalWorkflowExecutionFailedEventAttributes {
-                    workflow_id: a.workflow_id.clone(),
-                    run_id: a.run_id.clone(),
-                    cause: RequestCancelExternalWorkflowExecutionFailedCause::OperationNotPermitted,
-                    initiated_event_id: 0,
-                    decision_task_completed_event_id: completed,
-                    control: a.control.clone(),
-                });
+                self.cancel_external(exec, a, completed)?;
                 true
             }
             DecisionType::StartChildWorkflowExecution => {
@@ -293,17 +274,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                     .start_child_workflow_execution_decision_attributes
                     .as_deref()
                     .expect("checked");
-                exec.add_event(
-                    now,
-                    StartChildWorkflowExecutionFailedEventAttributes {
-                        workflow_type: a.workflow_type.clone(),
-                        cause: StartChildWorkflowExecutionFailedCause::OperationNotPermitted,
-                        workflow_id: a.workflow_id.clone(),
-                        initiated_event_id: 0,
-                        decision_task_completed_event_id: completed,
-                        control: a.control.clone(),
-                    },
-                );
+                self.start_child(exec, a, completed)?;
                 true
             }
             DecisionType::ScheduleLambdaFunction => {

@@ -176,6 +176,11 @@ impl Exec {
         self.closed_now = true;
     }
 
+    /// Whether this change closed the execution.
+    pub fn closed_now(&self) -> bool {
+        self.closed_now
+    }
+
     /// Whether the execution is open.
     pub fn is_open(&self) -> bool {
         self.rec.is_open()
@@ -189,7 +194,15 @@ impl Exec {
     /// Emits the writes: events, queue changes, the record and (on close) the open-run index.
     pub fn finish(self, writes: &mut Vec<Write>) {
         let run_id = self.rec.run_id.clone();
-        if self.closed_now {
+        // The open-run index: set by a new run, cleared by a close (except a continue-as-new, whose
+        // new run takes the workflow id over in the same command).
+        if matches!(self.reindex_from, Some(None)) {
+            writes.push(Write::OpenRun {
+                domain: self.rec.domain.clone(),
+                workflow_id: self.rec.workflow_id.clone(),
+                run_id: Some(run_id.clone()),
+            });
+        } else if self.closed_now && self.rec.close_status != Some(CloseStatus::ContinuedAsNew) {
             writes.push(Write::OpenRun {
                 domain: self.rec.domain.clone(),
                 workflow_id: self.rec.workflow_id.clone(),

@@ -57,7 +57,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             },
         );
         exec.needs_decision(self.now, self.index);
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
 
@@ -78,7 +78,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             WorkflowExecutionCancelRequestedEventAttributes::default(),
         );
         exec.needs_decision(self.now, self.index);
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
 
@@ -99,7 +99,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             },
         );
         exec.close(self.now, CloseStatus::Terminated);
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
 }

@@ -6,6 +6,7 @@
 pub mod apply;
 #[cfg(test)]
 mod apply_test;
+mod children;
 pub mod command;
 mod decisions;
 pub mod execution;
@@ -14,6 +15,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod memstate;
 pub mod query;
+mod runs;
 pub mod state;
 mod tasks;
 mod timeouts;

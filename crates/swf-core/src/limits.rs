@@ -11,6 +11,7 @@ pub struct Limits {
     pub max_retention_days: u32,
     pub max_open_activities: usize,
     pub max_open_timers: usize,
+    pub max_open_children: usize,
     /// Region and account used in domain ARNs.
     pub region: String,
     pub account_id: String,
@@ -25,6 +26,7 @@ impl Default for Limits {
             max_retention_days: 90,
             max_open_activities: 1_000,
             max_open_timers: 1_000,
+            max_open_children: 1_000,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
         }

@@ -237,7 +237,12 @@ pub fn execution_info(rec: &ExecutionRecord) -> WorkflowExecutionInfo {
             ExecutionStatus::Closed
         },
         close_status: rec.close_status,
-        parent: None,
+        parent: rec.parent.as_ref().map(|p| {
+            Box::new(WorkflowExecution {
+                workflow_id: p.workflow_id.clone(),
+                run_id: p.run_id.clone(),
+            })
+        }),
         tag_list: if rec.tag_list.is_empty() {
             None
         } else {
@@ -273,8 +278,8 @@ pub fn describe_execution<S: StateRead + ?Sized>(
         open_counts: Box::new(WorkflowExecutionOpenCounts {
             open_activity_tasks: rec.activities.len() as i32,
             open_decision_tasks: open_decisions,
-            open_timers: 0,
-            open_child_workflow_executions: 0,
+            open_timers: rec.timers.len() as i32,
+            open_child_workflow_executions: rec.children.len() as i32,
             open_lambda_functions: Some(0),
         }),
         latest_activity_task_timestamp: rec.latest_activity_task_timestamp,

@@ -224,6 +224,30 @@ pub struct ExecutionRecord {
     /// Every deadline armed for this execution.
     #[serde(default)]
     pub deadlines: Vec<Deadline>,
+    /// The parent, for a child execution.
+    #[serde(default)]
+    pub parent: Option<ParentRef>,
+    /// Open child executions by workflow id.
+    #[serde(default)]
+    pub children: BTreeMap<String, ChildRef>,
+}
+
+/// A child's link to its parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentRef {
+    pub workflow_id: String,
+    pub run_id: String,
+    /// The parent's StartChildWorkflowExecutionInitiated event.
+    pub initiated_event_id: i64,
+}
+
+/// A parent's record of an open child.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildRef {
+    pub run_id: String,
+    pub workflow_type: WorkflowType,
+    pub initiated_event_id: i64,
+    pub started_event_id: i64,
 }
 
 impl ExecutionRecord {

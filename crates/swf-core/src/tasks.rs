@@ -70,7 +70,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             },
             workflow_type: exec.rec.workflow_type.clone(),
         };
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(reply))
     }
 
@@ -144,7 +144,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 secs,
             );
         }
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(reply))
     }
 
@@ -189,7 +189,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             exec.disarm(|d| d.event_id == scheduled && d.kind == DeadlineKind::ActivityHeartbeat);
             exec.arm(DeadlineKind::ActivityHeartbeat, scheduled, self.now, secs);
         }
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Heartbeat { cancel_requested }))
     }
 
@@ -249,7 +249,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             ),
         };
         exec.needs_decision(self.now, self.index);
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
 }

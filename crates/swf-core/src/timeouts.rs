@@ -104,7 +104,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 exec.close(now, CloseStatus::TimedOut);
             }
         }
-        exec.finish(&mut self.writes);
+        self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
 }

@@ -410,6 +410,8 @@ mod tests {
             latest_execution_context: None,
             timers: Default::default(),
             deadlines: Vec::new(),
+            parent: None,
+            children: Default::default(),
         }
     }
 

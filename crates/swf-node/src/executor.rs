@@ -51,6 +51,13 @@ fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Fault> {
     serde_json::to_vec(v).map_err(|e| Fault::internal(e.to_string()))
 }
 
+/// A new run id: 32 random bytes in base64, like SWF's.
+fn new_run_id() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    STANDARD.encode(bytes)
+}
+
 /// The type action an action name asks for (Deprecate*, Undeprecate*, Delete*).
 fn type_action(action: &str) -> TypeAction {
     if action.starts_with("Deprecate") {
@@ -97,9 +104,27 @@ impl Executor {
 
     /// Proposes `op` (after a dry run) and returns the applied outcome.
     async fn write(&self, op: Op) -> Result<Reply, Fault> {
+        // Runs a decision may start (continue-as-new, children) get ids generated here, on the leader.
+        let fresh_ids = match &op {
+            Op::RespondDecisionTaskCompleted(i) => i
+                .decisions
+                .iter()
+                .flatten()
+                .filter(|d| {
+                    matches!(
+                        d.decision_type,
+                        DecisionType::ContinueAsNewWorkflowExecution
+                            | DecisionType::StartChildWorkflowExecution
+                    )
+                })
+                .map(|_| new_run_id())
+                .collect(),
+            _ => Vec::new(),
+        };
         let cmd = Command {
             now: self.now(),
             op,
+            fresh_ids,
         };
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;
@@ -143,11 +168,9 @@ impl Executor {
                 .await
                 .map(|_| empty()),
             "StartWorkflowExecution" => {
-                let mut bytes = [0u8; 32];
-                rand::thread_rng().fill_bytes(&mut bytes);
                 let op = Op::StartWorkflowExecution {
                     input: parse(input)?,
-                    run_id: STANDARD.encode(bytes),
+                    run_id: new_run_id(),
                 };
                 match self.write(op).await? {
                     Reply::Started { run_id } => json(&Run {

@@ -16,6 +16,7 @@ fn entry(index: u64, op: Op) -> Entry<TypeConfig> {
         payload: EntryPayload::Normal(Command {
             now: Timestamp(1_000 * index as i64),
             op,
+            fresh_ids: Vec::new(),
         }),
     }
 }
