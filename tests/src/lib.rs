@@ -426,9 +426,30 @@ pub fn client_for(endpoint: &str) -> Client {
             None,
             None,
             "swf-e2e",
-        ))
-        .build();
-    Client::from_conf(config)
+        ));
+    // The app name carries the endpoint so helpers given only a client can reach the server directly.
+    let config = match endpoint_app_name(endpoint) {
+        Some(name) => config.app_name(name),
+        None => config,
+    };
+    Client::from_conf(config.build())
+}
+
+const APP_NAME_PREFIX: &str = "swf-e2e_";
+
+/// `http://HOST:PORT` as an app name (`swf-e2e_HOST_PORT`); app names allow no `:` or `/`.
+fn endpoint_app_name(endpoint: &str) -> Option<aws_sdk_swf::config::AppName> {
+    let hostport = endpoint.strip_prefix("http://")?.trim_end_matches('/');
+    aws_sdk_swf::config::AppName::new(format!("{APP_NAME_PREFIX}{}", hostport.replace(':', "_")))
+        .ok()
+}
+
+/// The endpoint a client made by [`client_for`] talks to.
+pub fn client_endpoint(client: &Client) -> Option<String> {
+    let name = client.config().app_name()?.to_string();
+    let hostport = name.strip_prefix(APP_NAME_PREFIX)?;
+    let (host, port) = hostport.rsplit_once('_')?;
+    Some(format!("http://{host}:{port}"))
 }
 
 /// Names used by [`setup_domain`]: one workflow type and one activity type in a domain, with defaults.
@@ -562,9 +583,62 @@ pub async fn full_history(
         events.extend_from_slice(out.events());
         match out.next_page_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(events),
+            _ => break,
         }
     }
+    if let Some(endpoint) = client_endpoint(client) {
+        assert_valid_history(&endpoint, domain, execution).await?;
+    }
+    Ok(events)
+}
+
+/// Fetches a history as raw SWF JSON and checks it with the project's history validator
+/// (`swf_core::validate`): every history an end-to-end test reads is checked this way.
+pub async fn assert_valid_history(
+    endpoint: &str,
+    domain: &str,
+    execution: &WorkflowExecution,
+) -> Result<()> {
+    let http = reqwest::Client::new();
+    let mut events: Vec<swf_types::shapes::HistoryEvent> = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = serde_json::json!({
+            "domain": domain,
+            "execution": { "workflowId": execution.workflow_id(), "runId": execution.run_id() },
+        });
+        if let Some(t) = &token {
+            body["nextPageToken"] = serde_json::Value::String(t.clone());
+        }
+        let page: serde_json::Value = http
+            .post(format!("{}/", endpoint.trim_end_matches('/')))
+            .header(
+                "X-Amz-Target",
+                format!("{TARGET_PREFIX}GetWorkflowExecutionHistory"),
+            )
+            .header("Content-Type", AMZ_JSON)
+            .body(body.to_string())
+            .send()
+            .await?
+            .json()
+            .await?;
+        let batch: Vec<swf_types::shapes::HistoryEvent> =
+            serde_json::from_value(page["events"].clone())
+                .context("history events parse as the model's HistoryEvent")?;
+        events.extend(batch);
+        match page["nextPageToken"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let violations = swf_core::validate::validate_history(&events);
+    if !violations.is_empty() {
+        bail!(
+            "history of {} breaks the rules: {violations:?}",
+            execution.workflow_id()
+        );
+    }
+    Ok(())
 }
 
 /// The event types of `events`, in order.
@@ -632,6 +706,15 @@ pub async fn poll_activity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_know_their_endpoint() {
+        let client = client_for("http://127.0.0.1:41337");
+        assert_eq!(
+            client_endpoint(&client).as_deref(),
+            Some("http://127.0.0.1:41337")
+        );
+    }
 
     #[test]
     fn parses_the_listening_line() {

@@ -303,6 +303,9 @@ fn check_invariants(s: &MemState) {
                 .collect();
             assert_eq!(members, vec![&want], "{run_id}: event {v}");
         }
+        let owned: Vec<HistoryEvent> = events.iter().map(|e| (*e).clone()).collect();
+        let violations = crate::validate::validate_history(&owned);
+        assert!(violations.is_empty(), "{run_id}: {violations:?}");
         // Decision tasks: at most one scheduled-or-started at any point, each started one refers to
         // the scheduled one, each completed one to the started one.
         let mut scheduled: Option<i64> = None;

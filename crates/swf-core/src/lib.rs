@@ -20,6 +20,7 @@ pub mod state;
 mod tasks;
 mod timeouts;
 pub mod token;
+pub mod validate;
 pub mod visibility;
 
 pub use apply::{apply, Applied};

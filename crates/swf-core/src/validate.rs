@@ -1,0 +1,281 @@
+//! The history validator: checks that a workflow history is well formed, as SWF guarantees. Used by the
+//! unit tests, the end-to-end tests and (later) the chaos suite on every history they see.
+//!
+//! Rules: event ids contiguous from 1; the first event is WorkflowExecutionStarted; timestamps never
+//! decrease; every event carries exactly its own attributes member; every reference
+//! (`scheduledEventId`, `startedEventId`, `decisionTaskCompletedEventId`, `initiatedEventId`,
+//! `latestCancelRequestedEventId`) points at an earlier event of the right type; a started task is
+//! closed at most once; nothing follows the close event.
+
+use serde_json::Value;
+use swf_types::shapes::{EventType, HistoryEvent};
+
+/// A rule a history breaks, with the event where it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub event_id: i64,
+    pub rule: String,
+}
+
+fn is_close(t: EventType) -> bool {
+    matches!(
+        t,
+        EventType::WorkflowExecutionCompleted
+            | EventType::WorkflowExecutionFailed
+            | EventType::WorkflowExecutionCanceled
+            | EventType::WorkflowExecutionTerminated
+            | EventType::WorkflowExecutionTimedOut
+            | EventType::WorkflowExecutionContinuedAsNew
+    )
+}
+
+/// The event types a reference member of an event of type `t` may point at.
+fn expected_targets(t: EventType, member: &str) -> Option<&'static [EventType]> {
+    use EventType::*;
+    let s = t.as_str();
+    Some(match member {
+        "decisionTaskCompletedEventId" => &[DecisionTaskCompleted],
+        "scheduledEventId" if s.starts_with("DecisionTask") => &[DecisionTaskScheduled],
+        "scheduledEventId" if s.starts_with("ActivityTask") => &[ActivityTaskScheduled],
+        "scheduledEventId" if s.starts_with("LambdaFunction") => &[LambdaFunctionScheduled],
+        "startedEventId" if s.starts_with("DecisionTask") => &[DecisionTaskStarted],
+        "startedEventId" if s.starts_with("ActivityTask") => &[ActivityTaskStarted],
+        "startedEventId" if s.starts_with("Timer") => &[TimerStarted],
+        "startedEventId" if s.starts_with("ChildWorkflowExecution") => {
+            &[ChildWorkflowExecutionStarted]
+        }
+        "startedEventId" if s.starts_with("LambdaFunction") => &[LambdaFunctionStarted],
+        "initiatedEventId"
+            if s.starts_with("ChildWorkflowExecution") || s.starts_with("StartChild") =>
+        {
+            &[StartChildWorkflowExecutionInitiated]
+        }
+        "initiatedEventId" if s.contains("Signal") => &[SignalExternalWorkflowExecutionInitiated],
+        "initiatedEventId" if s.contains("Cancel") => {
+            &[RequestCancelExternalWorkflowExecutionInitiated]
+        }
+        "latestCancelRequestedEventId" => &[ActivityTaskCancelRequested],
+        _ => return None,
+    })
+}
+
+/// Checks a whole history (events in id order); returns every violation found.
+pub fn validate_history(events: &[HistoryEvent]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut bad = |event_id: i64, rule: String| out.push(Violation { event_id, rule });
+    let mut closed_at: Option<i64> = None;
+    let mut last_time = None;
+    let mut closed_tasks = std::collections::BTreeSet::new();
+    for (i, e) in events.iter().enumerate() {
+        let id = e.event_id;
+        if id != i as i64 + 1 {
+            bad(
+                id,
+                format!("event ids are not contiguous from 1: expected {}", i + 1),
+            );
+        }
+        if i == 0 && e.event_type != EventType::WorkflowExecutionStarted {
+            bad(id, "the first event is not WorkflowExecutionStarted".into());
+        }
+        if let Some(at) = closed_at {
+            bad(id, format!("an event follows the close event {at}"));
+        }
+        if last_time.is_some_and(|t| e.event_timestamp < t) {
+            bad(id, "timestamp goes backwards".into());
+        }
+        last_time = Some(e.event_timestamp);
+        let v = serde_json::to_value(e).unwrap_or(Value::Null);
+        let t = e.event_type.as_str();
+        let want = format!("{}{}EventAttributes", t[..1].to_lowercase(), &t[1..]);
+        let members: Vec<&String> = v
+            .as_object()
+            .map(|o| {
+                o.keys()
+                    .filter(|k| k.ends_with("EventAttributes"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if members != [&want] {
+            bad(
+                id,
+                format!("attributes members {members:?}, expected exactly {want}"),
+            );
+        }
+        if let Some(attrs) = v.get(&want).and_then(Value::as_object) {
+            for (member, value) in attrs {
+                let Some(allowed) = expected_targets(e.event_type, member) else {
+                    continue;
+                };
+                let Some(target) = value.as_i64() else {
+                    continue;
+                };
+                // 0 means "none" (a task canceled before it started, a decision failed before it initiated).
+                if target == 0 && (member == "startedEventId" || member == "initiatedEventId") {
+                    continue;
+                }
+                match events
+                    .get((target - 1).max(0) as usize)
+                    .filter(|_| target >= 1 && target < id)
+                {
+                    Some(r) if allowed.contains(&r.event_type) => {}
+                    Some(r) => bad(
+                        id,
+                        format!(
+                            "{member} {target} is a {}, expected one of {allowed:?}",
+                            r.event_type.as_str()
+                        ),
+                    ),
+                    None => bad(
+                        id,
+                        format!("{member} {target} does not name an earlier event"),
+                    ),
+                }
+            }
+            // A started task is closed at most once.
+            let closes_task = t.ends_with("Completed")
+                || t.ends_with("Failed")
+                || t.ends_with("TimedOut")
+                || t.ends_with("Canceled");
+            if closes_task
+                && (t.starts_with("ActivityTask")
+                    || t.starts_with("DecisionTask")
+                    || t.starts_with("ChildWorkflowExecution"))
+            {
+                let key = attrs
+                    .get("scheduledEventId")
+                    .or_else(|| attrs.get("initiatedEventId"))
+                    .and_then(Value::as_i64);
+                if let Some(k) = key {
+                    if !closed_tasks.insert((t.split("Task").next().unwrap_or(t).to_string(), k)) {
+                        bad(id, format!("task {k} closed twice"));
+                    }
+                }
+            }
+        }
+        if is_close(e.event_type) {
+            closed_at = Some(id);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swf_types::shapes::*;
+    use swf_types::Timestamp;
+
+    fn ok_history() -> Vec<HistoryEvent> {
+        vec![
+            HistoryEvent::new(
+                1,
+                Timestamp(1),
+                WorkflowExecutionStartedEventAttributes::default(),
+            ),
+            HistoryEvent::new(
+                2,
+                Timestamp(1),
+                DecisionTaskScheduledEventAttributes::default(),
+            ),
+            HistoryEvent::new(
+                3,
+                Timestamp(2),
+                DecisionTaskStartedEventAttributes {
+                    identity: None,
+                    scheduled_event_id: 2,
+                },
+            ),
+            HistoryEvent::new(
+                4,
+                Timestamp(3),
+                DecisionTaskCompletedEventAttributes {
+                    scheduled_event_id: 2,
+                    started_event_id: 3,
+                    ..Default::default()
+                },
+            ),
+            HistoryEvent::new(
+                5,
+                Timestamp(3),
+                WorkflowExecutionCompletedEventAttributes {
+                    result: None,
+                    decision_task_completed_event_id: 4,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_good_history_passes() {
+        assert_eq!(validate_history(&ok_history()), vec![]);
+    }
+
+    #[test]
+    fn each_rule_catches_its_violation() {
+        type Breaker = fn(&mut Vec<HistoryEvent>);
+        let cases: Vec<(&str, Breaker)> = vec![
+            ("contiguous", |h| h[2].event_id = 7),
+            ("first event", |h| {
+                h.remove(0);
+                for (i, e) in h.iter_mut().enumerate() {
+                    e.event_id = i as i64 + 1;
+                }
+            }),
+            ("backwards", |h| h[3].event_timestamp = Timestamp(0)),
+            ("follows the close", |h| {
+                h.push(HistoryEvent::new(
+                    6,
+                    Timestamp(4),
+                    MarkerRecordedEventAttributes::default(),
+                ))
+            }),
+            ("is a DecisionTaskScheduled", |h| {
+                h[4] = HistoryEvent::new(
+                    5,
+                    Timestamp(3),
+                    WorkflowExecutionCompletedEventAttributes {
+                        result: None,
+                        decision_task_completed_event_id: 2,
+                    },
+                )
+            }),
+            ("does not name an earlier event", |h| {
+                h[2] = HistoryEvent::new(
+                    3,
+                    Timestamp(2),
+                    DecisionTaskStartedEventAttributes {
+                        identity: None,
+                        scheduled_event_id: 9,
+                    },
+                )
+            }),
+            ("attributes members", |h| {
+                h[1].decision_task_scheduled_event_attributes = None
+            }),
+            ("closed twice", |h| {
+                h.insert(
+                    4,
+                    HistoryEvent::new(
+                        5,
+                        Timestamp(3),
+                        DecisionTaskCompletedEventAttributes {
+                            scheduled_event_id: 2,
+                            started_event_id: 3,
+                            ..Default::default()
+                        },
+                    ),
+                );
+                h[5].event_id = 6;
+            }),
+        ];
+        for (rule, breaker) in cases {
+            let mut h = ok_history();
+            breaker(&mut h);
+            let found = validate_history(&h);
+            assert!(
+                found.iter().any(|v| v.rule.contains(rule)),
+                "{rule}: {found:?}"
+            );
+        }
+    }
+}
