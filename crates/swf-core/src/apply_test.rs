@@ -2974,13 +2974,12 @@ impl H {
         self.check_deadlines();
     }
 
-    /// The due-time index holds exactly the deadlines the open executions armed.
+    /// The due-time index holds exactly the deadlines the executions armed.
     fn check_deadlines(&self) {
         let armed: BTreeSet<Deadline> = self
             .s
             .executions
             .values()
-            .filter(|r| r.is_open())
             .flat_map(|r| r.deadlines.clone())
             .collect();
         assert_eq!(
@@ -3179,7 +3178,12 @@ fn workflow_timeout_closes_the_run() {
         (last["timeoutType"].as_str(), last["childPolicy"].as_str()),
         (Some("START_TO_CLOSE"), Some("TERMINATE"))
     );
-    assert!(h.s.deadlines.is_empty(), "closing disarms every deadline");
+    let left: Vec<DeadlineKind> = h.s.deadlines.iter().map(|d| d.kind.clone()).collect();
+    assert_eq!(
+        left,
+        [DeadlineKind::Retention],
+        "closing disarms every deadline but retention"
+    );
     assert!(h.s.queues.is_empty());
 }
 
@@ -3465,4 +3469,63 @@ fn external_signal_and_cancel_decisions() {
     );
     // The outcomes need the decider: a new decision task is scheduled.
     assert!(matches!(h.rec(&a).decision, DecisionSlot::Scheduled { .. }));
+}
+
+#[test]
+fn history_event_limit_terminates_the_run() {
+    let mut h = H::with_limits(Limits {
+        max_history_events: 8,
+        ..Limits::default()
+    });
+    h.setup();
+    let run = h.start("w");
+    for _ in 0..10 {
+        if !h.rec(&run).is_open() {
+            break;
+        }
+        h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+            domain: D.into(),
+            workflow_id: "w".into(),
+            signal_name: "s".into(),
+            ..Default::default()
+        }));
+    }
+    let events = h.history(&run);
+    assert_eq!(events.len(), 8);
+    let last = attrs(events.last().unwrap());
+    assert_eq!(last["cause"], "EVENT_LIMIT_EXCEEDED");
+    assert_eq!(h.rec(&run).close_status, Some(CloseStatus::Terminated));
+}
+
+#[test]
+fn retention_purges_closed_runs() {
+    for (days, wait_ms) in [("0", 0i64), ("2", 2 * 86_400_000)] {
+        let mut h = H::new();
+        h.ok(Op::RegisterDomain(RegisterDomainInput {
+            workflow_execution_retention_period_in_days: days.into(),
+            ..domain_input(D)
+        }));
+        h.ok(Op::RegisterWorkflowType(wf_type_input("wf", "1")));
+        h.ok(Op::RegisterActivityType(act_type_input("act", "1")));
+        let run = h.start("w");
+        h.round(&run, vec![complete_wf()]);
+        let closed_at = h.clock;
+        let d = h.deadline(&run, |k| *k == DeadlineKind::Retention);
+        assert_eq!(d.due.0, closed_at + wait_ms, "retention of {days} days");
+        assert!(!h.s.visibility.is_empty());
+        h.fire(d);
+        assert!(h.s.executions.get(&run).is_none(), "{days}: record purged");
+        assert!(h.history(&run).is_empty(), "{days}: history purged");
+        assert!(h.s.visibility.is_empty(), "{days}: visibility purged");
+        assert!(h.s.deadlines.is_empty());
+        let gone = query::describe_execution(
+            &h.s,
+            D,
+            &WorkflowExecution {
+                workflow_id: "w".into(),
+                run_id: run.clone(),
+            },
+        );
+        assert_eq!(gone.unwrap_err().code(), "UnknownResourceFault");
+    }
 }

@@ -12,6 +12,8 @@ pub struct Limits {
     pub max_open_activities: usize,
     pub max_open_timers: usize,
     pub max_open_children: usize,
+    /// Events in one history; reaching it terminates the execution (cause EVENT_LIMIT_EXCEEDED).
+    pub max_history_events: usize,
     /// Region and account used in domain ARNs.
     pub region: String,
     pub account_id: String,
@@ -27,6 +29,7 @@ impl Default for Limits {
             max_open_activities: 1_000,
             max_open_timers: 1_000,
             max_open_children: 1_000,
+            max_history_events: 25_000,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
         }

@@ -58,6 +58,19 @@ impl MemState {
                         self.open_runs.remove(&(domain, workflow_id));
                     }
                 },
+                Write::Purge {
+                    run_id,
+                    last_event_id,
+                    visibility_keys,
+                } => {
+                    self.executions.remove(&run_id);
+                    for id in 1..=last_event_id {
+                        self.history.remove(&(run_id.clone(), id));
+                    }
+                    for k in visibility_keys {
+                        self.visibility.remove(&k);
+                    }
+                }
                 Write::Arm(d) => {
                     self.deadlines.insert(d);
                 }

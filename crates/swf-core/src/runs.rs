@@ -166,7 +166,30 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
 
     /// Commits a changed execution's writes. If the change closed it, its parent hears about it and its
     /// open children get its child policy.
-    pub(crate) fn commit(&mut self, exec: Exec) -> Result<(), ReadError> {
+    pub(crate) fn commit(&mut self, mut exec: Exec) -> Result<(), ReadError> {
+        let limit = self.limits.max_history_events as i64;
+        if exec.is_open() && exec.rec.next_event_id - 1 >= limit - 1 {
+            let child_policy = exec.rec.config.child_policy;
+            exec.add_event(
+                self.now,
+                WorkflowExecutionTerminatedEventAttributes {
+                    reason: Some(format!("The history reached the limit of {limit} events")),
+                    details: None,
+                    child_policy,
+                    cause: Some(WorkflowExecutionTerminatedCause::EventLimitExceeded),
+                },
+            );
+            exec.close(self.now, CloseStatus::Terminated);
+        }
+        if exec.closed_now() {
+            let days = self.state.domain(&exec.rec.domain)?.map(|d| {
+                d.detail
+                    .configuration
+                    .workflow_execution_retention_period_in_days
+            });
+            let days: u64 = days.as_deref().and_then(|d| d.parse().ok()).unwrap_or(0);
+            exec.arm(DeadlineKind::Retention, 0, self.now, days * 86_400);
+        }
         let closed_now = exec.closed_now();
         let rec = exec.rec.clone();
         self.finished.insert(rec.run_id.clone(), rec.clone());

@@ -184,6 +184,8 @@ pub enum DeadlineKind {
     DecisionStartToClose,
     /// The execution's start-to-close timeout (`event_id` 0).
     WorkflowStartToClose,
+    /// The end of a closed execution's retention period: it is purged (`event_id` 0).
+    Retention,
 }
 
 /// A durable deadline, indexed by due time in applied state. The leader fires it by proposing
@@ -285,6 +287,13 @@ pub enum Write {
     Arm(Deadline),
     /// Disarms a deadline.
     Disarm(Deadline),
+    /// Removes a closed execution: its record, its history (events 1 to `last_event_id`) and its
+    /// visibility entries.
+    Purge {
+        run_id: String,
+        last_event_id: i64,
+        visibility_keys: Vec<Vec<u8>>,
+    },
     /// Removes visibility index entries.
     Unindex {
         keys: Vec<Vec<u8>>,

@@ -17,7 +17,20 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
             // Never early: the leader proposes again once the time has come.
             return Ok(Ok(Reply::Done));
         }
-        let rec = match self.state.execution(&d.run_id)? {
+        let rec = match self.load(&d.run_id)? {
+            Some(rec)
+                if d.kind == DeadlineKind::Retention
+                    && !rec.is_open()
+                    && rec.deadlines.contains(d) =>
+            {
+                self.writes.push(Write::Disarm(d.clone()));
+                self.writes.push(Write::Purge {
+                    run_id: rec.run_id.clone(),
+                    last_event_id: rec.next_event_id - 1,
+                    visibility_keys: crate::visibility::index_keys(&rec),
+                });
+                return Ok(Ok(Reply::Done));
+            }
             Some(rec) if rec.is_open() && rec.deadlines.contains(d) => rec,
             _ => {
                 self.writes.push(Write::Disarm(d.clone()));
@@ -92,6 +105,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                     }
                 }
             }
+            DeadlineKind::Retention => {}
             DeadlineKind::WorkflowStartToClose => {
                 let child_policy = exec.rec.config.child_policy;
                 exec.add_event(

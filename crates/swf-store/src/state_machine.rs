@@ -103,6 +103,21 @@ impl StateMachineStore {
                         serialize(detail),
                     )
                 }
+                Write::Purge {
+                    run_id,
+                    last_event_id,
+                    visibility_keys,
+                } => {
+                    batch.delete_cf(self.cf(CF_EXECUTIONS), run_id.as_bytes());
+                    batch.delete_range_cf(
+                        self.cf(CF_HISTORY),
+                        keys::history_key(run_id, 0),
+                        keys::history_key(run_id, last_event_id + 1),
+                    );
+                    for k in visibility_keys {
+                        batch.delete_cf(self.cf(CF_VISIBILITY), k);
+                    }
+                }
                 Write::Arm(d) => {
                     batch.put_cf(self.cf(CF_DEADLINES), keys::deadline_key(d), serialize(d))
                 }

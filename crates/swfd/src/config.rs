@@ -35,6 +35,9 @@ pub struct Args {
     /// Seconds a long poll is held before an empty answer (default 55; clients time out at 60).
     #[arg(long, env = "SWFD_LONG_POLL_SECS")]
     pub long_poll_secs: Option<u64>,
+    /// Events one history may hold; reaching it terminates the execution (default 25000, SWF's limit).
+    #[arg(long, env = "SWFD_MAX_HISTORY_EVENTS")]
+    pub max_history_events: Option<usize>,
     /// Region used in domain ARNs (default us-east-1).
     #[arg(long, env = "SWFD_REGION")]
     pub region: Option<String>,
@@ -52,6 +55,7 @@ pub struct FileConfig {
     pub grpc_addr: Option<String>,
     pub node_id: Option<u64>,
     pub long_poll_secs: Option<u64>,
+    pub max_history_events: Option<usize>,
     pub region: Option<String>,
     pub account_id: Option<String>,
 }
@@ -64,6 +68,7 @@ pub struct Settings {
     pub grpc_addr: String,
     pub node_id: u64,
     pub long_poll: Duration,
+    pub max_history_events: usize,
     pub region: String,
     pub account_id: String,
 }
@@ -99,6 +104,10 @@ impl Settings {
             long_poll: Duration::from_secs(
                 args.long_poll_secs.or(file.long_poll_secs).unwrap_or(55),
             ),
+            max_history_events: args
+                .max_history_events
+                .or(file.max_history_events)
+                .unwrap_or(25_000),
             region: args
                 .region
                 .clone()
@@ -124,6 +133,10 @@ impl Settings {
             self.long_poll <= Duration::from_secs(60),
             "long-poll-secs must be at most 60 (SWF's limit)"
         );
+        anyhow::ensure!(
+            self.max_history_events >= 10,
+            "max-history-events must be at least 10"
+        );
         Ok(())
     }
 
@@ -137,6 +150,7 @@ impl Settings {
         };
         c.limits.region = self.region.clone();
         c.limits.account_id = self.account_id.clone();
+        c.limits.max_history_events = self.max_history_events;
         c
     }
 }
