@@ -168,7 +168,8 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
     /// open children get its child policy.
     pub(crate) fn commit(&mut self, mut exec: Exec) -> Result<(), ReadError> {
         let limit = self.limits.max_history_events as i64;
-        if exec.is_open() && exec.rec.next_event_id - 1 >= limit - 1 {
+        // The events so far (next_event_id - 1) plus the termination event must fit in the limit.
+        if exec.is_open() && exec.rec.next_event_id >= limit {
             let child_policy = exec.rec.config.child_policy;
             exec.add_event(
                 self.now,
