@@ -301,3 +301,65 @@ async fn timer_survives_kill_9() -> anyhow::Result<()> {
         .any(|e| e.event_type() == &EventType::TimerFired));
     Ok(())
 }
+
+/// Fires 100 one-second timers at once and reports how late each fired (from the history's own
+/// timestamps: TimerFired minus TimerStarted minus the duration). None may be early; the distribution
+/// is printed (run with `--nocapture`) and recorded in docs/benchmarks.md.
+#[tokio::test]
+async fn timer_lateness_distribution() -> anyhow::Result<()> {
+    let swfd = Swfd::start_with(&["--long-poll-secs", "5"]).await?;
+    let c = swfd.client();
+    let fx = setup_domain(&c, "late").await?;
+    let run = start_execution(&c, &fx, "many-timers", "").await?;
+    let task = poll_decision(&c, &fx).await?;
+    let timers: Vec<Decision> = (0..100).map(|i| start_timer(&format!("t{i}"), 1)).collect();
+    c.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .set_decisions(Some(timers))
+        .send()
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let history = loop {
+        let h = full_history(&c, "late", &run).await?;
+        if h.iter()
+            .filter(|e| e.event_type() == &EventType::TimerFired)
+            .count()
+            == 100
+        {
+            break h;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "timers did not all fire"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let started: std::collections::HashMap<&str, f64> = history
+        .iter()
+        .filter_map(|e| {
+            e.timer_started_event_attributes()
+                .map(|a| (a.timer_id(), secs(e)))
+        })
+        .collect();
+    let mut late_ms: Vec<f64> = history
+        .iter()
+        .filter_map(|e| {
+            e.timer_fired_event_attributes()
+                .map(|a| (secs(e) - started[a.timer_id()] - 1.0) * 1000.0)
+        })
+        .collect();
+    late_ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| late_ms[((late_ms.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "timer lateness over {} timers (ms): min {:.0} p50 {:.0} p90 {:.0} p99 {:.0} max {:.0}",
+        late_ms.len(),
+        late_ms[0],
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        late_ms[late_ms.len() - 1]
+    );
+    assert!(late_ms[0] >= 0.0, "a timer fired early");
+    assert!(pct(0.5) < 500.0, "median lateness {:.0} ms", pct(0.5));
+    Ok(())
+}

@@ -69,6 +69,13 @@ pub fn apply<S: StateRead + ?Sized>(
         Op::RespondActivityTaskFailed(input) => ctx.respond_activity_failed(input),
         Op::RespondActivityTaskCanceled(input) => ctx.respond_activity_canceled(input),
         Op::FireDeadline(d) => ctx.fire(d),
+        Op::FireDeadlines(ds) => {
+            // Each firing sees the ones before it (through the command's overlay).
+            for d in ds {
+                ctx.fire(d)?;
+            }
+            Ok(Ok(Reply::Done))
+        }
         Op::SignalWorkflowExecution(i) => ctx.signal(i),
         Op::RequestCancelWorkflowExecution(i) => ctx.request_cancel(i),
         Op::TerminateWorkflowExecution(i) => ctx.terminate(i),

@@ -3529,3 +3529,41 @@ fn retention_purges_closed_runs() {
         assert_eq!(gone.unwrap_err().code(), "UnknownResourceFault");
     }
 }
+
+#[test]
+fn a_burst_of_deadlines_fires_in_one_command() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(
+        &run,
+        vec![start_timer("a", "5"), start_timer("b", "5"), schedule("x")],
+    );
+    let a = h.deadline(
+        &run,
+        |k| matches!(k, DeadlineKind::Timer { timer_id } if timer_id == "a"),
+    );
+    let b = h.deadline(
+        &run,
+        |k| matches!(k, DeadlineKind::Timer { timer_id } if timer_id == "b"),
+    );
+    h.clock = a.due.0.max(b.due.0) - 1_000;
+    h.ok(Op::FireDeadlines(vec![a, b]));
+    h.check_deadlines();
+    let types = h.types(&run);
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == EventType::TimerFired)
+            .count(),
+        2
+    );
+    // One decision task for both (the second firing saw the first one's scheduled task).
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == EventType::DecisionTaskScheduled)
+            .count(),
+        2
+    );
+    assert!(h.rec(&run).timers.is_empty());
+}

@@ -58,6 +58,8 @@ pub enum Op {
     RespondActivityTaskCanceled(RespondActivityTaskCanceledInput),
     /// Fires a deadline that has come due (proposed by the leader's timer service).
     FireDeadline(crate::state::Deadline),
+    /// Fires every deadline in the list, in order (one log entry for a burst of due deadlines).
+    FireDeadlines(Vec<crate::state::Deadline>),
     SignalWorkflowExecution(SignalWorkflowExecutionInput),
     RequestCancelWorkflowExecution(RequestCancelWorkflowExecutionInput),
     TerminateWorkflowExecution(TerminateWorkflowExecutionInput),
@@ -100,6 +102,7 @@ impl Op {
             Op::RespondActivityTaskFailed(_) => "RespondActivityTaskFailed",
             Op::RespondActivityTaskCanceled(_) => "RespondActivityTaskCanceled",
             Op::FireDeadline(_) => "FireDeadline",
+            Op::FireDeadlines(_) => "FireDeadlines",
             Op::SignalWorkflowExecution(_) => "SignalWorkflowExecution",
             Op::RequestCancelWorkflowExecution(_) => "RequestCancelWorkflowExecution",
             Op::TerminateWorkflowExecution(_) => "TerminateWorkflowExecution",

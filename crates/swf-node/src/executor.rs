@@ -139,8 +139,11 @@ impl Executor {
     }
 
     /// Fires a due deadline (the timer service calls this on the leader).
-    pub(crate) async fn fire(&self, deadline: swf_core::state::Deadline) -> Result<(), Fault> {
-        self.write(Op::FireDeadline(deadline)).await.map(|_| ())
+    pub(crate) async fn fire(
+        &self,
+        deadlines: Vec<swf_core::state::Deadline>,
+    ) -> Result<(), Fault> {
+        self.write(Op::FireDeadlines(deadlines)).await.map(|_| ())
     }
 
     /// Waits until this node's applied state includes everything committed before the call.

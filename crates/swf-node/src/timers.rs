@@ -62,7 +62,8 @@ pub fn spawn(
     })
 }
 
-/// Fires every due deadline; returns how long to sleep before the next one is due (zero: look again now).
+/// Fires every due deadline (in one command); returns how long to sleep before the next one is due
+/// (zero: look again now).
 async fn fire_due(reader: &StateReader, executor: &Executor) -> Duration {
     let deadlines = match reader.next_deadlines(BATCH) {
         Ok(d) => d,
@@ -71,31 +72,24 @@ async fn fire_due(reader: &StateReader, executor: &Executor) -> Duration {
             return MAX_SLEEP;
         }
     };
-    let mut fired = false;
-    for d in deadlines {
-        let now = wall_ms();
-        if d.due.0 > now {
-            return if fired {
-                Duration::ZERO
-            } else {
-                Duration::from_millis((d.due.0 - now) as u64).min(MAX_SLEEP)
-            };
-        }
-        let late_ms = now - d.due.0;
-        match executor.fire(d.clone()).await {
-            Ok(()) => {
-                fired = true;
-                tracing::debug!(run_id = %d.run_id, kind = ?d.kind, late_ms, "deadline fired");
-            }
-            Err(f) => {
-                tracing::warn!(run_id = %d.run_id, kind = ?d.kind, code = f.code(), message = %f.message, "firing a deadline failed");
-                return Duration::from_millis(100);
-            }
-        }
+    let now = wall_ms();
+    let (due, later): (Vec<_>, Vec<_>) = deadlines.into_iter().partition(|d| d.due.0 <= now);
+    if due.is_empty() {
+        return match later.first() {
+            Some(next) => Duration::from_millis((next.due.0 - now) as u64).min(MAX_SLEEP),
+            None => MAX_SLEEP,
+        };
     }
-    if fired {
-        Duration::ZERO
-    } else {
-        MAX_SLEEP
+    let count = due.len();
+    let latest_ms = now - due[0].due.0;
+    match executor.fire(due).await {
+        Ok(()) => {
+            tracing::debug!(count, latest_ms, "deadlines fired");
+            Duration::ZERO
+        }
+        Err(f) => {
+            tracing::warn!(count, code = f.code(), message = %f.message, "firing deadlines failed");
+            Duration::from_millis(100)
+        }
     }
 }
