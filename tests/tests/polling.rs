@@ -157,3 +157,88 @@ async fn concurrent_pollers_each_get_one_task() -> anyhow::Result<()> {
     assert_eq!(ids, ["fan-0", "fan-1", "fan-2"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn task_priority_orders_delivery() -> anyhow::Result<()> {
+    let swfd = Swfd::start_with(&["--long-poll-secs", "2"]).await?;
+    let client = swfd.client();
+    let fx = setup_domain(&client, "prio").await?;
+    start_execution(&client, &fx, "prio-wf", "").await?;
+    let task = poll_decision(&client, &fx).await?;
+    let decisions: Vec<_> = [
+        ("low", "1"),
+        ("high", "10"),
+        ("mid", "5"),
+        ("negative", "-3"),
+    ]
+    .into_iter()
+    .map(|(id, p)| {
+        aws_sdk_swf::types::Decision::builder()
+            .decision_type(aws_sdk_swf::types::DecisionType::ScheduleActivityTask)
+            .schedule_activity_task_decision_attributes(
+                aws_sdk_swf::types::ScheduleActivityTaskDecisionAttributes::builder()
+                    .activity_type(fx.activity_type.clone())
+                    .activity_id(id)
+                    .task_priority(p)
+                    .build()
+                    .expect("attributes"),
+            )
+            .build()
+            .expect("decision")
+    })
+    .collect();
+    client
+        .respond_decision_task_completed()
+        .task_token(task.task_token())
+        .set_decisions(Some(decisions))
+        .send()
+        .await?;
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        order.push(poll_activity(&client, &fx).await?.activity_id().to_string());
+    }
+    assert_eq!(
+        order,
+        ["high", "mid", "low", "negative"],
+        "higher priority first"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn pollers_beyond_the_limit_get_limit_exceeded() -> anyhow::Result<()> {
+    use aws_sdk_swf::error::ProvideErrorMetadata;
+    let swfd =
+        Swfd::start_with(&["--long-poll-secs", "2", "--max-pollers-per-task-list", "2"]).await?;
+    let client = swfd.client();
+    let fx = setup_domain(&client, "crowd").await?;
+    // Three pollers on a list that holds two: exactly one is refused, the two held end empty.
+    let polls: Vec<_> = (0..3)
+        .map(|_| {
+            let c = client.clone();
+            let list = fx.activity_task_list();
+            tokio::spawn(async move {
+                c.poll_for_activity_task()
+                    .domain("crowd")
+                    .task_list(list)
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let (mut held, mut refused) = (0, 0);
+    for p in polls {
+        match p.await? {
+            Ok(out) => {
+                assert_eq!(out.task_token(), "", "held polls end empty");
+                held += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Some("LimitExceededFault"));
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((held, refused), (2, 1));
+    Ok(())
+}

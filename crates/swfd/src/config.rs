@@ -38,6 +38,9 @@ pub struct Args {
     /// Events one history may hold; reaching it terminates the execution (default 25000, SWF's limit).
     #[arg(long, env = "SWFD_MAX_HISTORY_EVENTS")]
     pub max_history_events: Option<usize>,
+    /// Pollers that may wait on one task list at once; more get LimitExceededFault (default 1000).
+    #[arg(long, env = "SWFD_MAX_POLLERS_PER_TASK_LIST")]
+    pub max_pollers_per_task_list: Option<usize>,
     /// Region used in domain ARNs (default us-east-1).
     #[arg(long, env = "SWFD_REGION")]
     pub region: Option<String>,
@@ -56,6 +59,7 @@ pub struct FileConfig {
     pub node_id: Option<u64>,
     pub long_poll_secs: Option<u64>,
     pub max_history_events: Option<usize>,
+    pub max_pollers_per_task_list: Option<usize>,
     pub region: Option<String>,
     pub account_id: Option<String>,
 }
@@ -69,6 +73,7 @@ pub struct Settings {
     pub node_id: u64,
     pub long_poll: Duration,
     pub max_history_events: usize,
+    pub max_pollers_per_task_list: usize,
     pub region: String,
     pub account_id: String,
 }
@@ -108,6 +113,10 @@ impl Settings {
                 .max_history_events
                 .or(file.max_history_events)
                 .unwrap_or(25_000),
+            max_pollers_per_task_list: args
+                .max_pollers_per_task_list
+                .or(file.max_pollers_per_task_list)
+                .unwrap_or(1_000),
             region: args
                 .region
                 .clone()
@@ -151,6 +160,7 @@ impl Settings {
         c.limits.region = self.region.clone();
         c.limits.account_id = self.account_id.clone();
         c.limits.max_history_events = self.max_history_events;
+        c.max_pollers_per_task_list = self.max_pollers_per_task_list;
         c
     }
 }
