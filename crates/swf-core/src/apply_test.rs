@@ -3567,3 +3567,33 @@ fn a_burst_of_deadlines_fires_in_one_command() {
     );
     assert!(h.rec(&run).timers.is_empty());
 }
+
+#[test]
+fn open_timer_and_child_limits() {
+    let mut h = H::with_limits(Limits {
+        max_open_timers: 2,
+        max_open_children: 1,
+        ..Limits::default()
+    });
+    h.setup();
+    let run = h.start("w");
+    h.round(
+        &run,
+        vec![
+            start_timer("t1", "60"),
+            start_timer("t2", "60"),
+            start_timer("t3", "60"),
+        ],
+    );
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::StartTimerFailed))["cause"],
+        "OPEN_TIMERS_LIMIT_EXCEEDED"
+    );
+    assert_eq!(h.rec(&run).timers.len(), 2);
+    h.round(&run, vec![start_child("c1"), start_child("c2")]);
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::StartChildWorkflowExecutionFailed))["cause"],
+        "OPEN_CHILDREN_LIMIT_EXCEEDED"
+    );
+    assert_eq!(h.rec(&run).children.len(), 1);
+}
