@@ -72,30 +72,30 @@ impl FaultKind {
         }
     }
 
+    /// Every fault kind.
+    pub const ALL: [FaultKind; 17] = [
+        FaultKind::UnknownResource,
+        FaultKind::TypeAlreadyExists,
+        FaultKind::DomainAlreadyExists,
+        FaultKind::DomainDeprecated,
+        FaultKind::TypeDeprecated,
+        FaultKind::TypeNotDeprecated,
+        FaultKind::DefaultUndefined,
+        FaultKind::WorkflowExecutionAlreadyStarted,
+        FaultKind::LimitExceeded,
+        FaultKind::OperationNotPermitted,
+        FaultKind::TooManyTags,
+        FaultKind::Validation,
+        FaultKind::UnknownOperation,
+        FaultKind::Serialization,
+        FaultKind::Throttling,
+        FaultKind::ServiceUnavailable,
+        FaultKind::Internal,
+    ];
+
     /// Parses a code produced by [`FaultKind::code`] (used when a fault crosses gRPC).
     pub fn from_code(code: &str) -> Option<FaultKind> {
-        use FaultKind::*;
-        [
-            UnknownResource,
-            TypeAlreadyExists,
-            DomainAlreadyExists,
-            DomainDeprecated,
-            TypeDeprecated,
-            TypeNotDeprecated,
-            DefaultUndefined,
-            WorkflowExecutionAlreadyStarted,
-            LimitExceeded,
-            OperationNotPermitted,
-            TooManyTags,
-            Validation,
-            UnknownOperation,
-            Serialization,
-            Throttling,
-            ServiceUnavailable,
-            Internal,
-        ]
-        .into_iter()
-        .find(|k| k.code() == code)
+        FaultKind::ALL.into_iter().find(|k| k.code() == code)
     }
 }
 
@@ -167,5 +167,39 @@ impl Fault {
     /// The JSON error body.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({ "__type": self.wire_type(), "message": self.message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_model_faults_are_known() {
+        for k in FaultKind::ALL {
+            assert_eq!(FaultKind::from_code(k.code()), Some(k));
+        }
+        // Every exception shape of the SWF model is a fault we can return.
+        let model = crate::model::model();
+        let exceptions = [
+            "UnknownResourceFault",
+            "TypeAlreadyExistsFault",
+            "DomainAlreadyExistsFault",
+            "DomainDeprecatedFault",
+            "TypeDeprecatedFault",
+            "TypeNotDeprecatedFault",
+            "DefaultUndefinedFault",
+            "WorkflowExecutionAlreadyStartedFault",
+            "LimitExceededFault",
+            "OperationNotPermittedFault",
+            "TooManyTagsFault",
+        ];
+        for name in exceptions {
+            assert!(
+                model.shapes.contains_key(name),
+                "{name} is not in the model"
+            );
+            assert!(FaultKind::from_code(name).is_some(), "{name}");
+        }
     }
 }
