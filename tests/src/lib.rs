@@ -138,6 +138,9 @@ pub struct Swfd {
     /// Root temp dir: `data/` is swfd's data dir, `swfd.log` its stderr.
     root: tempfile::TempDir,
     extra_args: Vec<String>,
+    /// The `--grpc-addr` to pass: port 0 for a lone node, a fixed port for a cluster member (its
+    /// address is in the cluster's membership, so it must survive restarts).
+    grpc_arg: String,
     http: SocketAddr,
     grpc: SocketAddr,
     http_client: reqwest::Client,
@@ -159,12 +162,72 @@ impl Swfd {
             child: None,
             root,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
             http_client: reqwest::Client::new(),
         };
         swfd.spawn().await?;
         Ok(swfd)
+    }
+
+    /// Starts an `n`-node cluster (`--initial-members`, one fixed gRPC port each on 127.0.0.1) and waits
+    /// until every node is healthy. Node `i + 1` is the `i`-th element.
+    pub async fn start_cluster(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
+        let ports: Vec<u16> = (0..n)
+            .map(|_| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map(|a| a.port())
+            })
+            .collect::<std::io::Result<_>>()?;
+        let members = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}=127.0.0.1:{p}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes = Vec::new();
+        for (i, port) in ports.iter().enumerate() {
+            let root = tempfile::Builder::new()
+                .prefix("swfd-e2e-")
+                .tempdir()
+                .context("creating temp dir")?;
+            let mut extra: Vec<String> = vec![
+                "--node-id".into(),
+                (i + 1).to_string(),
+                "--initial-members".into(),
+                members.clone(),
+            ];
+            extra.extend(args.iter().map(|s| s.to_string()));
+            let mut node = Swfd {
+                child: None,
+                root,
+                extra_args: extra,
+                grpc_arg: format!("127.0.0.1:{port}"),
+                http: ([127, 0, 0, 1], 0).into(),
+                grpc: ([127, 0, 0, 1], 0).into(),
+                http_client: reqwest::Client::new(),
+            };
+            // A member is healthy only once a majority runs: start all, then wait.
+            node.launch()?;
+            nodes.push(node);
+        }
+        for node in &mut nodes {
+            node.await_healthy().await?;
+        }
+        Ok(nodes)
+    }
+
+    /// This node's view of the cluster (`GET /cluster/status`).
+    pub async fn cluster_status(&self) -> Result<serde_json::Value> {
+        Ok(self
+            .http_client
+            .get(format!("{}/cluster/status", self.endpoint()))
+            .send()
+            .await?
+            .json()
+            .await?)
     }
 
     /// The data directory swfd runs on (kept across [`Swfd::restart`]).
@@ -182,6 +245,12 @@ impl Swfd {
     }
 
     async fn spawn(&mut self) -> Result<()> {
+        self.launch()?;
+        self.await_healthy().await
+    }
+
+    /// Starts the process and reads its `swfd listening` line.
+    fn launch(&mut self) -> Result<()> {
         let bin = swfd_bin()?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -191,7 +260,7 @@ impl Swfd {
         let mut child = Command::new(&bin)
             .arg("--data-dir")
             .arg(self.data_dir())
-            .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
+            .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", &self.grpc_arg])
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -212,6 +281,11 @@ impl Swfd {
         };
         self.http = http;
         self.grpc = grpc;
+        Ok(())
+    }
+
+    /// Waits for `GET /health` to answer 200.
+    async fn await_healthy(&mut self) -> Result<()> {
         if let Err(e) = self.wait_healthy().await {
             let status = self.kill9();
             bail!(

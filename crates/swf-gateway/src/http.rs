@@ -47,6 +47,7 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
         .route("/", post(swf_call))
         .route("/health", get(health))
+        .route("/cluster/status", get(cluster_status))
         .with_state(gateway)
 }
 
@@ -56,6 +57,10 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not serving yet\n").into_response()
     }
+}
+
+async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {
+    axum::Json(gw.node.cluster_status()).into_response()
 }
 
 fn respond(status: StatusCode, body: Bytes, request_id: &str) -> Response {

@@ -18,6 +18,9 @@ pub struct NodeConfig {
     pub max_pollers_per_task_list: usize,
     /// Quotas and naming applied by the state machine.
     pub limits: Limits,
+    /// The members of a new cluster (node id → gRPC address), used only to initialise a node whose log
+    /// is empty; `None` makes a one-node cluster of this node.
+    pub initial_members: Option<std::collections::BTreeMap<u64, String>>,
 }
 
 impl Default for NodeConfig {
@@ -28,6 +31,7 @@ impl Default for NodeConfig {
             long_poll: Duration::from_secs(55),
             max_pollers_per_task_list: 1000,
             limits: Limits::default(),
+            initial_members: None,
         }
     }
 }

@@ -168,19 +168,34 @@ impl Node {
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?
         {
-            let members = BTreeMap::from([(
-                config.node_id,
-                BasicNode {
-                    addr: grpc_addr.clone(),
-                },
-            )]);
-            raft.initialize(members)
-                .await
-                .map_err(|e| StartError::Raft(e.to_string()))?;
-            tracing::info!(
-                node_id = config.node_id,
-                "initialised a new single-node cluster"
-            );
+            // A pristine node: every member initialises with the same list (openraft allows it; the
+            // ones that find the cluster already formed get NotAllowed, which is fine).
+            let members: BTreeMap<u64, BasicNode> = match &config.initial_members {
+                Some(list) => list
+                    .iter()
+                    .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
+                    .collect(),
+                None => BTreeMap::from([(
+                    config.node_id,
+                    BasicNode {
+                        addr: grpc_addr.clone(),
+                    },
+                )]),
+            };
+            let size = members.len();
+            match raft.initialize(members).await {
+                Ok(()) => tracing::info!(
+                    node_id = config.node_id,
+                    members = size,
+                    "initialised a new cluster"
+                ),
+                Err(openraft::error::RaftError::APIError(
+                    openraft::error::InitializeError::NotAllowed(_),
+                )) => {
+                    tracing::info!(node_id = config.node_id, "the cluster is already formed")
+                }
+                Err(e) => return Err(StartError::Raft(e.to_string())),
+            }
         }
 
         Ok(Arc::new(Node {
@@ -212,6 +227,28 @@ impl Node {
             }
             Some(_) => true,
         }
+    }
+
+    /// The node's view of the cluster, as `GET /cluster/status` returns it.
+    pub fn cluster_status(&self) -> serde_json::Value {
+        let m = self.raft.metrics().borrow().clone();
+        let members: BTreeMap<String, String> = m
+            .membership_config
+            .membership()
+            .nodes()
+            .map(|(id, n)| (id.to_string(), n.addr.clone()))
+            .collect();
+        let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
+        serde_json::json!({
+            "node_id": self.id,
+            "leader_id": m.current_leader,
+            "term": m.current_term,
+            "last_log_index": m.last_log_index,
+            "last_applied": m.last_applied.map(|l| l.index),
+            "role": format!("{:?}", m.state),
+            "members": members,
+            "voters": voters,
+        })
     }
 
     /// Waits until the node serves SWF calls or `timeout` passes; returns whether it serves.

@@ -1,6 +1,7 @@
 //! Configuration of swfd: command-line flags, each also settable by an environment variable
 //! (`SWFD_<FLAG>`), over an optional TOML file (`--config`, kebab-case keys), over defaults.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,6 +36,10 @@ pub struct Args {
     /// Seconds a long poll is held before an empty answer (default 55; clients time out at 60).
     #[arg(long, env = "SWFD_LONG_POLL_SECS")]
     pub long_poll_secs: Option<u64>,
+    /// Members of a new cluster, `ID=HOST:PORT` (their gRPC addresses) separated by commas, this node
+    /// included. Used only on a node's first start; a restart never re-initialises.
+    #[arg(long, env = "SWFD_INITIAL_MEMBERS")]
+    pub initial_members: Option<String>,
     /// Events one history may hold; reaching it terminates the execution (default 25000, SWF's limit).
     #[arg(long, env = "SWFD_MAX_HISTORY_EVENTS")]
     pub max_history_events: Option<usize>,
@@ -60,6 +65,7 @@ pub struct FileConfig {
     pub long_poll_secs: Option<u64>,
     pub max_history_events: Option<usize>,
     pub max_pollers_per_task_list: Option<usize>,
+    pub initial_members: Option<String>,
     pub region: Option<String>,
     pub account_id: Option<String>,
 }
@@ -74,6 +80,7 @@ pub struct Settings {
     pub long_poll: Duration,
     pub max_history_events: usize,
     pub max_pollers_per_task_list: usize,
+    pub initial_members: Option<BTreeMap<u64, String>>,
     pub region: String,
     pub account_id: String,
 }
@@ -113,6 +120,12 @@ impl Settings {
                 .max_history_events
                 .or(file.max_history_events)
                 .unwrap_or(25_000),
+            initial_members: args
+                .initial_members
+                .clone()
+                .or(file.initial_members)
+                .map(|s| parse_members(&s))
+                .transpose()?,
             max_pollers_per_task_list: args
                 .max_pollers_per_task_list
                 .or(file.max_pollers_per_task_list)
@@ -146,6 +159,13 @@ impl Settings {
             self.max_history_events >= 10,
             "max-history-events must be at least 10"
         );
+        if let Some(members) = &self.initial_members {
+            anyhow::ensure!(
+                members.contains_key(&self.node_id),
+                "initial-members must include this node (id {})",
+                self.node_id
+            );
+        }
         Ok(())
     }
 
@@ -161,8 +181,34 @@ impl Settings {
         c.limits.account_id = self.account_id.clone();
         c.limits.max_history_events = self.max_history_events;
         c.max_pollers_per_task_list = self.max_pollers_per_task_list;
+        c.initial_members = self.initial_members.clone();
         c
     }
+}
+
+/// Parses `1=host:port,2=host:port`.
+fn parse_members(s: &str) -> anyhow::Result<BTreeMap<u64, String>> {
+    let mut members = BTreeMap::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, addr) = part
+            .split_once('=')
+            .with_context(|| format!("initial-members entry '{part}' is not ID=HOST:PORT"))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .with_context(|| format!("initial-members: bad node id in '{part}'"))?;
+        anyhow::ensure!(id > 0, "initial-members: node ids start at 1");
+        anyhow::ensure!(
+            addr.contains(':'),
+            "initial-members: '{addr}' is not HOST:PORT"
+        );
+        anyhow::ensure!(
+            members.insert(id, addr.trim().to_string()).is_none(),
+            "initial-members: node {id} given twice"
+        );
+    }
+    anyhow::ensure!(!members.is_empty(), "initial-members is empty");
+    Ok(members)
 }
 
 #[cfg(test)]
@@ -189,5 +235,15 @@ mod tests {
         std::fs::write(&file, "bogus-key = 1\n").unwrap();
         assert!(Settings::resolve(&args).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn initial_members_parse() {
+        let m = parse_members("1=127.0.0.1:7951, 2=127.0.0.2:7951,3=node-3:7951").unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[&3], "node-3:7951");
+        for bad in ["", "1", "x=a:1", "0=a:1", "1=a:1,1=b:2", "1=nohostport"] {
+            assert!(parse_members(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,0 +1,132 @@
+//! A 3-node cluster of real swfd processes (`--initial-members`): every node serves every call (writes,
+//! reads and long polls through followers are forwarded to the leader), `kill -9` of the leader loses no
+//! acknowledged write and an activity token issued before the failover still completes after it, and a
+//! killed node restarts and catches up.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use swf_e2e::{
+    poll_activity, poll_decision, schedule_activity, setup_domain, start_execution, Swfd,
+};
+
+/// Polls every node's `/cluster/status` until all live ones agree on a leader other than `not`;
+/// returns its id.
+async fn agreed_leader(nodes: &[&Swfd], not: Option<u64>) -> anyhow::Result<u64> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut leaders = Vec::new();
+        for n in nodes {
+            let s: Value = n.cluster_status().await?;
+            leaders.push(s["leader_id"].as_u64());
+        }
+        if let Some(Some(l)) = leaders.first() {
+            if Some(*l) != not && leaders.iter().all(|x| *x == Some(*l)) {
+                return Ok(*l);
+            }
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no agreed leader: {leaders:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn three_nodes_forward_fail_over_and_catch_up() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &["--long-poll-secs", "5"]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let status = nodes[0].cluster_status().await?;
+    assert_eq!(
+        status["members"].as_object().map(|m| m.len()),
+        Some(3),
+        "{status}"
+    );
+    let leader_ix = (leader - 1) as usize;
+    let followers: Vec<usize> = (0..3).filter(|i| *i != leader_ix).collect();
+
+    // Writes, reads and long polls through followers.
+    let a = nodes[followers[0]].client();
+    let b = nodes[followers[1]].client();
+    let fx = setup_domain(&a, "ha").await?;
+    let mut runs = Vec::new();
+    for i in 0..10 {
+        runs.push(start_execution(&b, &fx, &format!("wf-{i}"), "").await?);
+    }
+    let task = poll_decision(&a, &fx).await?;
+    b.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .decisions(schedule_activity(&fx, "act", "x"))
+        .send()
+        .await?;
+    let activity = poll_activity(&b, &fx).await?;
+    assert!(!activity.task_token().is_empty());
+
+    // Kill the leader: a survivor takes over with every acknowledged write.
+    nodes[leader_ix].kill9();
+    let survivors: Vec<&Swfd> = followers.iter().map(|i| &nodes[*i]).collect();
+    let killed_at = std::time::Instant::now();
+    let new_leader = agreed_leader(&survivors, Some(leader)).await?;
+    println!(
+        "new leader {new_leader} agreed {:?} after the kill",
+        killed_at.elapsed()
+    );
+    assert_ne!(new_leader, leader);
+    let c = survivors[0].client();
+    for run in &runs {
+        c.describe_workflow_execution()
+            .domain("ha")
+            .execution(run.clone())
+            .send()
+            .await?;
+    }
+    // The token issued before the failover completes the activity after it.
+    c.respond_activity_task_completed()
+        .task_token(activity.task_token())
+        .result("done")
+        .send()
+        .await?;
+    let worked = activity.workflow_execution().cloned().expect("execution");
+    let history = swf_e2e::full_history(&c, "ha", &worked).await?;
+    assert!(history
+        .iter()
+        .any(|e| e.event_type() == &aws_sdk_swf::types::EventType::ActivityTaskCompleted));
+    c.terminate_workflow_execution()
+        .domain("ha")
+        .workflow_id(worked.workflow_id())
+        .send()
+        .await?;
+
+    // The killed node restarts and catches up to the same applied state.
+    nodes[leader_ix].restart().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut applied = Vec::new();
+        for n in &nodes {
+            applied.push(n.cluster_status().await?["last_applied"].as_u64());
+        }
+        if applied.iter().all(|x| x.is_some() && *x == applied[0]) {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the restarted node did not catch up: {applied:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And serves reads (forwarded to the leader) like the others.
+    let restarted = nodes[leader_ix].client();
+    let count = restarted
+        .count_open_workflow_executions()
+        .domain("ha")
+        .start_time_filter(
+            aws_sdk_swf::types::ExecutionTimeFilter::builder()
+                .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(0))
+                .build()?,
+        )
+        .send()
+        .await?;
+    assert_eq!(count.count(), 9);
+    Ok(())
+}
