@@ -37,6 +37,14 @@ async fn agreed_leader(nodes: &[&Swfd], not: Option<u64>) -> anyhow::Result<u64>
 async fn three_nodes_forward_fail_over_and_catch_up() -> anyhow::Result<()> {
     let mut nodes = Swfd::start_cluster(3, &["--long-poll-secs", "5"]).await?;
     let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    for n in &nodes {
+        let ready = n
+            .http()
+            .get(format!("{}/ready", n.endpoint()))
+            .send()
+            .await?;
+        assert_eq!(ready.status().as_u16(), 200, "/ready on a caught-up member");
+    }
     let status = nodes[0].cluster_status().await?;
     assert_eq!(
         status["members"].as_object().map(|m| m.len()),

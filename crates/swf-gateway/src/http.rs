@@ -47,6 +47,7 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
         .route("/", post(swf_call))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/cluster/status", get(cluster_status))
         .with_state(gateway)
 }
@@ -56,6 +57,14 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Response {
         (StatusCode::OK, "ok\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not serving yet\n").into_response()
+    }
+}
+
+async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
+    if gw.node.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
     }
 }
 

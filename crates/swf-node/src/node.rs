@@ -34,6 +34,9 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// Most log entries a ready node may have left to apply.
+pub const READY_LAG: u64 = 1_000;
+
 /// A running node.
 pub struct Node {
     pub id: u64,
@@ -227,6 +230,14 @@ impl Node {
             }
             Some(_) => true,
         }
+    }
+
+    /// Whether the node is ready for traffic: it serves SWF calls and its applied state is within
+    /// `READY_LAG` entries of its log.
+    pub fn is_ready(&self) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        let applied = m.last_applied.map(|l| l.index).unwrap_or(0);
+        self.is_serving() && m.last_log_index.unwrap_or(0).saturating_sub(applied) <= READY_LAG
     }
 
     /// The node's view of the cluster, as `GET /cluster/status` returns it.
