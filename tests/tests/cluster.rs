@@ -138,3 +138,108 @@ async fn three_nodes_forward_fail_over_and_catch_up() -> anyhow::Result<()> {
     assert_eq!(count.count(), 9);
     Ok(())
 }
+
+/// Polls `node`'s status until its voters are `want` (sorted).
+async fn wait_voters(node: &Swfd, want: &[u64]) -> anyhow::Result<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = node.cluster_status().await?;
+        let mut voters: Vec<u64> = s["voters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
+        voters.sort();
+        if voters == want {
+            return Ok(s);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "voters {voters:?}, want {want:?}: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn members_join_and_leave_under_load() -> anyhow::Result<()> {
+    let nodes = Swfd::start_cluster(3, &["--long-poll-secs", "2"]).await?;
+    let c = nodes[0].client();
+    let fx = setup_domain(&c, "members").await?;
+
+    // A steady stream of starts through node 3 while the membership changes.
+    let writer = {
+        let (c, fx) = (nodes[2].client(), fx.clone());
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..60 {
+                if let Ok(run) = start_execution(&c, &fx, &format!("load-{i}"), "").await {
+                    acknowledged.push(run);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            acknowledged
+        })
+    };
+
+    // A 4th node joins through node 1 and becomes a voter; it serves calls like the others.
+    let joining = Swfd::start_with(&[
+        "--node-id",
+        "4",
+        "--join",
+        &nodes[0].endpoint(),
+        "--long-poll-secs",
+        "2",
+    ])
+    .await?;
+    wait_voters(&nodes[0], &[1, 2, 3, 4]).await?;
+    joining
+        .client()
+        .describe_domain()
+        .name("members")
+        .send()
+        .await?;
+
+    // Node 2 is removed with the admin command.
+    let out = std::process::Command::new(swf_e2e::swfd_bin()?)
+        .args([
+            "admin",
+            "remove",
+            "--endpoint",
+            &nodes[0].endpoint(),
+            "--node-id",
+            "2",
+        ])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "swfd admin remove: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = wait_voters(&nodes[0], &[1, 3, 4]).await?;
+    assert!(status["members"].get("2").is_none(), "{status}");
+    let listed = std::process::Command::new(swf_e2e::swfd_bin()?)
+        .args(["admin", "members", "--endpoint", &joining.endpoint()])
+        .output()?;
+    let members: Value = serde_json::from_slice(&listed.stdout)?;
+    assert_eq!(members.as_array().map(Vec::len), Some(3), "{members}");
+
+    // Every acknowledged start survived the changes.
+    let acknowledged = writer.await?;
+    assert!(
+        acknowledged.len() >= 50,
+        "only {} of 60 starts were acknowledged",
+        acknowledged.len()
+    );
+    for run in &acknowledged {
+        joining
+            .client()
+            .describe_workflow_execution()
+            .domain("members")
+            .execution(run.clone())
+            .send()
+            .await?;
+    }
+    Ok(())
+}

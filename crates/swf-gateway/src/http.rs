@@ -49,6 +49,8 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/cluster/status", get(cluster_status))
+        .route("/cluster/members", post(add_member))
+        .route("/cluster/members/remove", post(remove_member))
         .with_state(gateway)
 }
 
@@ -65,6 +67,34 @@ async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn add_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    admin(&gw, swf_node::executor::ADMIN_ADD_MEMBER, body).await
+}
+
+async fn remove_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    admin(&gw, swf_node::executor::ADMIN_REMOVE_MEMBER, body).await
+}
+
+/// Runs a membership change on the leader (through the same forwarding as SWF calls).
+async fn admin(gw: &Gateway, action: &str, body: Bytes) -> Response {
+    let request_id = gw.request_id();
+    if serde_json::from_slice::<swf_node::executor::MemberChange>(&body).is_err() {
+        return fault_response(
+            &Fault::validation("expected {\"node_id\": N, \"addr\": \"HOST:PORT\"}"),
+            &request_id,
+        );
+    }
+    match gw
+        .node
+        .router
+        .call(action, body.to_vec(), 0, &request_id)
+        .await
+    {
+        Ok(_) => axum::Json(gw.node.cluster_status()).into_response(),
+        Err(f) => fault_response(&f, &request_id),
     }
 }
 

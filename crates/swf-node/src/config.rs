@@ -21,6 +21,8 @@ pub struct NodeConfig {
     /// The members of a new cluster (node id → gRPC address), used only to initialise a node whose log
     /// is empty; `None` makes a one-node cluster of this node.
     pub initial_members: Option<std::collections::BTreeMap<u64, String>>,
+    /// The node joins a running cluster (it is added through the admin API) instead of initialising one.
+    pub join: bool,
 }
 
 impl Default for NodeConfig {
@@ -32,6 +34,7 @@ impl Default for NodeConfig {
             max_pollers_per_task_list: 1000,
             limits: Limits::default(),
             initial_members: None,
+            join: false,
         }
     }
 }

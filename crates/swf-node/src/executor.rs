@@ -34,6 +34,20 @@ pub struct Executor {
     clock: Mutex<i64>,
 }
 
+/// Internal action (never reachable through the SWF endpoint, whose actions come from the model):
+/// add a node — as a learner until it has caught up, then as a voter.
+pub const ADMIN_ADD_MEMBER: &str = "_AddMember";
+/// Internal action: remove a node from the cluster.
+pub const ADMIN_REMOVE_MEMBER: &str = "_RemoveMember";
+
+/// A membership change asked for through the admin API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberChange {
+    pub node_id: u64,
+    #[serde(default)]
+    pub addr: Option<String>,
+}
+
 /// A decision task's history page token: where the history continues and the task it belongs to.
 #[derive(Serialize, Deserialize)]
 struct DecisionPage {
@@ -348,6 +362,8 @@ impl Executor {
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
+            ADMIN_ADD_MEMBER => self.add_member(parse(input)?).await,
+            ADMIN_REMOVE_MEMBER => self.remove_member(parse(input)?).await,
             "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
             "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
             other if swf_types::model::model().operations.contains_key(other) => {
@@ -357,6 +373,40 @@ impl Executor {
             }
             other => Err(Fault::unknown_operation(other)),
         }
+    }
+
+    async fn add_member(&self, change: MemberChange) -> Result<Vec<u8>, Fault> {
+        let addr = change
+            .addr
+            .ok_or_else(|| Fault::validation("addr is required to add a member"))?;
+        let failed = |e: &dyn std::fmt::Display| {
+            Fault::unavailable(format!("membership change failed: {e}"))
+        };
+        // Blocking: returns once the learner has caught up with the log.
+        self.raft
+            .add_learner(change.node_id, openraft::BasicNode { addr }, true)
+            .await
+            .map_err(|e| failed(&e))?;
+        let ids = std::collections::BTreeSet::from([change.node_id]);
+        self.raft
+            .change_membership(openraft::ChangeMembers::AddVoterIds(ids), false)
+            .await
+            .map_err(|e| failed(&e))?;
+        tracing::info!(node_id = change.node_id, "member added");
+        Ok(empty())
+    }
+
+    async fn remove_member(&self, change: MemberChange) -> Result<Vec<u8>, Fault> {
+        let failed = |e: &dyn std::fmt::Display| {
+            Fault::unavailable(format!("membership change failed: {e}"))
+        };
+        let ids = std::collections::BTreeSet::from([change.node_id]);
+        self.raft
+            .change_membership(openraft::ChangeMembers::RemoveVoters(ids), false)
+            .await
+            .map_err(|e| failed(&e))?;
+        tracing::info!(node_id = change.node_id, "member removed");
+        Ok(empty())
     }
 
     /// Waits (up to the long-poll time) for a queued task on a list and starts it with `start`.

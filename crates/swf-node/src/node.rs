@@ -166,10 +166,11 @@ impl Node {
             }
         });
 
-        if !raft
-            .is_initialized()
-            .await
-            .map_err(|e| StartError::Raft(e.to_string()))?
+        if !config.join
+            && !raft
+                .is_initialized()
+                .await
+                .map_err(|e| StartError::Raft(e.to_string()))?
         {
             // A pristine node: every member initialises with the same list (openraft allows it; the
             // ones that find the cluster already formed get NotAllowed, which is fine).

@@ -18,6 +18,9 @@ use swf_node::NodeConfig;
     about = "An Amazon SWF-compatible workflow service on Raft and RocksDB"
 )]
 pub struct Args {
+    /// Without a subcommand, swfd runs a node.
+    #[command(subcommand)]
+    pub command: Option<crate::admin::Command>,
     /// TOML configuration file.
     #[arg(long, env = "SWFD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -40,6 +43,10 @@ pub struct Args {
     /// included. Used only on a node's first start; a restart never re-initialises.
     #[arg(long, env = "SWFD_INITIAL_MEMBERS")]
     pub initial_members: Option<String>,
+    /// Join a running cluster through this member's HTTP endpoint (e.g. http://10.0.0.1:7950) instead of
+    /// initialising a new one: the node asks to be added and is promoted to voter once caught up.
+    #[arg(long, env = "SWFD_JOIN")]
+    pub join: Option<String>,
     /// Events one history may hold; reaching it terminates the execution (default 25000, SWF's limit).
     #[arg(long, env = "SWFD_MAX_HISTORY_EVENTS")]
     pub max_history_events: Option<usize>,
@@ -81,6 +88,7 @@ pub struct Settings {
     pub max_history_events: usize,
     pub max_pollers_per_task_list: usize,
     pub initial_members: Option<BTreeMap<u64, String>>,
+    pub join: Option<String>,
     pub region: String,
     pub account_id: String,
 }
@@ -126,6 +134,7 @@ impl Settings {
                 .or(file.initial_members)
                 .map(|s| parse_members(&s))
                 .transpose()?,
+            join: args.join.clone(),
             max_pollers_per_task_list: args
                 .max_pollers_per_task_list
                 .or(file.max_pollers_per_task_list)
@@ -159,6 +168,10 @@ impl Settings {
             self.max_history_events >= 10,
             "max-history-events must be at least 10"
         );
+        anyhow::ensure!(
+            !(self.join.is_some() && self.initial_members.is_some()),
+            "give either join or initial-members, not both"
+        );
         if let Some(members) = &self.initial_members {
             anyhow::ensure!(
                 members.contains_key(&self.node_id),
@@ -182,6 +195,7 @@ impl Settings {
         c.limits.max_history_events = self.max_history_events;
         c.max_pollers_per_task_list = self.max_pollers_per_task_list;
         c.initial_members = self.initial_members.clone();
+        c.join = self.join.is_some();
         c
     }
 }

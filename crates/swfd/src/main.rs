@@ -1,7 +1,8 @@
 //! `swfd`: the SWF service daemon. Parses flags, an optional TOML file and environment variables,
 //! sets up logging, binds the HTTP (SWF JSON) and gRPC (internal) listeners, starts the node and the
-//! gateway, and shuts both down on SIGTERM or SIGINT.
+//! gateway, and shuts both down on SIGTERM or SIGINT. `swfd admin ...` administers a running cluster.
 
+mod admin;
 mod config;
 
 use anyhow::Context;
@@ -12,7 +13,10 @@ use crate::config::{Args, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(command) = args.command.take() {
+        return admin::run(command).await;
+    }
     let settings = Settings::resolve(&args)?;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -37,6 +41,10 @@ async fn main() -> anyhow::Result<()> {
         .context("starting the node")?;
     tracing::info!(node_id = node.id, %http_addr, %grpc_addr, data_dir = %settings.data_dir.display(), "swfd started");
 
+    // A joining node asks the cluster to add it (it is not initialised on its own).
+    if let Some(join) = settings.join.clone() {
+        tokio::spawn(admin::join(join, node.id, grpc_addr.to_string()));
+    }
     let gateway = swf_gateway::Gateway::new(node.clone());
     let app = swf_gateway::router(gateway);
     let stopping = node.clone();

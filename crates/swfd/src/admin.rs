@@ -1,0 +1,166 @@
+//! `swfd admin ...`: cluster administration against any node's HTTP endpoint (`status`, `members`,
+//! `add`, `remove`), and the request a `--join`ing node sends to be added.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+/// Subcommands of swfd.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Administer a cluster through one of its nodes.
+    Admin {
+        /// The node's HTTP endpoint, e.g. http://127.0.0.1:7950.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:7950")]
+        endpoint: String,
+        #[command(subcommand)]
+        action: Admin,
+    },
+}
+
+/// Admin actions.
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// The node's view of the cluster, as JSON.
+    Status,
+    /// The members (id, gRPC address, voter or learner) and the leader.
+    Members,
+    /// Adds a node: first a learner, a voter once it has caught up.
+    Add {
+        #[arg(long)]
+        node_id: u64,
+        /// The new node's gRPC address.
+        #[arg(long)]
+        addr: String,
+    },
+    /// Removes a node from the cluster.
+    Remove {
+        #[arg(long)]
+        node_id: u64,
+    },
+    /// Moves leadership to another node (not available yet: openraft 0.9 has no leader transfer).
+    TransferLeader {
+        #[arg(long)]
+        node_id: u64,
+    },
+}
+
+fn url(endpoint: &str, path: &str) -> String {
+    format!("{}{path}", endpoint.trim_end_matches('/'))
+}
+
+async fn get_status(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<Value> {
+    let resp = http
+        .get(url(endpoint, "/cluster/status"))
+        .send()
+        .await
+        .with_context(|| format!("reaching {endpoint}"))?;
+    Ok(resp.error_for_status()?.json().await?)
+}
+
+async fn change(
+    http: &reqwest::Client,
+    endpoint: &str,
+    path: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let resp = http
+        .post(url(endpoint, path))
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("reaching {endpoint}"))?;
+    let status = resp.status();
+    let out: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{}: {}",
+            out["__type"].as_str().unwrap_or("error"),
+            out["message"].as_str().unwrap_or("")
+        );
+    }
+    Ok(out)
+}
+
+/// Runs an admin command and prints its result.
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    let Command::Admin { endpoint, action } = command;
+    let http = reqwest::Client::new();
+    let out = match action {
+        Admin::Status => get_status(&http, &endpoint).await?,
+        Admin::Members => {
+            let s = get_status(&http, &endpoint).await?;
+            let voters: Vec<u64> = s["voters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            let mut members = Vec::new();
+            for (id, addr) in s["members"].as_object().into_iter().flatten() {
+                let id: u64 = id.parse().unwrap_or(0);
+                let role = if Some(id) == s["leader_id"].as_u64() {
+                    "leader"
+                } else if voters.contains(&id) {
+                    "voter"
+                } else {
+                    "learner"
+                };
+                members.push(json!({ "node_id": id, "addr": addr, "role": role }));
+            }
+            Value::Array(members)
+        }
+        Admin::Add { node_id, addr } => {
+            change(
+                &http,
+                &endpoint,
+                "/cluster/members",
+                json!({ "node_id": node_id, "addr": addr }),
+            )
+            .await?
+        }
+        Admin::Remove { node_id } => {
+            change(
+                &http,
+                &endpoint,
+                "/cluster/members/remove",
+                json!({ "node_id": node_id }),
+            )
+            .await?
+        }
+        Admin::TransferLeader { node_id } => {
+            bail!("transfer-leader to node {node_id} is not available yet (openraft 0.9 has no leader transfer); stop the leader gracefully instead")
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// Asks the cluster at `endpoint` to add this node, retrying until it answers (the add returns once
+/// this node has caught up).
+pub async fn join(endpoint: String, node_id: u64, grpc_addr: String) {
+    let http = reqwest::Client::new();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match change(
+            &http,
+            &endpoint,
+            "/cluster/members",
+            json!({ "node_id": node_id, "addr": grpc_addr }),
+        )
+        .await
+        {
+            Ok(_) => {
+                tracing::info!(node_id, %endpoint, "joined the cluster");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(node_id, %endpoint, error = %e, "joining the cluster; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
