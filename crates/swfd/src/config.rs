@@ -43,6 +43,10 @@ pub struct Args {
     /// included. Used only on a node's first start; a restart never re-initialises.
     #[arg(long, env = "SWFD_INITIAL_MEMBERS")]
     pub initial_members: Option<String>,
+    /// The gRPC address other nodes reach this one at, when it differs from --grpc-addr (e.g. a pod's
+    /// DNS name while binding 0.0.0.0). Used when joining.
+    #[arg(long, env = "SWFD_GRPC_ADVERTISE_ADDR")]
+    pub grpc_advertise_addr: Option<String>,
     /// Join a running cluster through this member's HTTP endpoint (e.g. http://10.0.0.1:7950) instead of
     /// initialising a new one: the node asks to be added and is promoted to voter once caught up.
     #[arg(long, env = "SWFD_JOIN")]
@@ -89,6 +93,7 @@ pub struct Settings {
     pub max_pollers_per_task_list: usize,
     pub initial_members: Option<BTreeMap<u64, String>>,
     pub join: Option<String>,
+    pub grpc_advertise_addr: Option<String>,
     pub region: String,
     pub account_id: String,
 }
@@ -135,6 +140,7 @@ impl Settings {
                 .map(|s| parse_members(&s))
                 .transpose()?,
             join: args.join.clone(),
+            grpc_advertise_addr: args.grpc_advertise_addr.clone(),
             max_pollers_per_task_list: args
                 .max_pollers_per_task_list
                 .or(file.max_pollers_per_task_list)
