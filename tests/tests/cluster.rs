@@ -243,3 +243,62 @@ async fn members_join_and_leave_under_load() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A worker that keeps heartbeating through a survivor is not timed out by a leader failover, even with
+/// a heartbeat timeout shorter than the election: the new leader grants one heartbeat period of grace.
+#[tokio::test]
+async fn failover_does_not_time_out_a_heartbeating_activity() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &["--long-poll-secs", "2"]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let leader_ix = (leader - 1) as usize;
+    let survivor = (leader_ix + 1) % 3;
+    let c = nodes[survivor].client();
+    let fx = setup_domain(&c, "grace").await?;
+    let run = start_execution(&c, &fx, "hb", "").await?;
+    let task = poll_decision(&c, &fx).await?;
+    let schedule = aws_sdk_swf::types::Decision::builder()
+        .decision_type(aws_sdk_swf::types::DecisionType::ScheduleActivityTask)
+        .schedule_activity_task_decision_attributes(
+            aws_sdk_swf::types::ScheduleActivityTaskDecisionAttributes::builder()
+                .activity_type(fx.activity_type.clone())
+                .activity_id("steady")
+                .heartbeat_timeout("1")
+                .build()?,
+        )
+        .build()?;
+    c.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .decisions(schedule)
+        .send()
+        .await?;
+    let activity = poll_activity(&c, &fx).await?;
+    c.record_activity_task_heartbeat()
+        .task_token(activity.task_token())
+        .send()
+        .await?;
+
+    nodes[leader_ix].kill9();
+    // Heartbeat through the survivor every 300 ms for 4 s; calls during the election may fail.
+    let until = tokio::time::Instant::now() + Duration::from_secs(4);
+    while tokio::time::Instant::now() < until {
+        let _ = c
+            .record_activity_task_heartbeat()
+            .task_token(activity.task_token())
+            .send()
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    c.respond_activity_task_completed()
+        .task_token(activity.task_token())
+        .result("survived")
+        .send()
+        .await?;
+    let history = swf_e2e::full_history(&c, "grace", &run).await?;
+    assert!(
+        !history
+            .iter()
+            .any(|e| e.event_type() == &aws_sdk_swf::types::EventType::ActivityTaskTimedOut),
+        "the activity timed out across the failover"
+    );
+    Ok(())
+}

@@ -2,12 +2,14 @@
 //! until the first is due (or until an applied entry arms a new one, or leadership changes), and fires
 //! each due deadline by proposing `Op::FireDeadline`, stamped with the leader's clock, never before the
 //! due time. Deadlines live in applied state, so a restarted node or a new leader re-arms everything by
-//! reading them, and overdue ones fire at once.
+//! reading them, and overdue ones fire at once — except heartbeat timeouts, which a new leader holds for
+//! one heartbeat period after taking over (the worker's heartbeats could not land during the election).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::Raft;
+use swf_core::state::{Deadline, DeadlineKind, StateRead};
 use swf_store::{StateReader, TypeConfig};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -37,6 +39,8 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
+        // When this node last became leader (wall clock, ms), for the heartbeat grace.
+        let mut leader_since: Option<i64> = None;
         loop {
             if *stop.borrow() {
                 return;
@@ -44,9 +48,12 @@ pub fn spawn(
             let notified = wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let sleep = if metrics.borrow().current_leader == Some(node_id) {
-                fire_due(&reader, &executor).await
+            let is_leader = metrics.borrow().current_leader == Some(node_id);
+            let sleep = if is_leader {
+                let since = *leader_since.get_or_insert_with(wall_ms);
+                fire_due(&reader, &executor, since).await
             } else {
+                leader_since = None;
                 MAX_SLEEP
             };
             if sleep.is_zero() {
@@ -62,9 +69,30 @@ pub fn spawn(
     })
 }
 
+/// When a deadline may fire on a leader that took over at `leader_since`: its due time, except that a
+/// heartbeat timeout waits one heartbeat period from the takeover, so a worker whose heartbeats could not
+/// land during the election is not timed out while it keeps heartbeating.
+fn fire_at(reader: &StateReader, d: &Deadline, leader_since: i64) -> i64 {
+    if d.kind != DeadlineKind::ActivityHeartbeat {
+        return d.due.0;
+    }
+    let period_ms = reader
+        .execution(&d.run_id)
+        .ok()
+        .flatten()
+        .and_then(|rec| {
+            rec.activities
+                .get(&d.event_id)
+                .and_then(|a| a.heartbeat_secs)
+        })
+        .map(|secs| secs as i64 * 1000)
+        .unwrap_or(0);
+    d.due.0.max(leader_since + period_ms)
+}
+
 /// Fires every due deadline (in one command); returns how long to sleep before the next one is due
 /// (zero: look again now).
-async fn fire_due(reader: &StateReader, executor: &Executor) -> Duration {
+async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) -> Duration {
     let deadlines = match reader.next_deadlines(BATCH) {
         Ok(d) => d,
         Err(e) => {
@@ -73,11 +101,21 @@ async fn fire_due(reader: &StateReader, executor: &Executor) -> Duration {
         }
     };
     let now = wall_ms();
-    let (due, later): (Vec<_>, Vec<_>) = deadlines.into_iter().partition(|d| d.due.0 <= now);
+    let mut due = Vec::new();
+    let mut next = i64::MAX;
+    for d in deadlines {
+        let at = fire_at(reader, &d, leader_since);
+        if at <= now {
+            due.push(d);
+        } else {
+            next = next.min(at);
+        }
+    }
     if due.is_empty() {
-        return match later.first() {
-            Some(next) => Duration::from_millis((next.due.0 - now) as u64).min(MAX_SLEEP),
-            None => MAX_SLEEP,
+        return if next == i64::MAX {
+            MAX_SLEEP
+        } else {
+            Duration::from_millis((next - now) as u64).min(MAX_SLEEP)
         };
     }
     let count = due.len();

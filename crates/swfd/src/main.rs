@@ -43,7 +43,10 @@ async fn main() -> anyhow::Result<()> {
 
     // A joining node asks the cluster to add it (it is not initialised on its own).
     if let Some(join) = settings.join.clone() {
-        let advertised = settings.grpc_advertise_addr.clone().unwrap_or_else(|| grpc_addr.to_string());
+        let advertised = settings
+            .grpc_advertise_addr
+            .clone()
+            .unwrap_or_else(|| grpc_addr.to_string());
         tokio::spawn(admin::join(join, node.id, advertised));
     }
     let gateway = swf_gateway::Gateway::new(node.clone());
