@@ -302,3 +302,53 @@ async fn failover_does_not_time_out_a_heartbeating_activity() -> anyhow::Result<
     );
     Ok(())
 }
+
+/// A node that was down while the others snapshotted and purged the log it missed catches up by
+/// installing a snapshot, and then holds the same applied state.
+#[tokio::test]
+async fn a_node_far_behind_catches_up_from_a_snapshot() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &["--snapshot-every", "20"]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let lagging = (leader as usize) % 3; // a follower
+    let before = nodes[lagging].cluster_status().await?["last_applied"]
+        .as_u64()
+        .unwrap_or(0);
+    nodes[lagging].kill9();
+    let live = (0..3).find(|i| *i != lagging).expect("a live node");
+    let c = nodes[live].client();
+    let fx = setup_domain(&c, "snap").await?;
+    for i in 0..60 {
+        start_execution(&c, &fx, &format!("s{i}"), "").await?;
+    }
+    // Snapshots are taken and the log behind them purged in the background: wait for it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let leader_status = nodes[(leader - 1) as usize].cluster_status().await?;
+        if leader_status["purged_index"].as_u64().unwrap_or(0) > before {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the leader never purged the log the lagging node needs: {leader_status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    nodes[lagging].restart().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = nodes[lagging].cluster_status().await?;
+        let target = nodes[live].cluster_status().await?["last_applied"].as_u64();
+        if s["last_applied"].as_u64() == target
+            && s["snapshot_index"].as_u64().unwrap_or(0) > before
+        {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no catch-up by snapshot: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}

@@ -21,6 +21,8 @@ pub struct NodeConfig {
     /// The members of a new cluster (node id → gRPC address), used only to initialise a node whose log
     /// is empty; `None` makes a one-node cluster of this node.
     pub initial_members: Option<std::collections::BTreeMap<u64, String>>,
+    /// Take a snapshot (and purge the log behind it) every this many applied entries.
+    pub snapshot_every: u64,
     /// The node joins a running cluster (it is added through the admin API) instead of initialising one.
     pub join: bool,
 }
@@ -35,6 +37,7 @@ impl Default for NodeConfig {
             limits: Limits::default(),
             initial_members: None,
             join: false,
+            snapshot_every: 20_000,
         }
     }
 }

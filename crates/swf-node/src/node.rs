@@ -86,8 +86,8 @@ impl Node {
             heartbeat_interval: 100,
             election_timeout_min: 300,
             election_timeout_max: 600,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
-            max_in_snapshot_log_to_keep: 1_000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
+            max_in_snapshot_log_to_keep: config.snapshot_every.min(1_000),
             ..Default::default()
         };
         let raft_config = Arc::new(
@@ -258,6 +258,8 @@ impl Node {
             "last_log_index": m.last_log_index,
             "last_applied": m.last_applied.map(|l| l.index),
             "role": format!("{:?}", m.state),
+            "snapshot_index": m.snapshot.map(|l| l.index),
+            "purged_index": m.purged.map(|l| l.index),
             "members": members,
             "voters": voters,
         })

@@ -51,6 +51,9 @@ pub struct Args {
     /// initialising a new one: the node asks to be added and is promoted to voter once caught up.
     #[arg(long, env = "SWFD_JOIN")]
     pub join: Option<String>,
+    /// Snapshot the state (and purge the log behind it) every N applied entries (default 20000).
+    #[arg(long, env = "SWFD_SNAPSHOT_EVERY")]
+    pub snapshot_every: Option<u64>,
     /// Events one history may hold; reaching it terminates the execution (default 25000, SWF's limit).
     #[arg(long, env = "SWFD_MAX_HISTORY_EVENTS")]
     pub max_history_events: Option<usize>,
@@ -77,6 +80,7 @@ pub struct FileConfig {
     pub max_history_events: Option<usize>,
     pub max_pollers_per_task_list: Option<usize>,
     pub initial_members: Option<String>,
+    pub snapshot_every: Option<u64>,
     pub region: Option<String>,
     pub account_id: Option<String>,
 }
@@ -94,6 +98,7 @@ pub struct Settings {
     pub initial_members: Option<BTreeMap<u64, String>>,
     pub join: Option<String>,
     pub grpc_advertise_addr: Option<String>,
+    pub snapshot_every: u64,
     pub region: String,
     pub account_id: String,
 }
@@ -140,6 +145,10 @@ impl Settings {
                 .map(|s| parse_members(&s))
                 .transpose()?,
             join: args.join.clone(),
+            snapshot_every: args
+                .snapshot_every
+                .or(file.snapshot_every)
+                .unwrap_or(20_000),
             grpc_advertise_addr: args.grpc_advertise_addr.clone(),
             max_pollers_per_task_list: args
                 .max_pollers_per_task_list
@@ -175,6 +184,10 @@ impl Settings {
             "max-history-events must be at least 10"
         );
         anyhow::ensure!(
+            self.snapshot_every >= 10,
+            "snapshot-every must be at least 10"
+        );
+        anyhow::ensure!(
             !(self.join.is_some() && self.initial_members.is_some()),
             "give either join or initial-members, not both"
         );
@@ -202,6 +215,7 @@ impl Settings {
         c.max_pollers_per_task_list = self.max_pollers_per_task_list;
         c.initial_members = self.initial_members.clone();
         c.join = self.join.is_some();
+        c.snapshot_every = self.snapshot_every;
         c
     }
 }
