@@ -90,7 +90,7 @@ impl Router {
                         && tokio::time::Instant::now() < deadline =>
                 {
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                    backoff = (backoff * 2).min(Duration::from_millis(100));
                 }
                 other => return other,
             }
@@ -131,6 +131,15 @@ impl Router {
             },
             Err(status) => {
                 self.clients.lock().await.remove(addr);
+                if status.code() == tonic::Code::Unavailable {
+                    // The leader's node is gone (a failover): retry on the next leader. A call that ran
+                    // before the connection broke is answered by the state machine on retry (a closed
+                    // task's token or a started workflow id is refused), as an SDK retry would be.
+                    return Err(Fault::unavailable(format!(
+                        "The leader at {addr} is unreachable: {}",
+                        status.message()
+                    )));
+                }
                 // The call may or may not have run: report it as a server error the client can retry.
                 Err(Fault::internal(format!(
                     "Call to the leader at {addr} failed: {}",
