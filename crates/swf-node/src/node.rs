@@ -83,9 +83,9 @@ impl Node {
 
         let raft_config = Config {
             cluster_name: "swfd".into(),
-            heartbeat_interval: 100,
-            election_timeout_min: 300,
-            election_timeout_max: 600,
+            heartbeat_interval: 50,
+            election_timeout_min: 200,
+            election_timeout_max: 400,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
             max_in_snapshot_log_to_keep: config.snapshot_every.min(1_000),
             ..Default::default()
