@@ -186,11 +186,6 @@ impl Exec {
         self.rec.is_open()
     }
 
-    /// The events appended so far by this change.
-    pub fn new_events(&self) -> &[HistoryEvent] {
-        &self.events
-    }
-
     /// Emits the writes: events, queue changes, the record and (on close) the open-run index.
     pub fn finish(self, writes: &mut Vec<Write>) {
         let run_id = self.rec.run_id.clone();

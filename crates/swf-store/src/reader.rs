@@ -75,11 +75,6 @@ impl StateReader {
     pub fn next_deadlines(&self, limit: usize) -> Result<Vec<Deadline>, ReadError> {
         self.scan_prefix(CF_DEADLINES, &[], limit)
     }
-
-    /// Every queued task (used to rebuild in-memory state after a leader change).
-    pub fn all_queued_tasks(&self) -> Result<Vec<QueuedTask>, ReadError> {
-        self.scan_prefix(CF_QUEUES, &[], usize::MAX)
-    }
 }
 
 impl StateRead for StateReader {
