@@ -1,0 +1,89 @@
+//! Measurement, not a pass/fail test (ignored by default; run with
+//! `cargo test -p swf-e2e --test idle_polls_measure -- --ignored --nocapture`): hold 10,000 idle long
+//! polls (100 task lists × 100 pollers) on one swfd and read its resident memory. Recorded in
+//! docs/benchmarks.md.
+
+use std::time::Duration;
+
+use serde_json::json;
+use swf_e2e::{setup_domain, Swfd, AMZ_JSON, TARGET_PREFIX};
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: run explicitly"]
+async fn ten_thousand_idle_polls() -> anyhow::Result<()> {
+    let mut swfd = Swfd::start_with(&[
+        "--long-poll-secs",
+        "60",
+        "--max-pollers-per-task-list",
+        "1000",
+    ])
+    .await?;
+    setup_domain(&swfd.client(), "idle").await?;
+    let pid = swfd.pid().expect("running");
+    let before = rss_kb(pid);
+    let fds_before = open_fds(pid);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    let endpoint = swfd.endpoint();
+    let mut polls = Vec::new();
+    for i in 0..10_000 {
+        let body = json!({ "domain": "idle", "taskList": { "name": format!("list-{}", i % 100) } })
+            .to_string();
+        let req = http
+            .post(format!("{endpoint}/"))
+            .header(
+                "X-Amz-Target",
+                format!("{TARGET_PREFIX}PollForActivityTask"),
+            )
+            .header("Content-Type", AMZ_JSON)
+            .body(body);
+        polls.push(tokio::spawn(req.send()));
+    }
+    // Wait (by polling) until the server holds a connection for every poll.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while open_fds(pid) < fds_before + 10_000 {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "only {} connections",
+            open_fds(pid) - fds_before
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Let the last requests reach the matcher, then read memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = rss_kb(pid);
+    println!(
+        "10,000 idle long polls: RSS {:.1} MB before, {:.1} MB while held ({:.1} KB per poll), {} open fds",
+        before as f64 / 1024.0,
+        held as f64 / 1024.0,
+        (held.saturating_sub(before)) as f64 / 10_000.0,
+        open_fds(pid)
+    );
+    // Stopping answers every held poll at once.
+    let status = swfd.terminate(Duration::from_secs(30)).await?;
+    assert!(status.success());
+    let mut answered = 0;
+    for p in polls {
+        if p.await?.is_ok() {
+            answered += 1;
+        }
+    }
+    println!("{answered} polls answered on shutdown");
+    Ok(())
+}
