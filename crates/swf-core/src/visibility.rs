@@ -253,18 +253,25 @@ fn count<S: StateRead + ?Sized>(s: &S, q: Query) -> Result<WorkflowExecutionCoun
     })
 }
 
+/// The filters of a List/Count request: the four request shapes name them alike.
+macro_rules! filters_of {
+    ($i:expr, $close_status:expr) => {
+        Filters {
+            execution: $i.execution_filter.as_deref(),
+            r#type: $i.type_filter.as_deref(),
+            tag: $i.tag_filter.as_deref(),
+            close_status: $close_status,
+        }
+    };
+}
+
 /// ListOpenWorkflowExecutions.
 pub fn list_open<S: StateRead + ?Sized>(
     s: &S,
     i: &ListOpenWorkflowExecutionsInput,
 ) -> Result<WorkflowExecutionInfos, Fault> {
     require_domain(s, &i.domain)?;
-    let filters = Filters {
-        execution: i.execution_filter.as_deref(),
-        r#type: i.type_filter.as_deref(),
-        tag: i.tag_filter.as_deref(),
-        close_status: None,
-    };
+    let filters = filters_of!(i, None);
     let q = build(
         &i.domain,
         false,
@@ -282,12 +289,7 @@ pub fn list_closed<S: StateRead + ?Sized>(
     i: &ListClosedWorkflowExecutionsInput,
 ) -> Result<WorkflowExecutionInfos, Fault> {
     require_domain(s, &i.domain)?;
-    let filters = Filters {
-        execution: i.execution_filter.as_deref(),
-        r#type: i.type_filter.as_deref(),
-        tag: i.tag_filter.as_deref(),
-        close_status: i.close_status_filter.as_deref(),
-    };
+    let filters = filters_of!(i, i.close_status_filter.as_deref());
     let q = build(
         &i.domain,
         true,
@@ -305,12 +307,7 @@ pub fn count_open<S: StateRead + ?Sized>(
     i: &CountOpenWorkflowExecutionsInput,
 ) -> Result<WorkflowExecutionCount, Fault> {
     require_domain(s, &i.domain)?;
-    let filters = Filters {
-        execution: i.execution_filter.as_deref(),
-        r#type: i.type_filter.as_deref(),
-        tag: i.tag_filter.as_deref(),
-        close_status: None,
-    };
+    let filters = filters_of!(i, None);
     count(
         s,
         build(
@@ -330,12 +327,7 @@ pub fn count_closed<S: StateRead + ?Sized>(
     i: &CountClosedWorkflowExecutionsInput,
 ) -> Result<WorkflowExecutionCount, Fault> {
     require_domain(s, &i.domain)?;
-    let filters = Filters {
-        execution: i.execution_filter.as_deref(),
-        r#type: i.type_filter.as_deref(),
-        tag: i.tag_filter.as_deref(),
-        close_status: i.close_status_filter.as_deref(),
-    };
+    let filters = filters_of!(i, i.close_status_filter.as_deref());
     count(
         s,
         build(
