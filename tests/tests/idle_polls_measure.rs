@@ -65,9 +65,17 @@ async fn ten_thousand_idle_polls() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Let the last requests reach the matcher, then read memory.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let held = rss_kb(pid);
+    // The last requests may still be reaching the matcher: wait until the RSS stops growing.
+    let mut held = rss_kb(pid);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rss_kb(pid);
+        if now <= held + 1024 || tokio::time::Instant::now() > deadline {
+            held = held.max(now);
+            break;
+        }
+        held = now;
+    }
     println!(
         "10,000 idle long polls: RSS {:.1} MB before, {:.1} MB while held ({:.1} KB per poll), {} open fds",
         before as f64 / 1024.0,

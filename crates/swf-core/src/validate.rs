@@ -132,21 +132,20 @@ pub fn validate_history(events: &[HistoryEvent]) -> Vec<Violation> {
                 }
             }
             // A started task is closed at most once.
-            let closes_task = t.ends_with("Completed")
-                || t.ends_with("Failed")
-                || t.ends_with("TimedOut")
-                || t.ends_with("Canceled");
-            if closes_task
-                && (t.starts_with("ActivityTask")
-                    || t.starts_with("DecisionTask")
-                    || t.starts_with("ChildWorkflowExecution"))
-            {
+            // A started task (or child) is closed at most once, whatever the closing event type.
+            let family = ["ActivityTask", "DecisionTask", "ChildWorkflowExecution"]
+                .into_iter()
+                .find(|f| t.starts_with(*f));
+            let closes = ["Completed", "Failed", "TimedOut", "Canceled", "Terminated"]
+                .iter()
+                .any(|c| t.ends_with(c));
+            if let (Some(family), true) = (family, closes) {
                 let key = attrs
                     .get("scheduledEventId")
                     .or_else(|| attrs.get("initiatedEventId"))
                     .and_then(Value::as_i64);
                 if let Some(k) = key {
-                    if !closed_tasks.insert((t.split("Task").next().unwrap_or(t).to_string(), k)) {
+                    if !closed_tasks.insert((family, k)) {
                         bad(id, format!("task {k} closed twice"));
                     }
                 }
@@ -251,6 +250,53 @@ mod tests {
             }),
             ("attributes members", |h| {
                 h[1].decision_task_scheduled_event_attributes = None
+            }),
+            ("closed twice", |h| {
+                // A child reported both completed and failed (different closing types).
+                let child = || {
+                    Box::new(WorkflowExecution {
+                        workflow_id: "c".into(),
+                        run_id: "r".into(),
+                    })
+                };
+                h.truncate(4);
+                h.push(HistoryEvent::new(
+                    5,
+                    Timestamp(3),
+                    StartChildWorkflowExecutionInitiatedEventAttributes {
+                        decision_task_completed_event_id: 4,
+                        ..Default::default()
+                    },
+                ));
+                h.push(HistoryEvent::new(
+                    6,
+                    Timestamp(3),
+                    ChildWorkflowExecutionStartedEventAttributes {
+                        workflow_execution: child(),
+                        initiated_event_id: 5,
+                        ..Default::default()
+                    },
+                ));
+                h.push(HistoryEvent::new(
+                    7,
+                    Timestamp(4),
+                    ChildWorkflowExecutionCompletedEventAttributes {
+                        workflow_execution: child(),
+                        initiated_event_id: 5,
+                        started_event_id: 6,
+                        ..Default::default()
+                    },
+                ));
+                h.push(HistoryEvent::new(
+                    8,
+                    Timestamp(4),
+                    ChildWorkflowExecutionFailedEventAttributes {
+                        workflow_execution: child(),
+                        initiated_event_id: 5,
+                        started_event_id: 6,
+                        ..Default::default()
+                    },
+                ));
             }),
             ("closed twice", |h| {
                 h.insert(
