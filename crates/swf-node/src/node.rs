@@ -13,7 +13,6 @@ use swf_store::{open_db, Db, LogStore, StateMachineStore, StateReader, TypeConfi
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::config::NodeConfig;
 use crate::executor::Executor;
@@ -33,6 +32,16 @@ pub enum StartError {
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// How often the leader sends heartbeats (ms). openraft ticks its election timer every 1.5 heartbeats.
+pub const HEARTBEAT_MS: u64 = 50;
+
+/// The election timeout range (ms). In openraft 0.9 a follower that has seen a leader waits the leader
+/// lease (= the maximum) plus its own timeout (drawn once per process from the range) without a
+/// heartbeat before it campaigns, and refuses votes until that lease has expired: a dead leader is
+/// replaced after 300 ms + 150..300 ms + up to one tick. A follower calls an election only after
+/// 450 ms without a heartbeat, nine heartbeat periods, which a loaded 2-core machine keeps within.
+pub const ELECTION_TIMEOUT_MS: (u64, u64) = (200, 400);
 
 /// Most log entries a ready node may have left to apply.
 pub const READY_LAG: u64 = 1_000;
@@ -83,9 +92,9 @@ impl Node {
 
         let raft_config = Config {
             cluster_name: "swfd".into(),
-            heartbeat_interval: 50,
-            election_timeout_min: 200,
-            election_timeout_max: 400,
+            heartbeat_interval: HEARTBEAT_MS,
+            election_timeout_min: ELECTION_TIMEOUT_MS.0,
+            election_timeout_max: ELECTION_TIMEOUT_MS.1,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
             max_in_snapshot_log_to_keep: config.snapshot_every.min(1_000),
             ..Default::default()
@@ -131,6 +140,10 @@ impl Node {
             router: router.clone(),
         };
         let raft_service = RaftServer { raft: raft.clone() };
+        // No Nagle: a response written in two segments would otherwise wait for the peer's delayed ACK.
+        let incoming =
+            tonic::transport::server::TcpIncoming::from_listener(grpc_listener, true, None)
+                .map_err(|e| StartError::Raft(format!("gRPC listener: {e}")))?;
         let grpc_task = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
                 .add_service(
@@ -143,7 +156,7 @@ impl Node {
                         .max_decoding_message_size(256 << 20)
                         .max_encoding_message_size(256 << 20),
                 )
-                .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+                .serve_with_incoming_shutdown(incoming, async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 })
                 .await;
