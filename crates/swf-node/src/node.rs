@@ -41,7 +41,7 @@ pub const HEARTBEAT_MS: u64 = 50;
 /// heartbeat before it campaigns, and refuses votes until that lease has expired: a dead leader is
 /// replaced after 300 ms + 150..300 ms + up to one tick. A follower calls an election only after
 /// 450 ms without a heartbeat, nine heartbeat periods, which a loaded 2-core machine keeps within.
-pub const ELECTION_TIMEOUT_MS: (u64, u64) = (200, 400);
+pub const ELECTION_TIMEOUT_MS: (u64, u64) = (150, 300);
 
 /// Most log entries a ready node may have left to apply.
 pub const READY_LAG: u64 = 1_000;

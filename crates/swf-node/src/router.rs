@@ -1,6 +1,7 @@
 //! `Router`: how a gateway reaches the Raft leader. It sends each call over gRPC (`SwfNode.Execute`) to
 //! the node it believes is the leader, the local node included, and retries with backoff while there is
-//! no leader or the call was refused before being proposed (`ServiceUnavailable`). A follower that gets
+//! no leader or the call was refused before being proposed (`ServiceUnavailable`); a retry goes out at
+//! once when this node learns of a new leader, so a failover costs no more than the election. A follower that gets
 //! a call forwards it (see `service`), so a stale view of the leader costs one extra hop.
 
 use std::collections::HashMap;
@@ -16,6 +17,9 @@ use tonic::transport::Channel;
 
 /// How long a call keeps looking for a leader before it fails with ServiceUnavailable.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+/// Longest pause between two attempts while the leader is unknown or unreachable.
+const MAX_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Routes calls to the leader.
 pub struct Router {
@@ -76,7 +80,9 @@ impl Router {
     ) -> Result<Vec<u8>, Fault> {
         let deadline = tokio::time::Instant::now() + LEADER_WAIT;
         let mut backoff = Duration::from_millis(10);
+        let mut metrics = self.raft.metrics();
         loop {
+            let tried_leader = metrics.borrow_and_update().current_leader;
             let attempt = match self.leader_addr() {
                 None => Err(Fault::unavailable("No Raft leader is known yet")),
                 Some(addr) => {
@@ -89,8 +95,18 @@ impl Router {
                     if f.kind == FaultKind::ServiceUnavailable
                         && tokio::time::Instant::now() < deadline =>
                 {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(100));
+                    // Retry after the backoff, or as soon as this node learns of another leader.
+                    let _ = tokio::time::timeout(backoff, async {
+                        while metrics.changed().await.is_ok() {
+                            let now = metrics.borrow_and_update().current_leader;
+                            if now.is_some() && now != tried_leader {
+                                return;
+                            }
+                        }
+                        std::future::pending::<()>().await
+                    })
+                    .await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
                 other => return other,
             }
