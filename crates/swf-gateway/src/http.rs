@@ -49,8 +49,10 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/cluster/status", get(cluster_status))
+        .route("/cluster/digest", get(cluster_digest))
         .route("/cluster/members", post(add_member))
         .route("/cluster/members/remove", post(remove_member))
+        .route("/cluster/transfer-leader", post(transfer_leader))
         .with_state(gateway)
 }
 
@@ -98,8 +100,27 @@ async fn admin(gw: &Gateway, action: &str, body: Bytes) -> Response {
     }
 }
 
+/// Moves leadership (`{"to": N}` or `{}`); see `swf_node::transfer`.
+async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    let request_id = gw.request_id();
+    match gw.node.transfer_leader(&body, &request_id).await {
+        Ok(out) => axum::Json(out).into_response(),
+        Err(f) => fault_response(&f, &request_id),
+    }
+}
+
 async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {
     axum::Json(gw.node.cluster_status()).into_response()
+}
+
+/// This node's own applied-state digest (never forwarded: it is how replicas are compared).
+async fn cluster_digest(State(gw): State<Arc<Gateway>>) -> Response {
+    let reader = gw.node.reader.clone();
+    match tokio::task::spawn_blocking(move || reader.digest()).await {
+        Ok(Ok(d)) => axum::Json(d).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.0).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 fn respond(status: StatusCode, body: Bytes, request_id: &str) -> Response {

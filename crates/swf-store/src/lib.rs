@@ -9,6 +9,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod db;
+pub mod digest;
+pub mod hot_index;
 pub mod keys;
 pub mod log_store;
 pub mod reader;

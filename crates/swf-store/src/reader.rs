@@ -1,5 +1,5 @@
 //! `StateReader`: applied SWF state read from RocksDB, implementing the core's `StateRead`, plus the
-//! queue scans the node's task matcher uses.
+//! queue scans the node's task matcher uses (served from the in-memory `hot_index`).
 
 use rocksdb::{Direction, IteratorMode};
 use serde::de::DeserializeOwned;
@@ -12,7 +12,7 @@ use crate::keys;
 /// Reads applied state.
 #[derive(Clone)]
 pub struct StateReader {
-    db: Db,
+    pub(crate) db: Db,
 }
 
 fn err(e: impl std::fmt::Display) -> ReadError {
@@ -64,16 +64,13 @@ impl StateReader {
         task_list: &str,
         limit: usize,
     ) -> Result<Vec<QueuedTask>, ReadError> {
-        self.scan_prefix(
-            CF_QUEUES,
-            &keys::queue_prefix(domain, kind, task_list),
-            limit,
-        )
+        let prefix = keys::queue_prefix(domain, kind, task_list);
+        crate::hot_index::read(&self.db, |index| index.queued(&prefix, limit)).map_err(err)
     }
 
     /// The `limit` earliest armed deadlines.
     pub fn next_deadlines(&self, limit: usize) -> Result<Vec<Deadline>, ReadError> {
-        self.scan_prefix(CF_DEADLINES, &[], limit)
+        crate::hot_index::read(&self.db, |index| index.next_deadlines(limit)).map_err(err)
     }
 }
 
@@ -215,18 +212,7 @@ impl StateRead for StateReader {
         limit: usize,
     ) -> Result<usize, ReadError> {
         let prefix = keys::queue_prefix(domain, kind, task_list);
-        let mut n = 0;
-        for item in self.db.iterator_cf(
-            self.cf(CF_QUEUES),
-            IteratorMode::From(&prefix, Direction::Forward),
-        ) {
-            let (k, _) = item.map_err(err)?;
-            if !k.starts_with(&prefix) || n >= limit {
-                break;
-            }
-            n += 1;
-        }
-        Ok(n)
+        crate::hot_index::read(&self.db, |index| index.count_queued(&prefix, limit)).map_err(err)
     }
 
     fn history(
