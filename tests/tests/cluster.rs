@@ -352,3 +352,100 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Runs `swfd admin transfer-leader --endpoint <endpoint> [--to <to>]`; returns its parsed output or
+/// its error text.
+fn transfer_leader(endpoint: &str, to: Option<u64>) -> anyhow::Result<Result<Value, String>> {
+    let mut cmd = std::process::Command::new(swf_e2e::swfd_bin()?);
+    cmd.args(["admin", "transfer-leader", "--endpoint", endpoint]);
+    if let Some(to) = to {
+        cmd.args(["--to", &to.to_string()]);
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        return Ok(Err(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    Ok(Ok(serde_json::from_slice(&out.stdout)?))
+}
+
+/// `swfd admin transfer-leader` moves leadership to the requested node (and, without `--to`, to
+/// another voter) while a stream of writes through the old leader keeps going: every write succeeds
+/// (the router holds them through the move) and every acknowledged one is there afterwards.
+#[tokio::test]
+async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
+    let nodes = Swfd::start_cluster(3, &["--long-poll-secs", "2"]).await?;
+    let all: Vec<&Swfd> = nodes.iter().collect();
+    let leader = agreed_leader(&all, None).await?;
+    let old_ix = (leader - 1) as usize;
+    let target = (leader % 3) + 1;
+    let fx = setup_domain(&nodes[old_ix].client(), "xfer").await?;
+
+    // Writes through the old leader's node, back to back, for the whole test.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (c, fx, stop) = (nodes[old_ix].client(), fx.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut acknowledged, mut failed) = (Vec::new(), Vec::new());
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match start_execution(&c, &fx, &format!("w-{i}"), "").await {
+                    Ok(run) => acknowledged.push(run),
+                    Err(e) => failed.push(format!("w-{i}: {e:#}")),
+                }
+                i += 1;
+            }
+            (acknowledged, failed)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Through a node that is not the leader, to a named node.
+    let via = (target % 3) as usize; // neither necessarily leader nor target: any node works
+    let out = transfer_leader(&nodes[via].endpoint(), Some(target))?
+        .map_err(|e| anyhow::anyhow!("transfer-leader --to {target}: {e}"))?;
+    assert_eq!(out["leader_id"].as_u64(), Some(target), "{out}");
+    assert_eq!(out["previous_leader_id"].as_u64(), Some(leader), "{out}");
+    assert_eq!(agreed_leader(&all, Some(leader)).await?, target);
+    let status = nodes[(target - 1) as usize].cluster_status().await?;
+    assert_eq!(status["role"], "Leader", "{status}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Without --to: leadership moves off the current leader, to another voter.
+    let out = transfer_leader(&nodes[old_ix].endpoint(), None)?
+        .map_err(|e| anyhow::anyhow!("transfer-leader: {e}"))?;
+    let third = out["leader_id"].as_u64().expect("leader_id");
+    assert_ne!(third, target, "{out}");
+    assert_eq!(agreed_leader(&all, Some(target)).await?, third);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Not a member: refused with a clear error, leadership unchanged.
+    let refused = transfer_leader(&nodes[0].endpoint(), Some(9))?;
+    let err = refused.expect_err("a transfer to a non-member must fail");
+    assert!(err.contains("not a voter"), "{err}");
+    assert_eq!(agreed_leader(&all, None).await?, third);
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (acknowledged, failed) = writer.await?;
+    assert!(
+        failed.is_empty(),
+        "writes failed during the transfers: {failed:?}"
+    );
+    assert!(
+        acknowledged.len() >= 10,
+        "only {} writes",
+        acknowledged.len()
+    );
+    let c = nodes[(target - 1) as usize].client();
+    for run in &acknowledged {
+        c.describe_workflow_execution()
+            .domain("xfer")
+            .execution(run.clone())
+            .send()
+            .await?;
+    }
+    println!(
+        "{} writes, none failed, across two transfers",
+        acknowledged.len()
+    );
+    Ok(())
+}

@@ -53,6 +53,7 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
         .route("/cluster/members", post(add_member))
         .route("/cluster/members/remove", post(remove_member))
         .route("/cluster/transfer-leader", post(transfer_leader))
+        .route("/cluster/transfer-leader", post(transfer_leader))
         .with_state(gateway)
 }
 
@@ -96,6 +97,15 @@ async fn admin(gw: &Gateway, action: &str, body: Bytes) -> Response {
         .await
     {
         Ok(_) => axum::Json(gw.node.cluster_status()).into_response(),
+        Err(f) => fault_response(&f, &request_id),
+    }
+}
+
+/// Moves leadership (`{"to": N}` or `{}`); see `swf_node::transfer`.
+async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    let request_id = gw.request_id();
+    match gw.node.transfer_leader(&body, &request_id).await {
+        Ok(out) => axum::Json(out).into_response(),
         Err(f) => fault_response(&f, &request_id),
     }
 }

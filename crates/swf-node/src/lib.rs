@@ -14,6 +14,7 @@ pub mod node;
 pub mod router;
 pub mod service;
 pub mod timers;
+pub mod transfer;
 
 pub use config::NodeConfig;
 pub use node::Node;

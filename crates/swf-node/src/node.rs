@@ -20,6 +20,7 @@ use crate::matcher::Matcher;
 use crate::network::GrpcNetwork;
 use crate::router::Router;
 use crate::service::{RaftServer, SwfNodeServer};
+use crate::transfer::{Transfer, TransferRequest, ADMIN_TRANSFER_LEADER};
 use swf_core::state::{QueuedTask, Write};
 
 /// Errors starting a node.
@@ -133,11 +134,13 @@ impl Node {
             timer_wake,
             stop.subscribe(),
         );
+        let transfer = Arc::new(Transfer::new(config.node_id, raft.clone()));
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
             raft: raft.clone(),
             executor,
             router: router.clone(),
+            transfer,
         };
         let raft_service = RaftServer { raft: raft.clone() };
         // No Nagle: a response written in two segments would otherwise wait for the peer's delayed ACK.
@@ -276,6 +279,30 @@ impl Node {
             "members": members,
             "voters": voters,
         })
+    }
+
+    /// Moves leadership to the node the JSON `body` names (`{"to": N}`, or `{}` for the most
+    /// up-to-date other voter), whichever node this is; returns the outcome (`previous_leader_id`,
+    /// `leader_id`, `term`, `elapsed_ms`).
+    pub async fn transfer_leader(
+        &self,
+        body: &[u8],
+        request_id: &str,
+    ) -> Result<serde_json::Value, swf_types::Fault> {
+        let body = if body.iter().all(u8::is_ascii_whitespace) {
+            &b"{}"[..]
+        } else {
+            body
+        };
+        let req: TransferRequest = serde_json::from_slice(body).map_err(|e| {
+            swf_types::Fault::validation(format!("expected {{\"to\": NODE_ID}} or {{}}: {e}"))
+        })?;
+        let input = serde_json::to_vec(&req).expect("serializes");
+        let out = self
+            .router
+            .call(ADMIN_TRANSFER_LEADER, input, 0, request_id)
+            .await?;
+        serde_json::from_slice(&out).map_err(|e| swf_types::Fault::internal(e.to_string()))
     }
 
     /// Waits until the node serves SWF calls or `timeout` passes; returns whether it serves.

@@ -113,6 +113,18 @@ impl Router {
         }
     }
 
+    /// Runs `action` on the node at `addr` itself, without looking for the leader or retrying (for
+    /// the internal actions a node addresses to one peer).
+    pub async fn call_node(
+        &self,
+        addr: &str,
+        action: &str,
+        input: Vec<u8>,
+    ) -> Result<Vec<u8>, Fault> {
+        self.send(addr, action, input, crate::service::MAX_HOPS, "internal")
+            .await
+    }
+
     async fn send(
         &self,
         addr: &str,

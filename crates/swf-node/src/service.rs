@@ -1,5 +1,6 @@
 //! The gRPC servers of a node: `SwfNode.Execute` runs an SWF action on the leader (a follower forwards it
-//! to the leader, with a hop limit), and `RaftService` hands openraft's RPCs to the local Raft.
+//! to the leader, with a hop limit; the leader serves nothing while it hands leadership over, and the
+//! internal transfer actions addressed to one node run there), and `RaftService` hands openraft's RPCs to the local Raft.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::executor::Executor;
 use crate::router::Router;
+use crate::transfer::{Transfer, TransferRequest, ADMIN_TRANSFER_LEADER};
 
 /// Most times one call may be forwarded between nodes.
 pub const MAX_HOPS: u32 = 3;
@@ -23,6 +25,7 @@ pub struct SwfNodeServer {
     pub raft: Raft<TypeConfig>,
     pub executor: Arc<Executor>,
     pub router: Arc<Router>,
+    pub transfer: Arc<Transfer>,
 }
 
 #[tonic::async_trait]
@@ -33,8 +36,20 @@ impl SwfNode for SwfNodeServer {
     ) -> Result<Response<ExecuteResponse>, Status> {
         let req = request.into_inner();
         let leader = self.raft.metrics().borrow().current_leader;
-        let result = if leader == Some(self.node_id) {
-            self.executor.execute(&req.action, &req.input).await
+        let result = if let Some(r) = self.transfer.local_action(&req.action, &req.input).await {
+            r
+        } else if leader == Some(self.node_id) {
+            if req.action == ADMIN_TRANSFER_LEADER {
+                match serde_json::from_slice::<TransferRequest>(&req.input) {
+                    Ok(t) => self.transfer.run(&self.router, t).await,
+                    Err(e) => Err(Fault::validation(format!("Invalid transfer request: {e}"))),
+                }
+            } else if self.transfer.in_progress() {
+                // The router retries, and goes to the new leader once it is known.
+                Err(Fault::unavailable("Leadership is being transferred"))
+            } else {
+                self.executor.execute(&req.action, &req.input).await
+            }
         } else if req.hops >= MAX_HOPS {
             Err(Fault::unavailable(
                 "Too many forwarding hops looking for the leader",

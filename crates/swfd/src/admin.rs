@@ -1,5 +1,5 @@
 //! `swfd admin ...`: cluster administration against any node's HTTP endpoint (`status`, `members`,
-//! `add`, `remove`), and the request a `--join`ing node sends to be added.
+//! `add`, `remove`, `transfer-leader`), and the request a `--join`ing node sends to be added.
 
 use std::time::Duration;
 
@@ -40,10 +40,12 @@ pub enum Admin {
         #[arg(long)]
         node_id: u64,
     },
-    /// Moves leadership to another node (not available yet: openraft 0.9 has no leader transfer).
+    /// Moves leadership to another voter (the most up-to-date one without --to); prints the outcome
+    /// once the new leader is elected. Calls are held, not failed, during the move.
     TransferLeader {
+        /// The node to hand leadership to.
         #[arg(long)]
-        node_id: u64,
+        to: Option<u64>,
     },
 }
 
@@ -130,8 +132,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             )
             .await?
         }
-        Admin::TransferLeader { node_id } => {
-            bail!("transfer-leader to node {node_id} is not available yet (openraft 0.9 has no leader transfer); stop the leader gracefully instead")
+        Admin::TransferLeader { to } => {
+            let body = match to {
+                Some(id) => json!({ "to": id }),
+                None => json!({}),
+            };
+            change(&http, &endpoint, "/cluster/transfer-leader", body).await?
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
