@@ -283,6 +283,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             self.db
                 .write(batch)
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;
+            crate::hot_index::applied(&self.db, &committed)
+                .map_err(|e| StorageIOError::apply(log_id, &std::io::Error::other(e)))?;
             if let (Some(hook), false) = (&self.on_apply, committed.is_empty()) {
                 hook(&committed);
             }
@@ -343,6 +345,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.db
             .write(batch)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        crate::hot_index::reload(&self.db).map_err(|e| {
+            StorageIOError::write_snapshot(Some(meta.signature()), &std::io::Error::other(e))
+        })?;
         Ok(())
     }
 
