@@ -21,6 +21,9 @@ command -v clang >/dev/null 2>&1 || missing+=(clang)
 have_libclang || missing+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# The chaos suite's partitions and lossy links (scripts/chaos.sh).
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+command -v tc >/dev/null 2>&1 || missing+=(iproute2)
 if [ "$want_python" = 1 ]; then
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)

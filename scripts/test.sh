@@ -21,3 +21,6 @@ if [ ! -x "$venv/bin/pytest" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
 fi
 SWFD_BIN="$target_dir/debug/swfd" PATH="$venv/bin:$PATH" "$venv/bin/pytest" -q tests/python
+
+echo "== chaos suite (seeded 60 s run on 3 nodes, see docs/chaos.md)"
+bash scripts/chaos.sh

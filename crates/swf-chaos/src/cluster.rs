@@ -261,7 +261,7 @@ impl Cluster {
                 "transfer-leader",
                 "--endpoint",
                 &endpoint,
-                "--node-id",
+                "--to",
                 &id,
             ],
         )

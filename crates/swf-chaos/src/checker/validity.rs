@@ -22,8 +22,17 @@ pub fn check(fs: &FinalState) -> Verdict {
             Err(e) => v.flag(NAME, json!({"run_id": run, "workflow_id": h.workflow_id, "problem": format!("unparseable event: {e}")})),
             Ok(events) => {
                 for bad in swf_core::validate::validate_history(&events) {
+                    // The offending event and the one before it, as evidence.
+                    let near: Vec<_> = h
+                        .events
+                        .iter()
+                        .filter(|e| {
+                            let id = e["eventId"].as_i64().unwrap_or(0);
+                            id == bad.event_id || id == bad.event_id - 1
+                        })
+                        .collect();
                     v.flag(NAME, json!({"run_id": run, "workflow_id": h.workflow_id,
-                        "event_id": bad.event_id, "problem": bad.rule}));
+                        "event_id": bad.event_id, "problem": bad.rule, "events": near}));
                 }
             }
         }
