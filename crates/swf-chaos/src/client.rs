@@ -123,9 +123,8 @@ impl Swf {
         attempts: usize,
     ) -> Reply {
         let mut backoff = Duration::from_millis(100);
-        let mut node = self.home;
         let mut last = None;
-        for _ in 0..attempts.max(1) {
+        for node in self.home..self.home + attempts.max(1) {
             let reply = self.call_once(node, action, body, timeout).await;
             self.record(action, &reply, key.clone());
             match reply.outcome {
@@ -133,7 +132,6 @@ impl Swf {
                 _ => {}
             }
             last = Some(reply);
-            node += 1;
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
