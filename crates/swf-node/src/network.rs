@@ -1,5 +1,7 @@
 //! openraft's network over tonic gRPC: each RPC carries openraft's request serialized as JSON in a
-//! `RaftPayload`, answered the same way. The server side is `service::RaftServer`.
+//! `RaftPayload`, answered the same way, except a snapshot chunk, whose bytes travel raw after its JSON
+//! header (`encode_snapshot_chunk`). openraft sends a snapshot in chunks of `snapshot_max_chunk_size`
+//! read from the snapshot file. The server side is `service::RaftServer`.
 
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
@@ -35,6 +37,40 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
     }
 }
 
+/// Encodes a snapshot chunk: a big-endian u32 length, the JSON of the request without its data, then
+/// the data itself.
+pub fn encode_snapshot_chunk(req: &InstallSnapshotRequest<TypeConfig>) -> Vec<u8> {
+    let header = InstallSnapshotRequest::<TypeConfig> {
+        vote: req.vote,
+        meta: req.meta.clone(),
+        offset: req.offset,
+        data: Vec::new(),
+        done: req.done,
+    };
+    let header = serde_json::to_vec(&header).expect("a snapshot request serializes");
+    let mut out = Vec::with_capacity(4 + header.len() + req.data.len());
+    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&req.data);
+    out
+}
+
+/// Decodes what `encode_snapshot_chunk` produced.
+pub fn decode_snapshot_chunk(bytes: &[u8]) -> Result<InstallSnapshotRequest<TypeConfig>, String> {
+    let len: [u8; 4] = bytes
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or("snapshot chunk too short")?;
+    let len = u32::from_be_bytes(len) as usize;
+    let header = bytes
+        .get(4..4usize.saturating_add(len))
+        .ok_or("snapshot chunk header truncated")?;
+    let mut req: InstallSnapshotRequest<TypeConfig> =
+        serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    req.data = bytes[4 + len..].to_vec();
+    Ok(req)
+}
+
 impl GrpcPeer {
     async fn call<Req, Resp, E>(
         &mut self,
@@ -46,16 +82,32 @@ impl GrpcPeer {
         Resp: DeserializeOwned,
         E: std::error::Error,
     {
+        let data = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        self.call_raw(kind, data).await
+    }
+
+    async fn call_raw<Resp, E>(
+        &mut self,
+        kind: &str,
+        data: Vec<u8>,
+    ) -> Result<Resp, RPCError<u64, BasicNode, E>>
+    where
+        Resp: DeserializeOwned,
+        E: std::error::Error,
+    {
         if self.client.is_none() {
             let channel = Channel::from_shared(format!("http://{}", self.addr))
                 .map_err(|e| RPCError::Network(NetworkError::new(&e)))?
                 .connect()
                 .await
                 .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
-            self.client = Some(RaftServiceClient::new(channel));
+            self.client = Some(
+                RaftServiceClient::new(channel)
+                    .max_decoding_message_size(256 << 20)
+                    .max_encoding_message_size(256 << 20),
+            );
         }
         let client = self.client.as_mut().expect("connected above");
-        let data = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let payload = RaftPayload { data };
         let result = match kind {
             "append" => client.append_entries(payload).await,
@@ -106,7 +158,7 @@ impl RaftNetwork<TypeConfig> for GrpcPeer {
         InstallSnapshotResponse<u64>,
         RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>,
     > {
-        flatten(self.call("snapshot", &rpc).await)
+        flatten(self.call_raw("snapshot", encode_snapshot_chunk(&rpc)).await)
     }
 
     async fn vote(

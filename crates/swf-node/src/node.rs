@@ -44,6 +44,12 @@ pub const HEARTBEAT_MS: u64 = 50;
 /// 450 ms without a heartbeat, nine heartbeat periods, which a loaded 2-core machine keeps within.
 pub const ELECTION_TIMEOUT_MS: (u64, u64) = (150, 300);
 
+/// How long one snapshot chunk RPC may take (ms); the last chunk's includes the follower's install.
+pub const INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 120_000;
+
+/// Size of the chunks a snapshot file is sent in.
+pub const SNAPSHOT_CHUNK_BYTES: u64 = 4 << 20;
+
 /// Most log entries a ready node may have left to apply.
 pub const READY_LAG: u64 = 1_000;
 
@@ -98,6 +104,10 @@ impl Node {
             election_timeout_max: ELECTION_TIMEOUT_MS.1,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
             max_in_snapshot_log_to_keep: config.snapshot_every.min(1_000),
+            // Each chunk RPC may take this long; the last one includes installing the whole snapshot
+            // on the follower.
+            install_snapshot_timeout: INSTALL_SNAPSHOT_TIMEOUT_MS,
+            snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES,
             ..Default::default()
         };
         let raft_config = Arc::new(

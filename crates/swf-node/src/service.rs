@@ -113,7 +113,10 @@ impl RaftService for RaftServer {
         encode(
             &self
                 .raft
-                .install_snapshot(decode(request.into_inner())?)
+                .install_snapshot(
+                    crate::network::decode_snapshot_chunk(&request.into_inner().data)
+                        .map_err(Status::invalid_argument)?,
+                )
                 .await,
         )
     }

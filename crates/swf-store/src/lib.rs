@@ -14,14 +14,13 @@ pub mod hot_index;
 pub mod keys;
 pub mod log_store;
 pub mod reader;
+pub mod snapshot;
 pub mod state_machine;
 
 pub use db::{open_db, Db};
 pub use log_store::LogStore;
 pub use reader::StateReader;
 pub use state_machine::{ApplyHook, StateMachineStore};
-
-use std::io::Cursor;
 
 openraft::declare_raft_types!(
     /// The Raft types of an SWF cluster: commands in, outcomes out, u64 node ids.
@@ -31,6 +30,6 @@ openraft::declare_raft_types!(
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
         AsyncRuntime = openraft::TokioRuntime,
 );

@@ -3,9 +3,10 @@
 //! in one WriteBatch: a crash never half-applies an entry, and entries at or below the stored applied
 //! log id are skipped, so apply is idempotent with respect to the log index.
 //!
-//! Snapshots are a consistent dump of the state column families taken from a RocksDB snapshot.
+//! Snapshots are files streamed from a consistent RocksDB snapshot of the state column families (see
+//! `snapshot`): building, sending and installing one never holds the state in memory.
 
-use std::io::{Cursor, Read};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -13,30 +14,22 @@ use openraft::{
     EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta, StorageError,
     StorageIOError, StoredMembership,
 };
-use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
-use serde::{Deserialize, Serialize};
+use rocksdb::WriteBatch;
+use serde::Serialize;
 use swf_core::state::Write;
 use swf_core::{Limits, Outcome, Reply};
 
 use crate::db::*;
 use crate::keys;
 use crate::reader::StateReader;
+use crate::snapshot::{self, AppliedMeta, KEY_APPLIED};
 use crate::TypeConfig;
 
 type Entry = openraft::Entry<TypeConfig>;
 
-const KEY_APPLIED: &[u8] = b"applied";
-
 /// Called after each applied entry with the writes it committed, so the node can wake waiting pollers
 /// (queued tasks) and its timer service (armed deadlines).
 pub type ApplyHook = Arc<dyn Fn(&[Write]) + Send + Sync>;
-
-/// What the state machine stores about itself next to the state.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct AppliedMeta {
-    last_applied: Option<LogId<u64>>,
-    membership: StoredMembership<u64, openraft::BasicNode>,
-}
 
 /// The SWF state machine on RocksDB.
 #[derive(Clone)]
@@ -45,6 +38,8 @@ pub struct StateMachineStore {
     reader: StateReader,
     limits: Arc<Limits>,
     on_apply: Option<ApplyHook>,
+    /// Where snapshot files live.
+    snapshots: PathBuf,
 }
 
 fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
@@ -56,6 +51,7 @@ impl StateMachineStore {
     pub fn new(db: Db, limits: Limits, on_apply: Option<ApplyHook>) -> StateMachineStore {
         StateMachineStore {
             reader: StateReader::new(db.clone()),
+            snapshots: snapshot::dir_of(&db),
             db,
             limits: Arc::new(limits),
             on_apply,
@@ -175,58 +171,31 @@ impl StateMachineStore {
             }
         }
     }
+}
 
-    /// Dumps the state column families and the applied meta from one consistent RocksDB snapshot.
-    fn dump(&self) -> Result<(AppliedMeta, Vec<u8>), StorageError<u64>> {
-        let snap = self.db.snapshot();
-        let meta: AppliedMeta = match snap
-            .get_cf(self.cf(CF_META), KEY_APPLIED)
-            .map_err(|e| StorageIOError::read_state_machine(&e))?
-        {
-            Some(b) => {
-                serde_json::from_slice(&b).map_err(|e| StorageIOError::read_state_machine(&e))?
-            }
-            None => AppliedMeta::default(),
-        };
-        let mut out = Vec::new();
-        for (i, cf) in STATE_CFS.iter().enumerate() {
-            let mut opts = ReadOptions::default();
-            opts.set_snapshot(&snap);
-            for item in self
-                .db
-                .iterator_cf_opt(self.cf(cf), opts, IteratorMode::Start)
-            {
-                let (k, v) = item.map_err(|e| StorageIOError::read_state_machine(&e))?;
-                out.push(i as u8);
-                out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-                out.extend_from_slice(&k);
-                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                out.extend_from_slice(&v);
-            }
-        }
-        Ok((meta, out))
-    }
-
-    fn snapshot_of(&self, meta: AppliedMeta, data: Vec<u8>) -> Snapshot<TypeConfig> {
-        let id = match &meta.last_applied {
-            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
-            None => "empty".to_string(),
-        };
-        Snapshot {
-            meta: SnapshotMeta {
-                last_log_id: meta.last_applied,
-                last_membership: meta.membership,
-                snapshot_id: id,
-            },
-            snapshot: Box::new(Cursor::new(data)),
-        }
-    }
+/// Opens a snapshot file as openraft's snapshot data.
+async fn open_snapshot(
+    meta: snapshot::Meta,
+    path: &std::path::Path,
+) -> Result<Snapshot<TypeConfig>, StorageError<u64>> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+    Ok(Snapshot {
+        meta,
+        snapshot: Box::new(file),
+    })
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<u64>> {
-        let (meta, data) = self.dump()?;
-        Ok(self.snapshot_of(meta, data))
+        let (db, dir) = (self.db.clone(), self.snapshots.clone());
+        let (meta, path) = tokio::task::spawn_blocking(move || snapshot::build(&db, &dir))
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(None, &std::io::Error::other(e)))?
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        tracing::info!(snapshot = %meta.snapshot_id, path = %path.display(), "snapshot built");
+        open_snapshot(meta, &path).await
     }
 }
 
@@ -242,6 +211,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         ),
         StorageError<u64>,
     > {
+        // A snapshot install a crash interrupted is finished first.
+        snapshot::recover(&self.db).map_err(|e| StorageIOError::read_state_machine(&e))?;
         let meta = self.applied_meta()?;
         Ok((meta.last_applied, meta.membership))
     }
@@ -299,52 +270,26 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 
     async fn begin_receiving_snapshot(
         &mut self,
-    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<u64>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    ) -> Result<Box<tokio::fs::File>, StorageError<u64>> {
+        let (_, file) = snapshot::receiving_file(&self.snapshots)
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError<u64>> {
-        let bad = |e: &dyn std::fmt::Display| {
-            StorageIOError::read_snapshot(
-                Some(meta.signature()),
-                &std::io::Error::other(e.to_string()),
-            )
-        };
-        let mut batch = WriteBatch::default();
-        for cf in STATE_CFS {
-            for item in self.db.iterator_cf(self.cf(cf), IteratorMode::Start) {
-                let (k, _) = item.map_err(|e| StorageIOError::read_state_machine(&e))?;
-                batch.delete_cf(self.cf(cf), k);
-            }
-        }
-        let mut data = snapshot.into_inner();
-        let mut r = Cursor::new(std::mem::take(&mut data));
-        let mut byte = [0u8; 1];
-        while r.read(&mut byte).map_err(|e| bad(&e))? == 1 {
-            let cf = STATE_CFS
-                .get(byte[0] as usize)
-                .ok_or_else(|| bad(&"unknown column family in snapshot"))?;
-            let mut len = [0u8; 4];
-            r.read_exact(&mut len).map_err(|e| bad(&e))?;
-            let mut k = vec![0u8; u32::from_be_bytes(len) as usize];
-            r.read_exact(&mut k).map_err(|e| bad(&e))?;
-            r.read_exact(&mut len).map_err(|e| bad(&e))?;
-            let mut v = vec![0u8; u32::from_be_bytes(len) as usize];
-            r.read_exact(&mut v).map_err(|e| bad(&e))?;
-            batch.put_cf(self.cf(cf), k, v);
-        }
-        let applied = AppliedMeta {
-            last_applied: meta.last_log_id,
-            membership: meta.last_membership.clone(),
-        };
-        batch.put_cf(self.cf(CF_META), KEY_APPLIED, serialize(&applied));
-        self.db
-            .write(batch)
+        let data = snapshot.into_std().await;
+        let (db, dir, m) = (self.db.clone(), self.snapshots.clone(), meta.clone());
+        let path = tokio::task::spawn_blocking(move || snapshot::install(&db, &dir, &m, data))
+            .await
+            .map_err(|e| {
+                StorageIOError::write_snapshot(Some(meta.signature()), &std::io::Error::other(e))
+            })?
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        tracing::info!(snapshot = %meta.snapshot_id, path = %path.display(), "snapshot installed");
         crate::hot_index::reload(&self.db).map_err(|e| {
             StorageIOError::write_snapshot(Some(meta.signature()), &std::io::Error::other(e))
         })?;
@@ -354,10 +299,14 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<u64>> {
-        let (meta, data) = self.dump()?;
-        if meta.last_applied.is_none() {
-            return Ok(None);
+        let dir = self.snapshots.clone();
+        let current = tokio::task::spawn_blocking(move || snapshot::current(&dir))
+            .await
+            .map_err(|e| StorageIOError::read_snapshot(None, &std::io::Error::other(e)))?
+            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        match current {
+            Some((meta, path)) => Ok(Some(open_snapshot(meta, &path).await?)),
+            None => Ok(None),
         }
-        Ok(Some(self.snapshot_of(meta, data)))
     }
 }

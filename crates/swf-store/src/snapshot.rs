@@ -1,0 +1,478 @@
+//! Snapshot files: the applied SWF state as one file, built from a consistent RocksDB snapshot and
+//! streamed to disk, so neither building, sending nor installing a snapshot holds the state in memory.
+//!
+//! Files live in `<data dir>/snapshots/` (beside the database directory), named
+//! `<last applied index, 20 digits>-<term>-<node>.snap`; only the newest is kept. A file is:
+//! - the magic `SWFSNAP1`, then a big-endian u32 length and that many bytes of JSON: openraft's
+//!   `SnapshotMeta` (last applied log id, membership, snapshot id);
+//! - one record per key of each state column family: the column family's position in `STATE_CFS`
+//!   (one byte), a big-endian u32 key length, the key, a big-endian u32 value length, the value;
+//! - the end: a `0xFF` byte, the record count and an FNV-1a 64 checksum of all record bytes (both
+//!   big-endian u64), and nothing after it.
+//!
+//! Building writes `<name>.tmp`, syncs it and renames it into place. Installing a received file first
+//! copies it to its final name while checking every record and the checksum (a truncated or corrupt
+//! transfer is refused before the state is touched), then loads it: one synced batch records which file
+//! is being installed and clears the state column families, records are written in bounded batches, and
+//! a last synced batch stores the applied log id and membership and clears the marker. A crash in
+//! between leaves the marker, and the load is redone from the same file when the store is next used
+//! (`recover`): an install is atomic and idempotent as seen from openraft.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use openraft::{BasicNode, SnapshotMeta, StoredMembership};
+use rocksdb::{IteratorMode, ReadOptions, WriteBatch, WriteOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::db::*;
+
+const MAGIC: &[u8; 8] = b"SWFSNAP1";
+const END: u8 = 0xFF;
+/// Largest snapshot header (the membership is small; anything bigger is corrupt).
+const MAX_HEADER: usize = 16 << 20;
+/// Largest key or value accepted from a snapshot file (RocksDB values here are far smaller).
+const MAX_ITEM: usize = 256 << 20;
+/// Bytes of records written per RocksDB batch while loading.
+const LOAD_BATCH: usize = 8 << 20;
+/// The meta key naming the snapshot file whose load is under way.
+const KEY_INSTALLING: &[u8] = b"installing_snapshot";
+/// The meta key of the applied log id and membership.
+pub(crate) const KEY_APPLIED: &[u8] = b"applied";
+
+/// Snapshot metadata as openraft sees it.
+pub type Meta = SnapshotMeta<u64, BasicNode>;
+
+/// What the state machine stores about itself next to the state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct AppliedMeta {
+    pub last_applied: Option<openraft::LogId<u64>>,
+    pub membership: StoredMembership<u64, BasicNode>,
+}
+
+/// The snapshot directory of the database at `db` (`<data dir>/db` → `<data dir>/snapshots`).
+pub fn dir_of(db: &Db) -> PathBuf {
+    db.path().with_file_name("snapshots")
+}
+
+fn corrupt(what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("snapshot file: {what}"))
+}
+
+fn file_name(meta: &Meta) -> String {
+    match &meta.last_log_id {
+        Some(l) => format!(
+            "{:020}-{}-{}.snap",
+            l.index, l.leader_id.term, l.leader_id.node_id
+        ),
+        None => format!("{:020}-empty.snap", 0),
+    }
+}
+
+/// FNV-1a 64 over the record bytes.
+struct Checksum(u64);
+
+impl Checksum {
+    fn new() -> Checksum {
+        Checksum(0xcbf2_9ce4_8422_2325)
+    }
+    fn add(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Builds a snapshot of the applied state into `dir`; returns its meta and path. Older snapshot files
+/// are removed once the new one is in place.
+pub fn build(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
+    fs::create_dir_all(dir)?;
+    let snap = db.snapshot();
+    let cf = |name: &str| {
+        db.cf_handle(name)
+            .ok_or_else(|| corrupt("missing column family"))
+    };
+    let applied: AppliedMeta = match snap
+        .get_cf(cf(CF_META)?, KEY_APPLIED)
+        .map_err(io::Error::other)?
+    {
+        Some(b) => serde_json::from_slice(&b).map_err(io::Error::other)?,
+        None => AppliedMeta::default(),
+    };
+    let meta = Meta {
+        snapshot_id: match &applied.last_applied {
+            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
+            None => "empty".to_string(),
+        },
+        last_log_id: applied.last_applied,
+        last_membership: applied.membership,
+    };
+    let name = file_name(&meta);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    let header = serde_json::to_vec(&meta).map_err(io::Error::other)?;
+    out.write_all(MAGIC)?;
+    out.write_all(&(header.len() as u32).to_be_bytes())?;
+    out.write_all(&header)?;
+    let (mut count, mut sum) = (0u64, Checksum::new());
+    for (i, name) in STATE_CFS.iter().enumerate() {
+        let mut opts = ReadOptions::default();
+        opts.set_snapshot(&snap);
+        opts.fill_cache(false);
+        for item in db.iterator_cf_opt(cf(name)?, opts, IteratorMode::Start) {
+            let (k, v) = item.map_err(io::Error::other)?;
+            for part in [
+                &[i as u8][..],
+                &(k.len() as u32).to_be_bytes(),
+                &k,
+                &(v.len() as u32).to_be_bytes(),
+                &v,
+            ] {
+                sum.add(part);
+                out.write_all(part)?;
+            }
+            count += 1;
+        }
+    }
+    out.write_all(&[END])?;
+    out.write_all(&count.to_be_bytes())?;
+    out.write_all(&sum.0.to_be_bytes())?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    let path = dir.join(&name);
+    fs::rename(&tmp, &path)?;
+    sync_dir(dir)?;
+    remove_others(dir, &path);
+    Ok((meta, path))
+}
+
+/// Removes every file of `dir` but `keep` (older snapshots, partial builds and receptions).
+fn remove_others(dir: &Path, keep: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p != keep {
+            if let Err(err) = fs::remove_file(&p) {
+                tracing::warn!(path = %p.display(), error = %err, "cannot remove an old snapshot file");
+            }
+        }
+    }
+}
+
+/// Reads the header of a snapshot file, leaving `r` at the first record.
+fn read_header(r: &mut impl Read) -> io::Result<Meta> {
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)?;
+    if &magic != MAGIC {
+        return Err(corrupt("bad magic"));
+    }
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_HEADER {
+        return Err(corrupt("header too large"));
+    }
+    let mut header = vec![0u8; len];
+    r.read_exact(&mut header)?;
+    serde_json::from_slice(&header).map_err(corrupt)
+}
+
+/// The newest snapshot in `dir` (meta and path), if any.
+pub fn current(dir: &Path) -> io::Result<Option<(Meta, PathBuf)>> {
+    let mut snaps: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    snaps.sort();
+    // The newest readable one (a newer build may have removed an older file meanwhile).
+    for path in snaps.into_iter().rev() {
+        match File::open(&path) {
+            Ok(f) => return Ok(Some((read_header(&mut BufReader::new(f))?, path))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// Reads every record after the header, calling `each(cf index, key, value)`, and checks the count,
+/// the checksum and that nothing follows.
+fn read_records(
+    r: &mut impl Read,
+    mut each: impl FnMut(usize, Vec<u8>, Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    let (mut count, mut sum) = (0u64, Checksum::new());
+    let read_item = |r: &mut dyn Read, sum: &mut Checksum| -> io::Result<Vec<u8>> {
+        let mut len = [0u8; 4];
+        r.read_exact(&mut len)?;
+        sum.add(&len);
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_ITEM {
+            return Err(corrupt("record too large"));
+        }
+        let mut item = vec![0u8; len];
+        r.read_exact(&mut item)?;
+        sum.add(&item);
+        Ok(item)
+    };
+    loop {
+        let mut tag = [0u8; 1];
+        r.read_exact(&mut tag)?;
+        if tag[0] == END {
+            let mut trailer = [0u8; 16];
+            r.read_exact(&mut trailer)?;
+            let want_count = u64::from_be_bytes(trailer[..8].try_into().expect("8 bytes"));
+            let want_sum = u64::from_be_bytes(trailer[8..].try_into().expect("8 bytes"));
+            if want_count != count || want_sum != sum.0 {
+                return Err(corrupt("record count or checksum mismatch"));
+            }
+            if r.read(&mut tag)? != 0 {
+                return Err(corrupt("data after the end"));
+            }
+            return Ok(());
+        }
+        let cf = tag[0] as usize;
+        if cf >= STATE_CFS.len() {
+            return Err(corrupt("unknown column family"));
+        }
+        sum.add(&tag);
+        let k = read_item(r, &mut sum)?;
+        let v = read_item(r, &mut sum)?;
+        count += 1;
+        each(cf, k, v)?;
+    }
+}
+
+/// Copies everything read to `out`.
+struct Tee<R, W> {
+    inner: R,
+    out: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// A new file to receive a snapshot into.
+pub fn receiving_file(dir: &Path) -> io::Result<(PathBuf, File)> {
+    fs::create_dir_all(dir)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = dir.join(format!("receiving-{nanos}.part"));
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    Ok((path, file))
+}
+
+/// Installs the snapshot `meta` whose file content is `data` (read from its start): checks and keeps
+/// the file as this node's current snapshot, then replaces the state with it.
+pub fn install(db: &Db, dir: &Path, meta: &Meta, mut data: File) -> io::Result<PathBuf> {
+    use std::io::Seek;
+    fs::create_dir_all(dir)?;
+    data.seek(io::SeekFrom::Start(0))?;
+    let name = file_name(meta);
+    let tmp = dir.join(format!("{name}.tmp"));
+    {
+        let out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        let mut tee = Tee {
+            inner: BufReader::with_capacity(1 << 20, data),
+            out,
+        };
+        let header = read_header(&mut tee)?;
+        if header.last_log_id != meta.last_log_id || header.snapshot_id != meta.snapshot_id {
+            return Err(corrupt(format!(
+                "the file holds snapshot {} but {} was announced",
+                header.snapshot_id, meta.snapshot_id
+            )));
+        }
+        read_records(&mut tee, |_, _, _| Ok(()))?;
+        let file = tee.out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+    }
+    let path = dir.join(&name);
+    fs::rename(&tmp, &path)?;
+    sync_dir(dir)?;
+    load(db, &path, meta)?;
+    remove_others(dir, &path);
+    Ok(path)
+}
+
+fn synced() -> WriteOptions {
+    let mut o = WriteOptions::default();
+    o.set_sync(true);
+    o
+}
+
+/// Replaces the state column families with the records of the (checked) snapshot file at `path`.
+fn load(db: &Db, path: &Path, meta: &Meta) -> io::Result<()> {
+    let cf = |name: &str| {
+        db.cf_handle(name)
+            .ok_or_else(|| corrupt("missing column family"))
+    };
+    // 1. Mark the install and clear the state, atomically.
+    let mut batch = WriteBatch::default();
+    batch.put_cf(
+        cf(CF_META)?,
+        KEY_INSTALLING,
+        path.to_string_lossy().as_bytes(),
+    );
+    let high = [0xFFu8; 64];
+    for name in STATE_CFS {
+        let handle = cf(name)?;
+        batch.delete_range_cf(handle, &[][..], &high[..]);
+        // Keys sorting after `high` (none are expected) are deleted one by one.
+        for item in db.iterator_cf(
+            handle,
+            IteratorMode::From(&high, rocksdb::Direction::Forward),
+        ) {
+            let (k, _) = item.map_err(io::Error::other)?;
+            batch.delete_cf(handle, k);
+        }
+    }
+    db.write_opt(batch, &synced()).map_err(io::Error::other)?;
+
+    // 2. The records, in bounded batches.
+    let mut r = BufReader::with_capacity(1 << 20, File::open(path)?);
+    read_header(&mut r)?;
+    let handles: Vec<&rocksdb::ColumnFamily> =
+        STATE_CFS.iter().map(|n| cf(n)).collect::<io::Result<_>>()?;
+    let mut batch = WriteBatch::default();
+    read_records(&mut r, |i, k, v| {
+        batch.put_cf(handles[i], k, v);
+        if batch.size_in_bytes() >= LOAD_BATCH {
+            db.write(std::mem::take(&mut batch))
+                .map_err(io::Error::other)?;
+        }
+        Ok(())
+    })?;
+
+    // 3. The applied log id and membership, and the end of the install, durably.
+    let applied = AppliedMeta {
+        last_applied: meta.last_log_id,
+        membership: meta.last_membership.clone(),
+    };
+    batch.put_cf(
+        cf(CF_META)?,
+        KEY_APPLIED,
+        serde_json::to_vec(&applied).map_err(io::Error::other)?,
+    );
+    batch.delete_cf(cf(CF_META)?, KEY_INSTALLING);
+    db.write_opt(batch, &synced()).map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// Finishes an install a crash interrupted (see the module doc); returns whether there was one.
+pub fn recover(db: &Db) -> io::Result<bool> {
+    let meta_cf = db
+        .cf_handle(CF_META)
+        .ok_or_else(|| corrupt("missing column family"))?;
+    let Some(path) = db
+        .get_cf(meta_cf, KEY_INSTALLING)
+        .map_err(io::Error::other)?
+    else {
+        return Ok(false);
+    };
+    let path = PathBuf::from(String::from_utf8_lossy(&path).into_owned());
+    let meta = read_header(&mut BufReader::new(File::open(&path)?))?;
+    tracing::warn!(path = %path.display(), "finishing a snapshot install interrupted by a crash");
+    load(db, &path, &meta)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(db: &Db, cf: &str, k: &[u8], v: &[u8]) {
+        db.put_cf(db.cf_handle(cf).unwrap(), k, v).unwrap();
+    }
+
+    fn dump(db: &Db) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (i, name) in STATE_CFS.iter().enumerate() {
+            for item in db.iterator_cf(db.cf_handle(name).unwrap(), IteratorMode::Start) {
+                let (k, v) = item.unwrap();
+                out.push((i, k.to_vec(), v.to_vec()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn build_install_round_trip_refuses_corruption_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_db(&dir.path().join("a/db")).unwrap();
+        put(&db, CF_DOMAINS, b"d1", b"one");
+        put(&db, CF_HISTORY, &[0xFF; 70], b"after the range end");
+        put(&db, CF_QUEUES, b"", b"empty key");
+        let (meta, path) = build(&db, &dir_of(&db)).unwrap();
+        assert_eq!(meta.snapshot_id, "empty");
+
+        let other = open_db(&dir.path().join("b/db")).unwrap();
+        put(&other, CF_DOMAINS, b"stale", b"x");
+        put(&other, CF_HISTORY, &[0xFF; 80], b"stale too");
+        let installed =
+            install(&other, &dir_of(&other), &meta, File::open(&path).unwrap()).unwrap();
+        assert_eq!(dump(&other), dump(&db));
+        assert!(current(&dir_of(&other)).unwrap().unwrap().1 == installed);
+        // Installing again changes nothing.
+        install(&other, &dir_of(&other), &meta, File::open(&path).unwrap()).unwrap();
+        assert_eq!(dump(&other), dump(&db));
+
+        // A truncated or altered file is refused before the state is touched.
+        let bytes = fs::read(&path).unwrap();
+        for bad in [bytes[..bytes.len() - 3].to_vec(), {
+            let mut b = bytes.clone();
+            let n = b.len() - 20;
+            b[n] ^= 1;
+            b
+        }] {
+            let p = dir.path().join("bad");
+            fs::write(&p, &bad).unwrap();
+            let third = open_db(&dir.path().join(format!("c{}/db", bad.len()))).unwrap();
+            put(&third, CF_DOMAINS, b"kept", b"y");
+            assert!(install(&third, &dir_of(&third), &meta, File::open(&p).unwrap()).is_err());
+            assert_eq!(dump(&third).len(), 1);
+        }
+
+        // An interrupted load (marker left behind) is finished by `recover`.
+        let crashed = open_db(&dir.path().join("d/db")).unwrap();
+        fs::create_dir_all(dir_of(&crashed)).unwrap();
+        let kept = dir_of(&crashed).join("x.snap");
+        fs::copy(&path, &kept).unwrap();
+        crashed
+            .put_cf(
+                crashed.cf_handle(CF_META).unwrap(),
+                KEY_INSTALLING,
+                kept.to_string_lossy().as_bytes(),
+            )
+            .unwrap();
+        put(&crashed, CF_DOMAINS, b"half", b"z");
+        assert!(recover(&crashed).unwrap());
+        assert_eq!(dump(&crashed), dump(&db));
+        assert!(!recover(&crashed).unwrap());
+    }
+}
