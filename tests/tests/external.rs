@@ -131,3 +131,49 @@ async fn signal_cancel_request_and_terminate() -> anyhow::Result<()> {
     start_execution(&c, &fx, "w", "").await?;
     Ok(())
 }
+
+/// Many signals racing into one execution: the history's times never go backwards (the leader once
+/// stamped a command before proposing it, so two racing calls could enter the log in the opposite order
+/// of their times; swf-chaos found it, seed 1). `full_history` also runs the history validator.
+#[tokio::test]
+async fn racing_signals_keep_history_time_ordered() -> anyhow::Result<()> {
+    let swfd = Swfd::start().await?;
+    let c = swfd.client();
+    let fx = setup_domain(&c, "race").await?;
+    let run = start_execution(&c, &fx, "w", "").await?;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let c = c.clone();
+        calls.spawn(async move {
+            for j in 0..5 {
+                c.signal_workflow_execution()
+                    .domain("race")
+                    .workflow_id("w")
+                    .signal_name(format!("s{i}-{j}"))
+                    .send()
+                    .await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done??;
+    }
+    let history = full_history(&c, "race", &run).await?;
+    let signals = history
+        .iter()
+        .filter(|e| e.event_type() == &EventType::WorkflowExecutionSignaled)
+        .count();
+    assert_eq!(signals, 320, "every acknowledged signal is in the history");
+    for pair in history.windows(2) {
+        assert!(
+            pair[1].event_timestamp().as_nanos() >= pair[0].event_timestamp().as_nanos(),
+            "event {} at {:?} is earlier than event {} at {:?}",
+            pair[1].event_id(),
+            pair[1].event_timestamp(),
+            pair[0].event_id(),
+            pair[0].event_timestamp()
+        );
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::ClientWriteError;
 use openraft::Raft;
 use rand::RngCore;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -32,6 +32,8 @@ pub struct Executor {
     long_poll: Duration,
     /// Last timestamp stamped, so stamps never go backwards on this leader.
     clock: Mutex<i64>,
+    /// Held from stamping a command to handing it to Raft (see `write`).
+    propose: tokio::sync::Mutex<()>,
 }
 
 /// Internal action (never reachable through the SWF endpoint, whose actions come from the model):
@@ -103,6 +105,7 @@ impl Executor {
             matcher,
             long_poll,
             clock: Mutex::new(0),
+            propose: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -135,7 +138,7 @@ impl Executor {
                 .collect(),
             _ => Vec::new(),
         };
-        let cmd = Command {
+        let mut cmd = Command {
             now: self.now(),
             op,
             fresh_ids,
@@ -143,12 +146,24 @@ impl Executor {
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;
         dry.outcome?;
-        match self.raft.client_write(cmd).await {
-            Ok(resp) => resp.data,
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+        // Stamp and propose under one lock, so log order is stamp order: two calls racing here could
+        // otherwise land in the log in the opposite order of their times, and an execution's history
+        // would go back in time (found by swf-chaos). The dry run's earlier stamp is never later.
+        let proposed = {
+            let _order = self.propose.lock().await;
+            cmd.now = self.now();
+            self.raft.client_write_ff(cmd).await
+        };
+        let unavailable =
+            |e: &dyn std::fmt::Display| Fault::unavailable(format!("Raft error: {e}"));
+        let answer = proposed.map_err(|e| unavailable(&e))?;
+        match answer.await {
+            Ok(Ok(resp)) => resp.data,
+            Ok(Err(ClientWriteError::ForwardToLeader(_))) => {
                 Err(Fault::unavailable("This node is no longer the leader"))
             }
-            Err(e) => Err(Fault::unavailable(format!("Raft error: {e}"))),
+            Ok(Err(e)) => Err(unavailable(&e)),
+            Err(e) => Err(unavailable(&e)),
         }
     }
 
