@@ -397,7 +397,17 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
             (acknowledged, failed)
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A second of steady writes elects no one (heartbeats keep up under load).
+    let term = nodes[old_ix].cluster_status().await?["term"].as_u64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in &nodes {
+        let s = n.cluster_status().await?;
+        assert_eq!(
+            s["term"].as_u64(),
+            term,
+            "an election under steady load: {s}"
+        );
+    }
 
     // Through a node that is not the leader, to a named node.
     let via = (target % 3) as usize; // neither necessarily leader nor target: any node works
@@ -443,8 +453,9 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
             .send()
             .await?;
     }
+    let after = nodes[0].cluster_status().await?["term"].as_u64();
     println!(
-        "{} writes, none failed, across two transfers",
+        "{} writes, none failed, across two transfers; term {term:?} -> {after:?}",
         acknowledged.len()
     );
     Ok(())

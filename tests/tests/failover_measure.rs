@@ -10,7 +10,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use swf_e2e::{setup_domain, start_execution, Swfd};
 
 /// Waits until every node agrees on one leader that reports itself Leader and every node has applied

@@ -43,6 +43,9 @@ const HOLD: Duration = Duration::from_secs(3);
 const CATCH_UP: Duration = Duration::from_secs(5);
 /// How long the target may take to win once asked to campaign.
 const ELECTION: Duration = Duration::from_secs(3);
+/// How long one internal call to a peer (hold, campaign) may take: a peer cut off by the network must
+/// not keep the leader from serving.
+const PEER_CALL: Duration = Duration::from_millis(500);
 
 /// The body of a transfer request.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -212,8 +215,13 @@ impl Transfer {
             async move {
                 for a in others {
                     // A voter that cannot be reached cannot race the target either.
-                    if let Err(f) = router.call_node(a, HOLD_ELECTIONS, body.clone()).await {
-                        tracing::debug!(addr = %a, error = %f.message, "election hold not delivered");
+                    let call = router.call_node(a, HOLD_ELECTIONS, body.clone());
+                    match tokio::time::timeout(PEER_CALL, call).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(f)) => {
+                            tracing::debug!(addr = %a, error = %f.message, "election hold not delivered")
+                        }
+                        Err(_) => tracing::debug!(addr = %a, "election hold timed out"),
                     }
                 }
             }
@@ -227,9 +235,10 @@ impl Transfer {
             let lease = Duration::from_millis(ELECTION_TIMEOUT_MS.1 + 2 * HEARTBEAT_MS);
             tokio::time::sleep(lease.saturating_sub(quiet_since.elapsed())).await;
             self.wait_caught_up(target, CATCH_UP).await?;
-            router
-                .call_node(&target_addr, CAMPAIGN, b"{}".to_vec())
+            let campaign = router.call_node(&target_addr, CAMPAIGN, b"{}".to_vec());
+            tokio::time::timeout(PEER_CALL, campaign)
                 .await
+                .map_err(|_| format!("node {target} did not answer the request to campaign"))?
                 .map_err(|f| f.message)?;
             self.wait_leader_other_than(previous, ELECTION).await
         }
