@@ -41,6 +41,11 @@ impl CallError {
     }
 }
 
+/// An Authorization header with SigV4's shape and a dummy signature (servers that route on it, such as
+/// moto_server, need the `swf` credential scope; swfd does not check signatures yet).
+const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=swfbench/20260101/us-east-1/swf/aws4_request, \
+SignedHeaders=content-type;host;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
 /// One keep-alive connection to an SWF endpoint.
 pub struct SwfClient {
     authority: String,
@@ -92,36 +97,23 @@ impl SwfClient {
         Ok(self.sender.as_mut().expect("just set"))
     }
 
-    /// Calls `action` with a JSON body; returns the parsed JSON answer.
+    /// Calls `action` with a JSON body; returns the parsed JSON answer. A keep-alive connection the
+    /// server closed before the request went out (moto_server does that) is replaced and the call sent
+    /// once more; an answer lost after sending is reported, never retried.
     pub async fn call(&mut self, action: &str, body: &Value) -> Result<Value, CallError> {
-        let payload = serde_json::to_vec(body).map_err(|e| CallError::Transport(e.to_string()))?;
-        let timeout = self.timeout;
-        let authority = self.authority.clone();
-        let target = format!("SimpleWorkflowService.{action}");
-        let sender = self.connect().await?;
-        let request = Request::post("/")
-            .header("host", authority)
-            .header("x-amz-target", target)
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(Full::new(Bytes::from(payload)))
-            .map_err(|e| CallError::Transport(e.to_string()))?;
-        let exchange = async {
-            sender.ready().await?;
-            let resp = sender.send_request(request).await?;
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, body))
-        };
-        let outcome = tokio::time::timeout(timeout, exchange).await;
-        let (status, body) = match outcome {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                self.sender = None;
-                return Err(CallError::Transport(e.to_string()));
-            }
-            Err(_) => {
-                self.sender = None;
-                return Err(CallError::Transport(format!("timed out after {timeout:?}")));
+        let payload =
+            Bytes::from(serde_json::to_vec(body).map_err(|e| CallError::Transport(e.to_string()))?);
+        let mut attempt = 0;
+        let (status, body) = loop {
+            attempt += 1;
+            match self.exchange(action, payload.clone()).await {
+                Ok(answer) => break answer,
+                Err((e, unsent)) => {
+                    self.sender = None;
+                    if !(unsent && attempt == 1) {
+                        return Err(e);
+                    }
+                }
             }
         };
         let value: Value = if body.is_empty() {
@@ -146,6 +138,44 @@ impl SwfClient {
             .unwrap_or("")
             .to_string();
         Err(CallError::Fault { kind, message })
+    }
+
+    /// One request on the current connection; on failure, whether it surely never reached the server.
+    async fn exchange(
+        &mut self,
+        action: &str,
+        payload: Bytes,
+    ) -> Result<(hyper::StatusCode, Bytes), (CallError, bool)> {
+        let timeout = self.timeout;
+        let request = Request::post("/")
+            .header("host", self.authority.as_str())
+            .header("x-amz-target", format!("SimpleWorkflowService.{action}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            // Unsigned, but shaped like SigV4: moto_server picks the service from the credential scope.
+            .header("authorization", AUTHORIZATION)
+            .body(Full::new(payload))
+            .map_err(|e| (CallError::Transport(e.to_string()), false))?;
+        let sender = self.connect().await.map_err(|e| (e, false))?;
+        if sender.ready().await.is_err() {
+            return Err((CallError::Transport("connection closed".into()), true));
+        }
+        let exchange = async {
+            let resp = sender.send_request(request).await?;
+            let status = resp.status();
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, body))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                let unsent = e.is_canceled();
+                Err((CallError::Transport(e.to_string()), unsent))
+            }
+            Err(_) => Err((
+                CallError::Transport(format!("timed out after {timeout:?}")),
+                false,
+            )),
+        }
     }
 
     /// Like [`call`](Self::call), also returning how long it took.
