@@ -436,13 +436,18 @@ impl Executor {
         F: Fn(swf_core::state::QueuedTask) -> Fut,
         Fut: std::future::Future<Output = Result<T, Fault>>,
     {
-        if self
-            .read_barrier()
-            .await?
-            .domain(domain)
-            .map_err(|e| Fault::internal(e.to_string()))?
-            .is_none()
-        {
+        // No read barrier on the common path: what a poll hands out is settled by its own Raft write
+        // (StartDecisionTask / StartActivityTask), which fails on a deposed leader or a task already
+        // taken, and a registered domain never disappears from applied state. Only an unknown domain
+        // waits for the barrier (a new leader may not have applied its registration yet) before the
+        // fault. This saves a quorum round trip per poll in a cluster.
+        let known = |reader: &StateReader| {
+            reader
+                .domain(domain)
+                .map(|d| d.is_some())
+                .map_err(|e| Fault::internal(e.to_string()))
+        };
+        if !known(&self.reader)? && !known(self.read_barrier().await?)? {
             return Err(Fault::unknown_resource(format!("Unknown domain: {domain}")));
         }
         let guard = self
