@@ -13,8 +13,9 @@
 //! Building writes `<name>.tmp`, syncs it and renames it into place. Installing a received file first
 //! copies it to its final name while checking every record and the checksum (a truncated or corrupt
 //! transfer is refused before the state is touched), then loads it: one synced batch records which file
-//! is being installed and clears the state column families, records are written in bounded batches, and
-//! a last synced batch stores the applied log id and membership and clears the marker. A crash in
+//! is being installed and clears the state column families, records are written in bounded batches
+//! without the WAL and flushed to SST files, and a last synced batch stores the applied log id and
+//! membership and clears the marker. A crash in
 //! between leaves the marker, and the load is redone from the same file when the store is next used
 //! (`recover`): an install is atomic and idempotent as seen from openraft.
 
@@ -354,20 +355,28 @@ fn load(db: &Db, path: &Path, meta: &Meta) -> io::Result<()> {
     }
     db.write_opt(batch, &synced()).map_err(io::Error::other)?;
 
-    // 2. The records, in bounded batches.
+    // 2. The records, in bounded batches, without the WAL (the file is the redo log: until the marker
+    //    is cleared, a crash makes `recover` load it again), then flushed to SST files.
     let mut r = BufReader::with_capacity(1 << 20, File::open(path)?);
     read_header(&mut r)?;
     let handles: Vec<&rocksdb::ColumnFamily> =
         STATE_CFS.iter().map(|n| cf(n)).collect::<io::Result<_>>()?;
+    let mut no_wal = WriteOptions::default();
+    no_wal.disable_wal(true);
     let mut batch = WriteBatch::default();
     read_records(&mut r, |i, k, v| {
         batch.put_cf(handles[i], k, v);
         if batch.size_in_bytes() >= LOAD_BATCH {
-            db.write(std::mem::take(&mut batch))
+            db.write_opt(std::mem::take(&mut batch), &no_wal)
                 .map_err(io::Error::other)?;
         }
         Ok(())
     })?;
+    db.write_opt(std::mem::take(&mut batch), &no_wal)
+        .map_err(io::Error::other)?;
+    for h in &handles {
+        db.flush_cf(*h).map_err(io::Error::other)?;
+    }
 
     // 3. The applied log id and membership, and the end of the install, durably.
     let applied = AppliedMeta {
