@@ -93,16 +93,18 @@ fn fire_at(reader: &StateReader, d: &Deadline, leader_since: i64) -> i64 {
 /// Fires every due deadline (in one command); returns how long to sleep before the next one is due
 /// (zero: look again now).
 async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) -> Duration {
-    let deadlines = match reader.next_deadlines(BATCH) {
+    // Only deadlines already due are read (a wake-up for a newly armed deadline, usually far ahead,
+    // costs one index lookup); the first one not yet due says how long to sleep.
+    let now = wall_ms();
+    let (deadlines, later) = match reader.due_deadlines(now, BATCH) {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "reading deadlines");
             return MAX_SLEEP;
         }
     };
-    let now = wall_ms();
     let mut due = Vec::new();
-    let mut next = i64::MAX;
+    let mut next = later.unwrap_or(i64::MAX);
     for d in deadlines {
         let at = fire_at(reader, &d, leader_since);
         if at <= now {
@@ -115,7 +117,7 @@ async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) 
         return if next == i64::MAX {
             MAX_SLEEP
         } else {
-            Duration::from_millis((next - now) as u64).min(MAX_SLEEP)
+            Duration::from_millis((next - now).max(1) as u64).min(MAX_SLEEP)
         };
     }
     let count = due.len();

@@ -31,7 +31,9 @@ impl HotIndex {
             db: &DB,
             cf: &str,
         ) -> Result<BTreeMap<Vec<u8>, T>, String> {
-            let handle = db.cf_handle(cf).ok_or_else(|| format!("no column family {cf}"))?;
+            let handle = db
+                .cf_handle(cf)
+                .ok_or_else(|| format!("no column family {cf}"))?;
             let mut out = BTreeMap::new();
             for item in db.iterator_cf(handle, IteratorMode::Start) {
                 let (k, v) = item.map_err(|e| e.to_string())?;
@@ -90,6 +92,19 @@ impl HotIndex {
     pub fn next_deadlines(&self, limit: usize) -> Vec<Deadline> {
         self.deadlines.values().take(limit).cloned().collect()
     }
+
+    /// Up to `limit` armed deadlines due at or before `now` (ms), earliest first, and the due time of
+    /// the earliest one after them, if any.
+    pub fn due_by(&self, now: i64, limit: usize) -> (Vec<Deadline>, Option<i64>) {
+        let mut due = Vec::new();
+        for d in self.deadlines.values() {
+            if d.due.0 > now || due.len() >= limit {
+                return (due, Some(d.due.0));
+            }
+            due.push(d.clone());
+        }
+        (due, None)
+    }
 }
 
 /// One mirror per open database, found by the database's address (checked against a weak handle so a
@@ -118,10 +133,12 @@ pub fn of(db: &Db) -> Result<Arc<RwLock<HotIndex>>, String> {
 
 /// Mirrors one applied entry's writes (call right after its batch is written).
 pub fn applied(db: &Db, writes: &[Write]) -> Result<(), String> {
-    if !writes
-        .iter()
-        .any(|w| matches!(w, Write::Enqueue(_) | Write::Dequeue(_) | Write::Arm(_) | Write::Disarm(_)))
-    {
+    if !writes.iter().any(|w| {
+        matches!(
+            w,
+            Write::Enqueue(_) | Write::Dequeue(_) | Write::Arm(_) | Write::Disarm(_)
+        )
+    }) {
         return Ok(());
     }
     let index = of(db)?;
@@ -143,4 +160,40 @@ pub fn read<T>(db: &Db, f: impl FnOnce(&HotIndex) -> T) -> Result<T, String> {
     let index = of(db)?;
     let guard = index.read().map_err(|_| "hot index poisoned")?;
     Ok(f(&guard))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swf_core::state::DeadlineKind;
+    use swf_types::Timestamp;
+
+    fn deadline(due: i64, run: &str) -> Deadline {
+        Deadline {
+            due: Timestamp(due),
+            run_id: run.into(),
+            kind: DeadlineKind::ActivityStartToClose,
+            event_id: 5,
+        }
+    }
+
+    #[test]
+    fn mirrors_arm_and_disarm_and_answers_due_by() {
+        let mut index = HotIndex::default();
+        let (a, b, c) = (deadline(100, "a"), deadline(200, "b"), deadline(300, "c"));
+        index.apply(&[
+            Write::Arm(c.clone()),
+            Write::Arm(a.clone()),
+            Write::Arm(b.clone()),
+        ]);
+        assert_eq!(index.due_by(50, 10), (vec![], Some(100)));
+        assert_eq!(
+            index.due_by(200, 10),
+            (vec![a.clone(), b.clone()], Some(300))
+        );
+        assert_eq!(index.due_by(1000, 1), (vec![a.clone()], Some(200)));
+        index.apply(&[Write::Disarm(a), Write::Disarm(b)]);
+        assert_eq!(index.due_by(1000, 10), (vec![c.clone()], None));
+        assert_eq!(index.next_deadlines(10), vec![c]);
+    }
 }

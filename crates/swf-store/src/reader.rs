@@ -68,6 +68,16 @@ impl StateReader {
         crate::hot_index::read(&self.db, |index| index.queued(&prefix, limit)).map_err(err)
     }
 
+    /// Up to `limit` armed deadlines due at or before `now` (ms), earliest first, and the due time of
+    /// the next one after them (what the timer service sleeps until).
+    pub fn due_deadlines(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<(Vec<Deadline>, Option<i64>), ReadError> {
+        crate::hot_index::read(&self.db, |index| index.due_by(now, limit)).map_err(err)
+    }
+
     /// The `limit` earliest armed deadlines.
     pub fn next_deadlines(&self, limit: usize) -> Result<Vec<Deadline>, ReadError> {
         crate::hot_index::read(&self.db, |index| index.next_deadlines(limit)).map_err(err)
