@@ -53,7 +53,6 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
         .route("/cluster/members", post(add_member))
         .route("/cluster/members/remove", post(remove_member))
         .route("/cluster/transfer-leader", post(transfer_leader))
-        .route("/cluster/transfer-leader", post(transfer_leader))
         .with_state(gateway)
 }
 
@@ -97,15 +96,6 @@ async fn admin(gw: &Gateway, action: &str, body: Bytes) -> Response {
         .await
     {
         Ok(_) => axum::Json(gw.node.cluster_status()).into_response(),
-        Err(f) => fault_response(&f, &request_id),
-    }
-}
-
-/// Moves leadership (`{"to": N}` or `{}`); see `swf_node::transfer`.
-async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    let request_id = gw.request_id();
-    match gw.node.transfer_leader(&body, &request_id).await {
-        Ok(out) => axum::Json(out).into_response(),
         Err(f) => fault_response(&f, &request_id),
     }
 }
@@ -190,11 +180,16 @@ async fn swf_call(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Body
     if let Err(f) = swf_types::model::validate_input(action, &input) {
         return fault_response(&f, &request_id);
     }
+    // Copy the body out and let go of hyper's buffer (and the parsed JSON) before a possibly long wait
+    // (a long poll): the received bytes share the connection's read buffer, which would otherwise stay
+    // pinned and make hyper allocate a second one for the idle connection.
+    let payload = body.to_vec();
+    drop((body, input));
     let span = tracing::debug_span!("swf", action, request_id = %request_id);
     match gw
         .node
         .router
-        .call(action, body.to_vec(), 0, &request_id)
+        .call(action, payload, 0, &request_id)
         .instrument(span)
         .await
     {

@@ -6,5 +6,7 @@
 //! Signatures are not checked yet (any SigV4 signature is accepted).
 
 mod http;
+mod serve;
 
 pub use http::{router, Gateway};
+pub use serve::serve;

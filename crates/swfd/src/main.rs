@@ -52,17 +52,14 @@ async fn main() -> anyhow::Result<()> {
     let gateway = swf_gateway::Gateway::new(node.clone());
     let app = swf_gateway::router(gateway);
     let stopping = node.clone();
-    let serve = axum::serve(http, app)
-        .tcp_nodelay(true)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: answering held long polls");
-            stopping.stop_polls();
-        });
-    let result = serve.await;
+    swf_gateway::serve(http, app, async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: answering held long polls");
+        stopping.stop_polls();
+    })
+    .await;
     tracing::info!("shutting down");
     node.shutdown().await;
-    result.context("HTTP server")?;
     Ok(())
 }
 
