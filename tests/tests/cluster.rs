@@ -460,3 +460,55 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Sends `signal` (`STOP`, `CONT`) to the node's process.
+fn signal(node: &Swfd, signal: &str) -> anyhow::Result<()> {
+    let pid = node.pid().ok_or_else(|| anyhow::anyhow!("not running"))?;
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -{signal} {pid}");
+    Ok(())
+}
+
+/// A voter that cannot reach a majority (the two others are paused) stops campaigning after a couple
+/// of rounds instead of raising its term every election timeout (openraft 0.9 has no pre-vote), and
+/// the cluster serves again once the others resume.
+#[tokio::test]
+async fn a_cut_off_voter_stops_campaigning() -> anyhow::Result<()> {
+    let nodes = Swfd::start_cluster(3, &[]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let alone = (leader as usize) % 3; // a follower
+    let term = nodes[alone].cluster_status().await?["term"]
+        .as_u64()
+        .unwrap_or(0);
+    let paused: Vec<usize> = (0..3).filter(|i| *i != alone).collect();
+    for i in &paused {
+        signal(&nodes[*i], "STOP")?;
+    }
+    // Four seconds alone: without the quorum watch that is a dozen elections or more.
+    let until = tokio::time::Instant::now() + Duration::from_secs(4);
+    let mut last = term;
+    while tokio::time::Instant::now() < until {
+        last = nodes[alone].cluster_status().await?["term"]
+            .as_u64()
+            .unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in &paused {
+        signal(&nodes[*i], "CONT")?;
+    }
+    println!("term {term} -> {last} while cut off");
+    assert!(
+        last <= term + 3,
+        "the cut-off voter kept campaigning: term {term} -> {last}"
+    );
+    assert!(nodes[alone]
+        .log()
+        .contains("no majority of the voters in reach"));
+    // Everyone serves again.
+    agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let fx = setup_domain(&nodes[alone].client(), "alone").await?;
+    start_execution(&nodes[alone].client(), &fx, "after", "").await?;
+    Ok(())
+}

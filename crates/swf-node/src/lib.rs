@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod config;
+pub mod elections;
 pub mod executor;
 pub mod matcher;
 pub mod network;

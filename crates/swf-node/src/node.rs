@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
+use crate::elections::ElectionGate;
 use crate::executor::Executor;
 use crate::matcher::Matcher;
 use crate::network::GrpcNetwork;
@@ -144,7 +145,15 @@ impl Node {
             timer_wake,
             stop.subscribe(),
         );
-        let transfer = Arc::new(Transfer::new(config.node_id, raft.clone()));
+        let elections = Arc::new(ElectionGate::new(raft.clone()));
+        crate::elections::spawn_quorum_watch(
+            config.node_id,
+            raft.clone(),
+            router.clone(),
+            elections.clone(),
+            stop.subscribe(),
+        );
+        let transfer = Arc::new(Transfer::new(config.node_id, raft.clone(), elections));
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
             raft: raft.clone(),

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use swf_store::TypeConfig;
 use swf_types::Fault;
 
+use crate::elections::ElectionGate;
 use crate::node::{ELECTION_TIMEOUT_MS, HEARTBEAT_MS};
 use crate::router::Router;
 
@@ -69,6 +70,8 @@ pub struct Transfer {
     transferring: AtomicBool,
     /// Bumped on each hold or release, so a stale hold timer does not release a newer hold.
     hold_generation: Arc<AtomicU64>,
+    /// This node's own elections.
+    elections: Arc<ElectionGate>,
 }
 
 /// Re-enables what a transfer disabled on the leader, however the transfer ends.
@@ -83,12 +86,13 @@ impl Drop for Restore<'_> {
 
 impl Transfer {
     /// The transfer state of node `node_id`.
-    pub fn new(node_id: u64, raft: Raft<TypeConfig>) -> Transfer {
+    pub fn new(node_id: u64, raft: Raft<TypeConfig>, elections: Arc<ElectionGate>) -> Transfer {
         Transfer {
             node_id,
             raft,
             transferring: AtomicBool::new(false),
             hold_generation: Arc::new(AtomicU64::new(0)),
+            elections,
         }
     }
 
@@ -137,13 +141,13 @@ impl Transfer {
 
     fn hold(&self, hold: bool) {
         let generation = self.hold_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        self.raft.runtime_config().elect(!hold);
+        self.elections.set_held(hold);
         if hold {
-            let (raft, current) = (self.raft.clone(), self.hold_generation.clone());
+            let (gate, current) = (self.elections.clone(), self.hold_generation.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(HOLD).await;
                 if current.load(Ordering::SeqCst) == generation {
-                    raft.runtime_config().elect(true);
+                    gate.set_held(false);
                 }
             });
         }

@@ -1,0 +1,128 @@
+//! Whether this node may call elections on its own timer: not while a leader transfer asks it to hold
+//! (see `transfer`), and not while it cannot reach a majority of the voters. openraft 0.9 has no
+//! pre-vote, so a node cut off from the others would campaign again and again, raising its term each
+//! time, and on reconnecting that term would depose a healthy leader for nothing. The quorum watch
+//! probes each other voter (`_Ping` over `SwfNode.Execute`) ten times a second; when fewer than a
+//! majority (itself included) answered within the last 400 ms — less than a follower waits before its
+//! first campaign — the node stops campaigning, and it resumes as soon as a majority answers again.
+//! It only ever withholds a campaign that could not win, so it cannot delay a real failover: a survivor
+//! that reaches the other survivors keeps its timer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openraft::{Raft, ServerState};
+use swf_store::TypeConfig;
+use tokio::sync::watch;
+
+use crate::router::Router;
+
+/// Internal action answered by any node at once: the quorum watch's probe.
+pub const PING: &str = "_Ping";
+
+/// How often the quorum watch probes each other voter.
+const ROUND: Duration = Duration::from_millis(100);
+/// How long a probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+/// A voter counts as in reach if it answered a probe this recently. Shorter than the 450 ms a
+/// follower waits before its first campaign, so a cut-off node stops before campaigning at all.
+const IN_REACH: Duration = Duration::from_millis(400);
+
+/// The two reasons to keep this node from campaigning on its own.
+pub struct ElectionGate {
+    raft: Raft<TypeConfig>,
+    held: AtomicBool,
+    isolated: AtomicBool,
+}
+
+impl ElectionGate {
+    /// A gate that lets `raft` campaign.
+    pub fn new(raft: Raft<TypeConfig>) -> ElectionGate {
+        ElectionGate {
+            raft,
+            held: AtomicBool::new(false),
+            isolated: AtomicBool::new(false),
+        }
+    }
+
+    /// A leader transfer holds (or releases) this node's own elections.
+    pub fn set_held(&self, held: bool) {
+        self.held.store(held, Ordering::SeqCst);
+        self.apply();
+    }
+
+    /// Whether this node cannot reach a majority of the voters.
+    pub fn set_isolated(&self, isolated: bool) {
+        if self.isolated.swap(isolated, Ordering::SeqCst) != isolated {
+            if isolated {
+                tracing::warn!("no majority of the voters in reach: not campaigning");
+            } else {
+                tracing::info!("a majority of the voters is in reach again");
+            }
+        }
+        self.apply();
+    }
+
+    fn apply(&self) {
+        let allowed = !self.held.load(Ordering::SeqCst) && !self.isolated.load(Ordering::SeqCst);
+        self.raft.runtime_config().elect(allowed);
+    }
+}
+
+/// Runs the quorum watch of node `node_id` until `stop` turns true.
+pub fn spawn_quorum_watch(
+    node_id: u64,
+    raft: Raft<TypeConfig>,
+    router: Arc<Router>,
+    gate: Arc<ElectionGate>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        // Last answer from each voter, written by the probes.
+        let answered: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+        let started = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(ROUND) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let m = raft.metrics().borrow().clone();
+            let membership = m.membership_config.membership().clone();
+            let voters: Vec<u64> = membership.voter_ids().collect();
+            if m.state == ServerState::Leader || !voters.contains(&node_id) || voters.len() < 2 {
+                gate.set_isolated(false);
+                continue;
+            }
+            for v in voters.iter().filter(|v| **v != node_id) {
+                let Some(addr) = membership.get_node(v).map(|n| n.addr.clone()) else {
+                    continue;
+                };
+                let (router, answered, v) = (router.clone(), answered.clone(), *v);
+                tokio::spawn(async move {
+                    let call = router.call_node(&addr, PING, Vec::new());
+                    if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, call).await {
+                        answered
+                            .lock()
+                            .expect("probe map lock")
+                            .insert(v, Instant::now());
+                    }
+                });
+            }
+            if started.elapsed() < IN_REACH {
+                continue; // the first probes have not had time to answer
+            }
+            let in_reach = {
+                let answered = answered.lock().expect("probe map lock");
+                voters
+                    .iter()
+                    .filter(|v| **v != node_id)
+                    .filter(|v| answered.get(v).is_some_and(|t| t.elapsed() < IN_REACH))
+                    .count()
+            };
+            let majority = voters.len() / 2 + 1;
+            gate.set_isolated(in_reach + 1 < majority);
+        }
+    });
+}
