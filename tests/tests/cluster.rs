@@ -415,6 +415,7 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("transfer-leader --to {target}: {e}"))?;
     assert_eq!(out["leader_id"].as_u64(), Some(target), "{out}");
     assert_eq!(out["previous_leader_id"].as_u64(), Some(leader), "{out}");
+    println!("transfer {leader} -> {target}: {out}");
     assert_eq!(agreed_leader(&all, Some(leader)).await?, target);
     let status = nodes[(target - 1) as usize].cluster_status().await?;
     assert_eq!(status["role"], "Leader", "{status}");
