@@ -147,6 +147,10 @@ async fn swf_call(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Body
     let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
         return fault_response(&Fault::unknown_operation(target), &request_id);
     };
+    // Header values share hyper's read buffer: keep only the action (see the body below).
+    let action = action.to_string();
+    drop(headers);
+    let action = action.as_str();
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
