@@ -79,9 +79,11 @@ impl StateReader {
         let cf = |name: &str| db.cf_handle(name).expect("column family exists");
         let snap = db.snapshot();
         let applied = match snap.get_cf(cf(CF_META), KEY_APPLIED).map_err(err)? {
-            Some(b) => serde_json::from_slice::<AppliedIndex>(&b)
-                .map_err(|e| ReadError(e.to_string()))?
-                .last_applied,
+            Some(b) => {
+                serde_json::from_slice::<AppliedIndex>(&b)
+                    .map_err(|e| ReadError(e.to_string()))?
+                    .last_applied
+            }
             None => None,
         };
         let mut all = Fnv128::new();
