@@ -27,7 +27,10 @@ async fn signal_many(swfd: &Swfd, domain: &str, workflow_id: &str, count: usize)
                 let sent = swfd
                     .1
                     .post(format!("{}/", swfd.0))
-                    .header("X-Amz-Target", "SimpleWorkflowService.SignalWorkflowExecution")
+                    .header(
+                        "X-Amz-Target",
+                        "SimpleWorkflowService.SignalWorkflowExecution",
+                    )
                     .header("Content-Type", swf_e2e::AMZ_JSON)
                     .body(body.to_string())
                     .send()
@@ -60,7 +63,10 @@ async fn history_pages_of_a_25000_event_execution() -> anyhow::Result<()> {
     let t0 = Instant::now();
     // The 25,000-event limit closes the execution (EVENT_LIMIT_EXCEEDED) with exactly 25,000 events.
     let accepted = signal_many(&swfd, "hist", "big", 25_000).await;
-    println!("{accepted} signals accepted in {:.1} s", t0.elapsed().as_secs_f64());
+    println!(
+        "{accepted} signals accepted in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     let mut pages = Vec::new();
     let mut events = 0;
     for reverse in [false, true] {
@@ -121,10 +127,16 @@ async fn restart_to_ready_with_a_million_events() -> anyhow::Result<()> {
         signal_many(&swfd, "many", &id, signals).await;
         events += signals + 3;
         n += 1;
-        println!("{events} events in {n} executions after {:.0} s", t0.elapsed().as_secs_f64());
+        println!(
+            "{events} events in {n} executions after {:.0} s",
+            t0.elapsed().as_secs_f64()
+        );
     }
     let status = swfd.cluster_status().await?;
-    println!("written: {events} events, last_applied {}", status["last_applied"]);
+    println!(
+        "written: {events} events, last_applied {}",
+        status["last_applied"]
+    );
     swfd.terminate(Duration::from_secs(30)).await?;
     let data = swfd.data_dir();
     let size: u64 = walk_size(&data);
