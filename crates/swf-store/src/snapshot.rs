@@ -1,8 +1,14 @@
-//! Snapshot files: the applied SWF state as one file, built from a consistent RocksDB snapshot and
-//! streamed to disk, so neither building, sending nor installing a snapshot holds the state in memory.
+//! Snapshots: RocksDB checkpoints, and the files that carry them to other nodes.
 //!
-//! Files live in `<data dir>/snapshots/` (beside the database directory), named
-//! `<last applied index, 20 digits>-<term>-<node>.snap`; only the newest is kept. A file is:
+//! Building a snapshot (openraft asks every `--snapshot-every` entries) takes a RocksDB checkpoint:
+//! memtables flushed, SST files hard-linked into `<stem>.ckpt`, so the cost does not grow with the
+//! state and serving is not disturbed. Only when a lagging node needs the snapshot is the checkpoint
+//! streamed into a snapshot file (`current`); neither building, sending nor installing holds the state
+//! in memory.
+//!
+//! Everything lives in `<data dir>/snapshots/` (beside the database directory), named by the stem
+//! `<last applied index, 20 digits>-<term>-<node>`; older checkpoints and files are removed once a newer
+//! one is in place. A snapshot file (`<stem>.snap`) is:
 //! - the magic `SWFSNAP1`, then a big-endian u32 length and that many bytes of JSON: openraft's
 //!   `SnapshotMeta` (last applied log id, membership, snapshot id);
 //! - one record per key of each state column family: the column family's position in `STATE_CFS`
@@ -90,9 +96,66 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Builds a snapshot of the applied state into `dir`; returns its meta and path. Older snapshot files
-/// are removed once the new one is in place.
+/// Takes a RocksDB checkpoint of `db` into `dir` (`<stem>.ckpt`); returns the meta of the state it
+/// holds (read from the checkpoint itself, so state and meta agree). Older snapshots are removed.
+pub fn checkpoint(db: &Db, dir: &Path) -> io::Result<Meta> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join("checkpoint.tmp");
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    rocksdb::checkpoint::Checkpoint::new(db)
+        .and_then(|c| c.create_checkpoint(&tmp))
+        .map_err(io::Error::other)?;
+    let meta = meta_of(&open_checkpoint(&tmp)?)?;
+    let path = dir.join(format!("{}.ckpt", stem(&meta)));
+    if path.exists() {
+        fs::remove_dir_all(&path)?;
+    }
+    fs::rename(&tmp, &path)?;
+    sync_dir(dir)?;
+    remove_older(dir, &stem(&meta), false);
+    Ok(meta)
+}
+
+/// Opens a checkpoint read-only, with every column family it has.
+fn open_checkpoint(path: &Path) -> io::Result<Db> {
+    let opts = rocksdb::Options::default();
+    let cfs = rocksdb::DB::list_cf(&opts, path).map_err(io::Error::other)?;
+    let db =
+        rocksdb::DB::open_cf_for_read_only(&opts, path, cfs, false).map_err(io::Error::other)?;
+    Ok(std::sync::Arc::new(db))
+}
+
+/// The snapshot meta of the applied state in `db`.
+fn meta_of(db: &Db) -> io::Result<Meta> {
+    let cf = db
+        .cf_handle(CF_META)
+        .ok_or_else(|| corrupt("missing column family"))?;
+    let applied: AppliedMeta = match db.get_cf(cf, KEY_APPLIED).map_err(io::Error::other)? {
+        Some(b) => serde_json::from_slice(&b).map_err(io::Error::other)?,
+        None => AppliedMeta::default(),
+    };
+    Ok(Meta {
+        snapshot_id: match &applied.last_applied {
+            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
+            None => "empty".to_string(),
+        },
+        last_log_id: applied.last_applied,
+        last_membership: applied.membership,
+    })
+}
+
+/// Writes a snapshot file of the applied state of `db` into `dir`; returns its meta and path. Older
+/// snapshots are removed once it is in place.
 pub fn build(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
+    let built = write_file(db, dir)?;
+    remove_older(dir, &stem(&built.0), false);
+    Ok(built)
+}
+
+/// Streams the applied state of `db` (at one RocksDB snapshot) into `<stem>.snap` in `dir`.
+fn write_file(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
     fs::create_dir_all(dir)?;
     let snap = db.snapshot();
     let cf = |name: &str| {
@@ -150,21 +213,40 @@ pub fn build(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
     let path = dir.join(&name);
     fs::rename(&tmp, &path)?;
     sync_dir(dir)?;
-    remove_others(dir, &path);
     Ok((meta, path))
 }
 
-/// Removes every file of `dir` but `keep` (older snapshots, partial builds and receptions).
-fn remove_others(dir: &Path, keep: &Path) {
+/// The name of a snapshot without its extension (sorts by log index).
+fn stem(meta: &Meta) -> String {
+    file_name(meta).trim_end_matches(".snap").to_string()
+}
+
+/// Removes the checkpoints and snapshot files of `dir` older than `keep` (and, with `receptions`,
+/// partial files of earlier receptions and installs).
+fn remove_older(dir: &Path, keep: &str, receptions: bool) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let p = e.path();
-        if p != keep {
-            if let Err(err) = fs::remove_file(&p) {
-                tracing::warn!(path = %p.display(), error = %err, "cannot remove an old snapshot file");
-            }
+        let name = e.file_name().to_string_lossy().into_owned();
+        let older = match name
+            .strip_suffix(".snap")
+            .or_else(|| name.strip_suffix(".ckpt"))
+        {
+            Some(s) => s < keep,
+            None => receptions && (name.ends_with(".part") || name.ends_with(".snap.tmp")),
+        };
+        if !older {
+            continue;
+        }
+        let removed = if p.is_dir() {
+            fs::remove_dir_all(&p)
+        } else {
+            fs::remove_file(&p)
+        };
+        if let Err(err) = removed {
+            tracing::warn!(path = %p.display(), error = %err, "cannot remove an old snapshot");
         }
     }
 }
@@ -193,14 +275,32 @@ pub fn current(dir: &Path) -> io::Result<Option<(Meta, PathBuf)>> {
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+            .filter(|p| p.extension().is_some_and(|x| x == "snap" || x == "ckpt"))
             .collect(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     snaps.sort();
-    // The newest readable one (a newer build may have removed an older file meanwhile).
+    // The newest readable one (a newer build may have removed an older one meanwhile). A checkpoint
+    // newer than every file is streamed into a file first.
     for path in snaps.into_iter().rev() {
+        if path.extension().is_some_and(|x| x == "ckpt") {
+            let file = path.with_extension("snap");
+            if !file.exists() {
+                match open_checkpoint(&path) {
+                    Ok(ck) => {
+                        let (meta, file) = write_file(&ck, dir)?;
+                        return Ok(Some((meta, file)));
+                    }
+                    Err(e) if !path.exists() => {
+                        tracing::debug!(error = %e, "checkpoint removed while opening it");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
         match File::open(&path) {
             Ok(f) => return Ok(Some((read_header(&mut BufReader::new(f))?, path))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -317,7 +417,7 @@ pub fn install(db: &Db, dir: &Path, meta: &Meta, mut data: File) -> io::Result<P
     fs::rename(&tmp, &path)?;
     sync_dir(dir)?;
     load(db, &path, meta)?;
-    remove_others(dir, &path);
+    remove_older(dir, &stem(meta), true);
     Ok(path)
 }
 
@@ -483,5 +583,54 @@ mod tests {
         assert!(recover(&crashed).unwrap());
         assert_eq!(dump(&crashed), dump(&db));
         assert!(!recover(&crashed).unwrap());
+    }
+
+    #[test]
+    fn checkpoint_is_streamed_on_demand_and_installs_the_same_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_db(&dir.path().join("a/db")).unwrap();
+        let snaps = dir_of(&db);
+        put(&db, CF_DOMAINS, b"d1", b"one");
+        put(&db, CF_QUEUES, b"q", b"task");
+        let meta = checkpoint(&db, &snaps).unwrap();
+        assert_eq!(meta.snapshot_id, "empty");
+        // Writes after the checkpoint are not in it.
+        put(&db, CF_DOMAINS, b"d2", b"later");
+        let at_checkpoint: Vec<_> = dump(&db)
+            .into_iter()
+            .filter(|(_, k, _)| k.as_slice() != b"d2")
+            .collect();
+        let (current_meta, file) = current(&snaps).unwrap().unwrap();
+        assert_eq!(current_meta, meta);
+        assert_eq!(file.extension().unwrap(), "snap");
+        // Asking again serves the same file without streaming it anew.
+        assert_eq!(current(&snaps).unwrap().unwrap().1, file);
+
+        let other = open_db(&dir.path().join("b/db")).unwrap();
+        install(&other, &dir_of(&other), &meta, File::open(&file).unwrap()).unwrap();
+        assert_eq!(dump(&other), at_checkpoint);
+
+        // A newer checkpoint replaces the older checkpoint and file.
+        let applied = AppliedMeta {
+            last_applied: Some(openraft::LogId::new(
+                openraft::CommittedLeaderId::new(2, 1),
+                7,
+            )),
+            membership: Default::default(),
+        };
+        put(
+            &db,
+            CF_META,
+            KEY_APPLIED,
+            &serde_json::to_vec(&applied).unwrap(),
+        );
+        let newer = checkpoint(&db, &snaps).unwrap();
+        assert_eq!(newer.last_log_id.unwrap().index, 7);
+        let names: Vec<String> = fs::read_dir(&snaps)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec![format!("{}.ckpt", stem(&newer))]);
+        assert_eq!(current(&snaps).unwrap().unwrap().0, newer);
     }
 }

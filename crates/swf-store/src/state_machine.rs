@@ -189,13 +189,22 @@ async fn open_snapshot(
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<u64>> {
+        // A checkpoint (cheap whatever the state's size); the file a follower needs is streamed from
+        // it on demand by `get_current_snapshot`. openraft 0.9 keeps only the meta of a snapshot it
+        // asked to build (core/sm/worker.rs), so the data returned here is an empty scratch file.
         let (db, dir) = (self.db.clone(), self.snapshots.clone());
-        let (meta, path) = tokio::task::spawn_blocking(move || snapshot::build(&db, &dir))
+        let meta = tokio::task::spawn_blocking(move || snapshot::checkpoint(&db, &dir))
             .await
             .map_err(|e| StorageIOError::write_snapshot(None, &std::io::Error::other(e)))?
             .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        tracing::info!(snapshot = %meta.snapshot_id, path = %path.display(), "snapshot built");
-        open_snapshot(meta, &path).await
+        tracing::info!(snapshot = %meta.snapshot_id, "snapshot checkpoint taken");
+        let (path, scratch) = snapshot::receiving_file(&self.snapshots)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        let _ = std::fs::remove_file(path);
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(tokio::fs::File::from_std(scratch)),
+        })
     }
 }
 

@@ -68,9 +68,12 @@ async fn apply_is_atomic_idempotent_durable_and_snapshots_round_trip() {
     let reader = StateReader::new(db.clone());
     assert_eq!(reader.domain_count().unwrap(), 2);
 
-    // A snapshot installed elsewhere reproduces the state.
-    let snapshot = sm.build_snapshot().await.unwrap();
-    assert_eq!(snapshot.meta.last_log_id.map(|l| l.index), Some(3));
+    // A snapshot installed elsewhere reproduces the state. Building takes a checkpoint; the data sent
+    // to a follower is what get_current_snapshot serves (as openraft does).
+    let built = sm.build_snapshot().await.unwrap();
+    assert_eq!(built.meta.last_log_id.map(|l| l.index), Some(3));
+    let snapshot = sm.get_current_snapshot().await.unwrap().unwrap();
+    assert_eq!(snapshot.meta, built.meta);
     let other_dir = tempfile::tempdir().unwrap();
     let other_db = open_db(&other_dir.path().join("db")).unwrap();
     let mut other = StateMachineStore::new(other_db.clone(), Limits::default(), None);
