@@ -145,7 +145,7 @@ def plot(results, path):
     fig.savefig(path, dpi=110)
 
 
-def table(results, args):
+def table(results):
     rows = ["| target | workflows/s (peak) | calls/s (peak) | p50 / p99 ms at peak | rate at half peak "
             "(wf/s) | p50 / p99 / p999 ms at half peak | errors |",
             "|---|---:|---:|---|---:|---|---:|"]
@@ -206,7 +206,7 @@ def main():
           f"{args.duration} s measured per run after a 2 s warm-up, {args.concurrency} closed-loop drivers "
           f"for swfd" + ("" if args.skip_moto else f", {args.moto_concurrency} for moto_server")
           + "; the half-peak run paces starts at half the peak rate with the same drivers. "
-          "swf-bench runs on the same machine and shares its cores.", "", table(results, args), ""]
+          "swf-bench runs on the same machine and shares its cores.", "", table(results), ""]
     if "moto_server" in results and results["moto_server"]["peak"]["workflows_per_sec"] > 0:
         ratio = results["swfd, 1 node"]["peak"]["workflows_per_sec"] / results["moto_server"]["peak"][
             "workflows_per_sec"]

@@ -88,11 +88,6 @@ impl HotIndex {
             .count()
     }
 
-    /// The `limit` earliest armed deadlines.
-    pub fn next_deadlines(&self, limit: usize) -> Vec<Deadline> {
-        self.deadlines.values().take(limit).cloned().collect()
-    }
-
     /// Up to `limit` armed deadlines due at or before `now` (ms), earliest first, and the due time of
     /// the earliest one after them, if any.
     pub fn due_by(&self, now: i64, limit: usize) -> (Vec<Deadline>, Option<i64>) {
@@ -194,6 +189,5 @@ mod tests {
         assert_eq!(index.due_by(1000, 1), (vec![a.clone()], Some(200)));
         index.apply(&[Write::Disarm(a), Write::Disarm(b)]);
         assert_eq!(index.due_by(1000, 10), (vec![c.clone()], None));
-        assert_eq!(index.next_deadlines(10), vec![c]);
     }
 }

@@ -77,11 +77,6 @@ impl StateReader {
     ) -> Result<(Vec<Deadline>, Option<i64>), ReadError> {
         crate::hot_index::read(&self.db, |index| index.due_by(now, limit)).map_err(err)
     }
-
-    /// The `limit` earliest armed deadlines.
-    pub fn next_deadlines(&self, limit: usize) -> Result<Vec<Deadline>, ReadError> {
-        crate::hot_index::read(&self.db, |index| index.next_deadlines(limit)).map_err(err)
-    }
 }
 
 impl StateRead for StateReader {

@@ -146,14 +146,6 @@ fn meta_of(db: &Db) -> io::Result<Meta> {
     })
 }
 
-/// Writes a snapshot file of the applied state of `db` into `dir`; returns its meta and path. Older
-/// snapshots are removed once it is in place.
-pub fn build(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
-    let built = write_file(db, dir)?;
-    remove_older(dir, &stem(&built.0), false);
-    Ok(built)
-}
-
 /// Streams the applied state of `db` (at one RocksDB snapshot) into `<stem>.snap` in `dir`.
 fn write_file(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
     fs::create_dir_all(dir)?;
@@ -537,8 +529,9 @@ mod tests {
         put(&db, CF_DOMAINS, b"d1", b"one");
         put(&db, CF_HISTORY, &[0xFF; 70], b"after the range end");
         put(&db, CF_QUEUES, b"", b"empty key");
-        let (meta, path) = build(&db, &dir_of(&db)).unwrap();
+        let meta = checkpoint(&db, &dir_of(&db)).unwrap();
         assert_eq!(meta.snapshot_id, "empty");
+        let (_, path) = current(&dir_of(&db)).unwrap().unwrap();
 
         let other = open_db(&dir.path().join("b/db")).unwrap();
         put(&other, CF_DOMAINS, b"stale", b"x");
