@@ -19,7 +19,7 @@ pub struct Applied {
 }
 
 /// The context of one application: state, time, log index, limits.
-pub struct Ctx<'a, S: StateRead + ?Sized> {
+pub struct Ctx<'a, S: Lookup + ?Sized> {
     pub state: &'a S,
     pub now: Timestamp,
     /// Log index of the command, used to order task queues.
@@ -33,7 +33,7 @@ pub struct Ctx<'a, S: StateRead + ?Sized> {
 }
 
 /// Applies `cmd` at log `index` to `state`.
-pub fn apply<S: StateRead + ?Sized>(
+pub fn apply<S: Lookup + ?Sized>(
     state: &S,
     index: u64,
     cmd: &Command,
@@ -133,7 +133,7 @@ macro_rules! fault {
 }
 pub(crate) use fault;
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     /// The domain, which must exist and be registered for actions that create things in it.
     pub(crate) fn live_domain(&self, name: &str) -> Result<Result<DomainRecord, Fault>, ReadError> {
         Ok(match self.state.domain(name)? {

@@ -31,6 +31,10 @@ struct H {
     clock: i64,
     limits: Limits,
     runs: u32,
+    /// Every command run, with its outcome (for replaying them as batches).
+    log: Vec<(Command, Outcome)>,
+    /// The log index every command is applied at, when set (as in one batched entry).
+    fixed_index: Option<u64>,
 }
 
 impl H {
@@ -45,6 +49,8 @@ impl H {
             clock: 1_700_000_000_000,
             limits,
             runs: 0,
+            log: Vec::new(),
+            fixed_index: None,
         }
     }
 
@@ -73,8 +79,9 @@ impl H {
             op,
             fresh_ids,
         };
-        let applied = apply(&self.s, self.index, &cmd, &self.limits).expect("MemState never fails");
-        let again = apply(&self.s, self.index, &cmd, &self.limits).expect("MemState never fails");
+        let index = self.fixed_index.unwrap_or(self.index);
+        let applied = apply(&self.s, index, &cmd, &self.limits).expect("MemState never fails");
+        let again = apply(&self.s, index, &cmd, &self.limits).expect("MemState never fails");
         assert_eq!(applied.outcome, again.outcome, "apply is not deterministic");
         assert_eq!(applied.writes, again.writes, "apply is not deterministic");
         let before = format!("{:?}", self.s);
@@ -91,6 +98,7 @@ impl H {
             assert_eq!(before, format!("{:?}", self.s), "a fault changed the state");
         }
         check_invariants(&self.s);
+        self.log.push((cmd, applied.outcome.clone()));
         applied.outcome
     }
 
@@ -3225,7 +3233,10 @@ impl H {
 
 #[test]
 fn continue_as_new_starts_a_new_run_with_carried_settings() {
-    let mut h = H::ready();
+    continue_as_new(H::ready());
+}
+
+fn continue_as_new(mut h: H) -> H {
     let old = h.start_with(StartWorkflowExecutionInput {
         tag_list: Some(vec!["keep".into()]),
         ..start_input("w")
@@ -3282,11 +3293,15 @@ fn continue_as_new_starts_a_new_run_with_carried_settings() {
         "WORKFLOW_TYPE_DOES_NOT_EXIST"
     );
     assert!(h.rec(&new).is_open());
+    h
 }
 
 #[test]
 fn child_workflow_lifecycle_reaches_the_parent() {
-    let mut h = H::ready();
+    child_workflow_lifecycle(H::ready());
+}
+
+fn child_workflow_lifecycle(mut h: H) -> H {
     let parent = h.start("p");
     h.round(&parent, vec![start_child("c1")]);
     let types = h.types(&parent);
@@ -3325,6 +3340,7 @@ fn child_workflow_lifecycle_reaches_the_parent() {
     assert_eq!(done["result"], attrs(&h.last(&child))["result"]);
     assert!(h.rec(&parent).children.is_empty());
     assert_eq!(h.describe_open_children(&parent), 0);
+    h
 }
 
 impl H {
@@ -3596,4 +3612,105 @@ fn open_timer_and_child_limits() {
         "OPEN_CHILDREN_LIMIT_EXCEEDED"
     );
     assert_eq!(h.rec(&run).children.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Batches: commands proposed together in one log entry
+// ---------------------------------------------------------------------------------------------------
+
+impl H {
+    /// A harness applying every command at one log index, as the commands of one batched entry are.
+    fn batching() -> H {
+        let mut h = H::new();
+        h.fixed_index = Some(7);
+        h.setup();
+        h
+    }
+
+    /// Replays every command run so far through `apply_batch`, cut into entries of `size` commands, on
+    /// fresh state: each outcome and the final state must be what applying them one by one gave.
+    fn assert_batches_equivalent(&self, size: usize) {
+        let index = self.fixed_index.expect("a batching harness");
+        let mut s = MemState::default();
+        let mut outcomes = Vec::new();
+        for chunk in self.log.chunks(size) {
+            let cmds: Vec<Command> = chunk.iter().map(|(c, _)| c.clone()).collect();
+            let applied = crate::apply_batch(&s, index, &cmds, &self.limits).expect("MemState");
+            assert_eq!(applied.outcomes.len(), cmds.len());
+            outcomes.extend(applied.outcomes);
+            s.write(applied.writes);
+        }
+        let expected: Vec<Outcome> = self.log.iter().map(|(_, o)| o.clone()).collect();
+        assert_eq!(outcomes, expected, "batch of {size}: outcomes differ");
+        assert_eq!(
+            format!("{s:?}"),
+            format!("{:?}", self.s),
+            "batch of {size}: state differs"
+        );
+    }
+}
+
+/// Every way of cutting the log into entries gives the same outcomes and state.
+fn check_all_batchings(h: &H) {
+    for size in [1, 2, 3, 5, 8, h.log.len()] {
+        h.assert_batches_equivalent(size);
+    }
+}
+
+#[test]
+fn batched_commands_see_the_writes_of_earlier_ones() {
+    let mut h = H::batching();
+    // Registrations that depend on each other, and their faults.
+    h.ok(Op::RegisterDomain(domain_input("second")));
+    assert_eq!(
+        h.kind(Op::RegisterDomain(domain_input("second"))),
+        Err(FaultKind::DomainAlreadyExists)
+    );
+    assert_eq!(
+        h.kind(Op::RegisterWorkflowType(wf_type_input("wf", "1"))),
+        Err(FaultKind::TypeAlreadyExists)
+    );
+    // A workflow id started twice, then a full workflow with an activity and a signal.
+    let run = h.start("w");
+    let again = h.start_op(start_input("w"));
+    assert_eq!(
+        h.kind(again),
+        Err(FaultKind::WorkflowExecutionAlreadyStarted)
+    );
+    let token = h.start_decision(&run);
+    h.respond(&token, vec![schedule("a1")]);
+    let at = h.start_activity(&run, "a1");
+    h.ok(Op::RespondActivityTaskCompleted(
+        RespondActivityTaskCompletedInput {
+            task_token: at.clone(),
+            result: s("done"),
+        },
+    ));
+    // The token of the task just completed is refused, as in separate entries.
+    assert_eq!(
+        h.kind(Op::RespondActivityTaskCompleted(
+            RespondActivityTaskCompletedInput {
+                task_token: at,
+                result: None,
+            }
+        )),
+        Err(FaultKind::UnknownResource)
+    );
+    h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+        domain: D.into(),
+        workflow_id: "w".into(),
+        signal_name: "sig".into(),
+        ..Default::default()
+    }));
+    h.round(&run, vec![complete_wf()]);
+    assert!(!h.rec(&run).is_open());
+    check_all_batchings(&h);
+}
+
+#[test]
+fn batched_child_workflows_and_continue_as_new_match_separate_entries() {
+    let h = child_workflow_lifecycle(H::batching());
+    check_all_batchings(&h);
+    let h = continue_as_new(H::batching());
+    check_all_batchings(&h);
 }

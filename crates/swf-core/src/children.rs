@@ -11,7 +11,7 @@ use crate::execution::Exec;
 use crate::runs::{resolve, Missing, NewRun, Requested};
 use crate::state::*;
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     /// A fresh run id stamped by the leader (or, if it stamped too few, one derived from the command).
     fn fresh_run_id(&mut self, exec: &Exec) -> String {
         self.fresh_ids.pop_front().unwrap_or_else(|| {

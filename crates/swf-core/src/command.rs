@@ -116,6 +116,18 @@ impl Op {
     }
 }
 
+/// The payload of one Raft log entry: the commands the leader proposed together (the calls that arrived
+/// while earlier entries were in flight), applied in order as if each were its own entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Batch(pub Vec<Command>);
+
+/// What applying one log entry returns: the outcome of each of its commands, in order (none for
+/// openraft's own blank and membership entries).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Outcomes(pub Vec<Outcome>);
+
 /// What applying a command returns to the caller that proposed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reply {

@@ -14,7 +14,7 @@ use crate::execution::Exec;
 use crate::state::*;
 use crate::token::TaskToken;
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     pub(crate) fn respond_decision_task_completed(
         &mut self,
         input: &RespondDecisionTaskCompletedInput,

@@ -10,7 +10,7 @@ use crate::command::{Outcome, Reply};
 use crate::execution::Exec;
 use crate::state::*;
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     /// The open execution `workflow_id` (of run `run_id` when given) in `domain`.
     fn target(
         &self,

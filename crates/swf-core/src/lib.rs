@@ -14,6 +14,7 @@ mod external;
 pub mod lifecycle;
 pub mod limits;
 pub mod memstate;
+pub mod overlay;
 pub mod query;
 mod runs;
 pub mod state;
@@ -24,6 +25,7 @@ pub mod validate;
 pub mod visibility;
 
 pub use apply::{apply, Applied};
-pub use command::{Command, Op, Outcome, Reply};
+pub use command::{Batch, Command, Op, Outcome, Outcomes, Reply};
 pub use limits::Limits;
-pub use state::{ReadError, StateRead, Write};
+pub use overlay::{apply_batch, AppliedBatch};
+pub use state::{Lookup, ReadError, StateRead, Write};

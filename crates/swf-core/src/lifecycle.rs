@@ -99,7 +99,7 @@ pub fn domain_from_arn(arn: &str, limits: &crate::Limits) -> Option<String> {
         .map(str::to_string)
 }
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     fn existing_domain(&self, name: &str) -> Result<Result<DomainRecord, Fault>, ReadError> {
         Ok(self
             .state

@@ -134,7 +134,7 @@ fn queue_key(q: &QueuedTask) -> QueueKey {
     )
 }
 
-impl StateRead for MemState {
+impl Lookup for MemState {
     fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError> {
         Ok(self.domains.get(name).cloned())
     }
@@ -170,6 +170,13 @@ impl StateRead for MemState {
     fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError> {
         Ok(self.executions.get(run_id).cloned())
     }
+
+    fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError> {
+        Ok(self.history.get(&(run_id.to_string(), event_id)).cloned())
+    }
+}
+
+impl StateRead for MemState {
     fn domains(&self) -> Result<Vec<DomainRecord>, ReadError> {
         Ok(self.domains.values().cloned().collect())
     }

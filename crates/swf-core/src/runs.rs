@@ -96,7 +96,7 @@ pub(crate) struct NewRun {
     pub continued_from: Option<String>,
 }
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     /// A new open run: WorkflowExecutionStarted, its execution timeout armed, a decision task scheduled.
     pub(crate) fn new_run(&self, n: NewRun) -> Exec {
         let record = ExecutionRecord {
@@ -324,11 +324,7 @@ impl<S: StateRead + ?Sized> Ctx<'_, S> {
                 }
             }
         }
-        Ok(self
-            .state
-            .history(&rec.run_id, id, false, 1)?
-            .into_iter()
-            .next())
+        self.state.event(&rec.run_id, id)
     }
 
     fn apply_child_policy(&mut self, parent: &ExecutionRecord) -> Result<(), ReadError> {

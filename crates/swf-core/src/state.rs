@@ -16,8 +16,9 @@ use swf_types::Timestamp;
 #[error("state read failed: {0}")]
 pub struct ReadError(pub String);
 
-/// Read access to applied state.
-pub trait StateRead {
+/// Point reads of applied state: all that applying a command needs (`apply` is generic over this, so a
+/// batch of commands can be applied through an overlay of the earlier commands' writes, see `overlay`).
+pub trait Lookup {
     /// A domain by name.
     fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError>;
     /// Number of registered domains (deprecated ones included).
@@ -38,6 +39,12 @@ pub trait StateRead {
     fn open_run(&self, domain: &str, workflow_id: &str) -> Result<Option<String>, ReadError>;
     /// An execution by run id.
     fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError>;
+    /// One history event of a run.
+    fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError>;
+}
+
+/// Read access to applied state: point reads plus the lists, scans and counts queries need.
+pub trait StateRead: Lookup {
     /// All domains, sorted by name.
     fn domains(&self) -> Result<Vec<DomainRecord>, ReadError>;
     /// All workflow types of a domain, sorted by name then version.

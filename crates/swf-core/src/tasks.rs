@@ -18,7 +18,7 @@ enum ActivityEnd<'a> {
     Canceled(&'a RespondActivityTaskCanceledInput),
 }
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     pub(crate) fn start_decision_task(
         &mut self,
         run_id: &str,

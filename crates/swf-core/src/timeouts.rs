@@ -11,7 +11,7 @@ use crate::command::{Outcome, Reply};
 use crate::execution::Exec;
 use crate::state::*;
 
-impl<S: StateRead + ?Sized> Ctx<'_, S> {
+impl<S: Lookup + ?Sized> Ctx<'_, S> {
     pub(crate) fn fire(&mut self, d: &Deadline) -> Result<Outcome, ReadError> {
         if self.now < d.due {
             // Never early: the leader proposes again once the time has come.

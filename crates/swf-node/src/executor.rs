@@ -3,25 +3,25 @@
 //! the log, then proposed to Raft; the answer is the outcome of applying the committed entry. Reads are
 //! answered from applied state after a linearizable read barrier. Polls wait in the task matcher.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use openraft::error::ClientWriteError;
 use openraft::Raft;
 use rand::RngCore;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use swf_core::lifecycle::{DomainAction, TypeAction};
 use swf_core::query::{self, HistoryCursor};
-use swf_core::state::{StateRead, TaskKind};
+use swf_core::state::{Lookup, TaskKind};
 use swf_core::visibility;
 use swf_core::{Command, Limits, Op, Reply};
 use swf_store::{StateReader, TypeConfig};
 use swf_types::shapes::*;
-use swf_types::{Fault, Timestamp};
+use swf_types::Fault;
 
 use crate::matcher::Matcher;
+use crate::proposer::{Clock, Proposer};
 
 /// Runs SWF actions on the leader.
 pub struct Executor {
@@ -30,10 +30,10 @@ pub struct Executor {
     limits: Limits,
     pub(crate) matcher: Arc<Matcher>,
     long_poll: Duration,
-    /// Last timestamp stamped, so stamps never go backwards on this leader.
-    clock: Mutex<i64>,
-    /// Held from stamping a command to handing it to Raft (see `write`).
-    propose: tokio::sync::Mutex<()>,
+    /// The leader's clock (never goes backwards).
+    clock: Arc<Clock>,
+    /// Stamps and proposes commands, in batches under load.
+    proposer: Proposer,
 }
 
 /// Internal action (never reachable through the SWF endpoint, whose actions come from the model):
@@ -98,29 +98,21 @@ impl Executor {
         matcher: Arc<Matcher>,
         long_poll: Duration,
     ) -> Executor {
+        let clock = Arc::new(Clock::default());
         Executor {
-            raft,
             reader,
             limits,
             matcher,
             long_poll,
-            clock: Mutex::new(0),
-            propose: tokio::sync::Mutex::new(()),
+            proposer: Proposer::start(raft.clone(), clock.clone()),
+            raft,
+            clock,
         }
     }
 
-    fn now(&self) -> Timestamp {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let mut last = self.clock.lock().expect("clock lock");
-        *last = (*last).max(wall);
-        Timestamp(*last)
-    }
-
-    /// Proposes `op` (after a dry run) and returns the applied outcome.
-    async fn write(&self, op: Op) -> Result<Reply, Fault> {
+    /// Proposes `op` (after a dry run) and returns the applied outcome; `size` is the size of the call's
+    /// input (it bounds how many calls share one log entry).
+    async fn write(&self, size: usize, op: Op) -> Result<Reply, Fault> {
         // Runs a decision may start (continue-as-new, children) get ids generated here, on the leader.
         let fresh_ids = match &op {
             Op::RespondDecisionTaskCompleted(i) => i
@@ -138,33 +130,16 @@ impl Executor {
                 .collect(),
             _ => Vec::new(),
         };
-        let mut cmd = Command {
-            now: self.now(),
+        let cmd = Command {
+            now: self.clock.now(),
             op,
             fresh_ids,
         };
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;
         dry.outcome?;
-        // Stamp and propose under one lock, so log order is stamp order: two calls racing here could
-        // otherwise land in the log in the opposite order of their times, and an execution's history
-        // would go back in time (found by swf-chaos). The dry run's earlier stamp is never later.
-        let proposed = {
-            let _order = self.propose.lock().await;
-            cmd.now = self.now();
-            self.raft.client_write_ff(cmd).await
-        };
-        let unavailable =
-            |e: &dyn std::fmt::Display| Fault::unavailable(format!("Raft error: {e}"));
-        let answer = proposed.map_err(|e| unavailable(&e))?;
-        match answer.await {
-            Ok(Ok(resp)) => resp.data,
-            Ok(Err(ClientWriteError::ForwardToLeader(_))) => {
-                Err(Fault::unavailable("This node is no longer the leader"))
-            }
-            Ok(Err(e)) => Err(unavailable(&e)),
-            Err(e) => Err(unavailable(&e)),
-        }
+        // The proposer stamps the time again when it proposes (never earlier than the dry run's).
+        self.proposer.propose(cmd, size).await?
     }
 
     /// Fires a due deadline (the timer service calls this on the leader).
@@ -172,7 +147,9 @@ impl Executor {
         &self,
         deadlines: Vec<swf_core::state::Deadline>,
     ) -> Result<(), Fault> {
-        self.write(Op::FireDeadlines(deadlines)).await.map(|_| ())
+        self.write(0, Op::FireDeadlines(deadlines))
+            .await
+            .map(|_| ())
     }
 
     /// Waits until this node's applied state includes everything committed before the call.
@@ -188,15 +165,15 @@ impl Executor {
     pub async fn execute(&self, action: &str, input: &[u8]) -> Result<Vec<u8>, Fault> {
         match action {
             "RegisterDomain" => self
-                .write(Op::RegisterDomain(parse(input)?))
+                .write(input.len(), Op::RegisterDomain(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RegisterWorkflowType" => self
-                .write(Op::RegisterWorkflowType(parse(input)?))
+                .write(input.len(), Op::RegisterWorkflowType(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RegisterActivityType" => self
-                .write(Op::RegisterActivityType(parse(input)?))
+                .write(input.len(), Op::RegisterActivityType(parse(input)?))
                 .await
                 .map(|_| empty()),
             "StartWorkflowExecution" => {
@@ -204,7 +181,7 @@ impl Executor {
                     input: parse(input)?,
                     run_id: new_run_id(),
                 };
-                match self.write(op).await? {
+                match self.write(input.len(), op).await? {
                     Reply::Started { run_id } => json(&Run {
                         run_id: Some(run_id),
                     }),
@@ -212,23 +189,23 @@ impl Executor {
                 }
             }
             "RespondDecisionTaskCompleted" => self
-                .write(Op::RespondDecisionTaskCompleted(parse(input)?))
+                .write(input.len(), Op::RespondDecisionTaskCompleted(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RespondActivityTaskCompleted" => self
-                .write(Op::RespondActivityTaskCompleted(parse(input)?))
+                .write(input.len(), Op::RespondActivityTaskCompleted(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RespondActivityTaskFailed" => self
-                .write(Op::RespondActivityTaskFailed(parse(input)?))
+                .write(input.len(), Op::RespondActivityTaskFailed(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RespondActivityTaskCanceled" => self
-                .write(Op::RespondActivityTaskCanceled(parse(input)?))
+                .write(input.len(), Op::RespondActivityTaskCanceled(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RecordActivityTaskHeartbeat" => match self
-                .write(Op::RecordActivityTaskHeartbeat(parse(input)?))
+                .write(input.len(), Op::RecordActivityTaskHeartbeat(parse(input)?))
                 .await?
             {
                 Reply::Heartbeat { cancel_requested } => {
@@ -285,19 +262,25 @@ impl Executor {
             }
             "DeprecateDomain" => {
                 let i: DeprecateDomainInput = parse(input)?;
-                self.write(Op::ChangeDomain {
-                    name: i.name,
-                    action: DomainAction::Deprecate,
-                })
+                self.write(
+                    input.len(),
+                    Op::ChangeDomain {
+                        name: i.name,
+                        action: DomainAction::Deprecate,
+                    },
+                )
                 .await
                 .map(|_| empty())
             }
             "UndeprecateDomain" => {
                 let i: UndeprecateDomainInput = parse(input)?;
-                self.write(Op::ChangeDomain {
-                    name: i.name,
-                    action: DomainAction::Undeprecate,
-                })
+                self.write(
+                    input.len(),
+                    Op::ChangeDomain {
+                        name: i.name,
+                        action: DomainAction::Undeprecate,
+                    },
+                )
                 .await
                 .map(|_| empty())
             }
@@ -308,7 +291,7 @@ impl Executor {
                     workflow_type: *i.workflow_type,
                     action: type_action(action),
                 };
-                self.write(op).await.map(|_| empty())
+                self.write(input.len(), op).await.map(|_| empty())
             }
             "DeprecateActivityType" | "UndeprecateActivityType" | "DeleteActivityType" => {
                 let i: DeprecateActivityTypeInput = parse(input)?;
@@ -317,26 +300,29 @@ impl Executor {
                     activity_type: *i.activity_type,
                     action: type_action(action),
                 };
-                self.write(op).await.map(|_| empty())
+                self.write(input.len(), op).await.map(|_| empty())
             }
             "SignalWorkflowExecution" => self
-                .write(Op::SignalWorkflowExecution(parse(input)?))
+                .write(input.len(), Op::SignalWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
             "RequestCancelWorkflowExecution" => self
-                .write(Op::RequestCancelWorkflowExecution(parse(input)?))
+                .write(
+                    input.len(),
+                    Op::RequestCancelWorkflowExecution(parse(input)?),
+                )
                 .await
                 .map(|_| empty()),
             "TerminateWorkflowExecution" => self
-                .write(Op::TerminateWorkflowExecution(parse(input)?))
+                .write(input.len(), Op::TerminateWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
             "TagResource" => self
-                .write(Op::TagResource(parse(input)?))
+                .write(input.len(), Op::TagResource(parse(input)?))
                 .await
                 .map(|_| empty()),
             "UntagResource" => self
-                .write(Op::UntagResource(parse(input)?))
+                .write(input.len(), Op::UntagResource(parse(input)?))
                 .await
                 .map(|_| empty()),
             "ListTagsForResource" => {
@@ -505,7 +491,7 @@ impl Executor {
                         scheduled_event_id: q.scheduled_event_id,
                         identity,
                     };
-                    Ok(((), self.write(op).await?))
+                    Ok(((), self.write(0, op).await?))
                 }
             })
             .await?;
@@ -606,7 +592,7 @@ impl Executor {
                             scheduled_event_id: q.scheduled_event_id,
                             identity,
                         };
-                        self.write(op).await
+                        self.write(0, op).await
                     }
                 },
             )

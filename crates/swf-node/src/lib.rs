@@ -12,6 +12,7 @@ pub mod executor;
 pub mod matcher;
 pub mod network;
 pub mod node;
+mod proposer;
 pub mod router;
 pub mod service;
 pub mod timers;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::Raft;
-use swf_core::state::{Deadline, DeadlineKind, StateRead};
+use swf_core::state::{Deadline, DeadlineKind, Lookup};
 use swf_store::{StateReader, TypeConfig};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;

@@ -8,7 +8,7 @@ use openraft::storage::RaftStateMachine;
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
 use serde_json::json;
 use swf_core::state::TaskKind;
-use swf_core::{Command, Limits, Op, Reply};
+use swf_core::{Batch, Command, Limits, Op, Reply};
 use swf_store::{open_db, StateMachineStore, StateReader, TypeConfig};
 use swf_types::Timestamp;
 
@@ -59,14 +59,15 @@ impl Bench {
         self.index += 1;
         let entry = Entry::<TypeConfig> {
             log_id: LogId::new(CommittedLeaderId::new(1, 1), self.index),
-            payload: EntryPayload::Normal(Command {
+            payload: EntryPayload::Normal(Batch(vec![Command {
                 now: Timestamp(1_700_000_000_000 + self.index as i64),
                 op,
                 fresh_ids: Vec::new(),
-            }),
+            }])),
         };
         let mut out = self.sm.apply(vec![entry]).await.unwrap();
-        out.pop().unwrap().expect("the command succeeds")
+        let mut outcomes = out.pop().unwrap().0;
+        outcomes.pop().unwrap().expect("the command succeeds")
     }
 
     fn queued(&self, kind: TaskKind, list: &str) -> (String, i64) {

@@ -25,8 +25,8 @@ pub use state_machine::{ApplyHook, StateMachineStore};
 openraft::declare_raft_types!(
     /// The Raft types of an SWF cluster: commands in, outcomes out, u64 node ids.
     pub TypeConfig:
-        D = swf_core::Command,
-        R = swf_core::Outcome,
+        D = swf_core::Batch,
+        R = swf_core::Outcomes,
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,

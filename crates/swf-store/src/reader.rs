@@ -79,7 +79,7 @@ impl StateReader {
     }
 }
 
-impl StateRead for StateReader {
+impl Lookup for StateReader {
     fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError> {
         self.get(CF_DOMAINS, name.as_bytes())
     }
@@ -130,6 +130,12 @@ impl StateRead for StateReader {
         self.get(CF_EXECUTIONS, run_id.as_bytes())
     }
 
+    fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError> {
+        self.get(CF_HISTORY, &keys::history_key(run_id, event_id))
+    }
+}
+
+impl StateRead for StateReader {
     fn domains(&self) -> Result<Vec<DomainRecord>, ReadError> {
         self.scan_prefix(CF_DOMAINS, &[], usize::MAX)
     }

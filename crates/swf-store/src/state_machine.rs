@@ -17,7 +17,7 @@ use openraft::{
 use rocksdb::WriteBatch;
 use serde::Serialize;
 use swf_core::state::Write;
-use swf_core::{Limits, Outcome, Reply};
+use swf_core::{Limits, Outcomes};
 
 use crate::db::*;
 use crate::keys;
@@ -226,7 +226,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok((meta.last_applied, meta.membership))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Outcome>, StorageError<u64>>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Outcomes>, StorageError<u64>>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -239,23 +239,24 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 .last_applied
                 .is_some_and(|applied| log_id.index <= applied.index)
             {
-                results.push(Ok(Reply::Done));
+                results.push(Outcomes::default());
                 continue;
             }
             let mut batch = WriteBatch::default();
             let mut committed = Vec::new();
-            let outcome = match &entry.payload {
-                EntryPayload::Blank => Ok(Reply::Done),
+            let outcomes = match &entry.payload {
+                EntryPayload::Blank => Outcomes::default(),
                 EntryPayload::Membership(m) => {
                     meta.membership = StoredMembership::new(Some(log_id), m.clone());
-                    Ok(Reply::Done)
+                    Outcomes::default()
                 }
-                EntryPayload::Normal(cmd) => {
-                    let applied = swf_core::apply(&self.reader, log_id.index, cmd, &self.limits)
-                        .map_err(|e| StorageIOError::apply(log_id, &e))?;
+                EntryPayload::Normal(cmds) => {
+                    let applied =
+                        swf_core::apply_batch(&self.reader, log_id.index, &cmds.0, &self.limits)
+                            .map_err(|e| StorageIOError::apply(log_id, &e))?;
                     self.stage(&mut batch, &applied.writes);
                     committed = applied.writes;
-                    applied.outcome
+                    Outcomes(applied.outcomes)
                 }
             };
             meta.last_applied = Some(log_id);
@@ -268,7 +269,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             if let (Some(hook), false) = (&self.on_apply, committed.is_empty()) {
                 hook(&committed);
             }
-            results.push(outcome);
+            results.push(outcomes);
         }
         Ok(results)
     }

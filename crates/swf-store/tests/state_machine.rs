@@ -4,8 +4,8 @@
 
 use openraft::storage::RaftStateMachine;
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder};
-use swf_core::state::StateRead;
-use swf_core::{Command, Limits, Op, Reply};
+use swf_core::state::{Lookup, StateRead};
+use swf_core::{Batch, Command, Limits, Op, Outcomes, Reply};
 use swf_store::{open_db, LogStore, StateMachineStore, StateReader, TypeConfig};
 use swf_types::shapes::RegisterDomainInput;
 use swf_types::Timestamp;
@@ -13,11 +13,11 @@ use swf_types::Timestamp;
 fn entry(index: u64, op: Op) -> Entry<TypeConfig> {
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(Command {
+        payload: EntryPayload::Normal(Batch(vec![Command {
             now: Timestamp(1_000 * index as i64),
             op,
             fresh_ids: Vec::new(),
-        }),
+        }])),
     }
 }
 
@@ -44,18 +44,18 @@ async fn apply_is_atomic_idempotent_durable_and_snapshots_round_trip() {
             ])
             .await
             .unwrap();
-        assert_eq!(out[0], Ok(Reply::Done));
+        assert_eq!(out[0], Outcomes(vec![Ok(Reply::Done)]));
         assert_eq!(
-            out[1].as_ref().unwrap_err().code(),
+            out[1].0[0].as_ref().unwrap_err().code(),
             "DomainAlreadyExistsFault"
         );
-        assert_eq!(out[2], Ok(Reply::Done));
+        assert_eq!(out[2], Outcomes(vec![Ok(Reply::Done)]));
         let (applied, _) = sm.applied_state().await.unwrap();
         assert_eq!(applied.map(|l| l.index), Some(3));
 
         // Re-applying entries at or below the applied index changes nothing.
         let again = sm.apply(vec![entry(3, register("c"))]).await.unwrap();
-        assert_eq!(again, vec![Ok(Reply::Done)]);
+        assert_eq!(again, vec![Outcomes::default()]);
         assert!(StateReader::new(db.clone()).domain("c").unwrap().is_none());
     }
     // Reopen: the state and the applied index are still there.
@@ -91,6 +91,59 @@ async fn apply_is_atomic_idempotent_durable_and_snapshots_round_trip() {
     assert_eq!(
         other.applied_state().await.unwrap().0.map(|l| l.index),
         Some(3)
+    );
+}
+
+/// An entry carrying several commands (a batch the leader proposed together) applies them in order, each
+/// seeing the writes of those before it, in one WriteBatch with one applied index.
+#[tokio::test]
+async fn a_batched_entry_applies_its_commands_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir.path().join("db")).unwrap();
+    let mut sm = StateMachineStore::new(db.clone(), Limits::default(), None);
+    let cmd = |op| Command {
+        now: Timestamp(5_000),
+        op,
+        fresh_ids: Vec::new(),
+    };
+    let wf_type = || {
+        Op::RegisterWorkflowType(swf_types::shapes::RegisterWorkflowTypeInput {
+            domain: "x".into(),
+            name: "wf".into(),
+            version: "1".into(),
+            ..Default::default()
+        })
+    };
+    let batch = Entry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 1), 1),
+        payload: EntryPayload::Normal(Batch(vec![
+            cmd(register("x")),
+            cmd(register("x")),
+            cmd(wf_type()),
+            cmd(wf_type()),
+        ])),
+    };
+    let out = sm.apply(vec![batch]).await.unwrap();
+    let codes: Vec<&str> = out[0]
+        .0
+        .iter()
+        .map(|o| o.as_ref().map(|_| "ok").unwrap_or_else(|f| f.code()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "ok",
+            "DomainAlreadyExistsFault",
+            "ok",
+            "TypeAlreadyExistsFault"
+        ]
+    );
+    let reader = StateReader::new(db);
+    assert_eq!(reader.domain_count().unwrap(), 1);
+    assert_eq!(reader.domain("x").unwrap().unwrap().workflow_types, 1);
+    assert_eq!(
+        sm.applied_state().await.unwrap().0.map(|l| l.index),
+        Some(1)
     );
 }
 

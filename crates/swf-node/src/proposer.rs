@@ -1,0 +1,173 @@
+//! `Proposer`: the leader's single path into the Raft log, with group commit of commands.
+//!
+//! Every state change goes through one proposer task. It stamps each command with the leader's clock
+//! right before proposing it, so log order is time order (two racing calls could otherwise enter the log
+//! in the opposite order of their stamps and an execution's history would go back in time; found by
+//! swf-chaos). At most `IN_FLIGHT` entries are proposed and not yet applied; the calls that arrive
+//! meanwhile are proposed together as one entry (`swf_core::Batch`), applied in order as if each were its
+//! own entry. Under load this turns many Raft entries, log appends, fsyncs and applies into one each;
+//! a lone call is proposed at once, so it waits for nothing.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use openraft::error::ClientWriteError;
+use openraft::Raft;
+use swf_core::{Batch, Command, Outcome};
+use swf_store::TypeConfig;
+use swf_types::{Fault, Timestamp};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+/// Entries proposed and not yet applied, at most. Two keep the log busy (one is being synced while the
+/// one before is applied) and let calls gather behind them.
+const IN_FLIGHT: usize = 2;
+
+/// Most commands in one entry.
+const MAX_COMMANDS: usize = 256;
+
+/// Most request bytes in one entry (an entry is replicated in one message; calls carry up to 1 MiB).
+const MAX_BYTES: usize = 4 << 20;
+
+/// A command waiting to be proposed.
+struct Pending {
+    cmd: Command,
+    /// Size of the call's input, to bound an entry's size.
+    size: usize,
+    reply: oneshot::Sender<Result<Outcome, Fault>>,
+}
+
+/// The leader's clock: wall time in milliseconds that never goes backwards on this node.
+#[derive(Default)]
+pub(crate) struct Clock(Mutex<i64>);
+
+impl Clock {
+    pub(crate) fn now(&self) -> Timestamp {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut last = self.0.lock().expect("clock lock");
+        *last = (*last).max(wall);
+        Timestamp(*last)
+    }
+}
+
+/// Proposes commands to Raft in batches; see the module doc.
+pub(crate) struct Proposer {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+impl Proposer {
+    /// Starts the proposer task (on the current tokio runtime) for `raft`, stamping with `clock`.
+    pub(crate) fn start(raft: Raft<TypeConfig>, clock: Arc<Clock>) -> Proposer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(raft, clock, rx));
+        Proposer { tx }
+    }
+
+    /// Proposes `cmd` (its time is stamped at proposal) and returns its applied outcome. `size` is the
+    /// size of the call's input.
+    pub(crate) async fn propose(&self, cmd: Command, size: usize) -> Result<Outcome, Fault> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Pending { cmd, size, reply })
+            .map_err(|_| Fault::unavailable("The node is shutting down"))?;
+        answer
+            .await
+            .map_err(|_| Fault::unavailable("The node is shutting down"))?
+    }
+}
+
+fn unavailable(e: &dyn std::fmt::Display) -> Fault {
+    Fault::unavailable(format!("Raft error: {e}"))
+}
+
+/// The proposer loop: waits for a command and a free in-flight slot, gathers what queued meanwhile,
+/// stamps and proposes it as one entry, and hands each caller its outcome once the entry is applied.
+async fn run(raft: Raft<TypeConfig>, clock: Arc<Clock>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    // A command taken off the queue that did not fit in the previous entry.
+    let mut carried: Option<Pending> = None;
+    loop {
+        let first = match carried.take() {
+            Some(p) => p,
+            None => match rx.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut bytes = first.size;
+        let mut batch = vec![first];
+        while batch.len() < MAX_COMMANDS {
+            match rx.try_recv() {
+                Ok(p) if bytes + p.size > MAX_BYTES => {
+                    carried = Some(p);
+                    break;
+                }
+                Ok(p) => {
+                    bytes += p.size;
+                    batch.push(p);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = clock.now();
+        let (cmds, replies): (Vec<Command>, Vec<_>) = batch
+            .into_iter()
+            .map(|mut p| {
+                p.cmd.now = now;
+                (p.cmd, p.reply)
+            })
+            .unzip();
+        let count = cmds.len();
+        match raft.client_write_ff(Batch(cmds)).await {
+            Err(e) => {
+                drop(slot);
+                let f = unavailable(&e);
+                for r in replies {
+                    let _ = r.send(Err(f.clone()));
+                }
+            }
+            Ok(applied) => {
+                tokio::spawn(async move {
+                    let result = applied.await;
+                    drop(slot);
+                    let outcomes = match result {
+                        Ok(Ok(resp)) => Ok(resp.data.0),
+                        Ok(Err(ClientWriteError::ForwardToLeader(_))) => {
+                            Err(Fault::unavailable("This node is no longer the leader"))
+                        }
+                        Ok(Err(e)) => Err(unavailable(&e)),
+                        Err(e) => Err(unavailable(&e)),
+                    };
+                    match outcomes {
+                        Ok(outcomes) => {
+                            if outcomes.len() != count {
+                                tracing::error!(
+                                    expected = count,
+                                    got = outcomes.len(),
+                                    "an applied entry returned the wrong number of outcomes"
+                                );
+                            }
+                            let mut outcomes = outcomes.into_iter();
+                            for r in replies {
+                                let o = outcomes.next().unwrap_or_else(|| {
+                                    Err(Fault::internal("no outcome for an applied command"))
+                                });
+                                let _ = r.send(Ok(o));
+                            }
+                        }
+                        Err(f) => {
+                            for r in replies {
+                                let _ = r.send(Err(f.clone()));
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
