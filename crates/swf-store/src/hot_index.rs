@@ -1,5 +1,7 @@
-//! In-memory mirror of the two column families the hot path scans: the task queues and the armed
-//! deadlines. Both see a delete for nearly every insert (a task is dequeued when it starts, a deadline is
+//! In-memory mirror of the two column families the hot path scans (the task queues and the armed
+//! deadlines), and a cache of the open executions' records (see `RecordCache`).
+//!
+//! The queues and deadlines: Both see a delete for nearly every insert (a task is dequeued when it starts, a deadline is
 //! disarmed when its task or run closes), so a RocksDB scan of them walks over a growing run of tombstones
 //! until compaction catches up: a poll or a timer wake-up cost O(tasks ever queued), which capped
 //! throughput. The mirror holds only live entries, in key order, so a scan costs O(result).
@@ -7,12 +9,20 @@
 //! RocksDB stays the source of truth: the mirror is built from it when a database is first read, changed
 //! right after each applied entry's batch is written (before anyone is told of the entry), and rebuilt
 //! after a snapshot is installed. Every reader of the same database shares one mirror.
+//!
+//! The record cache: nearly every command reads the record of its execution twice (the leader's dry run
+//! and the apply) and writes it back, and decoding the JSON record was the largest single cost of
+//! applying. The state machine puts each open execution's record it writes into the cache (already
+//! decoded) and drops closed and purged ones; readers that miss go to RocksDB and never fill the cache,
+//! so a reader racing with the state machine cannot leave an old version behind. Between an entry's
+//! batch write and the cache update a reader may see the previous version, which only a dry run can do
+//! (reads that must be current run after the entry's apply returned).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use rocksdb::{IteratorMode, DB};
-use swf_core::state::{Deadline, QueuedTask, Write};
+use swf_core::state::{Deadline, ExecutionRecord, QueuedTask, Write};
 
 use crate::db::{Db, CF_DEADLINES, CF_QUEUES};
 use crate::keys;
@@ -102,32 +112,104 @@ impl HotIndex {
     }
 }
 
+/// Most execution records cached; past this the least recently written are dropped.
+const RECORDS: usize = 8192;
+
+/// Decoded records of open executions, the most recently written ones.
+#[derive(Default)]
+pub struct RecordCache {
+    records: HashMap<String, (u64, Arc<ExecutionRecord>)>,
+    /// Run ids in write order, with the write's generation (stale pairs are skipped when evicting).
+    order: VecDeque<(String, u64)>,
+    generation: u64,
+}
+
+impl RecordCache {
+    fn get(&self, run_id: &str) -> Option<Arc<ExecutionRecord>> {
+        self.records.get(run_id).map(|(_, r)| r.clone())
+    }
+
+    fn apply(&mut self, writes: &[Write]) {
+        for w in writes {
+            match w {
+                Write::Execution(rec) if rec.is_open() => {
+                    self.generation += 1;
+                    let run_id = rec.run_id.clone();
+                    self.order.push_back((run_id.clone(), self.generation));
+                    self.records
+                        .insert(run_id, (self.generation, Arc::new(rec.clone())));
+                }
+                Write::Execution(rec) => {
+                    self.records.remove(&rec.run_id);
+                }
+                Write::Purge { run_id, .. } => {
+                    self.records.remove(run_id);
+                }
+                _ => {}
+            }
+        }
+        while self.records.len() > RECORDS {
+            let Some((run_id, generation)) = self.order.pop_front() else {
+                break;
+            };
+            if self
+                .records
+                .get(&run_id)
+                .is_some_and(|(g, _)| *g == generation)
+            {
+                self.records.remove(&run_id);
+            }
+        }
+        if self.order.len() > 4 * RECORDS.max(self.records.len()) {
+            let records = &self.records;
+            self.order
+                .retain(|(run_id, g)| records.get(run_id).is_some_and(|(live, _)| live == g));
+        }
+    }
+}
+
+/// What is kept in memory for one database.
+#[derive(Default)]
+pub struct Mirror {
+    index: RwLock<HotIndex>,
+    records: Mutex<RecordCache>,
+}
+
 /// One mirror per open database, found by the database's address (checked against a weak handle so a
 /// new database at a reused address never sees an old mirror).
-type Registry = Vec<(Weak<DB>, Arc<RwLock<HotIndex>>)>;
+type Registry = Vec<(Weak<DB>, Arc<Mirror>)>;
 
 static REGISTRY: Mutex<Option<HashMap<usize, Registry>>> = Mutex::new(None);
 
 /// The mirror of `db`, built on first use.
-pub fn of(db: &Db) -> Result<Arc<RwLock<HotIndex>>, String> {
+pub fn of(db: &Db) -> Result<Arc<Mirror>, String> {
     let addr = Arc::as_ptr(db) as usize;
     let mut guard = REGISTRY.lock().map_err(|_| "hot index registry poisoned")?;
     let map = guard.get_or_insert_with(HashMap::new);
     let slot = map.entry(addr).or_default();
     slot.retain(|(weak, _)| weak.strong_count() > 0);
-    if let Some((_, index)) = slot
+    if let Some((_, mirror)) = slot
         .iter()
         .find(|(weak, _)| weak.upgrade().is_some_and(|d| Arc::ptr_eq(&d, db)))
     {
-        return Ok(index.clone());
+        return Ok(mirror.clone());
     }
-    let index = Arc::new(RwLock::new(HotIndex::load(db)?));
-    slot.push((Arc::downgrade(db), index.clone()));
-    Ok(index)
+    let mirror = Arc::new(Mirror {
+        index: RwLock::new(HotIndex::load(db)?),
+        records: Mutex::new(RecordCache::default()),
+    });
+    slot.push((Arc::downgrade(db), mirror.clone()));
+    Ok(mirror)
 }
 
 /// Mirrors one applied entry's writes (call right after its batch is written).
 pub fn applied(db: &Db, writes: &[Write]) -> Result<(), String> {
+    let mirror = of(db)?;
+    mirror
+        .records
+        .lock()
+        .map_err(|_| "record cache poisoned")?
+        .apply(writes);
     if !writes.iter().any(|w| {
         matches!(
             w,
@@ -136,8 +218,7 @@ pub fn applied(db: &Db, writes: &[Write]) -> Result<(), String> {
     }) {
         return Ok(());
     }
-    let index = of(db)?;
-    let mut index = index.write().map_err(|_| "hot index poisoned")?;
+    let mut index = mirror.index.write().map_err(|_| "hot index poisoned")?;
     index.apply(writes);
     Ok(())
 }
@@ -145,16 +226,24 @@ pub fn applied(db: &Db, writes: &[Write]) -> Result<(), String> {
 /// Reloads the mirror from RocksDB (after a snapshot replaced the state).
 pub fn reload(db: &Db) -> Result<(), String> {
     let fresh = HotIndex::load(db)?;
-    let index = of(db)?;
-    *index.write().map_err(|_| "hot index poisoned")? = fresh;
+    let mirror = of(db)?;
+    *mirror.records.lock().map_err(|_| "record cache poisoned")? = RecordCache::default();
+    *mirror.index.write().map_err(|_| "hot index poisoned")? = fresh;
     Ok(())
 }
 
 /// Reads the mirror of `db`.
 pub fn read<T>(db: &Db, f: impl FnOnce(&HotIndex) -> T) -> Result<T, String> {
-    let index = of(db)?;
-    let guard = index.read().map_err(|_| "hot index poisoned")?;
+    let mirror = of(db)?;
+    let guard = mirror.index.read().map_err(|_| "hot index poisoned")?;
     Ok(f(&guard))
+}
+
+/// The cached record of an open execution, if the state machine wrote it recently.
+pub fn cached_record(db: &Db, run_id: &str) -> Result<Option<Arc<ExecutionRecord>>, String> {
+    let mirror = of(db)?;
+    let cache = mirror.records.lock().map_err(|_| "record cache poisoned")?;
+    Ok(cache.get(run_id))
 }
 
 #[cfg(test)]
@@ -170,6 +259,81 @@ mod tests {
             kind: DeadlineKind::ActivityStartToClose,
             event_id: 5,
         }
+    }
+
+    fn record(run: &str, closed: bool) -> ExecutionRecord {
+        use swf_core::state::{DecisionSlot, ExecutionConfig};
+        use swf_types::shapes::{ChildPolicy, CloseStatus, WorkflowType};
+        ExecutionRecord {
+            domain: "d".into(),
+            workflow_id: format!("wf-{run}"),
+            run_id: run.into(),
+            workflow_type: WorkflowType {
+                name: "wf".into(),
+                version: "1".into(),
+            },
+            config: ExecutionConfig {
+                task_list: "t".into(),
+                task_priority: 0,
+                execution_start_to_close_timeout: "3600".into(),
+                task_start_to_close_timeout: "60".into(),
+                child_policy: ChildPolicy::Terminate,
+                lambda_role: None,
+            },
+            tag_list: Vec::new(),
+            started: Timestamp(1),
+            closed: closed.then_some(Timestamp(2)),
+            close_status: closed.then_some(CloseStatus::Completed),
+            cancel_requested: false,
+            next_event_id: 3,
+            decision: DecisionSlot::None,
+            previous_started_event_id: 0,
+            activities: Default::default(),
+            latest_activity_task_timestamp: None,
+            latest_execution_context: None,
+            timers: Default::default(),
+            deadlines: Vec::new(),
+            parent: None,
+            children: Default::default(),
+        }
+    }
+
+    #[test]
+    fn record_cache_keeps_open_records_and_drops_closed_purged_and_oldest() {
+        let mut cache = RecordCache::default();
+        let mut a = record("a", false);
+        cache.apply(&[Write::Execution(a.clone())]);
+        assert_eq!(cache.get("a").as_deref(), Some(&a));
+        a.next_event_id = 9;
+        cache.apply(&[Write::Execution(a.clone())]);
+        assert_eq!(
+            cache.get("a").unwrap().next_event_id,
+            9,
+            "the latest write wins"
+        );
+        cache.apply(&[Write::Execution(record("a", true))]);
+        assert!(cache.get("a").is_none(), "a closed run leaves the cache");
+        cache.apply(&[Write::Execution(record("b", false))]);
+        cache.apply(&[Write::Purge {
+            run_id: "b".into(),
+            last_event_id: 2,
+            visibility_keys: Vec::new(),
+        }]);
+        assert!(cache.get("b").is_none(), "a purged run leaves the cache");
+
+        // Past the cap the least recently written go first; a rewrite makes a record recent again.
+        cache.apply(&[Write::Execution(record("first", false))]);
+        for i in 0..RECORDS {
+            cache.apply(&[Write::Execution(record(&format!("r{i}"), false))]);
+            if i == 10 {
+                cache.apply(&[Write::Execution(record("first", false))]);
+            }
+        }
+        assert_eq!(cache.records.len(), RECORDS);
+        assert!(cache.get("r0").is_none(), "the oldest was evicted");
+        assert!(cache.get("first").is_some(), "rewritten, so kept");
+        assert!(cache.get(&format!("r{}", RECORDS - 1)).is_some());
+        assert!(cache.order.len() <= 4 * RECORDS + 1);
     }
 
     #[test]

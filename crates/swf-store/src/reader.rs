@@ -127,6 +127,9 @@ impl Lookup for StateReader {
     }
 
     fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError> {
+        if let Some(rec) = crate::hot_index::cached_record(&self.db, run_id).map_err(err)? {
+            return Ok(Some((*rec).clone()));
+        }
         self.get(CF_EXECUTIONS, run_id.as_bytes())
     }
 
