@@ -19,13 +19,22 @@ pub enum ChunkError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// In the chunk size (`digits` read so far).
-    Size { size: u64, digits: u8 },
+    Size {
+        size: u64,
+        digits: u8,
+    },
     /// In chunk extensions, up to the CR.
-    Ext { size: u64 },
+    Ext {
+        size: u64,
+    },
     /// After the size line's CR.
-    SizeLf { size: u64 },
+    SizeLf {
+        size: u64,
+    },
     /// In chunk data.
-    Data { left: u64 },
+    Data {
+        left: u64,
+    },
     DataCr,
     DataLf,
     /// At the start of a trailer line (or of the final empty line).

@@ -426,3 +426,87 @@ async fn write_two(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo;
+
+    impl Handler for Echo {
+        fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+            Box::pin(async move {
+                SwfReply {
+                    code: 200,
+                    body: match body {
+                        SwfBody::Bytes(b) => b,
+                        SwfBody::TooLarge => b"too large".to_vec(),
+                    },
+                    request_id: target,
+                }
+            })
+        }
+
+        fn other(&self, _: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
+            Box::pin(async {
+                Routed {
+                    status: 404,
+                    headers: http::HeaderMap::new(),
+                    body: Default::default(),
+                }
+            })
+        }
+    }
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    /// A held long poll costs its connection's future plus the boxed handler: keep the former small.
+    #[tokio::test]
+    async fn connection_future_is_small() {
+        let (_client, server) = pair().await;
+        let (_tx, rx) = watch::channel(false);
+        let conn = serve_conn(server, Arc::new(Echo), rx);
+        let size = std::mem::size_of_val(&conn);
+        assert!(size <= 1024, "connection future is {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_in_order_then_stop() {
+        let (mut client, server) = pair().await;
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(serve_conn(server, Arc::new(Echo), rx));
+        client
+            .write_all(
+                b"POST / HTTP/1.1\r\nX-Amz-Target: one\r\nContent-Length: 1\r\n\r\nA\
+                  POST / HTTP/1.1\r\nX-Amz-Target: two\r\nTransfer-Encoding: chunked\r\n\r\n\
+                  1\r\nB\r\n0\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains("\r\n\r\nB") {
+            let mut chunk = [0u8; 1024];
+            let n = client.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed early");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8(got).unwrap();
+        let one = text.find("x-amzn-RequestId: one").unwrap();
+        let two = text.find("x-amzn-RequestId: two").unwrap();
+        assert!(one < two, "{text}");
+        assert!(text.contains("\r\n\r\nA"));
+        // Idle between requests: a stop closes the connection.
+        tx.send(true).unwrap();
+        task.await.unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+    }
+}

@@ -178,8 +178,8 @@ fn other_parts(
     http10: bool,
     fields: &[httparse::Header<'_>],
 ) -> Result<http::request::Parts, Refusal> {
-    let method = http::Method::from_bytes(method.as_bytes())
-        .map_err(|_| Refusal::bad("invalid method"))?;
+    let method =
+        http::Method::from_bytes(method.as_bytes()).map_err(|_| Refusal::bad("invalid method"))?;
     let uri: http::Uri = path
         .parse()
         .map_err(|_| Refusal::bad("invalid request target"))?;
@@ -204,7 +204,10 @@ fn other_parts(
 
 /// A header value as text, as `HeaderValue::to_str` reads it: visible ASCII, spaces and tabs only.
 fn header_text(value: &[u8]) -> String {
-    if value.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+    if value
+        .iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
         // Only ASCII, so this cannot fail.
         String::from_utf8_lossy(value).into_owned()
     } else {
@@ -217,17 +220,17 @@ fn parse_length(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(
-        s.iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
-    )
+    Some(s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 /// `s` without leading and trailing spaces and tabs.
 fn trim(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| b != b' ' && b != b'\t');
     let Some(start) = start else { return &[] };
-    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').unwrap_or(start);
+    let end = s
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(start);
     &s[start..=end]
 }
 
@@ -247,7 +250,8 @@ mod tests {
 
     #[test]
     fn swf_call_head() {
-        let req = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.ListDomains\r\n\
+        let req =
+            "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.ListDomains\r\n\
                    Content-Length: 12\r\n\r\n{\"a\": \"b\"}..";
         let h = head(req);
         assert_eq!(h.framing, Framing::Length(12));
@@ -296,7 +300,10 @@ mod tests {
         let cases = [
             ("GET / HTTP/1.1\r\n\r\n", true),
             ("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false),
-            ("GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n", false),
+            (
+                "GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n",
+                false,
+            ),
             ("GET / HTTP/1.0\r\n\r\n", false),
             ("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true),
         ];
@@ -338,7 +345,10 @@ mod tests {
             ("Transfer-Encoding: gzip, chunked", 501),
             ("Transfer-Encoding: chunked, gzip", 400),
             ("Transfer-Encoding: chunked, chunked", 400),
-            ("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked", 400),
+            (
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+                400,
+            ),
             ("Transfer-Encoding: identity", 400),
             ("Transfer-Encoding: ", 400),
         ];

@@ -43,7 +43,12 @@ pub enum Persist {
 /// Builds a response head: the status line, `date`, the given fields, `content-length` and the
 /// connection field when needed.
 pub fn head(status: u16, fields: &[(&[u8], &[u8])], body_len: usize, persist: Persist) -> Vec<u8> {
-    let mut out = Vec::with_capacity(160 + fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        160 + fields
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum::<usize>(),
+    );
     let reason = StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -85,7 +90,10 @@ mod tests {
             Persist::Close,
         );
         let text = String::from_utf8(h).unwrap();
-        assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\ndate: "), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 413 Payload Too Large\r\ndate: "),
+            "{text}"
+        );
         assert!(text.ends_with(
             " GMT\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 7\r\nconnection: close\r\n\r\n"
         ), "{text}");
