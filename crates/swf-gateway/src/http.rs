@@ -1,4 +1,6 @@
-//! HTTP handling: routes, body limits, target parsing, validation, and the JSON error format.
+//! Request handling: the SWF call (`Gateway::swf_call`, independent of the transport: target parsing,
+//! the body limit, JSON and model validation, the JSON error format) and the axum routes of everything
+//! else (`/health`, `/ready`, `/cluster/...`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

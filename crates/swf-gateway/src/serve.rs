@@ -32,13 +32,6 @@ pub fn router(gateway: Arc<Gateway>) -> App {
     }
 }
 
-impl App {
-    /// The axum router of the non-SWF routes (and `POST /` for request targets in absolute form).
-    pub fn axum_router(&self) -> axum::Router {
-        self.routes.clone()
-    }
-}
-
 impl Handler for App {
     fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply> {
         let fut = Box::pin(async move { self.gateway.swf_call(&target, body).await });

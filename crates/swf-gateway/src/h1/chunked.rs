@@ -105,7 +105,7 @@ impl ChunkedDecoder {
                             }
                             let d = (b as char).to_digit(16).unwrap_or(0);
                             State::Size {
-                                size: size << 4 | u64::from(d),
+                                size: (size << 4) | u64::from(d),
                                 digits: digits + 1,
                             }
                         }

@@ -509,4 +509,32 @@ mod tests {
         client.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty());
     }
+
+    /// Garbage after plausible heads, fed to a real connection: any answer or a close, never a panic.
+    #[tokio::test]
+    async fn garbage_never_panics_the_connection() {
+        let prefixes: [&[u8]; 4] = [
+            b"",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n",
+            b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        ];
+        let mut x: u32 = 99;
+        for round in 0..200 {
+            let (mut client, server) = pair().await;
+            let (_tx, rx) = watch::channel(false);
+            let task = tokio::spawn(serve_conn(server, Arc::new(Echo), rx));
+            let mut bytes = prefixes[round % prefixes.len()].to_vec();
+            const ALPHABET: &[u8] = b"0123456789abcdefPOST / HTTP/1.1\r\n:;, \x00\xff";
+            bytes.extend((0..round * 3).map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                ALPHABET[(x >> 16) as usize % ALPHABET.len()]
+            }));
+            let _ = client.write_all(&bytes).await;
+            let _ = client.shutdown().await;
+            let mut answer = Vec::new();
+            let _ = client.read_to_end(&mut answer).await;
+            task.await.expect("the connection task must not panic");
+        }
+    }
 }
