@@ -1,4 +1,6 @@
-//! HTTP handling: routes, body limits, target parsing, validation, and the JSON error format.
+//! Request handling: the SWF call (`Gateway::swf_call`, independent of the transport: target parsing,
+//! the body limit, JSON and model validation, the JSON error format) and the axum routes of everything
+//! else (`/health`, `/ready`, `/cluster/...`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use tracing::Instrument;
 pub const MAX_BODY: usize = 1024 * 1024;
 
 const TARGET_PREFIX: &str = "SimpleWorkflowService.";
-const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// Shared state of the gateway.
 pub struct Gateway {
@@ -42,8 +44,9 @@ impl Gateway {
     }
 }
 
-/// The axum router of the gateway.
-pub fn router(gateway: Arc<Gateway>) -> axum::Router {
+/// The axum router of the gateway: every route, `POST /` included (the HTTP server handles SWF calls
+/// itself and gives the router the rest).
+pub fn routes(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
         .route("/", post(swf_call))
         .route("/health", get(health))
@@ -134,75 +137,125 @@ fn respond(status: StatusCode, body: Bytes, request_id: &str) -> Response {
 }
 
 fn fault_response(fault: &Fault, request_id: &str) -> Response {
-    let status = StatusCode::from_u16(fault.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    respond(status, Bytes::from(fault.to_json().to_string()), request_id)
+    let reply = SwfReply::fault(fault, request_id.to_string());
+    respond(reply.status(), Bytes::from(reply.body), request_id)
 }
 
+/// The request body of an SWF call as the transport received it.
+pub enum SwfBody {
+    /// The whole body.
+    Bytes(Vec<u8>),
+    /// The body is larger than [`MAX_BODY`] (and was not read).
+    TooLarge,
+}
+
+/// The answer to an SWF call: always `Content-Type: application/x-amz-json-1.0` and `x-amzn-RequestId`.
+pub struct SwfReply {
+    /// HTTP status code (200, or the fault's status).
+    pub code: u16,
+    /// The JSON body: the action's output or `{"__type": ..., "message": ...}`.
+    pub body: Vec<u8>,
+    /// The value of `x-amzn-RequestId`.
+    pub request_id: String,
+}
+
+impl SwfReply {
+    fn fault(fault: &Fault, request_id: String) -> SwfReply {
+        let code = fault.kind.http_status();
+        // The status a `StatusCode` can hold, else 400 (as the axum response did).
+        let code = if (100..=999).contains(&code) {
+            code
+        } else {
+            400
+        };
+        SwfReply {
+            code,
+            body: fault.to_json().to_string().into_bytes(),
+            request_id,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+}
+
+/// `POST /` through axum (only reached for a request target the lean server does not route itself,
+/// e.g. the absolute form `http://host/`).
 async fn swf_call(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Body) -> Response {
-    let request_id = gw.request_id();
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
-        return fault_response(&Fault::unknown_operation(target), &request_id);
-    };
-    // Header values share hyper's read buffer: keep only the action (see the body below).
-    let action = action.to_string();
+        .unwrap_or("")
+        .to_string();
     drop(headers);
-    let action = action.as_str();
     let body = match to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            let f = Fault::validation(format!(
-                "Request body is larger than the {MAX_BODY}-byte limit"
-            ));
-            let mut resp = fault_response(&f, &request_id);
-            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            return resp;
-        }
+        Ok(b) => SwfBody::Bytes(b.to_vec()),
+        Err(_) => SwfBody::TooLarge,
     };
+    let reply = gw.swf_call(&target, body).await;
+    respond(reply.status(), Bytes::from(reply.body), &reply.request_id)
+}
+
+impl Gateway {
+    /// Runs one SWF call, independent of the transport: `target` is the `X-Amz-Target` header's value
+    /// (`""` when absent or not text), `body` the request body. Unknown targets, oversized, malformed
+    /// or invalid bodies get their fault without reaching the node; the rest goes to the leader
+    /// through the node's router (a long poll waits there).
+    pub async fn swf_call(&self, target: &str, body: SwfBody) -> SwfReply {
+        let request_id = self.request_id();
+        let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
+            return SwfReply::fault(&Fault::unknown_operation(target), request_id);
+        };
+        let body = match body {
+            SwfBody::Bytes(b) => b,
+            SwfBody::TooLarge => {
+                let f = Fault::validation(format!(
+                    "Request body is larger than the {MAX_BODY}-byte limit"
+                ));
+                let mut reply = SwfReply::fault(&f, request_id);
+                reply.code = 413;
+                return reply;
+            }
+        };
+        // Checked without keeping the parsed JSON: only the bytes travel on, so nothing parsed stays
+        // allocated during a long wait.
+        if let Err(f) = check_input(action, &body) {
+            return SwfReply::fault(&f, request_id);
+        }
+        let span = tracing::debug_span!("swf", action, request_id = %request_id);
+        match self
+            .node
+            .router
+            .call(action, body, 0, &request_id)
+            .instrument(span)
+            .await
+        {
+            Ok(out) => SwfReply {
+                code: 200,
+                body: out,
+                request_id,
+            },
+            Err(f) => {
+                if f.kind.http_status() >= 500 {
+                    tracing::warn!(action, code = f.code(), message = %f.message, "call failed");
+                }
+                SwfReply::fault(&f, request_id)
+            }
+        }
+    }
+}
+
+/// Parses and validates an SWF call's JSON body (all whitespace counts as `{}`).
+fn check_input(action: &str, body: &[u8]) -> Result<(), Fault> {
     let input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(Default::default())
     } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return fault_response(
-                    &Fault::validation(format!("Malformed JSON request body: {e}")),
-                    &request_id,
-                )
-            }
-        }
+        serde_json::from_slice(body)
+            .map_err(|e| Fault::validation(format!("Malformed JSON request body: {e}")))?
     };
     if !input.is_object() {
-        return fault_response(
-            &Fault::validation("The request body must be a JSON object"),
-            &request_id,
-        );
+        return Err(Fault::validation("The request body must be a JSON object"));
     }
-    if let Err(f) = swf_types::model::validate_input(action, &input) {
-        return fault_response(&f, &request_id);
-    }
-    // Copy the body out and let go of hyper's buffer (and the parsed JSON) before a possibly long wait
-    // (a long poll): the received bytes share the connection's read buffer, which would otherwise stay
-    // pinned and make hyper allocate a second one for the idle connection.
-    let payload = body.to_vec();
-    drop((body, input));
-    let span = tracing::debug_span!("swf", action, request_id = %request_id);
-    match gw
-        .node
-        .router
-        .call(action, payload, 0, &request_id)
-        .instrument(span)
-        .await
-    {
-        Ok(out) => respond(StatusCode::OK, Bytes::from(out), &request_id),
-        Err(f) => {
-            if f.kind.http_status() >= 500 {
-                tracing::warn!(action, code = f.code(), message = %f.message, "call failed");
-            }
-            fault_response(&f, &request_id)
-        }
-    }
+    swf_types::model::validate_input(action, &input)
 }

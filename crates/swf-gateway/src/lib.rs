@@ -2,11 +2,14 @@
 //! SimpleWorkflowService.<Action>`), exactly as SWF speaks it. It bounds the request size, parses the
 //! target and the JSON body, validates the body against the SWF model (ValidationException naming the
 //! member), and sends the call over gRPC to the Raft leader through the node's router. Errors are
-//! `{"__type": ..., "message": ...}` with the status SWF uses. Also serves `GET /health`.
+//! `{"__type": ..., "message": ...}` with the status SWF uses. Also serves `GET /health`, `/ready` and
+//! the `/cluster/...` administration routes (on axum). The HTTP/1.1 server is the project's own
+//! (`h1`), lean enough to hold many idle long polls.
 //! Signatures are not checked yet (any SigV4 signature is accepted).
 
+mod h1;
 mod http;
 mod serve;
 
-pub use http::{router, Gateway};
-pub use serve::serve;
+pub use http::{Gateway, SwfBody, SwfReply, MAX_BODY};
+pub use serve::{router, serve, App};

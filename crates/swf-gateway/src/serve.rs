@@ -1,28 +1,83 @@
-//! The HTTP accept loop: one hyper connection task per client (HTTP/1.1 with keep-alive), without
-//! Nagle, and a graceful stop that closes idle connections and lets answered ones finish.
+//! The accept loop: one task per client connection (`h1::conn`, HTTP/1.1 with keep-alive), without
+//! Nagle, and a graceful stop that closes idle connections and lets requests in progress finish.
 //!
-//! Written out instead of `axum::serve` for memory: axum 0.7 rebuilds the router's route tables for every
-//! accepted connection (about 7 KB each), which a server holding 10,000 idle long polls pays 10,000
-//! times. Here every connection shares one router.
+//! SWF calls (`POST /`) go straight to [`Gateway::swf_call`]; everything else (`/health`, `/ready`,
+//! `/cluster/...`, unknown paths) goes to the axum router, shared by every connection.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use axum::http;
+use http_body_util::BodyExt;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
 
-/// Serves `app` on `listener` until `shutdown` completes, then waits for open connections to finish.
-pub async fn serve(listener: TcpListener, app: axum::Router, shutdown: impl Future<Output = ()>) {
-    // HTTP/1.1 only, as every SWF client speaks it; a connection costs less than with HTTP/2 on offer.
-    // No timer, as with axum::serve: an idle keep-alive connection is closed by the client, not by a
-    // header-read timeout.
-    let mut builder = http1::Builder::new();
-    builder.keep_alive(true);
-    let graceful = GracefulShutdown::new();
+use crate::h1::conn::{serve_conn, BoxFuture, Handler, Routed};
+use crate::http::{routes, Gateway, SwfBody, SwfReply};
+
+/// What the gateway serves: SWF calls on the gateway, the other routes on axum.
+pub struct App {
+    gateway: Arc<Gateway>,
+    routes: axum::Router,
+}
+
+/// The gateway's request handling, for [`serve`].
+pub fn router(gateway: Arc<Gateway>) -> App {
+    App {
+        routes: routes(gateway.clone()),
+        gateway,
+    }
+}
+
+impl Handler for App {
+    fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+        let fut = Box::pin(async move { self.gateway.swf_call(&target, body).await });
+        static LOGGED: AtomicBool = AtomicBool::new(false);
+        if !LOGGED.swap(true, Ordering::Relaxed) {
+            tracing::debug!(
+                bytes = std::mem::size_of_val(&*fut),
+                "size of an SWF call's handler future"
+            );
+        }
+        fut
+    }
+
+    fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
+        let routes = self.routes.clone();
+        Box::pin(async move {
+            let response = match routes.oneshot(request).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            let (parts, body) = response.into_parts();
+            match body.collect().await {
+                Ok(collected) => Routed {
+                    status: parts.status.as_u16(),
+                    headers: parts.headers,
+                    body: collected.to_bytes(),
+                },
+                Err(e) => Routed {
+                    status: 500,
+                    headers: http::HeaderMap::new(),
+                    body: format!("response body failed: {e}\n").into(),
+                },
+            }
+        })
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes: then stops accepting, closes connections idle
+/// between requests, answers requests in progress with `connection: close`, and returns once every
+/// connection is done.
+pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
+    let app = Arc::new(app);
+    // Every connection holds a receiver: `closed()` below resolves when the last one is done.
+    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
+    let mut logged = false;
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -36,14 +91,20 @@ pub async fn serve(listener: TcpListener, app: axum::Router, shutdown: impl Futu
             },
             _ = &mut shutdown => break,
         };
+        // Without Nagle: a response is one write, and delayed ACKs would stall it 40 ms.
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let conn = serve_conn(stream, app.clone(), stop_rx.clone());
+        if !logged {
+            logged = true;
+            tracing::debug!(
+                bytes = std::mem::size_of_val(&conn),
+                "size of a connection's future"
+            );
+        }
+        tokio::spawn(conn);
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stop_tx.send(true);
+    drop(stop_rx);
+    stop_tx.closed().await;
 }

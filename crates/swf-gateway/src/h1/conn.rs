@@ -1,0 +1,540 @@
+//! One client connection, served by one task: read a request head, read its body, run the handler,
+//! write the response in one vectored write, repeat (keep-alive; pipelined requests are answered in
+//! order because they are read one after the other).
+//!
+//! Memory is the point of this module: 10,000 held long polls are 10,000 connections waiting on their
+//! handler. While a request is in the handler, the connection holds no read buffer (it is released
+//! unless pipelined bytes are pending, and then shrunk to them) and no write buffer (the response head
+//! is built after the handler returns), and the handler's future is boxed so the connection's own
+//! future stays small. Between requests it waits for readability without a buffer.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::chunked::{ChunkError, ChunkedDecoder};
+use super::parse::{parse_head, Framing, Head, Kind, Refusal};
+use super::response::{self, Persist};
+use crate::http::{SwfBody, SwfReply, MAX_BODY};
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Largest body of a non-SWF request (axum's default body limit).
+pub const MAX_OTHER_BODY: usize = 2 * 1024 * 1024;
+/// Bytes read at a time while looking for a request head.
+const READ_CHUNK: usize = 4096;
+/// How long a connection closed after a refused request keeps reading (and discarding) what the
+/// client still sends, so that the answer is not lost to a reset.
+const LINGER: Duration = Duration::from_secs(2);
+/// At most this much is discarded while lingering.
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
+/// A response from the general (non-SWF) handler.
+pub struct Routed {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+/// What serves the requests of a connection.
+pub trait Handler: Send + Sync + 'static {
+    /// An SWF call (`POST /`).
+    fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply>;
+    /// Any other request.
+    fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed>;
+}
+
+/// The read buffer: the pending (unparsed) bytes are `data[start..]`. It owns no allocation while
+/// released.
+#[derive(Default)]
+struct ReadBuf {
+    data: Vec<u8>,
+    start: usize,
+}
+
+impl ReadBuf {
+    fn pending(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start >= self.data.len() {
+            self.data.clear();
+            self.start = 0;
+        }
+    }
+
+    /// Lets go of the allocation, or shrinks it to the pending bytes (pipelined requests).
+    fn release(&mut self) {
+        if self.pending().is_empty() {
+            self.data = Vec::new();
+            self.start = 0;
+        } else {
+            self.data.drain(..self.start);
+            self.start = 0;
+            self.data.shrink_to_fit();
+        }
+    }
+
+    /// Reads what the socket has without waiting (`WouldBlock` if nothing).
+    fn try_read(&mut self, stream: &TcpStream) -> io::Result<usize> {
+        if self.start > 0 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        if self.data.capacity() - self.data.len() < READ_CHUNK / 4 {
+            self.data.reserve(READ_CHUNK.max(self.data.len()));
+        }
+        let n = stream.try_read_buf(&mut self.data);
+        if self.data.is_empty() {
+            // Nothing arrived: keep no buffer while waiting.
+            self.data = Vec::new();
+        }
+        n
+    }
+}
+
+/// How a connection's exchange loop ended.
+enum End {
+    /// The peer closed, or the server stopped between requests: just drop the socket.
+    Quiet,
+    /// The server answered with `connection: close`; `linger` if request bytes may be unread.
+    Close { linger: bool },
+}
+
+/// The outcome of reading a request body.
+enum BodyRead {
+    Full(Vec<u8>),
+    TooLarge,
+    Malformed,
+}
+
+struct Conn<H: Handler> {
+    stream: TcpStream,
+    buf: ReadBuf,
+    handler: Arc<H>,
+    stop: watch::Receiver<bool>,
+}
+
+/// Serves one connection until the client closes it, a response closes it, or `stop` turns true
+/// while it is idle between requests.
+pub async fn serve_conn<H: Handler>(
+    stream: TcpStream,
+    handler: Arc<H>,
+    stop: watch::Receiver<bool>,
+) {
+    let mut conn = Conn {
+        stream,
+        buf: ReadBuf::default(),
+        handler,
+        stop,
+    };
+    match conn.run().await {
+        Ok(End::Close { linger }) => {
+            let linger = linger || !conn.buf.pending().is_empty();
+            // Dropped before lingering: it may be large.
+            conn.buf = ReadBuf::default();
+            let _ = conn.stream.shutdown().await;
+            if linger {
+                Box::pin(drain(&mut conn.stream)).await;
+            }
+        }
+        Ok(End::Quiet) | Err(_) => {}
+    }
+}
+
+/// Reads and discards what the client still sends, for a while, before the socket is closed.
+async fn drain(stream: &mut TcpStream) {
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut scratch = vec![0u8; 8192];
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
+}
+
+impl<H: Handler> Conn<H> {
+    async fn run(&mut self) -> io::Result<End> {
+        loop {
+            let head = match self.next_head().await? {
+                Some(Ok(head)) => head,
+                Some(Err(refusal)) => {
+                    self.write_plain(refusal.status, refusal.reason).await?;
+                    return Ok(End::Close { linger: true });
+                }
+                None => return Ok(End::Quiet),
+            };
+            let Head {
+                http10,
+                keep_alive,
+                expect_continue,
+                framing,
+                kind,
+                ..
+            } = head;
+            let persist_ok = match kind {
+                Kind::Swf { target } => {
+                    let body = match self.read_body(framing, expect_continue, MAX_BODY).await? {
+                        BodyRead::Full(b) => SwfBody::Bytes(b),
+                        BodyRead::TooLarge => SwfBody::TooLarge,
+                        BodyRead::Malformed => {
+                            self.write_plain(400, "malformed chunked body").await?;
+                            return Ok(End::Close { linger: true });
+                        }
+                    };
+                    let complete = matches!(body, SwfBody::Bytes(_));
+                    self.buf.release();
+                    let reply = self.handler.swf(target, body).await;
+                    let persist = self.persist(keep_alive && complete, http10);
+                    let head = response::head(
+                        reply.code,
+                        &[
+                            (b"content-type", crate::http::CONTENT_TYPE.as_bytes()),
+                            (b"x-amzn-RequestId", reply.request_id.as_bytes()),
+                        ],
+                        reply.body.len(),
+                        persist,
+                    );
+                    drop(reply.request_id);
+                    write_two(&mut self.stream, &head, &reply.body).await?;
+                    (persist != Persist::Close, complete)
+                }
+                Kind::Other(parts) => {
+                    let body = match self
+                        .read_body(framing, expect_continue, MAX_OTHER_BODY)
+                        .await?
+                    {
+                        BodyRead::Full(b) => b,
+                        BodyRead::TooLarge => {
+                            self.write_plain(413, "length limit exceeded").await?;
+                            return Ok(End::Close { linger: true });
+                        }
+                        BodyRead::Malformed => {
+                            self.write_plain(400, "malformed chunked body").await?;
+                            return Ok(End::Close { linger: true });
+                        }
+                    };
+                    self.buf.release();
+                    let is_head = parts.method == http::Method::HEAD;
+                    let request = http::Request::from_parts(*parts, axum::body::Body::from(body));
+                    let routed = self.handler.other(request).await;
+                    let persist = self.persist(keep_alive, http10);
+                    self.write_routed(routed, is_head, persist).await?;
+                    (persist != Persist::Close, true)
+                }
+            };
+            match persist_ok {
+                (true, _) => continue,
+                (false, complete) => return Ok(End::Close { linger: !complete }),
+            }
+        }
+    }
+
+    /// Whether the connection stays open after this response.
+    fn persist(&self, keep_alive: bool, http10: bool) -> Persist {
+        if !keep_alive || *self.stop.borrow() {
+            Persist::Close
+        } else if http10 {
+            Persist::KeepAlive10
+        } else {
+            Persist::KeepAlive
+        }
+    }
+
+    /// The next request head; `None` when the client closed, or the server is stopping and no request
+    /// has begun.
+    async fn next_head(&mut self) -> io::Result<Option<Result<Head, Refusal>>> {
+        loop {
+            if !self.buf.pending().is_empty() {
+                match parse_head(self.buf.pending()) {
+                    Ok(Some(head)) => {
+                        self.buf.consume(head.len);
+                        return Ok(Some(Ok(head)));
+                    }
+                    Ok(None) => self.stream.readable().await?,
+                    Err(refusal) => return Ok(Some(Err(refusal))),
+                }
+            } else {
+                // Idle between requests: no buffer, and a stop closes the connection.
+                if *self.stop.borrow() {
+                    return Ok(None);
+                }
+                self.buf.release();
+                tokio::select! {
+                    ready = self.stream.readable() => ready?,
+                    changed = self.stop.changed() => {
+                        if changed.is_err() {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
+                }
+            }
+            match self.buf.try_read(&self.stream) {
+                Ok(0) => return Ok(None),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads the request body (sending `100 Continue` first when the client waits for it).
+    async fn read_body(
+        &mut self,
+        framing: Framing,
+        expect_continue: bool,
+        limit: usize,
+    ) -> io::Result<BodyRead> {
+        const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+        match framing {
+            Framing::Length(0) => Ok(BodyRead::Full(Vec::new())),
+            Framing::Length(n) => {
+                let Some(n) = usize::try_from(n).ok().filter(|&n| n <= limit) else {
+                    return Ok(BodyRead::TooLarge);
+                };
+                if expect_continue && self.buf.pending().is_empty() {
+                    self.stream.write_all(CONTINUE).await?;
+                }
+                let have = n.min(self.buf.pending().len());
+                let mut body = Vec::with_capacity(n);
+                body.extend_from_slice(&self.buf.pending()[..have]);
+                self.buf.consume(have);
+                if have < n {
+                    // The rest goes straight into the body, never past it (pipelined bytes stay
+                    // in the socket).
+                    self.buf.release();
+                    body.resize(n, 0);
+                    let mut filled = have;
+                    while filled < n {
+                        match self.stream.read(&mut body[filled..]).await? {
+                            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                            k => filled += k,
+                        }
+                    }
+                }
+                Ok(BodyRead::Full(body))
+            }
+            Framing::Chunked => {
+                if expect_continue && self.buf.pending().is_empty() {
+                    self.stream.write_all(CONTINUE).await?;
+                }
+                let mut decoder = ChunkedDecoder::default();
+                let mut body = Vec::new();
+                loop {
+                    if !self.buf.pending().is_empty() {
+                        match decoder.decode(self.buf.pending(), &mut body, limit) {
+                            Ok(k) => self.buf.consume(k),
+                            Err(ChunkError::TooLarge) => return Ok(BodyRead::TooLarge),
+                            Err(ChunkError::Malformed) => return Ok(BodyRead::Malformed),
+                        }
+                        if decoder.is_done() {
+                            return Ok(BodyRead::Full(body));
+                        }
+                    }
+                    self.stream.readable().await?;
+                    match self.buf.try_read(&self.stream) {
+                        Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A short plain-text answer that closes the connection (refused requests).
+    async fn write_plain(&mut self, status: u16, reason: &str) -> io::Result<()> {
+        let body = format!("{reason}\n");
+        let head = response::head(
+            status,
+            &[(b"content-type", b"text/plain; charset=utf-8")],
+            body.len(),
+            Persist::Close,
+        );
+        write_two(&mut self.stream, &head, body.as_bytes()).await
+    }
+
+    /// Writes the router's response, with its own header fields except the framing ones.
+    async fn write_routed(
+        &mut self,
+        routed: Routed,
+        is_head: bool,
+        persist: Persist,
+    ) -> io::Result<()> {
+        let mut fields: Vec<(&[u8], &[u8])> = Vec::with_capacity(routed.headers.len());
+        let mut head_length = None;
+        for (name, value) in &routed.headers {
+            if name == http::header::CONTENT_LENGTH {
+                head_length = std::str::from_utf8(value.as_bytes())
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok());
+                continue;
+            }
+            if name == http::header::TRANSFER_ENCODING
+                || name == http::header::CONNECTION
+                || name == http::header::DATE
+                || name.as_str() == "keep-alive"
+            {
+                continue;
+            }
+            fields.push((name.as_str().as_bytes(), value.as_bytes()));
+        }
+        let (length, body) = if is_head {
+            (head_length.unwrap_or(routed.body.len()), &[][..])
+        } else {
+            (routed.body.len(), &routed.body[..])
+        };
+        let head = response::head(routed.status, &fields, length, persist);
+        write_two(&mut self.stream, &head, body).await
+    }
+}
+
+/// Writes `a` then `b` with as few (vectored) writes as the socket allows: one, normally.
+async fn write_two(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
+    while !a.is_empty() || !b.is_empty() {
+        let n = if a.is_empty() {
+            stream.write(b).await?
+        } else if b.is_empty() {
+            stream.write(a).await?
+        } else {
+            stream
+                .write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
+                .await?
+        };
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_a = n.min(a.len());
+        a = &a[from_a..];
+        b = &b[n - from_a..];
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo;
+
+    impl Handler for Echo {
+        fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+            Box::pin(async move {
+                SwfReply {
+                    code: 200,
+                    body: match body {
+                        SwfBody::Bytes(b) => b,
+                        SwfBody::TooLarge => b"too large".to_vec(),
+                    },
+                    request_id: target,
+                }
+            })
+        }
+
+        fn other(&self, _: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
+            Box::pin(async {
+                Routed {
+                    status: 404,
+                    headers: http::HeaderMap::new(),
+                    body: Default::default(),
+                }
+            })
+        }
+    }
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    /// A held long poll costs its connection's future plus the boxed handler: keep the former small.
+    #[tokio::test]
+    async fn connection_future_is_small() {
+        let (_client, server) = pair().await;
+        let (_tx, rx) = watch::channel(false);
+        let conn = serve_conn(server, Arc::new(Echo), rx);
+        let size = std::mem::size_of_val(&conn);
+        assert!(size <= 1024, "connection future is {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_in_order_then_stop() {
+        let (mut client, server) = pair().await;
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(serve_conn(server, Arc::new(Echo), rx));
+        client
+            .write_all(
+                b"POST / HTTP/1.1\r\nX-Amz-Target: one\r\nContent-Length: 1\r\n\r\nA\
+                  POST / HTTP/1.1\r\nX-Amz-Target: two\r\nTransfer-Encoding: chunked\r\n\r\n\
+                  1\r\nB\r\n0\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains("\r\n\r\nB") {
+            let mut chunk = [0u8; 1024];
+            let n = client.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed early");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8(got).unwrap();
+        let one = text.find("x-amzn-RequestId: one").unwrap();
+        let two = text.find("x-amzn-RequestId: two").unwrap();
+        assert!(one < two, "{text}");
+        assert!(text.contains("\r\n\r\nA"));
+        // Idle between requests: a stop closes the connection.
+        tx.send(true).unwrap();
+        task.await.unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+    }
+
+    /// Garbage after plausible heads, fed to a real connection: any answer or a close, never a panic.
+    #[tokio::test]
+    async fn garbage_never_panics_the_connection() {
+        let prefixes: [&[u8]; 4] = [
+            b"",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n",
+            b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        ];
+        let mut x: u32 = 99;
+        for round in 0..200 {
+            let (mut client, server) = pair().await;
+            let (_tx, rx) = watch::channel(false);
+            let task = tokio::spawn(serve_conn(server, Arc::new(Echo), rx));
+            let mut bytes = prefixes[round % prefixes.len()].to_vec();
+            const ALPHABET: &[u8] = b"0123456789abcdefPOST / HTTP/1.1\r\n:;, \x00\xff";
+            bytes.extend((0..round * 3).map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                ALPHABET[(x >> 16) as usize % ALPHABET.len()]
+            }));
+            let _ = client.write_all(&bytes).await;
+            let _ = client.shutdown().await;
+            let mut answer = Vec::new();
+            let _ = client.read_to_end(&mut answer).await;
+            task.await.expect("the connection task must not panic");
+        }
+    }
+}
