@@ -117,10 +117,38 @@ impl Op {
 }
 
 /// The payload of one Raft log entry: the commands the leader proposed together (the calls that arrived
-/// while earlier entries were in flight), applied in order as if each were its own entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// while earlier entries were in flight), applied in order as if each were its own entry. Stored as a
+/// JSON array; an entry written before batching (a single command object) still reads as a batch of one,
+/// so a node upgraded over an existing log replays it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Batch(pub Vec<Command>);
+
+impl<'de> Deserialize<'de> for Batch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Batch, D::Error> {
+        struct BatchVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for BatchVisitor {
+            type Value = Batch;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of commands, or one command")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Batch, A::Error> {
+                Vec::<Command>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(Batch)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Batch, A::Error> {
+                Command::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|c| Batch(vec![c]))
+            }
+        }
+
+        deserializer.deserialize_any(BatchVisitor)
+    }
+}
 
 /// What applying one log entry returns: the outcome of each of its commands, in order (none for
 /// openraft's own blank and membership entries).
@@ -158,3 +186,27 @@ pub enum Reply {
 
 /// The result of applying one command: the caller's answer (a reply or a modelled fault).
 pub type Outcome = Result<Reply, swf_types::Fault>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_round_trips_and_a_single_command_from_an_older_log_reads_as_one() {
+        let cmd = Command {
+            now: Timestamp(42),
+            op: Op::Noop,
+            fresh_ids: vec!["r".into()],
+        };
+        let batch = Batch(vec![cmd.clone(), cmd.clone()]);
+        let json = serde_json::to_string(&batch).unwrap();
+        assert!(json.starts_with('['));
+        assert_eq!(serde_json::from_str::<Batch>(&json).unwrap(), batch);
+        let old = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Batch>(&old).unwrap(),
+            Batch(vec![cmd])
+        );
+        assert!(serde_json::from_str::<Batch>("7").is_err());
+    }
+}
