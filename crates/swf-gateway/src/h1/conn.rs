@@ -18,6 +18,7 @@ use axum::http;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::{timeout_at, Instant};
 
 use super::chunked::{ChunkError, ChunkedDecoder};
 use super::parse::{parse_head, Framing, Head, Kind, Refusal};
@@ -36,6 +37,11 @@ const READ_CHUNK: usize = 4096;
 const LINGER: Duration = Duration::from_secs(2);
 /// At most this much is discarded while lingering.
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
+/// How long a request may take to arrive once its first byte has (head and body): a client that stalls
+/// mid-request gets 408 and the connection is closed, so stalled clients cannot pile up connections.
+/// Idle keep-alive connections between requests and requests waiting in their handler (long polls)
+/// have no such limit.
+pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A response from the general (non-SWF) handler.
 pub struct Routed {
@@ -50,6 +56,10 @@ pub trait Handler: Send + Sync + 'static {
     fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply>;
     /// Any other request.
     fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed>;
+    /// How long a request may take to arrive once it has begun.
+    fn request_timeout(&self) -> Duration {
+        REQUEST_READ_TIMEOUT
+    }
 }
 
 /// The read buffer: the pending (unparsed) bytes are `data[start..]`. It owns no allocation while
@@ -116,6 +126,8 @@ enum BodyRead {
     Full(Vec<u8>),
     TooLarge,
     Malformed,
+    /// The body did not arrive before the request's deadline.
+    TimedOut,
 }
 
 struct Conn<H: Handler> {
@@ -123,7 +135,15 @@ struct Conn<H: Handler> {
     buf: ReadBuf,
     handler: Arc<H>,
     stop: watch::Receiver<bool>,
+    /// When the request being read must have arrived (set by its first bytes).
+    deadline: Option<Instant>,
 }
+
+/// The answer to a request that did not arrive in time.
+const TIMED_OUT: Refusal = Refusal {
+    status: 408,
+    reason: "request not received in time",
+};
 
 /// Serves one connection until the client closes it, a response closes it, or `stop` turns true
 /// while it is idle between requests.
@@ -137,6 +157,7 @@ pub async fn serve_conn<H: Handler>(
         buf: ReadBuf::default(),
         handler,
         stop,
+        deadline: None,
     };
     match conn.run().await {
         Ok(End::Close { linger }) => {
@@ -188,11 +209,18 @@ impl<H: Handler> Conn<H> {
             } = head;
             let persist_ok = match kind {
                 Kind::Swf { target } => {
-                    let body = match self.read_body(framing, expect_continue, MAX_BODY).await? {
+                    let body = match self
+                        .read_body_in_time(framing, expect_continue, MAX_BODY)
+                        .await?
+                    {
                         BodyRead::Full(b) => SwfBody::Bytes(b),
                         BodyRead::TooLarge => SwfBody::TooLarge,
                         BodyRead::Malformed => {
                             self.write_plain(400, "malformed chunked body").await?;
+                            return Ok(End::Close { linger: true });
+                        }
+                        BodyRead::TimedOut => {
+                            self.write_plain(TIMED_OUT.status, TIMED_OUT.reason).await?;
                             return Ok(End::Close { linger: true });
                         }
                     };
@@ -215,7 +243,7 @@ impl<H: Handler> Conn<H> {
                 }
                 Kind::Other(parts) => {
                     let body = match self
-                        .read_body(framing, expect_continue, MAX_OTHER_BODY)
+                        .read_body_in_time(framing, expect_continue, MAX_OTHER_BODY)
                         .await?
                     {
                         BodyRead::Full(b) => b,
@@ -225,6 +253,10 @@ impl<H: Handler> Conn<H> {
                         }
                         BodyRead::Malformed => {
                             self.write_plain(400, "malformed chunked body").await?;
+                            return Ok(End::Close { linger: true });
+                        }
+                        BodyRead::TimedOut => {
+                            self.write_plain(TIMED_OUT.status, TIMED_OUT.reason).await?;
                             return Ok(End::Close { linger: true });
                         }
                     };
@@ -265,7 +297,17 @@ impl<H: Handler> Conn<H> {
                         self.buf.consume(head.len);
                         return Ok(Some(Ok(head)));
                     }
-                    Ok(None) => self.stream.readable().await?,
+                    Ok(None) => {
+                        // A request has begun: the rest of it must arrive in time.
+                        let timeout = self.handler.request_timeout();
+                        let deadline = *self
+                            .deadline
+                            .get_or_insert_with(|| Instant::now() + timeout);
+                        match timeout_at(deadline, self.stream.readable()).await {
+                            Ok(ready) => ready?,
+                            Err(_) => return Ok(Some(Err(TIMED_OUT))),
+                        }
+                    }
                     Err(refusal) => return Ok(Some(Err(refusal))),
                 }
             } else {
@@ -290,6 +332,24 @@ impl<H: Handler> Conn<H> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Reads the request body before the request's deadline (set by its first bytes, or now).
+    async fn read_body_in_time(
+        &mut self,
+        framing: Framing,
+        expect_continue: bool,
+        limit: usize,
+    ) -> io::Result<BodyRead> {
+        let timeout = self.handler.request_timeout();
+        let deadline = self
+            .deadline
+            .take()
+            .unwrap_or_else(|| Instant::now() + timeout);
+        match timeout_at(deadline, self.read_body(framing, expect_continue, limit)).await {
+            Ok(read) => read,
+            Err(_) => Ok(BodyRead::TimedOut),
         }
     }
 
@@ -508,6 +568,65 @@ mod tests {
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty());
+    }
+
+    /// `Echo` with a short request timeout.
+    struct Impatient;
+
+    impl Handler for Impatient {
+        fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+            Echo.swf(target, body)
+        }
+
+        fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
+            Echo.other(request)
+        }
+
+        fn request_timeout(&self) -> Duration {
+            Duration::from_secs(5)
+        }
+    }
+
+    async fn read_all(client: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        let _ = client.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// A client that stalls mid-head or mid-body gets 408 and is disconnected once the request's time is
+    /// up; an idle keep-alive connection is never timed out. (Paused clock: the runtime jumps to the
+    /// next timer whenever every task waits.)
+    #[tokio::test(start_paused = true)]
+    async fn stalled_requests_time_out_and_idle_connections_do_not() {
+        for partial in [
+            &b"POST / HTTP/1.1\r\nX-Amz-Tar"[..],
+            &b"POST / HTTP/1.1\r\nX-Amz-Target: t\r\nContent-Length: 10\r\n\r\nabc"[..],
+            &b"POST / HTTP/1.1\r\nX-Amz-Target: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"[..],
+        ] {
+            let (mut client, server) = pair().await;
+            let (_tx, rx) = watch::channel(false);
+            let task = tokio::spawn(serve_conn(server, Arc::new(Impatient), rx));
+            let started = Instant::now();
+            client.write_all(partial).await.unwrap();
+            let answer = read_all(&mut client).await;
+            assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+            assert!(started.elapsed() >= Duration::from_secs(5));
+            task.await.unwrap();
+        }
+
+        // Idle for far longer than the timeout, then a request: served.
+        let (mut client, server) = pair().await;
+        let (_tx, rx) = watch::channel(false);
+        let task = tokio::spawn(serve_conn(server, Arc::new(Impatient), rx));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        client
+            .write_all(b"POST / HTTP/1.1\r\nX-Amz-Target: late\r\nContent-Length: 1\r\nConnection: close\r\n\r\nZ")
+            .await
+            .unwrap();
+        let answer = read_all(&mut client).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nZ"), "{answer}");
+        task.await.unwrap();
     }
 
     /// Garbage after plausible heads, fed to a real connection: any answer or a close, never a panic.
