@@ -125,9 +125,8 @@ enum End {
 enum BodyRead {
     Full(Vec<u8>),
     TooLarge,
-    Malformed,
-    /// The body did not arrive before the request's deadline.
-    TimedOut,
+    /// A malformed chunked body, or one that did not arrive before the request's deadline.
+    Refused(Refusal),
 }
 
 struct Conn<H: Handler> {
@@ -143,6 +142,16 @@ struct Conn<H: Handler> {
 const TIMED_OUT: Refusal = Refusal {
     status: 408,
     reason: "request not received in time",
+};
+/// The answer to a malformed chunked body.
+const MALFORMED_BODY: Refusal = Refusal {
+    status: 400,
+    reason: "malformed chunked body",
+};
+/// The answer to a non-SWF request body over its limit.
+const OTHER_TOO_LARGE: Refusal = Refusal {
+    status: 413,
+    reason: "length limit exceeded",
 };
 
 /// Serves one connection until the client closes it, a response closes it, or `stop` turns true
@@ -193,10 +202,7 @@ impl<H: Handler> Conn<H> {
         loop {
             let head = match self.next_head().await? {
                 Some(Ok(head)) => head,
-                Some(Err(refusal)) => {
-                    self.write_plain(refusal.status, refusal.reason).await?;
-                    return Ok(End::Close { linger: true });
-                }
+                Some(Err(refusal)) => return self.refuse(refusal).await,
                 None => return Ok(End::Quiet),
             };
             let Head {
@@ -215,14 +221,7 @@ impl<H: Handler> Conn<H> {
                     {
                         BodyRead::Full(b) => SwfBody::Bytes(b),
                         BodyRead::TooLarge => SwfBody::TooLarge,
-                        BodyRead::Malformed => {
-                            self.write_plain(400, "malformed chunked body").await?;
-                            return Ok(End::Close { linger: true });
-                        }
-                        BodyRead::TimedOut => {
-                            self.write_plain(TIMED_OUT.status, TIMED_OUT.reason).await?;
-                            return Ok(End::Close { linger: true });
-                        }
+                        BodyRead::Refused(refusal) => return self.refuse(refusal).await,
                     };
                     let complete = matches!(body, SwfBody::Bytes(_));
                     self.buf.release();
@@ -247,18 +246,8 @@ impl<H: Handler> Conn<H> {
                         .await?
                     {
                         BodyRead::Full(b) => b,
-                        BodyRead::TooLarge => {
-                            self.write_plain(413, "length limit exceeded").await?;
-                            return Ok(End::Close { linger: true });
-                        }
-                        BodyRead::Malformed => {
-                            self.write_plain(400, "malformed chunked body").await?;
-                            return Ok(End::Close { linger: true });
-                        }
-                        BodyRead::TimedOut => {
-                            self.write_plain(TIMED_OUT.status, TIMED_OUT.reason).await?;
-                            return Ok(End::Close { linger: true });
-                        }
+                        BodyRead::TooLarge => return self.refuse(OTHER_TOO_LARGE).await,
+                        BodyRead::Refused(refusal) => return self.refuse(refusal).await,
                     };
                     self.buf.release();
                     let is_head = parts.method == http::Method::HEAD;
@@ -349,7 +338,7 @@ impl<H: Handler> Conn<H> {
             .unwrap_or_else(|| Instant::now() + timeout);
         match timeout_at(deadline, self.read_body(framing, expect_continue, limit)).await {
             Ok(read) => read,
-            Err(_) => Ok(BodyRead::TimedOut),
+            Err(_) => Ok(BodyRead::Refused(TIMED_OUT)),
         }
     }
 
@@ -400,7 +389,9 @@ impl<H: Handler> Conn<H> {
                         match decoder.decode(self.buf.pending(), &mut body, limit) {
                             Ok(k) => self.buf.consume(k),
                             Err(ChunkError::TooLarge) => return Ok(BodyRead::TooLarge),
-                            Err(ChunkError::Malformed) => return Ok(BodyRead::Malformed),
+                            Err(ChunkError::Malformed) => {
+                                return Ok(BodyRead::Refused(MALFORMED_BODY))
+                            }
                         }
                         if decoder.is_done() {
                             return Ok(BodyRead::Full(body));
@@ -418,16 +409,18 @@ impl<H: Handler> Conn<H> {
         }
     }
 
-    /// A short plain-text answer that closes the connection (refused requests).
-    async fn write_plain(&mut self, status: u16, reason: &str) -> io::Result<()> {
-        let body = format!("{reason}\n");
+    /// Answers a refused request with a short plain-text reason and `connection: close`; the
+    /// connection is then closed (after lingering).
+    async fn refuse(&mut self, refusal: Refusal) -> io::Result<End> {
+        let body = format!("{}\n", refusal.reason);
         let head = response::head(
-            status,
+            refusal.status,
             &[(b"content-type", b"text/plain; charset=utf-8")],
             body.len(),
             Persist::Close,
         );
-        write_two(&mut self.stream, &head, body.as_bytes()).await
+        write_two(&mut self.stream, &head, body.as_bytes()).await?;
+        Ok(End::Close { linger: true })
     }
 
     /// Writes the router's response, with its own header fields except the framing ones.
