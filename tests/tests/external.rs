@@ -1,5 +1,6 @@
 //! Acting on an execution from outside, through aws-sdk-swf: SignalWorkflowExecution,
-//! RequestCancelWorkflowExecution and TerminateWorkflowExecution, and their faults.
+//! RequestCancelWorkflowExecution and TerminateWorkflowExecution, and their faults; and concurrent calls
+//! that the leader proposes together in one Raft entry.
 
 use aws_sdk_swf::error::ProvideErrorMetadata;
 use aws_sdk_swf::types::{ChildPolicy, CloseStatus, EventType};
@@ -175,5 +176,58 @@ async fn racing_signals_keep_history_time_ordered() -> anyhow::Result<()> {
             pair[0].event_timestamp()
         );
     }
+    Ok(())
+}
+
+/// Concurrent calls are proposed together (several per Raft entry), yet each sees what the calls before
+/// it in the entry did: every workflow id started twice at once opens exactly one run, the other start
+/// gets WorkflowExecutionAlreadyStartedFault, and the log grows by fewer entries than there were calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicate_starts_batch_and_open_one_run_each() -> anyhow::Result<()> {
+    let swfd = Swfd::start().await?;
+    let c = swfd.client();
+    let fx = setup_domain(&c, "batch").await?;
+    let index = |status: serde_json::Value| status["last_log_index"].as_u64().unwrap_or(0);
+    let before = index(swfd.cluster_status().await?);
+    const IDS: usize = 100;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..2 * IDS {
+        let (c, fx) = (c.clone(), fx.clone());
+        calls.spawn(async move {
+            match start_execution(&c, &fx, &format!("w{}", i % IDS), "").await {
+                Ok(_) => anyhow::Ok(true),
+                Err(e) => {
+                    let text = format!("{e:?}");
+                    anyhow::ensure!(
+                        text.contains("WorkflowExecutionAlreadyStartedFault"),
+                        "unexpected failure: {text}"
+                    );
+                    Ok(false)
+                }
+            }
+        });
+    }
+    let mut started = 0;
+    while let Some(done) = calls.join_next().await {
+        started += usize::from(done??);
+    }
+    assert_eq!(started, IDS, "exactly one start per workflow id succeeds");
+    let open = c
+        .count_open_workflow_executions()
+        .domain("batch")
+        .start_time_filter(
+            aws_sdk_swf::types::ExecutionTimeFilter::builder()
+                .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(0))
+                .build()?,
+        )
+        .send()
+        .await?;
+    assert_eq!(open.count() as usize, IDS);
+    let entries = index(swfd.cluster_status().await?) - before;
+    assert!(
+        (entries as usize) < 2 * IDS,
+        "{} calls took {entries} log entries: none were batched",
+        2 * IDS
+    );
     Ok(())
 }

@@ -160,7 +160,7 @@ impl RecordCache {
                 self.records.remove(&run_id);
             }
         }
-        if self.order.len() > 4 * RECORDS.max(self.records.len()) {
+        if self.order.len() > 4 * RECORDS {
             let records = &self.records;
             self.order
                 .retain(|(run_id, g)| records.get(run_id).is_some_and(|(live, _)| live == g));
