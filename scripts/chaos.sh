@@ -18,6 +18,6 @@ args=(--nodes "${CHAOS_NODES:-3}" --duration "${CHAOS_DURATION:-60}" --seed "${C
 [ -n "${CHAOS_FAULTS:-}" ] && args+=(--faults "$CHAOS_FAULTS")
 if [ "$(id -u)" -ne 0 ]; then
   echo "chaos: not root: no network namespaces; running on loopback (kill, pause, membership only)" >&2
-  args+=(--loopback --faults "${CHAOS_FAULTS:-kill,pause,leader-transfer,membership}")
+  args+=(--loopback --faults "${CHAOS_FAULTS:-kill,pause,leader-transfer,membership,bad-member}")
 fi
 "$target_dir/debug/swf-chaos" "${args[@]}"

@@ -412,6 +412,18 @@ impl Swfd {
         }
     }
 
+    /// Starts swfd again on the same data directory (SIGKILL first if running) without waiting for it
+    /// to be healthy: for a node that is not expected to serve (e.g. one whose quorum is gone).
+    pub fn relaunch(&mut self) -> Result<()> {
+        self.kill9();
+        self.launch()
+    }
+
+    /// Waits (up to the startup deadline) for `GET /health` to answer 200; kills swfd if it does not.
+    pub async fn wait_until_healthy(&mut self) -> Result<()> {
+        self.await_healthy().await
+    }
+
     /// Restarts swfd on the same data directory with new ephemeral ports (SIGKILL first if running).
     /// Clients made before must be replaced: the ports change.
     pub async fn restart(&mut self) -> Result<()> {

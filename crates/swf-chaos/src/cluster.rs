@@ -114,6 +114,10 @@ impl Cluster {
             self.long_poll_secs.to_string(),
             "--snapshot-every".into(),
             "2000".into(),
+            // A mistaken add (the bad-member fault) gives up quickly; a real re-join catches up
+            // well within it.
+            "--member-catch-up-secs".into(),
+            "30".into(),
         ];
         match join {
             Some(url) => args.extend(["--join".into(), url]),
@@ -249,6 +253,24 @@ impl Cluster {
         }
     }
 
+    /// A running, unpaused node other than `not`, to send an admin call through.
+    pub fn other_live_node(&self, not: Option<usize>) -> Option<usize> {
+        (0..self.nodes.len())
+            .find(|&j| Some(j) != not && self.is_running(j) && !self.nodes[j].paused)
+    }
+
+    /// The voter ids of the cluster, as node `i` sees them.
+    pub async fn voters(&self, i: usize) -> Option<Vec<u64>> {
+        let s = self.status(i).await?;
+        let mut v: Vec<u64> = s["voters"]
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
+        v.sort();
+        Some(v)
+    }
+
     /// `swfd admin transfer-leader` to node `to`, asked of node `via`.
     pub fn transfer_leader(&self, via: usize, to: usize) -> Result<String, String> {
         let endpoint = format!("http://{}", self.nodes[via].http);
@@ -280,4 +302,21 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop_all();
     }
+}
+
+/// POSTs a JSON admin call; returns the HTTP status and the body, or why it was not answered.
+pub async fn post_json(
+    url: String,
+    body: Value,
+    timeout: Duration,
+) -> Result<(u16, String), String> {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .timeout(timeout)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.text().await.unwrap_or_default()))
 }

@@ -48,11 +48,11 @@ struct Args {
     /// Where to write the JSON report (the timeline and logs go next to it).
     #[arg(long, default_value = "target/chaos/report.json")]
     report: PathBuf,
-    /// Fault kinds (comma-separated): kill,pause,partition,netem,leader-transfer,membership.
+    /// Fault kinds (comma-separated): kill,pause,partition,netem,leader-transfer,membership,bad-member.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "kill,pause,partition,netem,leader-transfer,membership"
+        default_value = "kill,pause,partition,netem,leader-transfer,membership,bad-member"
     )]
     faults: Vec<String>,
     /// The swfd binary (default: `swfd` next to this executable).

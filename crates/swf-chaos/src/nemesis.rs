@@ -22,6 +22,7 @@ pub const ALL_KINDS: &[&str] = &[
     "netem",
     "leader-transfer",
     "membership",
+    "bad-member",
 ];
 
 /// One fault of the schedule, before it runs: when, how long, and the seeded choices.
@@ -237,6 +238,10 @@ impl Nemesis {
                     Err(e) => (vec![i + 1], false, format!("remove refused: {e}")),
                 }
             }
+            "bad-member" => {
+                let (targets, applied, detail) = self.bad_member(cluster, p, hold).await;
+                (targets, applied, detail)
+            }
             other => (vec![], false, format!("unknown fault kind {other}")),
         };
         let end = self.now();
@@ -249,6 +254,78 @@ impl Nemesis {
             applied,
             detail,
         });
+    }
+
+    /// An operator's mistake: adds a node that does not exist (a closed port on node 1's address)
+    /// through one node, then removes it through another while the add waits for it to catch up.
+    /// Applied when the add is refused (aborted or not caught up), the removal answers, and the
+    /// voters are unchanged; the checkers then judge the workload around it as usual.
+    async fn bad_member(
+        &self,
+        cluster: &mut Cluster,
+        p: &Planned,
+        hold: Duration,
+    ) -> (Vec<usize>, bool, String) {
+        let id = 100 + p.variant as u64;
+        let via = p
+            .order
+            .iter()
+            .copied()
+            .find(|&i| cluster.is_running(i) && !cluster.nodes[i].paused);
+        let Some(via) = via else {
+            return (vec![], false, "no live node to ask".into());
+        };
+        let before = cluster.voters(via).await;
+        let dead = format!("{}:9", net::node_ip(cluster.mode, 1));
+        let url = format!("http://{}/cluster/members", cluster.nodes[via].http);
+        let add = tokio::spawn(crate::cluster::post_json(
+            url,
+            serde_json::json!({"node_id": id, "addr": dead}),
+            Duration::from_secs(90),
+        ));
+        tokio::time::sleep(hold / 2).await;
+        let remover = cluster.other_live_node(Some(via)).unwrap_or(via);
+        let url = format!(
+            "http://{}/cluster/members/remove",
+            cluster.nodes[remover].http
+        );
+        let mut removed = String::new();
+        for _ in 0..20 {
+            let r = crate::cluster::post_json(
+                url.clone(),
+                serde_json::json!({"node_id": id}),
+                Duration::from_secs(15),
+            )
+            .await;
+            removed = format!("{r:?}");
+            match r {
+                Ok((200, _)) => break,
+                // Not a member (any more, or not yet): the add may still be on its way or done.
+                Ok((400, body)) if body.contains("UnknownResourceFault") && add.is_finished() => {
+                    break
+                }
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+        let added = match tokio::time::timeout(Duration::from_secs(95), add).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the add did not answer".into()),
+        };
+        tokio::time::sleep(hold / 2).await;
+        let after = cluster.voters(remover).await;
+        let refused =
+            matches!(&added, Ok((400, body)) if body.contains("OperationNotPermittedFault"));
+        let applied = refused && before.is_some() && before == after;
+        (
+            vec![via + 1, remover + 1],
+            applied,
+            format!(
+                "add of dead node {id} at {dead} via node {}: {added:?}; remove via node {}: {removed}; voters {before:?} -> {after:?}",
+                via + 1,
+                remover + 1
+            ),
+        )
     }
 
     async fn rejoin(&self, cluster: &mut Cluster, i: usize) -> String {

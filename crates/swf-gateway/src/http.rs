@@ -15,7 +15,7 @@ use swf_types::Fault;
 use tracing::Instrument;
 
 /// Largest request body accepted (SWF's 1 MB request limit).
-pub const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = swf_types::model::MAX_REQUEST_BYTES;
 
 const TARGET_PREFIX: &str = "SimpleWorkflowService.";
 pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -60,10 +60,13 @@ pub fn routes(gateway: Arc<Gateway>) -> axum::Router {
 }
 
 async fn health(State(gw): State<Arc<Gateway>>) -> Response {
-    if gw.node.is_serving() {
-        (StatusCode::OK, "ok\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not serving yet\n").into_response()
+    match gw.node.not_serving_reason() {
+        None => (StatusCode::OK, "ok\n").into_response(),
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not serving: {why}\n"),
+        )
+            .into_response(),
     }
 }
 
@@ -76,17 +79,17 @@ async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
 }
 
 async fn add_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    admin(&gw, swf_node::executor::ADMIN_ADD_MEMBER, body).await
+    admin(&gw, swf_node::membership::ADMIN_ADD_MEMBER, body).await
 }
 
 async fn remove_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    admin(&gw, swf_node::executor::ADMIN_REMOVE_MEMBER, body).await
+    admin(&gw, swf_node::membership::ADMIN_REMOVE_MEMBER, body).await
 }
 
 /// Runs a membership change on the leader (through the same forwarding as SWF calls).
 async fn admin(gw: &Gateway, action: &str, body: Bytes) -> Response {
     let request_id = gw.request_id();
-    if serde_json::from_slice::<swf_node::executor::MemberChange>(&body).is_err() {
+    if serde_json::from_slice::<swf_node::membership::MemberChange>(&body).is_err() {
         return fault_response(
             &Fault::validation("expected {\"node_id\": N, \"addr\": \"HOST:PORT\"}"),
             &request_id,
@@ -218,10 +221,11 @@ impl Gateway {
                 return reply;
             }
         };
-        // Checked without keeping the parsed JSON: only the bytes travel on, so nothing parsed stays
-        // allocated during a long wait.
-        if let Err(f) = check_input(action, &body) {
-            return SwfReply::fault(&f, request_id);
+        // Only the model's actions come in from the network (the internal `_` ones never do). The
+        // body is validated against the model on the leader, which executes the call: every path
+        // into the state machine is checked there (`swf_types::model::check_request`).
+        if !swf_types::model::model().operations.contains_key(action) {
+            return SwfReply::fault(&Fault::unknown_operation(action), request_id);
         }
         let span = tracing::debug_span!("swf", action, request_id = %request_id);
         match self
@@ -244,18 +248,4 @@ impl Gateway {
             }
         }
     }
-}
-
-/// Parses and validates an SWF call's JSON body (all whitespace counts as `{}`).
-fn check_input(action: &str, body: &[u8]) -> Result<(), Fault> {
-    let input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(body)
-            .map_err(|e| Fault::validation(format!("Malformed JSON request body: {e}")))?
-    };
-    if !input.is_object() {
-        return Err(Fault::validation("The request body must be a JSON object"));
-    }
-    swf_types::model::validate_input(action, &input)
 }

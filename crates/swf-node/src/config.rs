@@ -25,6 +25,8 @@ pub struct NodeConfig {
     pub snapshot_every: u64,
     /// The node joins a running cluster (it is added through the admin API) instead of initialising one.
     pub join: bool,
+    /// How long a node being added may take to catch up before the add is given up.
+    pub member_catch_up: Duration,
 }
 
 impl Default for NodeConfig {
@@ -38,6 +40,7 @@ impl Default for NodeConfig {
             initial_members: None,
             join: false,
             snapshot_every: 20_000,
+            member_catch_up: Duration::from_secs(60),
         }
     }
 }

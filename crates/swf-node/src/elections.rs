@@ -35,6 +35,9 @@ pub struct ElectionGate {
     raft: Raft<TypeConfig>,
     held: AtomicBool,
     isolated: AtomicBool,
+    /// The other voters that did not answer the quorum watch's probes lately (empty while the watch
+    /// does not probe: on a leader, a learner, or a single voter).
+    silent: Mutex<Vec<u64>>,
 }
 
 impl ElectionGate {
@@ -44,6 +47,7 @@ impl ElectionGate {
             raft,
             held: AtomicBool::new(false),
             isolated: AtomicBool::new(false),
+            silent: Mutex::new(Vec::new()),
         }
     }
 
@@ -63,6 +67,15 @@ impl ElectionGate {
             }
         }
         self.apply();
+    }
+
+    /// The other voters that have not answered this node's probes lately.
+    pub fn silent_voters(&self) -> Vec<u64> {
+        self.silent.lock().expect("silent voters lock").clone()
+    }
+
+    fn set_silent(&self, silent: Vec<u64>) {
+        *self.silent.lock().expect("silent voters lock") = silent;
     }
 
     fn apply(&self) {
@@ -92,6 +105,7 @@ pub fn spawn_quorum_watch(
             let membership = m.membership_config.membership().clone();
             let voters: Vec<u64> = membership.voter_ids().collect();
             if m.state == ServerState::Leader || !voters.contains(&node_id) || voters.len() < 2 {
+                gate.set_silent(Vec::new());
                 gate.set_isolated(false);
                 continue;
             }
@@ -113,14 +127,17 @@ pub fn spawn_quorum_watch(
             if started.elapsed() < IN_REACH {
                 continue; // the first probes have not had time to answer
             }
-            let in_reach = {
+            let silent: Vec<u64> = {
                 let answered = answered.lock().expect("probe map lock");
                 voters
                     .iter()
                     .filter(|v| **v != node_id)
-                    .filter(|v| answered.get(v).is_some_and(|t| t.elapsed() < IN_REACH))
-                    .count()
+                    .filter(|v| !answered.get(v).is_some_and(|t| t.elapsed() < IN_REACH))
+                    .copied()
+                    .collect()
             };
+            let in_reach = voters.len() - 1 - silent.len();
+            gate.set_silent(silent);
             let majority = voters.len() / 2 + 1;
             gate.set_isolated(in_reach + 1 < majority);
         }

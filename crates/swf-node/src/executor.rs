@@ -21,6 +21,7 @@ use swf_types::shapes::*;
 use swf_types::Fault;
 
 use crate::matcher::Matcher;
+use crate::membership::{Membership, ADMIN_ADD_MEMBER, ADMIN_REMOVE_MEMBER};
 use crate::proposer::{Clock, Proposer};
 
 /// Runs SWF actions on the leader.
@@ -34,20 +35,8 @@ pub struct Executor {
     clock: Arc<Clock>,
     /// Stamps and proposes commands, in batches under load.
     proposer: Proposer,
-}
-
-/// Internal action (never reachable through the SWF endpoint, whose actions come from the model):
-/// add a node — as a learner until it has caught up, then as a voter.
-pub const ADMIN_ADD_MEMBER: &str = "_AddMember";
-/// Internal action: remove a node from the cluster.
-pub const ADMIN_REMOVE_MEMBER: &str = "_RemoveMember";
-
-/// A membership change asked for through the admin API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MemberChange {
-    pub node_id: u64,
-    #[serde(default)]
-    pub addr: Option<String>,
+    /// Membership changes (admin actions).
+    membership: Membership,
 }
 
 /// A decision task's history page token: where the history continues and the task it belongs to.
@@ -97,9 +86,11 @@ impl Executor {
         limits: Limits,
         matcher: Arc<Matcher>,
         long_poll: Duration,
+        member_catch_up: Duration,
     ) -> Executor {
         let clock = Arc::new(Clock::default());
         Executor {
+            membership: Membership::new(raft.clone(), member_catch_up),
             reader,
             limits,
             matcher,
@@ -163,6 +154,13 @@ impl Executor {
 
     /// Runs `action` with its (model-validated) JSON `input`; returns the JSON output.
     pub async fn execute(&self, action: &str, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        // Validated here, where the call is executed, whatever path it came by (the HTTP gateway of
+        // any node, or the internal gRPC `Execute`): lengths, patterns, enums and required members of
+        // the model, and the request size. Internal actions (`_...`) are not SWF's and have their own
+        // checks.
+        if !action.starts_with('_') {
+            swf_types::model::check_request(action, input)?;
+        }
         match action {
             "RegisterDomain" => self
                 .write(input.len(), Op::RegisterDomain(parse(input)?))
@@ -363,8 +361,12 @@ impl Executor {
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            ADMIN_ADD_MEMBER => self.add_member(parse(input)?).await,
-            ADMIN_REMOVE_MEMBER => self.remove_member(parse(input)?).await,
+            ADMIN_ADD_MEMBER => self.membership.add(parse(input)?).await.map(|()| empty()),
+            ADMIN_REMOVE_MEMBER => self
+                .membership
+                .remove(parse(input)?)
+                .await
+                .map(|()| empty()),
             "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
             "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
             other if swf_types::model::model().operations.contains_key(other) => {
@@ -374,40 +376,6 @@ impl Executor {
             }
             other => Err(Fault::unknown_operation(other)),
         }
-    }
-
-    async fn add_member(&self, change: MemberChange) -> Result<Vec<u8>, Fault> {
-        let addr = change
-            .addr
-            .ok_or_else(|| Fault::validation("addr is required to add a member"))?;
-        let failed = |e: &dyn std::fmt::Display| {
-            Fault::unavailable(format!("membership change failed: {e}"))
-        };
-        // Blocking: returns once the learner has caught up with the log.
-        self.raft
-            .add_learner(change.node_id, openraft::BasicNode { addr }, true)
-            .await
-            .map_err(|e| failed(&e))?;
-        let ids = std::collections::BTreeSet::from([change.node_id]);
-        self.raft
-            .change_membership(openraft::ChangeMembers::AddVoterIds(ids), false)
-            .await
-            .map_err(|e| failed(&e))?;
-        tracing::info!(node_id = change.node_id, "member added");
-        Ok(empty())
-    }
-
-    async fn remove_member(&self, change: MemberChange) -> Result<Vec<u8>, Fault> {
-        let failed = |e: &dyn std::fmt::Display| {
-            Fault::unavailable(format!("membership change failed: {e}"))
-        };
-        let ids = std::collections::BTreeSet::from([change.node_id]);
-        self.raft
-            .change_membership(openraft::ChangeMembers::RemoveVoters(ids), false)
-            .await
-            .map_err(|e| failed(&e))?;
-        tracing::info!(node_id = change.node_id, "member removed");
-        Ok(empty())
     }
 
     /// Waits (up to the long-poll time) for a queued task on a list and starts it with `start`.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod elections;
 pub mod executor;
 pub mod matcher;
+pub mod membership;
 pub mod network;
 pub mod node;
 mod proposer;

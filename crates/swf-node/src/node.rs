@@ -65,6 +65,7 @@ pub struct Node {
     stop: watch::Sender<bool>,
     grpc_task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     matcher: Arc<Matcher>,
+    elections: Arc<ElectionGate>,
 }
 
 impl Node {
@@ -133,10 +134,12 @@ impl Node {
             config.limits.clone(),
             matcher.clone(),
             config.long_poll,
+            config.member_catch_up,
         ));
         let router = Arc::new(Router::new(config.node_id, grpc_addr.clone(), raft.clone()));
 
         let (stop, mut stopped) = watch::channel(false);
+        let stop_log = stop.subscribe();
         crate::timers::spawn(
             config.node_id,
             raft.clone(),
@@ -153,7 +156,11 @@ impl Node {
             elections.clone(),
             stop.subscribe(),
         );
-        let transfer = Arc::new(Transfer::new(config.node_id, raft.clone(), elections));
+        let transfer = Arc::new(Transfer::new(
+            config.node_id,
+            raft.clone(),
+            elections.clone(),
+        ));
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
             raft: raft.clone(),
@@ -247,7 +254,9 @@ impl Node {
             stop,
             grpc_task: tokio::sync::Mutex::new(Some(grpc_task)),
             matcher,
+            elections,
         }))
+        .inspect(|node| node.spawn_not_serving_log(stop_log))
     }
 
     /// The bound address of the internal gRPC server.
@@ -266,6 +275,81 @@ impl Node {
             }
             Some(_) => true,
         }
+    }
+
+    /// Why the node does not serve SWF calls, in words an operator can act on; `None` while it serves.
+    pub fn not_serving_reason(&self) -> Option<String> {
+        if self.is_serving() {
+            return None;
+        }
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: Vec<u64> = membership.voter_ids().collect();
+        let list = |ids: &[u64]| {
+            ids.iter()
+                .map(|id| match membership.get_node(id) {
+                    Some(n) => format!("{id} ({})", n.addr),
+                    None => id.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if m.current_leader == Some(self.id) {
+            return Some(format!(
+                "this node was just elected leader and is applying its log (applied {}, log {})",
+                m.last_applied.map_or(0, |l| l.index),
+                m.last_log_index.unwrap_or(0)
+            ));
+        }
+        if !voters.contains(&self.id) {
+            return Some(format!(
+                "no leader known; this node is not a voter of its configuration (voters: {}) and \
+                 waits to hear from the leader",
+                list(&voters)
+            ));
+        }
+        let majority = voters.len() / 2 + 1;
+        let silent = self.elections.silent_voters();
+        let mut why = format!(
+            "no leader: the configuration's voters are {} and a leader needs {majority} of them",
+            list(&voters)
+        );
+        if !silent.is_empty() {
+            why.push_str(&format!(
+                "; not answering this node: {} (only {} of {} in reach, this node included)",
+                list(&silent),
+                voters.len() - silent.len(),
+                voters.len()
+            ));
+            if voters.len() - silent.len() < majority {
+                why.push_str(
+                    ". The quorum is lost: bring those nodes back, or recover this node as a new \
+                     cluster (see docs/operations.md, \"A cluster that lost its quorum\")",
+                );
+            }
+        } else {
+            why.push_str("; an election is under way");
+        }
+        Some(why)
+    }
+
+    /// Logs why the node does not serve, every 10 s while it does not (after a first 5 s).
+    fn spawn_not_serving_log(self: &Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let node = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut wait = Duration::from_secs(5);
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                wait = Duration::from_secs(10);
+                let Some(node) = node.upgrade() else { return };
+                if let Some(why) = node.not_serving_reason() {
+                    tracing::warn!(node_id = node.id, "not serving: {why}");
+                }
+            }
+        });
     }
 
     /// Whether the node is ready for traffic: it serves SWF calls and its applied state is within
@@ -297,6 +381,8 @@ impl Node {
             "purged_index": m.purged.map(|l| l.index),
             "members": members,
             "voters": voters,
+            "serving": self.is_serving(),
+            "not_serving_reason": self.not_serving_reason(),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod hot_index;
 pub mod keys;
 pub mod log_store;
 pub mod reader;
+pub mod recover;
 pub mod snapshot;
 pub mod state_machine;
 

@@ -62,6 +62,34 @@ pub fn model() -> &'static Model {
         .get_or_init(|| serde_json::from_str(MODEL_JSON).expect("embedded SWF model is valid JSON"))
 }
 
+/// Largest SWF request body accepted (SWF's 1 MB request limit), on every path into the service.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// Checks one SWF call's raw JSON body as the service that executes it must: at most
+/// [`MAX_REQUEST_BYTES`], a JSON object (all whitespace counts as `{}`), valid against the model's
+/// input shape of `operation`. The leader runs this on every call whatever path it came by (the HTTP
+/// gateway or the internal gRPC `Execute`), so nothing unvalidated reaches the state machine.
+pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
+    if !model().operations.contains_key(operation) {
+        return Err(Fault::unknown_operation(operation));
+    }
+    if body.len() > MAX_REQUEST_BYTES {
+        return Err(Fault::validation(format!(
+            "Request body is larger than the {MAX_REQUEST_BYTES}-byte limit"
+        )));
+    }
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| Fault::validation(format!("Malformed JSON request body: {e}")))?
+    };
+    if !input.is_object() {
+        return Err(Fault::validation("The request body must be a JSON object"));
+    }
+    validate_input(operation, &input)
+}
+
 /// Validates `input` as the input of `operation`. The error is a `ValidationException` naming the first
 /// offending member by its path (`taskList.name`, `decisions.1.decisionType`), in the form AWS uses.
 pub fn validate_input(operation: &str, input: &Value) -> Result<(), Fault> {
@@ -317,6 +345,40 @@ mod tests {
                     );
                 }
                 (e, g) => panic!("{op} {input}: expected {e:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn check_request_refuses_what_the_internal_path_used_to_accept() {
+        let long = |n: usize| "x".repeat(n);
+        let start = |wid: String, input: String| json!({"domain": "d", "workflowId": wid, "workflowType": {"name": "n", "version": "v"}, "input": input});
+        let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+            ("RegisterDomain", json!({"name": "", "workflowExecutionRetentionPeriodInDays": "1"}).to_string().into_bytes(), Some("'name'")),
+            ("RegisterDomain", json!({"name": long(5000), "workflowExecutionRetentionPeriodInDays": "1"}).to_string().into_bytes(), Some("'name'")),
+            ("RegisterDomain", json!({"name": "d", "description": long(100_000), "workflowExecutionRetentionPeriodInDays": "1"}).to_string().into_bytes(), Some("'description'")),
+            ("StartWorkflowExecution", start(long(10_000), String::new()).to_string().into_bytes(), Some("'workflowId'")),
+            ("StartWorkflowExecution", start("w".into(), long(40_000)).to_string().into_bytes(), Some("'input'")),
+            ("StartWorkflowExecution", start("w".into(), long(5_000_000)).to_string().into_bytes(), Some("larger than")),
+            ("StartWorkflowExecution", b"[1]".to_vec(), Some("JSON object")),
+            ("StartWorkflowExecution", b"{nope".to_vec(), Some("Malformed JSON")),
+            ("_AddMember", b"{}".to_vec(), None),
+            ("RegisterDomain", json!({"name": "d", "workflowExecutionRetentionPeriodInDays": "1"}).to_string().into_bytes(), None),
+            ("ListDomains", b"  ".to_vec(), Some("'registrationStatus'")),
+        ];
+        for (op, body, expect) in cases {
+            match (check_request(op, &body), expect) {
+                (Ok(()), None) if op != "_AddMember" => {}
+                (Err(f), None) => assert_eq!(f.code(), "UnknownOperationException", "{op}"),
+                (Err(f), Some(needle)) => {
+                    assert_eq!(f.code(), "ValidationException", "{op}");
+                    assert!(
+                        f.message.contains(needle),
+                        "{op}: {} lacks {needle}",
+                        f.message
+                    );
+                }
+                (got, e) => panic!("{op}: expected {e:?}, got {got:?}"),
             }
         }
     }

@@ -18,6 +18,21 @@ pub enum Command {
         #[command(subcommand)]
         action: Admin,
     },
+    /// Last resort for a cluster that lost its quorum for good: rewrites a *stopped* node's data
+    /// directory so that it starts as the single voter of a new cluster, with everything its log
+    /// holds. Entries only the lost members held are gone. Add the other nodes back afterwards, each
+    /// with an empty data directory (see docs/operations.md).
+    Recover {
+        /// The stopped node's data directory (the one given to --data-dir).
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// The node's Raft id.
+        #[arg(long)]
+        node_id: u64,
+        /// Its gRPC address in the new configuration (default: the one its configuration has).
+        #[arg(long)]
+        grpc_addr: Option<String>,
+    },
 }
 
 /// Admin actions.
@@ -88,7 +103,14 @@ async fn change(
 
 /// Runs an admin command and prints its result.
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let Command::Admin { endpoint, action } = command;
+    let (endpoint, action) = match command {
+        Command::Admin { endpoint, action } => (endpoint, action),
+        Command::Recover {
+            data_dir,
+            node_id,
+            grpc_addr,
+        } => return recover(&data_dir, node_id, grpc_addr),
+    };
     let http = reqwest::Client::new();
     let out = match action {
         Admin::Status => get_status(&http, &endpoint).await?,
@@ -140,6 +162,37 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             change(&http, &endpoint, "/cluster/transfer-leader", body).await?
         }
     };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// `swfd recover`: forces a stopped node's configuration to itself alone.
+fn recover(
+    data_dir: &std::path::Path,
+    node_id: u64,
+    grpc_addr: Option<String>,
+) -> anyhow::Result<()> {
+    let db_dir = data_dir.join("db");
+    anyhow::ensure!(
+        db_dir.join("CURRENT").is_file(),
+        "{} holds no swfd database",
+        data_dir.display()
+    );
+    // RocksDB's lock refuses a directory a running swfd has open.
+    let db = swf_store::open_db(&db_dir)
+        .with_context(|| format!("opening {} (is the node stopped?)", db_dir.display()))?;
+    let done = swf_store::recover::force_single_voter(&db, node_id, grpc_addr)
+        .map_err(|e| anyhow::anyhow!("recovery failed: {e}"))?;
+    db.flush_wal(true)?;
+    let out = json!({
+        "node_id": node_id,
+        "addr": done.addr,
+        "previous_voters": done.previous_voters,
+        "new_voters": [node_id],
+        "membership_entry": { "term": done.entry.leader_id.term, "index": done.entry.index },
+        "next": "start the node as before; it elects itself and serves. Add the other nodes back with \
+                 empty data directories (swfd admin add, or --join).",
+    });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -66,6 +66,14 @@ pub struct Args {
     /// Account id used in domain ARNs (default 000000000000).
     #[arg(long, env = "SWFD_ACCOUNT_ID")]
     pub account_id: Option<String>,
+    /// Seconds a node being added may take to catch up with the log before the add is given up and
+    /// the node removed again (default 60); it becomes a voter only once caught up.
+    #[arg(long, env = "SWFD_MEMBER_CATCH_UP_SECS")]
+    pub member_catch_up_secs: Option<u64>,
+    /// Seconds after SIGTERM/SIGINT within which swfd exits, whatever is still in flight (default 20;
+    /// Kubernetes waits 30 by default before it kills).
+    #[arg(long, env = "SWFD_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 /// The TOML file: the same settings, kebab-case.
@@ -83,6 +91,8 @@ pub struct FileConfig {
     pub snapshot_every: Option<u64>,
     pub region: Option<String>,
     pub account_id: Option<String>,
+    pub member_catch_up_secs: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 /// The resolved settings.
@@ -101,6 +111,8 @@ pub struct Settings {
     pub snapshot_every: u64,
     pub region: String,
     pub account_id: String,
+    pub member_catch_up: Duration,
+    pub shutdown_grace: Duration,
 }
 
 impl Settings {
@@ -164,6 +176,16 @@ impl Settings {
                 .clone()
                 .or(file.account_id)
                 .unwrap_or_else(|| "000000000000".into()),
+            member_catch_up: Duration::from_secs(
+                args.member_catch_up_secs
+                    .or(file.member_catch_up_secs)
+                    .unwrap_or(60),
+            ),
+            shutdown_grace: Duration::from_secs(
+                args.shutdown_grace_secs
+                    .or(file.shutdown_grace_secs)
+                    .unwrap_or(20),
+            ),
         };
         settings.validate()?;
         Ok(settings)
@@ -191,6 +213,14 @@ impl Settings {
             !(self.join.is_some() && self.initial_members.is_some()),
             "give either join or initial-members, not both"
         );
+        anyhow::ensure!(
+            self.member_catch_up >= Duration::from_secs(1),
+            "member-catch-up-secs must be at least 1"
+        );
+        anyhow::ensure!(
+            self.shutdown_grace >= Duration::from_secs(1),
+            "shutdown-grace-secs must be at least 1"
+        );
         if let Some(members) = &self.initial_members {
             anyhow::ensure!(
                 members.contains_key(&self.node_id),
@@ -216,6 +246,7 @@ impl Settings {
         c.initial_members = self.initial_members.clone();
         c.join = self.join.is_some();
         c.snapshot_every = self.snapshot_every;
+        c.member_catch_up = self.member_catch_up;
         c
     }
 }

@@ -52,10 +52,22 @@ async fn main() -> anyhow::Result<()> {
     let gateway = swf_gateway::Gateway::new(node.clone());
     let app = swf_gateway::router(gateway);
     let stopping = node.clone();
+    let grace = settings.shutdown_grace;
     swf_gateway::serve(http, app, async move {
         shutdown_signal().await;
         tracing::info!("stopping: answering held long polls");
         stopping.stop_polls();
+        // However the stop goes (calls waiting for a quorum that is gone, a Raft core that does not
+        // answer), the process is gone within the grace period. Everything acknowledged is already
+        // on disk: an acknowledged call's log entry was synced before its answer.
+        std::thread::spawn(move || {
+            std::thread::sleep(grace);
+            tracing::error!(
+                grace_secs = grace.as_secs(),
+                "the grace period is over with calls still in flight: exiting now"
+            );
+            std::process::exit(1);
+        });
     })
     .await;
     tracing::info!("shutting down");
