@@ -11,7 +11,9 @@ if [ "$(id -u)" -eq 0 ] && ! command -v iptables >/dev/null 2>&1 && command -v a
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null || true
 fi
 
-cargo build -p swfd -p swf-chaos
+# The same build as scripts/test.sh (swf-chaos and swfd have integration tests, so their binaries are
+# built by it): a separate `cargo build -p swfd -p swf-chaos` resolves other features and rebuilds RocksDB.
+cargo test --workspace --no-run
 mkdir -p "$target_dir/chaos"
 args=(--nodes "${CHAOS_NODES:-3}" --duration "${CHAOS_DURATION:-60}" --seed "${CHAOS_SEED:-1}"
       --report "$target_dir/chaos/report.json")
