@@ -96,7 +96,11 @@ async fn a_decision_list_past_the_limit_ends_exactly_at_it() -> anyhow::Result<(
         .send()
         .await?;
     let history = full_history(&c, "markers", &run).await?;
-    assert_eq!(history.len(), 21, "the limit's 20 events and the termination");
+    assert_eq!(
+        history.len(),
+        21,
+        "the limit's 20 events and the termination"
+    );
     let last = history.last().expect("events");
     assert_eq!(last.event_id(), 21);
     assert_eq!(

@@ -273,7 +273,10 @@ fn check_invariants(s: &MemState) {
     let model = swf_types::model::model();
     let mut expected_queue: BTreeSet<QueuedTask> = BTreeSet::new();
     for (run_id, _) in s.items.keys() {
-        assert!(s.executions.contains_key(run_id), "open item of unknown run {run_id}");
+        assert!(
+            s.executions.contains_key(run_id),
+            "open item of unknown run {run_id}"
+        );
     }
     for (run_id, rec) in &s.records() {
         assert_eq!(run_id, &rec.run_id);

@@ -66,10 +66,7 @@ fn signals_fill_the_history_to_the_limit_then_terminate() {
             h.ok(signal_op("w", None));
         }
         h.assert_ended_at_limit(&run, limit);
-        assert_eq!(
-            h.fault(signal_op("w", None)).code(),
-            "UnknownResourceFault"
-        );
+        assert_eq!(h.fault(signal_op("w", None)).code(), "UnknownResourceFault");
     }
 }
 
@@ -80,10 +77,7 @@ fn a_long_decision_list_stops_at_the_limit() {
     for limit in [5, 12, 30] {
         let mut h = limited(limit);
         let run = h.start("w");
-        h.round(
-            &run,
-            (0..40).map(|i| marker(&format!("m{i}"))).collect(),
-        );
+        h.round(&run, (0..40).map(|i| marker(&format!("m{i}"))).collect());
         h.assert_ended_at_limit(&run, limit);
         let markers = h
             .types(&run)
@@ -102,7 +96,12 @@ fn decisions_past_the_limit_have_no_effect_elsewhere() {
     let run = h.start("w");
     h.round(
         &run,
-        vec![marker("m"), start_child("c"), schedule("a"), start_timer("t", "5")],
+        vec![
+            marker("m"),
+            start_child("c"),
+            schedule("a"),
+            start_timer("t", "5"),
+        ],
     );
     assert!(h.history(&run).len() <= 7);
     h.assert_terminated_for_limit(&run);
@@ -133,16 +132,17 @@ fn a_burst_of_timers_stops_at_the_limit() {
     let run = h.start("w");
     h.round(
         &run,
-        (0..10).map(|i| start_timer(&format!("t{i}"), "5")).collect(),
+        (0..10)
+            .map(|i| start_timer(&format!("t{i}"), "5"))
+            .collect(),
     );
     assert_eq!(h.history(&run).len(), 14);
-    let due: Vec<Deadline> = h
-        .s
-        .deadlines
-        .iter()
-        .filter(|d| matches!(d.kind, DeadlineKind::Timer { .. }))
-        .cloned()
-        .collect();
+    let due: Vec<Deadline> =
+        h.s.deadlines
+            .iter()
+            .filter(|d| matches!(d.kind, DeadlineKind::Timer { .. }))
+            .cloned()
+            .collect();
     assert_eq!(due.len(), 10);
     h.clock = due.iter().map(|d| d.due.0).max().unwrap();
     h.ok(Op::FireDeadlines(due));
@@ -236,7 +236,11 @@ fn every_limit_holds_on_a_mixed_workflow() {
             let d = h.deadline(&p, |k| matches!(k, DeadlineKind::Timer { .. }));
             h.fire(d);
         }
-        if let Some(c) = h.s.open_runs.get(&(D.to_string(), "c1".to_string())).cloned() {
+        if let Some(c) =
+            h.s.open_runs
+                .get(&(D.to_string(), "c1".to_string()))
+                .cloned()
+        {
             if decided(&h, &c) {
                 h.round_if_room(&c, vec![complete_wf()]);
             }
@@ -266,7 +270,10 @@ fn batched_entries_reach_the_limit_as_separate_ones_do() {
     let mut h = H::batching();
     h.limits.max_history_events = 12;
     let run = h.start("w");
-    h.round(&run, (0..3).map(|i| start_timer(&format!("t{i}"), "5")).collect());
+    h.round(
+        &run,
+        (0..3).map(|i| start_timer(&format!("t{i}"), "5")).collect(),
+    );
     while h.is_open(&run) {
         h.ok(signal_op("w", None));
     }

@@ -153,7 +153,10 @@ pub fn diff(before: &Items, after: &ExecutionRecord, out: &mut Vec<Write>) {
     }
     for d in now {
         if !before.deadlines.contains(d) {
-            put(ItemKey::Deadline(d.clone()), Some(OpenItem::Deadline(d.clone())));
+            put(
+                ItemKey::Deadline(d.clone()),
+                Some(OpenItem::Deadline(d.clone())),
+            );
         }
     }
 }

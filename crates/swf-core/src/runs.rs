@@ -197,6 +197,18 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         let rec = exec.rec.clone();
         self.finished.insert(rec.run_id.clone(), rec.clone());
         exec.finish(&mut self.writes);
+        // `finish` writes the record last. The record is one key, so an earlier write of it in this
+        // command is replaced where it stands (the store, the overlay and the cache keep the last).
+        let last = self.writes.len() - 1;
+        match self.record_writes.get(&rec.run_id) {
+            Some(&at) => {
+                let record = self.writes.pop().expect("finish wrote the record");
+                self.writes[at] = record;
+            }
+            None => {
+                self.record_writes.insert(rec.run_id.clone(), last);
+            }
+        }
         if closed_now {
             self.notify_parent(&rec)?;
             self.apply_child_policy(&rec)?;

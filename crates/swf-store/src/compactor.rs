@@ -5,6 +5,10 @@
 //! was purged). The compactor compacts exactly the purged key ranges, on a thread of its own so
 //! applying and appending never wait for it.
 //!
+//! The memtables are flushed first: until they are, the write-ahead log files that hold the purged
+//! data (and everything written alongside it) cannot be deleted, and for a small database the WAL is
+//! most of the data directory.
+//!
 //! Only ranges worth it are sent here: a purged history of at least `PURGE_COMPACT_EVENTS` events
 //! and every log purge (one per snapshot). Small histories are left to RocksDB's own compactions.
 
@@ -13,7 +17,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use rocksdb::DB;
 
-use crate::db::Db;
+use crate::db::{Db, CF_LOGS, CF_META, STATE_CFS};
 
 /// A purged history at least this long is compacted right away.
 pub const PURGE_COMPACT_EVENTS: i64 = 1_000;
@@ -43,6 +47,13 @@ impl Compactor {
             .spawn(move || {
                 while let Ok(ranges) = rx.recv() {
                     let Some(db) = weak.upgrade() else { return };
+                    for name in [CF_META, CF_LOGS].iter().chain(STATE_CFS) {
+                        if let Some(cf) = db.cf_handle(name) {
+                            if let Err(e) = db.flush_cf(&cf) {
+                                tracing::warn!(error = %e, cf = name, "flush before compaction");
+                            }
+                        }
+                    }
                     for r in ranges {
                         if let Some(cf) = db.cf_handle(r.cf) {
                             db.compact_range_cf(&cf, Some(&r.start), Some(&r.end));

@@ -216,10 +216,7 @@ async fn records_of_the_previous_release_read_and_move_their_items_on_change() {
         vec!["a", "c"],
         "the other timers survived the move"
     );
-    assert_eq!(
-        after.timers["a"].control.as_deref(),
-        Some("control of a")
-    );
+    assert_eq!(after.timers["a"].control.as_deref(), Some("control of a"));
     assert_eq!(after.deadlines.len(), 3);
     let stored: Value = serde_json::from_slice(
         &db.get_cf(db.cf_handle(CF_EXECUTIONS).unwrap(), run.as_bytes())
@@ -227,10 +224,21 @@ async fn records_of_the_previous_release_read_and_move_their_items_on_change() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(stored.get("timers"), None, "the record no longer embeds them");
+    assert_eq!(
+        stored.get("timers"),
+        None,
+        "the record no longer embeds them"
+    );
     assert_eq!(stored["items_keyed"], json!(true));
     let items = db
-        .iterator_cf(db.cf_handle(CF_ITEMS).unwrap(), rocksdb::IteratorMode::Start)
+        .iterator_cf(
+            db.cf_handle(CF_ITEMS).unwrap(),
+            rocksdb::IteratorMode::Start,
+        )
         .count();
-    assert_eq!(items, 2 + 3, "two timers and three deadlines under their own keys");
+    assert_eq!(
+        items,
+        2 + 3,
+        "two timers and three deadlines under their own keys"
+    );
 }
