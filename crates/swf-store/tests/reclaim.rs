@@ -37,15 +37,14 @@ async fn a_purged_long_history_gives_its_space_back() {
     let now = 1_700_000_000_000i64;
     let mut apply = |op: Op| {
         index += 1;
-        let entry = Entry::<TypeConfig> {
+        Entry::<TypeConfig> {
             log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
             payload: EntryPayload::Normal(Batch(vec![Command {
                 now: Timestamp(now + index as i64),
                 op,
                 fresh_ids: Vec::new(),
             }])),
-        };
-        entry
+        }
     };
     let ops = [
         Op::RegisterDomain(RegisterDomainInput {
