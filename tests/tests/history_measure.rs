@@ -61,7 +61,8 @@ async fn history_pages_of_a_25000_event_execution() -> anyhow::Result<()> {
     let fx = setup_domain(&c, "hist").await?;
     let run = start_execution(&c, &fx, "big", "").await?;
     let t0 = Instant::now();
-    // The 25,000-event limit closes the execution (EVENT_LIMIT_EXCEEDED) with exactly 25,000 events.
+    // The 25,000-event limit closes the execution (EVENT_LIMIT_EXCEEDED): 25,000 events, then the
+    // termination.
     let accepted = signal_many(&swfd, "hist", "big", 25_000).await;
     println!(
         "{accepted} signals accepted in {:.1} s",
@@ -101,7 +102,7 @@ async fn history_pages_of_a_25000_event_execution() -> anyhow::Result<()> {
         percentile(&pages, 0.99),
         pages.last().copied().unwrap_or(0.0)
     );
-    assert_eq!(events / 8, 25_000);
+    assert_eq!(events / 8, 25_001);
     Ok(())
 }
 
@@ -121,9 +122,9 @@ async fn restart_to_ready_with_a_million_events() -> anyhow::Result<()> {
     while events < target {
         let id = format!("w{n}");
         start_execution(&c, &fx, &id, "").await?;
-        // Start, decision scheduled, then one event per signal up to the 25,000 limit (which adds the
-        // termination event).
-        let signals = (target - events).min(24_997);
+        // Start, decision scheduled, then one event per signal up to the 25,000 limit, then the
+        // termination event.
+        let signals = (target - events).min(24_998);
         signal_many(&swfd, "many", &id, signals).await;
         events += signals + 3;
         n += 1;

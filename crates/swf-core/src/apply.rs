@@ -30,6 +30,9 @@ pub struct Ctx<'a, S: Lookup + ?Sized> {
     pub fresh_ids: std::collections::VecDeque<String>,
     /// Executions already changed by this command (latest version), read before the store.
     pub finished: std::collections::BTreeMap<String, ExecutionRecord>,
+    /// Where in `writes` each changed execution's record write is: a run changed again within the
+    /// command replaces it (a burst of 256 firings on one run must not hold 256 copies of its record).
+    pub record_writes: std::collections::BTreeMap<String, usize>,
 }
 
 /// Applies `cmd` at log `index` to `state`.
@@ -47,6 +50,7 @@ pub fn apply<S: Lookup + ?Sized>(
         writes: Vec::new(),
         fresh_ids: cmd.fresh_ids.iter().cloned().collect(),
         finished: Default::default(),
+        record_writes: Default::default(),
     };
     let result = match &cmd.op {
         Op::RegisterDomain(input) => ctx.register_domain(input),

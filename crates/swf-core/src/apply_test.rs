@@ -155,7 +155,7 @@ impl H {
     }
 
     fn rec(&self, run: &str) -> ExecutionRecord {
-        self.s.executions[run].clone()
+        self.s.record(run).expect("a record")
     }
 
     fn history(&self, run: &str) -> Vec<HistoryEvent> {
@@ -272,7 +272,13 @@ fn id_of(v: &Value, member: &str) -> i64 {
 fn check_invariants(s: &MemState) {
     let model = swf_types::model::model();
     let mut expected_queue: BTreeSet<QueuedTask> = BTreeSet::new();
-    for (run_id, rec) in &s.executions {
+    for (run_id, _) in s.items.keys() {
+        assert!(
+            s.executions.contains_key(run_id),
+            "open item of unknown run {run_id}"
+        );
+    }
+    for (run_id, rec) in &s.records() {
         assert_eq!(run_id, &rec.run_id);
         let events: Vec<&HistoryEvent> = s
             .history
@@ -463,7 +469,7 @@ fn check_invariants(s: &MemState) {
         }
     }
     for ((domain, wid), run) in &s.open_runs {
-        let rec = &s.executions[run];
+        let rec = &s.records()[run];
         assert!(rec.is_open(), "open run {run} is closed");
         assert_eq!((&rec.domain, &rec.workflow_id), (domain, wid));
     }
@@ -2986,7 +2992,7 @@ impl H {
     fn check_deadlines(&self) {
         let armed: BTreeSet<Deadline> = self
             .s
-            .executions
+            .records()
             .values()
             .flat_map(|r| r.deadlines.clone())
             .collect();
@@ -3506,8 +3512,9 @@ fn history_event_limit_terminates_the_run() {
             ..Default::default()
         }));
     }
+    // The limit's 8 events, then the termination.
     let events = h.history(&run);
-    assert_eq!(events.len(), 8);
+    assert_eq!(events.len(), 9);
     let last = attrs(events.last().unwrap());
     assert_eq!(last["cause"], "EVENT_LIMIT_EXCEEDED");
     assert_eq!(h.rec(&run).close_status, Some(CloseStatus::Terminated));
@@ -3714,3 +3721,6 @@ fn batched_child_workflows_and_continue_as_new_match_separate_entries() {
     let h = continue_as_new(H::batching());
     check_all_batchings(&h);
 }
+
+#[path = "history_limit_test.rs"]
+mod history_limit;

@@ -335,7 +335,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                     workflow_id: rec.workflow_id.clone(),
                     run_id: rec.run_id.clone(),
                 };
-                let mut other = Exec::new(rec);
+                let mut other = Exec::new(rec, self.limits.max_history_events);
                 other.add_event(now, signaled(&me));
                 other.needs_decision(now, self.index);
                 self.commit(other)?;
@@ -407,7 +407,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                     run_id: rec.run_id.clone(),
                 };
                 if !rec.cancel_requested {
-                    let mut other = Exec::new(rec);
+                    let mut other = Exec::new(rec, self.limits.max_history_events);
                     other.mark_changed();
                     other.rec.cancel_requested = true;
                     other.add_event(now, requested);

@@ -50,7 +50,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             }
             _ => return unknown(),
         };
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.disarm(|d| {
             d.kind == DeadlineKind::DecisionStartToClose && d.event_id == t.started_event_id
         });
@@ -77,6 +77,12 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             if !exec.is_open() {
                 break;
             }
+            if exec.room() < events_needed(decision) {
+                // Carrying out this decision could take the history past its limit: it and the
+                // decisions after it are dropped and the run is terminated (EVENT_LIMIT_EXCEEDED).
+                exec.mark_over_limit();
+                break;
+            }
             let needs_decision = self.decide(&mut exec, decision, completed, unhandled)?;
             reschedule |= needs_decision;
         }
@@ -86,6 +92,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
     }
 
     /// Applies one decision; returns whether it produced an event that needs a new decision task.
+    /// It appends at most `events_needed(d)` events to the deciding run.
     fn decide(
         &mut self,
         exec: &mut Exec,
@@ -586,4 +593,17 @@ fn check_decisions(decisions: &[Decision]) -> Result<(), Fault> {
         }
     }
     Ok(())
+}
+
+/// The most events a decision appends to the deciding run's history: starting a child records it
+/// initiated and started; cancelling an activity not yet started records the request and the cancel;
+/// signalling or cancelling another run records it initiated, done (and, aimed at the deciding run
+/// itself, the signal or cancel request); every other decision records one event.
+fn events_needed(d: &Decision) -> i64 {
+    match d.decision_type {
+        DecisionType::StartChildWorkflowExecution | DecisionType::RequestCancelActivityTask => 2,
+        DecisionType::SignalExternalWorkflowExecution
+        | DecisionType::RequestCancelExternalWorkflowExecution => 3,
+        _ => 1,
+    }
 }

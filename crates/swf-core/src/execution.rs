@@ -1,11 +1,17 @@
 //! `Exec`: one execution being changed by a command. It appends history events with contiguous ids,
 //! keeps the decision-task rules (at most one scheduled or started; a new one after completion when
-//! events arrived meanwhile), and turns the result into writes.
+//! events arrived meanwhile), and turns the result into writes: the events, queue and deadline
+//! changes, the open items that changed (see `items`) and the record.
+//!
+//! The history limit is exact: an open run's history never holds more than `limit` events. An event
+//! that would go past it is not recorded; the run is marked `over_limit`, and `Ctx::commit` then
+//! terminates it (cause EVENT_LIMIT_EXCEEDED) with the one event allowed past the limit.
 
 use swf_types::events::EventAttributes;
 use swf_types::shapes::*;
 use swf_types::Timestamp;
 
+use crate::items::Items;
 use crate::state::*;
 
 /// An execution under change plus the writes its change makes.
@@ -17,18 +23,51 @@ pub struct Exec {
     /// Visibility to rewrite on finish: `Some(None)` for a new execution, `Some(Some(before))` when it
     /// changed from `before` (closed).
     reindex_from: Option<Option<ExecutionRecord>>,
+    /// The open items as stored before this change (what `finish` diffs against).
+    stored_items: Items,
+    /// Most events the history may hold (the termination event for reaching it comes on top).
+    limit: i64,
+    /// An event was refused because the history is full, or work was dropped that would have
+    /// overfilled it: the run must be terminated.
+    over_limit: bool,
 }
 
 impl Exec {
-    /// Starts changing `rec`.
-    pub fn new(rec: ExecutionRecord) -> Exec {
+    /// Starts changing `rec`, whose history may hold at most `limit` events.
+    pub fn new(mut rec: ExecutionRecord, limit: usize) -> Exec {
+        let stored_items = Items::stored_of(&rec);
+        rec.items_keyed = true;
         Exec {
             rec,
             events: Vec::new(),
             queue_writes: Vec::new(),
             closed_now: false,
             reindex_from: None,
+            stored_items,
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            over_limit: false,
         }
+    }
+
+    /// How many more events the history may take before it is full.
+    pub fn room(&self) -> i64 {
+        self.limit - (self.rec.next_event_id - 1)
+    }
+
+    /// Marks the run as having reached the history limit (its change needed more events than fit).
+    pub fn mark_over_limit(&mut self) {
+        self.over_limit = true;
+    }
+
+    /// Whether the open run has to be terminated for the history limit: it is full, or an event or
+    /// work was refused for lack of room.
+    pub fn must_end_for_limit(&self) -> bool {
+        self.rec.is_open() && (self.over_limit || self.room() <= 0)
+    }
+
+    /// The limit this run's history has.
+    pub fn limit(&self) -> i64 {
+        self.limit
     }
 
     /// Marks a change that visibility shows (cancel requested), so finishing it re-indexes the execution.
@@ -43,8 +82,26 @@ impl Exec {
         self.reindex_from = Some(None);
     }
 
-    /// Appends an event and returns its id.
+    /// Appends an event and returns its id. While the run is open and its history is full the event is
+    /// not recorded (the id it would have had is returned) and the run is marked for termination.
     pub fn add_event<A: EventAttributes>(&mut self, now: Timestamp, attributes: A) -> i64 {
+        if self.rec.is_open() && self.room() <= 0 {
+            self.over_limit = true;
+            return self.rec.next_event_id;
+        }
+        self.push_event(now, attributes)
+    }
+
+    /// Appends an event even past the history limit: only the event that ends a run for the limit.
+    pub fn add_event_past_limit<A: EventAttributes>(
+        &mut self,
+        now: Timestamp,
+        attributes: A,
+    ) -> i64 {
+        self.push_event(now, attributes)
+    }
+
+    fn push_event<A: EventAttributes>(&mut self, now: Timestamp, attributes: A) -> i64 {
         let id = self.rec.next_event_id;
         self.rec.next_event_id += 1;
         self.events.push(HistoryEvent::new(id, now, attributes));
@@ -212,6 +269,9 @@ impl Exec {
         if let Some(before) = &self.reindex_from {
             writes.extend(crate::visibility::reindex(before.as_ref(), &self.rec));
         }
-        writes.push(Write::Execution(self.rec));
+        let mut rec = self.rec;
+        rec.finish_assembly();
+        crate::items::diff(&self.stored_items, &rec, writes);
+        writes.push(Write::Execution(rec));
     }
 }

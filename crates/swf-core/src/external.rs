@@ -47,7 +47,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         i: &SignalWorkflowExecutionInput,
     ) -> Result<Outcome, ReadError> {
         let rec = fault!(self.target(&i.domain, &i.workflow_id, i.run_id.as_deref())?);
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.add_event(
             self.now,
             WorkflowExecutionSignaledEventAttributes {
@@ -70,7 +70,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             // Already requested: SWF records the request once.
             return Ok(Ok(Reply::Done));
         }
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.mark_changed();
         exec.rec.cancel_requested = true;
         exec.add_event(
@@ -88,7 +88,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
     ) -> Result<Outcome, ReadError> {
         let rec = fault!(self.target(&i.domain, &i.workflow_id, i.run_id.as_deref())?);
         let child_policy = i.child_policy.unwrap_or(rec.config.child_policy);
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.add_event(
             self.now,
             WorkflowExecutionTerminatedEventAttributes {

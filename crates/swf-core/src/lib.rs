@@ -11,6 +11,7 @@ pub mod command;
 mod decisions;
 pub mod execution;
 mod external;
+pub mod items;
 pub mod lifecycle;
 pub mod limits;
 pub mod memstate;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use swf_types::shapes::*;
 
+use crate::items::{ItemKey, OpenItem};
 use crate::state::*;
 
 /// Orders queued tasks as the RocksDB store does: list, then priority (higher first), then age.
@@ -17,7 +18,10 @@ pub struct MemState {
     pub workflow_types: BTreeMap<(String, String, String), WorkflowTypeDetail>,
     pub activity_types: BTreeMap<(String, String, String), ActivityTypeDetail>,
     pub open_runs: BTreeMap<(String, String), String>,
+    /// Execution records as a store keeps them: without their open items (see `items`).
     pub executions: BTreeMap<String, ExecutionRecord>,
+    /// The open items of executions, by run id and item.
+    pub items: BTreeMap<(String, ItemKey), OpenItem>,
     pub history: BTreeMap<(String, i64), HistoryEvent>,
     pub queues: BTreeMap<QueueKey, QueuedTask>,
     pub visibility: BTreeMap<Vec<u8>, WorkflowExecutionInfo>,
@@ -43,9 +47,21 @@ impl MemState {
                     self.activity_types
                         .insert((domain, t.name.clone(), t.version.clone()), detail);
                 }
-                Write::Execution(rec) => {
+                Write::Execution(mut rec) => {
+                    rec.activities.clear();
+                    rec.timers.clear();
+                    rec.deadlines.clear();
+                    rec.children.clear();
                     self.executions.insert(rec.run_id.clone(), rec);
                 }
+                Write::Item { run_id, key, item } => match item {
+                    Some(item) => {
+                        self.items.insert((run_id, key), item);
+                    }
+                    None => {
+                        self.items.remove(&(run_id, key));
+                    }
+                },
                 Write::OpenRun {
                     domain,
                     workflow_id,
@@ -64,6 +80,7 @@ impl MemState {
                     visibility_keys,
                 } => {
                     self.executions.remove(&run_id);
+                    self.items.retain(|(r, _), _| *r != run_id);
                     for id in 1..=last_event_id {
                         self.history.remove(&(run_id.clone(), id));
                     }
@@ -110,6 +127,28 @@ impl MemState {
                 }
             }
         }
+    }
+
+    /// An execution's record with its open items, as `Lookup::execution` reads it.
+    pub fn record(&self, run_id: &str) -> Option<ExecutionRecord> {
+        let mut rec = self.executions.get(run_id)?.clone();
+        let from = (run_id.to_string(), ItemKey::Activity(i64::MIN));
+        for ((r, _), item) in self.items.range(from..) {
+            if r != run_id {
+                break;
+            }
+            rec.insert_item(item.clone());
+        }
+        rec.finish_assembly();
+        Some(rec)
+    }
+
+    /// Every execution's record with its open items, by run id.
+    pub fn records(&self) -> BTreeMap<String, ExecutionRecord> {
+        self.executions
+            .keys()
+            .filter_map(|r| Some((r.clone(), self.record(r)?)))
+            .collect()
     }
 
     /// The queued tasks of one task list, in delivery order.
@@ -168,7 +207,7 @@ impl Lookup for MemState {
             .cloned())
     }
     fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError> {
-        Ok(self.executions.get(run_id).cloned())
+        Ok(self.record(run_id))
     }
 
     fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError> {

@@ -111,8 +111,10 @@ impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
                     self.open_runs
                         .insert((domain.clone(), workflow_id.clone()), run_id.clone());
                 }
-                // Queues, deadlines and visibility rows are never read by `apply`.
-                Write::Enqueue(_)
+                // Queues, deadlines and visibility rows are never read by `apply`; open items are
+                // read with their record, which the overlay keeps whole (`Write::Execution`).
+                Write::Item { .. }
+                | Write::Enqueue(_)
                 | Write::Dequeue(_)
                 | Write::Arm(_)
                 | Write::Disarm(_)

@@ -120,8 +120,9 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             deadlines: Vec::new(),
             parent: n.parent.clone(),
             children: Default::default(),
+            items_keyed: true,
         };
-        let mut exec = Exec::new(record);
+        let mut exec = Exec::new(record, self.limits.max_history_events);
         exec.mark_new();
         exec.add_event(
             self.now,
@@ -167,11 +168,12 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
     /// Commits a changed execution's writes. If the change closed it, its parent hears about it and its
     /// open children get its child policy.
     pub(crate) fn commit(&mut self, mut exec: Exec) -> Result<(), ReadError> {
-        let limit = self.limits.max_history_events as i64;
-        // The events so far (next_event_id - 1) plus the termination event must fit in the limit.
-        if exec.is_open() && exec.rec.next_event_id >= limit {
+        // A run whose history is full (or whose change needed more events than fit) ends here: the
+        // termination is the one event allowed past the limit.
+        if exec.must_end_for_limit() {
+            let limit = exec.limit();
             let child_policy = exec.rec.config.child_policy;
-            exec.add_event(
+            exec.add_event_past_limit(
                 self.now,
                 WorkflowExecutionTerminatedEventAttributes {
                     reason: Some(format!("The history reached the limit of {limit} events")),
@@ -195,6 +197,18 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         let rec = exec.rec.clone();
         self.finished.insert(rec.run_id.clone(), rec.clone());
         exec.finish(&mut self.writes);
+        // `finish` writes the record last. The record is one key, so an earlier write of it in this
+        // command is replaced where it stands (the store, the overlay and the cache keep the last).
+        let last = self.writes.len() - 1;
+        match self.record_writes.get(&rec.run_id) {
+            Some(&at) => {
+                let record = self.writes.pop().expect("finish wrote the record");
+                self.writes[at] = record;
+            }
+            None => {
+                self.record_writes.insert(rec.run_id.clone(), last);
+            }
+        }
         if closed_now {
             self.notify_parent(&rec)?;
             self.apply_child_policy(&rec)?;
@@ -209,7 +223,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         let Some(parent) = self.load(&p.run_id)?.filter(ExecutionRecord::is_open) else {
             return Ok(());
         };
-        let mut exec = Exec::new(parent);
+        let mut exec = Exec::new(parent, self.limits.max_history_events);
         let Some(link) = exec
             .rec
             .children
@@ -336,7 +350,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             let Some(child) = self.load(&link.run_id)?.filter(ExecutionRecord::is_open) else {
                 continue;
             };
-            let mut exec = Exec::new(child);
+            let mut exec = Exec::new(child, self.limits.max_history_events);
             match policy {
                 ChildPolicy::Terminate => {
                     let child_policy = exec.rec.config.child_policy;

@@ -223,22 +223,31 @@ pub struct ExecutionRecord {
     pub decision: DecisionSlot,
     /// The started event id of the last completed decision task (`previousStartedEventId`).
     pub previous_started_event_id: i64,
-    /// Open activities by scheduled event id.
+    /// Open activities by scheduled event id. Like `timers`, `deadlines` and `children`, this is an open
+    /// item: stored under a key of its own (`Write::Item`, see `items`), never in the stored record, so
+    /// a change costs the same whatever else is open. Records written before that carry them inline;
+    /// they are still read (`items_keyed` false) and move to their own keys when next changed.
+    #[serde(default, skip_serializing)]
     pub activities: BTreeMap<i64, ActivityState>,
     pub latest_activity_task_timestamp: Option<Timestamp>,
     pub latest_execution_context: Option<String>,
-    /// Open timers by timer id.
-    #[serde(default)]
+    /// Open timers by timer id (an open item).
+    #[serde(default, skip_serializing)]
     pub timers: BTreeMap<String, TimerState>,
-    /// Every deadline armed for this execution.
-    #[serde(default)]
+    /// Every deadline armed for this execution, in `Deadline` order once a change is finished (an open
+    /// item).
+    #[serde(default, skip_serializing)]
     pub deadlines: Vec<Deadline>,
     /// The parent, for a child execution.
     #[serde(default)]
     pub parent: Option<ParentRef>,
-    /// Open child executions by workflow id.
-    #[serde(default)]
+    /// Open child executions by workflow id (an open item).
+    #[serde(default, skip_serializing)]
     pub children: BTreeMap<String, ChildRef>,
+    /// Whether the open items live under keys of their own. False only for a record stored by an
+    /// earlier release, whose items are embedded in the stored record; the first change rewrites them.
+    #[serde(default)]
+    pub items_keyed: bool,
 }
 
 /// A child's link to its parent.
@@ -319,4 +328,10 @@ pub enum Write {
     },
     Enqueue(QueuedTask),
     Dequeue(QueuedTask),
+    /// Sets (`Some`) or removes (`None`) one open item of an execution (see `items`).
+    Item {
+        run_id: String,
+        key: crate::items::ItemKey,
+        item: Option<crate::items::OpenItem>,
+    },
 }

@@ -37,7 +37,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 )))
             }
         };
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.dequeue(queued);
         let started = exec.add_event(
             self.now,
@@ -91,7 +91,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 "Activity task is already started",
             )));
         };
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.dequeue(queued);
         let started = exec.add_event(
             self.now,
@@ -178,7 +178,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         input: &RecordActivityTaskHeartbeatInput,
     ) -> Result<Outcome, ReadError> {
         let (rec, scheduled) = fault!(self.started_activity(&input.task_token)?);
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         let a = exec.rec.activities.get_mut(&scheduled).expect("checked");
         if input.details.is_some() {
             a.heartbeat_details = input.details.clone();
@@ -216,7 +216,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
 
     fn end_activity(&mut self, token: &str, end: ActivityEnd<'_>) -> Result<Outcome, ReadError> {
         let (rec, scheduled) = fault!(self.started_activity(token)?);
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         let a = exec.rec.activities.remove(&scheduled).expect("checked");
         exec.disarm_activity(scheduled);
         let started = a.started_event_id.expect("checked");

@@ -37,7 +37,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 return Ok(Ok(Reply::Done));
             }
         };
-        let mut exec = Exec::new(rec);
+        let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.disarm(|x| x == d);
         let now = self.now;
         match &d.kind {

@@ -404,6 +404,7 @@ mod tests {
             deadlines: Vec::new(),
             parent: None,
             children: Default::default(),
+            items_keyed: true,
         }
     }
 

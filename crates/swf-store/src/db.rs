@@ -31,6 +31,9 @@ pub const CF_VISIBILITY: &str = "visibility";
 /// Armed deadlines: (due time, run id, event id, kind) → deadline.
 pub const CF_DEADLINES: &str = "deadlines";
 
+/// Open items of executions (activities, timers, children, deadlines): (run id, kind, item) → item.
+pub const CF_ITEMS: &str = "open_items";
+
 /// The column families that hold applied SWF state (what a snapshot carries).
 pub const STATE_CFS: &[&str] = &[
     CF_DOMAINS,
@@ -41,7 +44,25 @@ pub const STATE_CFS: &[&str] = &[
     CF_QUEUES,
     CF_VISIBILITY,
     CF_DEADLINES,
+    // Last: a snapshot file names column families by position, so older files stay readable.
+    CF_ITEMS,
 ];
+
+/// Column families where nearly every key is deleted soon after it is written (tasks dequeued,
+/// deadlines disarmed, items closed, log entries purged). A file of them that is mostly tombstones is
+/// marked for compaction at once, so the space and the scans over tombstones do not wait for the
+/// file to be pushed down by size.
+const CHURNING_CFS: &[&str] = &[CF_LOGS, CF_QUEUES, CF_DEADLINES, CF_ITEMS];
+
+/// Options of one column family.
+fn cf_options(name: &str) -> Options {
+    let mut opts = Options::default();
+    if CHURNING_CFS.contains(&name) {
+        // At least 64 deletions in any 128 consecutive entries, or half the file, marks it.
+        opts.add_compact_on_deletion_collector_factory(128, 64, 0.5);
+    }
+    opts
+}
 
 /// Opens (creating if needed) the database at `path`.
 pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
@@ -52,6 +73,6 @@ pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
     let cfs = [CF_META, CF_LOGS]
         .iter()
         .chain(STATE_CFS)
-        .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
     Ok(Arc::new(DB::open_cf_descriptors(&opts, path, cfs)?))
 }

@@ -295,6 +295,7 @@ mod tests {
             deadlines: Vec::new(),
             parent: None,
             children: Default::default(),
+            items_keyed: true,
         }
     }
 

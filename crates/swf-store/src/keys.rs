@@ -1,6 +1,7 @@
 //! Key encodings. Every component that can hold arbitrary text is length-prefixed, so no name can run
 //! into the next component; numbers are big-endian so keys sort as their numbers do.
 
+use swf_core::items::ItemKey;
 use swf_core::state::{QueuedTask, TaskKind};
 
 /// Appends a length-prefixed string.
@@ -34,6 +35,38 @@ pub fn deadline_key(d: &swf_core::state::Deadline) -> Vec<u8> {
         &mut k,
         &serde_json::to_string(&d.kind).expect("deadline kind serializes"),
     );
+    k
+}
+
+/// Prefix of all open items of a run. Every item key continues with a kind byte below 0xFF, so
+/// `[prefix, prefix + 0xFF)` holds exactly the run's items.
+pub fn items_prefix(run_id: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    push_str(&mut k, run_id);
+    k
+}
+
+/// Key of one open item of a run: the run, a kind byte, the item's id.
+pub fn item_key(run_id: &str, key: &ItemKey) -> Vec<u8> {
+    let mut k = items_prefix(run_id);
+    match key {
+        ItemKey::Activity(scheduled) => {
+            k.push(b'A');
+            k.extend_from_slice(&(*scheduled as u64).to_be_bytes());
+        }
+        ItemKey::Timer(timer_id) => {
+            k.push(b'T');
+            push_str(&mut k, timer_id);
+        }
+        ItemKey::Child(workflow_id) => {
+            k.push(b'C');
+            push_str(&mut k, workflow_id);
+        }
+        ItemKey::Deadline(d) => {
+            k.push(b'D');
+            k.extend_from_slice(&deadline_key(d));
+        }
+    }
     k
 }
 

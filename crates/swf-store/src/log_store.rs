@@ -26,6 +26,8 @@ const KEY_PURGED: &[u8] = b"last_purged";
 #[derive(Clone)]
 pub struct LogStore {
     db: Db,
+    /// Compacts the purged prefix of the log, so its space comes back at once.
+    compactor: crate::compactor::Compactor,
     flusher: std::sync::Arc<std::sync::mpsc::Sender<LogFlushed<TypeConfig>>>,
 }
 
@@ -61,6 +63,7 @@ impl LogStore {
             .spawn(move || run_flusher(flush_db, rx))
             .expect("spawn the log flusher thread");
         LogStore {
+            compactor: crate::compactor::Compactor::start(&db),
             db,
             flusher: std::sync::Arc::new(tx),
         }
@@ -224,6 +227,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.db
             .delete_range_cf(self.logs(), index_key(0), index_key(log_id.index + 1))
             .map_err(|e| StorageIOError::write_logs(&e))?;
+        // The range tombstone hides the entries; compacting the range gives their space back.
+        self.compactor.compact(vec![crate::compactor::Range {
+            cf: CF_LOGS,
+            start: index_key(0).to_vec(),
+            end: index_key(log_id.index + 1).to_vec(),
+        }]);
         Ok(())
     }
 }

@@ -130,7 +130,27 @@ impl Lookup for StateReader {
         if let Some(rec) = crate::hot_index::cached_record(&self.db, run_id).map_err(err)? {
             return Ok(Some((*rec).clone()));
         }
-        self.get(CF_EXECUTIONS, run_id.as_bytes())
+        let Some(mut rec) = self.get::<ExecutionRecord>(CF_EXECUTIONS, run_id.as_bytes())? else {
+            return Ok(None);
+        };
+        if rec.items_keyed {
+            // The open items live under their own keys (a record of an earlier release embeds them).
+            let prefix = keys::items_prefix(run_id);
+            let mut end = prefix.clone();
+            end.push(0xFF);
+            let mut opts = rocksdb::ReadOptions::default();
+            opts.set_iterate_lower_bound(prefix);
+            opts.set_iterate_upper_bound(end);
+            for item in self
+                .db
+                .iterator_cf_opt(self.cf(CF_ITEMS), opts, IteratorMode::Start)
+            {
+                let (_, v) = item.map_err(err)?;
+                rec.insert_item(serde_json::from_slice(&v).map_err(err)?);
+            }
+        }
+        rec.finish_assembly();
+        Ok(Some(rec))
     }
 
     fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError> {

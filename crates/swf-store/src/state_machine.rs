@@ -7,6 +7,7 @@
 //! `snapshot`): building, sending and installing one never holds the state in memory.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -19,6 +20,7 @@ use serde::Serialize;
 use swf_core::state::Write;
 use swf_core::{Limits, Outcomes};
 
+use crate::compactor::{Compactor, Range, PURGE_COMPACT_EVENTS};
 use crate::db::*;
 use crate::keys;
 use crate::reader::StateReader;
@@ -40,6 +42,10 @@ pub struct StateMachineStore {
     on_apply: Option<ApplyHook>,
     /// Where snapshot files live.
     snapshots: PathBuf,
+    /// Compacts the ranges large purges free.
+    compactor: Compactor,
+    /// Bytes handed to RocksDB in applied entries' write batches (what the WAL and memtables take).
+    written: Arc<AtomicU64>,
 }
 
 fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
@@ -52,10 +58,48 @@ impl StateMachineStore {
         StateMachineStore {
             reader: StateReader::new(db.clone()),
             snapshots: snapshot::dir_of(&db),
+            compactor: Compactor::start(&db),
+            written: Arc::new(AtomicU64::new(0)),
             db,
             limits: Arc::new(limits),
             on_apply,
         }
+    }
+
+    /// Bytes of state written so far by this store's applied entries (the sum of their write batches'
+    /// sizes: keys, values and batch framing, as RocksDB's WAL receives them).
+    pub fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// The purged ranges worth compacting now (see `compactor`).
+    fn purged_ranges(writes: &[Write]) -> Vec<Range> {
+        let mut ranges = Vec::new();
+        for w in writes {
+            if let Write::Purge {
+                run_id,
+                last_event_id,
+                ..
+            } = w
+            {
+                if *last_event_id >= PURGE_COMPACT_EVENTS {
+                    ranges.push(Range {
+                        cf: CF_HISTORY,
+                        start: keys::history_key(run_id, 0),
+                        end: keys::history_key(run_id, last_event_id + 1),
+                    });
+                    let start = keys::items_prefix(run_id);
+                    let mut end = start.clone();
+                    end.push(0xFF);
+                    ranges.push(Range {
+                        cf: CF_ITEMS,
+                        start,
+                        end,
+                    });
+                }
+            }
+        }
+        ranges
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -105,6 +149,10 @@ impl StateMachineStore {
                     visibility_keys,
                 } => {
                     batch.delete_cf(self.cf(CF_EXECUTIONS), run_id.as_bytes());
+                    let items = keys::items_prefix(run_id);
+                    let mut items_end = items.clone();
+                    items_end.push(0xFF);
+                    batch.delete_range_cf(self.cf(CF_ITEMS), items, items_end);
                     batch.delete_range_cf(
                         self.cf(CF_HISTORY),
                         keys::history_key(run_id, 0),
@@ -164,6 +212,13 @@ impl StateMachineStore {
                     keys::history_key(run_id, event.event_id),
                     serialize(event),
                 ),
+                Write::Item { run_id, key, item } => {
+                    let k = keys::item_key(run_id, key);
+                    match item {
+                        Some(item) => batch.put_cf(self.cf(CF_ITEMS), k, serialize(item)),
+                        None => batch.delete_cf(self.cf(CF_ITEMS), k),
+                    }
+                }
                 Write::Enqueue(q) => {
                     batch.put_cf(self.cf(CF_QUEUES), keys::queue_key(q), serialize(q))
                 }
@@ -261,9 +316,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             };
             meta.last_applied = Some(log_id);
             batch.put_cf(self.cf(CF_META), KEY_APPLIED, serialize(&meta));
+            self.written
+                .fetch_add(batch.size_in_bytes() as u64, Ordering::Relaxed);
             self.db
                 .write(batch)
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;
+            self.compactor.compact(Self::purged_ranges(&committed));
             crate::hot_index::applied(&self.db, &committed)
                 .map_err(|e| StorageIOError::apply(log_id, &std::io::Error::other(e)))?;
             if let (Some(hook), false) = (&self.on_apply, committed.is_empty()) {

@@ -47,6 +47,7 @@ fn record(i: u64) -> ExecutionRecord {
         deadlines: Vec::new(),
         parent: None,
         children: Default::default(),
+        items_keyed: true,
     }
 }
 
