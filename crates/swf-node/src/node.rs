@@ -297,6 +297,7 @@ impl Node {
             "purged_index": m.purged.map(|l| l.index),
             "members": members,
             "voters": voters,
+            "pollers": self.matcher.total_pollers(),
         })
     }
 
