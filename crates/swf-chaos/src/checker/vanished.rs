@@ -17,11 +17,13 @@ use crate::vanisher::IDENTITY_PREFIX;
 const NAME: &str = "vanished-poll-recovered";
 
 pub fn check(ops: &[Op], fs: &FinalState) -> Verdict {
-    let mut v = Verdict::default();
-    v.checked = ops
-        .iter()
-        .filter(|o| o.process.starts_with(IDENTITY_PREFIX))
-        .count() as u64;
+    let mut v = Verdict {
+        checked: ops
+            .iter()
+            .filter(|o| o.process.starts_with(IDENTITY_PREFIX))
+            .count() as u64,
+        ..Verdict::default()
+    };
     let delivered: BTreeSet<(TaskKind, &str, i64)> = ops
         .iter()
         .filter(|o| o.outcome.is_ok())
