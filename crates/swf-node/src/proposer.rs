@@ -224,3 +224,42 @@ async fn run(raft: Raft<TypeConfig>, clock: Arc<Clock>, mut rx: mpsc::UnboundedR
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swf_core::Op;
+
+    /// Only a command its caller wanted while waiting (a poll's task start) is dropped unproposed,
+    /// and only once that caller is gone: (wanted only while waiting, caller gone) → withdrawn.
+    #[test]
+    fn only_a_departed_pollers_start_is_withdrawn() {
+        let cases = [
+            (false, false, false),
+            (false, true, false),
+            (true, false, false),
+            (true, true, true),
+        ];
+        for (while_waiting, gone, withdrawn) in cases {
+            let (reply, answer) = oneshot::channel();
+            let pending = Pending {
+                cmd: Command {
+                    now: Timestamp(0),
+                    op: Op::Noop,
+                    fresh_ids: Vec::new(),
+                },
+                size: 0,
+                reply,
+                orphan: while_waiting.then(|| Box::new(|_: Outcome| {}) as Orphan),
+            };
+            if gone {
+                drop(answer);
+            }
+            assert_eq!(
+                pending.withdrawn(),
+                withdrawn,
+                "wanted only while waiting: {while_waiting}, caller gone: {gone}"
+            );
+        }
+    }
+}
