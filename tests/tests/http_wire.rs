@@ -227,6 +227,38 @@ async fn chunked_body_with_trailers() -> Result<()> {
     wire.expect_closed().await
 }
 
+/// Trailers are header fields (issue 12, item 7): a request line after the last chunk does not end
+/// the body as a "trailer"; the request is refused with 400 and the connection closed, and nothing
+/// of it is run.
+#[tokio::test]
+async fn a_request_line_in_the_trailers_is_refused() -> Result<()> {
+    let swfd = Swfd::start().await?;
+    let body = register("smuggled").to_string();
+    let mut wire = Wire::connect(&swfd).await?;
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: swf\r\nX-Amz-Target: SimpleWorkflowService.RegisterDomain\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend(body.as_bytes());
+    req.extend(b"\r\n0\r\nGET /health HTTP/1.1\r\n\r\n");
+    wire.send(&req).await?;
+    let resp = wire.response().await?;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    assert_eq!(resp.header("connection"), Some("close"));
+    wire.expect_closed().await?;
+    let (status, fault) = swfd
+        .raw_call("DescribeDomain", json!({"name": "smuggled"}).to_string())
+        .await?;
+    assert_eq!(status, 400);
+    assert_eq!(
+        fault["__type"],
+        "com.amazonaws.swf.base.model#UnknownResourceFault"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn expect_100_continue() -> Result<()> {
     let swfd = Swfd::start().await?;

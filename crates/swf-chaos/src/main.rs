@@ -15,6 +15,7 @@ mod nemesis;
 mod net;
 mod report;
 mod timeline;
+mod vanisher;
 mod workload;
 
 use std::io::Write;
@@ -67,6 +68,9 @@ struct Args {
     /// Workflow starts per second.
     #[arg(long, default_value_t = 2.0)]
     rate: f64,
+    /// Pollers that vanish mid-poll (open a poll, drop the connection), each about two a second.
+    #[arg(long, default_value_t = 1)]
+    vanishers: usize,
     /// Seconds after healing within which every workflow must close.
     #[arg(long, default_value_t = 120)]
     liveness_secs: u64,
@@ -179,6 +183,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         workers: args.workers,
         rate: args.rate,
         long_poll_secs: long_poll,
+        vanishers: args.vanishers,
     };
     let load = workload::Workload::start(&cfg, &endpoints, &rec);
     let plan = nemesis::schedule(args.seed, args.duration as f64, args.nodes, &kinds);

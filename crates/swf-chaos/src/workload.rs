@@ -1,5 +1,6 @@
-//! The workload: a starter, a signaller, a canceller, and many concurrent deciders and activity
-//! workers, each a real HTTP client over the SWF protocol, spread over all nodes, every call recorded.
+//! The workload: a starter, a signaller, a canceller, many concurrent deciders and activity workers,
+//! and pollers that vanish mid-poll (`vanisher`), each a real HTTP client over the SWF protocol,
+//! spread over all nodes, every call recorded.
 //! Workflows run activities (with heartbeats), timers, child workflows, wait for signals, and some are
 //! cancelled; the decider logic is `decider::decide`.
 
@@ -29,6 +30,8 @@ pub struct Config {
     /// Workflow starts per second.
     pub rate: f64,
     pub long_poll_secs: u64,
+    /// Pollers that vanish mid-poll (each about two polls a second).
+    pub vanishers: usize,
 }
 
 /// State the workload tasks share.
@@ -113,6 +116,15 @@ impl Workload {
         for i in 0..cfg.workers {
             let c = client(endpoints, rec, &format!("worker-{i}"), i % n);
             tasks.push(tokio::spawn(worker_loop(c, shared.clone(), poll_timeout)));
+        }
+        for i in 0..cfg.vanishers {
+            tasks.push(tokio::spawn(crate::vanisher::vanisher(
+                endpoints.to_vec(),
+                rec.clone(),
+                i,
+                cfg.seed,
+                shared.clone(),
+            )));
         }
         Workload { shared, tasks }
     }

@@ -20,7 +20,7 @@ use swf_store::{StateReader, TypeConfig};
 use swf_types::shapes::*;
 use swf_types::Fault;
 
-use crate::matcher::Matcher;
+use crate::matcher::{ClaimGuard, ListKey, Matcher};
 use crate::membership::{Membership, ADMIN_ADD_MEMBER, ADMIN_REMOVE_MEMBER};
 use crate::proposer::{Clock, Proposer};
 
@@ -378,18 +378,19 @@ impl Executor {
         }
     }
 
-    /// Waits (up to the long-poll time) for a queued task on a list and starts it with `start`.
-    async fn poll<T, F, Fut>(
+    /// Waits (up to the long-poll time) for a queued task on a list and starts it with the command
+    /// `start` makes for it; returns the started task's reply, or `None` (answer empty).
+    ///
+    /// Dropping the returned future (the client went away) withdraws the poll: its registration goes
+    /// with it, a start not yet proposed is never proposed, and a start in flight is handed to another
+    /// poller of the list when it commits (see `matcher`).
+    async fn poll(
         &self,
         domain: &str,
         kind: TaskKind,
         task_list: &str,
-        start: F,
-    ) -> Result<Option<T>, Fault>
-    where
-        F: Fn(swf_core::state::QueuedTask) -> Fut,
-        Fut: std::future::Future<Output = Result<T, Fault>>,
-    {
+        start: impl Fn(&swf_core::state::QueuedTask) -> Op,
+    ) -> Result<Option<Reply>, Fault> {
         // No read barrier on the common path: what a poll hands out is settled by its own Raft write
         // (StartDecisionTask / StartActivityTask), which fails on a deposed leader or a task already
         // taken, and a registered domain never disappears from applied state. Only an unknown domain
@@ -404,9 +405,8 @@ impl Executor {
         if !known(&self.reader)? && !known(self.read_barrier().await?)? {
             return Err(Fault::unknown_resource(format!("Unknown domain: {domain}")));
         }
-        let guard = self
-            .matcher
-            .register((domain.to_string(), kind, task_list.to_string()))?;
+        let list = (domain.to_string(), kind, task_list.to_string());
+        let guard = self.matcher.register(list.clone())?;
         let deadline = tokio::time::Instant::now() + self.long_poll;
         loop {
             let notified = guard.waiters.notify.notified();
@@ -415,16 +415,23 @@ impl Executor {
             if self.matcher.is_closed() {
                 return Ok(None);
             }
+            // A task started for a poller that left meanwhile comes first: it is started already.
+            if let Some(reply) = guard.take_handoff() {
+                return Ok(Some(reply));
+            }
             let queued = self
                 .reader
                 .queued_tasks(domain, kind, task_list, 64)
                 .map_err(|e| Fault::internal(e.to_string()))?;
             for task in queued {
-                let Some(_claim) = self.matcher.claim(&task) else {
+                let Some(claim) = self.matcher.claim(&task) else {
                     continue;
                 };
-                match start(task).await {
-                    Ok(v) => return Ok(Some(v)),
+                let busy = guard.busy();
+                let started = self.start_task(&list, start(&task), claim).await;
+                drop(busy);
+                match started {
+                    Ok(reply) => return Ok(Some(reply)),
                     // Taken or gone meanwhile: try the next one.
                     Err(f) if f.kind == swf_types::FaultKind::UnknownResource => continue,
                     // Not the leader any more: answer empty, the client polls again.
@@ -441,6 +448,37 @@ impl Executor {
         }
     }
 
+    /// Starts a claimed task for a waiting poll: a dry run, then a proposal that is dropped if the
+    /// poll is gone by the time it would be proposed. If the poll goes while the start is in flight,
+    /// the started task is handed to another poller of `list` (or, with none waiting, left to its
+    /// timeout). The claim is held until the proposal is done with.
+    async fn start_task(&self, list: &ListKey, op: Op, claim: ClaimGuard) -> Result<Reply, Fault> {
+        let cmd = Command {
+            now: self.clock.now(),
+            op,
+            fresh_ids: Vec::new(),
+        };
+        let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
+            .map_err(|e| Fault::internal(e.to_string()))?;
+        dry.outcome?;
+        let matcher = self.matcher.clone();
+        let list = list.clone();
+        let orphan = Box::new(move |outcome: swf_core::Outcome| {
+            let _claim = claim;
+            if let Ok(reply) = outcome {
+                if matcher.hand_over(&list, reply) {
+                    tracing::debug!(task_list = %list.2, "a poller left during its task start: handed over");
+                } else {
+                    tracing::info!(task_list = %list.2, "a poller left during its task start and none waits: its timeout will recover the task");
+                }
+            }
+        });
+        let answer = self.proposer.propose_unless_gone(cmd, 0, orphan)?;
+        answer
+            .await
+            .map_err(|_| Fault::unavailable("The node is shutting down"))??
+    }
+
     async fn poll_for_decision_task(
         &self,
         input: PollForDecisionTaskInput,
@@ -452,27 +490,20 @@ impl Executor {
         let identity = input.identity.clone();
         let task = self
             .poll(&input.domain, TaskKind::Decision, &task_list, |q| {
-                let identity = identity.clone();
-                async move {
-                    let op = Op::StartDecisionTask {
-                        run_id: q.run_id.clone(),
-                        scheduled_event_id: q.scheduled_event_id,
-                        identity,
-                    };
-                    Ok(((), self.write(0, op).await?))
+                Op::StartDecisionTask {
+                    run_id: q.run_id.clone(),
+                    scheduled_event_id: q.scheduled_event_id,
+                    identity: identity.clone(),
                 }
             })
             .await?;
-        let Some((
-            _,
-            Reply::DecisionTaskStarted {
-                task_token,
-                started_event_id,
-                previous_started_event_id,
-                workflow_execution,
-                workflow_type,
-            },
-        )) = task
+        let Some(Reply::DecisionTaskStarted {
+            task_token,
+            started_event_id,
+            previous_started_event_id,
+            workflow_execution,
+            workflow_type,
+        }) = task
         else {
             return Ok(br#"{"previousStartedEventId":0,"startedEventId":0}"#.to_vec());
         };
@@ -552,16 +583,10 @@ impl Executor {
                 &input.domain,
                 TaskKind::Activity,
                 &input.task_list.name,
-                |q| {
-                    let identity = identity.clone();
-                    async move {
-                        let op = Op::StartActivityTask {
-                            run_id: q.run_id.clone(),
-                            scheduled_event_id: q.scheduled_event_id,
-                            identity,
-                        };
-                        self.write(0, op).await
-                    }
+                |q| Op::StartActivityTask {
+                    run_id: q.run_id.clone(),
+                    scheduled_event_id: q.scheduled_event_id,
+                    identity: identity.clone(),
                 },
             )
             .await?;

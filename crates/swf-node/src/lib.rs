@@ -10,6 +10,8 @@ pub mod config;
 pub mod elections;
 pub mod executor;
 pub mod matcher;
+#[cfg(test)]
+mod matcher_test;
 pub mod membership;
 pub mod network;
 pub mod node;

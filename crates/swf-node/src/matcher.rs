@@ -3,30 +3,47 @@
 //! pollers of a task list when an applied entry queues a task there, and keeps two pollers from
 //! proposing the same task at once (`claim`). A task is handed to a poller only after its "started"
 //! command commits, so a task attempt goes to at most one poller.
+//!
+//! A poll whose client goes away is dropped, and its registration with it. If it goes while its task
+//! start is in flight (proposed, not yet applied), the started task is handed over (`hand_over`) to a
+//! poller waiting on the same list, which takes it (`take_handoff`) before looking at the queue; with
+//! no poller waiting it is dropped, and the task's start-to-close (or heartbeat) timeout recovers it,
+//! as SWF's would.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use swf_core::state::{QueuedTask, TaskKind};
+use swf_core::Reply;
 use swf_types::Fault;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// A task list: domain, kind of task, name.
 pub type ListKey = (String, TaskKind, String);
 
+/// How long a handed-over task waits for a poller to take it. A waiting poller takes it at once; one
+/// left over (its taker went away too) is dropped after this, and the task's timeout recovers it.
+const HANDOFF_TTL: Duration = Duration::from_secs(2);
+
 /// The pollers of one task list.
 #[derive(Default)]
 pub struct ListWaiters {
-    /// Woken when a task is queued on the list.
+    /// Woken when a task is queued on the list (or handed over).
     pub notify: Notify,
     pollers: AtomicUsize,
+    /// Registered pollers not proposing a start of their own: those that would take a handoff.
+    idle: AtomicUsize,
+    /// Started tasks whose poller went away while the start was in flight, oldest first.
+    handoffs: Mutex<VecDeque<(Instant, Reply)>>,
 }
 
 /// Long-poll bookkeeping for all task lists.
 pub struct Matcher {
     lists: Mutex<HashMap<ListKey, Arc<ListWaiters>>>,
-    claims: Mutex<HashSet<(String, i64)>>,
+    claims: Arc<Mutex<HashSet<(String, i64)>>>,
     max_pollers: usize,
     /// Set when the node shuts down: waiting polls answer empty at once.
     closed: AtomicBool,
@@ -39,23 +56,51 @@ pub struct PollerGuard {
 
 impl Drop for PollerGuard {
     fn drop(&mut self) {
+        self.waiters.idle.fetch_sub(1, Ordering::SeqCst);
         self.waiters.pollers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// A claim on one queued task while its start is being proposed.
-pub struct ClaimGuard<'a> {
-    matcher: &'a Matcher,
+impl PollerGuard {
+    /// A started task handed over from a poller that went away, if one is waiting for a taker.
+    pub fn take_handoff(&self) -> Option<Reply> {
+        let mut handoffs = self.waiters.handoffs.lock().expect("handoffs lock");
+        while let Some((at, reply)) = handoffs.pop_front() {
+            if at.elapsed() < HANDOFF_TTL {
+                return Some(reply);
+            }
+        }
+        None
+    }
+
+    /// Marks the poller busy (proposing a start) until the returned guard is dropped: a busy poller
+    /// does not count as one that would take a handoff.
+    pub fn busy(&self) -> BusyGuard<'_> {
+        self.waiters.idle.fetch_sub(1, Ordering::SeqCst);
+        BusyGuard(&self.waiters)
+    }
+}
+
+/// See [`PollerGuard::busy`].
+pub struct BusyGuard<'a>(&'a ListWaiters);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.idle.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A claim on one queued task while its start is being proposed. It owns what it needs, so it can
+/// travel with the proposal and be released when the proposal is done, whether or not the poller that
+/// claimed the task is still there.
+pub struct ClaimGuard {
+    claims: Arc<Mutex<HashSet<(String, i64)>>>,
     key: (String, i64),
 }
 
-impl Drop for ClaimGuard<'_> {
+impl Drop for ClaimGuard {
     fn drop(&mut self) {
-        self.matcher
-            .claims
-            .lock()
-            .expect("claims lock")
-            .remove(&self.key);
+        self.claims.lock().expect("claims lock").remove(&self.key);
     }
 }
 
@@ -64,7 +109,7 @@ impl Matcher {
     pub fn new(max_pollers: usize) -> Matcher {
         Matcher {
             lists: Mutex::new(HashMap::new()),
-            claims: Mutex::new(HashSet::new()),
+            claims: Arc::new(Mutex::new(HashSet::new())),
             max_pollers,
             closed: AtomicBool::new(false),
         }
@@ -86,7 +131,46 @@ impl Matcher {
                 self.max_pollers
             )));
         }
+        waiters.idle.fetch_add(1, Ordering::SeqCst);
         Ok(PollerGuard { waiters })
+    }
+
+    /// Hands a started task whose poller went away to a poller waiting on its list; false (the task
+    /// is dropped, and its timeout will recover it) when none waits.
+    pub fn hand_over(&self, key: &ListKey, reply: Reply) -> bool {
+        let Some(waiters) = self.lists.lock().expect("lists lock").get(key).cloned() else {
+            return false;
+        };
+        if waiters.idle.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        waiters
+            .handoffs
+            .lock()
+            .expect("handoffs lock")
+            .push_back((Instant::now(), reply));
+        waiters.notify.notify_waiters();
+        true
+    }
+
+    /// Pollers registered on a task list (waiting or proposing a start).
+    pub fn pollers(&self, key: &ListKey) -> usize {
+        self.lists
+            .lock()
+            .expect("lists lock")
+            .get(key)
+            .map_or(0, |w| w.pollers.load(Ordering::SeqCst))
+    }
+
+    /// Pollers registered on all task lists (`pollers` in `GET /cluster/status`; only a leader holds
+    /// any).
+    pub fn total_pollers(&self) -> usize {
+        self.lists
+            .lock()
+            .expect("lists lock")
+            .values()
+            .map(|w| w.pollers.load(Ordering::SeqCst))
+            .sum()
     }
 
     /// Wakes the pollers of the task lists these newly queued tasks are on.
@@ -118,10 +202,13 @@ impl Matcher {
     }
 
     /// Claims a task for one poller, or `None` if another poller is proposing it right now.
-    pub fn claim(&self, task: &QueuedTask) -> Option<ClaimGuard<'_>> {
+    pub fn claim(&self, task: &QueuedTask) -> Option<ClaimGuard> {
         let key = (task.run_id.clone(), task.scheduled_event_id);
         if self.claims.lock().expect("claims lock").insert(key.clone()) {
-            Some(ClaimGuard { matcher: self, key })
+            Some(ClaimGuard {
+                claims: self.claims.clone(),
+                key,
+            })
         } else {
             None
         }

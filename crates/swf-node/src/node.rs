@@ -383,6 +383,7 @@ impl Node {
             "voters": voters,
             "serving": self.is_serving(),
             "not_serving_reason": self.not_serving_reason(),
+            "pollers": self.matcher.total_pollers(),
         })
     }
 

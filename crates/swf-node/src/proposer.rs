@@ -7,6 +7,11 @@
 //! meanwhile are proposed together as one entry (`swf_core::Batch`), applied in order as if each were its
 //! own entry. Under load this turns many Raft entries, log appends, fsyncs and applies into one each;
 //! a lone call is proposed at once, so it waits for nothing.
+//!
+//! A task start for a long poll is wanted only while its poller waits (`propose_unless_gone`): it is
+//! dropped unproposed if the poller has gone by the time the proposer takes it, and if the poller goes
+//! while it is in flight its outcome goes to the caller's `Orphan` handler instead (which hands the
+//! started task to another poller).
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,12 +34,24 @@ const MAX_COMMANDS: usize = 256;
 /// Most request bytes in one entry (an entry is replicated in one message; calls carry up to 1 MiB).
 const MAX_BYTES: usize = 4 << 20;
 
+/// What becomes of the outcome of a command whose caller went away while it was in flight.
+pub(crate) type Orphan = Box<dyn FnOnce(Outcome) + Send>;
+
 /// A command waiting to be proposed.
 struct Pending {
     cmd: Command,
     /// Size of the call's input, to bound an entry's size.
     size: usize,
     reply: oneshot::Sender<Result<Outcome, Fault>>,
+    /// Set for a command wanted only while its caller waits: see `propose_unless_gone`.
+    orphan: Option<Orphan>,
+}
+
+impl Pending {
+    /// Whether the command is no longer wanted: its caller, who wanted it only while waiting, is gone.
+    fn withdrawn(&self) -> bool {
+        self.orphan.is_some() && self.reply.is_closed()
+    }
 }
 
 /// The leader's clock: wall time in milliseconds that never goes backwards on this node.
@@ -71,11 +88,38 @@ impl Proposer {
     pub(crate) async fn propose(&self, cmd: Command, size: usize) -> Result<Outcome, Fault> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Pending { cmd, size, reply })
+            .send(Pending {
+                cmd,
+                size,
+                reply,
+                orphan: None,
+            })
             .map_err(|_| Fault::unavailable("The node is shutting down"))?;
         answer
             .await
             .map_err(|_| Fault::unavailable("The node is shutting down"))?
+    }
+
+    /// Queues `cmd` for a caller that wants it only while it waits on the returned receiver: if the
+    /// receiver is dropped before the proposer gets to the command, it is never proposed; if it is
+    /// dropped while the command is in flight, `orphan` gets the outcome. `orphan` is dropped when the
+    /// proposer is done with the command either way.
+    pub(crate) fn propose_unless_gone(
+        &self,
+        cmd: Command,
+        size: usize,
+        orphan: Orphan,
+    ) -> Result<oneshot::Receiver<Result<Outcome, Fault>>, Fault> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Pending {
+                cmd,
+                size,
+                reply,
+                orphan: Some(orphan),
+            })
+            .map_err(|_| Fault::unavailable("The node is shutting down"))?;
+        Ok(answer)
     }
 }
 
@@ -115,12 +159,17 @@ async fn run(raft: Raft<TypeConfig>, clock: Arc<Clock>, mut rx: mpsc::UnboundedR
                 Err(_) => break,
             }
         }
+        // Right before proposing: what only a departed caller wanted is dropped unproposed.
+        batch.retain(|p| !p.withdrawn());
+        if batch.is_empty() {
+            continue;
+        }
         let now = clock.now();
         let (cmds, replies): (Vec<Command>, Vec<_>) = batch
             .into_iter()
             .map(|mut p| {
                 p.cmd.now = now;
-                (p.cmd, p.reply)
+                (p.cmd, (p.reply, p.orphan))
             })
             .unzip();
         let count = cmds.len();
@@ -128,7 +177,7 @@ async fn run(raft: Raft<TypeConfig>, clock: Arc<Clock>, mut rx: mpsc::UnboundedR
             Err(e) => {
                 drop(slot);
                 let f = unavailable(&e);
-                for r in replies {
+                for (r, _) in replies {
                     let _ = r.send(Err(f.clone()));
                 }
             }
@@ -154,21 +203,63 @@ async fn run(raft: Raft<TypeConfig>, clock: Arc<Clock>, mut rx: mpsc::UnboundedR
                                 );
                             }
                             let mut outcomes = outcomes.into_iter();
-                            for r in replies {
+                            for (r, orphan) in replies {
                                 let o = outcomes.next().unwrap_or_else(|| {
                                     Err(Fault::internal("no outcome for an applied command"))
                                 });
-                                let _ = r.send(Ok(o));
+                                if let (Err(Ok(o)), Some(orphan)) = (r.send(Ok(o)), orphan) {
+                                    // The caller left while its command was in flight.
+                                    orphan(o);
+                                }
                             }
                         }
                         Err(f) => {
-                            for r in replies {
+                            for (r, _) in replies {
                                 let _ = r.send(Err(f.clone()));
                             }
                         }
                     }
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swf_core::Op;
+
+    /// Only a command its caller wanted while waiting (a poll's task start) is dropped unproposed,
+    /// and only once that caller is gone: (wanted only while waiting, caller gone) → withdrawn.
+    #[test]
+    fn only_a_departed_pollers_start_is_withdrawn() {
+        let cases = [
+            (false, false, false),
+            (false, true, false),
+            (true, false, false),
+            (true, true, true),
+        ];
+        for (while_waiting, gone, withdrawn) in cases {
+            let (reply, answer) = oneshot::channel();
+            let pending = Pending {
+                cmd: Command {
+                    now: Timestamp(0),
+                    op: Op::Noop,
+                    fresh_ids: Vec::new(),
+                },
+                size: 0,
+                reply,
+                orphan: while_waiting.then(|| Box::new(|_: Outcome| {}) as Orphan),
+            };
+            if gone {
+                drop(answer);
+            }
+            assert_eq!(
+                pending.withdrawn(),
+                withdrawn,
+                "wanted only while waiting: {while_waiting}, caller gone: {gone}"
+            );
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod lost;
 pub mod replicas;
 pub mod timeouts;
 pub mod validity;
+pub mod vanished;
 
 use std::collections::BTreeMap;
 
@@ -82,6 +83,7 @@ pub const INVARIANTS: &[&str] = &[
     "liveness",
     "no-early-timeout",
     "indeterminate-consistent",
+    "vanished-poll-recovered",
 ];
 
 /// Runs every checker.
@@ -94,6 +96,7 @@ pub fn check_all(ops: &[Op], fs: &FinalState) -> BTreeMap<String, Verdict> {
     out.insert(INVARIANTS[4].to_string(), liveness::check(fs));
     out.insert(INVARIANTS[5].to_string(), timeouts::check(ops, fs));
     out.insert(INVARIANTS[6].to_string(), indeterminate::check(ops, fs));
+    out.insert(INVARIANTS[7].to_string(), vanished::check(ops, fs));
     out
 }
 

@@ -1,8 +1,11 @@
 //! Decoder of `Transfer-Encoding: chunked` request bodies: chunk sizes (hex, with extensions, which are
-//! ignored), chunk data, and the trailer section (read and discarded). It is fed whatever bytes have
-//! arrived and stops right after the body, so pipelined bytes stay for the next request.
+//! ignored), chunk data, and the trailer section. Trailers are parsed as header fields are (a token, a
+//! colon, a value of visible text; the head's limits on size and count) and then discarded; any other
+//! line there (a request line, a folded or nameless field) refuses the body, so the end of a body is
+//! never read two ways. It is fed whatever bytes have arrived and stops right after the body, so
+//! pipelined bytes stay for the next request.
 
-use super::parse::MAX_HEAD;
+use super::parse::{MAX_HEAD, MAX_HEADERS};
 
 /// Longest chunk-size line (size and extensions) accepted.
 const MAX_SIZE_LINE: usize = 4096;
@@ -37,9 +40,12 @@ enum State {
     },
     DataCr,
     DataLf,
-    /// At the start of a trailer line (or of the final empty line).
+    /// At the start of a trailer field (or of the final empty line).
     TrailerStart,
-    TrailerLine,
+    /// In a trailer field's name.
+    TrailerName,
+    /// In a trailer field's value (after the colon), up to the CR.
+    TrailerValue,
     TrailerLf,
     EndLf,
     Done,
@@ -51,6 +57,8 @@ pub struct ChunkedDecoder {
     state: State,
     /// Bytes of the current size line, or of all trailers.
     counted: usize,
+    /// Trailer fields read.
+    trailers: usize,
 }
 
 impl Default for ChunkedDecoder {
@@ -58,6 +66,7 @@ impl Default for ChunkedDecoder {
         ChunkedDecoder {
             state: State::Size { size: 0, digits: 0 },
             counted: 0,
+            trailers: 0,
         }
     }
 }
@@ -143,16 +152,33 @@ impl ChunkedDecoder {
                     self.count(MAX_HEAD)?;
                     match b {
                         b'\r' => State::EndLf,
-                        b'\n' => return Err(ChunkError::Malformed),
-                        _ => State::TrailerLine,
+                        // A field name begins; anything else (a folded line, a nameless field) is
+                        // not a field.
+                        _ if is_tchar(b) => {
+                            self.trailers += 1;
+                            if self.trailers > MAX_HEADERS {
+                                return Err(ChunkError::Malformed);
+                            }
+                            State::TrailerName
+                        }
+                        _ => return Err(ChunkError::Malformed),
                     }
                 }
-                State::TrailerLine => {
+                State::TrailerName => {
+                    self.count(MAX_HEAD)?;
+                    match b {
+                        b':' => State::TrailerValue,
+                        // No space before the colon (RFC 9112 §5.1), no request line.
+                        _ if is_tchar(b) => State::TrailerName,
+                        _ => return Err(ChunkError::Malformed),
+                    }
+                }
+                State::TrailerValue => {
                     self.count(MAX_HEAD)?;
                     match b {
                         b'\r' => State::TrailerLf,
-                        b'\n' => return Err(ChunkError::Malformed),
-                        _ => State::TrailerLine,
+                        _ if is_value_byte(b) => State::TrailerValue,
+                        _ => return Err(ChunkError::Malformed),
                     }
                 }
                 State::TrailerLf if b == b'\n' => State::TrailerStart,
@@ -172,6 +198,17 @@ impl ChunkedDecoder {
             Ok(())
         }
     }
+}
+
+/// A `tchar` of RFC 9110 (the characters of a field name).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A byte a field value may hold: visible ASCII, space, tab, and obs-text (as `httparse` allows in
+/// the head).
+fn is_value_byte(b: u8) -> bool {
+    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
 }
 
 #[cfg(test)]
@@ -269,6 +306,59 @@ mod tests {
         let long_trailer = format!("0\r\nX: {}\r\n\r\n", "t".repeat(MAX_HEAD));
         assert_eq!(
             decode_in(&[long_trailer.as_bytes()], usize::MAX),
+            Err(ChunkError::Malformed)
+        );
+    }
+
+    /// Trailers are header fields (issue 12, item 7: a request line after the last chunk used to end
+    /// the body as if it were a trailer).
+    #[test]
+    fn trailers_are_header_fields() {
+        let accepted: [&[u8]; 5] = [
+            b"0\r\nX-Trailer: v\r\nY: w\r\n\r\n",
+            b"0\r\nX:\r\n\r\n",
+            b"0\r\nX:v\r\n\r\n",
+            b"0\r\nChecksum: a\tb \xe9 \r\n\r\n",
+            b"0\r\n!#$%&'*+-.^_`|~09az:x\r\n\r\n",
+        ];
+        for c in accepted {
+            let text = String::from_utf8_lossy(c);
+            // Whole and byte by byte: the same answer.
+            assert!(decode_in(&[c], 10).is_ok(), "{text:?}");
+            let bytes: Vec<&[u8]> = c.chunks(1).collect();
+            assert!(decode_in(&bytes, 10).is_ok(), "{text:?} byte by byte");
+        }
+        let refused: [&[u8]; 11] = [
+            b"0\r\nGET /health HTTP/1.1\r\n\r\n",
+            b"0\r\nX: y\r\nGET / HTTP/1.1\r\n\r\n",
+            b"0\r\nX : y\r\n\r\n",
+            b"0\r\n: y\r\n\r\n",
+            b"0\r\n folded: y\r\n\r\n",
+            b"0\r\nX: y\r\n continued\r\n\r\n",
+            b"0\r\nX\r\n\r\n",
+            b"0\r\nX: a\x01b\r\n\r\n",
+            b"0\r\nX: a\x7fb\r\n\r\n",
+            b"0\r\nX\xe9: y\r\n\r\n",
+            b"0\r\nX: y\r\r\n\r\n",
+        ];
+        for c in refused {
+            let text = String::from_utf8_lossy(c);
+            assert_eq!(decode_in(&[c], 10), Err(ChunkError::Malformed), "{text:?}");
+            let bytes: Vec<&[u8]> = c.chunks(1).collect();
+            assert_eq!(
+                decode_in(&bytes, 10),
+                Err(ChunkError::Malformed),
+                "{text:?} byte by byte"
+            );
+        }
+        // The head's limit on the number of fields holds for trailers.
+        let fields = |n: usize| {
+            let lines: String = (0..n).map(|i| format!("T-{i}: v\r\n")).collect();
+            format!("0\r\n{lines}\r\n")
+        };
+        assert!(decode_in(&[fields(MAX_HEADERS).as_bytes()], 10).is_ok());
+        assert_eq!(
+            decode_in(&[fields(MAX_HEADERS + 1).as_bytes()], 10),
             Err(ChunkError::Malformed)
         );
     }

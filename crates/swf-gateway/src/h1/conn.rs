@@ -7,11 +7,19 @@
 //! unless pipelined bytes are pending, and then shrunk to them) and no write buffer (the response head
 //! is built after the handler returns), and the handler's future is boxed so the connection's own
 //! future stays small. Between requests it waits for readability without a buffer.
+//!
+//! A held request is still a connection: while an SWF call is in its handler, the socket is watched
+//! for the client closing or resetting it (`held`). If it does, the handler's future is dropped at
+//! once, which withdraws a long poll (its gRPC call to the leader is cancelled, and the leader drops
+//! the poll and its place in the task list), and the connection ends without an answer. Bytes the
+//! client sends meanwhile (pipelined requests) are not a close: they are kept for later, and past
+//! [`PIPELINE_HOLD`] of them the watch stops.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::http;
@@ -37,6 +45,9 @@ const READ_CHUNK: usize = 4096;
 const LINGER: Duration = Duration::from_secs(2);
 /// At most this much is discarded while lingering.
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
+/// While a request is in its handler, pipelined bytes are read (and kept) up to this much so that a
+/// close behind them is seen; past it the connection is no longer watched until the handler is done.
+const PIPELINE_HOLD: usize = 64 * 1024;
 /// How long a request may take to arrive once its first byte has (head and body): a client that stalls
 /// mid-request gets 408 and the connection is closed, so stalled clients cannot pile up connections.
 /// Idle keep-alive connections between requests and requests waiting in their handler (long polls)
@@ -225,7 +236,11 @@ impl<H: Handler> Conn<H> {
                     };
                     let complete = matches!(body, SwfBody::Bytes(_));
                     self.buf.release();
-                    let reply = self.handler.swf(target, body).await;
+                    let handler = self.handler.swf(target, body);
+                    let Some(reply) = held(&self.stream, &mut self.buf, handler).await else {
+                        // The client is gone: its call was dropped (a long poll withdrawn).
+                        return Ok(End::Quiet);
+                    };
                     let persist = self.persist(keep_alive && complete, http10);
                     let head = response::head(
                         reply.code,
@@ -458,6 +473,39 @@ impl<H: Handler> Conn<H> {
     }
 }
 
+/// Runs a request's handler while watching its connection: `None`, with the handler's future dropped,
+/// as soon as the client closes (end of stream, as hyper treats it without half-close) or resets the
+/// connection. Bytes that arrive meanwhile are read into `buf` and kept (pipelined requests, answered
+/// later); past [`PIPELINE_HOLD`] of them the socket is left alone until the handler is done. Only
+/// readiness is polled, so no future beyond the handler's is stored.
+async fn held<T>(
+    stream: &TcpStream,
+    buf: &mut ReadBuf,
+    mut handler: BoxFuture<'_, T>,
+) -> Option<T> {
+    let mut watching = true;
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = handler.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        while watching {
+            match stream.poll_read_ready(cx) {
+                Poll::Pending => break,
+                Poll::Ready(Err(_)) => return Poll::Ready(None),
+                Poll::Ready(Ok(())) => match buf.try_read(stream) {
+                    Ok(0) => return Poll::Ready(None),
+                    Ok(_) => watching = buf.pending().len() < PIPELINE_HOLD,
+                    // Readiness was spurious: it is cleared, and the next poll registers again.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return Poll::Ready(None),
+                },
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 /// Writes `a` then `b` with as few (vectored) writes as the socket allows: one, normally.
 async fn write_two(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
     while !a.is_empty() || !b.is_empty() {
@@ -620,6 +668,150 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
         assert!(answer.ends_with("\r\n\r\nZ"), "{answer}");
         task.await.unwrap();
+    }
+
+    /// An SWF handler that holds each call (a long poll) until released, and counts the calls dropped
+    /// before they finished.
+    struct Hold {
+        release: watch::Receiver<bool>,
+        dropped: Arc<std::sync::atomic::AtomicUsize>,
+        /// Told when a call reaches the handler.
+        entered: tokio::sync::mpsc::UnboundedSender<()>,
+    }
+
+    /// Counts a drop unless disarmed.
+    struct DropCount(Option<Arc<std::sync::atomic::AtomicUsize>>);
+
+    impl DropCount {
+        fn disarm(&mut self) {
+            self.0 = None;
+        }
+    }
+
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            if let Some(c) = self.0.take() {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    impl Handler for Hold {
+        fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+            let mut count = DropCount(Some(self.dropped.clone()));
+            let mut release = self.release.clone();
+            let _ = self.entered.send(());
+            Box::pin(async move {
+                let _ = release.wait_for(|r| *r).await;
+                count.disarm();
+                Echo.swf(target, body).await
+            })
+        }
+
+        fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
+            Echo.other(request)
+        }
+    }
+
+    struct Held {
+        client: TcpStream,
+        task: tokio::task::JoinHandle<()>,
+        release: watch::Sender<bool>,
+        dropped: Arc<std::sync::atomic::AtomicUsize>,
+        _stop: watch::Sender<bool>,
+    }
+
+    /// A connection served by `Hold`, with `bytes` sent on it and the first call in its handler.
+    async fn held_connection(bytes: &[u8]) -> Held {
+        let (mut client, server) = pair().await;
+        let (release, rx) = watch::channel(false);
+        let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (entered, mut entered_rx) = tokio::sync::mpsc::unbounded_channel();
+        let handler = Hold {
+            release: rx,
+            dropped: dropped.clone(),
+            entered,
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve_conn(server, Arc::new(handler), stop_rx));
+        client.write_all(bytes).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), entered_rx.recv())
+            .await
+            .expect("the call reaches its handler");
+        Held {
+            client,
+            task,
+            release,
+            dropped,
+            _stop: stop,
+        }
+    }
+
+    const HELD_CALL: &[u8] = b"POST / HTTP/1.1\r\nX-Amz-Target: poll\r\nContent-Length: 1\r\n\r\nP";
+
+    /// A held call whose client closes or resets the connection is dropped at once, unanswered (issue
+    /// 12, item 2: it used to wait out its handler).
+    #[tokio::test]
+    async fn a_held_call_is_dropped_when_its_client_goes() {
+        for reset in [false, true] {
+            let held = held_connection(HELD_CALL).await;
+            if reset {
+                // Linger 0: the close sends a reset (and does not block).
+                #[allow(deprecated)]
+                held.client.set_linger(Some(Duration::ZERO)).unwrap();
+            }
+            drop(held.client);
+            // The connection task ends by itself although the handler was never released.
+            tokio::time::timeout(Duration::from_secs(10), held.task)
+                .await
+                .expect("the connection ends when its client goes")
+                .unwrap();
+            assert_eq!(held.dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
+            drop(held.release);
+        }
+    }
+
+    /// Bytes sent while a call is held are pipelined requests, not a close: they are answered in order
+    /// once the held call is; and a close behind them is still seen.
+    #[tokio::test]
+    async fn pipelined_bytes_behind_a_held_call_are_kept() {
+        let mut held = held_connection(HELD_CALL).await;
+        held.client
+            .write_all(b"POST / HTTP/1.1\r\nX-Amz-Target: next\r\nContent-Length: 1\r\n\r\nN")
+            .await
+            .unwrap();
+        // Nothing is answered while the first call is held.
+        let mut byte = [0u8; 1];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), held.client.read(&mut byte))
+                .await
+                .is_err(),
+            "answered while held"
+        );
+        held.release.send(true).unwrap();
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains("\r\n\r\nN") {
+            let mut chunk = [0u8; 1024];
+            let n = held.client.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed early");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8(got).unwrap();
+        let first = text.find("x-amzn-RequestId: poll").unwrap();
+        let second = text.find("x-amzn-RequestId: next").unwrap();
+        assert!(first < second, "{text}");
+        assert_eq!(held.dropped.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        // Held again, with pipelined bytes pending, then the client goes.
+        let held = held_connection(HELD_CALL).await;
+        let mut client = held.client;
+        client.write_all(b"POST / HTTP/1.1\r\n").await.unwrap();
+        drop(client);
+        tokio::time::timeout(Duration::from_secs(10), held.task)
+            .await
+            .expect("the connection ends when its client goes")
+            .unwrap();
+        assert_eq!(held.dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     /// Garbage after plausible heads, fed to a real connection: any answer or a close, never a panic.

@@ -8,7 +8,7 @@ use axum::http::{self, HeaderName, HeaderValue};
 /// Largest request head (request line and header fields) accepted; larger gets 431.
 pub const MAX_HEAD: usize = 64 * 1024;
 /// Most header fields in one request head; more gets 431.
-const MAX_HEADERS: usize = 128;
+pub const MAX_HEADERS: usize = 128;
 
 /// How the request body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
