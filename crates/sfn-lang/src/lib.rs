@@ -1,0 +1,17 @@
+//! The Amazon States Language, JSONPath dialect, as a pure library for the Step Functions engine that
+//! runs inside swf-core's deterministic apply: definitions and their validation (`definition`,
+//! `validate`), paths (`path`) and the context object (`context`), intrinsic functions (`intrinsics`),
+//! the data flow of a state (`dataflow`), Choice rules (`choice`), Retry / Catch (`retry`) and Wait
+//! (`wait`).
+//!
+//! No I/O, no clock, no randomness: time and random values come from the caller (leader-stamped), and
+//! JSON objects keep their key order (serde_json `preserve_order`) as AWS's outputs do. Nothing here
+//! panics on any input; errors are typed and carry AWS's error names and texts.
+
+pub mod context;
+pub mod error;
+pub mod path;
+
+pub use context::Context;
+pub use error::StatesError;
+pub use path::Path;
