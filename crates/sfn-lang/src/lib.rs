@@ -9,9 +9,12 @@
 //! panics on any input; errors are typed and carry AWS's error names and texts.
 
 pub mod context;
+pub mod entropy;
 pub mod error;
+pub mod intrinsics;
 pub mod path;
 
 pub use context::Context;
+pub use entropy::Entropy;
 pub use error::StatesError;
 pub use path::Path;
