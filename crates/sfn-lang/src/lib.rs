@@ -4,17 +4,22 @@
 //! the data flow of a state (`dataflow`), Choice rules (`choice`), Retry / Catch (`retry`) and Wait
 //! (`wait`).
 //!
-//! No I/O, no clock, no randomness: time and random values come from the caller (leader-stamped), and
-//! JSON objects keep their key order (serde_json `preserve_order`) as AWS's outputs do. Nothing here
-//! panics on any input; errors are typed and carry AWS's error names and texts.
+//! No I/O, no clock, no randomness: time and random values come from the caller (leader-stamped; see
+//! `entropy`), and JSON objects keep their key order (serde_json `preserve_order`) as AWS's outputs
+//! do. Nothing here panics on any input; errors are typed and carry AWS's error names and texts.
 
+pub mod choice;
 pub mod context;
+pub mod definition;
 pub mod entropy;
 pub mod error;
 pub mod intrinsics;
 pub mod path;
+pub mod validate;
+pub mod wait;
 
 pub use context::Context;
+pub use definition::{Definition, InvalidDefinition, State, StateKind};
 pub use entropy::Entropy;
 pub use error::StatesError;
 pub use path::Path;

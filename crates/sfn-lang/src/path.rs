@@ -414,12 +414,12 @@ impl Path {
     }
 
     /// Sets `value` at this reference path inside `root`, creating missing objects on the way (ResultPath).
-    /// Err if a step meets a value that is not an object (or an array with that index).
-    pub fn set(&self, root: Value, value: Value) -> Result<Value, ()> {
-        fn put(node: &mut Value, segs: &[Segment], value: Value) -> Result<(), ()> {
+    /// `None` if a step meets a value that is not an object (or an array with that index).
+    pub fn set(&self, root: Value, value: Value) -> Option<Value> {
+        fn put(node: &mut Value, segs: &[Segment], value: Value) -> Option<()> {
             let Some((first, rest)) = segs.split_first() else {
                 *node = value;
-                return Ok(());
+                return Some(());
             };
             match (first, node) {
                 (Segment::Name(n), Value::Object(m)) => {
@@ -429,15 +429,15 @@ impl Path {
                     put(child, rest, value)
                 }
                 (Segment::Index(i), Value::Array(a)) => {
-                    let idx = resolve_index(*i, a.len()).ok_or(())?;
+                    let idx = resolve_index(*i, a.len())?;
                     put(&mut a[idx], rest, value)
                 }
-                _ => Err(()),
+                _ => None,
             }
         }
         let mut root = root;
         put(&mut root, &self.segments, value)?;
-        Ok(root)
+        Some(root)
     }
 }
 
