@@ -10,11 +10,13 @@
 
 pub mod choice;
 pub mod context;
+pub mod dataflow;
 pub mod definition;
 pub mod entropy;
 pub mod error;
 pub mod intrinsics;
 pub mod path;
+pub mod retry;
 pub mod validate;
 pub mod wait;
 
