@@ -226,11 +226,13 @@ fn map_items_and_selector() {
         {"prod": "R31", "dest-code": 9511, "quantity": 1344}, {"prod": "S39", "dest-code": 9511, "quantity": 40}]}});
     let items = map_items(map, &input, &ctx()).unwrap();
     assert_eq!(items.len(), 2);
-    let mut c = Context::default();
-    c.map_item = Some(MapItem {
-        index: 1,
-        value: items[1].clone(),
-    });
+    let c = Context {
+        map_item: Some(MapItem {
+            index: 1,
+            value: items[1].clone(),
+        }),
+        ..Context::default()
+    };
     let got = map_item_input(map, &items[1], &input, &c.to_value(), &mut Entropy::new(1)).unwrap();
     assert_eq!(
         got,
