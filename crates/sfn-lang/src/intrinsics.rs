@@ -464,10 +464,10 @@ pub fn evaluate(
                 }
                 None => entropy.unit(),
             };
-            let span = (end - start) as f64;
-            Ok(Value::from(
-                start + ((unit * span) as i64).min(end - start - 1),
-            ))
+            // i128: `end - start` may not fit an i64.
+            let span = end as i128 - start as i128;
+            let offset = ((unit * span as f64) as i128).clamp(0, span - 1);
+            Ok(Value::from((start as i128 + offset) as i64))
         }
         "States.MathAdd" => {
             arity(f, &args, 2, 2)?;

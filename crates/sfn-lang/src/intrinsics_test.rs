@@ -93,6 +93,12 @@ fn random_values_come_from_the_entropy() {
         evaluate(&seeded, &json!({}), &json!({}), &mut Entropy::new(2)).unwrap(),
         "a seed argument fixes the value"
     );
+    let wide = run(
+        "States.MathRandom(-9223372036854775808, 9223372036854775807)",
+        json!({}),
+    )
+    .unwrap();
+    assert!(wide.is_i64(), "no overflow on the widest range");
     let u = run("States.UUID()", json!({})).unwrap();
     assert_eq!(u.as_str().map(str::len), Some(36));
 }

@@ -74,7 +74,12 @@ struct Lexer<'a> {
     chars: Vec<char>,
     pos: usize,
     text: &'a str,
+    /// Nesting of filters and parentheses, bounded so no input can exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest nesting of filters, parentheses and `!` a path may have.
+const MAX_DEPTH: usize = 32;
 
 const NAME_STOP: &[char] = &[
     '.', '[', ']', '(', ')', '=', '!', '<', '>', '&', '|', ',', ' ', '\t', '\n', '\r',
@@ -295,6 +300,16 @@ impl Lexer<'_> {
         }
     }
     fn filter_atom(&mut self) -> Result<Filter, PathError> {
+        self.depth += 1;
+        let f = self.filter_atom_inner();
+        self.depth -= 1;
+        f
+    }
+
+    fn filter_atom_inner(&mut self) -> Result<Filter, PathError> {
+        if self.depth > MAX_DEPTH {
+            return Err(self.err("filter nested too deep"));
+        }
         self.skip_ws();
         if self.peek() == Some('!') && self.peek_at(1) != Some('=') {
             self.pos += 1;
@@ -368,6 +383,7 @@ impl Path {
             chars: text.chars().collect(),
             pos: 0,
             text,
+            depth: 0,
         };
         if !lx.eat('$') {
             return Err(lx.err("a path must start with '$'"));

@@ -88,6 +88,13 @@ fn syntax_errors_and_reference_paths() {
     ] {
         assert!(Path::parse(bad).is_err(), "{bad:?} should not parse");
     }
+    let deep = format!("$[?({}@.a{})]", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(
+        Path::parse(&deep).is_err(),
+        "deep nesting is refused, not a stack overflow"
+    );
+    let nots = format!("$[?({}@.a)]", "!".repeat(100_000));
+    assert!(Path::parse(&nots).is_err());
     for ok in ["$", "$.a.b", "$['a b'][0]", "$$.Map.Item.Value", "$.a[-1]"] {
         assert!(
             Path::parse_reference(ok).is_ok(),
