@@ -27,3 +27,6 @@ pub use definition::{Definition, InvalidDefinition, State, StateKind};
 pub use entropy::Entropy;
 pub use error::StatesError;
 pub use path::Path;
+
+#[cfg(test)]
+mod robustness_test;
