@@ -27,7 +27,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// e.g. `SCHEMA_VALIDATION_FAILED`, `MISSING_TRANSITION_TARGET`, `UNREACHABLE_STATE`.
+    /// e.g. `SCHEMA_VALIDATION_FAILED`, `MISSING_TRANSITION_TARGET`, `DUPLICATE_STATE_NAME`.
     pub code: String,
     pub message: String,
     /// A JSON pointer into the definition, e.g. `/States/Foo/Next`.
@@ -610,8 +610,10 @@ impl Checker {
         }
         for name in raw.keys() {
             if states.contains_key(name) && !seen.contains(name) {
+                // AWS reports an unreachable state under MISSING_TRANSITION_TARGET (a recorded
+                // CreateStateMachine answer, quoted in localstack/localstack#12487).
                 self.err(
-                    "UNREACHABLE_STATE",
+                    "MISSING_TRANSITION_TARGET",
                     format!("State \"{name}\" is not reachable."),
                     &pointer(loc, name),
                 );

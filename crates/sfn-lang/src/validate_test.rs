@@ -68,7 +68,7 @@ fn refused_definitions() {
         ),
         (
             json!({"States": {"A": {"Type": "Pass", "End": true}}}),
-            vec![s(SCHEMA, "/"), s("UNREACHABLE_STATE", "/States/A")],
+            vec![s(SCHEMA, "/"), s("MISSING_TRANSITION_TARGET", "/States/A")],
         ),
         (
             one(json!({"A": {"Type": "Pass", "Next": "Nope"}})),
@@ -78,12 +78,12 @@ fn refused_definitions() {
             json!({"StartAt": "Z", "States": {"A": {"Type": "Pass", "End": true}}}),
             vec![
                 s("MISSING_TRANSITION_TARGET", "/StartAt"),
-                s("UNREACHABLE_STATE", "/States/A"),
+                s("MISSING_TRANSITION_TARGET", "/States/A"),
             ],
         ),
         (
             one(json!({"A": {"Type": "Pass", "End": true}, "B": {"Type": "Pass", "End": true}})),
-            vec![s("UNREACHABLE_STATE", "/States/B")],
+            vec![s("MISSING_TRANSITION_TARGET", "/States/B")],
         ),
         (
             one(json!({"A": {"Type": "Pass"}})),
@@ -311,6 +311,15 @@ fn messages_as_aws_words_them() {
     let err = Definition::parse(&one(json!({"A": {"Type": "Pass", "Next": "B"}})).to_string())
         .unwrap_err();
     assert_eq!(err.to_string(), "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: B at /States/A/Next'");
+    // The answer AWS gave for this machine, recorded in localstack/localstack#12487.
+    let recorded = json!({"StartAt": "pass1", "States": {
+        "pass1": {"Type": "Pass", "Next": "pass3"},
+        "pass2": {"Type": "Pass", "End": true}}});
+    let err = Definition::parse(&recorded.to_string()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: pass3 at /States/pass1/Next, MISSING_TRANSITION_TARGET: State \"pass2\" is not reachable. at /States/pass2'"
+    );
     let err = Definition::parse("{not json").unwrap_err();
     assert_eq!(err.diagnostics[0].code, "INVALID_JSON_DESCRIPTION");
     assert_eq!(err.diagnostics[0].severity, Severity::Error);
