@@ -202,6 +202,20 @@ fn failures() {
         };
         assert_eq!(got.map_err(|e| e.name()), Err(want), "{s}");
     }
+    // A recorded AWS failure (AWS Step Functions workshop, "Check the workflow"): same error and cause.
+    let st = state(json!({"Type": "Pass", "Parameters": {"address.$": "$.application.address"}}));
+    let err = effective_input(
+        &st,
+        &json!({"flagged": false}),
+        &ctx(),
+        &mut Entropy::new(1),
+    )
+    .unwrap_err();
+    assert_eq!(err.name(), "States.Runtime");
+    assert_eq!(
+        err.cause_in_state("Check Address", 7),
+        "An error occurred while executing the state 'Check Address' (entered at the event id #7). The JSONPath '$.application.address' specified for the field 'address.$' could not be found in the input '{\"flagged\":false}'"
+    );
     let err = state_output(
         &state(json!({"Type": "Pass", "ResultPath": "$.r"})),
         &json!("text"),
