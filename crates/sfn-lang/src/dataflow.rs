@@ -18,10 +18,11 @@ use serde_json::{Map, Value};
 /// Largest state input / output / result, in bytes of UTF-8 JSON (256 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 
-fn no_results(p: &Path, input: &Value) -> StatesError {
+/// The `States.Runtime` cause AWS gives for a path that selects nothing, e.g. `The JSONPath '$.user.id'
+/// specified for the field 'InputPath' could not be found in the input '{...}'`.
+fn no_results(p: &Path, input: &Value, field: &str) -> StatesError {
     StatesError::Runtime(format!(
-        "Invalid path '{}' : No results for path: {} in the input '{}'",
-        p.text,
+        "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
         p.text,
         json_text(input)
     ))
@@ -38,13 +39,18 @@ pub fn check_size(v: &Value, what: &str) -> Result<(), StatesError> {
     Ok(())
 }
 
-fn apply_path(field: &PathField, input: &Value, context: &Value) -> Result<Value, StatesError> {
+fn apply_path(
+    field: &PathField,
+    name: &str,
+    input: &Value,
+    context: &Value,
+) -> Result<Value, StatesError> {
     match field {
         PathField::Default => Ok(input.clone()),
         PathField::Null => Ok(Value::Object(Map::new())),
         PathField::Path(p) => p
             .query(input, context)
-            .ok_or_else(|| no_results(p, if p.context { context } else { input })),
+            .ok_or_else(|| no_results(p, if p.context { context } else { input }, name)),
     }
 }
 
@@ -100,7 +106,7 @@ pub fn effective_input(
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<Value, StatesError> {
-    let selected = apply_path(&state.input_path, raw_input, context)?;
+    let selected = apply_path(&state.input_path, "InputPath", raw_input, context)?;
     let out = match &state.parameters {
         Some(t) => apply_template(t, &selected, context, entropy)?,
         None => selected,
@@ -122,7 +128,7 @@ pub fn state_output(
         None => result.clone(),
     };
     let merged = apply_result_path(&state.result_path, raw_input, selected)?;
-    let out = apply_path(&state.output_path, &merged, context)?;
+    let out = apply_path(&state.output_path, "OutputPath", &merged, context)?;
     check_size(&out, "output")?;
     Ok(out)
 }
@@ -157,7 +163,7 @@ pub fn map_items(
         None => effective_input.clone(),
         Some(p) => p
             .query(effective_input, context)
-            .ok_or_else(|| no_results(p, effective_input))?,
+            .ok_or_else(|| no_results(p, effective_input, "ItemsPath"))?,
     };
     match v {
         Value::Array(a) => Ok(a),
@@ -190,7 +196,7 @@ pub fn map_item_input(
 fn positive_int(p: &Path, input: &Value, context: &Value, field: &str) -> Result<u64, StatesError> {
     let v = p
         .query(input, context)
-        .ok_or_else(|| no_results(p, input))?;
+        .ok_or_else(|| no_results(p, input, field))?;
     v.as_u64()
         .filter(|n| *n >= 1 && *n <= crate::validate::MAX_INT_FIELD)
         .ok_or_else(|| {
@@ -226,7 +232,7 @@ pub fn max_concurrency(map: &MapState, input: &Value, context: &Value) -> Result
         Some(p) => {
             let v = p
                 .query(input, context)
-                .ok_or_else(|| no_results(p, input))?;
+                .ok_or_else(|| no_results(p, input, "MaxConcurrencyPath"))?;
             v.as_u64().ok_or_else(|| {
                 StatesError::Runtime(format!(
                     "MaxConcurrencyPath '{}' must reference a non-negative integer, but was {}",
@@ -255,7 +261,7 @@ pub fn fail_error_cause(
         } else {
             let p = Path::parse(expr).map_err(|e| StatesError::Runtime(e.to_string()))?;
             p.query(input, context)
-                .ok_or_else(|| no_results(&p, input))?
+                .ok_or_else(|| no_results(&p, input, field))?
         };
         match v {
             Value::String(s) => Ok(Some(s)),

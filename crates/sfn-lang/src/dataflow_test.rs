@@ -202,6 +202,10 @@ fn failures() {
         };
         assert_eq!(got.map_err(|e| e.name()), Err(want), "{s}");
     }
+    // The wording AWS uses for InputPath (as quoted in public troubleshooting notes).
+    let st = state(json!({"Type": "Pass", "InputPath": "$.user.id"}));
+    let err = effective_input(&st, &json!({"user": {}}), &ctx(), &mut Entropy::new(1)).unwrap_err();
+    assert_eq!(err.cause(), "The JSONPath '$.user.id' specified for the field 'InputPath' could not be found in the input '{\"user\":{}}'");
     // A recorded AWS failure (AWS Step Functions workshop, "Check the workflow"): same error and cause.
     let st = state(json!({"Type": "Pass", "Parameters": {"address.$": "$.application.address"}}));
     let err = effective_input(

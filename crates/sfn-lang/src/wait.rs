@@ -40,10 +40,10 @@ pub fn due_time(
     context: &Value,
     now_ms: i64,
 ) -> Result<i64, StatesError> {
-    let resolve = |p: &Path| {
+    let resolve = |p: &Path, field: &str| {
         p.query(input, context).ok_or_else(|| {
             StatesError::Runtime(format!(
-                "Invalid path '{}': The path references a field that does not exist in the input '{}'",
+                "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
                 p.text,
                 json_text(input)
             ))
@@ -52,7 +52,7 @@ pub fn due_time(
     let at = match spec {
         WaitSpec::Seconds(s) => now_ms.saturating_add((*s as i64).saturating_mul(1000)),
         WaitSpec::SecondsPath(p) => {
-            let v = resolve(p)?;
+            let v = resolve(p, "SecondsPath")?;
             let secs = v.as_u64().ok_or_else(|| {
                 StatesError::Runtime(format!(
                     "The SecondsPath parameter does not reference a valid non-negative integer value: {}",
@@ -65,7 +65,7 @@ pub fn due_time(
             StatesError::Runtime(format!("The Timestamp value is not a valid timestamp: {t}"))
         })?,
         WaitSpec::TimestampPath(p) => {
-            let v = resolve(p)?;
+            let v = resolve(p, "TimestampPath")?;
             v.as_str().and_then(timestamp_millis).ok_or_else(|| {
                 StatesError::Runtime(format!(
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {}",
