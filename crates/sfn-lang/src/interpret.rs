@@ -671,15 +671,10 @@ impl Engine<'_> {
         }
         if let Some(catcher) = crate::retry::find_catcher(&state.catch, &error) {
             return match catch_output(catcher, &th.raw_input, &error, &cause) {
-                Ok(out) => {
-                    let ty = format!("{}StateExited", state.type_name());
-                    self.push(
-                        &ty,
-                        "stateExitedEventDetails",
-                        io_details("output", Some(&th.state), &out),
-                    );
-                    Flow::Goto(catcher.next.clone(), out)
-                }
+                // No `...StateExited` for a caught error: AWS goes straight to the handler's
+                // `...StateEntered` (e.g. TaskStateEntered, TaskFailed, FailStateEntered, as a
+                // recorded history in aws-solutions-library-samples/...#1139 shows).
+                Ok(out) => Flow::Goto(catcher.next.clone(), out),
                 Err(e) => {
                     let (error, cause) = self.runtime(th, e);
                     Flow::Failed(error, cause)
