@@ -72,7 +72,7 @@ pub struct Catcher {
 pub struct Task {
     /// An activity ARN (the only resource served on-prem).
     pub resource: String,
-    /// Default 60 (AWS's default for activities is the execution's limit; see docs/stepfunctions.md).
+    /// `None`: AWS's default, 99,999,999 s (no practical limit); the engine arms no timeout.
     pub timeout_seconds: Option<u64>,
     pub timeout_seconds_path: Option<Path>,
     pub heartbeat_seconds: Option<u64>,
