@@ -1,0 +1,1036 @@
+//! A pure interpreter step: given a definition, an execution's stored position ([`ExecutionState`]) and
+//! one incoming [`Event`] (start, activity started / succeeded / failed / timed out, timer fired, stop),
+//! it moves the execution on and returns the history events AWS writes (types and `*EventDetails` as in
+//! the model) and the [`Effect`]s the engine must carry out (schedule or cancel an activity task, arm or
+//! cancel a timer).
+//!
+//! Parallel branches and Map iterations are nested [`Thread`]s inside one `ExecutionState`, a plain
+//! serde structure with a `format` number so stored forms can be versioned. Time comes in the
+//! [`Stamp`]; randomness (retry jitter, `States.UUID`, `States.MathRandom`) from the execution's
+//! [`Entropy`], seeded by the leader at start, so every replica computes the same step.
+
+use crate::context::{Context, MapItem};
+use crate::dataflow::{self, check_size};
+use crate::definition::{Definition, State, StateKind, Transition};
+use crate::entropy::Entropy;
+use crate::error::{json_text, StatesError};
+use crate::retry::{catch_output, next_retry, RetryDecision};
+use crate::{choice, wait};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The stored form's version.
+pub const FORMAT: u32 = 1;
+/// Events per execution; past it the execution fails.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// The leader-stamped time of the command being applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub now_ms: i64,
+}
+
+/// What the execution knows about itself (`$$.Execution`, `$$.StateMachine`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub execution_arn: String,
+    pub name: String,
+    pub role_arn: String,
+    pub start_time_ms: i64,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub input: Value,
+}
+
+/// The execution's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+/// What a thread is waiting for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Waiting {
+    Nothing,
+    /// An activity task, named by its ActivityScheduled event id.
+    Activity {
+        task_id: u64,
+        started: bool,
+    },
+    /// A Wait state's timer.
+    Timer {
+        timer_id: u64,
+    },
+    /// The back-off before a retry.
+    Retry {
+        timer_id: u64,
+    },
+    /// The child threads of a Parallel or Map state.
+    Children,
+}
+
+/// The children of a Parallel or Map state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fanout {
+    pub is_map: bool,
+    pub effective_input: Value,
+    /// Map items (empty for Parallel).
+    pub items: Vec<Value>,
+    /// One per branch / item; `None` until started (Map concurrency).
+    pub children: Vec<Option<Thread>>,
+    pub results: Vec<Option<Value>>,
+    /// 0 = no limit.
+    pub max_concurrency: u64,
+}
+
+/// One line of control: the top level, a Parallel branch or a Map iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thread {
+    pub state: String,
+    pub raw_input: Value,
+    pub entered_event_id: u64,
+    pub entered_ms: i64,
+    /// Retries made, per retrier of the current state.
+    pub retry_counts: Vec<u32>,
+    pub waiting: Waiting,
+    pub fanout: Option<Box<Fanout>>,
+}
+
+/// The stored position of an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionState {
+    pub format: u32,
+    pub info: ExecutionInfo,
+    pub status: Status,
+    /// Id of the last event written.
+    pub last_event_id: u64,
+    /// Source of timer ids that are not event ids (retry back-offs): counts down from u64::MAX.
+    pub next_private_id: u64,
+    pub entropy: Entropy,
+    pub root: Thread,
+}
+
+/// An incoming event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    ActivityStarted {
+        task_id: u64,
+        worker_name: Option<String>,
+    },
+    ActivitySucceeded {
+        task_id: u64,
+        output: Value,
+    },
+    ActivityFailed {
+        task_id: u64,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    /// `error` is `States.Timeout` or `States.HeartbeatTimeout`.
+    ActivityTimedOut {
+        task_id: u64,
+        error: String,
+        cause: Option<String>,
+    },
+    TimerFired {
+        timer_id: u64,
+    },
+    /// The execution's own TimeoutSeconds expired.
+    ExecutionTimedOut,
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// Work for the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    ScheduleActivity {
+        task_id: u64,
+        resource: String,
+        input: Value,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    },
+    CancelActivity {
+        task_id: u64,
+    },
+    ArmTimer {
+        timer_id: u64,
+        due_ms: i64,
+    },
+    CancelTimer {
+        timer_id: u64,
+    },
+    /// Arm the execution's TimeoutSeconds.
+    ArmExecutionTimeout {
+        due_ms: i64,
+    },
+}
+
+/// A history event as AWS writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub id: u64,
+    pub previous_event_id: u64,
+    pub timestamp_ms: i64,
+    /// `HistoryEventType`, e.g. `TaskStateEntered`.
+    pub event_type: String,
+    /// The details member name, e.g. `stateEnteredEventDetails` (empty when there is none).
+    pub details_member: String,
+    pub details: Value,
+}
+
+impl HistoryEvent {
+    /// The event in the wire shape of GetExecutionHistory (timestamp in epoch seconds).
+    pub fn to_wire(&self) -> Value {
+        let mut v = json!({
+            "timestamp": self.timestamp_ms as f64 / 1000.0,
+            "type": self.event_type,
+            "id": self.id,
+            "previousEventId": self.previous_event_id,
+        });
+        if !self.details_member.is_empty() {
+            v[&self.details_member] = self.details.clone();
+        }
+        v
+    }
+}
+
+/// What one step produced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub events: Vec<HistoryEvent>,
+    pub effects: Vec<Effect>,
+}
+
+enum Flow {
+    Blocked,
+    /// Enter this state next (returned instead of recursing, so long chains of states need no stack).
+    Goto(String, Value),
+    Done(Value),
+    Failed(String, String),
+}
+
+struct Engine<'a> {
+    now_ms: i64,
+    info: &'a ExecutionInfo,
+    entropy: &'a mut Entropy,
+    last_event_id: &'a mut u64,
+    next_private_id: &'a mut u64,
+    out: Outcome,
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn io_details(key: &str, name: Option<&str>, value: &Value) -> Value {
+    let mut d = serde_json::Map::new();
+    if let Some(n) = name {
+        d.insert("name".into(), json!(n));
+    }
+    d.insert(key.into(), json!(json_text(value)));
+    d.insert(format!("{key}Details"), json!({"truncated": false}));
+    Value::Object(d)
+}
+
+impl Engine<'_> {
+    fn push(&mut self, event_type: &str, member: &str, details: Value) -> u64 {
+        *self.last_event_id += 1;
+        let id = *self.last_event_id;
+        self.out.events.push(HistoryEvent {
+            id,
+            previous_event_id: id - 1,
+            timestamp_ms: self.now_ms,
+            event_type: event_type.into(),
+            details_member: member.into(),
+            details,
+        });
+        id
+    }
+
+    fn private_id(&mut self) -> u64 {
+        *self.next_private_id -= 1;
+        *self.next_private_id
+    }
+
+    fn context(&self, th: &Thread, map_item: Option<MapItem>) -> Value {
+        Context {
+            execution_id: self.info.execution_arn.clone(),
+            execution_input: self.info.input.clone(),
+            execution_name: self.info.name.clone(),
+            execution_role_arn: self.info.role_arn.clone(),
+            execution_start_time: rfc3339(self.info.start_time_ms),
+            state_name: th.state.clone(),
+            state_entered_time: rfc3339(th.entered_ms),
+            state_retry_count: th.retry_counts.iter().sum(),
+            state_machine_id: self.info.state_machine_arn.clone(),
+            state_machine_name: self.info.state_machine_name.clone(),
+            task_token: None,
+            map_item,
+        }
+        .to_value()
+    }
+
+    /// Enters `name` and runs on until the thread blocks or ends.
+    fn enter(&mut self, def: &Definition, th: &mut Thread, name: &str, input: Value) -> Flow {
+        self.run(def, th, Flow::Goto(name.to_string(), input))
+    }
+
+    /// Follows `Goto`s in this thread.
+    fn run(&mut self, def: &Definition, th: &mut Thread, mut flow: Flow) -> Flow {
+        while let Flow::Goto(name, input) = flow {
+            if *self.last_event_id >= MAX_HISTORY_EVENTS {
+                return Flow::Failed(
+                    "States.Runtime".into(),
+                    "The execution reached the maximum number of history events.".into(),
+                );
+            }
+            flow = self.enter_one(def, th, &name, input);
+        }
+        flow
+    }
+
+    fn enter_one(&mut self, def: &Definition, th: &mut Thread, name: &str, input: Value) -> Flow {
+        let Some(state) = def.state(name) else {
+            return Flow::Failed(
+                "States.Runtime".into(),
+                format!("State '{name}' does not exist"),
+            );
+        };
+        *th = Thread {
+            state: name.into(),
+            raw_input: input,
+            entered_event_id: 0,
+            entered_ms: self.now_ms,
+            retry_counts: vec![0; state.retry.len()],
+            waiting: Waiting::Nothing,
+            fanout: None,
+        };
+        let ty = format!("{}StateEntered", state.type_name());
+        th.entered_event_id = self.push(
+            &ty,
+            "stateEnteredEventDetails",
+            io_details("input", Some(name), &th.raw_input),
+        );
+        self.execute(def, th)
+    }
+
+    fn runtime(&self, th: &Thread, e: StatesError) -> (String, String) {
+        (
+            e.name().to_string(),
+            e.cause_in_state(&th.state, th.entered_event_id),
+        )
+    }
+
+    /// Runs the current state from its start (on entry, and again on a retry).
+    fn execute(&mut self, def: &Definition, th: &mut Thread) -> Flow {
+        let Some(state) = def.state(&th.state) else {
+            return Flow::Failed(
+                "States.Runtime".into(),
+                format!("State '{}' does not exist", th.state),
+            );
+        };
+        match self.try_execute(state, th) {
+            Ok(flow) => flow,
+            Err(e) => {
+                let (error, cause) = self.runtime(th, e);
+                self.state_failed(state, th, error, cause)
+            }
+        }
+    }
+
+    fn try_execute(&mut self, state: &State, th: &mut Thread) -> Result<Flow, StatesError> {
+        let ctx = self.context(th, None);
+        let raw = th.raw_input.clone();
+        Ok(match &state.kind {
+            StateKind::Pass { result } => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                let result = result.clone().unwrap_or(eff);
+                let out = dataflow::state_output(state, &raw, &result, &ctx, self.entropy)?;
+                self.exit(state, th, out)
+            }
+            StateKind::Task(task) => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                let (timeout, heartbeat) = dataflow::task_timeouts(task, &eff, &ctx)?;
+                let mut d = json!({"resource": task.resource, "input": json_text(&eff), "inputDetails": {"truncated": false}});
+                if let Some(t) = timeout {
+                    d["timeoutInSeconds"] = json!(t);
+                }
+                if let Some(h) = heartbeat {
+                    d["heartbeatInSeconds"] = json!(h);
+                }
+                let task_id = self.push("ActivityScheduled", "activityScheduledEventDetails", d);
+                th.waiting = Waiting::Activity {
+                    task_id,
+                    started: false,
+                };
+                self.out.effects.push(Effect::ScheduleActivity {
+                    task_id,
+                    resource: task.resource.clone(),
+                    input: eff,
+                    timeout_seconds: timeout,
+                    heartbeat_seconds: heartbeat,
+                });
+                Flow::Blocked
+            }
+            StateKind::Choice { choices, default } => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                let next = choice::choose(choices, default.as_deref(), &eff, &ctx)?.to_string();
+                let out = dataflow::state_output(
+                    &no_result_fields(state),
+                    &eff,
+                    &eff,
+                    &ctx,
+                    self.entropy,
+                )?;
+                self.push(
+                    "ChoiceStateExited",
+                    "stateExitedEventDetails",
+                    io_details("output", Some(&th.state), &out),
+                );
+                Flow::Goto(next, out)
+            }
+            StateKind::Wait(spec) => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                let due_ms = wait::due_time(spec, &eff, &ctx, self.now_ms)?;
+                let timer_id = th.entered_event_id;
+                th.waiting = Waiting::Timer { timer_id };
+                self.out.effects.push(Effect::ArmTimer { timer_id, due_ms });
+                Flow::Blocked
+            }
+            StateKind::Succeed => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                let out = dataflow::state_output(
+                    &no_result_fields(state),
+                    &eff,
+                    &eff,
+                    &ctx,
+                    self.entropy,
+                )?;
+                self.push(
+                    "SucceedStateExited",
+                    "stateExitedEventDetails",
+                    io_details("output", Some(&th.state), &out),
+                );
+                Flow::Done(out)
+            }
+            StateKind::Fail(fail) => {
+                let (error, cause) = dataflow::fail_error_cause(fail, &raw, &ctx, self.entropy)?;
+                Flow::Failed(error.unwrap_or_default(), cause.unwrap_or_default())
+            }
+            StateKind::Parallel { branches } => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                self.push("ParallelStateStarted", "", Value::Null);
+                let n = branches.len();
+                th.fanout = Some(Box::new(Fanout {
+                    is_map: false,
+                    effective_input: eff,
+                    items: Vec::new(),
+                    children: vec![None; n],
+                    results: vec![None; n],
+                    max_concurrency: 0,
+                }));
+                th.waiting = Waiting::Children;
+                self.start_children(state, th)
+            }
+            StateKind::Map(map) => {
+                let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
+                let items = dataflow::map_items(map, &eff, &ctx)?;
+                let max_concurrency = dataflow::max_concurrency(map, &eff, &ctx)?;
+                self.push(
+                    "MapStateStarted",
+                    "mapStateStartedEventDetails",
+                    json!({"length": items.len()}),
+                );
+                let n = items.len();
+                th.fanout = Some(Box::new(Fanout {
+                    is_map: true,
+                    effective_input: eff,
+                    items,
+                    children: vec![None; n],
+                    results: vec![None; n],
+                    max_concurrency,
+                }));
+                th.waiting = Waiting::Children;
+                self.start_children(state, th)
+            }
+        })
+    }
+
+    /// Starts children not yet started, within the Map's concurrency limit, and settles the state if
+    /// they are all done.
+    fn start_children(&mut self, state: &State, th: &mut Thread) -> Flow {
+        loop {
+            let Some(fan) = th.fanout.as_mut() else {
+                return Flow::Blocked;
+            };
+            let running = fan
+                .children
+                .iter()
+                .zip(&fan.results)
+                .filter(|(c, r)| c.is_some() && r.is_none())
+                .count() as u64;
+            let next = fan.children.iter().position(Option::is_none);
+            let Some(i) =
+                next.filter(|_| fan.max_concurrency == 0 || running < fan.max_concurrency)
+            else {
+                break;
+            };
+            let (sub, input) = match &state.kind {
+                StateKind::Parallel { branches } => match branches.get(i) {
+                    Some(b) => (b, fan.effective_input.clone()),
+                    None => break,
+                },
+                StateKind::Map(map) => {
+                    let item = fan.items[i].clone();
+                    self.push(
+                        "MapIterationStarted",
+                        "mapIterationStartedEventDetails",
+                        json!({"name": th.state, "index": i}),
+                    );
+                    let ctx = self.context(
+                        th,
+                        Some(MapItem {
+                            index: i as u64,
+                            value: item.clone(),
+                        }),
+                    );
+                    let fan = th
+                        .fanout
+                        .as_ref()
+                        .map(|f| f.effective_input.clone())
+                        .unwrap_or(Value::Null);
+                    match dataflow::map_item_input(map, &item, &fan, &ctx, self.entropy) {
+                        Ok(input) => (&*map.processor, input),
+                        Err(e) => {
+                            let (error, cause) = self.runtime(th, e);
+                            return self.children_failed(state, th, Some(i), error, cause);
+                        }
+                    }
+                }
+                _ => break,
+            };
+            let mut child = Thread {
+                state: String::new(),
+                raw_input: Value::Null,
+                entered_event_id: 0,
+                entered_ms: self.now_ms,
+                retry_counts: Vec::new(),
+                waiting: Waiting::Nothing,
+                fanout: None,
+            };
+            let flow = self.enter(sub, &mut child, &sub.start_at, input);
+            if let Some(fan) = th.fanout.as_mut() {
+                fan.children[i] = Some(child);
+            }
+            if let Some(done) = self.child_flow(state, th, i, flow) {
+                return done;
+            }
+        }
+        self.settle_children(state, th)
+    }
+
+    /// Records a child's flow; `Some` when the parent state is finished with (failed).
+    fn child_flow(&mut self, state: &State, th: &mut Thread, i: usize, flow: Flow) -> Option<Flow> {
+        match flow {
+            // Children's flows arrive resolved (`enter` / `deliver` follow their Gotos).
+            Flow::Blocked | Flow::Goto(..) => None,
+            Flow::Done(v) => {
+                let is_map = th.fanout.as_ref().is_some_and(|f| f.is_map);
+                if let Some(fan) = th.fanout.as_mut() {
+                    fan.results[i] = Some(v);
+                }
+                if is_map {
+                    self.push(
+                        "MapIterationSucceeded",
+                        "mapIterationSucceededEventDetails",
+                        json!({"name": th.state, "index": i}),
+                    );
+                }
+                None
+            }
+            Flow::Failed(error, cause) => {
+                Some(self.children_failed(state, th, Some(i), error, cause))
+            }
+        }
+    }
+
+    fn settle_children(&mut self, state: &State, th: &mut Thread) -> Flow {
+        let Some(fan) = th.fanout.as_ref() else {
+            return Flow::Blocked;
+        };
+        if fan.results.iter().any(Option::is_none) {
+            return Flow::Blocked;
+        }
+        let result = Value::Array(
+            fan.results
+                .iter()
+                .map(|r| r.clone().unwrap_or(Value::Null))
+                .collect(),
+        );
+        let ty = if fan.is_map {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        self.push(ty, "", Value::Null);
+        th.fanout = None;
+        th.waiting = Waiting::Nothing;
+        let ctx = self.context(th, None);
+        match dataflow::state_output(state, &th.raw_input.clone(), &result, &ctx, self.entropy) {
+            Ok(out) => self.exit(state, th, out),
+            Err(e) => {
+                let (error, cause) = self.runtime(th, e);
+                self.state_failed(state, th, error, cause)
+            }
+        }
+    }
+
+    fn children_failed(
+        &mut self,
+        state: &State,
+        th: &mut Thread,
+        failed: Option<usize>,
+        error: String,
+        cause: String,
+    ) -> Flow {
+        let is_map = th.fanout.as_ref().is_some_and(|f| f.is_map);
+        if let (true, Some(i)) = (is_map, failed) {
+            self.push(
+                "MapIterationFailed",
+                "mapIterationFailedEventDetails",
+                json!({"name": th.state, "index": i}),
+            );
+        }
+        if let Some(fan) = th.fanout.take() {
+            for (i, c) in fan.children.into_iter().enumerate() {
+                if let (Some(c), None) = (c, &fan.results[i]) {
+                    if Some(i) != failed {
+                        self.cancel(&c);
+                        if is_map {
+                            self.push(
+                                "MapIterationAborted",
+                                "mapIterationAbortedEventDetails",
+                                json!({"name": th.state, "index": i}),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        th.waiting = Waiting::Nothing;
+        self.push(
+            if is_map {
+                "MapStateFailed"
+            } else {
+                "ParallelStateFailed"
+            },
+            "",
+            Value::Null,
+        );
+        self.state_failed(state, th, error, cause)
+    }
+
+    /// Cancels whatever a thread (and its children) waits for.
+    fn cancel(&mut self, th: &Thread) {
+        cancels(th, &mut self.out.effects);
+    }
+
+    /// The state raised `error`: retry, catch, or fail the thread.
+    fn state_failed(
+        &mut self,
+        state: &State,
+        th: &mut Thread,
+        error: String,
+        cause: String,
+    ) -> Flow {
+        th.waiting = Waiting::Nothing;
+        let random = self.entropy.unit();
+        if let RetryDecision::Retry { retrier, delay_ms } =
+            next_retry(&state.retry, &th.retry_counts, &error, random)
+        {
+            if let Some(c) = th.retry_counts.get_mut(retrier) {
+                *c += 1;
+            }
+            let timer_id = self.private_id();
+            th.waiting = Waiting::Retry { timer_id };
+            self.out.effects.push(Effect::ArmTimer {
+                timer_id,
+                due_ms: self.now_ms.saturating_add(delay_ms as i64),
+            });
+            return Flow::Blocked;
+        }
+        if let Some(catcher) = crate::retry::find_catcher(&state.catch, &error) {
+            return match catch_output(catcher, &th.raw_input, &error, &cause) {
+                // No `...StateExited` for a caught error: AWS goes straight to the handler's
+                // `...StateEntered` (e.g. TaskStateEntered, TaskFailed, FailStateEntered, as a
+                // recorded history in aws-solutions-library-samples/...#1139 shows).
+                Ok(out) => Flow::Goto(catcher.next.clone(), out),
+                Err(e) => {
+                    let (error, cause) = self.runtime(th, e);
+                    Flow::Failed(error, cause)
+                }
+            };
+        }
+        Flow::Failed(error, cause)
+    }
+
+    fn exit(&mut self, state: &State, th: &mut Thread, out: Value) -> Flow {
+        let ty = format!("{}StateExited", state.type_name());
+        self.push(
+            &ty,
+            "stateExitedEventDetails",
+            io_details("output", Some(&th.state), &out),
+        );
+        match &state.transition {
+            Transition::Next(n) => Flow::Goto(n.clone(), out),
+            Transition::End | Transition::None => Flow::Done(out),
+        }
+    }
+
+    /// Delivers an event to the thread that waits for it and runs that thread on; `None` if no thread
+    /// in this subtree waits for it.
+    fn deliver(&mut self, def: &Definition, th: &mut Thread, ev: &Event) -> Option<Flow> {
+        let flow = self.deliver_here(def, th, ev)?;
+        Some(self.run(def, th, flow))
+    }
+
+    fn deliver_here(&mut self, def: &Definition, th: &mut Thread, ev: &Event) -> Option<Flow> {
+        let state = def.state(&th.state)?;
+        match (&th.waiting, ev) {
+            (
+                Waiting::Activity { task_id, .. },
+                Event::ActivityStarted {
+                    task_id: t,
+                    worker_name,
+                },
+            ) if task_id == t => {
+                let d = match worker_name {
+                    Some(w) => json!({"workerName": w}),
+                    None => json!({}),
+                };
+                self.push("ActivityStarted", "activityStartedEventDetails", d);
+                th.waiting = Waiting::Activity {
+                    task_id: *t,
+                    started: true,
+                };
+                Some(Flow::Blocked)
+            }
+            (
+                Waiting::Activity { task_id, .. },
+                Event::ActivitySucceeded { task_id: t, output },
+            ) if task_id == t => {
+                self.push(
+                    "ActivitySucceeded",
+                    "activitySucceededEventDetails",
+                    json!({"output": json_text(output), "outputDetails": {"truncated": false}}),
+                );
+                th.waiting = Waiting::Nothing;
+                let ctx = self.context(th, None);
+                let raw = th.raw_input.clone();
+                Some(
+                    match check_size(output, "output").and_then(|_| {
+                        dataflow::state_output(state, &raw, output, &ctx, self.entropy)
+                    }) {
+                        Ok(out) => self.exit(state, th, out),
+                        Err(e) => {
+                            let (error, cause) = self.runtime(th, e);
+                            self.state_failed(state, th, error, cause)
+                        }
+                    },
+                )
+            }
+            (
+                Waiting::Activity { task_id, .. },
+                Event::ActivityFailed {
+                    task_id: t,
+                    error,
+                    cause,
+                },
+            ) if task_id == t => {
+                let mut d = serde_json::Map::new();
+                if let Some(e) = error {
+                    d.insert("error".into(), json!(e));
+                }
+                if let Some(c) = cause {
+                    d.insert("cause".into(), json!(c));
+                }
+                self.push(
+                    "ActivityFailed",
+                    "activityFailedEventDetails",
+                    Value::Object(d),
+                );
+                Some(self.state_failed(
+                    state,
+                    th,
+                    error.clone().unwrap_or_default(),
+                    cause.clone().unwrap_or_default(),
+                ))
+            }
+            (
+                Waiting::Activity { task_id, .. },
+                Event::ActivityTimedOut {
+                    task_id: t,
+                    error,
+                    cause,
+                },
+            ) if task_id == t => {
+                let mut d = json!({"error": error});
+                if let Some(c) = cause {
+                    d["cause"] = json!(c);
+                }
+                self.push("ActivityTimedOut", "activityTimedOutEventDetails", d);
+                Some(self.state_failed(state, th, error.clone(), cause.clone().unwrap_or_default()))
+            }
+            (Waiting::Timer { timer_id }, Event::TimerFired { timer_id: t }) if timer_id == t => {
+                th.waiting = Waiting::Nothing;
+                let ctx = self.context(th, None);
+                let raw = th.raw_input.clone();
+                let res =
+                    dataflow::effective_input(state, &raw, &ctx, self.entropy).and_then(|eff| {
+                        dataflow::state_output(
+                            &no_result_fields(state),
+                            &eff,
+                            &eff,
+                            &ctx,
+                            self.entropy,
+                        )
+                    });
+                Some(match res {
+                    Ok(out) => self.exit(state, th, out),
+                    Err(e) => {
+                        let (error, cause) = self.runtime(th, e);
+                        Flow::Failed(error, cause)
+                    }
+                })
+            }
+            (Waiting::Retry { timer_id }, Event::TimerFired { timer_id: t }) if timer_id == t => {
+                th.waiting = Waiting::Nothing;
+                th.fanout = None;
+                Some(self.execute(def, th))
+            }
+            (Waiting::Children, _) => {
+                let n = th.fanout.as_ref().map(|f| f.children.len()).unwrap_or(0);
+                for i in 0..n {
+                    let sub: &Definition = match &state.kind {
+                        StateKind::Parallel { branches } => branches.get(i)?,
+                        StateKind::Map(map) => &map.processor,
+                        _ => return None,
+                    };
+                    let Some(mut child) = th
+                        .fanout
+                        .as_mut()
+                        .and_then(|f| f.children.get_mut(i))
+                        .and_then(Option::take)
+                    else {
+                        continue;
+                    };
+                    let flow = if th.fanout.as_ref().is_some_and(|f| f.results[i].is_none()) {
+                        self.deliver(sub, &mut child, ev)
+                    } else {
+                        None
+                    };
+                    if let Some(fan) = th.fanout.as_mut() {
+                        fan.children[i] = Some(child);
+                    }
+                    if let Some(flow) = flow {
+                        if let Some(done) = self.child_flow(state, th, i, flow) {
+                            return Some(done);
+                        }
+                        return Some(self.start_children(state, th));
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The effects that cancel whatever a thread (and its running children) waits for.
+fn cancels(th: &Thread, effects: &mut Vec<Effect>) {
+    match th.waiting {
+        Waiting::Activity { task_id, .. } => effects.push(Effect::CancelActivity { task_id }),
+        Waiting::Timer { timer_id } | Waiting::Retry { timer_id } => {
+            effects.push(Effect::CancelTimer { timer_id })
+        }
+        Waiting::Children | Waiting::Nothing => {}
+    }
+    if let Some(fan) = &th.fanout {
+        for (c, r) in fan.children.iter().zip(&fan.results) {
+            if let (Some(c), None) = (c, r) {
+                cancels(c, effects);
+            }
+        }
+    }
+}
+
+/// A copy of the state without ResultSelector / ResultPath (Choice, Wait and Succeed states pass
+/// their effective input through OutputPath only).
+fn no_result_fields(state: &State) -> State {
+    State {
+        result_selector: None,
+        result_path: crate::definition::PathField::Default,
+        ..state.clone()
+    }
+}
+
+fn finish(eng: &mut Engine, status: &mut Status, flow: Flow) {
+    match flow {
+        Flow::Blocked | Flow::Goto(..) => {}
+        Flow::Done(out) => {
+            eng.push(
+                "ExecutionSucceeded",
+                "executionSucceededEventDetails",
+                json!({"output": json_text(&out), "outputDetails": {"truncated": false}}),
+            );
+            *status = Status::Succeeded;
+        }
+        Flow::Failed(error, cause) => {
+            eng.push(
+                "ExecutionFailed",
+                "executionFailedEventDetails",
+                json!({"error": error, "cause": cause}),
+            );
+            *status = Status::Failed;
+        }
+    }
+}
+
+fn limit_history(exec: &mut ExecutionState, out: &mut Outcome, first_id: u64, now_ms: i64) {
+    let over = exec.last_event_id > MAX_HISTORY_EVENTS
+        || (exec.last_event_id == MAX_HISTORY_EVENTS && exec.status == Status::Running);
+    if !over {
+        return;
+    }
+    // Nothing this step asked for happens; whatever the execution still waits for is cancelled.
+    out.effects.clear();
+    cancels(&exec.root, &mut out.effects);
+    // Keep events up to the limit minus one, then fail the execution with the last one.
+    let keep = (MAX_HISTORY_EVENTS - 1).saturating_sub(first_id - 1) as usize;
+    out.events.truncate(keep);
+    let id = MAX_HISTORY_EVENTS;
+    out.events.push(HistoryEvent {
+        id,
+        previous_event_id: id - 1,
+        timestamp_ms: now_ms,
+        event_type: "ExecutionFailed".into(),
+        details_member: "executionFailedEventDetails".into(),
+        details: json!({"error": "States.Runtime", "cause": format!("The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS}).")}),
+    });
+    exec.last_event_id = id;
+    exec.status = Status::Failed;
+}
+
+/// Starts an execution: ExecutionStarted, then the first state(s) until something blocks.
+/// `seed` is the leader-stamped seed of the execution's randomness.
+pub fn start(
+    def: &Definition,
+    info: ExecutionInfo,
+    seed: u64,
+    stamp: Stamp,
+) -> (ExecutionState, Outcome) {
+    let mut exec = ExecutionState {
+        format: FORMAT,
+        status: Status::Running,
+        last_event_id: 0,
+        next_private_id: u64::MAX,
+        entropy: Entropy::new(seed),
+        root: Thread {
+            state: String::new(),
+            raw_input: Value::Null,
+            entered_event_id: 0,
+            entered_ms: stamp.now_ms,
+            retry_counts: Vec::new(),
+            waiting: Waiting::Nothing,
+            fanout: None,
+        },
+        info,
+    };
+    let info = exec.info.clone();
+    let mut eng = Engine {
+        now_ms: stamp.now_ms,
+        info: &info,
+        entropy: &mut exec.entropy,
+        last_event_id: &mut exec.last_event_id,
+        next_private_id: &mut exec.next_private_id,
+        out: Outcome::default(),
+    };
+    let d = json!({"input": json_text(&info.input), "inputDetails": {"truncated": false}, "roleArn": info.role_arn});
+    eng.push("ExecutionStarted", "executionStartedEventDetails", d);
+    if let Some(t) = def.timeout_seconds {
+        eng.out.effects.push(Effect::ArmExecutionTimeout {
+            due_ms: stamp.now_ms.saturating_add(t as i64 * 1000),
+        });
+    }
+    let flow = eng.enter(def, &mut exec.root, &def.start_at, info.input.clone());
+    finish(&mut eng, &mut exec.status, flow);
+    let mut out = eng.out;
+    limit_history(&mut exec, &mut out, 1, stamp.now_ms);
+    (exec, out)
+}
+
+/// Applies one event. Events for tasks or timers no longer waited for change nothing (empty outcome).
+pub fn handle(def: &Definition, exec: &mut ExecutionState, event: &Event, stamp: Stamp) -> Outcome {
+    if exec.status != Status::Running {
+        return Outcome::default();
+    }
+    let first_id = exec.last_event_id + 1;
+    let info = exec.info.clone();
+    let mut eng = Engine {
+        now_ms: stamp.now_ms,
+        info: &info,
+        entropy: &mut exec.entropy,
+        last_event_id: &mut exec.last_event_id,
+        next_private_id: &mut exec.next_private_id,
+        out: Outcome::default(),
+    };
+    match event {
+        Event::Stop { error, cause } => {
+            eng.cancel(&exec.root);
+            let mut d = serde_json::Map::new();
+            if let Some(e) = error {
+                d.insert("error".into(), json!(e));
+            }
+            if let Some(c) = cause {
+                d.insert("cause".into(), json!(c));
+            }
+            eng.push(
+                "ExecutionAborted",
+                "executionAbortedEventDetails",
+                Value::Object(d),
+            );
+            exec.status = Status::Aborted;
+        }
+        Event::ExecutionTimedOut => {
+            eng.cancel(&exec.root);
+            eng.push(
+                "ExecutionTimedOut",
+                "executionTimedOutEventDetails",
+                json!({"error": "States.Timeout", "cause": "The execution timed out."}),
+            );
+            exec.status = Status::TimedOut;
+        }
+        ev => {
+            if let Some(flow) = eng.deliver(def, &mut exec.root, ev) {
+                finish(&mut eng, &mut exec.status, flow);
+            }
+        }
+    }
+    let mut out = eng.out;
+    limit_history(exec, &mut out, first_id, stamp.now_ms);
+    out
+}
+
+#[cfg(test)]
+#[path = "interpret_test.rs"]
+mod interpret_test;

@@ -1,0 +1,32 @@
+//! The Amazon States Language, JSONPath dialect, as a pure library for the Step Functions engine that
+//! runs inside swf-core's deterministic apply: definitions and their validation (`definition`,
+//! `validate`), paths (`path`) and the context object (`context`), intrinsic functions (`intrinsics`),
+//! the data flow of a state (`dataflow`), Choice rules (`choice`), Retry / Catch (`retry`), Wait
+//! (`wait`), and a pure interpreter step (`interpret`) that turns an incoming event into AWS's history
+//! events and the effects the engine must carry out.
+//!
+//! No I/O, no clock, no randomness: time and random values come from the caller (leader-stamped; see
+//! `entropy`), and JSON objects keep their key order (serde_json `preserve_order`) as AWS's outputs
+//! do. Nothing here panics on any input; errors are typed and carry AWS's error names and texts.
+
+pub mod choice;
+pub mod context;
+pub mod dataflow;
+pub mod definition;
+pub mod entropy;
+pub mod error;
+pub mod interpret;
+pub mod intrinsics;
+pub mod path;
+pub mod retry;
+pub mod validate;
+pub mod wait;
+
+pub use context::Context;
+pub use definition::{Definition, InvalidDefinition, State, StateKind};
+pub use entropy::Entropy;
+pub use error::StatesError;
+pub use path::Path;
+
+#[cfg(test)]
+mod robustness_test;
