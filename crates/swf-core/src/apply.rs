@@ -224,7 +224,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         };
         if self.state.workflow_type(&input.domain, &wt)?.is_some() {
             return Ok(Err(Fault::type_already_exists(format!(
-                "WorkflowType already exists: [{}, {}]",
+                "WorkflowType=[name={}, version={}]",
                 wt.name, wt.version
             ))));
         }
@@ -298,7 +298,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         };
         if self.state.activity_type(&input.domain, &at)?.is_some() {
             return Ok(Err(Fault::type_already_exists(format!(
-                "ActivityType already exists: [{}, {}]",
+                "ActivityType=[name={}, version={}]",
                 at.name, at.version
             ))));
         }

@@ -94,10 +94,11 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 .clone()
                 .or(Some(cur.task_start_to_close_timeout)),
             child_policy: a.child_policy.or(Some(cur.child_policy)),
+            // The run's priority carries over; 0 (none set) stays unwritten, as SWF leaves it out.
             priority: a
                 .task_priority
                 .clone()
-                .or(Some(cur.task_priority.to_string())),
+                .or_else(|| (cur.task_priority != 0).then(|| cur.task_priority.to_string())),
             lambda_role: a.lambda_role.clone().or(cur.lambda_role),
         };
         let (config, priority_text) =

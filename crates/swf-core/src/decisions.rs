@@ -25,14 +25,18 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             "taskListScheduleToStartTimeout",
             &input.task_list_schedule_to_start_timeout
         ));
-        let unknown = || {
-            Ok(Err(Fault::unknown_resource(
-                "Unknown task token: the decision task is closed or was never started",
-            )))
-        };
         let Some(t) = TaskToken::decode(&input.task_token).filter(|t| t.kind == TaskKind::Decision)
         else {
-            return unknown();
+            return Ok(Err(Fault::unknown_resource(
+                "Unknown task token: not a decision task token",
+            )));
+        };
+        // SWF's wording for a decision task that is no longer open.
+        let unknown = || {
+            Ok(Err(Fault::unknown_resource(format!(
+                "Unknown decision task, scheduledEventId = {}",
+                t.scheduled_event_id
+            ))))
         };
         let rec = match self.state.execution(&t.run_id)? {
             Some(rec) if rec.is_open() => rec,
@@ -408,7 +412,8 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 task_list: Box::new(TaskList {
                     name: task_list.clone(),
                 }),
-                task_priority: Some(priority.to_string()),
+                // As given (or the type's default); SWF leaves it out when neither set one.
+                task_priority: priority_text,
                 decision_task_completed_event_id: completed,
                 heartbeat_timeout: Some(heartbeat),
             },
@@ -561,7 +566,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
 
 /// Rejects, before any change, decisions without the attributes their type needs and malformed values.
 fn check_decisions(decisions: &[Decision]) -> Result<(), Fault> {
-    for (i, d) in decisions.iter().enumerate() {
+    for d in decisions {
         let (member, present) = d.attributes_member();
         let required = !matches!(
             d.decision_type,
@@ -571,9 +576,14 @@ fn check_decisions(decisions: &[Decision]) -> Result<(), Fault> {
                 | DecisionType::ContinueAsNewWorkflowExecution
         );
         if required && !present {
+            // Real SWF's wording (quoted in ericabouaf/aws-swf#2): "StartTimerDecisionAttributes must
+            // be specified for decision of type StartTimer".
+            let mut shape = member.to_string();
+            if let Some(first) = shape.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
             return Err(Fault::validation(format!(
-                "1 validation error detected: Value null at 'decisions.{}.member.{member}' failed to satisfy constraint: Member must not be null for decisionType {}",
-                i + 1,
+                "{shape} must be specified for decision of type {}",
                 d.decision_type.as_str()
             )));
         }

@@ -132,9 +132,11 @@ impl Exec {
                 task_list: Box::new(TaskList {
                     name: cfg.task_list.clone(),
                 }),
-                task_priority: Some(cfg.task_priority.to_string()),
+                // SWF leaves the priority out unless one was set (0 is the default).
+                task_priority: (cfg.task_priority != 0).then(|| cfg.task_priority.to_string()),
                 start_to_close_timeout: Some(cfg.task_start_to_close_timeout.clone()),
-                schedule_to_start_timeout: None,
+                // A decision task never times out waiting for a decider: SWF writes "NONE".
+                schedule_to_start_timeout: Some("NONE".into()),
             },
         );
         let queued = QueuedTask {

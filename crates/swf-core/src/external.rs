@@ -18,11 +18,14 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         workflow_id: &str,
         run_id: Option<&str>,
     ) -> Result<Result<ExecutionRecord, Fault>, ReadError> {
+        // SWF's two wordings: with a run id, and without one (a closed or never started workflow id).
         let unknown = || {
-            Fault::unknown_resource(format!(
-                "Unknown execution: WorkflowExecution=[workflowId={workflow_id}, runId={}]",
-                run_id.unwrap_or("")
-            ))
+            Fault::unknown_resource(match run_id.filter(|r| !r.is_empty()) {
+                Some(run_id) => format!(
+                    "Unknown execution: WorkflowExecution=[workflowId={workflow_id}, runId={run_id}]"
+                ),
+                None => format!("Unknown execution, workflowId = {workflow_id}"),
+            })
         };
         if self.state.domain(domain)?.is_none() {
             return Ok(Err(Fault::unknown_resource(format!(
@@ -53,6 +56,8 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             WorkflowExecutionSignaledEventAttributes {
                 signal_name: i.signal_name.clone(),
                 input: i.input.clone(),
+                // SWF writes 0 for a signal sent from outside any workflow.
+                external_initiated_event_id: Some(0),
                 ..Default::default()
             },
         );
@@ -75,7 +80,10 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         exec.rec.cancel_requested = true;
         exec.add_event(
             self.now,
-            WorkflowExecutionCancelRequestedEventAttributes::default(),
+            WorkflowExecutionCancelRequestedEventAttributes {
+                external_initiated_event_id: Some(0),
+                ..Default::default()
+            },
         );
         exec.needs_decision(self.now, self.index);
         self.commit(exec)?;

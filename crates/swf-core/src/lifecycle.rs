@@ -77,9 +77,9 @@ fn change_type<T: TypeDetail>(
             detail.set_status(RegistrationStatus::Deprecated, Some(now));
             Ok(Some(detail))
         }
-        (TypeAction::Undeprecate, RegistrationStatus::Registered) => Err(
-            Fault::type_already_exists(format!("Type is already registered: {described}")),
-        ),
+        (TypeAction::Undeprecate, RegistrationStatus::Registered) => {
+            Err(Fault::type_already_exists(described))
+        }
         (TypeAction::Undeprecate, RegistrationStatus::Deprecated) => {
             detail.set_status(RegistrationStatus::Registered, None);
             Ok(Some(detail))

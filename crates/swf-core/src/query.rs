@@ -248,7 +248,9 @@ pub fn execution_info(rec: &ExecutionRecord) -> WorkflowExecutionInfo {
         } else {
             Some(rec.tag_list.clone())
         },
-        cancel_requested: Some(rec.cancel_requested),
+        // A closed run reports false, as SWF does (simpleflow's `test_cancel_requested` cassette: a run
+        // closed CANCELED after a cancel request is described with `cancelRequested: false`).
+        cancel_requested: Some(rec.cancel_requested && rec.is_open()),
     }
 }
 
@@ -263,6 +265,17 @@ pub fn describe_execution<S: StateRead + ?Sized>(
         DecisionSlot::None => 0,
         _ => 1,
     };
+    let open_counts = if rec.is_open() {
+        WorkflowExecutionOpenCounts {
+            open_activity_tasks: rec.activities.len() as i32,
+            open_decision_tasks: open_decisions,
+            open_timers: rec.timers.len() as i32,
+            open_child_workflow_executions: rec.children.len() as i32,
+            open_lambda_functions: Some(0),
+        }
+    } else {
+        open_at_close(s, &rec.run_id)?
+    };
     Ok(WorkflowExecutionDetail {
         execution_info: Box::new(execution_info(&rec)),
         execution_configuration: Box::new(WorkflowExecutionConfiguration {
@@ -271,19 +284,81 @@ pub fn describe_execution<S: StateRead + ?Sized>(
             task_list: Box::new(TaskList {
                 name: rec.config.task_list.clone(),
             }),
-            task_priority: Some(rec.config.task_priority.to_string()),
+            // Left out unless a priority was set, as SWF does (0 is the default).
+            task_priority: (rec.config.task_priority != 0)
+                .then(|| rec.config.task_priority.to_string()),
             child_policy: rec.config.child_policy,
             lambda_role: rec.config.lambda_role.clone(),
         }),
-        open_counts: Box::new(WorkflowExecutionOpenCounts {
-            open_activity_tasks: rec.activities.len() as i32,
-            open_decision_tasks: open_decisions,
-            open_timers: rec.timers.len() as i32,
-            open_child_workflow_executions: rec.children.len() as i32,
-            open_lambda_functions: Some(0),
-        }),
+        open_counts: Box::new(open_counts),
         latest_activity_task_timestamp: rec.latest_activity_task_timestamp,
         latest_execution_context: rec.latest_execution_context.clone(),
+    })
+}
+
+/// A closed run's open counts as SWF reports them: what was still open when the run closed, counted
+/// from its history (a task, timer or child whose opening event has no closing one). Real SWF reports
+/// this: simpleflow's `test_cancel_requested` cassette (us-east-1) describes a run closed CANCELED
+/// while its activity was started with `openActivityTasks: 1`.
+fn open_at_close<S: StateRead + ?Sized>(
+    s: &S,
+    run_id: &str,
+) -> Result<WorkflowExecutionOpenCounts, Fault> {
+    use std::collections::BTreeSet;
+    use EventType::*;
+    // (activities, decision tasks, timers, children) still open, by their opening event id.
+    let mut open: [BTreeSet<i64>; 4] = Default::default();
+    let mut from = 1;
+    loop {
+        let events = read(s.history(run_id, from, false, MAX_PAGE))?;
+        let Some(last) = events.last().map(|e| e.event_id) else {
+            break;
+        };
+        for e in &events {
+            let (set, opens, closes) = match e.event_type {
+                ActivityTaskScheduled => (0, true, None),
+                ActivityTaskCompleted
+                | ActivityTaskFailed
+                | ActivityTaskTimedOut
+                | ActivityTaskCanceled => (0, false, Some("scheduledEventId")),
+                DecisionTaskScheduled => (1, true, None),
+                DecisionTaskCompleted | DecisionTaskTimedOut => {
+                    (1, false, Some("scheduledEventId"))
+                }
+                TimerStarted => (2, true, None),
+                TimerFired | TimerCanceled => (2, false, Some("startedEventId")),
+                StartChildWorkflowExecutionInitiated => (3, true, None),
+                StartChildWorkflowExecutionFailed
+                | ChildWorkflowExecutionCompleted
+                | ChildWorkflowExecutionFailed
+                | ChildWorkflowExecutionCanceled
+                | ChildWorkflowExecutionTimedOut
+                | ChildWorkflowExecutionTerminated => (3, false, Some("initiatedEventId")),
+                _ => continue,
+            };
+            if opens {
+                open[set].insert(e.event_id);
+            } else if let Some(member) = closes {
+                let v = serde_json::to_value(e).unwrap_or_default();
+                let t = e.event_type.as_str();
+                let attrs = format!("{}{}EventAttributes", t[..1].to_lowercase(), &t[1..]);
+                if let Some(id) = v[&attrs][member].as_i64() {
+                    open[set].remove(&id);
+                }
+            }
+        }
+        if events.len() < MAX_PAGE {
+            break;
+        }
+        from = last + 1;
+    }
+    let [activities, decisions, timers, children] = open.map(|s| s.len() as i32);
+    Ok(WorkflowExecutionOpenCounts {
+        open_activity_tasks: activities,
+        open_decision_tasks: decisions,
+        open_timers: timers,
+        open_child_workflow_executions: children,
+        open_lambda_functions: Some(0),
     })
 }
 

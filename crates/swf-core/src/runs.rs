@@ -146,7 +146,10 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                         run_id: p.run_id.clone(),
                     })
                 }),
-                parent_initiated_event_id: n.parent.as_ref().map(|p| p.initiated_event_id),
+                // SWF writes 0 when there is no parent.
+                parent_initiated_event_id: Some(
+                    n.parent.as_ref().map_or(0, |p| p.initiated_event_id),
+                ),
                 lambda_role: n.config.lambda_role.clone(),
             },
         );
@@ -375,6 +378,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                         self.now,
                         WorkflowExecutionCancelRequestedEventAttributes {
                             cause: Some(WorkflowExecutionCancelRequestedCause::ChildPolicyApplied),
+                            external_initiated_event_id: Some(0),
                             ..Default::default()
                         },
                     );

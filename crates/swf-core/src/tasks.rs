@@ -153,13 +153,17 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         &self,
         token: &str,
     ) -> Result<Result<(ExecutionRecord, i64), Fault>, ReadError> {
-        let unknown = || {
-            Err(Fault::unknown_resource(
-                "Unknown task token: the activity task is closed or was never started",
-            ))
-        };
         let Some(t) = TaskToken::decode(token).filter(|t| t.kind == TaskKind::Activity) else {
-            return Ok(unknown());
+            return Ok(Err(Fault::unknown_resource(
+                "Unknown task token: not an activity task token",
+            )));
+        };
+        // SWF's wording for an activity task that is no longer open.
+        let unknown = || {
+            Err(Fault::unknown_resource(format!(
+                "Unknown activity, scheduledEventId = {}",
+                t.scheduled_event_id
+            )))
         };
         let rec = match self.state.execution(&t.run_id)? {
             Some(rec) if rec.is_open() => rec,

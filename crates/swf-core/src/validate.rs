@@ -5,7 +5,9 @@
 //! decrease; every event carries exactly its own attributes member; every reference
 //! (`scheduledEventId`, `startedEventId`, `decisionTaskCompletedEventId`, `initiatedEventId`,
 //! `latestCancelRequestedEventId`) points at an earlier event of the right type; a started task is
-//! closed at most once; nothing follows the close event.
+//! closed at most once; nothing follows the close event; the members SWF writes even when they say
+//! "none" are there (`parentInitiatedEventId`, `externalInitiatedEventId`, a decision task's
+//! `scheduleToStartTimeout`).
 
 use serde_json::Value;
 use swf_types::shapes::{EventType, HistoryEvent};
@@ -151,11 +153,36 @@ pub fn validate_history(events: &[HistoryEvent]) -> Vec<Violation> {
                 }
             }
         }
+        if let Some(attrs) = v.get(&want).and_then(Value::as_object) {
+            for member in always_written(e.event_type) {
+                if !attrs.contains_key(*member) {
+                    bad(
+                        id,
+                        format!("{want} lacks {member}, which SWF always writes"),
+                    );
+                }
+            }
+        }
         if is_close(e.event_type) {
             closed_at = Some(id);
         }
     }
     out
+}
+
+/// Members real SWF writes even when they say "none" (recorded histories: simpleflow's cassettes show
+/// `parentInitiatedEventId: 0` in every WorkflowExecutionStarted without a parent,
+/// `externalInitiatedEventId: 0` in WorkflowExecutionSignaled and WorkflowExecutionCancelRequested sent
+/// from outside, and `scheduleToStartTimeout: "NONE"` in DecisionTaskScheduled).
+fn always_written(t: EventType) -> &'static [&'static str] {
+    match t {
+        EventType::WorkflowExecutionStarted => &["parentInitiatedEventId"],
+        EventType::WorkflowExecutionSignaled | EventType::WorkflowExecutionCancelRequested => {
+            &["externalInitiatedEventId"]
+        }
+        EventType::DecisionTaskScheduled => &["scheduleToStartTimeout"],
+        _ => &[],
+    }
 }
 
 #[cfg(test)]
@@ -169,12 +196,18 @@ mod tests {
             HistoryEvent::new(
                 1,
                 Timestamp(1),
-                WorkflowExecutionStartedEventAttributes::default(),
+                WorkflowExecutionStartedEventAttributes {
+                    parent_initiated_event_id: Some(0),
+                    ..Default::default()
+                },
             ),
             HistoryEvent::new(
                 2,
                 Timestamp(1),
-                DecisionTaskScheduledEventAttributes::default(),
+                DecisionTaskScheduledEventAttributes {
+                    schedule_to_start_timeout: Some("NONE".into()),
+                    ..Default::default()
+                },
             ),
             HistoryEvent::new(
                 3,
@@ -250,6 +283,16 @@ mod tests {
             }),
             ("attributes members", |h| {
                 h[1].decision_task_scheduled_event_attributes = None
+            }),
+            ("lacks parentInitiatedEventId", |h| {
+                if let Some(a) = h[0].workflow_execution_started_event_attributes.as_mut() {
+                    a.parent_initiated_event_id = None;
+                }
+            }),
+            ("lacks scheduleToStartTimeout", |h| {
+                if let Some(a) = h[1].decision_task_scheduled_event_attributes.as_mut() {
+                    a.schedule_to_start_timeout = None;
+                }
             }),
             ("closed twice", |h| {
                 // A child reported both completed and failed (different closing types).

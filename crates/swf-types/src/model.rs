@@ -1,11 +1,14 @@
 //! The SWF API model (`model/swf-2012-01-25.service.json`, the AWS service definition) loaded once and used
 //! to validate requests: required members, string and list lengths, integer ranges, enum values and JSON
-//! types. Constraints are read from the model, never retyped, so our limits are the model's limits.
+//! types, reported as AWS reports them (every violation, counted, in the model's member order, list
+//! members 1-based with `.member.`); then the rules the model states only in its doc text: names without
+//! `:`, `/`, `|`, control characters, surrounding whitespace or the literal `arn`, and the one-year
+//! maximum of an execution's start-to-close timeout. Constraints are read from the model, never retyped.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::fault::Fault;
@@ -18,8 +21,9 @@ pub const MODEL_JSON: &str = include_str!("../model/swf-2012-01-25.service.json"
 pub struct Shape {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
-    pub members: HashMap<String, MemberRef>,
+    /// Members in the model's order (the order AWS reports violations in).
+    #[serde(default, deserialize_with = "in_model_order")]
+    pub members: Vec<(String, MemberRef)>,
     #[serde(default)]
     pub required: Vec<String>,
     #[serde(default)]
@@ -32,10 +36,52 @@ pub struct Shape {
     pub enum_values: Option<Vec<String>>,
 }
 
+impl Shape {
+    /// The member named `name`.
+    pub fn member(&self, name: &str) -> Option<&MemberRef> {
+        self.members.iter().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+}
+
+/// Reads a JSON object's entries in document order.
+fn in_model_order<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, MemberRef)>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(String, MemberRef)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of members")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = map.next_entry()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Entries)
+}
+
 /// A reference from a structure member or list element to its shape.
 #[derive(Debug, Deserialize)]
 pub struct MemberRef {
     pub shape: String,
+    /// The member's doc text (some constraints are stated only there).
+    #[serde(default)]
+    pub documentation: Option<String>,
+}
+
+impl MemberRef {
+    /// Whether the doc text gives this member SWF's name rules (no `:`, `/`, `|`, control characters,
+    /// not `arn`).
+    pub fn has_name_rules(&self) -> bool {
+        self.documentation
+            .as_deref()
+            .is_some_and(|d| d.contains("must not contain a <code>:</code> (colon)"))
+    }
 }
 
 /// One operation: its name and input shape.
@@ -90,143 +136,164 @@ pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
     validate_input(operation, &input)
 }
 
-/// Validates `input` as the input of `operation`. The error is a `ValidationException` naming the first
-/// offending member by its path (`taskList.name`, `decisions.1.decisionType`), in the form AWS uses.
+/// The longest an execution may run: one year (the model's doc text of `executionStartToCloseTimeout`).
+pub const MAX_EXECUTION_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
+/// Validates `input` as the input of `operation`: first the model's constraints, every violation in one
+/// `ValidationException` as AWS words it (`2 validation errors detected: Value null at
+/// 'decisions.1.member.startTimerDecisionAttributes.timerId' failed to satisfy constraint: Member must
+/// not be null; ...`), then the rules of the doc text ([`check_doc_rules`]).
 pub fn validate_input(operation: &str, input: &Value) -> Result<(), Fault> {
     let m = model();
     let Some(op) = m.operations.get(operation) else {
         return Err(Fault::unknown_operation(operation));
     };
     match &op.input {
-        Some(input_ref) => validate_shape(m, &input_ref.shape, input, ""),
+        Some(input_ref) => {
+            validate_shape(m, &input_ref.shape, input, "")?;
+            check_doc_rules(m, &input_ref.shape, input)
+        }
         None => Ok(()),
     }
 }
 
-/// Validates `value` against the named shape (also used by tests on our outputs).
+/// Validates `value` against the named shape (also used by tests on our outputs): every violation of the
+/// model's constraints, counted, in one `ValidationException`.
 pub fn validate_shape(m: &Model, shape_name: &str, value: &Value, path: &str) -> Result<(), Fault> {
+    let mut found = Vec::new();
+    collect(m, shape_name, value, path, &mut found)?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let n = found.len();
+    Err(Fault::validation(format!(
+        "{n} validation error{} detected: {}",
+        if n == 1 { "" } else { "s" },
+        found.join("; ")
+    )))
+}
+
+/// Appends the violations of `value` against `shape_name` to `out`, in the model's order.
+fn collect(
+    m: &Model,
+    shape_name: &str,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) -> Result<(), Fault> {
     let shape = m
         .shapes
         .get(shape_name)
         .ok_or_else(|| Fault::internal(format!("model has no shape {shape_name}")))?;
-    let err = |what: String| Err(violation(value, path, &what));
+    let mut err = |what: &str| out.push(violation(value, path, what));
     match shape.kind.as_str() {
         "structure" => {
             let Value::Object(obj) = value else {
-                return err("Member must be a structure".into());
+                err("Member must be a structure");
+                return Ok(());
             };
-            for name in &shape.required {
-                if obj.get(name).is_none_or(Value::is_null) {
-                    return Err(violation(
-                        &Value::Null,
-                        &join(path, name),
-                        "Member must not be null",
-                    ));
+            // Member by member in the model's order; unknown members are ignored, as AWS JSON
+            // services do.
+            for (name, member) in &shape.members {
+                match obj.get(name) {
+                    None | Some(Value::Null) => {
+                        if shape.required.contains(name) {
+                            out.push(violation(
+                                &Value::Null,
+                                &join(path, name),
+                                "Member must not be null",
+                            ));
+                        }
+                    }
+                    Some(v) => collect(m, &member.shape, v, &join(path, name), out)?,
                 }
             }
-            // Members are checked in a fixed order so the reported member does not depend on hashing.
-            let mut names: Vec<&String> = obj.keys().collect();
-            names.sort();
-            for name in names {
-                let v = &obj[name];
-                if v.is_null() {
-                    continue;
-                }
-                // Unknown members are ignored, as AWS JSON services do.
-                if let Some(member) = shape.members.get(name) {
-                    validate_shape(m, &member.shape, v, &join(path, name))?;
-                }
-            }
-            Ok(())
         }
         "list" => {
             let Value::Array(items) = value else {
-                return err("Member must be a list".into());
+                err("Member must be a list");
+                return Ok(());
             };
-            check_len(value, path, shape, items.len(), "length")?;
+            if let Some(what) = out_of_len(shape, items.len(), "length") {
+                err(&what);
+            }
             let member = shape
                 .member
                 .as_ref()
                 .map(|r| r.shape.as_str())
                 .unwrap_or("");
             for (i, item) in items.iter().enumerate() {
-                validate_shape(m, member, item, &join(path, &(i + 1).to_string()))?;
+                collect(
+                    m,
+                    member,
+                    item,
+                    &join(path, &format!("{}.member", i + 1)),
+                    out,
+                )?;
             }
-            Ok(())
         }
         "string" => {
             let Value::String(s) = value else {
-                return err("Member must be a string".into());
+                err("Member must be a string");
+                return Ok(());
             };
             if let Some(values) = &shape.enum_values {
                 if !values.iter().any(|e| e == s) {
-                    return err(format!(
+                    err(&format!(
                         "Member must satisfy enum value set: [{}]",
                         values.join(", ")
                     ));
                 }
             }
-            check_len(value, path, shape, s.chars().count(), "length")
+            if let Some(what) = out_of_len(shape, s.chars().count(), "length") {
+                err(&what);
+            }
         }
         "integer" | "long" => {
             let Some(n) = value.as_i64() else {
-                return err("Member must be an integer".into());
+                err("Member must be an integer");
+                return Ok(());
             };
-            if let Some(min) = shape.min {
-                if n < min {
-                    return err(format!(
-                        "Member must have value greater than or equal to {min}"
-                    ));
-                }
+            if let Some(min) = shape.min.filter(|min| n < *min) {
+                err(&format!(
+                    "Member must have value greater than or equal to {min}"
+                ));
             }
-            if let Some(max) = shape.max {
-                if n > max {
-                    return err(format!(
-                        "Member must have value less than or equal to {max}"
-                    ));
-                }
+            if let Some(max) = shape.max.filter(|max| n > *max) {
+                err(&format!(
+                    "Member must have value less than or equal to {max}"
+                ));
             }
-            Ok(())
         }
-        "boolean" => match value {
-            Value::Bool(_) => Ok(()),
-            _ => err("Member must be a boolean".into()),
-        },
-        "timestamp" => match value {
-            Value::Number(_) => Ok(()),
-            _ => err("Member must be a timestamp in epoch seconds".into()),
-        },
-        other => Err(Fault::internal(format!("unsupported model type {other}"))),
-    }
-}
-
-fn check_len(
-    value: &Value,
-    path: &str,
-    shape: &Shape,
-    len: usize,
-    what: &str,
-) -> Result<(), Fault> {
-    let len = len as i64;
-    if let Some(min) = shape.min {
-        if len < min {
-            return Err(violation(
-                value,
-                path,
-                &format!("Member must have {what} greater than or equal to {min}"),
-            ));
+        "boolean" => {
+            if !value.is_boolean() {
+                err("Member must be a boolean");
+            }
         }
-    }
-    if let Some(max) = shape.max {
-        if len > max {
-            return Err(violation(
-                value,
-                path,
-                &format!("Member must have {what} less than or equal to {max}"),
-            ));
+        "timestamp" => {
+            if !value.is_number() {
+                err("Member must be a timestamp in epoch seconds");
+            }
         }
+        other => return Err(Fault::internal(format!("unsupported model type {other}"))),
     }
     Ok(())
+}
+
+/// The length constraint `len` breaks, if any.
+fn out_of_len(shape: &Shape, len: usize, what: &str) -> Option<String> {
+    let len = len as i64;
+    if let Some(min) = shape.min.filter(|min| len < *min) {
+        return Some(format!(
+            "Member must have {what} greater than or equal to {min}"
+        ));
+    }
+    if let Some(max) = shape.max.filter(|max| len > *max) {
+        return Some(format!(
+            "Member must have {what} less than or equal to {max}"
+        ));
+    }
+    None
 }
 
 fn join(path: &str, name: &str) -> String {
@@ -237,7 +304,7 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-fn violation(value: &Value, path: &str, constraint: &str) -> Fault {
+fn violation(value: &Value, path: &str, constraint: &str) -> String {
     let shown = match value {
         Value::Null => "null".to_string(),
         Value::String(s) if s.chars().count() > 64 => {
@@ -247,9 +314,78 @@ fn violation(value: &Value, path: &str, constraint: &str) -> Fault {
         Value::Object(_) | Value::Array(_) => "the given value".to_string(),
         other => other.to_string(),
     };
-    Fault::validation(format!(
-        "1 validation error detected: Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
-    ))
+    format!("Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
+}
+
+/// Whether `s` breaks SWF's name rules: a `:`, `/` or `|`, a control character (`\u0000-\u001f`,
+/// `\u007f-\u009f`), leading or trailing whitespace, or the literal string `arn`.
+pub fn breaks_name_rules(s: &str) -> bool {
+    s == "arn"
+        || s.starts_with(char::is_whitespace)
+        || s.ends_with(char::is_whitespace)
+        || s.chars()
+            .any(|c| matches!(c, ':' | '/' | '|' | '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'))
+}
+
+/// The rules the model states in doc text only, checked after the model's constraints hold: a member
+/// whose doc gives SWF's name rules (domain and type names and versions, workflow, activity and timer
+/// ids, task list names) must keep them (`Invalid name: NAME`, the message SWF answered for a type name
+/// with a colon), and an execution's start-to-close timeout may not exceed one year.
+pub fn check_doc_rules(m: &Model, shape_name: &str, value: &Value) -> Result<(), Fault> {
+    let Some(shape) = m.shapes.get(shape_name) else {
+        return Ok(());
+    };
+    match (shape.kind.as_str(), value) {
+        ("structure", Value::Object(obj)) => {
+            for (name, member) in &shape.members {
+                let Some(v) = obj.get(name).filter(|v| !v.is_null()) else {
+                    continue;
+                };
+                if member.has_name_rules() {
+                    // A task list's rules are its name's.
+                    let text = match v {
+                        Value::Object(o) => o.get("name").and_then(Value::as_str),
+                        other => other.as_str(),
+                    };
+                    if let Some(text) = text.filter(|t| breaks_name_rules(t)) {
+                        let what = match v {
+                            Value::Object(_) => format!("{name} name"),
+                            _ => name.clone(),
+                        };
+                        return Err(Fault::validation(format!("Invalid {what}: {text}")));
+                    }
+                }
+                if matches!(
+                    name.as_str(),
+                    "executionStartToCloseTimeout" | "defaultExecutionStartToCloseTimeout"
+                ) {
+                    if let Some(secs) = v
+                        .as_str()
+                        .and_then(|t| crate::parse_duration(t).ok().flatten())
+                        .filter(|s| *s > MAX_EXECUTION_TIMEOUT_SECS)
+                    {
+                        return Err(Fault::validation(format!(
+                            "Invalid {name}: {secs} seconds is over the one-year maximum of \
+                             {MAX_EXECUTION_TIMEOUT_SECS}"
+                        )));
+                    }
+                }
+                check_doc_rules(m, &member.shape, v)?;
+            }
+            Ok(())
+        }
+        ("list", Value::Array(items)) => {
+            let member = shape
+                .member
+                .as_ref()
+                .map(|r| r.shape.as_str())
+                .unwrap_or("");
+            items
+                .iter()
+                .try_for_each(|item| check_doc_rules(m, member, item))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -324,7 +460,7 @@ mod tests {
             (
                 "RespondDecisionTaskCompleted",
                 json!({"taskToken": "t", "decisions": [{"decisionType": "StartTimer"}, {"decisionType": "Nope"}]}),
-                Some("'decisions.2.decisionType'"),
+                Some("'decisions.2.member.decisionType'"),
             ),
             (
                 "StartWorkflowExecution",
@@ -381,5 +517,178 @@ mod tests {
                 (got, e) => panic!("{op}: expected {e:?}, got {got:?}"),
             }
         }
+    }
+    /// AWS's form: list members 1-based with `.member.`, every violation counted, joined by `; `.
+    /// The first message is the one the issue quotes from real SWF (StartTimer without a timerId);
+    /// the count and the `; ` join are how AWS's request validator words several violations (e.g.
+    /// `2 validation errors detected: ...` in DynamoDB answers quoted in nubo-db/dynoxide#83).
+    #[test]
+    fn violations_are_counted_in_model_order() {
+        let cases: Vec<(&str, Value, &str)> = vec![
+            (
+                "RespondDecisionTaskCompleted",
+                json!({"taskToken": "t", "decisions": [
+                    {"decisionType": "StartTimer", "startTimerDecisionAttributes": {"startToFireTimeout": "5"}}
+                ]}),
+                "1 validation error detected: Value null at 'decisions.1.member.startTimerDecisionAttributes.timerId' failed to satisfy constraint: Member must not be null",
+            ),
+            (
+                // Two violations: reported in the model's member order (domain before taskList), not
+                // alphabetically or in the request's order.
+                "PollForDecisionTask",
+                json!({"taskList": {"name": ""}, "domain": "x".repeat(257)}),
+                "2 validation errors detected: Value 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' at 'domain' failed to satisfy constraint: Member must have length less than or equal to 256; Value '' at 'taskList.name' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ),
+            (
+                "StartWorkflowExecution",
+                json!({"workflowType": {"name": "n"}, "tagList": ["ok", 5]}),
+                "4 validation errors detected: Value null at 'domain' failed to satisfy constraint: Member must not be null; Value null at 'workflowId' failed to satisfy constraint: Member must not be null; Value null at 'workflowType.version' failed to satisfy constraint: Member must not be null; Value 5 at 'tagList.2.member' failed to satisfy constraint: Member must be a string",
+            ),
+        ];
+        for (op, input, expect) in cases {
+            let f = validate_input(op, &input).unwrap_err();
+            assert_eq!(f.code(), "ValidationException");
+            assert_eq!(f.message, expect, "{op} {input}");
+        }
+    }
+
+    /// The name rules of the model's doc text ("must not contain a : (colon), / (slash), | (vertical
+    /// bar), or any control characters ... must not be the literal string arn"; older doc text also
+    /// forbids leading and trailing whitespace). Real SWF answered a type name with a colon with
+    /// `ValidationException` "Invalid name: MyWorkflows::HelloWorldWorkflow.hello" (aws/aws-sdk-ruby#581);
+    /// the other members' wording follows it (unverified).
+    #[test]
+    fn names_keep_swf_rules() {
+        let start = |workflow_id: &str, task_list: &str| {
+            json!({"domain": "d", "workflowId": workflow_id, "workflowType": {"name": "n", "version": "v"},
+                   "taskList": {"name": task_list}})
+        };
+        let timer = |id: &str| {
+            json!({"taskToken": "t", "decisions": [{"decisionType": "StartTimer",
+                   "startTimerDecisionAttributes": {"timerId": id, "startToFireTimeout": "5"}}]})
+        };
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            (
+                "RegisterDomain",
+                json!({"name": "ok-name_1.x", "workflowExecutionRetentionPeriodInDays": "1"}),
+                None,
+            ),
+            (
+                "RegisterDomain",
+                json!({"name": "a:b", "workflowExecutionRetentionPeriodInDays": "1"}),
+                Some("Invalid name: a:b"),
+            ),
+            (
+                "RegisterDomain",
+                json!({"name": "arn", "workflowExecutionRetentionPeriodInDays": "1"}),
+                Some("Invalid name: arn"),
+            ),
+            (
+                "RegisterDomain",
+                json!({"name": "arnold", "workflowExecutionRetentionPeriodInDays": "1"}),
+                None,
+            ),
+            (
+                "RegisterWorkflowType",
+                json!({"domain": "d", "name": "MyWorkflows::Hello", "version": "1"}),
+                Some("Invalid name: MyWorkflows::Hello"),
+            ),
+            (
+                "RegisterActivityType",
+                json!({"domain": "d", "name": "a", "version": "1/2"}),
+                Some("Invalid version: 1/2"),
+            ),
+            (
+                "StartWorkflowExecution",
+                start("w|1", "tl"),
+                Some("Invalid workflowId: w|1"),
+            ),
+            (
+                "StartWorkflowExecution",
+                start(" w", "tl"),
+                Some("Invalid workflowId:  w"),
+            ),
+            (
+                "StartWorkflowExecution",
+                start("w\u{7}", "tl"),
+                Some("Invalid workflowId: w\u{7}"),
+            ),
+            (
+                "StartWorkflowExecution",
+                start("w", "tl\u{85}"),
+                Some("Invalid taskList name: tl\u{85}"),
+            ),
+            (
+                "StartWorkflowExecution",
+                start("w", "tl "),
+                Some("Invalid taskList name: tl "),
+            ),
+            (
+                "StartWorkflowExecution",
+                start("with spaces inside", "tl"),
+                None,
+            ),
+            (
+                "PollForActivityTask",
+                json!({"domain": "d", "taskList": {"name": "a/b"}}),
+                Some("Invalid taskList name: a/b"),
+            ),
+            (
+                "RespondDecisionTaskCompleted",
+                timer("t:1"),
+                Some("Invalid timerId: t:1"),
+            ),
+            ("RespondDecisionTaskCompleted", timer("t1"), None),
+        ];
+        for (op, input, expect) in cases {
+            match (validate_input(op, &input), expect) {
+                (Ok(()), None) => {}
+                (Err(f), Some(msg)) => {
+                    assert_eq!(
+                        (f.code(), f.message.as_str()),
+                        ("ValidationException", msg),
+                        "{op} {input}"
+                    )
+                }
+                (got, _) => panic!("{op} {input}: expected {expect:?}, got {got:?}"),
+            }
+        }
+        for bad in [
+            "a:b", "a/b", "a|b", "\u{0}", "\u{1f}", "\u{7f}", "\u{9f}", "arn", " a", "a\t",
+        ] {
+            assert!(breaks_name_rules(bad), "{bad:?}");
+        }
+        for good in ["a", "a b", "x\u{a0}y", "ARN", "é"] {
+            assert!(!breaks_name_rules(good), "{good:?}");
+        }
+    }
+
+    /// "there is a one-year max limit on the time that a workflow execution can run" (the model's doc
+    /// text of `executionStartToCloseTimeout`); SWF's wording of the refusal is not recorded (unverified).
+    #[test]
+    fn execution_timeout_is_at_most_one_year() {
+        let start = |t: &str| {
+            json!({"domain": "d", "workflowId": "w", "workflowType": {"name": "n", "version": "v"},
+                   "executionStartToCloseTimeout": t})
+        };
+        assert!(validate_input("StartWorkflowExecution", &start("31536000")).is_ok());
+        let f = validate_input("StartWorkflowExecution", &start("31536001")).unwrap_err();
+        assert_eq!(f.code(), "ValidationException");
+        assert!(
+            f.message.contains("executionStartToCloseTimeout"),
+            "{}",
+            f.message
+        );
+        let reg = json!({"domain": "d", "name": "n", "version": "v", "defaultExecutionStartToCloseTimeout": "99999999"});
+        let f = validate_input("RegisterWorkflowType", &reg).unwrap_err();
+        assert!(
+            f.message.contains("defaultExecutionStartToCloseTimeout"),
+            "{}",
+            f.message
+        );
+        let child = json!({"taskToken": "t", "decisions": [{"decisionType": "StartChildWorkflowExecution",
+            "startChildWorkflowExecutionDecisionAttributes": {"workflowType": {"name": "n", "version": "v"},
+            "workflowId": "c", "executionStartToCloseTimeout": "40000000"}}]});
+        assert!(validate_input("RespondDecisionTaskCompleted", &child).is_err());
     }
 }
