@@ -134,7 +134,12 @@ impl Node {
             matcher.clone(),
             config.long_poll,
         ));
-        let router = Arc::new(Router::new(config.node_id, grpc_addr.clone(), raft.clone()));
+        let router = Arc::new(Router::new(
+            config.node_id,
+            grpc_addr.clone(),
+            raft.clone(),
+            config.long_poll,
+        ));
 
         let (stop, mut stopped) = watch::channel(false);
         crate::timers::spawn(

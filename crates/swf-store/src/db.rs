@@ -31,7 +31,12 @@ pub const CF_VISIBILITY: &str = "visibility";
 /// Armed deadlines: (due time, run id, event id, kind) → deadline.
 pub const CF_DEADLINES: &str = "deadlines";
 
-/// The column families that hold applied SWF state (what a snapshot carries).
+/// The de-duplication table of retried calls (`swf_core::dedup`): (time bucket, request id) → recorded
+/// outcome, and under the empty key the bucket below which everything is forgotten.
+pub const CF_REQUESTS: &str = "requests";
+
+/// The column families that hold applied SWF state (what a snapshot carries). New ones go at the end:
+/// a snapshot names a column family by its position here.
 pub const STATE_CFS: &[&str] = &[
     CF_DOMAINS,
     CF_TYPES,
@@ -41,6 +46,7 @@ pub const STATE_CFS: &[&str] = &[
     CF_QUEUES,
     CF_VISIBILITY,
     CF_DEADLINES,
+    CF_REQUESTS,
 ];
 
 /// Opens (creating if needed) the database at `path`.
