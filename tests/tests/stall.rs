@@ -180,8 +180,16 @@ async fn a_call_sent_twice_with_one_request_id_applies_once() -> anyhow::Result<
         Err("WorkflowExecutionAlreadyStartedFault".to_string())
     );
 
-    for id in ["e2e-signal-1", "e2e-signal-1", "e2e-signal-2", "e2e-signal-1"] {
-        assert_eq!(execute(follower, "SignalWorkflowExecution", &signal, id).await?, Ok(json!({})));
+    for id in [
+        "e2e-signal-1",
+        "e2e-signal-1",
+        "e2e-signal-2",
+        "e2e-signal-1",
+    ] {
+        assert_eq!(
+            execute(follower, "SignalWorkflowExecution", &signal, id).await?,
+            Ok(json!({}))
+        );
     }
     let run = aws_sdk_swf::types::WorkflowExecution::builder()
         .workflow_id("dup")

@@ -231,8 +231,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     collect::histories(&reader, &mut fs).await;
     fs.digests = collect::digests(&cluster, Duration::from_secs(30)).await;
     let ops = rec.snapshot();
-    let availability =
-        checker::availability::measure(&ops, &nem.log, t0, args.duration as f64);
+    let availability = checker::availability::measure(&ops, &nem.log, t0, args.duration as f64);
     let mut verdicts = checker::check_all(&ops, &fs, &availability);
     if !fs.read_errors.is_empty() {
         let mut v = Verdict::default();

@@ -67,7 +67,8 @@ pub fn render(
         let figures = format!(
             "rec {} ratio {}",
             w.recovery_s.map_or("n/a".into(), |r| format!("{r:.1}s")),
-            w.ratio.map_or("n/a".into(), |r| format!("{:.0}%", r * 100.0))
+            w.ratio
+                .map_or("n/a".into(), |r| format!("{:.0}%", r * 100.0))
         );
         let _ = write!(
             svg,

@@ -148,7 +148,9 @@ mod tests {
 
     fn started_domain(now: i64) -> MemState {
         let mut s = MemState::default();
-        assert!(run(&mut s, cmd(now, domain("d"), Some("setup-d"))).0.is_ok());
+        assert!(run(&mut s, cmd(now, domain("d"), Some("setup-d")))
+            .0
+            .is_ok());
         let wf = Op::RegisterWorkflowType(RegisterWorkflowTypeInput {
             domain: "d".into(),
             name: "wf".into(),
@@ -281,7 +283,12 @@ mod tests {
             run_id: run_id.into(),
         };
         let first = run(&mut s, cmd(t, start("run-a"), Some("st"))).0;
-        assert_eq!(first, Ok(Reply::Started { run_id: "run-a".into() }));
+        assert_eq!(
+            first,
+            Ok(Reply::Started {
+                run_id: "run-a".into()
+            })
+        );
         // The retry was given another run id by another leader: it gets the first one.
         let again = run(&mut s, cmd(t + 5, start("run-b"), Some("st"))).0;
         assert_eq!(again, first);
@@ -290,8 +297,14 @@ mod tests {
         let other = run(&mut s, cmd(t + 5, start("run-c"), Some("st2"))).0;
         assert!(other.is_err());
         // Registering the same domain twice in one call answers as the first did.
-        assert_eq!(run(&mut s, cmd(t, domain("e"), Some("reg"))).0, Ok(Reply::Done));
-        assert_eq!(run(&mut s, cmd(t, domain("e"), Some("reg"))).0, Ok(Reply::Done));
+        assert_eq!(
+            run(&mut s, cmd(t, domain("e"), Some("reg"))).0,
+            Ok(Reply::Done)
+        );
+        assert_eq!(
+            run(&mut s, cmd(t, domain("e"), Some("reg"))).0,
+            Ok(Reply::Done)
+        );
         assert!(run(&mut s, cmd(t, domain("e"), Some("reg2"))).0.is_err());
     }
 
@@ -307,7 +320,10 @@ mod tests {
         // The retry of a faulted call runs again (here: it faults again, as a client retry would).
         assert!(run(&mut s, cmd(t, signal("nope"), Some("x"))).0.is_err());
         // The same id on another operation runs that operation.
-        assert_eq!(run(&mut s, cmd(t, signal("w"), Some("y"))).0, Ok(Reply::Done));
+        assert_eq!(
+            run(&mut s, cmd(t, signal("w"), Some("y"))).0,
+            Ok(Reply::Done)
+        );
         let (o, n) = run(&mut s, cmd(t, domain("other"), Some("y")));
         assert_eq!(o, Ok(Reply::Done));
         assert!(n > 0);

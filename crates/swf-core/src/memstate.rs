@@ -191,7 +191,10 @@ impl Lookup for MemState {
     }
 
     fn request(&self, bucket: u64, request_id: &str) -> Result<Option<RequestRecord>, ReadError> {
-        Ok(self.requests.get(&(bucket, request_id.to_string())).cloned())
+        Ok(self
+            .requests
+            .get(&(bucket, request_id.to_string()))
+            .cloned())
     }
 
     fn requests_forgotten_below(&self) -> Result<u64, ReadError> {

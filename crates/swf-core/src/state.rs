@@ -338,5 +338,7 @@ pub enum Write {
         record: RequestRecord,
     },
     /// Forgets every recorded call of the buckets below `below`, and remembers `below`.
-    ForgetRequests { below: u64 },
+    ForgetRequests {
+        below: u64,
+    },
 }

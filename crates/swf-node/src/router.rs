@@ -332,7 +332,10 @@ mod tests {
         assert!(std::str::from_utf8(&empty_poll("PollForDecisionTask"))
             .unwrap()
             .contains("previousStartedEventId"));
-        assert_eq!(empty_poll("PollForActivityTask"), br#"{"startedEventId":0}"#);
+        assert_eq!(
+            empty_poll("PollForActivityTask"),
+            br#"{"startedEventId":0}"#
+        );
     }
 
     #[tokio::test]

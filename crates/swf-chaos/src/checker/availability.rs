@@ -155,7 +155,9 @@ pub fn measure(ops: &[Op], faults: &[FaultRecord], t0_ms: f64, end_s: f64) -> Av
             continue;
         }
         let excluded = &f.isolated;
-        let base_from = (fault_prev_end + SETTLE_S).max(f.start - BASELINE_S).max(0.0);
+        let base_from = (fault_prev_end + SETTLE_S)
+            .max(f.start - BASELINE_S)
+            .max(0.0);
         let base_len = f.start - base_from;
         let baseline = (base_len >= MIN_BASELINE_S)
             .then(|| count(&s, base_from, f.start, excluded) as f64 / base_len);
@@ -234,7 +236,10 @@ pub fn summary_lines(a: &Availability) -> Vec<String> {
     let f = |x: Option<f64>, d: usize| x.map_or("n/a".to_string(), |x| format!("{x:.d$}"));
     let mut out = vec![format!(
         "availability noise: {} calm s, {:.1} ± {:.1} ok calls/s, longest calm gap {:.2} s",
-        a.noise.calm_seconds, a.noise.calm_mean_per_s, a.noise.calm_sd_per_s, a.noise.calm_max_gap_s
+        a.noise.calm_seconds,
+        a.noise.calm_mean_per_s,
+        a.noise.calm_sd_per_s,
+        a.noise.calm_max_gap_s
     )];
     for w in &a.windows {
         out.push(format!(
