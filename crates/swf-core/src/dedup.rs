@@ -261,8 +261,8 @@ mod tests {
             assert_eq!(signals(&s), if same { 1 } else { 2 }, "delay {delay}");
         }
         // Two different calls each apply.
-        run(&mut s, cmd(t, signal("w"), Some("one")));
-        run(&mut s, cmd(t, signal("w"), Some("two")));
+        let _ = run(&mut s, cmd(t, signal("w"), Some("one")));
+        let _ = run(&mut s, cmd(t, signal("w"), Some("two")));
         assert_eq!(signals(&s), 2);
     }
 
@@ -337,7 +337,7 @@ mod tests {
         for i in 0..200i64 {
             // One call every 6 s for 20 minutes.
             let now = i * 6_000;
-            run(&mut s, cmd(now, signal("w"), Some(&format!("r{i}"))));
+            let _ = run(&mut s, cmd(now, signal("w"), Some(&format!("r{i}"))));
             most = most.max(s.requests.len());
             let oldest = s.requests.keys().map(|(b, _)| *b).min().unwrap();
             assert!(oldest + 1 >= bucket(now), "bucket {oldest} kept at {now}");
@@ -371,7 +371,7 @@ mod tests {
         // Applying the same commands one entry at a time gives the same state.
         let mut one_by_one = started_domain(t);
         for c in cmds {
-            run(&mut one_by_one, c);
+            let _ = run(&mut one_by_one, c);
         }
         assert_eq!(format!("{s:?}"), format!("{one_by_one:?}"));
     }
