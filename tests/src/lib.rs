@@ -388,6 +388,28 @@ impl Swfd {
         child.wait().ok()
     }
 
+    /// Freezes the process with SIGSTOP (it keeps its sockets: peers see a node that does not answer).
+    pub fn pause(&self) -> Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Resumes a process frozen by [`Swfd::pause`] with SIGCONT.
+    pub fn resume(&self) -> Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, sig: &str) -> Result<()> {
+        let pid = self.pid().context("swfd is not running")?;
+        let status = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .with_context(|| format!("running kill {sig}"))?;
+        if !status.success() {
+            bail!("kill {sig} {pid} failed");
+        }
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits (up to `deadline`) for the process to exit.
     pub async fn terminate(&mut self, deadline: Duration) -> Result<ExitStatus> {
         let pid = self.pid().context("swfd is not running")?;

@@ -236,7 +236,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     collect::histories(&reader, &mut fs).await;
     fs.digests = collect::digests(&cluster, Duration::from_secs(30)).await;
     let ops = rec.snapshot();
-    let mut verdicts = checker::check_all(&ops, &fs);
+    let availability = checker::availability::measure(&ops, &nem.log, t0, args.duration as f64);
+    let mut verdicts = checker::check_all(&ops, &fs, &availability);
     if !fs.read_errors.is_empty() {
         let mut v = Verdict::default();
         v.flag("final-state-read", json!({"problem": "the final state could not be read completely", "errors": fs.read_errors}));
@@ -265,6 +266,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         ops: &ops,
         fault_log: &nem.log,
         verdicts: &verdicts,
+        availability: &availability,
         workflows: fs.histories.len(),
         notes,
         timeline: timeline_path.display().to_string(),
@@ -277,6 +279,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             &format!("swf-chaos seed {} ({} nodes)", args.seed, args.nodes),
             &ops,
             &nem.log,
+            &availability,
             t0,
             &summary,
         ),

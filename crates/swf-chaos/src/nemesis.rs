@@ -49,6 +49,11 @@ pub struct FaultRecord {
     pub end: f64,
     pub applied: bool,
     pub detail: String,
+    /// Node ids cut off from a majority that stays connected (a killed, paused or removed node, the
+    /// minority of a clean partition); empty when no such majority is defined (bridge partitions,
+    /// slow links, leader transfers). The availability checker measures calls through the others.
+    #[serde(default)]
+    pub isolated: Vec<usize>,
 }
 
 /// The seeded schedule for `duration` seconds over `nodes` nodes with the given kinds.
@@ -139,10 +144,12 @@ impl Nemesis {
         let start = self.now();
         let hold = Duration::from_secs_f64(p.duration);
         let n = cluster.nodes.len();
+        let mut isolated = Vec::new();
         let (targets, applied, detail) = match p.kind.as_str() {
             "kill" => {
                 let i = self.target(cluster, p).await;
                 cluster.kill(i);
+                isolated.push(i + 1);
                 tokio::time::sleep(hold).await;
                 let r = cluster.spawn(i, None);
                 (vec![i + 1], true, format!("kill -9, restart: {r:?}"))
@@ -151,6 +158,7 @@ impl Nemesis {
                 let i = self.target(cluster, p).await;
                 match cluster.pause(i) {
                     Ok(()) => {
+                        isolated.push(i + 1);
                         tokio::time::sleep(hold).await;
                         let r = cluster.resume(i);
                         (vec![i + 1], true, format!("SIGSTOP, SIGCONT: {r:?}"))
@@ -161,6 +169,12 @@ impl Nemesis {
             "partition" => {
                 let leader = cluster.leader().await;
                 let (groups, name) = partition_groups(p, leader, n);
+                if name != "bridge" {
+                    // Two disjoint groups: the smaller one is cut off from the majority.
+                    if let Some(minority) = groups.iter().min_by_key(|g| g.len()) {
+                        isolated.extend(minority.iter().map(|i| i + 1));
+                    }
+                }
                 let mut errs = Vec::new();
                 for a in 0..n {
                     for b in a + 1..n {
@@ -229,6 +243,7 @@ impl Nemesis {
                 match cluster.remove_member(i).await {
                     Ok(d) => {
                         cluster.kill(i);
+                        isolated.push(i + 1);
                         let _ = std::fs::remove_dir_all(&cluster.nodes[i].data_dir);
                         cluster.nodes[i].removed = true;
                         tokio::time::sleep(hold).await;
@@ -253,6 +268,7 @@ impl Nemesis {
             end,
             applied,
             detail,
+            isolated,
         });
     }
 

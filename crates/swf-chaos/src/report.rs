@@ -1,11 +1,12 @@
-//! The report: JSON (`ok`, `operations`, `faults`, `fault_log`, `anomalies`, per-invariant counts)
-//! and a readable summary.
+//! The report: JSON (`ok`, `operations`, `faults`, `fault_log`, `fault_windows` with each window's
+//! availability figures, `anomalies`, per-invariant counts) and a readable summary.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::checker::availability::{self, Availability};
 use crate::checker::{Anomaly, Verdict, INVARIANTS};
 use crate::history::Op;
 use crate::nemesis::FaultRecord;
@@ -21,6 +22,8 @@ pub struct Inputs<'a> {
     pub ops: &'a [Op],
     pub fault_log: &'a [FaultRecord],
     pub verdicts: &'a BTreeMap<String, Verdict>,
+    /// The fault windows' throughput ratio and time to recover.
+    pub availability: &'a Availability,
     pub workflows: usize,
     pub notes: Vec<String>,
     pub timeline: String,
@@ -104,6 +107,10 @@ pub fn build(i: &Inputs) -> (Value, String) {
             name, c.checked, c.violations
         ));
     }
+    for line in availability::summary_lines(i.availability) {
+        s.push_str(&line);
+        s.push('\n');
+    }
     for n in &i.notes {
         s.push_str(&format!("note: {n}\n"));
     }
@@ -129,6 +136,7 @@ pub fn build(i: &Inputs) -> (Value, String) {
             "by_kind": fault_counts.iter().map(|(k, (n, a))| (k.to_string(), json!({"planned": n, "applied": a}))).collect::<BTreeMap<_, _>>(),
         },
         "fault_log": i.fault_log,
+        "fault_windows": i.availability,
         "anomalies": anomalies,
         "invariants": invariants,
         "notes": i.notes,

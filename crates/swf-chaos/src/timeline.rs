@@ -1,9 +1,10 @@
 //! The timeline picture: a self-contained HTML page with inline SVG, as Jepsen draws it: throughput
 //! (calls per second by outcome) and latency (every non-poll call) over time, with the fault windows
-//! shaded and labelled.
+//! shaded and labelled with their availability figures (time to recover, throughput ratio).
 
 use std::fmt::Write;
 
+use crate::checker::availability::Availability;
 use crate::history::{Op, Outcome};
 use crate::nemesis::FaultRecord;
 
@@ -31,6 +32,7 @@ pub fn render(
     title: &str,
     ops: &[Op],
     faults: &[FaultRecord],
+    availability: &Availability,
     t0_ms: f64,
     summary: &str,
 ) -> String {
@@ -42,7 +44,7 @@ pub fn render(
         .ceil();
     let x = |t: f64| LEFT + (t / end_s) * (W - LEFT - 20.0);
     let mut svg = String::new();
-    let total_h = PANEL_H * 2.0 + 80.0;
+    let total_h = PANEL_H * 2.0 + 95.0;
     let _ = write!(
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{total_h}" font-family="sans-serif" font-size="11">"#
@@ -58,6 +60,23 @@ pub fn render(
             PANEL_H * 2.0 + 20.0,
             esc(&format!("{} {:?}: {}", f.kind, f.targets, f.detail)),
             esc(&f.kind)
+        );
+    }
+    // Each measured window's figures under its label.
+    for w in &availability.windows {
+        let figures = format!(
+            "rec {} ratio {}",
+            w.recovery_s.map_or("n/a".into(), |r| format!("{r:.1}s")),
+            w.ratio
+                .map_or("n/a".into(), |r| format!("{:.0}%", r * 100.0))
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" font-size="9" fill="{}">{}</text>"#,
+            x(w.start),
+            PANEL_H * 2.0 + 60.0,
+            if w.checked { "#333" } else { "#999" },
+            esc(&figures)
         );
     }
     // Throughput per second by outcome.

@@ -42,6 +42,16 @@ pub fn apply<S: Lookup + ?Sized>(
     cmd: &Command,
     limits: &Limits,
 ) -> Result<Applied, ReadError> {
+    // A call applied before (the router sent it again) gets its first answer and writes nothing.
+    let request_id = crate::dedup::key(cmd);
+    if let Some(id) = request_id {
+        if let Some(reply) = crate::dedup::recorded(state, cmd, id)? {
+            return Ok(Applied {
+                outcome: Ok(reply),
+                writes: Vec::new(),
+            });
+        }
+    }
     let mut ctx = Ctx {
         state,
         now: cmd.now,
@@ -100,10 +110,14 @@ pub fn apply<S: Lookup + ?Sized>(
         Op::Noop => Ok(Ok(Reply::Done)),
     };
     let outcome = result?;
-    let writes = if outcome.is_ok() {
-        ctx.writes
-    } else {
-        Vec::new()
+    let writes = match (&outcome, request_id) {
+        (Ok(reply), Some(id)) => {
+            let mut writes = ctx.writes;
+            writes.extend(crate::dedup::record(state, cmd, id, reply)?);
+            writes
+        }
+        (Ok(_), None) => ctx.writes,
+        (Err(_), _) => Vec::new(),
     };
     Ok(Applied { outcome, writes })
 }

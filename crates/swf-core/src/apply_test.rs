@@ -78,6 +78,7 @@ impl H {
             now: Timestamp(self.clock),
             op,
             fresh_ids,
+            request_id: Some(format!("req-{}", self.index)),
         };
         let index = self.fixed_index.unwrap_or(self.index);
         let applied = apply(&self.s, index, &cmd, &self.limits).expect("MemState never fails");
@@ -2844,6 +2845,7 @@ fn noop_changes_nothing() {
             now: Timestamp(0),
             op: Op::Noop,
             fresh_ids: Vec::new(),
+            request_id: None,
         },
         &h.limits,
     )

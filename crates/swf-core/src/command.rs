@@ -26,6 +26,12 @@ pub struct Command {
     /// child workflows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fresh_ids: Vec<String>,
+    /// The id of the client call that asked for the command (the gateway's request id, carried through
+    /// forwarding). A call the router sent again after its first attempt may already have been proposed
+    /// carries the same id, and the state machine answers it with the first attempt's outcome instead of
+    /// applying it twice (`dedup`). Absent in entries written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// What a command does.
@@ -197,6 +203,7 @@ mod tests {
             now: Timestamp(42),
             op: Op::Noop,
             fresh_ids: vec!["r".into()],
+            request_id: Some("1-a-0".into()),
         };
         let batch = Batch(vec![cmd.clone(), cmd.clone()]);
         let json = serde_json::to_string(&batch).unwrap();

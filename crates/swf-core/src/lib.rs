@@ -9,6 +9,7 @@ mod apply_test;
 mod children;
 pub mod command;
 mod decisions;
+pub mod dedup;
 pub mod execution;
 mod external;
 pub mod items;

@@ -27,6 +27,10 @@ pub struct MemState {
     pub visibility: BTreeMap<Vec<u8>, WorkflowExecutionInfo>,
     /// Armed deadlines, in due order.
     pub deadlines: std::collections::BTreeSet<Deadline>,
+    /// The de-duplication table: (time bucket, request id) → recorded outcome (see `dedup`).
+    pub requests: BTreeMap<(u64, String), RequestRecord>,
+    /// Buckets below this one are forgotten.
+    pub requests_forgotten: u64,
 }
 
 impl MemState {
@@ -125,6 +129,17 @@ impl MemState {
                 Write::Dequeue(q) => {
                     self.queues.remove(&queue_key(&q));
                 }
+                Write::Request {
+                    bucket,
+                    request_id,
+                    record,
+                } => {
+                    self.requests.insert((bucket, request_id), record);
+                }
+                Write::ForgetRequests { below } => {
+                    self.requests = self.requests.split_off(&(below, String::new()));
+                    self.requests_forgotten = below;
+                }
             }
         }
     }
@@ -212,6 +227,17 @@ impl Lookup for MemState {
 
     fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError> {
         Ok(self.history.get(&(run_id.to_string(), event_id)).cloned())
+    }
+
+    fn request(&self, bucket: u64, request_id: &str) -> Result<Option<RequestRecord>, ReadError> {
+        Ok(self
+            .requests
+            .get(&(bucket, request_id.to_string()))
+            .cloned())
+    }
+
+    fn requests_forgotten_below(&self) -> Result<u64, ReadError> {
+        Ok(self.requests_forgotten)
     }
 }
 

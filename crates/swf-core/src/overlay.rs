@@ -33,6 +33,10 @@ pub struct Overlay<'a, S: Lookup + ?Sized> {
     events: BTreeMap<(String, i64), HistoryEvent>,
     /// Runs this entry purged (their events are gone).
     purged: BTreeSet<String>,
+    /// Calls this entry recorded in the de-duplication table.
+    requests: BTreeMap<(u64, String), RequestRecord>,
+    /// Set when this entry forgot old buckets of the table: the buckets below it.
+    requests_forgotten: Option<u64>,
 }
 
 impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
@@ -48,6 +52,8 @@ impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
             executions: BTreeMap::new(),
             events: BTreeMap::new(),
             purged: BTreeSet::new(),
+            requests: BTreeMap::new(),
+            requests_forgotten: None,
         }
     }
 
@@ -110,6 +116,18 @@ impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
                 } => {
                     self.open_runs
                         .insert((domain.clone(), workflow_id.clone()), run_id.clone());
+                }
+                Write::Request {
+                    bucket,
+                    request_id,
+                    record,
+                } => {
+                    self.requests
+                        .insert((*bucket, request_id.clone()), record.clone());
+                }
+                Write::ForgetRequests { below } => {
+                    self.requests = self.requests.split_off(&(*below, String::new()));
+                    self.requests_forgotten = Some(*below);
                 }
                 // Queues, deadlines and visibility rows are never read by `apply`; open items are
                 // read with their record, which the overlay keeps whole (`Write::Execution`).
@@ -195,6 +213,23 @@ impl<S: Lookup + ?Sized> Lookup for Overlay<'_, S> {
             return Ok(None);
         }
         self.base.event(run_id, event_id)
+    }
+
+    fn request(&self, bucket: u64, request_id: &str) -> Result<Option<RequestRecord>, ReadError> {
+        if let Some(r) = self.requests.get(&(bucket, request_id.to_string())) {
+            return Ok(Some(r.clone()));
+        }
+        if self.requests_forgotten.is_some_and(|below| bucket < below) {
+            return Ok(None);
+        }
+        self.base.request(bucket, request_id)
+    }
+
+    fn requests_forgotten_below(&self) -> Result<u64, ReadError> {
+        match self.requests_forgotten {
+            Some(below) => Ok(below),
+            None => self.base.requests_forgotten_below(),
+        }
     }
 }
 

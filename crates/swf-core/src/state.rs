@@ -41,6 +41,18 @@ pub trait Lookup {
     fn execution(&self, run_id: &str) -> Result<Option<ExecutionRecord>, ReadError>;
     /// One history event of a run.
     fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError>;
+    /// The recorded outcome of the call `request_id` applied in the time bucket `bucket` (see `dedup`).
+    fn request(&self, bucket: u64, request_id: &str) -> Result<Option<RequestRecord>, ReadError>;
+    /// The bucket below which recorded calls have been forgotten (0: none yet).
+    fn requests_forgotten_below(&self) -> Result<u64, ReadError>;
+}
+
+/// What the de-duplication table keeps of an applied call: enough to answer it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The operation's name (`Op::name`): a request id reused for another operation is not a retry.
+    pub op: String,
+    pub reply: crate::command::Reply,
 }
 
 /// Read access to applied state: point reads plus the lists, scans and counts queries need.
@@ -333,5 +345,15 @@ pub enum Write {
         run_id: String,
         key: crate::items::ItemKey,
         item: Option<crate::items::OpenItem>,
+    },
+    /// Records the outcome of the call `request_id`, applied in time bucket `bucket` (see `dedup`).
+    Request {
+        bucket: u64,
+        request_id: String,
+        record: RequestRecord,
+    },
+    /// Forgets every recorded call of the buckets below `below`, and remembers `below`.
+    ForgetRequests {
+        below: u64,
     },
 }

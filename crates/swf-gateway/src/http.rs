@@ -23,22 +23,32 @@ pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// Shared state of the gateway.
 pub struct Gateway {
     pub node: Arc<Node>,
+    /// Differs between two runs of the process, so request ids are never reused after a restart (the
+    /// state machine recognises a call sent again by its request id, see `swf_core::dedup`).
+    boot: u64,
     requests: AtomicU64,
 }
 
 impl Gateway {
     /// A gateway in front of `node`.
     pub fn new(node: Arc<Node>) -> Arc<Gateway> {
+        let boot = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
         Arc::new(Gateway {
             node,
+            boot,
             requests: AtomicU64::new(0),
         })
     }
 
+    /// A request id unique to this call: node id, process start, sequence number.
     fn request_id(&self) -> String {
         format!(
-            "{:x}-{:08x}",
+            "{:x}-{:x}-{:08x}",
             self.node.id,
+            self.boot,
             self.requests.fetch_add(1, Ordering::Relaxed)
         )
     }

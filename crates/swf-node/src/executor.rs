@@ -127,6 +127,7 @@ impl Executor {
             now: self.clock.now(),
             op,
             fresh_ids,
+            request_id: crate::service::current_request_id(),
         };
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;

@@ -6,6 +6,7 @@
 // traits we implement, so boxing them here would only add conversions.
 #![allow(clippy::result_large_err)]
 
+pub mod channel;
 pub mod config;
 pub mod elections;
 pub mod executor;

@@ -96,7 +96,8 @@ impl GrpcPeer {
         E: std::error::Error,
     {
         if self.client.is_none() {
-            let channel = Channel::from_shared(format!("http://{}", self.addr))
+            // Bounded connect and HTTP/2 keep-alive (see `channel`): a frozen peer is noticed.
+            let channel = crate::channel::endpoint(&self.addr)
                 .map_err(|e| RPCError::Network(NetworkError::new(&e)))?
                 .connect()
                 .await

@@ -136,7 +136,12 @@ impl Node {
             config.long_poll,
             config.member_catch_up,
         ));
-        let router = Arc::new(Router::new(config.node_id, grpc_addr.clone(), raft.clone()));
+        let router = Arc::new(Router::new(
+            config.node_id,
+            grpc_addr.clone(),
+            raft.clone(),
+            config.long_poll,
+        ));
 
         let (stop, mut stopped) = watch::channel(false);
         let stop_log = stop.subscribe();

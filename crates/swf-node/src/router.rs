@@ -1,10 +1,22 @@
 //! `Router`: how a gateway reaches the Raft leader. It sends each call over gRPC (`SwfNode.Execute`) to
-//! the node it believes is the leader, the local node included, and retries with backoff while there is
-//! no leader or the call was refused before being proposed (`ServiceUnavailable`); a retry goes out at
-//! once when this node learns of a new leader, so a failover costs no more than the election. A follower that gets
-//! a call forwards it (see `service`), so a stale view of the leader costs one extra hop.
+//! the node it believes is the leader, the local node included; a follower that gets a call forwards
+//! it the same way (see `service`), so a stale view of the leader costs one extra hop.
+//!
+//! A leader can stall (a paused process, a partition, a full disk) while a call waits on it, so every
+//! attempt carries a deadline (`CALL_TIMEOUT`; a long poll gets its long-poll time plus `POLL_MARGIN`),
+//! and while an attempt is in flight the router watches this node's view of the leader: the moment it
+//! names another node (or this one), the stalled attempt is cancelled and the call goes there at once.
+//! A call is also sent again after backoff while there is no leader, the leader refused it before
+//! proposing (`ServiceUnavailable`), the connection broke or the attempt timed out, until `LEADER_WAIT`
+//! after the call began. An attempt that is given up may already have been proposed, and may still
+//! commit; every attempt carries the client's request id, and the state machine answers a call it has
+//! already applied with its first outcome (`swf_core::dedup`), so nothing applies twice.
+//!
+//! Internal actions (`_AddMember`, `_TransferLeader`, ...) are not moved when the leader changes (a
+//! transfer changes it on purpose) and get a long deadline: they are slow by nature and not retried.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use openraft::Raft;
@@ -12,62 +24,120 @@ use swf_proto::swf_node_client::SwfNodeClient;
 use swf_proto::{execute_response, ExecuteRequest};
 use swf_store::TypeConfig;
 use swf_types::{Fault, FaultKind};
-use tokio::sync::Mutex;
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tonic::transport::Channel;
 
-/// How long a call keeps looking for a leader before it fails with ServiceUnavailable.
+/// How long a call keeps looking for a leader that answers before it fails with ServiceUnavailable.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
 
 /// Longest pause between two attempts while the leader is unknown or unreachable.
 const MAX_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Deadline of one attempt of an ordinary call (not a long poll): far under clients' timeouts (60 s
+/// and more), far over a healthy leader's answer (milliseconds; seconds when it is overloaded).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a forwarded long poll may take beyond its long-poll time.
+pub const POLL_MARGIN: Duration = Duration::from_secs(3);
+
+/// Deadline of an internal action (membership changes wait for a new node to catch up).
+const INTERNAL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What became of one attempt.
+enum Attempt {
+    Done(Result<Vec<u8>, Fault>),
+    /// This node learned of another leader while the attempt was in flight: it was cancelled.
+    Moved,
+    /// The attempt's deadline passed without an answer: it was cancelled.
+    TimedOut,
+}
 
 /// Routes calls to the leader.
 pub struct Router {
     node_id: u64,
     self_addr: String,
     raft: Raft<TypeConfig>,
+    /// The long-poll time of the cluster's nodes (a forwarded poll may wait that long).
+    long_poll: Duration,
+    /// This node's view of the leader, changed only when the leader changes (raft's own metrics
+    /// change with every applied entry, too often to wake every waiting call).
+    leader: watch::Receiver<Option<u64>>,
     clients: Mutex<HashMap<String, SwfNodeClient<Channel>>>,
 }
 
 impl Router {
-    /// A router for the node `node_id` whose own gRPC address is `self_addr`.
-    pub fn new(node_id: u64, self_addr: String, raft: Raft<TypeConfig>) -> Router {
+    /// A router for the node `node_id` whose own gRPC address is `self_addr`, in a cluster whose long
+    /// polls are held `long_poll`. Must be called within a tokio runtime (it starts a task following
+    /// the leader).
+    pub fn new(
+        node_id: u64,
+        self_addr: String,
+        raft: Raft<TypeConfig>,
+        long_poll: Duration,
+    ) -> Router {
+        let mut metrics = raft.metrics();
+        let (tx, leader) = watch::channel(metrics.borrow().current_leader);
+        tokio::spawn(async move {
+            while metrics.changed().await.is_ok() {
+                let now = metrics.borrow_and_update().current_leader;
+                tx.send_if_modified(|l| std::mem::replace(l, now) != now);
+            }
+        });
         Router {
             node_id,
             self_addr,
             raft,
+            long_poll,
+            leader,
             clients: Mutex::new(HashMap::new()),
         }
     }
 
     /// The gRPC address of the current leader, if one is known.
     pub fn leader_addr(&self) -> Option<String> {
-        let metrics = self.raft.metrics().borrow().clone();
-        let leader = metrics.current_leader?;
-        if leader == self.node_id {
+        let leader = self.raft.metrics().borrow().current_leader?;
+        self.addr_of(leader)
+    }
+
+    /// The gRPC address of the node `id` (this node's own for itself).
+    fn addr_of(&self, id: u64) -> Option<String> {
+        if id == self.node_id {
             return Some(self.self_addr.clone());
         }
-        metrics
+        self.raft
+            .metrics()
+            .borrow()
             .membership_config
             .membership()
-            .get_node(&leader)
+            .get_node(&id)
             .map(|n| n.addr.clone())
     }
 
-    async fn client(&self, addr: &str) -> Result<SwfNodeClient<Channel>, tonic::transport::Error> {
-        let mut clients = self.clients.lock().await;
+    /// The client for `addr`; its channel connects lazily, so this never waits on the peer.
+    fn client(&self, addr: &str) -> Result<SwfNodeClient<Channel>, Fault> {
+        let mut clients = self.clients.lock().expect("router clients lock");
         if let Some(c) = clients.get(addr) {
             return Ok(c.clone());
         }
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("valid uri")
-            .connect()
-            .await?;
+        let channel = crate::channel::lazy(addr)
+            .map_err(|e| Fault::unavailable(format!("Bad address {addr}: {e}")))?;
         let client = SwfNodeClient::new(channel)
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
         clients.insert(addr.to_string(), client.clone());
         Ok(client)
+    }
+
+    /// The deadline of one attempt of `action`.
+    fn attempt_timeout(&self, action: &str) -> Duration {
+        if is_internal(action) {
+            INTERNAL_TIMEOUT
+        } else if is_poll(action) {
+            self.long_poll + POLL_MARGIN
+        } else {
+            CALL_TIMEOUT
+        }
     }
 
     /// Runs `action` with `input` (validated SWF JSON) on the leader and returns its JSON output.
@@ -78,38 +148,68 @@ impl Router {
         hops: u32,
         request_id: &str,
     ) -> Result<Vec<u8>, Fault> {
-        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+        let started = Instant::now();
+        // A poll that moved answers (empty) by the time its first attempt would have, so its client,
+        // which waits a little over the long-poll time, still gets the answer.
+        let poll_end = is_poll(action).then(|| started + self.long_poll + POLL_MARGIN);
+        let deadline = (started + LEADER_WAIT).max(poll_end.unwrap_or(started));
+        let movable = !is_internal(action);
         let mut backoff = Duration::from_millis(10);
-        let mut metrics = self.raft.metrics();
+        let mut leader = self.leader.clone();
         loop {
-            let tried_leader = metrics.borrow_and_update().current_leader;
-            let attempt = match self.leader_addr() {
-                None => Err(Fault::unavailable("No Raft leader is known yet")),
+            let tried = *leader.borrow_and_update();
+            let mut timeout = self.attempt_timeout(action);
+            if let Some(end) = poll_end {
+                timeout = timeout.min(end.saturating_duration_since(Instant::now()));
+            }
+            // The leader tried is the one the watch shows, so a move is always a change from it.
+            let attempt = match tried.and_then(|id| self.addr_of(id)) {
+                None => Attempt::Done(Err(Fault::unavailable("No Raft leader is known yet"))),
                 Some(addr) => {
-                    self.send(&addr, action, input.clone(), hops, request_id)
-                        .await
+                    let send = self.send(&addr, action, input.clone(), hops, request_id, timeout);
+                    tokio::select! {
+                        r = tokio::time::timeout(timeout, send) => match r {
+                            Ok(r) => Attempt::Done(r),
+                            Err(_) => Attempt::TimedOut,
+                        },
+                        _ = leader_moved(&mut leader, tried), if movable => {
+                            Attempt::Moved
+                        }
+                    }
                 }
             };
-            match attempt {
-                Err(f)
-                    if f.kind == FaultKind::ServiceUnavailable
-                        && tokio::time::Instant::now() < deadline =>
-                {
-                    // Retry after the backoff, or as soon as this node learns of another leader.
-                    let _ = tokio::time::timeout(backoff, async {
-                        while metrics.changed().await.is_ok() {
-                            let now = metrics.borrow_and_update().current_leader;
-                            if now.is_some() && now != tried_leader {
-                                return;
-                            }
-                        }
-                        std::future::pending::<()>().await
-                    })
-                    .await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                other => return other,
+            let retry = match &attempt {
+                Attempt::Done(Err(f)) => f.kind == FaultKind::ServiceUnavailable,
+                Attempt::Done(Ok(_)) => false,
+                Attempt::Moved => true,
+                Attempt::TimedOut => movable,
+            };
+            let now = Instant::now();
+            if retry && poll_end.is_some_and(|end| now >= end) {
+                return Ok(empty_poll(action));
             }
+            if !retry || now >= deadline {
+                return match attempt {
+                    Attempt::Done(r) => r,
+                    Attempt::Moved | Attempt::TimedOut => Err(Fault::unavailable(format!(
+                        "No answer from the leader within {:?}",
+                        now - started
+                    ))),
+                };
+            }
+            tracing::debug!(
+                action,
+                request_id,
+                tried = ?tried,
+                moved = matches!(attempt, Attempt::Moved),
+                "sending the call again"
+            );
+            if matches!(attempt, Attempt::Moved) {
+                continue; // straight to the new leader
+            }
+            // Retry after the backoff, or as soon as this node learns of another leader.
+            let _ = tokio::time::timeout(backoff, leader_moved(&mut leader, tried)).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
@@ -121,8 +221,15 @@ impl Router {
         action: &str,
         input: Vec<u8>,
     ) -> Result<Vec<u8>, Fault> {
-        self.send(addr, action, input, crate::service::MAX_HOPS, "internal")
-            .await
+        self.send(
+            addr,
+            action,
+            input,
+            crate::service::MAX_HOPS,
+            "internal",
+            INTERNAL_TIMEOUT,
+        )
+        .await
     }
 
     async fn send(
@@ -132,22 +239,18 @@ impl Router {
         input: Vec<u8>,
         hops: u32,
         request_id: &str,
+        timeout: Duration,
     ) -> Result<Vec<u8>, Fault> {
-        let mut client = match self.client(addr).await {
-            Ok(c) => c,
-            // Not connected: nothing was sent, so retrying is safe.
-            Err(e) => {
-                return Err(Fault::unavailable(format!(
-                    "Cannot reach the leader at {addr}: {e}"
-                )))
-            }
-        };
-        let req = ExecuteRequest {
+        let mut client = self.client(addr)?;
+        let mut req = tonic::Request::new(ExecuteRequest {
             action: action.to_string(),
             input,
             hops,
             request_id: request_id.to_string(),
-        };
+        });
+        // The deadline travels with the call (`grpc-timeout`), so the node it is forwarded through
+        // gives up no later than this one.
+        req.set_timeout(timeout);
         match client.execute(req).await {
             Ok(resp) => match resp.into_inner().result {
                 Some(execute_response::Result::Output(out)) => Ok(out),
@@ -158,22 +261,110 @@ impl Router {
                 None => Err(Fault::internal("empty response from the leader")),
             },
             Err(status) => {
-                self.clients.lock().await.remove(addr);
-                if status.code() == tonic::Code::Unavailable {
-                    // The leader's node is gone (a failover): retry on the next leader. A call that ran
-                    // before the connection broke is answered by the state machine on retry (a closed
-                    // task's token or a started workflow id is refused), as an SDK retry would be.
-                    return Err(Fault::unavailable(format!(
-                        "The leader at {addr} is unreachable: {}",
+                if is_internal(action) && status.code() != tonic::Code::Unavailable {
+                    // The action may or may not have run, and internal actions are not retried.
+                    return Err(Fault::internal(format!(
+                        "Call to the leader at {addr} failed: {}",
                         status.message()
                     )));
                 }
-                // The call may or may not have run: report it as a server error the client can retry.
-                Err(Fault::internal(format!(
-                    "Call to the leader at {addr} failed: {}",
+                // The connection failed or broke (a failover, a frozen peer noticed by keep-alive):
+                // retry on the leader of the moment. A call that ran before the connection broke is
+                // answered with its first outcome on retry (`swf_core::dedup`).
+                Err(Fault::unavailable(format!(
+                    "The leader at {addr} is unreachable: {}",
                     status.message()
                 )))
             }
+        }
+    }
+}
+
+/// Waits until the leader this node knows is a node other than `tried` (never returns otherwise).
+async fn leader_moved(leader: &mut watch::Receiver<Option<u64>>, tried: Option<u64>) {
+    loop {
+        let now = *leader.borrow_and_update();
+        if now.is_some() && now != tried {
+            return;
+        }
+        if leader.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Whether `action` is a long poll.
+fn is_poll(action: &str) -> bool {
+    matches!(action, "PollForDecisionTask" | "PollForActivityTask")
+}
+
+/// Whether `action` is one of the node's internal actions (never an SWF action).
+fn is_internal(action: &str) -> bool {
+    action.starts_with('_')
+}
+
+/// The answer to a long poll that got no task (as the executor gives it).
+fn empty_poll(action: &str) -> Vec<u8> {
+    if action == "PollForDecisionTask" {
+        br#"{"previousStartedEventId":0,"startedEventId":0}"#.to_vec()
+    } else {
+        br#"{"startedEventId":0}"#.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_classified() {
+        for (action, poll, internal) in [
+            ("PollForDecisionTask", true, false),
+            ("PollForActivityTask", true, false),
+            ("StartWorkflowExecution", false, false),
+            ("SignalWorkflowExecution", false, false),
+            ("_AddMember", false, true),
+            ("_TransferLeader", false, true),
+        ] {
+            assert_eq!(is_poll(action), poll, "{action}");
+            assert_eq!(is_internal(action), internal, "{action}");
+        }
+        assert!(std::str::from_utf8(&empty_poll("PollForDecisionTask"))
+            .unwrap()
+            .contains("previousStartedEventId"));
+        assert_eq!(
+            empty_poll("PollForActivityTask"),
+            br#"{"startedEventId":0}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn leader_moved_waits_for_another_known_leader() {
+        let (tx, mut rx) = watch::channel(Some(1));
+        // Still node 1, then no leader: not moved.
+        let wait = leader_moved(&mut rx, Some(1));
+        tokio::pin!(wait);
+        for v in [Some(1), None] {
+            tx.send(v).unwrap();
+            assert!(futures_poll(&mut wait).await.is_none(), "{v:?}");
+        }
+        tx.send(Some(2)).unwrap();
+        assert!(futures_poll(&mut wait).await.is_some());
+        // Tried with no leader known: any leader counts, this node included.
+        let (tx, mut rx) = watch::channel(None);
+        let wait = leader_moved(&mut rx, None);
+        tokio::pin!(wait);
+        assert!(futures_poll(&mut wait).await.is_none());
+        tx.send(Some(1)).unwrap();
+        assert!(futures_poll(&mut wait).await.is_some());
+    }
+
+    /// Polls `f` until it has made all the progress it can without waiting: `Some` if it completed.
+    async fn futures_poll<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        tokio::select! {
+            biased;
+            out = f => Some(out),
+            _ = tokio::task::yield_now() => None,
         }
     }
 }

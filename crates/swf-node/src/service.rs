@@ -1,6 +1,10 @@
 //! The gRPC servers of a node: `SwfNode.Execute` runs an SWF action on the leader (a follower forwards it
 //! to the leader, with a hop limit; the leader serves nothing while it hands leadership over, and the
 //! internal transfer actions addressed to one node run there), and `RaftService` hands openraft's RPCs to the local Raft.
+//!
+//! The leader runs an action with the call's request id in scope (`current_request_id`), so the
+//! commands it proposes for the call carry it and a call sent again is not applied twice
+//! (`swf_core::dedup`).
 
 use std::sync::Arc;
 
@@ -18,6 +22,20 @@ use crate::transfer::{Transfer, TransferRequest, ADMIN_TRANSFER_LEADER};
 
 /// Most times one call may be forwarded between nodes.
 pub const MAX_HOPS: u32 = 3;
+
+tokio::task_local! {
+    /// The request id of the call the leader is executing.
+    static REQUEST_ID: String;
+}
+
+/// The request id of the call being executed on this task, if any (none for the leader's own
+/// commands, such as the timer service's firings).
+pub(crate) fn current_request_id() -> Option<String> {
+    REQUEST_ID
+        .try_with(|id| id.clone())
+        .ok()
+        .filter(|id| !id.is_empty())
+}
 
 /// `SwfNode` server.
 pub struct SwfNodeServer {
@@ -50,7 +68,12 @@ impl SwfNode for SwfNodeServer {
                 // The router retries, and goes to the new leader once it is known.
                 Err(Fault::unavailable("Leadership is being transferred"))
             } else {
-                self.executor.execute(&req.action, &req.input).await
+                REQUEST_ID
+                    .scope(
+                        req.request_id.clone(),
+                        self.executor.execute(&req.action, &req.input),
+                    )
+                    .await
             }
         } else if req.hops >= MAX_HOPS {
             Err(Fault::unavailable(

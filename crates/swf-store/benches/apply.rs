@@ -63,6 +63,7 @@ impl Bench {
                 now: Timestamp(1_700_000_000_000 + self.index as i64),
                 op,
                 fresh_ids: Vec::new(),
+                request_id: None,
             }])),
         };
         let mut out = self.sm.apply(vec![entry]).await.unwrap();

@@ -34,7 +34,12 @@ pub const CF_DEADLINES: &str = "deadlines";
 /// Open items of executions (activities, timers, children, deadlines): (run id, kind, item) → item.
 pub const CF_ITEMS: &str = "open_items";
 
-/// The column families that hold applied SWF state (what a snapshot carries).
+/// The de-duplication table of retried calls (`swf_core::dedup`): (time bucket, request id) → recorded
+/// outcome, and under the empty key the bucket below which everything is forgotten.
+pub const CF_REQUESTS: &str = "requests";
+
+/// The column families that hold applied SWF state (what a snapshot carries). New ones go at the end:
+/// a snapshot names a column family by its position here.
 pub const STATE_CFS: &[&str] = &[
     CF_DOMAINS,
     CF_TYPES,
@@ -46,6 +51,7 @@ pub const STATE_CFS: &[&str] = &[
     CF_DEADLINES,
     // Last: a snapshot file names column families by position, so older files stay readable.
     CF_ITEMS,
+    CF_REQUESTS,
 ];
 
 /// Column families where nearly every key is deleted soon after it is written (tasks dequeued,

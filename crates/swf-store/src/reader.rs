@@ -156,6 +156,16 @@ impl Lookup for StateReader {
     fn event(&self, run_id: &str, event_id: i64) -> Result<Option<HistoryEvent>, ReadError> {
         self.get(CF_HISTORY, &keys::history_key(run_id, event_id))
     }
+
+    fn request(&self, bucket: u64, request_id: &str) -> Result<Option<RequestRecord>, ReadError> {
+        self.get(CF_REQUESTS, &keys::request_key(bucket, request_id))
+    }
+
+    fn requests_forgotten_below(&self) -> Result<u64, ReadError> {
+        Ok(self
+            .get(CF_REQUESTS, keys::REQUESTS_FORGOTTEN_KEY)?
+            .unwrap_or(0))
+    }
 }
 
 impl StateRead for StateReader {

@@ -223,6 +223,29 @@ impl StateMachineStore {
                     batch.put_cf(self.cf(CF_QUEUES), keys::queue_key(q), serialize(q))
                 }
                 Write::Dequeue(q) => batch.delete_cf(self.cf(CF_QUEUES), keys::queue_key(q)),
+                Write::Request {
+                    bucket,
+                    request_id,
+                    record,
+                } => batch.put_cf(
+                    self.cf(CF_REQUESTS),
+                    keys::request_key(*bucket, request_id),
+                    serialize(record),
+                ),
+                Write::ForgetRequests { below } => {
+                    // One range tombstone for the old buckets (every bucket key is 8 bytes or more, so
+                    // the marker under the empty key is outside the range).
+                    batch.delete_range_cf(
+                        self.cf(CF_REQUESTS),
+                        keys::request_key(0, ""),
+                        keys::request_key(*below, ""),
+                    );
+                    batch.put_cf(
+                        self.cf(CF_REQUESTS),
+                        keys::REQUESTS_FORGOTTEN_KEY,
+                        serialize(below),
+                    );
+                }
             }
         }
     }

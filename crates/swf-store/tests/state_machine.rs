@@ -17,6 +17,7 @@ fn entry(index: u64, op: Op) -> Entry<TypeConfig> {
             now: Timestamp(1_000 * index as i64),
             op,
             fresh_ids: Vec::new(),
+            request_id: None,
         }])),
     }
 }
@@ -105,6 +106,7 @@ async fn a_batched_entry_applies_its_commands_in_order() {
         now: Timestamp(5_000),
         op,
         fresh_ids: Vec::new(),
+        request_id: None,
     };
     let wf_type = || {
         Op::RegisterWorkflowType(swf_types::shapes::RegisterWorkflowTypeInput {

@@ -3,6 +3,7 @@
 //! invariant has its own module with unit tests on synthetic histories that show it catches its
 //! violation.
 
+pub mod availability;
 pub mod delivery;
 pub mod indeterminate;
 pub mod liveness;
@@ -84,10 +85,15 @@ pub const INVARIANTS: &[&str] = &[
     "no-early-timeout",
     "indeterminate-consistent",
     "vanished-poll-recovered",
+    "availability",
 ];
 
-/// Runs every checker.
-pub fn check_all(ops: &[Op], fs: &FinalState) -> BTreeMap<String, Verdict> {
+/// Runs every checker; `availability` holds the fault windows' figures (see `availability::measure`).
+pub fn check_all(
+    ops: &[Op],
+    fs: &FinalState,
+    availability: &availability::Availability,
+) -> BTreeMap<String, Verdict> {
     let mut out = BTreeMap::new();
     out.insert(INVARIANTS[0].to_string(), lost::check(ops, fs));
     out.insert(INVARIANTS[1].to_string(), delivery::check(ops, fs));
@@ -97,6 +103,7 @@ pub fn check_all(ops: &[Op], fs: &FinalState) -> BTreeMap<String, Verdict> {
     out.insert(INVARIANTS[5].to_string(), timeouts::check(ops, fs));
     out.insert(INVARIANTS[6].to_string(), indeterminate::check(ops, fs));
     out.insert(INVARIANTS[7].to_string(), vanished::check(ops, fs));
+    out.insert(INVARIANTS[8].to_string(), availability::check(availability));
     out
 }
 
