@@ -460,6 +460,8 @@ impl Executor {
             now: self.clock.now(),
             op,
             fresh_ids: Vec::new(),
+            // Task starts are not client writes: the state machine starts a task once anyway.
+            request_id: None,
         };
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;

@@ -247,6 +247,7 @@ mod tests {
                     now: Timestamp(0),
                     op: Op::Noop,
                     fresh_ids: Vec::new(),
+                    request_id: None,
                 },
                 size: 0,
                 reply,

@@ -43,6 +43,7 @@ async fn a_purged_long_history_gives_its_space_back() {
                 now: Timestamp(now + index as i64),
                 op,
                 fresh_ids: Vec::new(),
+                request_id: None,
             }])),
         }
     };

@@ -23,6 +23,7 @@ fn entry(index: u64, op: Op) -> Entry<TypeConfig> {
             now: Timestamp(NOW + 1_000 * index as i64),
             op,
             fresh_ids: Vec::new(),
+            request_id: None,
         }])),
     }
 }

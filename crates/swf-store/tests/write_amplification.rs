@@ -109,6 +109,7 @@ impl Bench {
                 now: Timestamp(self.clock),
                 op,
                 fresh_ids: Vec::new(),
+                request_id: None,
             }])),
         };
         let before = self.sm.bytes_written();
