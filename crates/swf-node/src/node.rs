@@ -278,7 +278,9 @@ impl Node {
             Some(leader) if leader == self.id => {
                 m.last_applied.map(|l| l.index) >= m.last_log_index
             }
-            Some(_) => true,
+            // A follower serves while the leader it follows answers it: one cut off from its leader
+            // (the quorum watch's probes go unanswered) cannot forward calls.
+            Some(leader) => !self.elections.silent_voters().contains(&leader),
         }
     }
 
@@ -315,10 +317,17 @@ impl Node {
         }
         let majority = voters.len() / 2 + 1;
         let silent = self.elections.silent_voters();
-        let mut why = format!(
-            "no leader: the configuration's voters are {} and a leader needs {majority} of them",
+        let mut why = match m.current_leader {
+            Some(leader) => format!(
+                "no leader in reach: this node follows node {}, which does not answer it",
+                list(&[leader])
+            ),
+            None => "no leader".to_string(),
+        };
+        why.push_str(&format!(
+            ": the configuration's voters are {} and a leader needs {majority} of them",
             list(&voters)
-        );
+        ));
         if !silent.is_empty() {
             why.push_str(&format!(
                 "; not answering this node: {} (only {} of {} in reach, this node included)",

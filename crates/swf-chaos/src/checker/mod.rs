@@ -184,13 +184,14 @@ pub mod testkit {
                 "WorkflowExecutionStarted",
                 0.0,
                 json!({"input": "{}", "taskStartToCloseTimeout": "10", "executionStartToCloseTimeout": "900",
-                    "childPolicy": "TERMINATE", "taskList": {"name": "d"}, "workflowType": {"name": "w", "version": "1"}}),
+                    "childPolicy": "TERMINATE", "taskList": {"name": "d"}, "workflowType": {"name": "w", "version": "1"},
+                    "parentInitiatedEventId": 0}),
             ),
             ev(
                 2,
                 "DecisionTaskScheduled",
                 0.0,
-                json!({"taskList": {"name": "d"}, "startToCloseTimeout": "10"}),
+                json!({"taskList": {"name": "d"}, "startToCloseTimeout": "10", "scheduleToStartTimeout": "NONE"}),
             ),
             ev(
                 3,
@@ -228,7 +229,7 @@ pub mod testkit {
                 8,
                 "DecisionTaskScheduled",
                 0.5,
-                json!({"taskList": {"name": "d"}, "startToCloseTimeout": "10"}),
+                json!({"taskList": {"name": "d"}, "startToCloseTimeout": "10", "scheduleToStartTimeout": "NONE"}),
             ),
             ev(
                 9,
