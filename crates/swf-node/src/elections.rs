@@ -107,6 +107,7 @@ pub fn spawn_quorum_watch(
             if m.state == ServerState::Leader || !voters.contains(&node_id) || voters.len() < 2 {
                 gate.set_silent(Vec::new());
                 gate.set_isolated(false);
+                router.set_isolated(false);
                 continue;
             }
             for v in voters.iter().filter(|v| **v != node_id) {
@@ -140,6 +141,7 @@ pub fn spawn_quorum_watch(
             gate.set_silent(silent);
             let majority = voters.len() / 2 + 1;
             gate.set_isolated(in_reach + 1 < majority);
+            router.set_isolated(in_reach + 1 < majority);
         }
     });
 }

@@ -31,6 +31,9 @@ use tonic::transport::Channel;
 /// How long a call keeps looking for a leader that answers before it fails with ServiceUnavailable.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
 
+/// A leader that has heard from no majority for this long is cut off from the cluster.
+const CUT_OFF: Duration = Duration::from_millis(1_000);
+
 /// Longest pause between two attempts while the leader is unknown or unreachable.
 const MAX_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -55,6 +58,8 @@ enum Attempt {
 
 /// Routes calls to the leader.
 pub struct Router {
+    /// Set by the quorum watch while this follower reaches no majority of the voters.
+    isolated: std::sync::atomic::AtomicBool,
     node_id: u64,
     self_addr: String,
     raft: Raft<TypeConfig>,
@@ -85,12 +90,44 @@ impl Router {
             }
         });
         Router {
+            isolated: std::sync::atomic::AtomicBool::new(false),
             node_id,
             self_addr,
             raft,
             long_poll,
             leader,
             clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The quorum watch's verdict: this node (a follower) reaches no majority of the voters.
+    pub fn set_isolated(&self, isolated: bool) {
+        self.isolated
+            .store(isolated, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Why this node cannot get a call committed at all, if it knows: a follower that reaches no
+    /// majority of the voters, or a leader that has heard from no majority for `CUT_OFF` (openraft
+    /// 0.9 keeps such a leader leading). Calls through it are refused at once (retryable, 503), so
+    /// clients move to a node of the majority instead of waiting out the partition.
+    fn cut_off(&self) -> Option<String> {
+        if self.isolated.load(std::sync::atomic::Ordering::Relaxed) {
+            return Some("this node reaches no majority of the cluster's voters".into());
+        }
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let voters = m.membership_config.membership().voter_ids().count();
+        match m.millis_since_quorum_ack {
+            Some(ms)
+                if m.state == openraft::ServerState::Leader
+                    && voters > 1
+                    && ms > CUT_OFF.as_millis() as u64 =>
+            {
+                Some(format!(
+                    "this node leads but has heard from no majority of the voters for {ms} ms"
+                ))
+            }
+            _ => None,
         }
     }
 
@@ -157,6 +194,13 @@ impl Router {
         let mut backoff = Duration::from_millis(10);
         let mut leader = self.leader.clone();
         loop {
+            if movable {
+                if let Some(why) = self.cut_off() {
+                    return Err(Fault::unavailable(format!(
+                        "{why}; send the call to another node"
+                    )));
+                }
+            }
             let tried = *leader.borrow_and_update();
             let mut timeout = self.attempt_timeout(action);
             if let Some(end) = poll_end {
