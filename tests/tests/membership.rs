@@ -222,7 +222,7 @@ async fn sigterm_stops_a_stuck_node_and_recover_brings_back_a_lost_quorum() -> a
     let leader = s["leader_id"].as_u64().unwrap() as usize - 1;
     let (code, out) = register_domain(&nodes[leader], "before-the-loss").await?;
     assert_eq!(code, 200, "{out}");
-    // The followers freeze: the leader's next write waits for a quorum that never answers.
+    // The followers freeze: the leader's next change waits for a quorum that never answers.
     let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     for f in &followers {
         signal(&nodes[*f], "STOP")?;
@@ -231,17 +231,15 @@ async fn sigterm_stops_a_stuck_node_and_recover_brings_back_a_lost_quorum() -> a
         .as_u64()
         .unwrap_or(0);
     let (endpoint, http) = (nodes[leader].endpoint(), nodes[leader].http().clone());
+    // A membership change waits for its entry to commit (an SWF call would be refused once the
+    // leader sees it has lost the majority; an admin change is not).
     let stuck = tokio::spawn(async move {
-        http.post(format!("{endpoint}/"))
-            .header("X-Amz-Target", "SimpleWorkflowService.RegisterDomain")
-            .header("Content-Type", "application/x-amz-json-1.0")
-            .body(
-                json!({"name": "never", "workflowExecutionRetentionPeriodInDays": "1"}).to_string(),
-            )
+        http.post(format!("{endpoint}/cluster/members"))
+            .json(&json!({"node_id": 9, "addr": "127.0.0.1:9"}))
             .send()
             .await
     });
-    // The write is in the leader's log, uncommitted, before the stop.
+    // The change is in the leader's log, uncommitted, before the stop.
     wait_status(
         &nodes[leader],
         Duration::from_secs(10),
@@ -283,7 +281,11 @@ async fn sigterm_stops_a_stuck_node_and_recover_brings_back_a_lost_quorum() -> a
         .send()
         .await?;
     assert_eq!(health.status().as_u16(), 503);
-    assert!(health.text().await?.contains("no leader"));
+    let text = health.text().await?;
+    assert!(
+        text.starts_with("not serving") && text.contains("quorum is lost"),
+        "{text}"
+    );
     // Recover: stop it, rewrite its configuration, start it again.
     nodes[0].terminate(Duration::from_secs(15)).await?;
     let out = std::process::Command::new(swfd_bin()?)

@@ -7,6 +7,10 @@
 //! first campaign — the node stops campaigning, and it resumes as soon as a majority answers again.
 //! It only ever withholds a campaign that could not win, so it cannot delay a real failover: a survivor
 //! that reaches the other survivors keeps its timer.
+//!
+//! The same probes (on a leader too) name the voters that do not answer, for a node's account of why
+//! it does not serve (`Node::not_serving_reason`), and tell the router when this node is cut off from
+//! the majority, so calls through it are refused at once instead of held (`Router::set_cut_off`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,11 +108,17 @@ pub fn spawn_quorum_watch(
             let m = raft.metrics().borrow().clone();
             let membership = m.membership_config.membership().clone();
             let voters: Vec<u64> = membership.voter_ids().collect();
-            if m.state == ServerState::Leader || !voters.contains(&node_id) || voters.len() < 2 {
+            let leading = m.state == ServerState::Leader;
+            if !voters.contains(&node_id) || voters.len() < 2 {
                 gate.set_silent(Vec::new());
                 gate.set_isolated(false);
-                router.set_isolated(false);
+                router.set_cut_off(false);
                 continue;
+            }
+            if leading {
+                // A leader never withholds campaigns; whether it is cut off is its quorum acks'.
+                gate.set_isolated(false);
+                router.set_cut_off(crate::router::Router::leader_cut_off(&m));
             }
             for v in voters.iter().filter(|v| **v != node_id) {
                 let Some(addr) = membership.get_node(v).map(|n| n.addr.clone()) else {
@@ -140,8 +150,10 @@ pub fn spawn_quorum_watch(
             let in_reach = voters.len() - 1 - silent.len();
             gate.set_silent(silent);
             let majority = voters.len() / 2 + 1;
-            gate.set_isolated(in_reach + 1 < majority);
-            router.set_isolated(in_reach + 1 < majority);
+            if !leading {
+                gate.set_isolated(in_reach + 1 < majority);
+                router.set_cut_off(in_reach + 1 < majority);
+            }
         }
     });
 }

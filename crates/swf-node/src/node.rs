@@ -301,7 +301,10 @@ impl Node {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if m.current_leader == Some(self.id) {
+        let silent = self.elections.silent_voters();
+        let majority = voters.len() / 2 + 1;
+        let quorum_lost = voters.len() > 1 && voters.len() - silent.len() < majority;
+        if m.current_leader == Some(self.id) && !quorum_lost {
             return Some(format!(
                 "this node was just elected leader and is applying its log (applied {}, log {})",
                 m.last_applied.map_or(0, |l| l.index),
@@ -315,9 +318,10 @@ impl Node {
                 list(&voters)
             ));
         }
-        let majority = voters.len() / 2 + 1;
-        let silent = self.elections.silent_voters();
         let mut why = match m.current_leader {
+            Some(leader) if leader == self.id => {
+                "this node leads but no majority of the voters acknowledges it".to_string()
+            }
             Some(leader) => format!(
                 "no leader in reach: this node follows node {}, which does not answer it",
                 list(&[leader])

@@ -58,8 +58,8 @@ enum Attempt {
 
 /// Routes calls to the leader.
 pub struct Router {
-    /// Set by the quorum watch while this follower reaches no majority of the voters.
-    isolated: std::sync::atomic::AtomicBool,
+    /// Set by the quorum watch while this node is cut off from the majority (see `cut_off`).
+    cut_off: watch::Sender<bool>,
     node_id: u64,
     self_addr: String,
     raft: Raft<TypeConfig>,
@@ -90,7 +90,7 @@ impl Router {
             }
         });
         Router {
-            isolated: std::sync::atomic::AtomicBool::new(false),
+            cut_off: watch::channel(false).0,
             node_id,
             self_addr,
             raft,
@@ -100,35 +100,28 @@ impl Router {
         }
     }
 
-    /// The quorum watch's verdict: this node (a follower) reaches no majority of the voters.
-    pub fn set_isolated(&self, isolated: bool) {
-        self.isolated
-            .store(isolated, std::sync::atomic::Ordering::Relaxed);
+    /// The quorum watch's verdict, every 100 ms: this node is cut off from the majority — a follower
+    /// that reaches no majority of the voters, or a leader that has heard from no majority for
+    /// `CUT_OFF` (openraft 0.9 keeps such a leader leading). Calls through it are then refused at once
+    /// (retryable, 503), including those in flight, so clients move to a node of the majority instead
+    /// of waiting out the partition.
+    pub fn set_cut_off(&self, cut_off: bool) {
+        self.cut_off
+            .send_if_modified(|c| std::mem::replace(c, cut_off) != cut_off);
     }
 
-    /// Why this node cannot get a call committed at all, if it knows: a follower that reaches no
-    /// majority of the voters, or a leader that has heard from no majority for `CUT_OFF` (openraft
-    /// 0.9 keeps such a leader leading). Calls through it are refused at once (retryable, 503), so
-    /// clients move to a node of the majority instead of waiting out the partition.
-    fn cut_off(&self) -> Option<String> {
-        if self.isolated.load(std::sync::atomic::Ordering::Relaxed) {
-            return Some("this node reaches no majority of the cluster's voters".into());
-        }
-        let m = self.raft.metrics();
-        let m = m.borrow();
-        let voters = m.membership_config.membership().voter_ids().count();
-        match m.millis_since_quorum_ack {
-            Some(ms)
-                if m.state == openraft::ServerState::Leader
-                    && voters > 1
-                    && ms > CUT_OFF.as_millis() as u64 =>
-            {
-                Some(format!(
-                    "this node leads but has heard from no majority of the voters for {ms} ms"
-                ))
-            }
-            _ => None,
-        }
+    /// Whether a leader with these metrics is cut off from the majority.
+    pub fn leader_cut_off(m: &openraft::RaftMetrics<u64, openraft::BasicNode>) -> bool {
+        m.state == openraft::ServerState::Leader
+            && m.membership_config.membership().voter_ids().count() > 1
+            && m.millis_since_quorum_ack
+                .is_some_and(|ms| ms > CUT_OFF.as_millis() as u64)
+    }
+
+    fn cut_off_fault() -> Fault {
+        Fault::unavailable(
+            "This node is cut off from the majority of the cluster's voters; send the call to another node",
+        )
     }
 
     /// The gRPC address of the current leader, if one is known.
@@ -194,12 +187,9 @@ impl Router {
         let mut backoff = Duration::from_millis(10);
         let mut leader = self.leader.clone();
         loop {
-            if movable {
-                if let Some(why) = self.cut_off() {
-                    return Err(Fault::unavailable(format!(
-                        "{why}; send the call to another node"
-                    )));
-                }
+            let mut cut_off = self.cut_off.subscribe();
+            if movable && *cut_off.borrow_and_update() {
+                return Err(Self::cut_off_fault());
             }
             let tried = *leader.borrow_and_update();
             let mut timeout = self.attempt_timeout(action);
@@ -218,6 +208,9 @@ impl Router {
                         },
                         _ = leader_moved(&mut leader, tried), if movable => {
                             Attempt::Moved
+                        }
+                        _ = cut_off.wait_for(|c| *c), if movable => {
+                            return Err(Self::cut_off_fault());
                         }
                     }
                 }
