@@ -49,6 +49,14 @@ const MAX_NOISE_GAP_S: f64 = 1.0;
 /// Fault kinds whose windows are checked (when a majority stays connected).
 const CHECKED_KINDS: &[&str] = &["kill", "pause", "partition"];
 
+/// Fault kinds whose throughput ratio is checked as well as their recovery. Not `pause`: a frozen
+/// process cannot refuse anything, so the workload's own clients that sent a call or a long poll to
+/// it wait out their client timeout (10 s, longer than most windows) and the rate through the
+/// majority then measures how many of the workload's drivers are stuck, not the service (seed 1 on
+/// this machine: 0.96, 0.51 and 0.19 in three runs of the same build, recovery 0.65-0.95 s each
+/// time). The ratio is still reported for it.
+const RATIO_CHECKED_KINDS: &[&str] = &["kill", "partition"];
+
 /// The figures of one fault window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WindowFigures {
@@ -219,7 +227,7 @@ pub fn check(a: &Availability) -> Verdict {
             }
         }
         if let (Some(ratio), Some(bound)) = (w.ratio, w.ratio_bound) {
-            if ratio < bound {
+            if ratio < bound && RATIO_CHECKED_KINDS.contains(&w.kind.as_str()) {
                 v.flag(
                     NAME,
                     json!({"problem": format!("throughput through the majority {:.0} % of before (bound {:.0} %)", ratio * 100.0, bound * 100.0),
@@ -254,7 +262,13 @@ pub fn summary_lines(a: &Availability) -> Vec<String> {
             f(w.during_per_s, 1),
             f(w.ratio, 2),
             f(w.ratio_bound, 2),
-            if w.checked { "" } else { " [not checked]" }
+            if !w.checked {
+                " [not checked]"
+            } else if !RATIO_CHECKED_KINDS.contains(&w.kind.as_str()) {
+                " [ratio not checked]"
+            } else {
+                ""
+            }
         ));
     }
     out
@@ -294,12 +308,12 @@ mod tests {
 
     #[test]
     fn a_quick_recovery_passes_and_a_collapse_is_flagged() {
-        // Steady 10/s per node; node 1 (index 0) paused 20-28 s.
+        // Steady 10/s per node; node 1 (index 0) killed 20-28 s.
         let mut ok = Vec::new();
         steady(&mut ok, 0.0, 20.0, 10.0, &[0, 1, 2]);
         steady(&mut ok, 20.8, 28.0, 10.0, &[1, 2]);
         steady(&mut ok, 28.0, 40.0, 10.0, &[0, 1, 2]);
-        let faults = vec![fault("pause", 20.0, 28.0, vec![1])];
+        let faults = vec![fault("kill", 20.0, 28.0, vec![1])];
         let a = measure(&ok, &faults, 0.0, 40.0);
         let w = &a.windows[0];
         assert!(w.checked);
