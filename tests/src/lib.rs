@@ -811,6 +811,29 @@ pub async fn poll_activity(
         .context("PollForActivityTask")
 }
 
+/// Polls every node's `/cluster/status` until all live ones agree on a leader other than `not`;
+/// returns its id.
+pub async fn agreed_leader(nodes: &[&Swfd], not: Option<u64>) -> Result<u64> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut leaders = Vec::new();
+        for n in nodes {
+            let s: serde_json::Value = n.cluster_status().await?;
+            leaders.push(s["leader_id"].as_u64());
+        }
+        if let Some(Some(l)) = leaders.first() {
+            if Some(*l) != not && leaders.iter().all(|x| *x == Some(*l)) {
+                return Ok(*l);
+            }
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no agreed leader: {leaders:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,31 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use swf_e2e::{
-    poll_activity, poll_decision, schedule_activity, setup_domain, start_execution, Swfd,
+    agreed_leader, poll_activity, poll_decision, schedule_activity, setup_domain, start_execution,
+    Swfd,
 };
-
-/// Polls every node's `/cluster/status` until all live ones agree on a leader other than `not`;
-/// returns its id.
-async fn agreed_leader(nodes: &[&Swfd], not: Option<u64>) -> anyhow::Result<u64> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let mut leaders = Vec::new();
-        for n in nodes {
-            let s: Value = n.cluster_status().await?;
-            leaders.push(s["leader_id"].as_u64());
-        }
-        if let Some(Some(l)) = leaders.first() {
-            if Some(*l) != not && leaders.iter().all(|x| *x == Some(*l)) {
-                return Ok(*l);
-            }
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "no agreed leader: {leaders:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test]
 async fn three_nodes_forward_fail_over_and_catch_up() -> anyhow::Result<()> {
@@ -462,16 +440,6 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends `signal` (`STOP`, `CONT`) to the node's process.
-fn signal(node: &Swfd, signal: &str) -> anyhow::Result<()> {
-    let pid = node.pid().ok_or_else(|| anyhow::anyhow!("not running"))?;
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()?;
-    anyhow::ensure!(status.success(), "kill -{signal} {pid}");
-    Ok(())
-}
-
 /// A voter that cannot reach a majority (the two others are paused) stops campaigning after a couple
 /// of rounds instead of raising its term every election timeout (openraft 0.9 has no pre-vote), and
 /// the cluster serves again once the others resume.
@@ -485,7 +453,7 @@ async fn a_cut_off_voter_stops_campaigning() -> anyhow::Result<()> {
         .unwrap_or(0);
     let paused: Vec<usize> = (0..3).filter(|i| *i != alone).collect();
     for i in &paused {
-        signal(&nodes[*i], "STOP")?;
+        nodes[*i].pause()?;
     }
     // Four seconds alone: without the quorum watch that is a dozen elections or more.
     let until = tokio::time::Instant::now() + Duration::from_secs(4);
@@ -497,7 +465,7 @@ async fn a_cut_off_voter_stops_campaigning() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for i in &paused {
-        signal(&nodes[*i], "CONT")?;
+        nodes[*i].resume()?;
     }
     println!("term {term} -> {last} while cut off");
     assert!(

@@ -199,16 +199,6 @@ async fn one_change_at_a_time_and_removing_the_learner_aborts_a_stuck_add() -> a
     Ok(())
 }
 
-/// Sends `signal` (`STOP`, `CONT`) to the node's process.
-fn signal(node: &Swfd, signal: &str) -> anyhow::Result<()> {
-    let pid = node.pid().ok_or_else(|| anyhow::anyhow!("not running"))?;
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()?;
-    anyhow::ensure!(status.success(), "kill -{signal} {pid}");
-    Ok(())
-}
-
 /// A leader whose followers are gone has writes that can never commit; SIGTERM still stops it within
 /// its grace period. Then, with every node stopped, a node restarted alone starts, says why it does
 /// not serve, and `swfd recover` makes it a one-voter cluster that serves everything it had.
@@ -225,7 +215,7 @@ async fn sigterm_stops_a_stuck_node_and_recover_brings_back_a_lost_quorum() -> a
     // The followers freeze: the leader's next change waits for a quorum that never answers.
     let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     for f in &followers {
-        signal(&nodes[*f], "STOP")?;
+        nodes[*f].pause()?;
     }
     let before = nodes[leader].cluster_status().await?["last_log_index"]
         .as_u64()
@@ -258,7 +248,7 @@ async fn sigterm_stops_a_stuck_node_and_recover_brings_back_a_lost_quorum() -> a
     let _ = stuck.await;
     // Every node is down now.
     for f in &followers {
-        signal(&nodes[*f], "CONT")?;
+        nodes[*f].resume()?;
         nodes[*f].kill9();
     }
     // Alone, node 1 starts but does not serve, and says why.

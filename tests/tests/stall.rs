@@ -9,35 +9,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_swf::types::EventType;
 use serde_json::{json, Value};
-use swf_e2e::{full_history, setup_domain, start_execution, Swfd};
+use swf_e2e::{agreed_leader, full_history, setup_domain, start_execution, Swfd};
 use swf_proto::swf_node_client::SwfNodeClient;
 use swf_proto::{execute_response, ExecuteRequest};
 
 /// How long a call through a survivor may take while the leader is frozen: the election (under a
 /// second) plus generous room for a loaded machine, far below the wait it replaces (unbounded).
 const WITHIN: Duration = Duration::from_secs(8);
-
-/// Polls every node's `/cluster/status` until all agree on a leader other than `not`; returns its id.
-async fn agreed_leader(nodes: &[&Swfd], not: Option<u64>) -> anyhow::Result<u64> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut leaders = Vec::new();
-        for n in nodes {
-            let s: Value = n.cluster_status().await?;
-            leaders.push(s["leader_id"].as_u64());
-        }
-        if let Some(Some(l)) = leaders.first() {
-            if Some(*l) != not && leaders.iter().all(|x| *x == Some(*l)) {
-                return Ok(*l);
-            }
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "no agreed leader: {leaders:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Whether `node` still names `leader` as the leader (so a call sent now is forwarded to it).
 async fn still_follows(node: &Swfd, leader: u64) -> anyhow::Result<bool> {

@@ -143,7 +143,7 @@ pub fn spawn_quorum_watch(
                 voters
                     .iter()
                     .filter(|v| **v != node_id)
-                    .filter(|v| !answered.get(v).is_some_and(|t| t.elapsed() < IN_REACH))
+                    .filter(|v| answered.get(v).is_none_or(|t| t.elapsed() >= IN_REACH))
                     .copied()
                     .collect()
             };

@@ -110,6 +110,17 @@ pub fn queue_key(q: &QueuedTask) -> Vec<u8> {
     k
 }
 
+/// Key of a recorded call in the de-duplication table: bucket (big-endian), then the request id (last,
+/// so it needs no length prefix). Every such key is at least 8 bytes, after the forgotten-below marker.
+pub fn request_key(bucket: u64, request_id: &str) -> Vec<u8> {
+    let mut key = bucket.to_be_bytes().to_vec();
+    key.extend_from_slice(request_id.as_bytes());
+    key
+}
+
+/// Key of the de-duplication table's forgotten-below marker.
+pub const REQUESTS_FORGOTTEN_KEY: &[u8] = b"";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,14 +163,3 @@ mod tests {
         assert!(history_key("r", 255) < history_key("r", 256));
     }
 }
-
-/// Key of a recorded call in the de-duplication table: bucket (big-endian), then the request id (last,
-/// so it needs no length prefix). Every such key is at least 8 bytes, after the forgotten-below marker.
-pub fn request_key(bucket: u64, request_id: &str) -> Vec<u8> {
-    let mut key = bucket.to_be_bytes().to_vec();
-    key.extend_from_slice(request_id.as_bytes());
-    key
-}
-
-/// Key of the de-duplication table's forgotten-below marker.
-pub const REQUESTS_FORGOTTEN_KEY: &[u8] = b"";
