@@ -183,42 +183,14 @@ fn diff_map<K: Ord, V: PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use swf_types::shapes::{ActivityType, ChildPolicy, CloseStatus, WorkflowType};
+    use swf_types::shapes::{ActivityType, CloseStatus};
     use swf_types::Timestamp;
 
     fn record() -> ExecutionRecord {
         ExecutionRecord {
-            domain: "d".into(),
             workflow_id: "w".into(),
-            run_id: "r".into(),
-            workflow_type: WorkflowType {
-                name: "wf".into(),
-                version: "1".into(),
-            },
-            config: ExecutionConfig {
-                task_list: "t".into(),
-                task_priority: 0,
-                execution_start_to_close_timeout: "3600".into(),
-                task_start_to_close_timeout: "60".into(),
-                child_policy: ChildPolicy::Terminate,
-                lambda_role: None,
-            },
-            tag_list: Vec::new(),
-            started: Timestamp(1),
-            closed: None,
-            close_status: None,
-            cancel_requested: false,
             next_event_id: 9,
-            decision: DecisionSlot::None,
-            previous_started_event_id: 0,
-            activities: Default::default(),
-            latest_activity_task_timestamp: None,
-            latest_execution_context: None,
-            timers: Default::default(),
-            deadlines: Vec::new(),
-            parent: None,
-            children: Default::default(),
-            items_keyed: true,
+            ..ExecutionRecord::sample("r")
         }
     }
 

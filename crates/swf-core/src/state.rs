@@ -281,6 +281,46 @@ pub struct ChildRef {
 }
 
 impl ExecutionRecord {
+    /// A minimal open record for tests (the service never builds one this way): run `run_id`,
+    /// workflow id `wf-<run_id>`, domain `d`, type `wf`/`1`, task list `t`, started at 1 ms, three
+    /// events so far, nothing open. Tests change what they need with struct-update syntax.
+    #[doc(hidden)]
+    pub fn sample(run_id: &str) -> ExecutionRecord {
+        ExecutionRecord {
+            domain: "d".into(),
+            workflow_id: format!("wf-{run_id}"),
+            run_id: run_id.into(),
+            workflow_type: WorkflowType {
+                name: "wf".into(),
+                version: "1".into(),
+            },
+            config: ExecutionConfig {
+                task_list: "t".into(),
+                task_priority: 0,
+                execution_start_to_close_timeout: "3600".into(),
+                task_start_to_close_timeout: "60".into(),
+                child_policy: ChildPolicy::Terminate,
+                lambda_role: None,
+            },
+            tag_list: Vec::new(),
+            started: Timestamp(1),
+            closed: None,
+            close_status: None,
+            cancel_requested: false,
+            next_event_id: 3,
+            decision: DecisionSlot::None,
+            previous_started_event_id: 0,
+            activities: Default::default(),
+            latest_activity_task_timestamp: None,
+            latest_execution_context: None,
+            timers: Default::default(),
+            deadlines: Vec::new(),
+            parent: None,
+            children: Default::default(),
+            items_keyed: true,
+        }
+    }
+
     /// Whether the execution is still open.
     pub fn is_open(&self) -> bool {
         self.closed.is_none()

@@ -262,40 +262,11 @@ mod tests {
     }
 
     fn record(run: &str, closed: bool) -> ExecutionRecord {
-        use swf_core::state::{DecisionSlot, ExecutionConfig};
-        use swf_types::shapes::{ChildPolicy, CloseStatus, WorkflowType};
+        use swf_types::shapes::CloseStatus;
         ExecutionRecord {
-            domain: "d".into(),
-            workflow_id: format!("wf-{run}"),
-            run_id: run.into(),
-            workflow_type: WorkflowType {
-                name: "wf".into(),
-                version: "1".into(),
-            },
-            config: ExecutionConfig {
-                task_list: "t".into(),
-                task_priority: 0,
-                execution_start_to_close_timeout: "3600".into(),
-                task_start_to_close_timeout: "60".into(),
-                child_policy: ChildPolicy::Terminate,
-                lambda_role: None,
-            },
-            tag_list: Vec::new(),
-            started: Timestamp(1),
             closed: closed.then_some(Timestamp(2)),
             close_status: closed.then_some(CloseStatus::Completed),
-            cancel_requested: false,
-            next_event_id: 3,
-            decision: DecisionSlot::None,
-            previous_started_event_id: 0,
-            activities: Default::default(),
-            latest_activity_task_timestamp: None,
-            latest_execution_context: None,
-            timers: Default::default(),
-            deadlines: Vec::new(),
-            parent: None,
-            children: Default::default(),
-            items_keyed: true,
+            ..ExecutionRecord::sample(run)
         }
     }
 

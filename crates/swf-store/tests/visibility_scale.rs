@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rocksdb::WriteBatch;
 use swf_core::query::execution_info;
-use swf_core::state::{DecisionSlot, DomainRecord, ExecutionConfig, ExecutionRecord};
+use swf_core::state::{DomainRecord, ExecutionRecord};
 use swf_core::visibility;
 use swf_store::db::{CF_DOMAINS, CF_VISIBILITY};
 use swf_store::{open_db, StateReader};
@@ -19,35 +19,9 @@ fn record(i: u64) -> ExecutionRecord {
     ExecutionRecord {
         domain: "big".into(),
         workflow_id: format!("wf-{i}"),
-        run_id: format!("run-{i:010}"),
-        workflow_type: WorkflowType {
-            name: "wf".into(),
-            version: "1".into(),
-        },
-        config: ExecutionConfig {
-            task_list: "t".into(),
-            task_priority: 0,
-            execution_start_to_close_timeout: "3600".into(),
-            task_start_to_close_timeout: "60".into(),
-            child_policy: ChildPolicy::Terminate,
-            lambda_role: None,
-        },
         tag_list: vec![format!("tag-{}", i % 100)],
         started: Timestamp(1_700_000_000_000 + i as i64),
-        closed: None,
-        close_status: None,
-        cancel_requested: false,
-        next_event_id: 3,
-        decision: DecisionSlot::None,
-        previous_started_event_id: 0,
-        activities: Default::default(),
-        latest_activity_task_timestamp: None,
-        latest_execution_context: None,
-        timers: Default::default(),
-        deadlines: Vec::new(),
-        parent: None,
-        children: Default::default(),
-        items_keyed: true,
+        ..ExecutionRecord::sample(&format!("run-{i:010}"))
     }
 }
 
