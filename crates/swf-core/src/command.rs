@@ -1,5 +1,7 @@
 //! Commands: the entries of the Raft log. Each is stamped by the leader with the time (and any ids it
-//! generated) so applying it is a pure function of the state and the command.
+//! generated) so applying it is a pure function of the state and the command. This module owns what
+//! is written to the log (its form is frozen by `tests/log_format.rs`) and imports no behaviour: only
+//! the API shapes and the stored records of `state`.
 
 use serde::{Deserialize, Serialize};
 use swf_types::shapes::{
@@ -13,8 +15,6 @@ use swf_types::shapes::{
     TerminateWorkflowExecutionInput, UntagResourceInput,
 };
 use swf_types::Timestamp;
-
-use crate::lifecycle::{DomainAction, TypeAction};
 
 /// A state change, stamped by the leader.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +120,21 @@ impl Op {
             Op::Noop => "Noop",
         }
     }
+}
+
+/// What to do to a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TypeAction {
+    Deprecate,
+    Undeprecate,
+    Delete,
+}
+
+/// What to do to a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DomainAction {
+    Deprecate,
+    Undeprecate,
 }
 
 /// The payload of one Raft log entry: the commands the leader proposed together (the calls that arrived

@@ -2,7 +2,6 @@
 //! domains keep their open executions running; they only refuse new registrations, starts and
 //! schedules. A type can be deleted only once deprecated.
 
-use serde::{Deserialize, Serialize};
 use swf_types::shapes::*;
 use swf_types::{Fault, FaultKind, Timestamp};
 
@@ -10,20 +9,7 @@ use crate::apply::{fault, Ctx};
 use crate::command::{Outcome, Reply};
 use crate::state::*;
 
-/// What to do to a type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TypeAction {
-    Deprecate,
-    Undeprecate,
-    Delete,
-}
-
-/// What to do to a domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DomainAction {
-    Deprecate,
-    Undeprecate,
-}
+pub use crate::command::{DomainAction, TypeAction};
 
 /// The parts of a workflow or activity type's detail that its lifecycle changes.
 trait TypeDetail: Clone {

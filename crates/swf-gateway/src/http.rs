@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use swf_node::membership::MemberChange;
 use swf_node::Node;
 use swf_types::Fault;
 use tracing::Instrument;
@@ -89,37 +90,39 @@ async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
 }
 
 async fn add_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    admin(&gw, swf_node::membership::ADMIN_ADD_MEMBER, body).await
+    let request_id = gw.request_id();
+    let change = match member_change(&body) {
+        Ok(c) => c,
+        Err(f) => return fault_response(&f, &request_id),
+    };
+    match gw.node.add_member(change).await {
+        Ok(()) => axum::Json(gw.node.cluster_status()).into_response(),
+        Err(f) => fault_response(&f, &request_id),
+    }
 }
 
 async fn remove_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    admin(&gw, swf_node::membership::ADMIN_REMOVE_MEMBER, body).await
-}
-
-/// Runs a membership change on the leader (through the same forwarding as SWF calls).
-async fn admin(gw: &Gateway, action: &str, body: Bytes) -> Response {
     let request_id = gw.request_id();
-    if serde_json::from_slice::<swf_node::membership::MemberChange>(&body).is_err() {
-        return fault_response(
-            &Fault::validation("expected {\"node_id\": N, \"addr\": \"HOST:PORT\"}"),
-            &request_id,
-        );
-    }
-    match gw
-        .node
-        .router
-        .call(action, body.to_vec(), 0, &request_id)
-        .await
-    {
-        Ok(_) => axum::Json(gw.node.cluster_status()).into_response(),
+    let change = match member_change(&body) {
+        Ok(c) => c,
+        Err(f) => return fault_response(&f, &request_id),
+    };
+    match gw.node.remove_member(change.node_id).await {
+        Ok(()) => axum::Json(gw.node.cluster_status()).into_response(),
         Err(f) => fault_response(&f, &request_id),
     }
+}
+
+/// The body of a membership change, `{"node_id": N, "addr": "HOST:PORT"}` (no address to remove).
+fn member_change(body: &[u8]) -> Result<MemberChange, Fault> {
+    serde_json::from_slice(body)
+        .map_err(|_| Fault::validation("expected {\"node_id\": N, \"addr\": \"HOST:PORT\"}"))
 }
 
 /// Moves leadership (`{"to": N}` or `{}`); see `swf_node::transfer`.
 async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
     let request_id = gw.request_id();
-    match gw.node.transfer_leader(&body, &request_id).await {
+    match gw.node.transfer_leader(&body).await {
         Ok(out) => axum::Json(out).into_response(),
         Err(f) => fault_response(&f, &request_id),
     }
@@ -131,11 +134,9 @@ async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {
 
 /// This node's own applied-state digest (never forwarded: it is how replicas are compared).
 async fn cluster_digest(State(gw): State<Arc<Gateway>>) -> Response {
-    let reader = gw.node.reader.clone();
-    match tokio::task::spawn_blocking(move || reader.digest()).await {
-        Ok(Ok(d)) => axum::Json(d).into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.0).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    match gw.node.digest().await {
+        Ok(d) => axum::Json(d).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
 
@@ -214,7 +215,7 @@ impl Gateway {
     /// Runs one SWF call, independent of the transport: `target` is the `X-Amz-Target` header's value
     /// (`""` when absent or not text), `body` the request body. Unknown targets, oversized, malformed
     /// or invalid bodies get their fault without reaching the node; the rest goes to the leader
-    /// through the node's router (a long poll waits there).
+    /// through the node (on to the leader; a long poll waits there).
     pub async fn swf_call(&self, target: &str, body: SwfBody) -> SwfReply {
         let request_id = self.request_id();
         let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
@@ -240,8 +241,7 @@ impl Gateway {
         let span = tracing::debug_span!("swf", action, request_id = %request_id);
         match self
             .node
-            .router
-            .call(action, body, 0, &request_id)
+            .call(action, body, &request_id)
             .instrument(span)
             .await
         {

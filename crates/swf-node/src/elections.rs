@@ -23,9 +23,6 @@ use tokio::sync::watch;
 
 use crate::router::Router;
 
-/// Internal action answered by any node at once: the quorum watch's probe.
-pub const PING: &str = "_Ping";
-
 /// How often the quorum watch probes each other voter.
 const ROUND: Duration = Duration::from_millis(100);
 /// How long a probe may take.
@@ -126,8 +123,8 @@ pub fn spawn_quorum_watch(
                 };
                 let (router, answered, v) = (router.clone(), answered.clone(), *v);
                 tokio::spawn(async move {
-                    let call = router.call_node(&addr, PING, Vec::new());
-                    if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, call).await {
+                    if let Ok(true) = tokio::time::timeout(PROBE_TIMEOUT, router.probe(&addr)).await
+                    {
                         answered
                             .lock()
                             .expect("probe map lock")

@@ -21,7 +21,6 @@ use swf_types::shapes::*;
 use swf_types::Fault;
 
 use crate::matcher::{ClaimGuard, ListKey, Matcher};
-use crate::membership::{Membership, ADMIN_ADD_MEMBER, ADMIN_REMOVE_MEMBER};
 use crate::proposer::{Clock, Proposer};
 
 /// Runs SWF actions on the leader.
@@ -35,8 +34,6 @@ pub struct Executor {
     clock: Arc<Clock>,
     /// Stamps and proposes commands, in batches under load.
     proposer: Proposer,
-    /// Membership changes (admin actions).
-    membership: Membership,
 }
 
 /// A decision task's history page token: where the history continues and the task it belongs to.
@@ -88,11 +85,9 @@ impl Executor {
         limits: Limits,
         matcher: Arc<Matcher>,
         long_poll: Duration,
-        member_catch_up: Duration,
     ) -> Executor {
         let clock = Arc::new(Clock::default());
         Executor {
-            membership: Membership::new(raft.clone(), member_catch_up),
             reader,
             limits,
             matcher,
@@ -127,7 +122,7 @@ impl Executor {
             now: self.clock.now(),
             op,
             fresh_ids,
-            request_id: crate::service::current_request_id(),
+            request_id: crate::request::current_request_id(),
         };
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;
@@ -364,12 +359,6 @@ impl Executor {
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            ADMIN_ADD_MEMBER => self.membership.add(parse(input)?).await.map(|()| empty()),
-            ADMIN_REMOVE_MEMBER => self
-                .membership
-                .remove(parse(input)?)
-                .await
-                .map(|()| empty()),
             "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
             "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
             other if swf_types::model::model().operations.contains_key(other) => {

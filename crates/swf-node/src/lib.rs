@@ -1,6 +1,11 @@
-//! The swfd node: openraft wired to the RocksDB stores, the internal gRPC server (SWF execution and
-//! Raft RPCs), the leader's executor that turns SWF actions into stamped commands or reads, the task
-//! matcher that holds long polls in memory, and the router a gateway uses to reach the leader.
+//! The swfd node, by concern:
+//! - serving calls: `executor` (actions into stamped commands or reads), `proposer`, `matcher` (long
+//!   polls held in memory), `timers`, `router` (how a call reaches the leader), `request` (a call's
+//!   context across forwarding), `service` (the `SwfNode` gRPC server);
+//! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
+//!   RPCs), `channel`, `timing` (the timing constants), `config`;
+//! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
+//!   `elections` — the last two are stop-gaps for what openraft 0.9 lacks (leader transfer, pre-vote).
 
 // openraft's StorageError/RPCError and tonic's Status are large; they are the error types of the
 // traits we implement, so boxing them here would only add conversions.
@@ -8,6 +13,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod control;
 pub mod elections;
 pub mod executor;
 pub mod matcher;
@@ -17,9 +23,11 @@ pub mod membership;
 pub mod network;
 pub mod node;
 mod proposer;
+pub mod request;
 pub mod router;
 pub mod service;
 pub mod timers;
+pub mod timing;
 pub mod transfer;
 
 pub use config::NodeConfig;

@@ -21,13 +21,6 @@ use swf_store::TypeConfig;
 use swf_types::Fault;
 use tokio::sync::Mutex;
 
-/// Internal action (never reachable through the SWF endpoint, whose actions come from the model):
-/// add a node — as a learner until it has caught up, then as a voter.
-pub const ADMIN_ADD_MEMBER: &str = "_AddMember";
-/// Internal action: remove a node from the cluster (a learner at any time, a voter when no other
-/// change is under way).
-pub const ADMIN_REMOVE_MEMBER: &str = "_RemoveMember";
-
 /// A membership change asked for through the admin API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemberChange {
@@ -187,7 +180,7 @@ impl Membership {
             let matched = replication.get(&id).cloned().flatten().map(|l| l.index);
             let last = m.last_log_index.unwrap_or(0);
             if let Some(matched) = matched {
-                if matched >= target && last.saturating_sub(matched) <= crate::node::READY_LAG {
+                if matched >= target && last.saturating_sub(matched) <= crate::timing::READY_LAG {
                     return Ok(());
                 }
             }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::{BasicNode, Config, Raft, SnapshotPolicy};
+use swf_proto::cluster_server::ClusterServer as GrpcClusterServer;
 use swf_proto::raft_service_server::RaftServiceServer;
 use swf_proto::swf_node_server::SwfNodeServer as GrpcSwfNodeServer;
 use swf_store::{open_db, Db, LogStore, StateMachineStore, StateReader, TypeConfig};
@@ -15,13 +16,16 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
+use crate::control::ClusterServer;
 use crate::elections::ElectionGate;
 use crate::executor::Executor;
 use crate::matcher::Matcher;
+use crate::membership::{MemberChange, Membership};
 use crate::network::GrpcNetwork;
-use crate::router::Router;
+use crate::router::{Control, ControlDone, Router, Transferred};
 use crate::service::{RaftServer, SwfNodeServer};
-use crate::transfer::{Transfer, TransferRequest, ADMIN_TRANSFER_LEADER};
+use crate::timing::*;
+use crate::transfer::{Transfer, TransferRequest};
 use swf_core::state::{QueuedTask, Write};
 
 /// Errors starting a node.
@@ -34,25 +38,6 @@ pub enum StartError {
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
-
-/// How often the leader sends heartbeats (ms). openraft ticks its election timer every 1.5 heartbeats.
-pub const HEARTBEAT_MS: u64 = 50;
-
-/// The election timeout range (ms). In openraft 0.9 a follower that has seen a leader waits the leader
-/// lease (= the maximum) plus its own timeout (drawn once per process from the range) without a
-/// heartbeat before it campaigns, and refuses votes until that lease has expired: a dead leader is
-/// replaced after 300 ms + 150..300 ms + up to one tick. A follower calls an election only after
-/// 450 ms without a heartbeat, nine heartbeat periods, which a loaded 2-core machine keeps within.
-pub const ELECTION_TIMEOUT_MS: (u64, u64) = (150, 300);
-
-/// How long one snapshot chunk RPC may take (ms); the last chunk's includes the follower's install.
-pub const INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 120_000;
-
-/// Size of the chunks a snapshot file is sent in.
-pub const SNAPSHOT_CHUNK_BYTES: u64 = 4 << 20;
-
-/// Most log entries a ready node may have left to apply.
-pub const READY_LAG: u64 = 1_000;
 
 /// A running node.
 pub struct Node {
@@ -134,7 +119,6 @@ impl Node {
             config.limits.clone(),
             matcher.clone(),
             config.long_poll,
-            config.member_catch_up,
         ));
         let router = Arc::new(Router::new(
             config.node_id,
@@ -166,6 +150,13 @@ impl Node {
             raft.clone(),
             elections.clone(),
         ));
+        let cluster_service = ClusterServer {
+            node_id: config.node_id,
+            raft: raft.clone(),
+            router: router.clone(),
+            transfer: transfer.clone(),
+            membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
+        };
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
             raft: raft.clone(),
@@ -185,6 +176,7 @@ impl Node {
                         .max_decoding_message_size(64 << 20)
                         .max_encoding_message_size(64 << 20),
                 )
+                .add_service(GrpcClusterServer::new(cluster_service))
                 .add_service(
                     RaftServiceServer::new(raft_service)
                         .max_decoding_message_size(256 << 20)
@@ -406,13 +398,8 @@ impl Node {
     }
 
     /// Moves leadership to the node the JSON `body` names (`{"to": N}`, or `{}` for the most
-    /// up-to-date other voter), whichever node this is; returns the outcome (`previous_leader_id`,
-    /// `leader_id`, `term`, `elapsed_ms`).
-    pub async fn transfer_leader(
-        &self,
-        body: &[u8],
-        request_id: &str,
-    ) -> Result<serde_json::Value, swf_types::Fault> {
+    /// up-to-date other voter), whichever node this is (the leader runs it, see `transfer`).
+    pub async fn transfer_leader(&self, body: &[u8]) -> Result<Transferred, swf_types::Fault> {
         let body = if body.iter().all(u8::is_ascii_whitespace) {
             &b"{}"[..]
         } else {
@@ -421,12 +408,64 @@ impl Node {
         let req: TransferRequest = serde_json::from_slice(body).map_err(|e| {
             swf_types::Fault::validation(format!("expected {{\"to\": NODE_ID}} or {{}}: {e}"))
         })?;
-        let input = serde_json::to_vec(&req).expect("serializes");
-        let out = self
+        match self
             .router
-            .call(ADMIN_TRANSFER_LEADER, input, 0, request_id)
-            .await?;
-        serde_json::from_slice(&out).map_err(|e| swf_types::Fault::internal(e.to_string()))
+            .control_leader(Control::TransferLeader { to: req.to }, 0)
+            .await?
+        {
+            ControlDone::Transferred(t) => Ok(t),
+            ControlDone::Done => Err(swf_types::Fault::internal(
+                "the leader sent no transfer outcome",
+            )),
+        }
+    }
+
+    /// Runs the SWF action `action` with its JSON `input` on the leader, whichever node this is (see
+    /// `router`); `request_id` identifies the client's call across forwarding and retries.
+    pub async fn call(
+        &self,
+        action: &str,
+        input: Vec<u8>,
+        request_id: &str,
+    ) -> Result<Vec<u8>, swf_types::Fault> {
+        self.router.call(action, input, 0, request_id).await
+    }
+
+    /// This node's own applied-state digest (how replicas are compared; never forwarded).
+    pub async fn digest(&self) -> Result<swf_store::digest::StateDigest, String> {
+        let reader = self.reader.clone();
+        match tokio::task::spawn_blocking(move || reader.digest()).await {
+            Ok(Ok(d)) => Ok(d),
+            Ok(Err(e)) => Err(e.0),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Adds a member (a learner until it has caught up, then a voter; see `membership`), on the
+    /// leader, whichever node this is.
+    pub async fn add_member(&self, change: MemberChange) -> Result<(), swf_types::Fault> {
+        let addr = change
+            .addr
+            .filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| swf_types::Fault::validation("addr is required to add a member"))?;
+        self.router
+            .control_leader(
+                Control::AddMember {
+                    node_id: change.node_id,
+                    addr,
+                },
+                0,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes a member, on the leader, whichever node this is.
+    pub async fn remove_member(&self, node_id: u64) -> Result<(), swf_types::Fault> {
+        self.router
+            .control_leader(Control::RemoveMember { node_id }, 0)
+            .await
+            .map(|_| ())
     }
 
     /// Waits until the node serves SWF calls or `timeout` passes; returns whether it serves.

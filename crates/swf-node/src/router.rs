@@ -12,14 +12,18 @@
 //! commit; every attempt carries the client's request id, and the state machine answers a call it has
 //! already applied with its first outcome (`swf_core::dedup`), so nothing applies twice.
 //!
-//! Internal actions (`_AddMember`, `_TransferLeader`, ...) are not moved when the leader changes (a
-//! transfer changes it on purpose) and get a long deadline: they are slow by nature and not retried.
+//! Cluster control (`Control`: probes, election holds, leader transfer, membership) travels over the
+//! typed `Cluster` service instead: to one node (`control_node`), or to the leader (`control_leader`),
+//! where it is not moved when the leader changes (a transfer changes it on purpose), gets a long
+//! deadline (a membership change waits for a new node to catch up) and is not sent again once it may
+//! have run.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use openraft::Raft;
+use swf_proto::cluster_client::ClusterClient;
 use swf_proto::swf_node_client::SwfNodeClient;
 use swf_proto::{execute_response, ExecuteRequest};
 use swf_store::TypeConfig;
@@ -44,8 +48,60 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a forwarded long poll may take beyond its long-poll time.
 pub const POLL_MARGIN: Duration = Duration::from_secs(3);
 
-/// Deadline of an internal action (membership changes wait for a new node to catch up).
-const INTERNAL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Deadline of a cluster-control call (membership changes wait for a new node to catch up).
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A cluster-control call, typed (the `Cluster` gRPC service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// The quorum watch's liveness probe.
+    Ping,
+    /// Hold (or release) the receiver's election timer.
+    HoldElections { hold: bool },
+    /// The transfer's target: campaign now.
+    Campaign,
+    /// Move leadership to `to` (the most up-to-date other voter when `None`).
+    TransferLeader { to: Option<u64> },
+    /// Add a node (learner, then voter once caught up).
+    AddMember { node_id: u64, addr: String },
+    /// Remove a node.
+    RemoveMember { node_id: u64 },
+}
+
+/// The outcome of a successful leader transfer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Transferred {
+    pub previous_leader_id: u64,
+    pub leader_id: u64,
+    pub term: u64,
+    pub elapsed_ms: u64,
+}
+
+/// What a successful control call returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlDone {
+    Done,
+    Transferred(Transferred),
+}
+
+/// The fault a control reply carries, if any.
+fn reply_fault(f: Option<swf_proto::Fault>) -> Result<(), Fault> {
+    match f {
+        None => Ok(()),
+        Some(f) => Err(Fault {
+            kind: FaultKind::from_code(&f.code).unwrap_or(FaultKind::Internal),
+            message: f.message,
+        }),
+    }
+}
+
+/// The wire form of a fault.
+pub fn proto_fault(f: &Fault) -> swf_proto::Fault {
+    swf_proto::Fault {
+        code: f.code().to_string(),
+        message: f.message.clone(),
+    }
+}
 
 /// What became of one attempt.
 enum Attempt {
@@ -68,7 +124,8 @@ pub struct Router {
     /// This node's view of the leader, changed only when the leader changes (raft's own metrics
     /// change with every applied entry, too often to wake every waiting call).
     leader: watch::Receiver<Option<u64>>,
-    clients: Mutex<HashMap<String, SwfNodeClient<Channel>>>,
+    /// One channel per peer address, shared by the SWF and the cluster-control clients.
+    channels: Mutex<HashMap<String, Channel>>,
 }
 
 impl Router {
@@ -96,7 +153,7 @@ impl Router {
             raft,
             long_poll,
             leader,
-            clients: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
         }
     }
 
@@ -144,26 +201,28 @@ impl Router {
             .map(|n| n.addr.clone())
     }
 
-    /// The client for `addr`; its channel connects lazily, so this never waits on the peer.
-    fn client(&self, addr: &str) -> Result<SwfNodeClient<Channel>, Fault> {
-        let mut clients = self.clients.lock().expect("router clients lock");
-        if let Some(c) = clients.get(addr) {
+    /// The channel to `addr`; it connects lazily, so this never waits on the peer.
+    fn channel(&self, addr: &str) -> Result<Channel, Fault> {
+        let mut channels = self.channels.lock().expect("router channels lock");
+        if let Some(c) = channels.get(addr) {
             return Ok(c.clone());
         }
         let channel = crate::channel::lazy(addr)
             .map_err(|e| Fault::unavailable(format!("Bad address {addr}: {e}")))?;
-        let client = SwfNodeClient::new(channel)
+        channels.insert(addr.to_string(), channel.clone());
+        Ok(channel)
+    }
+
+    /// The SWF client for `addr`.
+    fn client(&self, addr: &str) -> Result<SwfNodeClient<Channel>, Fault> {
+        Ok(SwfNodeClient::new(self.channel(addr)?)
             .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
-        clients.insert(addr.to_string(), client.clone());
-        Ok(client)
+            .max_encoding_message_size(64 << 20))
     }
 
     /// The deadline of one attempt of `action`.
     fn attempt_timeout(&self, action: &str) -> Duration {
-        if is_internal(action) {
-            INTERNAL_TIMEOUT
-        } else if is_poll(action) {
+        if is_poll(action) {
             self.long_poll + POLL_MARGIN
         } else {
             CALL_TIMEOUT
@@ -183,12 +242,11 @@ impl Router {
         // which waits a little over the long-poll time, still gets the answer.
         let poll_end = is_poll(action).then(|| started + self.long_poll + POLL_MARGIN);
         let deadline = (started + LEADER_WAIT).max(poll_end.unwrap_or(started));
-        let movable = !is_internal(action);
         let mut backoff = Duration::from_millis(10);
         let mut leader = self.leader.clone();
         loop {
             let mut cut_off = self.cut_off.subscribe();
-            if movable && *cut_off.borrow_and_update() {
+            if *cut_off.borrow_and_update() {
                 return Err(Self::cut_off_fault());
             }
             let tried = *leader.borrow_and_update();
@@ -206,10 +264,10 @@ impl Router {
                             Ok(r) => Attempt::Done(r),
                             Err(_) => Attempt::TimedOut,
                         },
-                        _ = leader_moved(&mut leader, tried), if movable => {
+                        _ = leader_moved(&mut leader, tried) => {
                             Attempt::Moved
                         }
-                        _ = cut_off.wait_for(|c| *c), if movable => {
+                        _ = cut_off.wait_for(|c| *c) => {
                             return Err(Self::cut_off_fault());
                         }
                     }
@@ -219,7 +277,7 @@ impl Router {
                 Attempt::Done(Err(f)) => f.kind == FaultKind::ServiceUnavailable,
                 Attempt::Done(Ok(_)) => false,
                 Attempt::Moved => true,
-                Attempt::TimedOut => movable,
+                Attempt::TimedOut => true,
             };
             let now = Instant::now();
             if retry && poll_end.is_some_and(|end| now >= end) {
@@ -250,23 +308,106 @@ impl Router {
         }
     }
 
-    /// Runs `action` on the node at `addr` itself, without looking for the leader or retrying (for
-    /// the internal actions a node addresses to one peer).
-    pub async fn call_node(
+    /// Runs a cluster-control call on the leader (`hops`: how often it was forwarded already). Sent
+    /// again while no leader is known, the leader could not be reached or refused it before running
+    /// it (`ServiceUnavailable`), until `LEADER_WAIT`; never after a failure that may have come after
+    /// it ran (then the caller gets `InternalFailure` and checks `swfd admin status`).
+    pub async fn control_leader(&self, call: Control, hops: u32) -> Result<ControlDone, Fault> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let result = match self.leader_addr() {
+                None => Err(Fault::unavailable("No Raft leader is known yet")),
+                Some(addr) => self.control_node(&addr, call.clone(), hops).await,
+            };
+            match result {
+                Err(f) if f.kind == FaultKind::ServiceUnavailable && Instant::now() < deadline => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether the node at `addr` answers a `Cluster.Ping`. A node of the release before `Cluster`
+    /// existed answers `Unimplemented`, which proves it alive just as well (rolling upgrades).
+    pub async fn probe(&self, addr: &str) -> bool {
+        let Ok(channel) = self.channel(addr) else {
+            return false;
+        };
+        let mut req = tonic::Request::new(swf_proto::PingRequest {});
+        req.set_timeout(CONTROL_TIMEOUT);
+        match ClusterClient::new(channel).ping(req).await {
+            Ok(_) => true,
+            Err(status) => status.code() == tonic::Code::Unimplemented,
+        }
+    }
+
+    /// Runs a cluster-control call on the node at `addr` itself (`hops`: how often it was forwarded
+    /// already). A connection that could not be made is `ServiceUnavailable` (nothing ran); one that
+    /// broke or timed out is `InternalFailure` (it may have run).
+    pub async fn control_node(
         &self,
         addr: &str,
-        action: &str,
-        input: Vec<u8>,
-    ) -> Result<Vec<u8>, Fault> {
-        self.send(
-            addr,
-            action,
-            input,
-            crate::service::MAX_HOPS,
-            "internal",
-            INTERNAL_TIMEOUT,
-        )
-        .await
+        call: Control,
+        hops: u32,
+    ) -> Result<ControlDone, Fault> {
+        use swf_proto::*;
+        let mut client = ClusterClient::new(self.channel(addr)?);
+        fn req<T>(msg: T) -> tonic::Request<T> {
+            let mut r = tonic::Request::new(msg);
+            r.set_timeout(CONTROL_TIMEOUT);
+            r
+        }
+        let result = match call {
+            Control::Ping => client
+                .ping(req(PingRequest {}))
+                .await
+                .map(|r| r.into_inner().fault),
+            Control::HoldElections { hold } => client
+                .hold_elections(req(HoldElectionsRequest { hold }))
+                .await
+                .map(|r| r.into_inner().fault),
+            Control::Campaign => client
+                .campaign(req(CampaignRequest {}))
+                .await
+                .map(|r| r.into_inner().fault),
+            Control::AddMember { node_id, addr } => client
+                .add_member(req(AddMemberRequest {
+                    node_id,
+                    addr,
+                    hops,
+                }))
+                .await
+                .map(|r| r.into_inner().fault),
+            Control::RemoveMember { node_id } => client
+                .remove_member(req(RemoveMemberRequest { node_id, hops }))
+                .await
+                .map(|r| r.into_inner().fault),
+            Control::TransferLeader { to } => {
+                return match client
+                    .transfer_leader(req(TransferLeaderRequest { to, hops }))
+                    .await
+                {
+                    Ok(r) => {
+                        let r = r.into_inner();
+                        reply_fault(r.fault)?;
+                        Ok(ControlDone::Transferred(Transferred {
+                            previous_leader_id: r.previous_leader_id,
+                            leader_id: r.leader_id,
+                            term: r.term,
+                            elapsed_ms: r.elapsed_ms,
+                        }))
+                    }
+                    Err(status) => Err(control_status(addr, status)),
+                };
+            }
+        };
+        match result {
+            Ok(fault) => reply_fault(fault).map(|()| ControlDone::Done),
+            Err(status) => Err(control_status(addr, status)),
+        }
     }
 
     async fn send(
@@ -298,13 +439,6 @@ impl Router {
                 None => Err(Fault::internal("empty response from the leader")),
             },
             Err(status) => {
-                if is_internal(action) && status.code() != tonic::Code::Unavailable {
-                    // The action may or may not have run, and internal actions are not retried.
-                    return Err(Fault::internal(format!(
-                        "Call to the leader at {addr} failed: {}",
-                        status.message()
-                    )));
-                }
                 // The connection failed or broke (a failover, a frozen peer noticed by keep-alive):
                 // retry on the leader of the moment. A call that ran before the connection broke is
                 // answered with its first outcome on retry (`swf_core::dedup`).
@@ -314,6 +448,18 @@ impl Router {
                 )))
             }
         }
+    }
+}
+
+/// The fault for a control call whose RPC failed.
+fn control_status(addr: &str, status: tonic::Status) -> Fault {
+    if status.code() == tonic::Code::Unavailable {
+        Fault::unavailable(format!("Node {addr} is unreachable: {}", status.message()))
+    } else {
+        Fault::internal(format!(
+            "Control call to {addr} failed (it may or may not have run): {}",
+            status.message()
+        ))
     }
 }
 
@@ -335,11 +481,6 @@ fn is_poll(action: &str) -> bool {
     matches!(action, "PollForDecisionTask" | "PollForActivityTask")
 }
 
-/// Whether `action` is one of the node's internal actions (never an SWF action).
-fn is_internal(action: &str) -> bool {
-    action.starts_with('_')
-}
-
 /// The answer to a long poll that got no task (as the executor gives it).
 fn empty_poll(action: &str) -> Vec<u8> {
     if action == "PollForDecisionTask" {
@@ -355,16 +496,13 @@ mod tests {
 
     #[test]
     fn actions_are_classified() {
-        for (action, poll, internal) in [
-            ("PollForDecisionTask", true, false),
-            ("PollForActivityTask", true, false),
-            ("StartWorkflowExecution", false, false),
-            ("SignalWorkflowExecution", false, false),
-            ("_AddMember", false, true),
-            ("_TransferLeader", false, true),
+        for (action, poll) in [
+            ("PollForDecisionTask", true),
+            ("PollForActivityTask", true),
+            ("StartWorkflowExecution", false),
+            ("SignalWorkflowExecution", false),
         ] {
             assert_eq!(is_poll(action), poll, "{action}");
-            assert_eq!(is_internal(action), internal, "{action}");
         }
         assert!(std::str::from_utf8(&empty_poll("PollForDecisionTask"))
             .unwrap()

@@ -1,8 +1,9 @@
-//! The gRPC servers of a node: `SwfNode.Execute` runs an SWF action on the leader (a follower forwards it
-//! to the leader, with a hop limit; the leader serves nothing while it hands leadership over, and the
-//! internal transfer actions addressed to one node run there), and `RaftService` hands openraft's RPCs to the local Raft.
+//! The gRPC servers of a node for SWF calls and Raft: `SwfNode.Execute` runs an SWF action on the
+//! leader (a follower forwards it to the leader, with a hop limit; the leader serves nothing while it
+//! hands leadership over), and `RaftService` hands openraft's RPCs to the local Raft. Cluster control
+//! has its own server (`control`).
 //!
-//! The leader runs an action with the call's request id in scope (`current_request_id`), so the
+//! The leader runs an action with the call's request id in scope (`request::with_request_id`), so the
 //! commands it proposes for the call carry it and a call sent again is not applied twice
 //! (`swf_core::dedup`).
 
@@ -17,25 +18,14 @@ use swf_types::Fault;
 use tonic::{Request, Response, Status};
 
 use crate::executor::Executor;
+use crate::request::{with_request_id, MAX_HOPS};
 use crate::router::Router;
-use crate::transfer::{Transfer, TransferRequest, ADMIN_TRANSFER_LEADER};
+use crate::transfer::Transfer;
 
-/// Most times one call may be forwarded between nodes.
-pub const MAX_HOPS: u32 = 3;
-
-tokio::task_local! {
-    /// The request id of the call the leader is executing.
-    static REQUEST_ID: String;
-}
-
-/// The request id of the call being executed on this task, if any (none for the leader's own
-/// commands, such as the timer service's firings).
-pub(crate) fn current_request_id() -> Option<String> {
-    REQUEST_ID
-        .try_with(|id| id.clone())
-        .ok()
-        .filter(|id| !id.is_empty())
-}
+/// The quorum probe of a node of the release before the `Cluster` service: still answered, so such a
+/// node sees this one alive during a rolling upgrade. Nothing else is accepted that is not an SWF
+/// action (the executor refuses any action the model does not have).
+const LEGACY_PING: &str = "_Ping";
 
 /// `SwfNode` server.
 pub struct SwfNodeServer {
@@ -54,26 +44,18 @@ impl SwfNode for SwfNodeServer {
     ) -> Result<Response<ExecuteResponse>, Status> {
         let req = request.into_inner();
         let leader = self.raft.metrics().borrow().current_leader;
-        let result = if req.action == crate::elections::PING {
+        let result = if req.action == LEGACY_PING {
             Ok(b"{}".to_vec())
-        } else if let Some(r) = self.transfer.local_action(&req.action, &req.input).await {
-            r
         } else if leader == Some(self.node_id) {
-            if req.action == ADMIN_TRANSFER_LEADER {
-                match serde_json::from_slice::<TransferRequest>(&req.input) {
-                    Ok(t) => self.transfer.run(&self.router, t).await,
-                    Err(e) => Err(Fault::validation(format!("Invalid transfer request: {e}"))),
-                }
-            } else if self.transfer.in_progress() {
+            if self.transfer.in_progress() {
                 // The router retries, and goes to the new leader once it is known.
                 Err(Fault::unavailable("Leadership is being transferred"))
             } else {
-                REQUEST_ID
-                    .scope(
-                        req.request_id.clone(),
-                        self.executor.execute(&req.action, &req.input),
-                    )
-                    .await
+                with_request_id(
+                    req.request_id.clone(),
+                    self.executor.execute(&req.action, &req.input),
+                )
+                .await
             }
         } else if req.hops >= MAX_HOPS {
             Err(Fault::unavailable(
@@ -87,10 +69,7 @@ impl SwfNode for SwfNodeServer {
         };
         let result = match result {
             Ok(out) => execute_response::Result::Output(out),
-            Err(f) => execute_response::Result::Fault(swf_proto::Fault {
-                code: f.code().to_string(),
-                message: f.message,
-            }),
+            Err(f) => execute_response::Result::Fault(crate::router::proto_fault(&f)),
         };
         Ok(Response::new(ExecuteResponse {
             result: Some(result),

@@ -1,7 +1,7 @@
 //! Leader transfer on openraft 0.9, which has no transfer API of its own.
 //!
 //! The leader runs the transfer (`swfd admin transfer-leader` reaches it through `POST
-//! /cluster/transfer-leader` and the router):
+//! /cluster/transfer-leader`, `Node::transfer_leader` and the `Cluster.TransferLeader` RPC):
 //! 1. it stops serving calls (the router retries them, on the new leader once it is known) and waits
 //!    until the target has every entry of its log;
 //! 2. it asks the other voters to hold their own election timers for a while, so they do not race
@@ -28,15 +28,8 @@ use swf_store::TypeConfig;
 use swf_types::Fault;
 
 use crate::elections::ElectionGate;
-use crate::node::{ELECTION_TIMEOUT_MS, HEARTBEAT_MS};
-use crate::router::Router;
-
-/// Internal action, run on the leader: move leadership (body: [`TransferRequest`]).
-pub const ADMIN_TRANSFER_LEADER: &str = "_TransferLeader";
-/// Internal action, run on the node it is sent to: campaign now.
-pub const CAMPAIGN: &str = "_Campaign";
-/// Internal action, run on the node it is sent to: hold (`{"hold": true}`) or resume own elections.
-pub const HOLD_ELECTIONS: &str = "_HoldElections";
+use crate::router::{Control, Router, Transferred};
+use crate::timing::{ELECTION_TIMEOUT_MS, HEARTBEAT_MS};
 
 /// How long a voter holds its election timer at most (in case the leader dies mid-transfer).
 const HOLD: Duration = Duration::from_secs(3);
@@ -55,11 +48,6 @@ pub struct TransferRequest {
     /// The node to hand leadership to; the most up-to-date other voter when absent.
     #[serde(default)]
     pub to: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Hold {
-    hold: bool,
 }
 
 /// A node's part in leader transfers: the serving gate on the leader and the election hold on voters.
@@ -101,23 +89,8 @@ impl Transfer {
         self.transferring.load(Ordering::SeqCst)
     }
 
-    /// Runs an internal transfer action addressed to this node (`CAMPAIGN`, `HOLD_ELECTIONS`); `None`
-    /// for any other action.
-    pub async fn local_action(&self, action: &str, input: &[u8]) -> Option<Result<Vec<u8>, Fault>> {
-        match action {
-            CAMPAIGN => Some(self.campaign().await),
-            HOLD_ELECTIONS => Some(match serde_json::from_slice::<Hold>(input) {
-                Ok(h) => {
-                    self.hold(h.hold);
-                    Ok(b"{}".to_vec())
-                }
-                Err(e) => Err(Fault::validation(format!("Invalid hold request: {e}"))),
-            }),
-            _ => None,
-        }
-    }
-
-    async fn campaign(&self) -> Result<Vec<u8>, Fault> {
+    /// Campaigns now (this node is the transfer's target; see `Cluster.Campaign`).
+    pub async fn campaign(&self) -> Result<(), Fault> {
         let m = self.raft.metrics().borrow().clone();
         if !m
             .membership_config
@@ -136,10 +109,11 @@ impl Transfer {
             .elect()
             .await
             .map_err(|e| Fault::internal(format!("Cannot campaign: {e}")))?;
-        Ok(b"{}".to_vec())
+        Ok(())
     }
 
-    fn hold(&self, hold: bool) {
+    /// Holds (or releases) this node's own elections, for at most `HOLD` (see `Cluster.HoldElections`).
+    pub fn hold(&self, hold: bool) {
         let generation = self.hold_generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.elections.set_held(hold);
         if hold {
@@ -153,8 +127,8 @@ impl Transfer {
         }
     }
 
-    /// Moves leadership from this node (the leader) to `req.to`; returns the outcome as JSON.
-    pub async fn run(&self, router: &Router, req: TransferRequest) -> Result<Vec<u8>, Fault> {
+    /// Moves leadership from this node (the leader) to `req.to`.
+    pub async fn run(&self, router: &Router, req: TransferRequest) -> Result<Transferred, Fault> {
         let started = Instant::now();
         let m = self.raft.metrics().borrow().clone();
         if m.current_leader != Some(self.node_id) {
@@ -214,12 +188,11 @@ impl Transfer {
             .filter_map(|v| addr(*v))
             .collect();
         let hold = |on: bool| {
-            let body = serde_json::to_vec(&Hold { hold: on }).expect("serializes");
             let others = &others;
             async move {
                 for a in others {
                     // A voter that cannot be reached cannot race the target either.
-                    let call = router.call_node(a, HOLD_ELECTIONS, body.clone());
+                    let call = router.control_node(a, Control::HoldElections { hold: on }, 0);
                     match tokio::time::timeout(PEER_CALL, call).await {
                         Ok(Ok(_)) => {}
                         Ok(Err(f)) => {
@@ -239,7 +212,7 @@ impl Transfer {
             let lease = Duration::from_millis(ELECTION_TIMEOUT_MS.1 + 2 * HEARTBEAT_MS);
             tokio::time::sleep(lease.saturating_sub(quiet_since.elapsed())).await;
             self.wait_caught_up(target, CATCH_UP).await?;
-            let campaign = router.call_node(&target_addr, CAMPAIGN, b"{}".to_vec());
+            let campaign = router.control_node(&target_addr, Control::Campaign, 0);
             tokio::time::timeout(PEER_CALL, campaign)
                 .await
                 .map_err(|_| format!("node {target} did not answer the request to campaign"))?
@@ -311,12 +284,11 @@ impl Transfer {
     }
 }
 
-fn outcome(previous: u64, leader: u64, term: u64, started: Instant) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "previous_leader_id": previous,
-        "leader_id": leader,
-        "term": term,
-        "elapsed_ms": started.elapsed().as_millis() as u64,
-    }))
-    .expect("serializes")
+fn outcome(previous: u64, leader: u64, term: u64, started: Instant) -> Transferred {
+    Transferred {
+        previous_leader_id: previous,
+        leader_id: leader,
+        term,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
 }

@@ -118,7 +118,10 @@ fn state_column_families_keep_their_positions() {
     let today = json!(STATE_CFS);
     let stored = golden_json("state_cfs.json", &today);
     let stored: Vec<String> = serde_json::from_value(stored).unwrap();
-    assert!(stored.len() <= STATE_CFS.len(), "a column family was removed");
+    assert!(
+        stored.len() <= STATE_CFS.len(),
+        "a column family was removed"
+    );
     assert_eq!(&STATE_CFS[..stored.len()], stored.as_slice());
 }
 
@@ -236,6 +239,8 @@ fn a_snapshot_file_of_this_format_installs() {
         .expect("the golden snapshot installs");
     let reader = StateReader::new(db.clone());
     assert_eq!(reader.domain("d").unwrap(), Some(domain()));
-    let (current, _) = snapshot::current(&dir).unwrap().expect("kept as the current snapshot");
+    let (current, _) = snapshot::current(&dir)
+        .unwrap()
+        .expect("kept as the current snapshot");
     assert_eq!(current, meta());
 }
