@@ -3655,7 +3655,9 @@ fn external_effects_follow_the_decisions_own_events() {
     // delivery (the target's WorkflowExecutionSignaled and the decision task it schedules, the
     // sender's ExternalWorkflowExecutionSignaled), all in the one command.
     use EventType as E;
-    let cases: Vec<(&str, Vec<Decision>, Vec<E>, Option<E>)> = vec![
+    // (case, decisions, the sender's events after DecisionTaskCompleted, the target b's first new event)
+    type Case = (&'static str, Vec<Decision>, Vec<E>, Option<E>);
+    let cases: Vec<Case> = vec![
         (
             "signal self",
             vec![signal_decision("a"), marker("m"), start_timer("t", "60")],
