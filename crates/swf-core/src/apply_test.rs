@@ -2025,6 +2025,80 @@ fn the_task_scheduled_while_one_ran_is_queued_when_it_completes() {
 }
 
 #[test]
+fn closing_from_outside_with_a_task_scheduled_behind_the_started_one() {
+    // Terminate, and the workflow timeout: neither the started task nor the one scheduled behind it
+    // stays anywhere (the harness checks the queues against the records after every step).
+    for how in ["terminate", "timeout"] {
+        let mut h = H::ready();
+        let run = h.start("w");
+        h.start_decision(&run);
+        h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+            domain: D.into(),
+            workflow_id: "w".into(),
+            signal_name: "s".into(),
+            ..Default::default()
+        }));
+        assert!(matches!(
+            h.rec(&run).decision,
+            DecisionSlot::Started {
+                pending: Some(_),
+                ..
+            }
+        ));
+        if how == "terminate" {
+            h.ok(Op::TerminateWorkflowExecution(
+                TerminateWorkflowExecutionInput {
+                    domain: D.into(),
+                    workflow_id: "w".into(),
+                    ..Default::default()
+                },
+            ));
+        } else {
+            let d = h.deadline(&run, |k| *k == DeadlineKind::WorkflowStartToClose);
+            h.fire(d);
+        }
+        let rec = h.rec(&run);
+        assert!(!rec.is_open(), "{how}");
+        assert_eq!(rec.decision, DecisionSlot::None, "{how}");
+        assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty(), "{how}");
+        assert!(
+            !h.s.deadlines
+                .iter()
+                .any(|d| d.kind == DeadlineKind::DecisionStartToClose),
+            "{how}"
+        );
+    }
+}
+
+#[test]
+fn decision_slot_stored_forms() {
+    // The stored forms are forever: a started task without one behind it is written exactly as
+    // before `pending` existed, and that form still reads.
+    let old =
+        r#"{"Started":{"scheduled_event_id":2,"started_event_id":3,"unhandled_events":true}}"#;
+    let read: DecisionSlot = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        read,
+        DecisionSlot::Started {
+            scheduled_event_id: 2,
+            started_event_id: 3,
+            unhandled_events: true,
+            pending: None
+        }
+    );
+    assert_eq!(serde_json::to_string(&read).unwrap(), old);
+    let new = DecisionSlot::Started {
+        scheduled_event_id: 2,
+        started_event_id: 3,
+        unhandled_events: true,
+        pending: Some(5),
+    };
+    let form = r#"{"Started":{"scheduled_event_id":2,"started_event_id":3,"unhandled_events":true,"pending":5}}"#;
+    assert_eq!(serde_json::to_string(&new).unwrap(), form);
+    assert_eq!(serde_json::from_str::<DecisionSlot>(form).unwrap(), new);
+}
+
+#[test]
 fn a_record_from_before_pending_reschedules_on_completion() {
     // Releases before `pending` kept `unhandled_events` only and scheduled the next task on
     // completion; such a record (read with `pending` defaulted) still gets its decision task.
