@@ -4,9 +4,8 @@
 //! scheduled one, which is queued now). A close decision must be the last decision of the list, or
 //! nothing is applied (ValidationException). Signals and cancel requests to other executions are
 //! recorded initiated in order, and delivered after all the decisions' own events.
-//! Decision kinds that are not implemented yet (timers, children, external signals and cancels,
-//! continue-as-new, Lambda) fail with cause OPERATION_NOT_PERMITTED (Lambda: LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION),
-//! which SWF also records for decisions the caller may not make; nothing else changes.
+//! ScheduleLambdaFunction fails with cause LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION (no Lambda here);
+//! nothing else changes for it.
 
 use swf_types::shapes::*;
 use swf_types::{parse_duration, Fault};
