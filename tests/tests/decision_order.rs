@@ -341,3 +341,46 @@ async fn signals_are_delivered_after_the_decisions_own_events() -> anyhow::Resul
     assert_eq!(types.last(), Some(&E::WorkflowExecutionSignaled));
     Ok(())
 }
+
+/// The task scheduled behind a started one is applied state: after a kill -9 and restart it is still
+/// not pollable while the started one runs, and is handed out once that one completes.
+#[tokio::test]
+async fn the_task_scheduled_behind_survives_a_restart() -> anyhow::Result<()> {
+    let mut swfd = Swfd::start_with(&["--long-poll-secs", "1"]).await?;
+    let client = swfd.client();
+    let fx = setup_domain(&client, "order-durable").await?;
+    let run = start_execution(&client, &fx, "w", "in").await?;
+    let d = poll_decision(&client, &fx).await?;
+    client
+        .signal_workflow_execution()
+        .domain(&fx.domain)
+        .workflow_id("w")
+        .signal_name("s")
+        .send()
+        .await?;
+    swfd.restart().await?;
+    let client = swfd.client();
+    assert_eq!(pending_decisions(&client, &fx).await?, 0);
+    assert!(poll_decision(&client, &fx).await?.task_token().is_empty());
+    respond(&client, d.task_token(), vec![marker("m")]).await?;
+    let next = poll_decision(&client, &fx).await?;
+    assert_eq!(
+        (next.started_event_id(), next.previous_started_event_id()),
+        (8, 3)
+    );
+    use EventType as E;
+    assert_eq!(
+        event_types(&full_history(&client, &fx.domain, &run).await?),
+        [
+            E::WorkflowExecutionStarted,
+            E::DecisionTaskScheduled,
+            E::DecisionTaskStarted,
+            E::WorkflowExecutionSignaled,
+            E::DecisionTaskScheduled,
+            E::DecisionTaskCompleted,
+            E::MarkerRecorded,
+            E::DecisionTaskStarted,
+        ]
+    );
+    Ok(())
+}
