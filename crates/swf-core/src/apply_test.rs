@@ -321,7 +321,8 @@ fn check_invariants(s: &MemState) {
         let owned: Vec<HistoryEvent> = events.iter().map(|e| (*e).clone()).collect();
         let violations = crate::validate::validate_history(&owned);
         assert!(violations.is_empty(), "{run_id}: {violations:?}");
-        // Decision tasks: at most one scheduled-or-started at any point, each started one refers to
+        // Decision tasks (as real SWF records them): at most one scheduled and one started at any
+        // point, a scheduled one starts only once the started one ended, each started one refers to
         // the scheduled one, each completed one to the started one.
         let mut scheduled: Option<i64> = None;
         let mut started: Option<(i64, i64)> = None;
@@ -330,13 +331,18 @@ fn check_invariants(s: &MemState) {
             match e.event_type {
                 EventType::DecisionTaskScheduled => {
                     assert!(
-                        scheduled.is_none() && started.is_none(),
-                        "{run_id}: a second decision task at event {}",
+                        scheduled.is_none(),
+                        "{run_id}: a second decision task scheduled at event {}",
                         e.event_id
                     );
                     scheduled = Some(e.event_id);
                 }
                 EventType::DecisionTaskStarted => {
+                    assert!(
+                        started.is_none(),
+                        "{run_id}: a second decision task started at event {}",
+                        e.event_id
+                    );
                     assert_eq!(scheduled.take(), Some(id_of(&a, "scheduledEventId")));
                     started = Some((id_of(&a, "scheduledEventId"), e.event_id));
                 }
@@ -360,6 +366,7 @@ fn check_invariants(s: &MemState) {
                 queued,
             } => {
                 assert!(rec.is_open(), "{run_id}: closed with a decision task");
+                assert_eq!(started, None, "{run_id}");
                 assert_eq!(scheduled, Some(*scheduled_event_id));
                 assert_eq!(queued.kind, TaskKind::Decision);
                 assert_eq!(queued.scheduled_event_id, *scheduled_event_id);
@@ -370,10 +377,13 @@ fn check_invariants(s: &MemState) {
             DecisionSlot::Started {
                 scheduled_event_id,
                 started_event_id,
+                pending,
                 ..
             } => {
                 assert!(rec.is_open(), "{run_id}: closed with a decision task");
                 assert_eq!(started, Some((*scheduled_event_id, *started_event_id)));
+                // The one scheduled behind it is not queued until it ends.
+                assert_eq!(scheduled, *pending, "{run_id}");
             }
         }
         // Activities: every start and close refers to a scheduled activity; the open ones are exactly
@@ -1903,15 +1913,22 @@ fn with_unhandled_event(h: &mut H) -> (String, String) {
     let token = h.start_decision(&run);
     let before = h.history(&run).len();
     h.ok(complete_op(&tb));
-    // The completion is recorded but no second decision task is scheduled while one is started.
-    assert_eq!(h.history(&run).len(), before + 1);
-    assert_eq!(h.last(&run).event_type, E::ActivityTaskCompleted);
+    // As real SWF records it (simpleflow's `test_unrequested_signal` cassette: `DecisionTaskStarted
+    // (9) · ActivityTaskCompleted (10) · DecisionTaskScheduled (11) · DecisionTaskCompleted (12)`),
+    // the next decision task is scheduled at once, but not queued while one is started.
+    assert_eq!(h.history(&run).len(), before + 2);
+    let n = h.history(&run).len();
+    assert_eq!(
+        h.types(&run)[n - 2..],
+        [E::ActivityTaskCompleted, E::DecisionTaskScheduled]
+    );
     assert!(matches!(
         h.rec(&run).decision,
         DecisionSlot::Started {
             unhandled_events: true,
+            pending: Some(p),
             ..
-        }
+        } if p == n as i64
     ));
     assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
     (run, token)
@@ -1945,22 +1962,27 @@ fn unhandled_decision() {
         h.respond(&token, vec![close]);
         let events = h.history(&run);
         let n = events.len();
+        // The decision task scheduled while it ran is the next one: no second DecisionTaskScheduled.
         assert_eq!(
             [
                 events[n - 3].event_type,
                 events[n - 2].event_type,
                 events[n - 1].event_type
             ],
-            [E::DecisionTaskCompleted, failed, E::DecisionTaskScheduled],
+            [E::DecisionTaskScheduled, E::DecisionTaskCompleted, failed],
             "{name}"
         );
-        let v = serde_json::to_value(&events[n - 2]).unwrap();
+        let v = serde_json::to_value(&events[n - 1]).unwrap();
         assert_eq!(v[member]["cause"], "UNHANDLED_DECISION", "{name}");
         assert_eq!(
             v[member]["decisionTaskCompletedEventId"],
-            events[n - 3].event_id,
+            events[n - 2].event_id,
             "{name}"
         );
+        assert!(matches!(
+            h.rec(&run).decision,
+            DecisionSlot::Scheduled { scheduled_event_id, .. } if scheduled_event_id == events[n - 3].event_id
+        ));
         assert!(h.rec(&run).is_open(), "{name}");
         assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1, "{name}");
         // The next decision task can close it.
@@ -1970,9 +1992,125 @@ fn unhandled_decision() {
 }
 
 #[test]
-fn unhandled_events_reschedule_even_without_decisions() {
+fn the_task_scheduled_while_one_ran_is_queued_when_it_completes() {
     let mut h = H::ready();
     let (run, token) = with_unhandled_event(&mut h);
+    let pending = h.history(&run).len() as i64;
+    // A failed decision would also need a decision task: the pending one serves, none is added.
+    h.respond(&token, vec![marker("m"), cancel_activity("nope")]);
+    let n = h.history(&run).len();
+    assert_eq!(
+        h.types(&run)[n - 5..],
+        [
+            E::ActivityTaskCompleted,
+            E::DecisionTaskScheduled,
+            E::DecisionTaskCompleted,
+            E::MarkerRecorded,
+            E::RequestCancelActivityTaskFailed,
+        ]
+    );
+    let queued = h.queue(TaskKind::Decision, DECISIONS);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].scheduled_event_id, pending);
+    // It starts with scheduledEventId = the pending one, previousStartedEventId = the completed one.
+    let started_before = h
+        .event(&run, n as i64 - 2)
+        .decision_task_completed_event_attributes
+        .unwrap()
+        .started_event_id;
+    h.start_decision(&run);
+    let started = h.last(&run).decision_task_started_event_attributes.unwrap();
+    assert_eq!(started.scheduled_event_id, pending);
+    assert_eq!(h.rec(&run).previous_started_event_id, started_before);
+}
+
+#[test]
+fn closing_from_outside_with_a_task_scheduled_behind_the_started_one() {
+    // Terminate, and the workflow timeout: neither the started task nor the one scheduled behind it
+    // stays anywhere (the harness checks the queues against the records after every step).
+    for how in ["terminate", "timeout"] {
+        let mut h = H::ready();
+        let run = h.start("w");
+        h.start_decision(&run);
+        h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+            domain: D.into(),
+            workflow_id: "w".into(),
+            signal_name: "s".into(),
+            ..Default::default()
+        }));
+        assert!(matches!(
+            h.rec(&run).decision,
+            DecisionSlot::Started {
+                pending: Some(_),
+                ..
+            }
+        ));
+        if how == "terminate" {
+            h.ok(Op::TerminateWorkflowExecution(
+                TerminateWorkflowExecutionInput {
+                    domain: D.into(),
+                    workflow_id: "w".into(),
+                    ..Default::default()
+                },
+            ));
+        } else {
+            let d = h.deadline(&run, |k| *k == DeadlineKind::WorkflowStartToClose);
+            h.fire(d);
+        }
+        let rec = h.rec(&run);
+        assert!(!rec.is_open(), "{how}");
+        assert_eq!(rec.decision, DecisionSlot::None, "{how}");
+        assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty(), "{how}");
+        assert!(
+            !h.s.deadlines
+                .iter()
+                .any(|d| d.kind == DeadlineKind::DecisionStartToClose),
+            "{how}"
+        );
+    }
+}
+
+#[test]
+fn decision_slot_stored_forms() {
+    // The stored forms are forever: a started task without one behind it is written exactly as
+    // before `pending` existed, and that form still reads.
+    let old =
+        r#"{"Started":{"scheduled_event_id":2,"started_event_id":3,"unhandled_events":true}}"#;
+    let read: DecisionSlot = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        read,
+        DecisionSlot::Started {
+            scheduled_event_id: 2,
+            started_event_id: 3,
+            unhandled_events: true,
+            pending: None
+        }
+    );
+    assert_eq!(serde_json::to_string(&read).unwrap(), old);
+    let new = DecisionSlot::Started {
+        scheduled_event_id: 2,
+        started_event_id: 3,
+        unhandled_events: true,
+        pending: Some(5),
+    };
+    let form = r#"{"Started":{"scheduled_event_id":2,"started_event_id":3,"unhandled_events":true,"pending":5}}"#;
+    assert_eq!(serde_json::to_string(&new).unwrap(), form);
+    assert_eq!(serde_json::from_str::<DecisionSlot>(form).unwrap(), new);
+}
+
+#[test]
+fn a_record_from_before_pending_reschedules_on_completion() {
+    // Releases before `pending` kept `unhandled_events` only and scheduled the next task on
+    // completion; such a record (read with `pending` defaulted) still gets its decision task.
+    let mut h = H::ready();
+    let run = h.start("w");
+    let token = h.start_decision(&run);
+    let mut stored = h.s.executions[&run].clone();
+    let mut v = serde_json::to_value(&stored.decision).unwrap();
+    assert!(v["Started"].get("pending").is_none(), "{v}");
+    v["Started"]["unhandled_events"] = true.into();
+    stored.decision = serde_json::from_value(v).unwrap();
+    h.s.executions.insert(run.clone(), stored);
     h.respond(&token, vec![marker("m")]);
     let n = h.history(&run).len();
     assert_eq!(
@@ -1983,6 +2121,7 @@ fn unhandled_events_reschedule_even_without_decisions() {
             E::DecisionTaskScheduled
         ]
     );
+    assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1);
 }
 
 #[test]
@@ -2888,14 +3027,30 @@ fn signal_schedules_a_decision_or_marks_the_started_one() {
         (signaled["signalName"].as_str(), signaled["input"].as_str()),
         (Some("go"), Some("payload"))
     );
-    // While a decision task runs, a signal makes the decider's close decision fail and a new task follow.
+    // While a decision task runs, a signal schedules the next one at once (real SWF: simpleflow's
+    // `test_unrequested_signal` cassette), which makes the decider's close decision fail; that
+    // pending task is the one queued next.
     let token = h.start_decision(&run);
     h.ok(signal_op("w", None));
+    let n = h.history(&run).len();
+    assert_eq!(
+        h.types(&run)[n - 2..],
+        [
+            EventType::WorkflowExecutionSignaled,
+            EventType::DecisionTaskScheduled
+        ]
+    );
+    h.ok(signal_op("w", None));
+    assert_eq!(
+        h.last(&run).event_type,
+        EventType::WorkflowExecutionSignaled
+    );
     h.respond(&token, vec![complete_wf()]);
-    assert!(h
-        .types(&run)
-        .contains(&EventType::CompleteWorkflowExecutionFailed));
-    assert_eq!(h.last(&run).event_type, EventType::DecisionTaskScheduled);
+    assert_eq!(
+        h.last(&run).event_type,
+        EventType::CompleteWorkflowExecutionFailed
+    );
+    assert_eq!(h.queue(TaskKind::Decision, DECISIONS).len(), 1);
 
     for (wid, run_id, code) in [
         ("nobody", None, "UnknownResourceFault"),
@@ -3181,6 +3336,51 @@ fn decision_task_timeout_schedules_a_new_task() {
         .deadlines
         .iter()
         .any(|d| d.kind == DeadlineKind::DecisionStartToClose));
+}
+
+#[test]
+fn decision_task_timeout_hands_out_the_task_scheduled_behind_it() {
+    // A signal while the task runs schedules the next one at once; when the started one times out,
+    // that one becomes pollable and no second DecisionTaskScheduled is recorded.
+    let mut h = H::ready();
+    let run = h.start("w");
+    let token = h.start_decision(&run);
+    h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+        domain: D.into(),
+        workflow_id: "w".into(),
+        signal_name: "s".into(),
+        ..Default::default()
+    }));
+    let pending = h.history(&run).len() as i64;
+    assert!(h.queue(TaskKind::Decision, DECISIONS).is_empty());
+    let d = h.deadline(&run, |k| *k == DeadlineKind::DecisionStartToClose);
+    h.fire(d);
+    let types = h.types(&run);
+    assert_eq!(
+        types[types.len() - 3..],
+        [
+            EventType::WorkflowExecutionSignaled,
+            EventType::DecisionTaskScheduled,
+            EventType::DecisionTaskTimedOut
+        ]
+    );
+    let queued = h.queue(TaskKind::Decision, DECISIONS);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].scheduled_event_id, pending);
+    assert_eq!(
+        h.fault(respond_op(&token, vec![complete_wf()])).code(),
+        "UnknownResourceFault"
+    );
+    // A timed-out task is not "previous": the next one still reports 0.
+    assert_eq!(h.rec(&run).previous_started_event_id, 0);
+    h.start_decision(&run);
+    assert_eq!(
+        h.last(&run)
+            .decision_task_started_event_attributes
+            .unwrap()
+            .scheduled_event_id,
+        pending
+    );
 }
 
 #[test]
@@ -3496,6 +3696,184 @@ fn external_signal_and_cancel_decisions() {
     );
     // The outcomes need the decider: a new decision task is scheduled.
     assert!(matches!(h.rec(&a).decision, DecisionSlot::Scheduled { .. }));
+}
+
+fn signal_decision(wid: &str) -> Decision {
+    decision_with(DecisionType::SignalExternalWorkflowExecution, |d| {
+        d.signal_external_workflow_execution_decision_attributes = Some(Box::new(
+            SignalExternalWorkflowExecutionDecisionAttributes {
+                workflow_id: wid.into(),
+                signal_name: "ping".into(),
+                input: s("hello"),
+                ..Default::default()
+            },
+        ))
+    })
+}
+
+fn cancel_external_decision(wid: &str) -> Decision {
+    decision_with(DecisionType::RequestCancelExternalWorkflowExecution, |d| {
+        d.request_cancel_external_workflow_execution_decision_attributes = Some(Box::new(
+            RequestCancelExternalWorkflowExecutionDecisionAttributes {
+                workflow_id: wid.into(),
+                ..Default::default()
+            },
+        ))
+    })
+}
+
+#[test]
+fn external_effects_follow_the_decisions_own_events() {
+    // Issue 13, from real histories of a workflow signalling itself: the decision's own events come
+    // first (`SignalExternalWorkflowExecutionInitiated, MarkerRecorded, TimerStarted`), then the
+    // delivery (the target's WorkflowExecutionSignaled and the decision task it schedules, the
+    // sender's ExternalWorkflowExecutionSignaled), all in the one command.
+    use EventType as E;
+    // (case, decisions, the sender's events after DecisionTaskCompleted, the target b's first new event)
+    type Case = (&'static str, Vec<Decision>, Vec<E>, Option<E>);
+    let cases: Vec<Case> = vec![
+        (
+            "signal self",
+            vec![signal_decision("a"), marker("m"), start_timer("t", "60")],
+            vec![
+                E::SignalExternalWorkflowExecutionInitiated,
+                E::MarkerRecorded,
+                E::TimerStarted,
+                E::WorkflowExecutionSignaled,
+                E::DecisionTaskScheduled,
+                E::ExternalWorkflowExecutionSignaled,
+            ],
+            None,
+        ),
+        (
+            "signal another run",
+            vec![signal_decision("b"), marker("m")],
+            vec![
+                E::SignalExternalWorkflowExecutionInitiated,
+                E::MarkerRecorded,
+                E::ExternalWorkflowExecutionSignaled,
+                E::DecisionTaskScheduled,
+            ],
+            Some(E::WorkflowExecutionSignaled),
+        ),
+        (
+            "signal nobody",
+            vec![signal_decision("nobody"), marker("m")],
+            vec![
+                E::SignalExternalWorkflowExecutionInitiated,
+                E::MarkerRecorded,
+                E::SignalExternalWorkflowExecutionFailed,
+                E::DecisionTaskScheduled,
+            ],
+            None,
+        ),
+        (
+            "cancel self",
+            vec![cancel_external_decision("a"), marker("m")],
+            vec![
+                E::RequestCancelExternalWorkflowExecutionInitiated,
+                E::MarkerRecorded,
+                E::WorkflowExecutionCancelRequested,
+                E::DecisionTaskScheduled,
+                E::ExternalWorkflowExecutionCancelRequested,
+            ],
+            None,
+        ),
+        (
+            "cancel another run",
+            vec![cancel_external_decision("b"), marker("m")],
+            vec![
+                E::RequestCancelExternalWorkflowExecutionInitiated,
+                E::MarkerRecorded,
+                E::ExternalWorkflowExecutionCancelRequested,
+                E::DecisionTaskScheduled,
+            ],
+            Some(E::WorkflowExecutionCancelRequested),
+        ),
+        (
+            "signal another run, then complete",
+            vec![signal_decision("b"), complete_wf()],
+            vec![
+                E::SignalExternalWorkflowExecutionInitiated,
+                E::WorkflowExecutionCompleted,
+            ],
+            Some(E::WorkflowExecutionSignaled),
+        ),
+    ];
+    for (name, decisions, want, in_b) in cases {
+        let mut h = H::ready();
+        let a = h.start("a");
+        let b = h.start("b");
+        let b_before = h.history(&b).len();
+        h.round(&a, decisions);
+        let events = h.history(&a);
+        let completed = events
+            .iter()
+            .rposition(|e| e.event_type == E::DecisionTaskCompleted)
+            .unwrap();
+        let got: Vec<E> = events[completed + 1..]
+            .iter()
+            .map(|e| e.event_type)
+            .collect();
+        assert_eq!(got, want, "{name}");
+        let b_new: Vec<E> = h.types(&b)[b_before..].to_vec();
+        assert_eq!(b_new.first().copied(), in_b, "{name}: {b_new:?}");
+        // The delivered event names its initiating event.
+        if let Some(t) = in_b {
+            let delivered = attrs(&h.last_of(&b, t));
+            assert_eq!(
+                delivered["externalInitiatedEventId"],
+                events[completed + 1].event_id,
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn close_must_be_last_decision_in_list() {
+    // Real SWF refuses the whole response (solambda/swiffer's integration tests against SWF:
+    // MakeDecisionAfterCloseIT, RetryWithCancellationIT): nothing is applied and the decision task
+    // stays started, so the decider can answer again.
+    let can = || {
+        decision_with(DecisionType::ContinueAsNewWorkflowExecution, |d| {
+            d.continue_as_new_workflow_execution_decision_attributes = Some(Box::default())
+        })
+    };
+    let cases: Vec<(&str, Vec<Decision>)> = vec![
+        ("complete then marker", vec![complete_wf(), marker("m")]),
+        ("two completes", vec![complete_wf(), complete_wf()]),
+        ("fail then cancel", vec![fail_wf(), cancel_wf()]),
+        ("cancel then activity", vec![cancel_wf(), schedule("a")]),
+        (
+            "continue-as-new then timer",
+            vec![can(), start_timer("t", "5")],
+        ),
+        (
+            "close in the middle",
+            vec![marker("m"), complete_wf(), marker("n")],
+        ),
+    ];
+    for (name, decisions) in cases {
+        let mut h = H::ready();
+        let run = h.start("w");
+        let token = h.start_decision(&run);
+        let before = h.rec(&run);
+        let f = h.fault(respond_op(&token, decisions));
+        assert_eq!(
+            (f.code(), f.message.as_str()),
+            ("ValidationException", "Close must be last decision in list"),
+            "{name}"
+        );
+        assert_eq!(h.rec(&run), before, "{name}");
+        // The same task can still be answered.
+        h.respond(&token, vec![marker("m"), complete_wf()]);
+        assert_eq!(
+            h.rec(&run).close_status,
+            Some(CloseStatus::Completed),
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! takes over), StartChildWorkflowExecution, SignalExternalWorkflowExecution and
 //! RequestCancelExternalWorkflowExecution. They start or change other executions in the same command,
 //! so the whole effect commits atomically; the decider's history gets the outcome at once (started,
-//! signaled, cancel requested, or the `...Failed` event with SWF's cause).
+//! signaled, cancel requested, or the `...Failed` event with SWF's cause). Signals and cancel requests
+//! are delivered after every decision of the list has recorded its own events, as SWF orders them.
 
 use swf_types::shapes::*;
 
@@ -10,6 +11,20 @@ use crate::apply::Ctx;
 use crate::execution::Exec;
 use crate::runs::{resolve, Missing, NewRun, Requested};
 use crate::state::*;
+
+/// A signal or cancel request a decision initiated, to deliver after the decision list's own events.
+pub(crate) enum External {
+    Signal {
+        attributes: SignalExternalWorkflowExecutionDecisionAttributes,
+        initiated: i64,
+        completed: i64,
+    },
+    Cancel {
+        attributes: RequestCancelExternalWorkflowExecutionDecisionAttributes,
+        initiated: i64,
+        completed: i64,
+    },
+}
 
 impl<S: Lookup + ?Sized> Ctx<'_, S> {
     /// A fresh run id stamped by the leader (or, if it stamped too few, one derived from the command).
@@ -283,16 +298,16 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         })
     }
 
-    /// SignalExternalWorkflowExecution.
+    /// SignalExternalWorkflowExecution: records it initiated; `deliver_external` delivers it once
+    /// every decision of the list has recorded its own events.
     pub(crate) fn signal_external(
         &mut self,
         exec: &mut Exec,
         a: &SignalExternalWorkflowExecutionDecisionAttributes,
         completed: i64,
-    ) -> Result<(), ReadError> {
-        let now = self.now;
+    ) -> External {
         let initiated = exec.add_event(
-            now,
+            self.now,
             SignalExternalWorkflowExecutionInitiatedEventAttributes {
                 workflow_id: a.workflow_id.clone(),
                 run_id: a.run_id.clone(),
@@ -302,67 +317,22 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 control: a.control.clone(),
             },
         );
-        let me = WorkflowExecution {
-            workflow_id: exec.rec.workflow_id.clone(),
-            run_id: exec.rec.run_id.clone(),
-        };
-        let signaled = |by: &WorkflowExecution| WorkflowExecutionSignaledEventAttributes {
-            signal_name: a.signal_name.clone(),
-            input: a.input.clone(),
-            external_workflow_execution: Some(Box::new(by.clone())),
-            external_initiated_event_id: Some(initiated),
-        };
-        let target = match self.external_target(exec, &a.workflow_id, a.run_id.as_deref())? {
-            Err(()) => {
-                exec.add_event(
-                    now,
-                    SignalExternalWorkflowExecutionFailedEventAttributes {
-                        workflow_id: a.workflow_id.clone(),
-                        run_id: a.run_id.clone(),
-                        cause: SignalExternalWorkflowExecutionFailedCause::UnknownExternalWorkflowExecution,
-                        initiated_event_id: initiated,
-                        decision_task_completed_event_id: completed,
-                        control: a.control.clone(),
-                    },
-                );
-                return Ok(());
-            }
-            Ok(None) => {
-                exec.add_event(now, signaled(&me));
-                me.clone()
-            }
-            Ok(Some(rec)) => {
-                let target = WorkflowExecution {
-                    workflow_id: rec.workflow_id.clone(),
-                    run_id: rec.run_id.clone(),
-                };
-                let mut other = Exec::new(rec, self.limits.max_history_events);
-                other.add_event(now, signaled(&me));
-                other.needs_decision(now, self.index);
-                self.commit(other)?;
-                target
-            }
-        };
-        exec.add_event(
-            now,
-            ExternalWorkflowExecutionSignaledEventAttributes {
-                workflow_execution: Box::new(target),
-                initiated_event_id: initiated,
-            },
-        );
-        Ok(())
+        External::Signal {
+            attributes: a.clone(),
+            initiated,
+            completed,
+        }
     }
 
-    /// RequestCancelExternalWorkflowExecution.
+    /// RequestCancelExternalWorkflowExecution: records it initiated; `deliver_external` delivers it.
     pub(crate) fn cancel_external(
         &mut self,
         exec: &mut Exec,
         a: &RequestCancelExternalWorkflowExecutionDecisionAttributes,
         completed: i64,
-    ) -> Result<(), ReadError> {
-        let now = self.now;
+    ) -> External {
         let initiated = exec.add_event(
-            now,
+            self.now,
             RequestCancelExternalWorkflowExecutionInitiatedEventAttributes {
                 workflow_id: a.workflow_id.clone(),
                 run_id: a.run_id.clone(),
@@ -370,61 +340,164 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 control: a.control.clone(),
             },
         );
+        External::Cancel {
+            attributes: a.clone(),
+            initiated,
+            completed,
+        }
+    }
+
+    /// Delivers a signal or cancel request initiated by the deciding run `exec`: to the target (its
+    /// WorkflowExecutionSignaled or WorkflowExecutionCancelRequested, and the decision task that
+    /// schedules), then the outcome in the sender (ExternalWorkflowExecutionSignaled /
+    /// ...CancelRequested, or the `...Failed` event with cause UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION),
+    /// which gets the sender a decision task. A sender that closed in the same decision list records
+    /// nothing more, but a signal to another run is still delivered.
+    pub(crate) fn deliver_external(
+        &mut self,
+        exec: &mut Exec,
+        delivery: External,
+    ) -> Result<(), ReadError> {
+        let now = self.now;
         let me = WorkflowExecution {
             workflow_id: exec.rec.workflow_id.clone(),
             run_id: exec.rec.run_id.clone(),
         };
-        let requested = WorkflowExecutionCancelRequestedEventAttributes {
-            external_workflow_execution: Some(Box::new(me.clone())),
-            external_initiated_event_id: Some(initiated),
-            cause: None,
-        };
-        let target = match self.external_target(exec, &a.workflow_id, a.run_id.as_deref())? {
-            Err(()) => {
+        // A closed sender's history takes no more events.
+        let sender_open = exec.is_open();
+        match delivery {
+            External::Signal {
+                attributes: a,
+                initiated,
+                completed,
+            } => {
+                let signaled = WorkflowExecutionSignaledEventAttributes {
+                    signal_name: a.signal_name.clone(),
+                    input: a.input.clone(),
+                    external_workflow_execution: Some(Box::new(me.clone())),
+                    external_initiated_event_id: Some(initiated),
+                };
+                let target = match self.external_target(
+                    exec,
+                    &a.workflow_id,
+                    a.run_id.as_deref(),
+                )? {
+                    Err(()) if !sender_open => return Ok(()),
+                    Err(()) => {
+                        exec.add_event(
+                                now,
+                                SignalExternalWorkflowExecutionFailedEventAttributes {
+                                    workflow_id: a.workflow_id.clone(),
+                                    run_id: a.run_id.clone(),
+                                    cause: SignalExternalWorkflowExecutionFailedCause::UnknownExternalWorkflowExecution,
+                                    initiated_event_id: initiated,
+                                    decision_task_completed_event_id: completed,
+                                    control: a.control.clone(),
+                                },
+                            );
+                        exec.needs_decision(now, self.index);
+                        return Ok(());
+                    }
+                    Ok(None) if !sender_open => return Ok(()),
+                    Ok(None) => {
+                        exec.add_event(now, signaled);
+                        exec.needs_decision(now, self.index);
+                        me
+                    }
+                    Ok(Some(rec)) => {
+                        let target = WorkflowExecution {
+                            workflow_id: rec.workflow_id.clone(),
+                            run_id: rec.run_id.clone(),
+                        };
+                        let mut other = Exec::new(rec, self.limits.max_history_events);
+                        other.add_event(now, signaled);
+                        other.needs_decision(now, self.index);
+                        self.commit(other)?;
+                        target
+                    }
+                };
+                if !sender_open {
+                    return Ok(());
+                }
                 exec.add_event(
                     now,
-                    RequestCancelExternalWorkflowExecutionFailedEventAttributes {
-                        workflow_id: a.workflow_id.clone(),
-                        run_id: a.run_id.clone(),
-                        cause: RequestCancelExternalWorkflowExecutionFailedCause::UnknownExternalWorkflowExecution,
+                    ExternalWorkflowExecutionSignaledEventAttributes {
+                        workflow_execution: Box::new(target),
                         initiated_event_id: initiated,
-                        decision_task_completed_event_id: completed,
-                        control: a.control.clone(),
                     },
                 );
-                return Ok(());
+                exec.needs_decision(now, self.index);
             }
-            Ok(None) => {
-                if !exec.rec.cancel_requested {
-                    exec.mark_changed();
-                    exec.rec.cancel_requested = true;
-                    exec.add_event(now, requested);
-                }
-                me
-            }
-            Ok(Some(rec)) => {
-                let target = WorkflowExecution {
-                    workflow_id: rec.workflow_id.clone(),
-                    run_id: rec.run_id.clone(),
+            External::Cancel {
+                attributes: a,
+                initiated,
+                completed,
+            } => {
+                let requested = WorkflowExecutionCancelRequestedEventAttributes {
+                    external_workflow_execution: Some(Box::new(me.clone())),
+                    external_initiated_event_id: Some(initiated),
+                    cause: None,
                 };
-                if !rec.cancel_requested {
-                    let mut other = Exec::new(rec, self.limits.max_history_events);
-                    other.mark_changed();
-                    other.rec.cancel_requested = true;
-                    other.add_event(now, requested);
-                    other.needs_decision(now, self.index);
-                    self.commit(other)?;
+                let target = match self.external_target(
+                    exec,
+                    &a.workflow_id,
+                    a.run_id.as_deref(),
+                )? {
+                    Err(()) if !sender_open => return Ok(()),
+                    Err(()) => {
+                        exec.add_event(
+                                now,
+                                RequestCancelExternalWorkflowExecutionFailedEventAttributes {
+                                    workflow_id: a.workflow_id.clone(),
+                                    run_id: a.run_id.clone(),
+                                    cause: RequestCancelExternalWorkflowExecutionFailedCause::UnknownExternalWorkflowExecution,
+                                    initiated_event_id: initiated,
+                                    decision_task_completed_event_id: completed,
+                                    control: a.control.clone(),
+                                },
+                            );
+                        exec.needs_decision(now, self.index);
+                        return Ok(());
+                    }
+                    Ok(None) if !sender_open => return Ok(()),
+                    Ok(None) => {
+                        if !exec.rec.cancel_requested {
+                            exec.mark_changed();
+                            exec.rec.cancel_requested = true;
+                            exec.add_event(now, requested);
+                            exec.needs_decision(now, self.index);
+                        }
+                        me
+                    }
+                    Ok(Some(rec)) => {
+                        let target = WorkflowExecution {
+                            workflow_id: rec.workflow_id.clone(),
+                            run_id: rec.run_id.clone(),
+                        };
+                        if !rec.cancel_requested {
+                            let mut other = Exec::new(rec, self.limits.max_history_events);
+                            other.mark_changed();
+                            other.rec.cancel_requested = true;
+                            other.add_event(now, requested);
+                            other.needs_decision(now, self.index);
+                            self.commit(other)?;
+                        }
+                        target
+                    }
+                };
+                if !sender_open {
+                    return Ok(());
                 }
-                target
+                exec.add_event(
+                    now,
+                    ExternalWorkflowExecutionCancelRequestedEventAttributes {
+                        workflow_execution: Box::new(target),
+                        initiated_event_id: initiated,
+                    },
+                );
+                exec.needs_decision(now, self.index);
             }
-        };
-        exec.add_event(
-            now,
-            ExternalWorkflowExecutionCancelRequestedEventAttributes {
-                workflow_execution: Box::new(target),
-                initiated_event_id: initiated,
-            },
-        );
+        }
         Ok(())
     }
 }

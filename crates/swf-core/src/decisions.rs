@@ -1,14 +1,17 @@
 //! RespondDecisionTaskCompleted: the decider's decisions applied in order. A decision that cannot be
 //! carried out records its `...Failed` event with SWF's cause and the call still succeeds; a failed
-//! decision, like events that arrived while the task ran, gets the decider a new decision task.
-//! Decision kinds that are not implemented yet (timers, children, external signals and cancels,
-//! continue-as-new, Lambda) fail with cause OPERATION_NOT_PERMITTED (Lambda: LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION),
-//! which SWF also records for decisions the caller may not make; nothing else changes.
+//! decision gets the decider a new decision task (events that arrived while the task ran already
+//! scheduled one, which is queued now). A close decision must be the last decision of the list, or
+//! nothing is applied (ValidationException). Signals and cancel requests to other executions are
+//! recorded initiated in order, and delivered after all the decisions' own events.
+//! ScheduleLambdaFunction fails with cause LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION (no Lambda here);
+//! nothing else changes for it.
 
 use swf_types::shapes::*;
 use swf_types::{parse_duration, Fault};
 
 use crate::apply::{check_duration, check_priority, fault, Ctx};
+use crate::children::External;
 use crate::command::{Outcome, Reply};
 use crate::execution::Exec;
 use crate::state::*;
@@ -47,6 +50,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 scheduled_event_id,
                 started_event_id,
                 unhandled_events,
+                ..
             } if scheduled_event_id == t.scheduled_event_id
                 && started_event_id == t.started_event_id =>
             {
@@ -76,21 +80,35 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         if let Some(tl) = &input.task_list {
             exec.rec.config.task_list = tl.name.clone();
         }
-        let mut reschedule = unhandled;
+        let mut reschedule = false;
+        // Signals and cancel requests to other runs (or this one), delivered after every decision's
+        // own events, and the room their delivery needs in this history.
+        let mut deliveries = Vec::new();
+        let mut reserved = 0;
         for decision in decisions {
             if !exec.is_open() {
                 break;
             }
-            if exec.room() < events_needed(decision) {
+            if exec.room() - reserved < events_needed(decision) {
                 // Carrying out this decision could take the history past its limit: it and the
                 // decisions after it are dropped and the run is terminated (EVENT_LIMIT_EXCEEDED).
                 exec.mark_over_limit();
                 break;
             }
-            let needs_decision = self.decide(&mut exec, decision, completed, unhandled)?;
+            let needs_decision =
+                self.decide(&mut exec, decision, completed, unhandled, &mut deliveries)?;
             reschedule |= needs_decision;
+            if is_external(decision) {
+                reserved += events_needed(decision) - 1;
+            }
         }
-        exec.finish_decision_task(self.now, self.index, reschedule);
+        exec.end_decision_task(self.now, self.index, reschedule, false);
+        // Effects on other executions come after the decision's own events, as real SWF records them
+        // (a run signalling itself: `SignalExternalWorkflowExecutionInitiated, MarkerRecorded,
+        // TimerStarted, ...` and only then `WorkflowExecutionSignaled`), still in this one command.
+        for delivery in deliveries {
+            self.deliver_external(&mut exec, delivery)?;
+        }
         self.commit(exec)?;
         Ok(Ok(Reply::Done))
     }
@@ -103,6 +121,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         d: &Decision,
         completed: i64,
         unhandled: bool,
+        deliveries: &mut Vec<External>,
     ) -> Result<bool, ReadError> {
         let now = self.now;
         Ok(match d.decision_type {
@@ -269,16 +288,16 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                     .signal_external_workflow_execution_decision_attributes
                     .as_deref()
                     .expect("checked");
-                self.signal_external(exec, a, completed)?;
-                true
+                deliveries.push(self.signal_external(exec, a, completed));
+                false
             }
             DecisionType::RequestCancelExternalWorkflowExecution => {
                 let a = d
                     .request_cancel_external_workflow_execution_decision_attributes
                     .as_deref()
                     .expect("checked");
-                self.cancel_external(exec, a, completed)?;
-                true
+                deliveries.push(self.cancel_external(exec, a, completed));
+                false
             }
             DecisionType::StartChildWorkflowExecution => {
                 let a = d
@@ -564,17 +583,42 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
     }
 }
 
-/// Rejects, before any change, decisions without the attributes their type needs and malformed values.
+/// Whether a decision closes the run (and so must be the last of its list).
+fn is_close(d: &Decision) -> bool {
+    matches!(
+        d.decision_type,
+        DecisionType::CompleteWorkflowExecution
+            | DecisionType::FailWorkflowExecution
+            | DecisionType::CancelWorkflowExecution
+            | DecisionType::ContinueAsNewWorkflowExecution
+    )
+}
+
+/// Whether a decision acts on another execution (or this one from outside): its delivery is deferred.
+fn is_external(d: &Decision) -> bool {
+    matches!(
+        d.decision_type,
+        DecisionType::SignalExternalWorkflowExecution
+            | DecisionType::RequestCancelExternalWorkflowExecution
+    )
+}
+
+/// The ValidationException real SWF answers for a close decision that is not the last decision, or
+/// for two close decisions (solambda/swiffer's integration tests against SWF,
+/// `swiffer-api/src/test/java/com/solambda/swiffer/api/retry/MakeDecisionAfterCloseIT.java` and
+/// `RetryWithCancellationIT.java`; moto's SWF mock answers the same).
+pub const CLOSE_NOT_LAST: &str = "Close must be last decision in list";
+
+/// Rejects, before any change, decisions without the attributes their type needs, malformed values,
+/// and a close decision that is not the last one.
 fn check_decisions(decisions: &[Decision]) -> Result<(), Fault> {
+    let last = decisions.len().saturating_sub(1);
+    if decisions[..last].iter().any(is_close) {
+        return Err(Fault::validation(CLOSE_NOT_LAST));
+    }
     for d in decisions {
         let (member, present) = d.attributes_member();
-        let required = !matches!(
-            d.decision_type,
-            DecisionType::CompleteWorkflowExecution
-                | DecisionType::FailWorkflowExecution
-                | DecisionType::CancelWorkflowExecution
-                | DecisionType::ContinueAsNewWorkflowExecution
-        );
+        let required = !is_close(d);
         if required && !present {
             // Real SWF's wording (quoted in ericabouaf/aws-swf#2): "StartTimerDecisionAttributes must
             // be specified for decision of type StartTimer".
@@ -607,8 +651,8 @@ fn check_decisions(decisions: &[Decision]) -> Result<(), Fault> {
 
 /// The most events a decision appends to the deciding run's history: starting a child records it
 /// initiated and started; cancelling an activity not yet started records the request and the cancel;
-/// signalling or cancelling another run records it initiated, done (and, aimed at the deciding run
-/// itself, the signal or cancel request); every other decision records one event.
+/// signalling or cancelling another run records it initiated and, once delivered, done (and, aimed at
+/// the deciding run itself, the signal or cancel request); every other decision records one event.
 fn events_needed(d: &Decision) -> i64 {
     match d.decision_type {
         DecisionType::StartChildWorkflowExecution | DecisionType::RequestCancelActivityTask => 2,

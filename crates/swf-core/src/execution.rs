@@ -109,40 +109,63 @@ impl Exec {
     }
 
     /// Records that an event needing the decider's attention arrived: schedules a decision task unless
-    /// one is scheduled, or marks the started one as having unhandled events.
+    /// one is scheduled. While one is started, the next one is scheduled at once (its
+    /// DecisionTaskScheduled follows the event, as real SWF records it) but queued only when the
+    /// started one ends; a second event finds it already scheduled.
     pub fn needs_decision(&mut self, now: Timestamp, index: u64) {
         if !self.rec.is_open() {
             return;
         }
-        match &mut self.rec.decision {
+        match &self.rec.decision {
             DecisionSlot::None => self.schedule_decision(now, index),
             DecisionSlot::Scheduled { .. } => {}
             DecisionSlot::Started {
-                unhandled_events, ..
-            } => *unhandled_events = true,
+                pending: Some(_), ..
+            } => {}
+            DecisionSlot::Started { .. } => {
+                let id = self.record_decision_scheduled(now);
+                if let DecisionSlot::Started {
+                    unhandled_events,
+                    pending,
+                    ..
+                } = &mut self.rec.decision
+                {
+                    *unhandled_events = true;
+                    *pending = Some(id);
+                }
+            }
         }
     }
 
     /// Appends DecisionTaskScheduled and queues the task.
     fn schedule_decision(&mut self, now: Timestamp, index: u64) {
-        let cfg = self.rec.config.clone();
-        let id = self.add_event(
-            now,
-            DecisionTaskScheduledEventAttributes {
-                task_list: Box::new(TaskList {
-                    name: cfg.task_list.clone(),
-                }),
-                // SWF leaves the priority out unless one was set (0 is the default).
-                task_priority: (cfg.task_priority != 0).then(|| cfg.task_priority.to_string()),
-                start_to_close_timeout: Some(cfg.task_start_to_close_timeout.clone()),
-                // A decision task never times out waiting for a decider: SWF writes "NONE".
-                schedule_to_start_timeout: Some("NONE".into()),
-            },
-        );
+        let id = self.record_decision_scheduled(now);
+        self.queue_decision(id, index);
+    }
+
+    /// Appends DecisionTaskScheduled (not queued) and returns its id.
+    fn record_decision_scheduled(&mut self, now: Timestamp) -> i64 {
+        let cfg = &self.rec.config;
+        let attributes = DecisionTaskScheduledEventAttributes {
+            task_list: Box::new(TaskList {
+                name: cfg.task_list.clone(),
+            }),
+            // SWF leaves the priority out unless one was set (0 is the default).
+            task_priority: (cfg.task_priority != 0).then(|| cfg.task_priority.to_string()),
+            start_to_close_timeout: Some(cfg.task_start_to_close_timeout.clone()),
+            // A decision task never times out waiting for a decider: SWF writes "NONE".
+            schedule_to_start_timeout: Some("NONE".into()),
+        };
+        self.add_event(now, attributes)
+    }
+
+    /// Queues the decision task scheduled at `id` (it becomes pollable) and makes it the slot's.
+    fn queue_decision(&mut self, id: i64, index: u64) {
+        let cfg = &self.rec.config;
         let queued = QueuedTask {
             domain: self.rec.domain.clone(),
             kind: TaskKind::Decision,
-            task_list: cfg.task_list,
+            task_list: cfg.task_list.clone(),
             priority: cfg.task_priority,
             seq: index,
             run_id: self.rec.run_id.clone(),
@@ -155,18 +178,37 @@ impl Exec {
         };
     }
 
-    /// Ends the started decision task (completed) and schedules the next one if events arrived meanwhile.
-    pub fn finish_decision_task(&mut self, now: Timestamp, index: u64, reschedule: bool) {
-        let started = match self.rec.decision {
+    /// Ends the started decision task, completed (`timed_out` false: its started event becomes
+    /// `previousStartedEventId`) or timed out. The decision task scheduled behind it is queued; with
+    /// none, a new one is scheduled when `reschedule` (a decision failed, or the record predates
+    /// `pending` and events arrived meanwhile).
+    pub fn end_decision_task(
+        &mut self,
+        now: Timestamp,
+        index: u64,
+        reschedule: bool,
+        timed_out: bool,
+    ) {
+        let (started, pending, unhandled) = match self.rec.decision {
             DecisionSlot::Started {
-                started_event_id, ..
-            } => started_event_id,
+                started_event_id,
+                pending,
+                unhandled_events,
+                ..
+            } => (started_event_id, pending, unhandled_events),
             _ => return,
         };
-        self.rec.previous_started_event_id = started;
+        if !timed_out {
+            self.rec.previous_started_event_id = started;
+        }
         self.rec.decision = DecisionSlot::None;
-        if reschedule && self.rec.is_open() {
-            self.schedule_decision(now, index);
+        if !self.rec.is_open() {
+            return;
+        }
+        match pending {
+            Some(id) => self.queue_decision(id, index),
+            None if reschedule || unhandled => self.schedule_decision(now, index),
+            None => {}
         }
     }
 

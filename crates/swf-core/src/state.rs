@@ -141,8 +141,14 @@ pub struct ExecutionConfig {
     pub lambda_role: Option<String>,
 }
 
-/// The decision task of an execution: none, one scheduled (queued), or one started. Events that need a
-/// decision while one is started set `unhandled_events`, and a new task is scheduled when it completes.
+/// The decision task of an execution: none, one scheduled (queued), or one started, which may have the
+/// next one already scheduled behind it (`pending`).
+///
+/// As real SWF records it, an event that needs a decision while a task is started appends
+/// `DecisionTaskScheduled` at once (unless one is already pending) and sets `unhandled_events`; the
+/// pending task is queued (pollable) only when the started one completes or times out. Records
+/// written before `pending` existed may have `unhandled_events` without `pending`: a new task is then
+/// scheduled when the started one ends, as those releases did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum DecisionSlot {
     #[default]
@@ -155,6 +161,10 @@ pub enum DecisionSlot {
         scheduled_event_id: i64,
         started_event_id: i64,
         unhandled_events: bool,
+        /// The DecisionTaskScheduled event of the next decision task, recorded while this one is
+        /// started and not queued until it ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pending: Option<i64>,
     },
 }
 

@@ -50,6 +50,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             scheduled_event_id,
             started_event_id: started,
             unhandled_events: false,
+            pending: None,
         };
         if let Ok(Some(secs)) = parse_duration(&exec.rec.config.task_start_to_close_timeout) {
             exec.arm(DeadlineKind::DecisionStartToClose, started, self.now, secs);

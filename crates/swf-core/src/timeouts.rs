@@ -1,6 +1,6 @@
 //! Firing deadlines: timers (TimerFired), the four activity timeouts (ActivityTaskTimedOut with the last
-//! heartbeat details), the decision task start-to-close timeout (DecisionTaskTimedOut, then a new
-//! decision task) and the execution start-to-close timeout (WorkflowExecutionTimedOut, closing the run).
+//! heartbeat details), the decision task start-to-close timeout (DecisionTaskTimedOut, then the decision
+//! task already scheduled behind it is queued, or a new one is scheduled) and the execution start-to-close timeout (WorkflowExecutionTimedOut, closing the run).
 //! A firing is applied only if the deadline is still armed and its due time has come by the leader's
 //! stamped clock; a stale firing only removes the index entry, an early one changes nothing.
 
@@ -100,8 +100,9 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                                 started_event_id,
                             },
                         );
-                        exec.rec.decision = DecisionSlot::None;
-                        exec.needs_decision(now, self.index);
+                        // The decision task scheduled behind it (if any) becomes pollable;
+                        // otherwise a new one is scheduled.
+                        exec.end_decision_task(now, self.index, true, true);
                     }
                 }
             }

@@ -7,7 +7,9 @@
 //! `latestCancelRequestedEventId`) points at an earlier event of the right type; a started task is
 //! closed at most once; nothing follows the close event; the members SWF writes even when they say
 //! "none" are there (`parentInitiatedEventId`, `externalInitiatedEventId`, a decision task's
-//! `scheduleToStartTimeout`).
+//! `scheduleToStartTimeout`); decision tasks as real SWF runs them: at most one scheduled and one
+//! started at a time (the next one may be scheduled while one is started), and a started one is the
+//! one scheduled, started only once the previous one completed or timed out.
 
 use serde_json::Value;
 use swf_types::shapes::{EventType, HistoryEvent};
@@ -68,6 +70,9 @@ pub fn validate_history(events: &[HistoryEvent]) -> Vec<Violation> {
     let mut closed_at: Option<i64> = None;
     let mut last_time = None;
     let mut closed_tasks = std::collections::BTreeSet::new();
+    // The decision task scheduled and not started, and the one started and not ended.
+    let mut decision_scheduled: Option<i64> = None;
+    let mut decision_started: Option<i64> = None;
     for (i, e) in events.iter().enumerate() {
         let id = e.event_id;
         if id != i as i64 + 1 {
@@ -163,6 +168,56 @@ pub fn validate_history(events: &[HistoryEvent]) -> Vec<Violation> {
                 }
             }
         }
+        match e.event_type {
+            EventType::DecisionTaskScheduled => {
+                if let Some(other) = decision_scheduled.replace(id) {
+                    bad(
+                        id,
+                        format!("a second decision task scheduled while {other} is not started"),
+                    );
+                }
+            }
+            EventType::DecisionTaskStarted => {
+                let scheduled = e
+                    .decision_task_started_event_attributes
+                    .as_ref()
+                    .map(|a| a.scheduled_event_id);
+                if let Some(other) = decision_started.replace(id) {
+                    bad(
+                        id,
+                        format!("a decision task started while {other} is started"),
+                    );
+                }
+                if scheduled != decision_scheduled.take() {
+                    bad(
+                        id,
+                        format!("decision task {scheduled:?} started, not the one scheduled"),
+                    );
+                }
+            }
+            EventType::DecisionTaskCompleted | EventType::DecisionTaskTimedOut => {
+                let started = e
+                    .decision_task_completed_event_attributes
+                    .as_ref()
+                    .map(|a| a.started_event_id)
+                    .or_else(|| {
+                        e.decision_task_timed_out_event_attributes
+                            .as_ref()
+                            .map(|a| a.started_event_id)
+                    });
+                if started.is_some() && started == decision_started {
+                    decision_started = None;
+                } else {
+                    bad(
+                        id,
+                        format!(
+                            "ends decision task {started:?}, not the started one {decision_started:?}"
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
         if is_close(e.event_type) {
             closed_at = Some(id);
         }
@@ -240,6 +295,96 @@ mod tests {
     #[test]
     fn a_good_history_passes() {
         assert_eq!(validate_history(&ok_history()), vec![]);
+    }
+
+    fn scheduled(id: i64) -> HistoryEvent {
+        HistoryEvent::new(
+            id,
+            Timestamp(3),
+            DecisionTaskScheduledEventAttributes {
+                schedule_to_start_timeout: Some("NONE".into()),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn started(id: i64, scheduled_event_id: i64) -> HistoryEvent {
+        HistoryEvent::new(
+            id,
+            Timestamp(3),
+            DecisionTaskStartedEventAttributes {
+                identity: None,
+                scheduled_event_id,
+            },
+        )
+    }
+
+    fn completed(id: i64, scheduled_event_id: i64, started_event_id: i64) -> HistoryEvent {
+        HistoryEvent::new(
+            id,
+            Timestamp(3),
+            DecisionTaskCompletedEventAttributes {
+                scheduled_event_id,
+                started_event_id,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn the_next_decision_task_may_be_scheduled_while_one_is_started() {
+        // Real SWF (simpleflow's `test_unrequested_signal` cassette): `DecisionTaskStarted (3) ·
+        // WorkflowExecutionSignaled (4) · DecisionTaskScheduled (5) · DecisionTaskCompleted (6,
+        // scheduledEventId 2) · DecisionTaskStarted (7, scheduledEventId 5)`.
+        let mut h = ok_history();
+        h.truncate(3);
+        h.push(HistoryEvent::new(
+            4,
+            Timestamp(3),
+            WorkflowExecutionSignaledEventAttributes {
+                signal_name: "s".into(),
+                external_initiated_event_id: Some(0),
+                ..Default::default()
+            },
+        ));
+        h.push(scheduled(5));
+        h.push(completed(6, 2, 3));
+        h.push(started(7, 5));
+        h.push(completed(8, 5, 7));
+        assert_eq!(validate_history(&h), vec![]);
+    }
+
+    #[test]
+    fn decision_task_order_violations() {
+        type Tail = fn() -> Vec<HistoryEvent>;
+        let cases: Vec<(&str, Tail)> = vec![
+            // Two scheduled at once.
+            ("a second decision task scheduled", || {
+                vec![scheduled(4), scheduled(5)]
+            }),
+            // Two started at once.
+            ("started while 3 is started", || {
+                vec![scheduled(4), started(5, 4)]
+            }),
+            // Started, but not the one scheduled.
+            ("not the one scheduled", || {
+                vec![completed(4, 2, 3), started(5, 2)]
+            }),
+            // Completed twice / something not started.
+            ("not the started one", || {
+                vec![completed(4, 2, 3), completed(5, 2, 3)]
+            }),
+        ];
+        for (rule, tail) in cases {
+            let mut h = ok_history();
+            h.truncate(3);
+            h.extend(tail());
+            let found = validate_history(&h);
+            assert!(
+                found.iter().any(|v| v.rule.contains(rule)),
+                "{rule}: {found:?}"
+            );
+        }
     }
 
     #[test]

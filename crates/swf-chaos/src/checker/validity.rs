@@ -53,6 +53,66 @@ mod tests {
         assert!(v.anomalies.is_empty(), "{:?}", v.anomalies);
     }
 
+    /// Real SWF schedules the next decision task while one is started (simpleflow's
+    /// `test_unrequested_signal` cassette: `DecisionTaskStarted (9) · ActivityTaskCompleted (10) ·
+    /// DecisionTaskScheduled (11) · DecisionTaskCompleted (12)`); a second one scheduled before the
+    /// first started is still flagged.
+    #[test]
+    fn accepts_the_next_decision_task_scheduled_while_one_is_started() {
+        let dts = |id: i64| {
+            ev(
+                id,
+                "DecisionTaskScheduled",
+                0.5,
+                json!({"taskList": {"name": "d"}, "startToCloseTimeout": "10", "scheduleToStartTimeout": "NONE"}),
+            )
+        };
+        // good_run with the activity completing while decision task 9 (scheduled 8) is started.
+        let mut h = good_run();
+        h.truncate(6);
+        h.push(ev(
+            7,
+            "WorkflowExecutionSignaled",
+            0.4,
+            json!({"signalName": "go", "externalInitiatedEventId": 0}),
+        ));
+        h.push(dts(8));
+        h.push(ev(
+            9,
+            "DecisionTaskStarted",
+            0.5,
+            json!({"scheduledEventId": 8}),
+        ));
+        h.push(ev(
+            10,
+            "ActivityTaskCompleted",
+            0.5,
+            json!({"scheduledEventId": 5, "startedEventId": 6}),
+        ));
+        h.push(dts(11));
+        h.push(ev(
+            12,
+            "DecisionTaskCompleted",
+            0.6,
+            json!({"scheduledEventId": 8, "startedEventId": 9}),
+        ));
+        h.push(ev(
+            13,
+            "DecisionTaskStarted",
+            0.6,
+            json!({"scheduledEventId": 11}),
+        ));
+        let v = check(&state_with(vec![("r1", "w1", h.clone())]));
+        assert!(v.anomalies.is_empty(), "{:#?}", v.anomalies);
+        // Two scheduled before either started.
+        let mut two = h;
+        two.truncate(7);
+        two.push(dts(8));
+        two.push(dts(9));
+        let v = check(&state_with(vec![("r1", "w1", two)]));
+        assert_eq!(v.anomalies.len(), 1, "{:#?}", v.anomalies);
+    }
+
     #[test]
     fn catches_gaps_and_double_closes() {
         let mut gap = good_run();
