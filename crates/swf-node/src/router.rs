@@ -178,6 +178,19 @@ impl Router {
         hops: u32,
         request_id: &str,
     ) -> Result<Vec<u8>, Fault> {
+        self.call_api(Api::Swf, action, input, hops, request_id)
+            .await
+    }
+
+    /// [`Router::call`] for an action of `api`.
+    pub async fn call_api(
+        &self,
+        api: Api,
+        action: &str,
+        input: Vec<u8>,
+        hops: u32,
+        request_id: &str,
+    ) -> Result<Vec<u8>, Fault> {
         let started = Instant::now();
         // A poll that moved answers (empty) by the time its first attempt would have, so its client,
         // which waits a little over the long-poll time, still gets the answer.
@@ -200,7 +213,8 @@ impl Router {
             let attempt = match tried.and_then(|id| self.addr_of(id)) {
                 None => Attempt::Done(Err(Fault::unavailable("No Raft leader is known yet"))),
                 Some(addr) => {
-                    let send = self.send(&addr, action, input.clone(), hops, request_id, timeout);
+                    let send =
+                        self.send(api, &addr, action, input.clone(), hops, request_id, timeout);
                     tokio::select! {
                         r = tokio::time::timeout(timeout, send) => match r {
                             Ok(r) => Attempt::Done(r),
@@ -259,6 +273,7 @@ impl Router {
         input: Vec<u8>,
     ) -> Result<Vec<u8>, Fault> {
         self.send(
+            Api::Swf,
             addr,
             action,
             input,
@@ -269,8 +284,10 @@ impl Router {
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
+        api: Api,
         addr: &str,
         action: &str,
         input: Vec<u8>,
@@ -284,6 +301,7 @@ impl Router {
             input,
             hops,
             request_id: request_id.to_string(),
+            api: api.wire().to_string(),
         });
         // The deadline travels with the call (`grpc-timeout`), so the node it is forwarded through
         // gives up no later than this one.
@@ -317,6 +335,35 @@ impl Router {
     }
 }
 
+/// The API an action belongs to; carried in `ExecuteRequest.api` because action names collide
+/// between the two (TagResource, UntagResource, ListTagsForResource).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// Amazon SWF (`SimpleWorkflowService.<Action>`); the wire's default.
+    Swf,
+    /// AWS Step Functions (`AWSStepFunctions.<Action>`).
+    Sfn,
+}
+
+impl Api {
+    /// The value of `ExecuteRequest.api`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Api::Swf => "",
+            Api::Sfn => "sfn",
+        }
+    }
+
+    /// Parses `ExecuteRequest.api`; `None` for an API this node does not know.
+    pub fn from_wire(s: &str) -> Option<Api> {
+        match s {
+            "" => Some(Api::Swf),
+            "sfn" => Some(Api::Sfn),
+            _ => None,
+        }
+    }
+}
+
 /// Waits until the leader this node knows is a node other than `tried` (never returns otherwise).
 async fn leader_moved(leader: &mut watch::Receiver<Option<u64>>, tried: Option<u64>) {
     loop {
@@ -332,7 +379,11 @@ async fn leader_moved(leader: &mut watch::Receiver<Option<u64>>, tried: Option<u
 
 /// Whether `action` is a long poll.
 fn is_poll(action: &str) -> bool {
-    matches!(action, "PollForDecisionTask" | "PollForActivityTask")
+    // GetActivityTask is Step Functions' long poll (no SWF action has that name).
+    matches!(
+        action,
+        "PollForDecisionTask" | "PollForActivityTask" | "GetActivityTask"
+    )
 }
 
 /// Whether `action` is one of the node's internal actions (never an SWF action).
@@ -344,6 +395,8 @@ fn is_internal(action: &str) -> bool {
 fn empty_poll(action: &str) -> Vec<u8> {
     if action == "PollForDecisionTask" {
         br#"{"previousStartedEventId":0,"startedEventId":0}"#.to_vec()
+    } else if action == "GetActivityTask" {
+        b"{}".to_vec()
     } else {
         br#"{"startedEventId":0}"#.to_vec()
     }

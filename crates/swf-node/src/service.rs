@@ -54,7 +54,11 @@ impl SwfNode for SwfNodeServer {
     ) -> Result<Response<ExecuteResponse>, Status> {
         let req = request.into_inner();
         let leader = self.raft.metrics().borrow().current_leader;
-        let result = if req.action == crate::elections::PING {
+        let api = crate::router::Api::from_wire(&req.api);
+        let result = if api.is_none() {
+            Err(Fault::unknown_operation(&req.action)
+                .with_message(format!("Unknown API '{}'", req.api)))
+        } else if req.action == crate::elections::PING {
             Ok(b"{}".to_vec())
         } else if let Some(r) = self.transfer.local_action(&req.action, &req.input).await {
             r
@@ -71,7 +75,11 @@ impl SwfNode for SwfNodeServer {
                 REQUEST_ID
                     .scope(
                         req.request_id.clone(),
-                        self.executor.execute(&req.action, &req.input),
+                        self.executor.execute_api(
+                            api.unwrap_or(crate::router::Api::Swf),
+                            &req.action,
+                            &req.input,
+                        ),
                     )
                     .await
             }
@@ -82,7 +90,13 @@ impl SwfNode for SwfNodeServer {
         } else {
             tracing::debug!(action = %req.action, request_id = %req.request_id, "forwarding to the leader");
             self.router
-                .call(&req.action, req.input, req.hops + 1, &req.request_id)
+                .call_api(
+                    api.unwrap_or(crate::router::Api::Swf),
+                    &req.action,
+                    req.input,
+                    req.hops + 1,
+                    &req.request_id,
+                )
                 .await
         };
         let result = match result {

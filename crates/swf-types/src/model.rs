@@ -28,6 +28,9 @@ pub struct Shape {
     pub required: Vec<String>,
     #[serde(default)]
     pub member: Option<MemberRef>,
+    /// A map's value shape.
+    #[serde(default)]
+    pub value: Option<MemberRef>,
     #[serde(default)]
     pub min: Option<i64>,
     #[serde(default)]
@@ -101,6 +104,18 @@ pub struct Model {
     pub shapes: HashMap<String, Shape>,
 }
 
+/// The Step Functions model text (`model/stepfunctions-2016-11-23.service.json`), embedded at build time.
+/// Requests with `X-Amz-Target: AWSStepFunctions.<Action>` are validated against it by the same code.
+pub const SFN_MODEL_JSON: &str = include_str!("../model/stepfunctions-2016-11-23.service.json");
+
+/// The parsed Step Functions model (parsed on first use).
+pub fn sfn_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        serde_json::from_str(SFN_MODEL_JSON).expect("embedded Step Functions model is valid JSON")
+    })
+}
+
 /// The parsed model (parsed on first use).
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
@@ -116,7 +131,12 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// input shape of `operation`. The leader runs this on every call whatever path it came by (the HTTP
 /// gateway or the internal gRPC `Execute`), so nothing unvalidated reaches the state machine.
 pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
-    if !model().operations.contains_key(operation) {
+    check_request_in(model(), operation, body)
+}
+
+/// [`check_request`] against model `m` (the SWF or the Step Functions model).
+pub fn check_request_in(m: &Model, operation: &str, body: &[u8]) -> Result<(), Fault> {
+    if !m.operations.contains_key(operation) {
         return Err(Fault::unknown_operation(operation));
     }
     if body.len() > MAX_REQUEST_BYTES {
@@ -133,7 +153,7 @@ pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
     if !input.is_object() {
         return Err(Fault::validation("The request body must be a JSON object"));
     }
-    validate_input(operation, &input)
+    validate_input_in(m, operation, &input)
 }
 
 /// The longest an execution may run: one year (the model's doc text of `executionStartToCloseTimeout`).
@@ -144,7 +164,11 @@ pub const MAX_EXECUTION_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 /// 'decisions.1.member.startTimerDecisionAttributes.timerId' failed to satisfy constraint: Member must
 /// not be null; ...`), then the rules of the doc text ([`check_doc_rules`]).
 pub fn validate_input(operation: &str, input: &Value) -> Result<(), Fault> {
-    let m = model();
+    validate_input_in(model(), operation, input)
+}
+
+/// [`validate_input`] against model `m`.
+pub fn validate_input_in(m: &Model, operation: &str, input: &Value) -> Result<(), Fault> {
     let Some(op) = m.operations.get(operation) else {
         return Err(Fault::unknown_operation(operation));
     };
@@ -263,6 +287,26 @@ fn collect(
                 err(&format!(
                     "Member must have value less than or equal to {max}"
                 ));
+            }
+        }
+        "map" => {
+            // Step Functions' maps (e.g. `SensitiveDataJobTemplate`s): checked as entries.
+            let Value::Object(entries) = value else {
+                err("Member must be a map");
+                return Ok(());
+            };
+            if let Some(what) = out_of_len(shape, entries.len(), "length") {
+                err(&what);
+            }
+            if let Some(v) = &shape.value {
+                for (k, item) in entries {
+                    collect(m, &v.shape, item, &join(path, k), out)?;
+                }
+            }
+        }
+        "float" | "double" => {
+            if !value.is_number() {
+                err("Member must be a number");
             }
         }
         "boolean" => {
