@@ -86,7 +86,7 @@ pub fn parse(limits: &Limits, arn: &str, kind: Kind) -> Result<Option<Vec<String
 
 /// Which kind of resource an ARN of this service names, if any (for the tagging actions).
 pub fn kind_of(arn: &str) -> Option<Kind> {
-    match arn.splitn(7, ':').nth(5)? {
+    match arn.split(':').nth(5)? {
         "activity" => Some(Kind::Activity),
         "stateMachine" => Some(Kind::StateMachine),
         "execution" => Some(Kind::Execution),

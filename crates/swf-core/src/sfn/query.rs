@@ -17,6 +17,9 @@ use super::state_machines::does_not_exist;
 use crate::limits::Limits;
 use crate::state::{Lookup, ReadError};
 
+/// Key/value rows of the `sfn` keyspace.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Range reads of the `sfn` keyspace, on top of the point reads of `Lookup`.
 pub trait SfnRead: Lookup {
     /// Up to `limit` entries whose key starts with `prefix`, in key order (descending if `reverse`),
@@ -85,7 +88,7 @@ fn page<S: SfnRead + ?Sized>(
     token: Option<&str>,
     max_results: Option<i64>,
     reverse: bool,
-) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Option<String>), Fault> {
+) -> Result<(Rows, Option<String>), Fault> {
     let size = page_size(max_results);
     let from = after(token, prefix)?;
     let mut rows = s
@@ -375,4 +378,15 @@ pub fn list_tags<S: SfnRead + ?Sized>(s: &S, l: &Limits, resource: &str) -> Resu
         }
     };
     Ok(json!({ "tags": tags }))
+}
+
+/// The heartbeat period (ms) of open task `task_id` of execution `exec_arn` (0 when unknown): a new
+/// leader holds heartbeat timeouts that long after taking over, as it does for SWF's.
+pub fn heartbeat_period_ms<S: SfnRead + ?Sized>(s: &S, exec_arn: &str, task_id: u64) -> i64 {
+    get::<Execution, S>(s, &keys::execution(exec_arn))
+        .ok()
+        .flatten()
+        .and_then(|x| x.tasks.get(&task_id).and_then(|t| t.heartbeat_seconds))
+        .map(|secs| secs as i64 * 1000)
+        .unwrap_or(0)
 }

@@ -601,3 +601,30 @@ fn tokens_name_the_execution_and_task() {
     );
     assert!(t.len() <= 2048);
 }
+
+#[test]
+fn stored_forms_of_sfn_commands_are_pinned() {
+    // What is written to the log is forever: the one new variant of `Op` and its payload, as stored.
+    let op = Op::Sfn(SfnOp::StartExecution {
+        input: StartExecutionInput {
+            state_machine_arn: SM.into(),
+            name: None,
+            input: Some("{}".into()),
+        },
+        default_name: "0b0e3c2a-0000-4000-8000-000000000000".into(),
+        seed: 42,
+    });
+    let text = serde_json::to_string(&op).unwrap();
+    assert_eq!(
+        text,
+        r#"{"Sfn":{"StartExecution":{"input":{"stateMachineArn":"arn:aws:states:us-east-1:000000000000:stateMachine:m","input":"{}"},"default_name":"0b0e3c2a-0000-4000-8000-000000000000","seed":42}}}"#
+    );
+    assert_eq!(serde_json::from_str::<Op>(&text).unwrap(), op);
+    let d = super::deadline(&exec_arn("e"), super::SfnDeadline::TaskHeartbeat, 5, 1000);
+    assert_eq!(
+        serde_json::to_value(&d.kind).unwrap(),
+        json!({"Sfn": "TaskHeartbeat"})
+    );
+    // Existing variants are unchanged by the new one.
+    assert_eq!(serde_json::to_string(&Op::Noop).unwrap(), r#""Noop""#);
+}
