@@ -19,7 +19,55 @@ use crate::decider::{self, Plan};
 use crate::history::{now_ms, OpKey, Outcome, Recorder, TaskKind};
 
 pub const DOMAIN: &str = "chaos";
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one attempt of a non-poll call may take before the driver gives up on that node (and
+/// records the call as indeterminate). A production client of a replicated endpoint sets an attempt
+/// timeout like this one (the SDKs' `operation_attempt_timeout`, botocore's `read_timeout`): a frozen
+/// process (a `pause` fault) accepts connections and answers nothing, and a longer timeout would
+/// measure how long the drivers sit on it, not the service. Healthy calls answer in milliseconds; an
+/// election takes about a second, and a node cut off from the leader refuses at once.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A poller that moved off its home node after a failed poll goes back home after this long (as a
+/// client behind a load balancer is spread again once the node is healthy): without it every poller
+/// ends up on the one node no fault has hit yet, and a fault there then stops them all at once.
+const FAIL_BACK: Duration = Duration::from_secs(10);
+
+/// The node a poller polls next: its home, or the node it failed over to.
+struct PollTarget {
+    home: usize,
+    node: usize,
+    away_since: Option<tokio::time::Instant>,
+}
+
+impl PollTarget {
+    fn new(home: usize) -> PollTarget {
+        PollTarget {
+            home,
+            node: home,
+            away_since: None,
+        }
+    }
+
+    /// The node for the next poll.
+    fn next(&mut self) -> usize {
+        if self.away_since.is_some_and(|t| t.elapsed() >= FAIL_BACK) {
+            self.node = self.home;
+            self.away_since = None;
+        }
+        self.node
+    }
+
+    /// The last poll failed: try the next node.
+    fn failed(&mut self) {
+        self.node += 1;
+        self.away_since
+            .get_or_insert_with(tokio::time::Instant::now);
+    }
+}
+
+/// Most workflow starts in flight at once (the starter is open-loop: a start waiting on a frozen node
+/// does not hold the next ones back).
+const MAX_STARTS_IN_FLIGHT: usize = 32;
 
 /// Workload sizes.
 #[derive(Debug, Clone)]
@@ -165,65 +213,82 @@ async fn starter(c: Swf, shared: Arc<Shared>, cfg: Config) {
     let period = Duration::from_secs_f64(1.0 / cfg.rate.max(0.01));
     let mut i = 0u64;
     let mut tick = tokio::time::interval(period);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_STARTS_IN_FLIGHT));
+    let mut in_flight = Vec::new();
     while !shared.stop_new.load(Ordering::SeqCst) {
         tick.tick().await;
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let (plan, cancel) = plan_for(&mut rng);
         let wid = format!("wf-{}-{i}", cfg.seed);
+        let node = c.home + i as usize;
         i += 1;
-        let input = serde_json::to_string(&plan).expect("plan serializes");
-        let body = json!({"domain": DOMAIN, "workflowId": wid,
-            "workflowType": {"name": "chaos-wf", "version": "1"}, "input": input});
-        let mut key = OpKey::Start {
-            workflow_id: wid.clone(),
-            input: input.clone(),
-            run_id: None,
-        };
-        let mut node = c.home + i as usize;
-        let mut accepted = false;
-        for _ in 0..5 {
-            let r = c
-                .call_once(node, "StartWorkflowExecution", &body, CALL_TIMEOUT)
-                .await;
-            if let (Outcome::Ok, OpKey::Start { run_id, .. }) = (&r.outcome, &mut key) {
-                *run_id = r.body["runId"].as_str().map(str::to_string);
+        let (c, shared) = (c.clone(), shared.clone());
+        in_flight.push(tokio::spawn(async move {
+            start_one(&c, &shared, wid, node, plan, cancel).await;
+            drop(slot);
+        }));
+        in_flight.retain(|t: &JoinHandle<()>| !t.is_finished());
+    }
+    for t in in_flight {
+        let _ = t.await;
+    }
+}
+
+/// Starts one workflow, trying the next node after a failed or indeterminate attempt.
+async fn start_one(
+    c: &Swf,
+    shared: &Shared,
+    wid: String,
+    mut node: usize,
+    plan: Plan,
+    cancel: Option<f64>,
+) {
+    let input = serde_json::to_string(&plan).expect("plan serializes");
+    let body = json!({"domain": DOMAIN, "workflowId": wid,
+        "workflowType": {"name": "chaos-wf", "version": "1"}, "input": input});
+    let mut key = OpKey::Start {
+        workflow_id: wid.clone(),
+        input: input.clone(),
+        run_id: None,
+    };
+    for _ in 0..5 {
+        let r = c
+            .call_once(node, "StartWorkflowExecution", &body, CALL_TIMEOUT)
+            .await;
+        if let (Outcome::Ok, OpKey::Start { run_id, .. }) = (&r.outcome, &mut key) {
+            *run_id = r.body["runId"].as_str().map(str::to_string);
+        }
+        c.record("StartWorkflowExecution", &r, key.clone());
+        match &r.outcome {
+            Outcome::Ok => break,
+            // A retry after an indeterminate attempt that finds it started: the first one applied.
+            Outcome::Fault(code) if code == "WorkflowExecutionAlreadyStartedFault" => break,
+            Outcome::Fault(_) => break,
+            _ => {
+                node += 1;
+                tokio::time::sleep(Duration::from_millis(300)).await;
             }
-            c.record("StartWorkflowExecution", &r, key.clone());
-            match &r.outcome {
-                Outcome::Ok => {
-                    accepted = true;
-                    break;
-                }
-                // A retry after an indeterminate attempt that finds it started: the first one applied.
-                Outcome::Fault(code) if code == "WorkflowExecutionAlreadyStartedFault" => {
-                    accepted = true;
-                    break;
-                }
-                Outcome::Fault(_) => break,
-                _ => {
-                    node += 1;
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
-            }
         }
-        // Signals and cancellations go to every workflow that may exist.
-        let _ = accepted;
-        shared.started.fetch_add(1, Ordering::SeqCst);
-        if plan.signal {
-            shared.to_signal.lock().unwrap().push_back(wid.clone());
-        }
-        if let Some(after) = cancel {
-            shared
-                .to_cancel
-                .lock()
-                .unwrap()
-                .push((now_ms() + after * 1000.0, wid.clone()));
-        }
+    }
+    // Signals and cancellations go to every workflow that may exist.
+    shared.started.fetch_add(1, Ordering::SeqCst);
+    if plan.signal {
+        shared.to_signal.lock().unwrap().push_back(wid.clone());
+    }
+    if let Some(after) = cancel {
+        shared
+            .to_cancel
+            .lock()
+            .unwrap()
+            .push((now_ms() + after * 1000.0, wid));
     }
 }
 
 /// Sends `go` to every workflow waiting for it until one is acknowledged (or the workflow is gone);
 /// each attempt carries a fresh unique input, so an input is applied at most once.
-async fn signaller(c: Swf, shared: Arc<Shared>) {
+async fn signaller(mut c: Swf, shared: Arc<Shared>) {
     while !shared.stop_all.load(Ordering::SeqCst) {
         let batch: Vec<String> = shared.to_signal.lock().unwrap().drain(..).collect();
         let mut keep = Vec::new();
@@ -241,7 +306,11 @@ async fn signaller(c: Swf, shared: Arc<Shared>) {
                 .await;
             match r.outcome {
                 Outcome::Ok | Outcome::Fault(_) => {}
-                _ => keep.push(wid),
+                _ => {
+                    // The next attempt (with a fresh input) goes to another node.
+                    c.home += 1;
+                    keep.push(wid)
+                }
             }
         }
         shared.to_signal.lock().unwrap().extend(keep);
@@ -249,7 +318,7 @@ async fn signaller(c: Swf, shared: Arc<Shared>) {
     }
 }
 
-async fn canceller(c: Swf, shared: Arc<Shared>) {
+async fn canceller(mut c: Swf, shared: Arc<Shared>) {
     while !shared.stop_all.load(Ordering::SeqCst) {
         let now = now_ms();
         let due: Vec<String> = {
@@ -273,6 +342,7 @@ async fn canceller(c: Swf, shared: Arc<Shared>) {
                 )
                 .await;
             if !matches!(r.outcome, Outcome::Ok | Outcome::Fault(_)) {
+                c.home += 1;
                 shared
                     .to_cancel
                     .lock()
@@ -284,8 +354,18 @@ async fn canceller(c: Swf, shared: Arc<Shared>) {
     }
 }
 
-/// Polls once; on a task returns (token, body with all history pages).
-async fn poll_decision(c: &Swf, node: usize, timeout: Duration) -> Option<(usize, Value)> {
+/// What one decision poll brought.
+enum Polled {
+    /// A task, its body with all history pages.
+    Task(Value),
+    /// An empty poll (a success).
+    Empty,
+    /// The poll (or a history page) failed.
+    Failed,
+}
+
+/// Polls once; a task comes with all its history pages.
+async fn poll_decision(c: &Swf, node: usize, timeout: Duration) -> Polled {
     let body = json!({"domain": DOMAIN, "taskList": {"name": "deciders"},
         "identity": c.process, "maximumPageSize": 1000});
     let r = c
@@ -296,8 +376,9 @@ async fn poll_decision(c: &Swf, node: usize, timeout: Duration) -> Option<(usize
         c.record("PollForDecisionTask", &r, OpKey::Other);
         if !r.outcome.is_ok() {
             tokio::time::sleep(Duration::from_millis(300)).await;
+            return Polled::Failed;
         }
-        return None;
+        return Polled::Empty;
     };
     let run_id = r.body["workflowExecution"]["runId"]
         .as_str()
@@ -324,7 +405,7 @@ async fn poll_decision(c: &Swf, node: usize, timeout: Duration) -> Option<(usize
             .await;
         c.record("PollForDecisionTask", &r, OpKey::Other);
         if !r.outcome.is_ok() || r.body["taskToken"].as_str() != Some(token.as_str()) {
-            return None;
+            return Polled::Failed;
         }
         if let (Some(all), Some(more)) =
             (task["events"].as_array_mut(), r.body["events"].as_array())
@@ -333,15 +414,19 @@ async fn poll_decision(c: &Swf, node: usize, timeout: Duration) -> Option<(usize
         }
         next = r.body["nextPageToken"].as_str().map(str::to_string);
     }
-    Some((node, task))
+    Polled::Task(task)
 }
 
 async fn decider_loop(c: Swf, shared: Arc<Shared>, poll_timeout: Duration) {
-    let mut node = c.home;
+    let mut target = PollTarget::new(c.home);
     while !shared.stop_all.load(Ordering::SeqCst) {
-        let Some((_, task)) = poll_decision(&c, node, poll_timeout).await else {
-            node += 1;
-            continue;
+        let task = match poll_decision(&c, target.next(), poll_timeout).await {
+            Polled::Task(task) => task,
+            Polled::Empty => continue,
+            Polled::Failed => {
+                target.failed();
+                continue;
+            }
         };
         let wid = task["workflowExecution"]["workflowId"]
             .as_str()
@@ -365,18 +450,18 @@ async fn decider_loop(c: Swf, shared: Arc<Shared>, poll_timeout: Duration) {
 }
 
 async fn worker_loop(c: Swf, shared: Arc<Shared>, poll_timeout: Duration) {
-    let mut node = c.home;
+    let mut target = PollTarget::new(c.home);
     while !shared.stop_all.load(Ordering::SeqCst) {
         let body =
             json!({"domain": DOMAIN, "taskList": {"name": "workers"}, "identity": c.process});
         let r = c
-            .call_once(node, "PollForActivityTask", &body, poll_timeout)
+            .call_once(target.next(), "PollForActivityTask", &body, poll_timeout)
             .await;
         let token = r.body["taskToken"].as_str().map(str::to_string);
         let Some(token) = token.filter(|_| r.outcome.is_ok()) else {
             c.record("PollForActivityTask", &r, OpKey::Other);
             if !r.outcome.is_ok() {
-                node += 1;
+                target.failed();
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
             continue;

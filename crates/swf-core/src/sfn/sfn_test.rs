@@ -628,3 +628,118 @@ fn stored_forms_of_sfn_commands_are_pinned() {
     // Existing variants are unchanged by the new one.
     assert_eq!(serde_json::to_string(&Op::Noop).unwrap(), r#""Noop""#);
 }
+
+#[test]
+fn outputs_match_the_model_shapes() {
+    // Every answer and every history event is checked against the Step Functions model's output
+    // shapes (required members, types, enums, lengths), as the SWF outputs are.
+    let m = swf_types::model::sfn_model();
+    let check = |shape: &str, v: &Value| {
+        swf_types::model::validate_shape(m, shape, v, "")
+            .unwrap_or_else(|f| panic!("{shape}: {} in {v}", f.message));
+    };
+    let mut w = World::new();
+    let created = w
+        .run(
+            1,
+            SfnOp::CreateActivity(CreateActivityInput {
+                name: "other".into(),
+                tags: None,
+            }),
+        )
+        .unwrap();
+    check("CreateActivityOutput", &created);
+    w.machine(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": ACT, "Next": "W", "Retry": [{"ErrorEquals": ["X"], "MaxAttempts": 1}]},
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "End": true,
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}
+    }}));
+    let started = w.start(10_000, "e", r#"{"items":[1,2]}"#).unwrap();
+    check("StartExecutionOutput", &started);
+    let e = exec_arn("e");
+    let task = w.take(10_100).unwrap();
+    check(
+        "GetActivityTaskOutput",
+        &json!({"taskToken": task.0, "input": task.1}),
+    );
+    w.run(
+        10_200,
+        SfnOp::SendTaskFailure(SendTaskFailureInput {
+            task_token: task.0,
+            error: Some("X".into()),
+            cause: None,
+        }),
+    )
+    .unwrap();
+    w.fire_all_due(12_000);
+    let task = w.take(12_100).unwrap();
+    w.run(
+        12_200,
+        SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+            task_token: task.0,
+            output: r#"{"items":[1,2]}"#.into(),
+        }),
+    )
+    .unwrap();
+    w.fire_all_due(14_000);
+    assert_eq!(w.status(&e), "SUCCEEDED");
+    let l = &w.limits;
+    check(
+        "DescribeActivityOutput",
+        &query::describe_activity(&w.state, l, ACT).unwrap(),
+    );
+    check(
+        "ListActivitiesOutput",
+        &query::list_activities(&w.state, None, None).unwrap(),
+    );
+    check(
+        "DescribeStateMachineOutput",
+        &query::describe_state_machine(&w.state, l, SM).unwrap(),
+    );
+    check(
+        "ListStateMachinesOutput",
+        &query::list_state_machines(&w.state, None, None).unwrap(),
+    );
+    check(
+        "DescribeExecutionOutput",
+        &query::describe_execution(&w.state, l, &e).unwrap(),
+    );
+    check(
+        "ListExecutionsOutput",
+        &query::list_executions(&w.state, l, SM, None, None, None).unwrap(),
+    );
+    check(
+        "DescribeStateMachineForExecutionOutput",
+        &query::describe_state_machine_for_execution(&w.state, l, &e).unwrap(),
+    );
+    check(
+        "ListTagsForResourceOutput",
+        &query::list_tags(&w.state, l, SM).unwrap(),
+    );
+    for include in [true, false] {
+        let h = query::get_execution_history(&w.state, l, &e, None, false, include, None).unwrap();
+        check("GetExecutionHistoryOutput", &h);
+        // Each event carries exactly one details member, the one its type names in the model.
+        for ev in h["events"].as_array().unwrap() {
+            let members: Vec<&String> = ev
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.ends_with("EventDetails"))
+                .collect();
+            assert!(members.len() <= 1, "{ev}");
+        }
+    }
+    let stop = w
+        .run(
+            20_000,
+            SfnOp::StopExecution(StopExecutionInput {
+                execution_arn: e,
+                error: None,
+                cause: None,
+            }),
+        )
+        .unwrap();
+    check("StopExecutionOutput", &stop);
+}
