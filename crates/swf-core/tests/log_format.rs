@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use swf_core::command::{Command, Op, Reply};
 use swf_core::items::{ItemKey, OpenItem};
 use swf_core::lifecycle::{DomainAction, TypeAction};
+use swf_core::sfn::{SfnDeadline, SfnOp};
 use swf_core::state::*;
 use swf_core::token::TaskToken;
 use swf_types::shapes::{ActivityType, WorkflowExecution, WorkflowType};
@@ -47,7 +48,10 @@ fn golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(name: &str, value
     let stored = std::fs::read_to_string(&path).unwrap();
     let parsed: T = serde_json::from_str(&stored)
         .unwrap_or_else(|e| panic!("{name}: the stored form no longer parses: {e}"));
-    assert_eq!(&parsed, value, "{name}: the stored form parses to another value");
+    assert_eq!(
+        &parsed, value,
+        "{name}: the stored form parses to another value"
+    );
     let stored_value: Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(
         serde_json::to_value(value).unwrap(),
@@ -121,9 +125,10 @@ fn op_variant(op: &Op) -> usize {
         Op::TagResource(_) => 19,
         Op::UntagResource(_) => 20,
         Op::Noop => 21,
+        Op::Sfn(_) => 22,
     }
 }
-const OP_VARIANTS: usize = 22;
+const OP_VARIANTS: usize = 23;
 
 /// One sample of every `Op` variant, with every optional member set somewhere.
 fn ops() -> Vec<Op> {
@@ -160,51 +165,51 @@ fn ops() -> Vec<Op> {
             identity: None,
         },
         Op::RespondDecisionTaskCompleted(shape(json!({"taskToken": "tok",
-            "executionContext": "ctx", "taskList": {"name": "tl2"},
-            "taskListScheduleToStartTimeout": "NONE",
-            "decisions": [
-                {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
-                    "activityType": {"name": "act", "version": "2"}, "activityId": "a1",
-                    "control": "c", "input": "i", "scheduleToCloseTimeout": "300",
-                    "taskList": {"name": "work"}, "taskPriority": "5",
-                    "scheduleToStartTimeout": "NONE", "startToCloseTimeout": "30",
-                    "heartbeatTimeout": "10"}},
-                {"decisionType": "RequestCancelActivityTask",
-                    "requestCancelActivityTaskDecisionAttributes": {"activityId": "a0"}},
-                {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
-                    "timerId": "t1", "control": "c", "startToFireTimeout": "5"}},
-                {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": "t0"}},
-                {"decisionType": "RecordMarker", "recordMarkerDecisionAttributes": {
-                    "markerName": "m", "details": "x"}},
-                {"decisionType": "SignalExternalWorkflowExecution",
-                    "signalExternalWorkflowExecutionDecisionAttributes": {"workflowId": "w-2",
-                    "runId": "run-2", "signalName": "go", "input": "s", "control": "c"}},
-                {"decisionType": "RequestCancelExternalWorkflowExecution",
-                    "requestCancelExternalWorkflowExecutionDecisionAttributes": {
-                    "workflowId": "w-3", "control": "c"}},
-                {"decisionType": "StartChildWorkflowExecution",
-                    "startChildWorkflowExecutionDecisionAttributes": {
-                    "workflowType": {"name": "wf", "version": "1"}, "workflowId": "child-1",
-                    "control": "c", "input": "ci", "executionStartToCloseTimeout": "100",
-                    "taskList": {"name": "tl"}, "taskPriority": "0",
-                    "taskStartToCloseTimeout": "10", "childPolicy": "REQUEST_CANCEL",
-                    "tagList": ["t"], "lambdaRole": "arn:aws:iam::1:role/r"}},
-                {"decisionType": "ScheduleLambdaFunction",
-                    "scheduleLambdaFunctionDecisionAttributes": {"id": "l1", "name": "fn",
-                    "control": "c", "input": "li", "startToCloseTimeout": "10"}},
-                {"decisionType": "CompleteWorkflowExecution",
-                    "completeWorkflowExecutionDecisionAttributes": {"result": "done"}},
-                {"decisionType": "FailWorkflowExecution",
-                    "failWorkflowExecutionDecisionAttributes": {"reason": "r", "details": "d"}},
-                {"decisionType": "CancelWorkflowExecution",
-                    "cancelWorkflowExecutionDecisionAttributes": {"details": "d"}},
-                {"decisionType": "ContinueAsNewWorkflowExecution",
-                    "continueAsNewWorkflowExecutionDecisionAttributes": {"input": "n",
-                    "executionStartToCloseTimeout": "600", "taskList": {"name": "tl"},
-                    "taskPriority": "1", "taskStartToCloseTimeout": "20",
-                    "childPolicy": "TERMINATE", "tagList": ["x"], "workflowTypeVersion": "2",
-                    "lambdaRole": "arn:aws:iam::1:role/r"}}
-            ]}))),
+        "executionContext": "ctx", "taskList": {"name": "tl2"},
+        "taskListScheduleToStartTimeout": "NONE",
+        "decisions": [
+            {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+                "activityType": {"name": "act", "version": "2"}, "activityId": "a1",
+                "control": "c", "input": "i", "scheduleToCloseTimeout": "300",
+                "taskList": {"name": "work"}, "taskPriority": "5",
+                "scheduleToStartTimeout": "NONE", "startToCloseTimeout": "30",
+                "heartbeatTimeout": "10"}},
+            {"decisionType": "RequestCancelActivityTask",
+                "requestCancelActivityTaskDecisionAttributes": {"activityId": "a0"}},
+            {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
+                "timerId": "t1", "control": "c", "startToFireTimeout": "5"}},
+            {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": "t0"}},
+            {"decisionType": "RecordMarker", "recordMarkerDecisionAttributes": {
+                "markerName": "m", "details": "x"}},
+            {"decisionType": "SignalExternalWorkflowExecution",
+                "signalExternalWorkflowExecutionDecisionAttributes": {"workflowId": "w-2",
+                "runId": "run-2", "signalName": "go", "input": "s", "control": "c"}},
+            {"decisionType": "RequestCancelExternalWorkflowExecution",
+                "requestCancelExternalWorkflowExecutionDecisionAttributes": {
+                "workflowId": "w-3", "control": "c"}},
+            {"decisionType": "StartChildWorkflowExecution",
+                "startChildWorkflowExecutionDecisionAttributes": {
+                "workflowType": {"name": "wf", "version": "1"}, "workflowId": "child-1",
+                "control": "c", "input": "ci", "executionStartToCloseTimeout": "100",
+                "taskList": {"name": "tl"}, "taskPriority": "0",
+                "taskStartToCloseTimeout": "10", "childPolicy": "REQUEST_CANCEL",
+                "tagList": ["t"], "lambdaRole": "arn:aws:iam::1:role/r"}},
+            {"decisionType": "ScheduleLambdaFunction",
+                "scheduleLambdaFunctionDecisionAttributes": {"id": "l1", "name": "fn",
+                "control": "c", "input": "li", "startToCloseTimeout": "10"}},
+            {"decisionType": "CompleteWorkflowExecution",
+                "completeWorkflowExecutionDecisionAttributes": {"result": "done"}},
+            {"decisionType": "FailWorkflowExecution",
+                "failWorkflowExecutionDecisionAttributes": {"reason": "r", "details": "d"}},
+            {"decisionType": "CancelWorkflowExecution",
+                "cancelWorkflowExecutionDecisionAttributes": {"details": "d"}},
+            {"decisionType": "ContinueAsNewWorkflowExecution",
+                "continueAsNewWorkflowExecutionDecisionAttributes": {"input": "n",
+                "executionStartToCloseTimeout": "600", "taskList": {"name": "tl"},
+                "taskPriority": "1", "taskStartToCloseTimeout": "20",
+                "childPolicy": "TERMINATE", "tagList": ["x"], "workflowTypeVersion": "2",
+                "lambdaRole": "arn:aws:iam::1:role/r"}}
+        ]}))),
         Op::RecordActivityTaskHeartbeat(shape(json!({"taskToken": "tok", "details": "50%"}))),
         Op::RespondActivityTaskCompleted(shape(json!({"taskToken": "tok", "result": "r"}))),
         Op::RespondActivityTaskFailed(shape(json!({"taskToken": "tok", "reason": "boom",
@@ -232,12 +237,77 @@ fn ops() -> Vec<Op> {
             activity_type: at(),
             action: TypeAction::Undeprecate,
         },
-        Op::TagResource(shape(json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
-            "tags": [{"key": "k", "value": "v"}, {"key": "k2"}]}))),
-        Op::UntagResource(shape(json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
-            "tagKeys": ["k"]}))),
+        Op::TagResource(shape(
+            json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
+            "tags": [{"key": "k", "value": "v"}, {"key": "k2"}]}),
+        )),
+        Op::UntagResource(shape(
+            json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
+            "tagKeys": ["k"]}),
+        )),
         Op::Noop,
     ]
+    .into_iter()
+    .chain(sfn_ops().into_iter().map(Op::Sfn))
+    .collect()
+}
+
+/// One sample of every Step Functions command (`Op::Sfn`), exhaustive like `op_variant`.
+fn sfn_ops() -> Vec<SfnOp> {
+    const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
+    const EXEC: &str = "arn:aws:states:us-east-1:000000000000:execution:m:e";
+    let all = vec![
+        SfnOp::CreateActivity(shape(
+            json!({"name": "work", "tags": [{"key": "k", "value": "v"}]}),
+        )),
+        SfnOp::DeleteActivity(shape(
+            json!({"activityArn": "arn:aws:states:us-east-1:000000000000:activity:work"}),
+        )),
+        SfnOp::CreateStateMachine(shape(json!({"name": "m", "definition": "{}",
+            "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD",
+            "tags": [{"key": "k", "value": "v"}], "publish": false}))),
+        SfnOp::UpdateStateMachine(shape(json!({"stateMachineArn": SM, "definition": "{}",
+            "roleArn": "arn:aws:iam::000000000000:role/r"}))),
+        SfnOp::DeleteStateMachine(shape(json!({"stateMachineArn": SM}))),
+        SfnOp::StartExecution {
+            input: shape(json!({"stateMachineArn": SM, "name": "e", "input": "{}"})),
+            default_name: "0b0e3c2a-0000-4000-8000-000000000000".into(),
+            seed: 42,
+        },
+        SfnOp::StopExecution(shape(
+            json!({"executionArn": EXEC, "error": "E", "cause": "C"}),
+        )),
+        SfnOp::StartTask {
+            execution_arn: EXEC.into(),
+            task_id: 5,
+            worker_name: Some("w".into()),
+        },
+        SfnOp::SendTaskSuccess(shape(json!({"taskToken": "t", "output": "{}"}))),
+        SfnOp::SendTaskFailure(shape(json!({"taskToken": "t", "error": "E", "cause": "C"}))),
+        SfnOp::SendTaskHeartbeat(shape(json!({"taskToken": "t"}))),
+        SfnOp::TagResource(shape(
+            json!({"resourceArn": SM, "tags": [{"key": "k", "value": "v"}]}),
+        )),
+        SfnOp::UntagResource(shape(json!({"resourceArn": SM, "tagKeys": ["k"]}))),
+    ];
+    for op in &all {
+        match op {
+            SfnOp::CreateActivity(_)
+            | SfnOp::DeleteActivity(_)
+            | SfnOp::CreateStateMachine(_)
+            | SfnOp::UpdateStateMachine(_)
+            | SfnOp::DeleteStateMachine(_)
+            | SfnOp::StartExecution { .. }
+            | SfnOp::StopExecution(_)
+            | SfnOp::StartTask { .. }
+            | SfnOp::SendTaskSuccess(_)
+            | SfnOp::SendTaskFailure(_)
+            | SfnOp::SendTaskHeartbeat(_)
+            | SfnOp::TagResource(_)
+            | SfnOp::UntagResource(_) => {}
+        }
+    }
+    all
 }
 
 /// Every deadline kind (exhaustive, like `op_variant`).
@@ -264,6 +334,8 @@ fn deadline_kinds() -> Vec<DeadlineKind> {
             | DeadlineKind::DecisionStartToClose
             | DeadlineKind::WorkflowStartToClose
             | DeadlineKind::Retention => {}
+            // Sampled by `sfn_deadline_kinds` (a golden file of their own, so the older ones stay).
+            DeadlineKind::Sfn(_) => {}
         }
     }
     all
@@ -328,6 +400,10 @@ fn every_reply_reads_as_it_was_written() {
         Reply::Heartbeat {
             cancel_requested: true,
         },
+        Reply::Sfn(
+            json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:e",
+            "startDate": 1_700_000_000.5}),
+        ),
     ];
     for reply in replies {
         let name = match &reply {
@@ -336,6 +412,7 @@ fn every_reply_reads_as_it_was_written() {
             Reply::DecisionTaskStarted { .. } => "DecisionTaskStarted",
             Reply::ActivityTaskStarted { .. } => "ActivityTaskStarted",
             Reply::Heartbeat { .. } => "Heartbeat",
+            Reply::Sfn(_) => "Sfn",
         };
         let record = RequestRecord {
             op: "StartWorkflowExecution".into(),
@@ -348,8 +425,10 @@ fn every_reply_reads_as_it_was_written() {
 #[test]
 fn stored_records_read_as_they_were_written() {
     let domain: DomainRecord = DomainRecord {
-        detail: shape(json!({"name": "d", "status": "REGISTERED", "description": "a domain",
-            "arn": "arn:aws:swf:us-east-1:123456789012:/domain/d"})),
+        detail: shape(
+            json!({"name": "d", "status": "REGISTERED", "description": "a domain",
+            "arn": "arn:aws:swf:us-east-1:123456789012:/domain/d"}),
+        ),
         tags: vec![shape(json!({"key": "team", "value": "core"}))],
         created: Timestamp(1_600_000_000_000),
         workflow_types: 2,
@@ -461,7 +540,10 @@ fn activity_state_base() -> Value {
 #[test]
 fn task_tokens_handed_out_stay_valid() {
     // Tokens are in workers' hands across upgrades: the wire form of each kind is frozen.
-    for (kind, name) in [(TaskKind::Decision, "decision"), (TaskKind::Activity, "activity")] {
+    for (kind, name) in [
+        (TaskKind::Decision, "decision"),
+        (TaskKind::Activity, "activity"),
+    ] {
         let token = TaskToken {
             kind,
             run_id: "22ab6c4e-1f0b-4c4e-9d7e-3f1c2d3b4a59".into(),
@@ -477,4 +559,75 @@ fn task_tokens_handed_out_stay_valid() {
         assert_eq!(stored.trim(), token.encode());
         assert_eq!(TaskToken::decode(stored.trim()), Some(token));
     }
+}
+
+#[test]
+fn stored_step_functions_records_read_as_they_were_written() {
+    // Activity, state machine and execution records (with the interpreter's `ExecutionState`, an open
+    // task and the history event form), made by applying commands, as the store keeps them.
+    use swf_core::sfn::records::{Activity, Execution, StateMachine};
+    use swf_core::sfn::{keys, SfnOp};
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let ops = vec![
+        SfnOp::CreateActivity(shape(json!({"name": "work"}))),
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r",
+            "definition": json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:states:us-east-1:000000000000:activity:work",
+                "TimeoutSeconds": 60, "HeartbeatSeconds": 10, "End": true}}}).to_string()}),
+        )),
+        SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+                "name": "e", "input": "{\"k\":1}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        },
+    ];
+    for (i, op) in ops.into_iter().enumerate() {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, i as u64 + 1, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    }
+    let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
+    let activity: Activity = serde_json::from_value(read(keys::activity("work"))).unwrap();
+    golden("record/sfn_activity", &activity);
+    let machine: StateMachine = serde_json::from_value(read(keys::state_machine("m"))).unwrap();
+    golden("record/sfn_state_machine", &machine);
+    let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:m:e";
+    let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
+    golden("record/sfn_execution", &execution);
+    let event = read(keys::history(exec_arn, 1));
+    golden("record/sfn_history_event", &event);
+}
+
+#[test]
+fn step_functions_deadlines_read_as_they_were_written() {
+    let kinds = [
+        SfnDeadline::TaskTimeout,
+        SfnDeadline::TaskHeartbeat,
+        SfnDeadline::Timer,
+        SfnDeadline::ExecutionTimeout,
+    ];
+    for k in kinds {
+        match k {
+            SfnDeadline::TaskTimeout
+            | SfnDeadline::TaskHeartbeat
+            | SfnDeadline::Timer
+            | SfnDeadline::ExecutionTimeout => {}
+        }
+    }
+    let deadlines: Vec<Deadline> = kinds
+        .into_iter()
+        .map(|k| deadline(DeadlineKind::Sfn(k)))
+        .collect();
+    golden("record/sfn_deadlines", &deadlines);
 }
