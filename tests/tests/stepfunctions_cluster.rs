@@ -162,5 +162,37 @@ async fn leader_killed_mid_execution_loses_nothing() -> anyhow::Result<()> {
         2
     );
     assert_eq!(kinds.last().map(String::as_str), Some("ExecutionSucceeded"));
+
+    // The killed node comes back and catches up: every replica holds the same state, the Step
+    // Functions keyspace included (the interpreter ran in each replica's apply).
+    nodes[leader_ix].relaunch()?;
+    nodes[leader_ix].wait_until_healthy().await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut digests = Vec::new();
+        for n in &nodes {
+            let d: Value = n
+                .http()
+                .get(format!("{}/cluster/digest", n.endpoint()))
+                .send()
+                .await?
+                .json()
+                .await?;
+            digests.push(d);
+        }
+        let same = digests.iter().all(|d| {
+            d["last_applied"] == digests[0]["last_applied"] && d["digest"] == digests[0]["digest"]
+        });
+        if same {
+            let sfn = &digests[0]["column_families"]["sfn"];
+            assert!(sfn["entries"].as_u64().unwrap_or(0) > 0, "{sfn}");
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "replicas disagree: {digests:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     Ok(())
 }
