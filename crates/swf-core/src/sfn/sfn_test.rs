@@ -743,3 +743,73 @@ fn outputs_match_the_model_shapes() {
         .unwrap();
     check("StopExecutionOutput", &stop);
 }
+
+#[test]
+fn a_failed_parallel_branch_closes_the_other_branches_task() {
+    let mut w = World::new();
+    w.machine(json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": ACT, "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "HeartbeatSeconds": 5, "End": true}}}
+        ]}
+    }}));
+    w.start(10_000, "e", "{}").unwrap();
+    let (a, _) = w.take(10_100).unwrap();
+    let (b, _) = w.take(10_100).unwrap();
+    w.run(
+        11_000,
+        SfnOp::SendTaskFailure(SendTaskFailureInput {
+            task_token: a,
+            error: Some("Boom".into()),
+            cause: None,
+        }),
+    )
+    .unwrap();
+    let d = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap();
+    assert_eq!(
+        (d["status"].as_str(), d["error"].as_str()),
+        (Some("FAILED"), Some("Boom"))
+    );
+    // The other branch's task was closed with the branch: no deadline left, a late answer is refused.
+    assert!(w.state.deadlines.is_empty());
+    let (k, _) = w
+        .run(
+            12_000,
+            SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: b,
+                output: "{}".into(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(k, FaultKind::TaskTimedOut);
+}
+
+#[test]
+fn execution_timeout_and_garbage_inputs() {
+    let mut w = World::new();
+    let mut def = task_machine(json!({}));
+    def["TimeoutSeconds"] = json!(2);
+    w.machine(def);
+    // (input, expected fault)
+    let cases = [
+        ("{not json", FaultKind::InvalidExecutionInput),
+        ("", FaultKind::InvalidExecutionInput),
+    ];
+    for (input, kind) in cases {
+        assert_eq!(
+            w.start(10_000, "bad", input).unwrap_err().0,
+            kind,
+            "{input:?}"
+        );
+    }
+    w.start(10_000, "e", "[1]").unwrap();
+    w.fire_all_due(11_999);
+    assert_eq!(w.status(&exec_arn("e")), "RUNNING");
+    w.fire_all_due(12_000);
+    assert_eq!(w.status(&exec_arn("e")), "TIMED_OUT");
+    assert_eq!(
+        w.history_types(&exec_arn("e")).last().unwrap(),
+        "ExecutionTimedOut"
+    );
+    assert!(w.state.queues.is_empty() && w.state.deadlines.is_empty());
+}
