@@ -616,13 +616,15 @@ fn step_functions_deadlines_read_as_they_were_written() {
         SfnDeadline::TaskHeartbeat,
         SfnDeadline::Timer,
         SfnDeadline::ExecutionTimeout,
+        SfnDeadline::Retention,
     ];
     for k in kinds {
         match k {
             SfnDeadline::TaskTimeout
             | SfnDeadline::TaskHeartbeat
             | SfnDeadline::Timer
-            | SfnDeadline::ExecutionTimeout => {}
+            | SfnDeadline::ExecutionTimeout
+            | SfnDeadline::Retention => {}
         }
     }
     let deadlines: Vec<Deadline> = kinds

@@ -116,6 +116,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
         closed_tasks: Default::default(),
         timers: Default::default(),
         timeout_due: None,
+        retention_due: None,
     };
     let index_key = keys::execution_index(&sm.arn, ctx.now.0, &name);
     put(ctx, index_key, &exec_arn);
@@ -298,4 +299,24 @@ fn close<S: Lookup + ?Sized>(
         let d = deadline(&exec.arn, SfnDeadline::ExecutionTimeout, 0, due);
         ctx.writes.push(Write::Disarm(d));
     }
+    let due = ctx.now.0.saturating_add(super::RETENTION_MS);
+    ctx.writes.push(Write::Arm(deadline(
+        &exec.arn,
+        SfnDeadline::Retention,
+        0,
+        due,
+    )));
+    exec.retention_due = Some(due);
+}
+
+/// Removes a closed execution whose retention ended: its record, its index entry and its history.
+pub(crate) fn purge<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution) {
+    for id in 1..=exec.state.last_event_id {
+        super::delete(ctx, keys::history(&exec.arn, id));
+    }
+    super::delete(
+        ctx,
+        keys::execution_index(&exec.state_machine_arn, exec.started.0, &exec.name),
+    );
+    super::delete(ctx, keys::execution(&exec.arn));
 }

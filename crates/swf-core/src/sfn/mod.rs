@@ -48,7 +48,13 @@ pub enum SfnDeadline {
     Timer,
     /// The machine's TimeoutSeconds.
     ExecutionTimeout,
+    /// The end of a closed execution's retention ([`RETENTION_MS`]): its record, index entry and
+    /// history are removed, and its name can be used again.
+    Retention,
 }
+
+/// How long a closed execution stays (AWS keeps closed STANDARD executions 90 days).
+pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
 
 /// A deadline of execution `arn`.
 pub(crate) fn deadline(arn: &str, kind: SfnDeadline, id: u64, due_ms: i64) -> Deadline {

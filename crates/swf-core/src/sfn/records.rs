@@ -99,6 +99,9 @@ pub struct Execution {
     /// Due time (ms) of the machine's TimeoutSeconds.
     #[serde(default)]
     pub timeout_due: Option<i64>,
+    /// When a closed execution is removed (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_due: Option<i64>,
 }
 
 impl Execution {

@@ -71,6 +71,14 @@ impl World {
         }
     }
 
+    /// Whether the only armed deadlines are closed executions' retention.
+    fn only_retention(&self) -> bool {
+        self.state
+            .deadlines
+            .iter()
+            .all(|d| d.kind == crate::state::DeadlineKind::Sfn(super::SfnDeadline::Retention))
+    }
+
     fn history_types(&self, exec: &str) -> Vec<String> {
         let h = query::get_execution_history(
             &self.state,
@@ -330,7 +338,7 @@ fn pass_task_choice_succeed_with_idempotent_start() {
         w.start(16_000, "e1", r#"{"a":1}"#).unwrap_err().0,
         FaultKind::ExecutionAlreadyExists
     );
-    assert!(w.state.deadlines.is_empty());
+    assert!(w.only_retention());
     assert!(w.state.queues.is_empty());
 }
 
@@ -372,7 +380,7 @@ fn timeouts_fire_on_time_never_early() {
                 .unwrap_err();
             assert_eq!(k, FaultKind::TaskTimedOut);
         }
-        assert!(w.state.deadlines.is_empty());
+        assert!(w.only_retention());
     }
 }
 
@@ -446,7 +454,7 @@ fn stop_closes_running_tasks() {
         )
         .unwrap_err();
     assert_eq!(k, FaultKind::TaskTimedOut);
-    assert!(w.state.deadlines.is_empty());
+    assert!(w.only_retention());
     let (k, _) = w
         .run(
             12_000,
@@ -771,7 +779,7 @@ fn a_failed_parallel_branch_closes_the_other_branches_task() {
         (Some("FAILED"), Some("Boom"))
     );
     // The other branch's task was closed with the branch: no deadline left, a late answer is refused.
-    assert!(w.state.deadlines.is_empty());
+    assert!(w.only_retention());
     let (k, _) = w
         .run(
             12_000,
@@ -811,5 +819,32 @@ fn execution_timeout_and_garbage_inputs() {
         w.history_types(&exec_arn("e")).last().unwrap(),
         "ExecutionTimedOut"
     );
-    assert!(w.state.queues.is_empty() && w.state.deadlines.is_empty());
+    assert!(w.state.queues.is_empty() && w.only_retention());
+}
+
+#[test]
+fn closed_executions_are_removed_after_their_retention() {
+    let mut w = World::new();
+    w.machine(json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}));
+    w.start(10_000, "e", "{}").unwrap();
+    assert_eq!(w.status(&exec_arn("e")), "SUCCEEDED");
+    let due = 10_000 + super::RETENTION_MS;
+    w.fire_all_due(due - 1);
+    assert_eq!(
+        w.start(due - 1, "e", "{}").unwrap_err().0,
+        FaultKind::ExecutionAlreadyExists
+    );
+    w.fire_all_due(due);
+    let f = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap_err();
+    assert_eq!(f.kind, FaultKind::ExecutionDoesNotExist);
+    // Nothing of it is left: no record, no index entry, no history, no deadline.
+    assert!(w
+        .state
+        .sfn
+        .keys()
+        .all(|k| k[0] == super::keys::ACTIVITY || k[0] == super::keys::STATE_MACHINE));
+    assert!(w.state.deadlines.is_empty());
+    // The name can be used again.
+    w.start(due + 1, "e", "{}").unwrap();
+    assert_eq!(w.status(&exec_arn("e")), "SUCCEEDED");
 }

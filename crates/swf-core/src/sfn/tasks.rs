@@ -208,6 +208,12 @@ pub(super) fn fire<S: Lookup + ?Sized>(
     let Ok(mut exec) = load(ctx, &d.run_id)? else {
         return Ok(reply(json!({})));
     };
+    if kind == SfnDeadline::Retention {
+        if !exec.is_running() && exec.retention_due == Some(d.due.0) {
+            super::executions::purge(ctx, &exec);
+        }
+        return Ok(reply(json!({})));
+    }
     if !exec.is_running() {
         return Ok(reply(json!({})));
     }
@@ -250,6 +256,7 @@ pub(super) fn fire<S: Lookup + ?Sized>(
             exec.timeout_due = None;
             Event::ExecutionTimedOut
         }
+        SfnDeadline::Retention => return Ok(reply(json!({}))),
     };
     // A firing never faults (a burst of firings shares one command).
     let _ = step(ctx, &mut exec, &event);
