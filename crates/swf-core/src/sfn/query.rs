@@ -266,6 +266,7 @@ pub fn list_executions<S: SfnRead + ?Sized>(
 ) -> Result<Value, Fault> {
     // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
     // is refused.
+    arn::parse(l, sm, Kind::StateMachine)?;
     let prefix = keys::execution_index_prefix(sm);
     if state_machine(s, l, sm).is_err()
         && s.sfn_scan(&prefix, None, 1, false)
