@@ -848,3 +848,120 @@ fn closed_executions_are_removed_after_their_retention() {
     w.start(due + 1, "e", "{}").unwrap();
     assert_eq!(w.status(&exec_arn("e")), "SUCCEEDED");
 }
+
+#[test]
+fn garbage_commands_never_panic_and_faults_write_nothing() {
+    // A deterministic stream of commands built from hostile pieces: every outcome is a reply or a
+    // modelled fault, and a fault writes nothing.
+    let mut w = World::new();
+    w.machine(task_machine(
+        json!({"HeartbeatSeconds": 1, "TimeoutSeconds": 3}),
+    ));
+    let mut r = Xs(0x9E37_79B9_7F4A_7C15);
+    let token = |e: &str, id: u64| super::tasks::token(e, id);
+    let texts: Vec<String> = vec![
+        String::new(),
+        "a b".into(),
+        "x".repeat(300),
+        "arn:aws:states:us-east-1:000000000000:activity:".into(),
+        "arn:aws:states:us-east-1:000000000000:execution:m:".into(),
+        "arn:aws:states:us-east-1:000000000000:execution:m:e0".into(),
+        "arn:aws:states:eu-west-1:1:execution:m:e0".into(),
+        SM.into(),
+        ACT.into(),
+        "{".into(),
+        "null".into(),
+        "[1,2".into(),
+        "\u{0}\u{7f}".into(),
+        token(&exec_arn("e0"), 3),
+        token(&exec_arn("e0"), 0),
+        token(&exec_arn("nope"), 3),
+        token("not an arn", 3),
+        json!({"StartAt": "X", "States": {}}).to_string(),
+    ];
+    for i in 0..2_000u64 {
+        let now = 10_000 + i as i64 * 100;
+        let op = match r.next() % 10 {
+            0 => SfnOp::StartExecution {
+                input: StartExecutionInput {
+                    state_machine_arn: if r.next() % 2 == 0 {
+                        SM.into()
+                    } else {
+                        r.pick(&texts)
+                    },
+                    name: Some(format!("e{}", r.next() % 3)),
+                    input: Some(if r.next() % 2 == 0 {
+                        "{}".into()
+                    } else {
+                        r.pick(&texts)
+                    }),
+                },
+                default_name: r.pick(&texts),
+                seed: r.next(),
+            },
+            1 => SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: r.pick(&texts),
+                output: r.pick(&texts),
+            }),
+            2 => SfnOp::SendTaskFailure(SendTaskFailureInput {
+                task_token: r.pick(&texts),
+                error: Some(r.pick(&texts)),
+                cause: None,
+            }),
+            3 => SfnOp::SendTaskHeartbeat(SendTaskHeartbeatInput {
+                task_token: r.pick(&texts),
+            }),
+            4 => SfnOp::StopExecution(StopExecutionInput {
+                execution_arn: r.pick(&texts),
+                error: None,
+                cause: Some(r.pick(&texts)),
+            }),
+            5 => SfnOp::StartTask {
+                execution_arn: r.pick(&texts),
+                task_id: r.next() % 5,
+                worker_name: None,
+            },
+            6 => SfnOp::CreateActivity(CreateActivityInput {
+                name: r.pick(&texts),
+                tags: None,
+            }),
+            7 => SfnOp::UpdateStateMachine(UpdateStateMachineInput {
+                state_machine_arn: r.pick(&texts),
+                definition: Some(r.pick(&texts)),
+                role_arn: None,
+            }),
+            8 => SfnOp::TagResource(TagResourceInput {
+                resource_arn: r.pick(&texts),
+                tags: vec![],
+            }),
+            _ => {
+                w.fire_all_due(now);
+                continue;
+            }
+        };
+        let before = w.state.sfn.len();
+        if w.run(now, op).is_err() {
+            assert_eq!(w.state.sfn.len(), before, "a fault wrote something");
+        }
+        // Real tasks get taken now and then, so token paths see open tasks too.
+        if r.next() % 4 == 0 {
+            let _ = w.take(now);
+        }
+    }
+}
+
+/// xorshift64: a tiny deterministic stream for the garbage test.
+struct Xs(u64);
+
+impl Xs {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick(&mut self, texts: &[String]) -> String {
+        texts[(self.next() % texts.len() as u64) as usize].clone()
+    }
+}
