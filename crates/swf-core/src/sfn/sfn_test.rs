@@ -884,13 +884,13 @@ fn garbage_commands_never_panic_and_faults_write_nothing() {
         let op = match r.next() % 10 {
             0 => SfnOp::StartExecution {
                 input: StartExecutionInput {
-                    state_machine_arn: if r.next() % 2 == 0 {
+                    state_machine_arn: if r.next().is_multiple_of(2) {
                         SM.into()
                     } else {
                         r.pick(&texts)
                     },
                     name: Some(format!("e{}", r.next() % 3)),
-                    input: Some(if r.next() % 2 == 0 {
+                    input: Some(if r.next().is_multiple_of(2) {
                         "{}".into()
                     } else {
                         r.pick(&texts)
@@ -944,7 +944,7 @@ fn garbage_commands_never_panic_and_faults_write_nothing() {
             assert_eq!(w.state.sfn.len(), before, "a fault wrote something");
         }
         // Real tasks get taken now and then, so token paths see open tasks too.
-        if r.next() % 4 == 0 {
+        if r.next().is_multiple_of(4) {
             let _ = w.take(now);
         }
     }
