@@ -21,8 +21,8 @@ use serde_json::{json, Value};
 use swf_core::command::{Command, Op, Reply};
 use swf_core::items::{ItemKey, OpenItem};
 use swf_core::lifecycle::{DomainAction, TypeAction};
-use swf_core::sfn::{SfnDeadline, SfnOp};
 use swf_core::state::*;
+use swf_core::sfn::{SfnDeadline, SfnOp};
 use swf_core::token::TaskToken;
 use swf_types::shapes::{ActivityType, WorkflowExecution, WorkflowType};
 use swf_types::Timestamp;
@@ -48,10 +48,7 @@ fn golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(name: &str, value
     let stored = std::fs::read_to_string(&path).unwrap();
     let parsed: T = serde_json::from_str(&stored)
         .unwrap_or_else(|e| panic!("{name}: the stored form no longer parses: {e}"));
-    assert_eq!(
-        &parsed, value,
-        "{name}: the stored form parses to another value"
-    );
+    assert_eq!(&parsed, value, "{name}: the stored form parses to another value");
     let stored_value: Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(
         serde_json::to_value(value).unwrap(),
@@ -165,51 +162,51 @@ fn ops() -> Vec<Op> {
             identity: None,
         },
         Op::RespondDecisionTaskCompleted(shape(json!({"taskToken": "tok",
-        "executionContext": "ctx", "taskList": {"name": "tl2"},
-        "taskListScheduleToStartTimeout": "NONE",
-        "decisions": [
-            {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
-                "activityType": {"name": "act", "version": "2"}, "activityId": "a1",
-                "control": "c", "input": "i", "scheduleToCloseTimeout": "300",
-                "taskList": {"name": "work"}, "taskPriority": "5",
-                "scheduleToStartTimeout": "NONE", "startToCloseTimeout": "30",
-                "heartbeatTimeout": "10"}},
-            {"decisionType": "RequestCancelActivityTask",
-                "requestCancelActivityTaskDecisionAttributes": {"activityId": "a0"}},
-            {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
-                "timerId": "t1", "control": "c", "startToFireTimeout": "5"}},
-            {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": "t0"}},
-            {"decisionType": "RecordMarker", "recordMarkerDecisionAttributes": {
-                "markerName": "m", "details": "x"}},
-            {"decisionType": "SignalExternalWorkflowExecution",
-                "signalExternalWorkflowExecutionDecisionAttributes": {"workflowId": "w-2",
-                "runId": "run-2", "signalName": "go", "input": "s", "control": "c"}},
-            {"decisionType": "RequestCancelExternalWorkflowExecution",
-                "requestCancelExternalWorkflowExecutionDecisionAttributes": {
-                "workflowId": "w-3", "control": "c"}},
-            {"decisionType": "StartChildWorkflowExecution",
-                "startChildWorkflowExecutionDecisionAttributes": {
-                "workflowType": {"name": "wf", "version": "1"}, "workflowId": "child-1",
-                "control": "c", "input": "ci", "executionStartToCloseTimeout": "100",
-                "taskList": {"name": "tl"}, "taskPriority": "0",
-                "taskStartToCloseTimeout": "10", "childPolicy": "REQUEST_CANCEL",
-                "tagList": ["t"], "lambdaRole": "arn:aws:iam::1:role/r"}},
-            {"decisionType": "ScheduleLambdaFunction",
-                "scheduleLambdaFunctionDecisionAttributes": {"id": "l1", "name": "fn",
-                "control": "c", "input": "li", "startToCloseTimeout": "10"}},
-            {"decisionType": "CompleteWorkflowExecution",
-                "completeWorkflowExecutionDecisionAttributes": {"result": "done"}},
-            {"decisionType": "FailWorkflowExecution",
-                "failWorkflowExecutionDecisionAttributes": {"reason": "r", "details": "d"}},
-            {"decisionType": "CancelWorkflowExecution",
-                "cancelWorkflowExecutionDecisionAttributes": {"details": "d"}},
-            {"decisionType": "ContinueAsNewWorkflowExecution",
-                "continueAsNewWorkflowExecutionDecisionAttributes": {"input": "n",
-                "executionStartToCloseTimeout": "600", "taskList": {"name": "tl"},
-                "taskPriority": "1", "taskStartToCloseTimeout": "20",
-                "childPolicy": "TERMINATE", "tagList": ["x"], "workflowTypeVersion": "2",
-                "lambdaRole": "arn:aws:iam::1:role/r"}}
-        ]}))),
+            "executionContext": "ctx", "taskList": {"name": "tl2"},
+            "taskListScheduleToStartTimeout": "NONE",
+            "decisions": [
+                {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+                    "activityType": {"name": "act", "version": "2"}, "activityId": "a1",
+                    "control": "c", "input": "i", "scheduleToCloseTimeout": "300",
+                    "taskList": {"name": "work"}, "taskPriority": "5",
+                    "scheduleToStartTimeout": "NONE", "startToCloseTimeout": "30",
+                    "heartbeatTimeout": "10"}},
+                {"decisionType": "RequestCancelActivityTask",
+                    "requestCancelActivityTaskDecisionAttributes": {"activityId": "a0"}},
+                {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
+                    "timerId": "t1", "control": "c", "startToFireTimeout": "5"}},
+                {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": "t0"}},
+                {"decisionType": "RecordMarker", "recordMarkerDecisionAttributes": {
+                    "markerName": "m", "details": "x"}},
+                {"decisionType": "SignalExternalWorkflowExecution",
+                    "signalExternalWorkflowExecutionDecisionAttributes": {"workflowId": "w-2",
+                    "runId": "run-2", "signalName": "go", "input": "s", "control": "c"}},
+                {"decisionType": "RequestCancelExternalWorkflowExecution",
+                    "requestCancelExternalWorkflowExecutionDecisionAttributes": {
+                    "workflowId": "w-3", "control": "c"}},
+                {"decisionType": "StartChildWorkflowExecution",
+                    "startChildWorkflowExecutionDecisionAttributes": {
+                    "workflowType": {"name": "wf", "version": "1"}, "workflowId": "child-1",
+                    "control": "c", "input": "ci", "executionStartToCloseTimeout": "100",
+                    "taskList": {"name": "tl"}, "taskPriority": "0",
+                    "taskStartToCloseTimeout": "10", "childPolicy": "REQUEST_CANCEL",
+                    "tagList": ["t"], "lambdaRole": "arn:aws:iam::1:role/r"}},
+                {"decisionType": "ScheduleLambdaFunction",
+                    "scheduleLambdaFunctionDecisionAttributes": {"id": "l1", "name": "fn",
+                    "control": "c", "input": "li", "startToCloseTimeout": "10"}},
+                {"decisionType": "CompleteWorkflowExecution",
+                    "completeWorkflowExecutionDecisionAttributes": {"result": "done"}},
+                {"decisionType": "FailWorkflowExecution",
+                    "failWorkflowExecutionDecisionAttributes": {"reason": "r", "details": "d"}},
+                {"decisionType": "CancelWorkflowExecution",
+                    "cancelWorkflowExecutionDecisionAttributes": {"details": "d"}},
+                {"decisionType": "ContinueAsNewWorkflowExecution",
+                    "continueAsNewWorkflowExecutionDecisionAttributes": {"input": "n",
+                    "executionStartToCloseTimeout": "600", "taskList": {"name": "tl"},
+                    "taskPriority": "1", "taskStartToCloseTimeout": "20",
+                    "childPolicy": "TERMINATE", "tagList": ["x"], "workflowTypeVersion": "2",
+                    "lambdaRole": "arn:aws:iam::1:role/r"}}
+            ]}))),
         Op::RecordActivityTaskHeartbeat(shape(json!({"taskToken": "tok", "details": "50%"}))),
         Op::RespondActivityTaskCompleted(shape(json!({"taskToken": "tok", "result": "r"}))),
         Op::RespondActivityTaskFailed(shape(json!({"taskToken": "tok", "reason": "boom",
@@ -237,14 +234,10 @@ fn ops() -> Vec<Op> {
             activity_type: at(),
             action: TypeAction::Undeprecate,
         },
-        Op::TagResource(shape(
-            json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
-            "tags": [{"key": "k", "value": "v"}, {"key": "k2"}]}),
-        )),
-        Op::UntagResource(shape(
-            json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
-            "tagKeys": ["k"]}),
-        )),
+        Op::TagResource(shape(json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
+            "tags": [{"key": "k", "value": "v"}, {"key": "k2"}]}))),
+        Op::UntagResource(shape(json!({"resourceArn": "arn:aws:swf:us-east-1:1:/domain/d",
+            "tagKeys": ["k"]}))),
         Op::Noop,
     ]
     .into_iter()
@@ -334,7 +327,8 @@ fn deadline_kinds() -> Vec<DeadlineKind> {
             | DeadlineKind::DecisionStartToClose
             | DeadlineKind::WorkflowStartToClose
             | DeadlineKind::Retention => {}
-            // Sampled by `sfn_deadline_kinds` (a golden file of their own, so the older ones stay).
+            // Sampled by `step_functions_deadlines_read_as_they_were_written` (a golden file of
+            // their own, so the older ones stay).
             DeadlineKind::Sfn(_) => {}
         }
     }
@@ -400,10 +394,8 @@ fn every_reply_reads_as_it_was_written() {
         Reply::Heartbeat {
             cancel_requested: true,
         },
-        Reply::Sfn(
-            json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:e",
-            "startDate": 1_700_000_000.5}),
-        ),
+        Reply::Sfn(json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:e",
+            "startDate": 1_700_000_000.5})),
     ];
     for reply in replies {
         let name = match &reply {
@@ -425,10 +417,8 @@ fn every_reply_reads_as_it_was_written() {
 #[test]
 fn stored_records_read_as_they_were_written() {
     let domain: DomainRecord = DomainRecord {
-        detail: shape(
-            json!({"name": "d", "status": "REGISTERED", "description": "a domain",
-            "arn": "arn:aws:swf:us-east-1:123456789012:/domain/d"}),
-        ),
+        detail: shape(json!({"name": "d", "status": "REGISTERED", "description": "a domain",
+            "arn": "arn:aws:swf:us-east-1:123456789012:/domain/d"})),
         tags: vec![shape(json!({"key": "team", "value": "core"}))],
         created: Timestamp(1_600_000_000_000),
         workflow_types: 2,
@@ -540,10 +530,7 @@ fn activity_state_base() -> Value {
 #[test]
 fn task_tokens_handed_out_stay_valid() {
     // Tokens are in workers' hands across upgrades: the wire form of each kind is frozen.
-    for (kind, name) in [
-        (TaskKind::Decision, "decision"),
-        (TaskKind::Activity, "activity"),
-    ] {
+    for (kind, name) in [(TaskKind::Decision, "decision"), (TaskKind::Activity, "activity")] {
         let token = TaskToken {
             kind,
             run_id: "22ab6c4e-1f0b-4c4e-9d7e-3f1c2d3b4a59".into(),
