@@ -4,7 +4,6 @@
 
 use serde_json::{json, Value};
 use sfn_lang::interpret::{self, Effect, Event, ExecutionInfo, Stamp, Status};
-use sfn_lang::Definition;
 use swf_types::{Fault, FaultKind};
 
 use super::arn::{self, Kind};
@@ -83,7 +82,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
             format!("Execution Already Exists: '{exec_arn}'"),
         )));
     }
-    let def = match Definition::parse(&sm.definition) {
+    let def = match super::definitions::parse(&sm.definition) {
         Ok(d) => d,
         Err(e) => return Ok(Err(fault(FaultKind::InvalidDefinition, e.to_string()))),
     };
@@ -147,7 +146,7 @@ pub(crate) fn step<S: Lookup + ?Sized>(
     exec: &mut Execution,
     event: &Event,
 ) -> Result<(), Fault> {
-    let def = Definition::parse(&exec.definition)
+    let def = super::definitions::parse(&exec.definition)
         .map_err(|e| Fault::internal(format!("stored definition does not parse: {e}")))?;
     let out = interpret::handle(&def, &mut exec.state, event, Stamp { now_ms: ctx.now.0 });
     advance(ctx, exec, out);

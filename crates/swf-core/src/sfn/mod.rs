@@ -12,6 +12,7 @@
 mod activities;
 pub mod arn;
 pub mod command;
+mod definitions;
 mod executions;
 pub mod keys;
 pub mod query;

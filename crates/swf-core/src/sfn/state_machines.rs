@@ -3,7 +3,6 @@
 //! UpdateStateMachine and DeleteStateMachine.
 
 use serde_json::json;
-use sfn_lang::Definition;
 use swf_types::FaultKind;
 
 use super::arn::{self, Kind};
@@ -16,7 +15,7 @@ use crate::state::{Lookup, ReadError};
 
 /// The `InvalidDefinition` fault for a definition text, if it is refused.
 pub(crate) fn check_definition(text: &str) -> Result<(), swf_types::Fault> {
-    Definition::parse(text)
+    super::definitions::parse(text)
         .map(|_| ())
         .map_err(|e| fault(FaultKind::InvalidDefinition, e.to_string()))
 }
