@@ -41,6 +41,26 @@ async fn faults_as_aws_writes_them() -> anyhow::Result<()> {
         body["message"],
         "1 validation error detected: Value null at 'output' failed to satisfy constraint: Member must not be null"
     );
+    // The model's patterns are enforced too (TraceHeader is `\p{ASCII}*`).
+    let (status, body) = raw(
+        &swfd,
+        "StartExecution",
+        &json!({"stateMachineArn": format!("{ARN_PREFIX}stateMachine:m"), "traceHeader": "caf\u{e9}"})
+            .to_string(),
+    )
+    .await?;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.validate#ValidationException"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("regular expression pattern"),
+        "{body}"
+    );
     let (status, body) = raw(&swfd, "NoSuchAction", "{}").await?;
     assert_eq!(
         (

@@ -37,6 +37,9 @@ pub struct Shape {
     pub max: Option<i64>,
     #[serde(default, rename = "enum")]
     pub enum_values: Option<Vec<String>>,
+    /// A string's pattern (the Step Functions model has a few; see [`pattern_holds`]).
+    #[serde(default)]
+    pub pattern: Option<String>,
 }
 
 impl Shape {
@@ -272,6 +275,13 @@ fn collect(
             if let Some(what) = out_of_len(shape, s.chars().count(), "length") {
                 err(&what);
             }
+            if let Some(p) = &shape.pattern {
+                if pattern_holds(p, s) == Some(false) {
+                    err(&format!(
+                        "Member must satisfy regular expression pattern: {p}"
+                    ));
+                }
+            }
         }
         "integer" | "long" => {
             let Some(n) = value.as_i64() else {
@@ -322,6 +332,26 @@ fn collect(
         other => return Err(Fault::internal(format!("unsupported model type {other}"))),
     }
     Ok(())
+}
+
+/// Whether `s` matches the model's `pattern`, for the patterns the models use (there is no regular
+/// expression engine here); `None` for a pattern not known, which is not enforced.
+pub fn pattern_holds(pattern: &str, s: &str) -> Option<bool> {
+    match pattern {
+        // Step Functions' ClientToken: printable ASCII, no space.
+        "[!-~]+" => Some(!s.is_empty() && s.chars().all(|c| ('!'..='~').contains(&c))),
+        // Step Functions' TraceHeader.
+        "\\p{ASCII}*" => Some(s.is_ascii()),
+        // Step Functions' CharacterRestrictedName: letters, digits, `_`, `-`, `.`, and not digits only.
+        "^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$" => Some(
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && s.chars()
+                    .any(|c| c.is_ascii_alphabetic() || "_-.".contains(c)),
+        ),
+        _ => None,
+    }
 }
 
 /// The length constraint `len` breaks, if any.
@@ -734,5 +764,41 @@ mod tests {
             "startChildWorkflowExecutionDecisionAttributes": {"workflowType": {"name": "n", "version": "v"},
             "workflowId": "c", "executionStartToCloseTimeout": "40000000"}}]});
         assert!(validate_input("RespondDecisionTaskCompleted", &child).is_err());
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn the_step_functions_patterns_are_enforced() {
+        // Every pattern of the Step Functions model is one the validator knows.
+        for (name, shape) in &sfn_model().shapes {
+            if let Some(p) = &shape.pattern {
+                assert!(
+                    pattern_holds(p, "x").is_some(),
+                    "{name}: pattern {p} not known"
+                );
+            }
+        }
+        let cases = [
+            ("[!-~]+", "abc-1", true),
+            ("[!-~]+", "a b", false),
+            ("\\p{ASCII}*", "Root=1-abc", true),
+            ("\\p{ASCII}*", "caf\u{e9}", false),
+            ("^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$", "prod-1", true),
+            ("^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$", "123", false),
+        ];
+        for (p, s, ok) in cases {
+            assert_eq!(pattern_holds(p, s), Some(ok), "{p} {s}");
+        }
+        let f = validate_input_in(
+            sfn_model(),
+            "StartExecution",
+            &serde_json::json!({"stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:m", "traceHeader": "caf\u{e9}"}),
+        )
+        .unwrap_err();
+        assert!(f.message.contains("at 'traceHeader' failed to satisfy constraint: Member must satisfy regular expression pattern"), "{}", f.message);
     }
 }
