@@ -1,7 +1,8 @@
 //! Step Functions under load and failure, through the real wire: 100 concurrent executions served by
 //! concurrent activity workers, the activity poller cap (`ActivityWorkerLimitExceeded`), and kill -9
 //! of the leader of a 3-node cluster mid-execution (the task token handed out before the kill
-//! completes the task after it, through a survivor, and the history stays valid).
+//! completes the task after it, through a survivor, and the history stays valid), the heartbeat
+//! grace of a new leader, and a node catching up Step Functions state from a snapshot.
 
 mod sfn_support;
 
@@ -194,5 +195,120 @@ async fn leader_killed_mid_execution_loses_nothing() -> anyhow::Result<()> {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    Ok(())
+}
+
+/// A worker that keeps heartbeating through a survivor is not timed out by a leader failover, even with
+/// a heartbeat timeout shorter than the election: the new leader grants one heartbeat period of grace
+/// to Step Functions tasks as it does to SWF's.
+#[tokio::test]
+async fn failover_does_not_time_out_a_heartbeating_task() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &["--long-poll-secs", "2"]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let leader_ix = (leader - 1) as usize;
+    let survivor = (leader_ix + 1) % 3;
+    let c = sfn_client(&nodes[survivor]);
+    let act = activity(&c, "steady").await?;
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": act, "HeartbeatSeconds": 1, "End": true}
+    }});
+    let sm = machine(&c, "grace", &def).await?;
+    let exec = start(&c, &sm, "e", "{}").await?;
+    let (token, _) = take(&c, &act).await?;
+    c.send_task_heartbeat().task_token(&token).send().await?;
+
+    nodes[leader_ix].kill9();
+    // Heartbeat through the survivor every 300 ms for 4 s; calls during the election may fail.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while std::time::Instant::now() < until {
+        let _ = c.send_task_heartbeat().task_token(&token).send().await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"survived":true}"#)
+        .send()
+        .await?;
+    assert_eq!(wait_closed(&c, &exec).await?, ExecutionStatus::Succeeded);
+    let kinds = types(&history(&c, &exec).await?);
+    assert!(
+        !kinds.iter().any(|k| k == "ActivityTimedOut"),
+        "the task timed out across the failover: {kinds:?}"
+    );
+    Ok(())
+}
+
+/// A node that was down while the others snapshotted and purged the log it missed catches up by
+/// installing a snapshot (the `sfn` column family with the rest), then holds the same state and serves
+/// the executions it never saw being written.
+#[tokio::test]
+async fn a_node_far_behind_catches_up_step_functions_from_a_snapshot() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &["--snapshot-every", "20"]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let lagging = (leader as usize) % 3; // a follower
+    let before = nodes[lagging].cluster_status().await?["last_applied"]
+        .as_u64()
+        .unwrap_or(0);
+    nodes[lagging].kill9();
+    let live = (0..3).find(|i| *i != lagging).expect("a live node");
+    let c = sfn_client(&nodes[live]);
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let sm = machine(&c, "snap", &def).await?;
+    let mut execs = Vec::new();
+    for i in 0..60 {
+        execs.push(start(&c, &sm, &format!("s{i}"), "{}").await?);
+    }
+    // Snapshots are taken and the log behind them purged in the background: wait for it, so the
+    // lagging node can only catch up from a snapshot.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let leader_status = nodes[(leader - 1) as usize].cluster_status().await?;
+        if leader_status["purged_index"].as_u64().unwrap_or(0) > before {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the leader never purged the log the lagging node needs: {leader_status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    nodes[lagging].relaunch()?;
+    nodes[lagging].wait_until_healthy().await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut digests = Vec::new();
+        for n in &nodes {
+            let d: Value = n
+                .http()
+                .get(format!("{}/cluster/digest", n.endpoint()))
+                .send()
+                .await?
+                .json()
+                .await?;
+            digests.push(d);
+        }
+        if digests.iter().all(|d| {
+            d["last_applied"] == digests[0]["last_applied"] && d["digest"] == digests[0]["digest"]
+        }) {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "replicas disagree: {digests:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = nodes[lagging].cluster_status().await?;
+    assert!(
+        status["snapshot_index"].as_u64().unwrap_or(0) > before,
+        "not caught up from a snapshot: {status}"
+    );
+    let back = sfn_client(&nodes[lagging]);
+    let d = back
+        .describe_execution()
+        .execution_arn(&execs[59])
+        .send()
+        .await?;
+    assert_eq!(d.status(), &ExecutionStatus::Succeeded);
     Ok(())
 }
