@@ -18,3 +18,17 @@ fn decider_and_worker_describe_their_flags() {
         );
     }
 }
+
+#[test]
+fn the_step_functions_worker_describes_its_flags() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sfn-worker"))
+        .arg("--help")
+        .output()
+        .expect("run --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--endpoint") && help.contains("--activity"),
+        "{help}"
+    );
+}

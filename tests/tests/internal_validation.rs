@@ -21,6 +21,7 @@ async fn execute(
             input,
             hops: 0,
             request_id: "e2e".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -122,6 +122,7 @@ async fn execute(
             input: serde_json::to_vec(input)?,
             hops: 0,
             request_id: request_id.to_string(),
+            ..Default::default()
         })
         .await?
         .into_inner();

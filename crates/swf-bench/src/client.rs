@@ -149,7 +149,8 @@ impl SwfClient {
         let timeout = self.timeout;
         let request = Request::post("/")
             .header("host", self.authority.as_str())
-            .header("x-amz-target", format!("SimpleWorkflowService.{action}"))
+            // An action with a prefix (`AWSStepFunctions.StartExecution`) is sent as it is.
+            .header("x-amz-target", target(action))
             .header("content-type", "application/x-amz-json-1.0")
             // Unsigned, but shaped like SigV4: moto_server picks the service from the credential scope.
             .header("authorization", AUTHORIZATION)
@@ -187,6 +188,15 @@ impl SwfClient {
         let t0 = Instant::now();
         let r = self.call(action, body).await;
         (t0.elapsed(), r)
+    }
+}
+
+/// The `X-Amz-Target` of `action`: SWF's unless the action names its own prefix.
+fn target(action: &str) -> String {
+    if action.contains('.') {
+        action.to_string()
+    } else {
+        format!("SimpleWorkflowService.{action}")
     }
 }
 

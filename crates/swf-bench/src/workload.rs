@@ -8,6 +8,9 @@
 //! - `timers`: start; decision (start a 1 s timer); decision (complete); records timer lateness.
 //! - `heartbeats`: like simple, the worker heartbeats three times before completing.
 //! - `idle-pollers`: every driver holds long polls on an empty task list for the whole run.
+//! - `sfn`: Step Functions on the same endpoint: StartExecution of a Pass → Task (activity) → Choice →
+//!   Succeed machine; GetActivityTask; SendTaskSuccess, which runs the execution to SUCCEEDED (each
+//!   driver has its own activity and state machine).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,6 +29,7 @@ pub enum Workload {
     Timers,
     Heartbeats,
     IdlePollers,
+    Sfn,
 }
 
 impl Workload {
@@ -36,6 +40,7 @@ impl Workload {
             Workload::Timers => "timers",
             Workload::Heartbeats => "heartbeats",
             Workload::IdlePollers => "idle-pollers",
+            Workload::Sfn => "sfn",
         }
     }
 
@@ -43,7 +48,7 @@ impl Workload {
     fn activities(self) -> usize {
         match self {
             Workload::Fanout => 10,
-            Workload::Timers | Workload::IdlePollers => 0,
+            Workload::Timers | Workload::IdlePollers | Workload::Sfn => 0,
             Workload::Simple | Workload::Heartbeats => 1,
         }
     }
@@ -133,12 +138,26 @@ pub async fn drive(id: usize, endpoint: String, shared: Arc<Shared>, timeout: Du
         d.idle_poll().await;
         return;
     }
+    let mut machine = None;
+    if shared.workload == Workload::Sfn {
+        match d.sfn_setup().await {
+            Ok(m) => machine = Some(m),
+            Err(()) => {
+                eprintln!("driver {id}: could not create its activity and state machine");
+                return;
+            }
+        }
+    }
     while !shared.stopped() {
         shared.pace().await;
         if shared.stopped() {
             break;
         }
-        if d.workflow().await.is_err() {
+        let done = match &machine {
+            Some((sm, activity)) => d.execution(sm, activity).await,
+            None => d.workflow().await,
+        };
+        if done.is_err() {
             // Counted already; give a failing service a moment instead of spinning.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -326,6 +345,65 @@ impl Driver<'_> {
             json!({"taskToken": token, "result": "done"}),
         )
         .await?;
+        Ok(())
+    }
+
+    /// Creates this driver's activity and state machine; returns (state machine ARN, activity ARN).
+    async fn sfn_setup(&mut self) -> Result<(String, String), ()> {
+        let name = format!("bench-{}-{}", self.shared.run_tag, self.id);
+        let act = self
+            .call("AWSStepFunctions.CreateActivity", json!({"name": name}))
+            .await?;
+        let activity = act["activityArn"].as_str().ok_or(())?.to_string();
+        let definition = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.p", "Next": "T"},
+            "T": {"Type": "Task", "Resource": activity, "ResultPath": "$.r", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.r.ok", "BooleanEquals": true, "Next": "S"}],
+                  "Default": "F"},
+            "S": {"Type": "Succeed"},
+            "F": {"Type": "Fail", "Error": "NotOk"}
+        }});
+        let sm = self
+            .call(
+                "AWSStepFunctions.CreateStateMachine",
+                json!({"name": name, "definition": definition.to_string(),
+                       "roleArn": "arn:aws:iam::000000000000:role/swf-bench"}),
+            )
+            .await?;
+        let sm = sm["stateMachineArn"].as_str().ok_or(())?.to_string();
+        Ok((sm, activity))
+    }
+
+    /// Runs one Step Functions execution to completion: start, take its activity task, succeed it
+    /// (the Choice and Succeed states run in the same applied command).
+    async fn execution(&mut self, sm: &str, activity: &str) -> Result<(), ()> {
+        self.seq += 1;
+        let name = format!("e-{}", self.seq);
+        self.call(
+            "AWSStepFunctions.StartExecution",
+            json!({"stateMachineArn": sm, "name": name, "input": "{\"bench\":true}"}),
+        )
+        .await?;
+        let token = loop {
+            let task = self
+                .call(
+                    "AWSStepFunctions.GetActivityTask",
+                    json!({"activityArn": activity, "workerName": format!("worker-{}", self.id)}),
+                )
+                .await?;
+            if let Some(t) = task.get("taskToken").and_then(Value::as_str) {
+                break t.to_string();
+            }
+            if self.shared.stopped() {
+                return Err(());
+            }
+        };
+        self.call(
+            "AWSStepFunctions.SendTaskSuccess",
+            json!({"taskToken": token, "output": "{\"ok\":true}"}),
+        )
+        .await?;
+        self.shared.stats.workflow_done();
         Ok(())
     }
 

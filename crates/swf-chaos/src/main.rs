@@ -14,6 +14,7 @@ mod history;
 mod nemesis;
 mod net;
 mod report;
+mod sfn;
 mod timeline;
 mod vanisher;
 mod workload;
@@ -186,6 +187,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         vanishers: args.vanishers,
     };
     let load = workload::Workload::start(&cfg, &endpoints, &rec);
+    // Step Functions executions and activity workers run beside the SWF workload, on the same nodes.
+    let mut sfn_load = sfn::SfnLoad::start(&endpoints, 2, long_poll, load.shared.clone())
+        .await
+        .context("starting the Step Functions load")?;
     let plan = nemesis::schedule(args.seed, args.duration as f64, args.nodes, &kinds);
     let mut nem = Nemesis {
         caps: caps.clone(),
@@ -226,6 +231,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     load.stop(Duration::from_secs(long_poll + 5)).await;
+    sfn_load.stop(Duration::from_secs(long_poll + 5)).await;
     let _ = collect::wait_quiescent(&cluster, Duration::from_secs(30)).await;
     tracing::info!("reading the final state");
     let mut fs = FinalState {
@@ -238,6 +244,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let ops = rec.snapshot();
     let availability = checker::availability::measure(&ops, &nem.log, t0, args.duration as f64);
     let mut verdicts = checker::check_all(&ops, &fs, &availability);
+    verdicts.insert("step-functions".into(), sfn_load.check(&endpoints).await);
     if !fs.read_errors.is_empty() {
         let mut v = Verdict::default();
         v.flag("final-state-read", json!({"problem": "the final state could not be read completely", "errors": fs.read_errors}));

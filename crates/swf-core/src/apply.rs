@@ -108,6 +108,7 @@ pub fn apply<S: Lookup + ?Sized>(
         Op::TagResource(i) => ctx.tag_resource(&i.resource_arn, &i.tags),
         Op::UntagResource(i) => ctx.untag_resource(&i.resource_arn, &i.tag_keys),
         Op::Noop => Ok(Ok(Reply::Done)),
+        Op::Sfn(op) => crate::sfn::apply(&mut ctx, op),
     };
     let outcome = result?;
     let writes = match (&outcome, request_id) {

@@ -90,6 +90,8 @@ pub enum Op {
     UntagResource(UntagResourceInput),
     /// Changes nothing; used to learn that everything before it is applied.
     Noop,
+    /// A Step Functions command (`crate::sfn`).
+    Sfn(crate::sfn::command::SfnOp),
 }
 
 impl Op {
@@ -118,6 +120,7 @@ impl Op {
             Op::TagResource(_) => "TagResource",
             Op::UntagResource(_) => "UntagResource",
             Op::Noop => "Noop",
+            Op::Sfn(op) => op.name(),
         }
     }
 }
@@ -203,6 +206,8 @@ pub enum Reply {
     },
     /// RecordActivityTaskHeartbeat's answer.
     Heartbeat { cancel_requested: bool },
+    /// A Step Functions action's output, as the model's JSON output shape.
+    Sfn(serde_json::Value),
 }
 
 /// The result of applying one command: the caller's answer (a reply or a modelled fault).

@@ -19,6 +19,7 @@ pub mod memstate;
 pub mod overlay;
 pub mod query;
 mod runs;
+pub mod sfn;
 pub mod state;
 mod tasks;
 mod timeouts;

@@ -31,6 +31,8 @@ pub struct MemState {
     pub requests: BTreeMap<(u64, String), RequestRecord>,
     /// Buckets below this one are forgotten.
     pub requests_forgotten: u64,
+    /// The Step Functions keyspace (`crate::sfn::keys`).
+    pub sfn: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 impl MemState {
@@ -123,6 +125,14 @@ impl MemState {
                 Write::Event { run_id, event } => {
                     self.history.insert((run_id, event.event_id), event);
                 }
+                Write::Sfn { key, value } => match value {
+                    Some(v) => {
+                        self.sfn.insert(key, v);
+                    }
+                    None => {
+                        self.sfn.remove(&key);
+                    }
+                },
                 Write::Enqueue(q) => {
                     self.queues.insert(queue_key(&q), q);
                 }
@@ -239,6 +249,10 @@ impl Lookup for MemState {
     fn requests_forgotten_below(&self) -> Result<u64, ReadError> {
         Ok(self.requests_forgotten)
     }
+
+    fn sfn_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        Ok(self.sfn.get(key).cloned())
+    }
 }
 
 impl StateRead for MemState {
@@ -329,6 +343,35 @@ impl StateRead for MemState {
                 .take(limit)
                 .cloned()
                 .collect()
+        })
+    }
+}
+
+impl crate::sfn::query::SfnRead for MemState {
+    fn sfn_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ReadError> {
+        let rows = self
+            .sfn
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| match after {
+                Some(a) if reverse => k.as_slice() < a,
+                Some(a) => k.as_slice() > a,
+                None => true,
+            })
+            .map(|(k, v)| (k.clone(), v.clone()));
+        Ok(if reverse {
+            let mut all: Vec<_> = rows.collect();
+            all.reverse();
+            all.truncate(limit);
+            all
+        } else {
+            rows.take(limit).collect()
         })
     }
 }

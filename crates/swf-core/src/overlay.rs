@@ -37,6 +37,8 @@ pub struct Overlay<'a, S: Lookup + ?Sized> {
     requests: BTreeMap<(u64, String), RequestRecord>,
     /// Set when this entry forgot old buckets of the table: the buckets below it.
     requests_forgotten: Option<u64>,
+    /// Step Functions records this entry wrote (`None`: deleted).
+    sfn: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
@@ -54,6 +56,7 @@ impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
             purged: BTreeSet::new(),
             requests: BTreeMap::new(),
             requests_forgotten: None,
+            sfn: BTreeMap::new(),
         }
     }
 
@@ -128,6 +131,9 @@ impl<'a, S: Lookup + ?Sized> Overlay<'a, S> {
                 Write::ForgetRequests { below } => {
                     self.requests = self.requests.split_off(&(*below, String::new()));
                     self.requests_forgotten = Some(*below);
+                }
+                Write::Sfn { key, value } => {
+                    self.sfn.insert(key.clone(), value.clone());
                 }
                 // Queues, deadlines and visibility rows are never read by `apply`; open items are
                 // read with their record, which the overlay keeps whole (`Write::Execution`).
@@ -229,6 +235,13 @@ impl<S: Lookup + ?Sized> Lookup for Overlay<'_, S> {
         match self.requests_forgotten {
             Some(below) => Ok(below),
             None => self.base.requests_forgotten_below(),
+        }
+    }
+
+    fn sfn_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        match self.sfn.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.sfn_get(key),
         }
     }
 }

@@ -45,6 +45,8 @@ pub trait Lookup {
     fn request(&self, bucket: u64, request_id: &str) -> Result<Option<RequestRecord>, ReadError>;
     /// The bucket below which recorded calls have been forgotten (0: none yet).
     fn requests_forgotten_below(&self) -> Result<u64, ReadError>;
+    /// A record of the Step Functions keyspace (`crate::sfn::keys`), as stored.
+    fn sfn_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError>;
 }
 
 /// What the de-duplication table keeps of an applied call: enough to answer it again.
@@ -215,6 +217,8 @@ pub enum DeadlineKind {
     WorkflowStartToClose,
     /// The end of a closed execution's retention period: it is purged (`event_id` 0).
     Retention,
+    /// A Step Functions deadline (`run_id` is the execution ARN; see `crate::sfn`).
+    Sfn(crate::sfn::SfnDeadline),
 }
 
 /// A durable deadline, indexed by due time in applied state. The leader fires it by proposing
@@ -390,6 +394,11 @@ pub enum Write {
     },
     Enqueue(QueuedTask),
     Dequeue(QueuedTask),
+    /// Sets (`Some`) or deletes (`None`) a record of the Step Functions keyspace.
+    Sfn {
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
     /// Sets (`Some`) or removes (`None`) one open item of an execution (see `items`).
     Item {
         run_id: String,

@@ -13,6 +13,9 @@ use crate::state::*;
 
 impl<S: Lookup + ?Sized> Ctx<'_, S> {
     pub(crate) fn fire(&mut self, d: &Deadline) -> Result<Outcome, ReadError> {
+        if let DeadlineKind::Sfn(kind) = d.kind {
+            return crate::sfn::fire(self, d, kind);
+        }
         if self.now < d.due {
             // Never early: the leader proposes again once the time has come.
             return Ok(Ok(Reply::Done));
@@ -106,7 +109,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                     }
                 }
             }
-            DeadlineKind::Retention => {}
+            DeadlineKind::Retention | DeadlineKind::Sfn(_) => {}
             DeadlineKind::WorkflowStartToClose => {
                 let child_policy = exec.rec.config.child_policy;
                 exec.add_event(

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use swf_core::command::{Command, Op, Reply};
 use swf_core::items::{ItemKey, OpenItem};
 use swf_core::lifecycle::{DomainAction, TypeAction};
+use swf_core::sfn::{SfnDeadline, SfnOp};
 use swf_core::state::*;
 use swf_core::token::TaskToken;
 use swf_types::shapes::{ActivityType, WorkflowExecution, WorkflowType};
@@ -124,9 +125,10 @@ fn op_variant(op: &Op) -> usize {
         Op::TagResource(_) => 19,
         Op::UntagResource(_) => 20,
         Op::Noop => 21,
+        Op::Sfn(_) => 22,
     }
 }
-const OP_VARIANTS: usize = 22;
+const OP_VARIANTS: usize = 23;
 
 /// One sample of every `Op` variant, with every optional member set somewhere.
 fn ops() -> Vec<Op> {
@@ -245,6 +247,67 @@ fn ops() -> Vec<Op> {
         )),
         Op::Noop,
     ]
+    .into_iter()
+    .chain(sfn_ops().into_iter().map(Op::Sfn))
+    .collect()
+}
+
+/// One sample of every Step Functions command (`Op::Sfn`), exhaustive like `op_variant`.
+fn sfn_ops() -> Vec<SfnOp> {
+    const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
+    const EXEC: &str = "arn:aws:states:us-east-1:000000000000:execution:m:e";
+    let all = vec![
+        SfnOp::CreateActivity(shape(
+            json!({"name": "work", "tags": [{"key": "k", "value": "v"}]}),
+        )),
+        SfnOp::DeleteActivity(shape(
+            json!({"activityArn": "arn:aws:states:us-east-1:000000000000:activity:work"}),
+        )),
+        SfnOp::CreateStateMachine(shape(json!({"name": "m", "definition": "{}",
+            "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD",
+            "tags": [{"key": "k", "value": "v"}], "publish": false}))),
+        SfnOp::UpdateStateMachine(shape(json!({"stateMachineArn": SM, "definition": "{}",
+            "roleArn": "arn:aws:iam::000000000000:role/r"}))),
+        SfnOp::DeleteStateMachine(shape(json!({"stateMachineArn": SM}))),
+        SfnOp::StartExecution {
+            input: shape(json!({"stateMachineArn": SM, "name": "e", "input": "{}"})),
+            default_name: "0b0e3c2a-0000-4000-8000-000000000000".into(),
+            seed: 42,
+        },
+        SfnOp::StopExecution(shape(
+            json!({"executionArn": EXEC, "error": "E", "cause": "C"}),
+        )),
+        SfnOp::StartTask {
+            execution_arn: EXEC.into(),
+            task_id: 5,
+            worker_name: Some("w".into()),
+        },
+        SfnOp::SendTaskSuccess(shape(json!({"taskToken": "t", "output": "{}"}))),
+        SfnOp::SendTaskFailure(shape(json!({"taskToken": "t", "error": "E", "cause": "C"}))),
+        SfnOp::SendTaskHeartbeat(shape(json!({"taskToken": "t"}))),
+        SfnOp::TagResource(shape(
+            json!({"resourceArn": SM, "tags": [{"key": "k", "value": "v"}]}),
+        )),
+        SfnOp::UntagResource(shape(json!({"resourceArn": SM, "tagKeys": ["k"]}))),
+    ];
+    for op in &all {
+        match op {
+            SfnOp::CreateActivity(_)
+            | SfnOp::DeleteActivity(_)
+            | SfnOp::CreateStateMachine(_)
+            | SfnOp::UpdateStateMachine(_)
+            | SfnOp::DeleteStateMachine(_)
+            | SfnOp::StartExecution { .. }
+            | SfnOp::StopExecution(_)
+            | SfnOp::StartTask { .. }
+            | SfnOp::SendTaskSuccess(_)
+            | SfnOp::SendTaskFailure(_)
+            | SfnOp::SendTaskHeartbeat(_)
+            | SfnOp::TagResource(_)
+            | SfnOp::UntagResource(_) => {}
+        }
+    }
+    all
 }
 
 /// Every deadline kind (exhaustive, like `op_variant`).
@@ -271,6 +334,9 @@ fn deadline_kinds() -> Vec<DeadlineKind> {
             | DeadlineKind::DecisionStartToClose
             | DeadlineKind::WorkflowStartToClose
             | DeadlineKind::Retention => {}
+            // Sampled by `step_functions_deadlines_read_as_they_were_written` (a golden file of
+            // their own, so the older ones stay).
+            DeadlineKind::Sfn(_) => {}
         }
     }
     all
@@ -335,6 +401,10 @@ fn every_reply_reads_as_it_was_written() {
         Reply::Heartbeat {
             cancel_requested: true,
         },
+        Reply::Sfn(
+            json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:e",
+            "startDate": 1_700_000_000.5}),
+        ),
     ];
     for reply in replies {
         let name = match &reply {
@@ -343,6 +413,7 @@ fn every_reply_reads_as_it_was_written() {
             Reply::DecisionTaskStarted { .. } => "DecisionTaskStarted",
             Reply::ActivityTaskStarted { .. } => "ActivityTaskStarted",
             Reply::Heartbeat { .. } => "Heartbeat",
+            Reply::Sfn(_) => "Sfn",
         };
         let record = RequestRecord {
             op: "StartWorkflowExecution".into(),
@@ -379,6 +450,7 @@ fn stored_records_read_as_they_were_written() {
             scheduled_event_id: 8,
             started_event_id: 9,
             unhandled_events: true,
+            pending: None,
         },
         previous_started_event_id: 4,
         latest_activity_task_timestamp: Some(Timestamp(1_700_000_000_500)),
@@ -391,6 +463,18 @@ fn stored_records_read_as_they_were_written() {
         ..ExecutionRecord::sample("run-1")
     };
     golden("record/execution_open", &started);
+    // A started decision task with the next one scheduled behind it (real SWF's order, issue 13).
+    let pending = ExecutionRecord {
+        decision: DecisionSlot::Started {
+            scheduled_event_id: 8,
+            started_event_id: 9,
+            unhandled_events: true,
+            pending: Some(11),
+        },
+        next_event_id: 12,
+        ..ExecutionRecord::sample("run-4")
+    };
+    golden("record/execution_started_pending", &pending);
     let scheduled = ExecutionRecord {
         decision: DecisionSlot::Scheduled {
             scheduled_event_id: 2,
@@ -423,7 +507,6 @@ fn open_items_and_their_keys_read_as_they_were_written() {
             last_heartbeat: Some(Timestamp(1_700_000_000_100)),
             start_to_close_secs: Some(30),
             heartbeat_secs: Some(10),
-            ..serde_json::from_value(activity_state_base()).unwrap()
         }),
         OpenItem::Timer {
             timer_id: "t1".into(),
@@ -458,15 +541,6 @@ fn open_items_and_their_keys_read_as_they_were_written() {
     };
 }
 
-/// An `ActivityState` with every member: the sample above overrides them all, this supplies the rest
-/// should the struct gain members with defaults.
-fn activity_state_base() -> Value {
-    json!({"activity_id": "", "activity_type": {"name": "", "version": ""},
-        "scheduled_event_id": 0, "started_event_id": null, "input": null, "queued": null,
-        "cancel_requested": false, "latest_cancel_requested_event_id": null,
-        "heartbeat_details": null, "last_heartbeat": null})
-}
-
 #[test]
 fn task_tokens_handed_out_stay_valid() {
     // Tokens are in workers' hands across upgrades: the wire form of each kind is frozen.
@@ -489,4 +563,77 @@ fn task_tokens_handed_out_stay_valid() {
         assert_eq!(stored.trim(), token.encode());
         assert_eq!(TaskToken::decode(stored.trim()), Some(token));
     }
+}
+
+#[test]
+fn stored_step_functions_records_read_as_they_were_written() {
+    // Activity, state machine and execution records (with the interpreter's `ExecutionState`, an open
+    // task and the history event form), made by applying commands, as the store keeps them.
+    use swf_core::sfn::records::{Activity, Execution, StateMachine};
+    use swf_core::sfn::{keys, SfnOp};
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let ops = vec![
+        SfnOp::CreateActivity(shape(json!({"name": "work"}))),
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r",
+            "definition": json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:states:us-east-1:000000000000:activity:work",
+                "TimeoutSeconds": 60, "HeartbeatSeconds": 10, "End": true}}}).to_string()}),
+        )),
+        SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+                "name": "e", "input": "{\"k\":1}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        },
+    ];
+    for (i, op) in ops.into_iter().enumerate() {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, i as u64 + 1, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    }
+    let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
+    let activity: Activity = serde_json::from_value(read(keys::activity("work"))).unwrap();
+    golden("record/sfn_activity", &activity);
+    let machine: StateMachine = serde_json::from_value(read(keys::state_machine("m"))).unwrap();
+    golden("record/sfn_state_machine", &machine);
+    let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:m:e";
+    let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
+    golden("record/sfn_execution", &execution);
+    let event = read(keys::history(exec_arn, 1));
+    golden("record/sfn_history_event", &event);
+}
+
+#[test]
+fn step_functions_deadlines_read_as_they_were_written() {
+    let kinds = [
+        SfnDeadline::TaskTimeout,
+        SfnDeadline::TaskHeartbeat,
+        SfnDeadline::Timer,
+        SfnDeadline::ExecutionTimeout,
+        SfnDeadline::Retention,
+    ];
+    for k in kinds {
+        match k {
+            SfnDeadline::TaskTimeout
+            | SfnDeadline::TaskHeartbeat
+            | SfnDeadline::Timer
+            | SfnDeadline::ExecutionTimeout
+            | SfnDeadline::Retention => {}
+        }
+    }
+    let deadlines: Vec<Deadline> = kinds
+        .into_iter()
+        .map(|k| deadline(DeadlineKind::Sfn(k)))
+        .collect();
+    golden("record/sfn_deadlines", &deadlines);
 }

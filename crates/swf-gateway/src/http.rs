@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use swf_node::router::Api;
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::State;
@@ -19,6 +20,8 @@ use tracing::Instrument;
 pub const MAX_BODY: usize = swf_types::model::MAX_REQUEST_BYTES;
 
 const TARGET_PREFIX: &str = "SimpleWorkflowService.";
+/// The `X-Amz-Target` prefix of AWS Step Functions actions (served on the same port).
+const SFN_TARGET_PREFIX: &str = "AWSStepFunctions.";
 pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// Shared state of the gateway.
@@ -218,7 +221,12 @@ impl Gateway {
     /// through the node (on to the leader; a long poll waits there).
     pub async fn swf_call(&self, target: &str, body: SwfBody) -> SwfReply {
         let request_id = self.request_id();
-        let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
+        // The API is decided by the target prefix only, and travels with the call to the leader.
+        let (api, action, model) = if let Some(a) = target.strip_prefix(TARGET_PREFIX) {
+            (Api::Swf, a, swf_types::model::model())
+        } else if let Some(a) = target.strip_prefix(SFN_TARGET_PREFIX) {
+            (Api::Sfn, a, swf_types::model::sfn_model())
+        } else {
             return SwfReply::fault(&Fault::unknown_operation(target), request_id);
         };
         let body = match body {
@@ -235,13 +243,13 @@ impl Gateway {
         // Only the model's actions come in from the network (the internal `_` ones never do). The
         // body is validated against the model on the leader, which executes the call: every path
         // into the state machine is checked there (`swf_types::model::check_request`).
-        if !swf_types::model::model().operations.contains_key(action) {
+        if !model.operations.contains_key(action) {
             return SwfReply::fault(&Fault::unknown_operation(action), request_id);
         }
-        let span = tracing::debug_span!("swf", action, request_id = %request_id);
+        let span = tracing::debug_span!("swf", action, api = api.wire(), request_id = %request_id);
         match self
             .node
-            .call(action, body, &request_id)
+            .call(api, action, body, &request_id)
             .instrument(span)
             .await
         {

@@ -23,6 +23,11 @@ use swf_types::Fault;
 use crate::matcher::{ClaimGuard, ListKey, Matcher};
 use crate::proposer::{Clock, Proposer};
 
+// Step Functions actions: a child module, so it shares the executor's write path, read barrier and
+// long polls without widening their visibility.
+#[path = "sfn_executor.rs"]
+mod sfn;
+
 /// Runs SWF actions on the leader.
 pub struct Executor {
     raft: Raft<TypeConfig>,
@@ -148,6 +153,19 @@ impl Executor {
             .await
             .map_err(|e| Fault::unavailable(format!("Read barrier failed: {e}")))?;
         Ok(&self.reader)
+    }
+
+    /// Runs `action` of `api` (SWF or Step Functions) with its JSON `input`.
+    pub async fn execute_api(
+        &self,
+        api: crate::router::Api,
+        action: &str,
+        input: &[u8],
+    ) -> Result<Vec<u8>, Fault> {
+        match api {
+            crate::router::Api::Swf => self.execute(action, input).await,
+            crate::router::Api::Sfn => self.execute_sfn(action, input).await,
+        }
     }
 
     /// Runs `action` with its (model-validated) JSON `input`; returns the JSON output.
@@ -398,6 +416,17 @@ impl Executor {
             return Err(Fault::unknown_resource(format!("Unknown domain: {domain}")));
         }
         let list = (domain.to_string(), kind, task_list.to_string());
+        self.poll_list(list, start).await
+    }
+
+    /// Waits (up to the long-poll time) for a queued task of `list` and starts it with the command
+    /// `start` makes for it (see [`Executor::poll`]; the list's owner is known to exist).
+    async fn poll_list(
+        &self,
+        list: ListKey,
+        start: impl Fn(&swf_core::state::QueuedTask) -> Op,
+    ) -> Result<Option<Reply>, Fault> {
+        let (domain, kind, task_list) = (list.0.as_str(), list.1, list.2.as_str());
         let guard = self.matcher.register(list.clone())?;
         let deadline = tokio::time::Instant::now() + self.long_poll;
         loop {

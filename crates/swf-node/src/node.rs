@@ -420,15 +420,19 @@ impl Node {
         }
     }
 
-    /// Runs the SWF action `action` with its JSON `input` on the leader, whichever node this is (see
-    /// `router`); `request_id` identifies the client's call across forwarding and retries.
+    /// Runs the action `action` of `api` (SWF or Step Functions) with its JSON `input` on the leader,
+    /// whichever node this is (see `router`); `request_id` identifies the client's call across
+    /// forwarding and retries.
     pub async fn call(
         &self,
+        api: crate::router::Api,
         action: &str,
         input: Vec<u8>,
         request_id: &str,
     ) -> Result<Vec<u8>, swf_types::Fault> {
-        self.router.call(action, input, 0, request_id).await
+        self.router
+            .call_api(api, action, input, 0, request_id)
+            .await
     }
 
     /// This node's own applied-state digest (how replicas are compared; never forwarded).

@@ -237,6 +237,19 @@ impl Router {
         hops: u32,
         request_id: &str,
     ) -> Result<Vec<u8>, Fault> {
+        self.call_api(Api::Swf, action, input, hops, request_id)
+            .await
+    }
+
+    /// [`Router::call`] for an action of `api`.
+    pub async fn call_api(
+        &self,
+        api: Api,
+        action: &str,
+        input: Vec<u8>,
+        hops: u32,
+        request_id: &str,
+    ) -> Result<Vec<u8>, Fault> {
         let started = Instant::now();
         // A poll that moved answers (empty) by the time its first attempt would have, so its client,
         // which waits a little over the long-poll time, still gets the answer.
@@ -258,7 +271,8 @@ impl Router {
             let attempt = match tried.and_then(|id| self.addr_of(id)) {
                 None => Attempt::Done(Err(Fault::unavailable("No Raft leader is known yet"))),
                 Some(addr) => {
-                    let send = self.send(&addr, action, input.clone(), hops, request_id, timeout);
+                    let send =
+                        self.send(api, &addr, action, input.clone(), hops, request_id, timeout);
                     tokio::select! {
                         r = tokio::time::timeout(timeout, send) => match r {
                             Ok(r) => Attempt::Done(r),
@@ -410,8 +424,10 @@ impl Router {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
+        api: Api,
         addr: &str,
         action: &str,
         input: Vec<u8>,
@@ -425,6 +441,7 @@ impl Router {
             input,
             hops,
             request_id: request_id.to_string(),
+            api: api.wire().to_string(),
         });
         // The deadline travels with the call (`grpc-timeout`), so the node it is forwarded through
         // gives up no later than this one.
@@ -463,6 +480,35 @@ fn control_status(addr: &str, status: tonic::Status) -> Fault {
     }
 }
 
+/// The API an action belongs to; carried in `ExecuteRequest.api` because action names collide
+/// between the two (TagResource, UntagResource, ListTagsForResource).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// Amazon SWF (`SimpleWorkflowService.<Action>`); the wire's default.
+    Swf,
+    /// AWS Step Functions (`AWSStepFunctions.<Action>`).
+    Sfn,
+}
+
+impl Api {
+    /// The value of `ExecuteRequest.api`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Api::Swf => "",
+            Api::Sfn => "sfn",
+        }
+    }
+
+    /// Parses `ExecuteRequest.api`; `None` for an API this node does not know.
+    pub fn from_wire(s: &str) -> Option<Api> {
+        match s {
+            "" => Some(Api::Swf),
+            "sfn" => Some(Api::Sfn),
+            _ => None,
+        }
+    }
+}
+
 /// Waits until the leader this node knows is a node other than `tried` (never returns otherwise).
 async fn leader_moved(leader: &mut watch::Receiver<Option<u64>>, tried: Option<u64>) {
     loop {
@@ -478,13 +524,19 @@ async fn leader_moved(leader: &mut watch::Receiver<Option<u64>>, tried: Option<u
 
 /// Whether `action` is a long poll.
 fn is_poll(action: &str) -> bool {
-    matches!(action, "PollForDecisionTask" | "PollForActivityTask")
+    // GetActivityTask is Step Functions' long poll (no SWF action has that name).
+    matches!(
+        action,
+        "PollForDecisionTask" | "PollForActivityTask" | "GetActivityTask"
+    )
 }
 
 /// The answer to a long poll that got no task (as the executor gives it).
 fn empty_poll(action: &str) -> Vec<u8> {
     if action == "PollForDecisionTask" {
         br#"{"previousStartedEventId":0,"startedEventId":0}"#.to_vec()
+    } else if action == "GetActivityTask" {
+        b"{}".to_vec()
     } else {
         br#"{"startedEventId":0}"#.to_vec()
     }

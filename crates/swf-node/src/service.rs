@@ -44,7 +44,11 @@ impl SwfNode for SwfNodeServer {
     ) -> Result<Response<ExecuteResponse>, Status> {
         let req = request.into_inner();
         let leader = self.raft.metrics().borrow().current_leader;
-        let result = if req.action == LEGACY_PING {
+        let api = crate::router::Api::from_wire(&req.api);
+        let result = if api.is_none() {
+            Err(Fault::unknown_operation(&req.action)
+                .with_message(format!("Unknown API '{}'", req.api)))
+        } else if req.action == LEGACY_PING {
             Ok(b"{}".to_vec())
         } else if leader == Some(self.node_id) {
             if self.transfer.in_progress() {
@@ -53,7 +57,11 @@ impl SwfNode for SwfNodeServer {
             } else {
                 with_request_id(
                     req.request_id.clone(),
-                    self.executor.execute(&req.action, &req.input),
+                    self.executor.execute_api(
+                        api.unwrap_or(crate::router::Api::Swf),
+                        &req.action,
+                        &req.input,
+                    ),
                 )
                 .await
             }
@@ -64,7 +72,13 @@ impl SwfNode for SwfNodeServer {
         } else {
             tracing::debug!(action = %req.action, request_id = %req.request_id, "forwarding to the leader");
             self.router
-                .call(&req.action, req.input, req.hops + 1, &req.request_id)
+                .call_api(
+                    api.unwrap_or(crate::router::Api::Swf),
+                    &req.action,
+                    req.input,
+                    req.hops + 1,
+                    &req.request_id,
+                )
                 .await
         };
         let result = match result {

@@ -73,6 +73,12 @@ pub fn spawn(
 /// heartbeat timeout waits one heartbeat period from the takeover, so a worker whose heartbeats could not
 /// land during the election is not timed out while it keeps heartbeating.
 fn fire_at(reader: &StateReader, d: &Deadline, leader_since: i64) -> i64 {
+    // Step Functions activity tasks get the same grace.
+    if d.kind == DeadlineKind::Sfn(swf_core::sfn::SfnDeadline::TaskHeartbeat) {
+        let period_ms =
+            swf_core::sfn::query::heartbeat_period_ms(reader, &d.run_id, d.event_id as u64);
+        return d.due.0.max(leader_since + period_ms);
+    }
     if d.kind != DeadlineKind::ActivityHeartbeat {
         return d.due.0;
     }

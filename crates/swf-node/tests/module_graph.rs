@@ -110,10 +110,33 @@ fn swf_cores_log_format_imports_no_behaviour() {
     let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../swf-core/src");
     let g = graph(&core);
     let command = &g["command"];
+    // The Step Functions part of the log format lives in `sfn/command.rs` (and names only the records
+    // of `sfn/records.rs`).
     assert!(
-        command.iter().all(|d| d == "state"),
+        command.iter().all(|d| d == "state" || d == "sfn"),
         "command.rs may name only the stored records of state: {command:?}"
     );
+    let text = std::fs::read_to_string(core.join("command.rs")).unwrap();
+    for (i, _) in text.match_indices("crate::sfn::") {
+        assert!(
+            text[i..].starts_with("crate::sfn::command::"),
+            "command.rs names Step Functions behaviour: {}",
+            &text[i..i + 40]
+        );
+    }
+    let sfn = graph(&core.join("sfn"));
+    assert!(
+        sfn["command"].is_empty(),
+        "sfn/command.rs names {:?}",
+        sfn["command"]
+    );
+    let sfn_command = std::fs::read_to_string(core.join("sfn/command.rs")).unwrap();
+    for line in sfn_command.lines().filter(|l| l.contains("super::")) {
+        assert!(
+            line.contains("super::records::"),
+            "sfn/command.rs names more than the records: {line}"
+        );
+    }
 }
 
 #[test]

@@ -38,6 +38,10 @@ pub const CF_ITEMS: &str = "open_items";
 /// outcome, and under the empty key the bucket below which everything is forgotten.
 pub const CF_REQUESTS: &str = "requests";
 
+/// Step Functions records (`swf_core::sfn::keys`): activities, state machines, executions, their
+/// index and histories.
+pub const CF_SFN: &str = "sfn";
+
 /// The column families that hold applied SWF state (what a snapshot carries). New ones go at the end:
 /// a snapshot names a column family by its position here.
 pub const STATE_CFS: &[&str] = &[
@@ -52,6 +56,7 @@ pub const STATE_CFS: &[&str] = &[
     // Last: a snapshot file names column families by position, so older files stay readable.
     CF_ITEMS,
     CF_REQUESTS,
+    CF_SFN,
 ];
 
 /// Column families where nearly every key is deleted soon after it is written (tasks dequeued,

@@ -166,6 +166,51 @@ impl Lookup for StateReader {
             .get(CF_REQUESTS, keys::REQUESTS_FORGOTTEN_KEY)?
             .unwrap_or(0))
     }
+
+    fn sfn_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_SFN), key)
+            .map_err(err)?
+            .map(|v| v.to_vec()))
+    }
+}
+
+impl swf_core::sfn::query::SfnRead for StateReader {
+    fn sfn_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ReadError> {
+        // The first key past every key under `prefix` (prefixes here never end in 0xFF bytes only).
+        let mut end = prefix.to_vec();
+        while end.last() == Some(&0xFF) {
+            end.pop();
+        }
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let mode = match (after, reverse) {
+            (Some(a), false) => IteratorMode::From(a, Direction::Forward),
+            (None, false) => IteratorMode::From(prefix, Direction::Forward),
+            (Some(a), true) => IteratorMode::From(a, Direction::Reverse),
+            (None, true) => IteratorMode::From(&end, Direction::Reverse),
+        };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_SFN), mode) {
+            let (k, v) = item.map_err(err)?;
+            if after.is_some_and(|a| &*k == a) || (reverse && !end.is_empty() && *k >= *end) {
+                continue;
+            }
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
 }
 
 impl StateRead for StateReader {

@@ -223,6 +223,10 @@ impl StateMachineStore {
                     batch.put_cf(self.cf(CF_QUEUES), keys::queue_key(q), serialize(q))
                 }
                 Write::Dequeue(q) => batch.delete_cf(self.cf(CF_QUEUES), keys::queue_key(q)),
+                Write::Sfn { key, value } => match value {
+                    Some(v) => batch.put_cf(self.cf(CF_SFN), key, v),
+                    None => batch.delete_cf(self.cf(CF_SFN), key),
+                },
                 Write::Request {
                     bucket,
                     request_id,

@@ -24,6 +24,46 @@ pub enum FaultKind {
     ServiceUnavailable,
     /// A bug or a storage failure; clients retry.
     Internal,
+    /// Step Functions' `ActivityDoesNotExist`.
+    ActivityDoesNotExist,
+    /// Step Functions' `ActivityLimitExceeded`.
+    ActivityLimitExceeded,
+    /// Step Functions' `ActivityWorkerLimitExceeded`.
+    ActivityWorkerLimitExceeded,
+    /// Step Functions' `ExecutionAlreadyExists`.
+    ExecutionAlreadyExists,
+    /// Step Functions' `ExecutionDoesNotExist`.
+    ExecutionDoesNotExist,
+    /// Step Functions' `ExecutionLimitExceeded`.
+    ExecutionLimitExceeded,
+    /// Step Functions' `InvalidArn`.
+    InvalidArn,
+    /// Step Functions' `InvalidDefinition`.
+    InvalidDefinition,
+    /// Step Functions' `InvalidExecutionInput`.
+    InvalidExecutionInput,
+    /// Step Functions' `InvalidName`.
+    InvalidName,
+    /// Step Functions' `InvalidOutput`.
+    InvalidOutput,
+    /// Step Functions' `InvalidToken`.
+    InvalidToken,
+    /// Step Functions' `StateMachineAlreadyExists`.
+    StateMachineAlreadyExists,
+    /// Step Functions' `StateMachineDoesNotExist`.
+    StateMachineDoesNotExist,
+    /// Step Functions' `StateMachineTypeNotSupported`.
+    StateMachineTypeNotSupported,
+    /// Step Functions' `TaskDoesNotExist`.
+    TaskDoesNotExist,
+    /// Step Functions' `TaskTimedOut`.
+    TaskTimedOut,
+    /// Step Functions' `TooManyTags`.
+    SfnTooManyTags,
+    /// Step Functions' `ResourceNotFound`.
+    ResourceNotFound,
+    /// Step Functions' `ConflictException`.
+    Conflict,
 }
 
 impl FaultKind {
@@ -47,6 +87,26 @@ impl FaultKind {
             FaultKind::Throttling => "ThrottlingException",
             FaultKind::ServiceUnavailable => "ServiceUnavailableException",
             FaultKind::Internal => "InternalFailure",
+            FaultKind::ActivityDoesNotExist => "ActivityDoesNotExist",
+            FaultKind::ActivityLimitExceeded => "ActivityLimitExceeded",
+            FaultKind::ActivityWorkerLimitExceeded => "ActivityWorkerLimitExceeded",
+            FaultKind::ExecutionAlreadyExists => "ExecutionAlreadyExists",
+            FaultKind::ExecutionDoesNotExist => "ExecutionDoesNotExist",
+            FaultKind::ExecutionLimitExceeded => "ExecutionLimitExceeded",
+            FaultKind::InvalidArn => "InvalidArn",
+            FaultKind::InvalidDefinition => "InvalidDefinition",
+            FaultKind::InvalidExecutionInput => "InvalidExecutionInput",
+            FaultKind::InvalidName => "InvalidName",
+            FaultKind::InvalidOutput => "InvalidOutput",
+            FaultKind::InvalidToken => "InvalidToken",
+            FaultKind::StateMachineAlreadyExists => "StateMachineAlreadyExists",
+            FaultKind::StateMachineDoesNotExist => "StateMachineDoesNotExist",
+            FaultKind::StateMachineTypeNotSupported => "StateMachineTypeNotSupported",
+            FaultKind::TaskDoesNotExist => "TaskDoesNotExist",
+            FaultKind::TaskTimedOut => "TaskTimedOut",
+            FaultKind::SfnTooManyTags => "TooManyTags",
+            FaultKind::ResourceNotFound => "ResourceNotFound",
+            FaultKind::Conflict => "ConflictException",
         }
     }
 
@@ -59,6 +119,7 @@ impl FaultKind {
             | FaultKind::Throttling
             | FaultKind::ServiceUnavailable
             | FaultKind::Internal => "com.amazon.coral.service",
+            k if k.is_sfn() => "com.amazonaws.swf.service.v2.model",
             _ => "com.amazonaws.swf.base.model",
         }
     }
@@ -71,6 +132,36 @@ impl FaultKind {
             _ => 400,
         }
     }
+
+    /// Whether the kind is one of Step Functions' own error shapes (AWS writes their `__type` in the
+    /// `com.amazonaws.swf.service.v2.model` namespace).
+    pub fn is_sfn(self) -> bool {
+        FaultKind::SFN.contains(&self)
+    }
+
+    /// Step Functions' own error shapes.
+    pub const SFN: [FaultKind; 20] = [
+        FaultKind::ActivityDoesNotExist,
+        FaultKind::ActivityLimitExceeded,
+        FaultKind::ActivityWorkerLimitExceeded,
+        FaultKind::ExecutionAlreadyExists,
+        FaultKind::ExecutionDoesNotExist,
+        FaultKind::ExecutionLimitExceeded,
+        FaultKind::InvalidArn,
+        FaultKind::InvalidDefinition,
+        FaultKind::InvalidExecutionInput,
+        FaultKind::InvalidName,
+        FaultKind::InvalidOutput,
+        FaultKind::InvalidToken,
+        FaultKind::StateMachineAlreadyExists,
+        FaultKind::StateMachineDoesNotExist,
+        FaultKind::StateMachineTypeNotSupported,
+        FaultKind::TaskDoesNotExist,
+        FaultKind::TaskTimedOut,
+        FaultKind::SfnTooManyTags,
+        FaultKind::ResourceNotFound,
+        FaultKind::Conflict,
+    ];
 
     /// Every fault kind.
     pub const ALL: [FaultKind; 17] = [
@@ -95,7 +186,10 @@ impl FaultKind {
 
     /// Parses a code produced by [`FaultKind::code`] (used when a fault crosses gRPC).
     pub fn from_code(code: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|k| k.code() == code)
+        FaultKind::ALL
+            .into_iter()
+            .chain(FaultKind::SFN)
+            .find(|k| k.code() == code)
     }
 }
 
@@ -173,6 +267,26 @@ impl Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sfn_faults_are_the_model_shapes_in_aws_namespace() {
+        let model = crate::model::sfn_model();
+        for k in FaultKind::SFN {
+            assert_eq!(FaultKind::from_code(k.code()), Some(k));
+            assert!(model.shapes.contains_key(k.code()), "{k:?}");
+            // As AWS writes it (the namespace recorded in AWS's own generated SFN clients, which
+            // match `com.amazonaws.swf.service.v2.model#InvalidArn`, and in a test suite run
+            // against AWS that reads `com.amazonaws.swf.service.v2.model#InvalidToken`).
+            let f = Fault {
+                kind: k,
+                message: String::new(),
+            };
+            assert_eq!(
+                f.wire_type(),
+                format!("com.amazonaws.swf.service.v2.model#{}", k.code())
+            );
+        }
+    }
 
     #[test]
     fn codes_round_trip_and_model_faults_are_known() {

@@ -28,12 +28,18 @@ pub struct Shape {
     pub required: Vec<String>,
     #[serde(default)]
     pub member: Option<MemberRef>,
+    /// A map's value shape.
+    #[serde(default)]
+    pub value: Option<MemberRef>,
     #[serde(default)]
     pub min: Option<i64>,
     #[serde(default)]
     pub max: Option<i64>,
     #[serde(default, rename = "enum")]
     pub enum_values: Option<Vec<String>>,
+    /// A string's pattern (the Step Functions model has a few; see [`pattern_holds`]).
+    #[serde(default)]
+    pub pattern: Option<String>,
 }
 
 impl Shape {
@@ -101,6 +107,18 @@ pub struct Model {
     pub shapes: HashMap<String, Shape>,
 }
 
+/// The Step Functions model text (`model/stepfunctions-2016-11-23.service.json`), embedded at build time.
+/// Requests with `X-Amz-Target: AWSStepFunctions.<Action>` are validated against it by the same code.
+pub const SFN_MODEL_JSON: &str = include_str!("../model/stepfunctions-2016-11-23.service.json");
+
+/// The parsed Step Functions model (parsed on first use).
+pub fn sfn_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        serde_json::from_str(SFN_MODEL_JSON).expect("embedded Step Functions model is valid JSON")
+    })
+}
+
 /// The parsed model (parsed on first use).
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
@@ -116,7 +134,12 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// input shape of `operation`. The leader runs this on every call whatever path it came by (the HTTP
 /// gateway or the internal gRPC `Execute`), so nothing unvalidated reaches the state machine.
 pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
-    if !model().operations.contains_key(operation) {
+    check_request_in(model(), operation, body)
+}
+
+/// [`check_request`] against model `m` (the SWF or the Step Functions model).
+pub fn check_request_in(m: &Model, operation: &str, body: &[u8]) -> Result<(), Fault> {
+    if !m.operations.contains_key(operation) {
         return Err(Fault::unknown_operation(operation));
     }
     if body.len() > MAX_REQUEST_BYTES {
@@ -133,7 +156,7 @@ pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
     if !input.is_object() {
         return Err(Fault::validation("The request body must be a JSON object"));
     }
-    validate_input(operation, &input)
+    validate_input_in(m, operation, &input)
 }
 
 /// The longest an execution may run: one year (the model's doc text of `executionStartToCloseTimeout`).
@@ -144,7 +167,11 @@ pub const MAX_EXECUTION_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 /// 'decisions.1.member.startTimerDecisionAttributes.timerId' failed to satisfy constraint: Member must
 /// not be null; ...`), then the rules of the doc text ([`check_doc_rules`]).
 pub fn validate_input(operation: &str, input: &Value) -> Result<(), Fault> {
-    let m = model();
+    validate_input_in(model(), operation, input)
+}
+
+/// [`validate_input`] against model `m`.
+pub fn validate_input_in(m: &Model, operation: &str, input: &Value) -> Result<(), Fault> {
     let Some(op) = m.operations.get(operation) else {
         return Err(Fault::unknown_operation(operation));
     };
@@ -248,6 +275,13 @@ fn collect(
             if let Some(what) = out_of_len(shape, s.chars().count(), "length") {
                 err(&what);
             }
+            if let Some(p) = &shape.pattern {
+                if pattern_holds(p, s) == Some(false) {
+                    err(&format!(
+                        "Member must satisfy regular expression pattern: {p}"
+                    ));
+                }
+            }
         }
         "integer" | "long" => {
             let Some(n) = value.as_i64() else {
@@ -265,6 +299,26 @@ fn collect(
                 ));
             }
         }
+        "map" => {
+            // Step Functions' maps (e.g. `SensitiveDataJobTemplate`s): checked as entries.
+            let Value::Object(entries) = value else {
+                err("Member must be a map");
+                return Ok(());
+            };
+            if let Some(what) = out_of_len(shape, entries.len(), "length") {
+                err(&what);
+            }
+            if let Some(v) = &shape.value {
+                for (k, item) in entries {
+                    collect(m, &v.shape, item, &join(path, k), out)?;
+                }
+            }
+        }
+        "float" | "double" => {
+            if !value.is_number() {
+                err("Member must be a number");
+            }
+        }
         "boolean" => {
             if !value.is_boolean() {
                 err("Member must be a boolean");
@@ -278,6 +332,26 @@ fn collect(
         other => return Err(Fault::internal(format!("unsupported model type {other}"))),
     }
     Ok(())
+}
+
+/// Whether `s` matches the model's `pattern`, for the patterns the models use (there is no regular
+/// expression engine here); `None` for a pattern not known, which is not enforced.
+pub fn pattern_holds(pattern: &str, s: &str) -> Option<bool> {
+    match pattern {
+        // Step Functions' ClientToken: printable ASCII, no space.
+        "[!-~]+" => Some(!s.is_empty() && s.chars().all(|c| ('!'..='~').contains(&c))),
+        // Step Functions' TraceHeader.
+        "\\p{ASCII}*" => Some(s.is_ascii()),
+        // Step Functions' CharacterRestrictedName: letters, digits, `_`, `-`, `.`, and not digits only.
+        "^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$" => Some(
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && s.chars()
+                    .any(|c| c.is_ascii_alphabetic() || "_-.".contains(c)),
+        ),
+        _ => None,
+    }
 }
 
 /// The length constraint `len` breaks, if any.
@@ -690,5 +764,41 @@ mod tests {
             "startChildWorkflowExecutionDecisionAttributes": {"workflowType": {"name": "n", "version": "v"},
             "workflowId": "c", "executionStartToCloseTimeout": "40000000"}}]});
         assert!(validate_input("RespondDecisionTaskCompleted", &child).is_err());
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn the_step_functions_patterns_are_enforced() {
+        // Every pattern of the Step Functions model is one the validator knows.
+        for (name, shape) in &sfn_model().shapes {
+            if let Some(p) = &shape.pattern {
+                assert!(
+                    pattern_holds(p, "x").is_some(),
+                    "{name}: pattern {p} not known"
+                );
+            }
+        }
+        let cases = [
+            ("[!-~]+", "abc-1", true),
+            ("[!-~]+", "a b", false),
+            ("\\p{ASCII}*", "Root=1-abc", true),
+            ("\\p{ASCII}*", "caf\u{e9}", false),
+            ("^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$", "prod-1", true),
+            ("^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$", "123", false),
+        ];
+        for (p, s, ok) in cases {
+            assert_eq!(pattern_holds(p, s), Some(ok), "{p} {s}");
+        }
+        let f = validate_input_in(
+            sfn_model(),
+            "StartExecution",
+            &serde_json::json!({"stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:m", "traceHeader": "caf\u{e9}"}),
+        )
+        .unwrap_err();
+        assert!(f.message.contains("at 'traceHeader' failed to satisfy constraint: Member must satisfy regular expression pattern"), "{}", f.message);
     }
 }

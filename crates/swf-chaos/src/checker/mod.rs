@@ -86,6 +86,7 @@ pub const INVARIANTS: &[&str] = &[
     "indeterminate-consistent",
     "vanished-poll-recovered",
     "availability",
+    "step-functions",
 ];
 
 /// Runs every checker; `availability` holds the fault windows' figures (see `availability::measure`).

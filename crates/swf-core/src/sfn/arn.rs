@@ -1,0 +1,162 @@
+//! Step Functions ARNs and names: `arn:aws:states:<region>:<account>:activity:<name>`,
+//! `stateMachine:<name>`, `execution:<state machine>:<name>`, built from the configured region and
+//! account, parsed with AWS's `InvalidArn` faults; and AWS's name rules (`InvalidName`).
+
+use swf_types::{Fault, FaultKind};
+
+use crate::limits::Limits;
+
+/// The kinds of resource an ARN names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Activity,
+    StateMachine,
+    Execution,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Activity => "activity",
+            Kind::StateMachine => "stateMachine",
+            Kind::Execution => "execution",
+        }
+    }
+}
+
+fn prefix(limits: &Limits) -> String {
+    format!("arn:aws:states:{}:{}:", limits.region, limits.account_id)
+}
+
+/// The ARN of an activity.
+pub fn activity(limits: &Limits, name: &str) -> String {
+    format!("{}activity:{name}", prefix(limits))
+}
+
+/// The ARN of a state machine.
+pub fn state_machine(limits: &Limits, name: &str) -> String {
+    format!("{}stateMachine:{name}", prefix(limits))
+}
+
+/// The ARN of an execution of state machine `sm_name`.
+pub fn execution(limits: &Limits, sm_name: &str, name: &str) -> String {
+    format!("{}execution:{sm_name}:{name}", prefix(limits))
+}
+
+/// An `InvalidArn` fault as AWS words it.
+pub fn invalid_arn(detail: impl std::fmt::Display) -> Fault {
+    Fault {
+        kind: FaultKind::InvalidArn,
+        message: format!("Invalid Arn: '{detail}'"),
+    }
+}
+
+/// Parses an ARN of `kind`: the names it holds (one for an activity or state machine, the state
+/// machine's and the execution's for an execution). An ARN of this service in another region or
+/// account is well formed but names nothing here: `Ok(None)`.
+pub fn parse(limits: &Limits, arn: &str, kind: Kind) -> Result<Option<Vec<String>>, Fault> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    if parts.len() < 7 || parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "states"
+    {
+        return Err(invalid_arn(format_args!("Invalid ARN prefix: {arn}")));
+    }
+    if parts[5] != kind.word() {
+        return Err(invalid_arn(format_args!(
+            "Resource type not valid in this context: {}",
+            parts[5]
+        )));
+    }
+    let names: Vec<String> = match kind {
+        Kind::Execution => match parts[6].split_once(':') {
+            Some((sm, name)) if !sm.is_empty() && !name.is_empty() && !name.contains(':') => {
+                vec![sm.to_string(), name.to_string()]
+            }
+            _ => return Err(invalid_arn(format_args!("Invalid ARN: {arn}"))),
+        },
+        _ if parts[6].is_empty() || parts[6].contains(':') => {
+            return Err(invalid_arn(format_args!("Invalid ARN: {arn}")))
+        }
+        _ => vec![parts[6].to_string()],
+    };
+    if parts[3] != limits.region || parts[4] != limits.account_id {
+        return Ok(None);
+    }
+    Ok(Some(names))
+}
+
+/// Which kind of resource an ARN of this service names, if any (for the tagging actions).
+pub fn kind_of(arn: &str) -> Option<Kind> {
+    match arn.split(':').nth(5)? {
+        "activity" => Some(Kind::Activity),
+        "stateMachine" => Some(Kind::StateMachine),
+        "execution" => Some(Kind::Execution),
+        _ => None,
+    }
+}
+
+/// Whether `name` keeps AWS's name rules: 1–80 characters, none of them whitespace, one of
+/// `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`, or a control character.
+pub fn valid_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=80).contains(&n)
+        && !name.chars().any(|c| {
+            c.is_whitespace()
+                || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+                || matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+        })
+}
+
+/// `InvalidName` as AWS words it.
+pub fn invalid_name(name: &str) -> Fault {
+    Fault {
+        kind: FaultKind::InvalidName,
+        message: format!("Invalid Name: '{name}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_round_trip_and_faults() {
+        let l = Limits::default();
+        let a = activity(&l, "work");
+        assert_eq!(a, "arn:aws:states:us-east-1:000000000000:activity:work");
+        assert_eq!(parse(&l, &a, Kind::Activity), Ok(Some(vec!["work".into()])));
+        let e = execution(&l, "sm", "run1");
+        assert_eq!(
+            parse(&l, &e, Kind::Execution),
+            Ok(Some(vec!["sm".into(), "run1".into()]))
+        );
+        let cases: &[(&str, Kind, &str)] = &[
+            (
+                "nope",
+                Kind::Activity,
+                "Invalid Arn: 'Invalid ARN prefix: nope'",
+            ),
+            (
+                "arn:aws:states:us-east-1:000000000000:stateMachine:x",
+                Kind::Activity,
+                "Invalid Arn: 'Resource type not valid in this context: stateMachine'",
+            ),
+        ];
+        for (arn, kind, msg) in cases {
+            let f = parse(&l, arn, *kind).unwrap_err();
+            assert_eq!(f.kind, FaultKind::InvalidArn);
+            assert_eq!(&f.message, msg);
+        }
+        let other_region = "arn:aws:states:eu-west-1:000000000000:activity:work";
+        assert_eq!(parse(&l, other_region, Kind::Activity), Ok(None));
+    }
+
+    #[test]
+    fn name_rules() {
+        for ok in ["a", "my-activity_1.x", &"x".repeat(80)] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "a b", "a:b", "a/b", "a\u{7}", "a*", &"x".repeat(81)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+}

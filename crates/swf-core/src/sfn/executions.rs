@@ -1,0 +1,321 @@
+//! Executions: StartExecution (STANDARD idempotency), StopExecution, and `advance`, which carries out
+//! one interpreter step — stores its history events, queues and closes activity tasks, arms and
+//! disarms deadlines, and closes the execution when the interpreter says it ended.
+
+use serde_json::{json, Value};
+use sfn_lang::interpret::{self, Effect, Event, ExecutionInfo, Stamp, Status};
+use swf_types::{Fault, FaultKind};
+
+use super::arn::{self, Kind};
+use super::command::{StartExecutionInput, StopExecutionInput};
+use super::records::{Execution, OpenTask, StateMachine, TaskEnd};
+use super::state_machines::does_not_exist;
+use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
+use crate::apply::{fault, Ctx};
+use crate::command::Outcome;
+use crate::state::{Lookup, QueuedTask, ReadError, TaskKind, Write};
+
+/// Largest input or output (256 KiB, UTF-8 bytes).
+pub const MAX_PAYLOAD: usize = 262_144;
+
+/// `Execution Does Not Exist: '<arn>'`.
+pub(crate) fn does_not_exist_execution(exec_arn: &str) -> Fault {
+    fault(
+        FaultKind::ExecutionDoesNotExist,
+        format!("Execution Does Not Exist: '{exec_arn}'"),
+    )
+}
+
+/// The execution an ARN names, or `ExecutionDoesNotExist` (`InvalidArn` for a malformed ARN).
+pub(crate) fn load<S: Lookup + ?Sized>(
+    ctx: &Ctx<'_, S>,
+    exec_arn: &str,
+) -> Result<Result<Execution, Fault>, ReadError> {
+    if let Err(f) = arn::parse(ctx.limits, exec_arn, Kind::Execution) {
+        return Ok(Err(f));
+    }
+    Ok(get::<Execution, S>(ctx, &keys::execution(exec_arn))?
+        .ok_or_else(|| does_not_exist_execution(exec_arn)))
+}
+
+pub(super) fn start<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &StartExecutionInput,
+    default_name: &str,
+    seed: u64,
+) -> Result<Outcome, ReadError> {
+    let Some(names) = fault!(arn::parse(
+        ctx.limits,
+        &i.state_machine_arn,
+        Kind::StateMachine
+    )) else {
+        return Ok(Err(does_not_exist(&i.state_machine_arn)));
+    };
+    let Some(sm) = get::<StateMachine, S>(ctx, &keys::state_machine(&names[0]))? else {
+        return Ok(Err(does_not_exist(&i.state_machine_arn)));
+    };
+    let name = i.name.clone().unwrap_or_else(|| default_name.to_string());
+    if !arn::valid_name(&name) {
+        return Ok(Err(arn::invalid_name(&name)));
+    }
+    let input_text = i.input.clone().unwrap_or_else(|| "{}".to_string());
+    let input: Value = match serde_json::from_str(&input_text) {
+        Ok(v) if input_text.len() <= MAX_PAYLOAD => v,
+        _ => {
+            return Ok(Err(fault(
+                FaultKind::InvalidExecutionInput,
+                "Invalid State Machine Execution Input: 'Invalid execution input.'",
+            )))
+        }
+    };
+    let exec_arn = arn::execution(ctx.limits, &sm.name, &name);
+    let key = keys::execution(&exec_arn);
+    if let Some(e) = get::<Execution, S>(ctx, &key)? {
+        // STANDARD idempotency: the same name and input while it runs is the same execution.
+        if e.is_running() && e.input == input_text {
+            return Ok(reply(
+                json!({"executionArn": e.arn, "startDate": e.started}),
+            ));
+        }
+        return Ok(Err(fault(
+            FaultKind::ExecutionAlreadyExists,
+            format!("Execution Already Exists: '{exec_arn}'"),
+        )));
+    }
+    let def = match super::definitions::parse(&sm.definition) {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(fault(FaultKind::InvalidDefinition, e.to_string()))),
+    };
+    let info = ExecutionInfo {
+        execution_arn: exec_arn.clone(),
+        name: name.clone(),
+        role_arn: sm.role_arn.clone(),
+        start_time_ms: ctx.now.0,
+        state_machine_arn: sm.arn.clone(),
+        state_machine_name: sm.name.clone(),
+        input,
+    };
+    let (state, out) = interpret::start(&def, info, seed, Stamp { now_ms: ctx.now.0 });
+    let mut exec = Execution {
+        arn: exec_arn.clone(),
+        name: name.clone(),
+        state_machine_arn: sm.arn.clone(),
+        definition: sm.definition.clone(),
+        role_arn: sm.role_arn.clone(),
+        state_machine_updated: sm.updated,
+        input: input_text,
+        status: "RUNNING".into(),
+        started: ctx.now,
+        stopped: None,
+        output: None,
+        error: None,
+        cause: None,
+        state,
+        tasks: Default::default(),
+        closed_tasks: Default::default(),
+        timers: Default::default(),
+        timeout_due: None,
+        retention_due: None,
+    };
+    let index_key = keys::execution_index(&sm.arn, ctx.now.0, &name);
+    put(ctx, index_key, &exec_arn);
+    advance(ctx, &mut exec, out);
+    Ok(reply(
+        json!({"executionArn": exec_arn, "startDate": exec.started}),
+    ))
+}
+
+pub(super) fn stop<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &StopExecutionInput,
+) -> Result<Outcome, ReadError> {
+    let mut exec = fault!(load(ctx, &i.execution_arn)?);
+    if exec.is_running() {
+        let event = Event::Stop {
+            error: i.error.clone(),
+            cause: i.cause.clone(),
+        };
+        fault!(step(ctx, &mut exec, &event));
+    }
+    Ok(reply(json!({"stopDate": exec.stopped.unwrap_or(ctx.now)})))
+}
+
+/// Delivers `event` to a running execution and carries out the step.
+pub(crate) fn step<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &mut Execution,
+    event: &Event,
+) -> Result<(), Fault> {
+    let def = super::definitions::parse(&exec.definition)
+        .map_err(|e| Fault::internal(format!("stored definition does not parse: {e}")))?;
+    let out = interpret::handle(&def, &mut exec.state, event, Stamp { now_ms: ctx.now.0 });
+    advance(ctx, exec, out);
+    Ok(())
+}
+
+/// Closes open task `task_id`: out of the queue if not started, its deadlines disarmed.
+pub(crate) fn close_task<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &mut Execution,
+    task_id: u64,
+    end: TaskEnd,
+) {
+    let Some(task) = exec.tasks.remove(&task_id) else {
+        return;
+    };
+    if !task.started {
+        ctx.writes
+            .push(Write::Dequeue(queued(exec, task_id, &task)));
+    }
+    if let Some(due) = task.timeout_due {
+        let d = deadline(&exec.arn, SfnDeadline::TaskTimeout, task_id, due);
+        ctx.writes.push(Write::Disarm(d));
+    }
+    if let Some(due) = task.heartbeat_due {
+        let d = deadline(&exec.arn, SfnDeadline::TaskHeartbeat, task_id, due);
+        ctx.writes.push(Write::Disarm(d));
+    }
+    exec.closed_tasks.insert(task_id, end);
+}
+
+/// The queue entry of an open task.
+pub(crate) fn queued(exec: &Execution, task_id: u64, task: &OpenTask) -> QueuedTask {
+    QueuedTask {
+        domain: TASKS_DOMAIN.to_string(),
+        kind: TaskKind::Activity,
+        task_list: task.activity_arn.clone(),
+        priority: 0,
+        seq: task.seq,
+        run_id: exec.arn.clone(),
+        scheduled_event_id: task_id as i64,
+    }
+}
+
+/// Carries out one interpreter step and stores the execution.
+pub(crate) fn advance<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &mut Execution,
+    out: interpret::Outcome,
+) {
+    for e in &out.events {
+        put(ctx, keys::history(&exec.arn, e.id), &e.to_wire());
+    }
+    for effect in out.effects {
+        match effect {
+            Effect::ScheduleActivity {
+                task_id,
+                resource,
+                input,
+                timeout_seconds,
+                heartbeat_seconds,
+            } => {
+                let timeout_due =
+                    timeout_seconds.map(|s| ctx.now.0.saturating_add(s as i64 * 1000));
+                let task = OpenTask {
+                    activity_arn: resource,
+                    input: serde_json::to_string(&input).unwrap_or_else(|_| "{}".into()),
+                    seq: ctx.index,
+                    started: false,
+                    timeout_due,
+                    heartbeat_seconds,
+                    heartbeat_due: None,
+                };
+                ctx.writes
+                    .push(Write::Enqueue(queued(exec, task_id, &task)));
+                if let Some(due) = timeout_due {
+                    let d = deadline(&exec.arn, SfnDeadline::TaskTimeout, task_id, due);
+                    ctx.writes.push(Write::Arm(d));
+                }
+                exec.tasks.insert(task_id, task);
+            }
+            Effect::CancelActivity { task_id } => {
+                close_task(ctx, exec, task_id, TaskEnd::TimedOut);
+            }
+            Effect::ArmTimer { timer_id, due_ms } => {
+                let d = deadline(&exec.arn, SfnDeadline::Timer, timer_id, due_ms);
+                ctx.writes.push(Write::Arm(d));
+                exec.timers.insert(timer_id, due_ms);
+            }
+            Effect::CancelTimer { timer_id } => {
+                if let Some(due) = exec.timers.remove(&timer_id) {
+                    let d = deadline(&exec.arn, SfnDeadline::Timer, timer_id, due);
+                    ctx.writes.push(Write::Disarm(d));
+                }
+            }
+            Effect::ArmExecutionTimeout { due_ms } => {
+                let d = deadline(&exec.arn, SfnDeadline::ExecutionTimeout, 0, due_ms);
+                ctx.writes.push(Write::Arm(d));
+                exec.timeout_due = Some(due_ms);
+            }
+        }
+    }
+    if exec.is_running() && exec.state.status != Status::Running {
+        close(ctx, exec, &out.events);
+    }
+    put(ctx, keys::execution(&exec.arn), &*exec);
+}
+
+/// Records the end of an execution: status, stop date, output or error; every open task, timer and
+/// the execution timeout are dropped (a late Send* for a task gets `TaskTimedOut`).
+fn close<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &mut Execution,
+    events: &[interpret::HistoryEvent],
+) {
+    exec.status = match exec.state.status {
+        Status::Running => "RUNNING",
+        Status::Succeeded => "SUCCEEDED",
+        Status::Failed => "FAILED",
+        Status::TimedOut => "TIMED_OUT",
+        Status::Aborted => "ABORTED",
+    }
+    .into();
+    exec.stopped = Some(ctx.now);
+    if let Some(last) = events.last() {
+        let text = |k: &str| {
+            last.details
+                .get(k)
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
+        match exec.state.status {
+            Status::Succeeded => exec.output = text("output"),
+            _ => {
+                exec.error = text("error");
+                exec.cause = text("cause");
+            }
+        }
+    }
+    let open: Vec<u64> = exec.tasks.keys().copied().collect();
+    for task_id in open {
+        close_task(ctx, exec, task_id, TaskEnd::TimedOut);
+    }
+    for (timer_id, due) in std::mem::take(&mut exec.timers) {
+        let d = deadline(&exec.arn, SfnDeadline::Timer, timer_id, due);
+        ctx.writes.push(Write::Disarm(d));
+    }
+    if let Some(due) = exec.timeout_due.take() {
+        let d = deadline(&exec.arn, SfnDeadline::ExecutionTimeout, 0, due);
+        ctx.writes.push(Write::Disarm(d));
+    }
+    let due = ctx.now.0.saturating_add(super::RETENTION_MS);
+    ctx.writes.push(Write::Arm(deadline(
+        &exec.arn,
+        SfnDeadline::Retention,
+        0,
+        due,
+    )));
+    exec.retention_due = Some(due);
+}
+
+/// Removes a closed execution whose retention ended: its record, its index entry and its history.
+pub(crate) fn purge<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution) {
+    for id in 1..=exec.state.last_event_id {
+        super::delete(ctx, keys::history(&exec.arn, id));
+    }
+    super::delete(
+        ctx,
+        keys::execution_index(&exec.state_machine_arn, exec.started.0, &exec.name),
+    );
+    super::delete(ctx, keys::execution(&exec.arn));
+}

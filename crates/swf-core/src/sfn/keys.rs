@@ -1,0 +1,80 @@
+//! Keys of the Step Functions keyspace (the store's `sfn` column family). One leading byte names the
+//! kind of record; text is length-prefixed and numbers big-endian, so keys sort as their parts do.
+
+/// Activity records, by name.
+pub const ACTIVITY: u8 = b'a';
+/// State machine records, by name.
+pub const STATE_MACHINE: u8 = b'm';
+/// Execution records, by execution ARN.
+pub const EXECUTION: u8 = b'e';
+/// The per-state-machine execution index: newest first.
+pub const EXECUTION_INDEX: u8 = b'x';
+/// History events, by execution ARN and event id.
+pub const HISTORY: u8 = b'h';
+
+fn push_str(key: &mut Vec<u8>, s: &str) {
+    key.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    key.extend_from_slice(s.as_bytes());
+}
+
+/// The key of an activity.
+pub fn activity(name: &str) -> Vec<u8> {
+    let mut k = vec![ACTIVITY];
+    push_str(&mut k, name);
+    k
+}
+
+/// The key of a state machine.
+pub fn state_machine(name: &str) -> Vec<u8> {
+    let mut k = vec![STATE_MACHINE];
+    push_str(&mut k, name);
+    k
+}
+
+/// The key of an execution.
+pub fn execution(arn: &str) -> Vec<u8> {
+    let mut k = vec![EXECUTION];
+    push_str(&mut k, arn);
+    k
+}
+
+/// The prefix of one state machine's execution index.
+pub fn execution_index_prefix(state_machine_arn: &str) -> Vec<u8> {
+    let mut k = vec![EXECUTION_INDEX];
+    push_str(&mut k, state_machine_arn);
+    k
+}
+
+/// An execution's entry in its state machine's index: newest start first, then by name.
+pub fn execution_index(state_machine_arn: &str, start_ms: i64, name: &str) -> Vec<u8> {
+    let mut k = execution_index_prefix(state_machine_arn);
+    k.extend_from_slice(&(u64::MAX - start_ms.max(0) as u64).to_be_bytes());
+    push_str(&mut k, name);
+    k
+}
+
+/// The prefix of an execution's history.
+pub fn history_prefix(arn: &str) -> Vec<u8> {
+    let mut k = vec![HISTORY];
+    push_str(&mut k, arn);
+    k
+}
+
+/// The key of one history event.
+pub fn history(arn: &str, id: u64) -> Vec<u8> {
+    let mut k = history_prefix(arn);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_sorts_newest_first_and_history_by_id() {
+        assert!(execution_index("sm", 2000, "a") < execution_index("sm", 1000, "a"));
+        assert!(history("e", 2) < history("e", 10));
+        assert!(!history("e", 1).starts_with(&history_prefix("e1")));
+    }
+}

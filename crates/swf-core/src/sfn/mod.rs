@@ -1,0 +1,155 @@
+//! Step Functions on the same replicated state machine as SWF: activities, state machines (STANDARD),
+//! executions run by `sfn-lang`'s interpreter, and activity tasks. Every transition is applied from
+//! an `Op::Sfn` command stamped by the leader (time, execution names, the seed of an execution's
+//! randomness), so replicas agree; nothing here reads a clock or draws a random number.
+//!
+//! Records live in a keyspace of their own (`keys`, the store's `sfn` column family). Activity tasks
+//! reuse SWF's queues (under the reserved domain [`TASKS_DOMAIN`], one task list per activity ARN),
+//! and therefore the node's task matcher and long polls; timeouts, heartbeats, Wait states and retry
+//! back-offs are SWF's durable deadlines (`DeadlineKind::Sfn`); task tokens are SWF's token scheme
+//! naming the execution ARN and the task's ActivityScheduled event id.
+
+mod activities;
+pub mod arn;
+pub mod command;
+mod definitions;
+mod executions;
+pub mod keys;
+pub mod query;
+pub mod records;
+mod state_machines;
+mod tasks;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use swf_types::Fault;
+
+use crate::apply::Ctx;
+use crate::command::{Outcome, Reply};
+use crate::state::{Deadline, DeadlineKind, Lookup, ReadError, Write};
+
+pub use command::SfnOp;
+
+/// The queue "domain" of Step Functions activity tasks. SWF domain names cannot hold control
+/// characters, so no SWF task list can share a queue with these.
+pub const TASKS_DOMAIN: &str = "\u{1}sfn";
+
+/// Most tags on one resource (Step Functions' quota).
+pub const MAX_TAGS: usize = 50;
+
+/// What a Step Functions deadline does when it fires (`event_id` of the deadline names the task or
+/// timer; `run_id` is the execution ARN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SfnDeadline {
+    /// A Task state's TimeoutSeconds (from ActivityScheduled).
+    TaskTimeout,
+    /// A Task state's HeartbeatSeconds (from ActivityStarted, moved by each heartbeat).
+    TaskHeartbeat,
+    /// A Wait state or a retry back-off.
+    Timer,
+    /// The machine's TimeoutSeconds.
+    ExecutionTimeout,
+    /// The end of a closed execution's retention ([`RETENTION_MS`]): its record, index entry and
+    /// history are removed, and its name can be used again.
+    Retention,
+}
+
+/// How long a closed execution stays (AWS keeps closed STANDARD executions 90 days).
+pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// A deadline of execution `arn`.
+pub(crate) fn deadline(arn: &str, kind: SfnDeadline, id: u64, due_ms: i64) -> Deadline {
+    Deadline {
+        due: swf_types::Timestamp(due_ms),
+        run_id: arn.to_string(),
+        kind: DeadlineKind::Sfn(kind),
+        event_id: id as i64,
+    }
+}
+
+/// Applies one Step Functions command.
+pub(crate) fn apply<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    op: &SfnOp,
+) -> Result<Outcome, ReadError> {
+    match op {
+        SfnOp::CreateActivity(i) => activities::create(ctx, i),
+        SfnOp::DeleteActivity(i) => activities::delete(ctx, &i.arn),
+        SfnOp::CreateStateMachine(i) => state_machines::create(ctx, i),
+        SfnOp::UpdateStateMachine(i) => state_machines::update(ctx, i),
+        SfnOp::DeleteStateMachine(i) => state_machines::delete(ctx, &i.arn),
+        SfnOp::StartExecution {
+            input,
+            default_name,
+            seed,
+        } => executions::start(ctx, input, default_name, *seed),
+        SfnOp::StopExecution(i) => executions::stop(ctx, i),
+        SfnOp::StartTask {
+            execution_arn,
+            task_id,
+            worker_name,
+        } => tasks::start(ctx, execution_arn, *task_id, worker_name.clone()),
+        SfnOp::SendTaskSuccess(i) => tasks::success(ctx, i),
+        SfnOp::SendTaskFailure(i) => tasks::failure(ctx, i),
+        SfnOp::SendTaskHeartbeat(i) => tasks::heartbeat(ctx, i),
+        SfnOp::TagResource(i) => activities::tag(ctx, &i.resource_arn, &i.tags),
+        SfnOp::UntagResource(i) => activities::untag(ctx, &i.resource_arn, &i.tag_keys),
+    }
+}
+
+/// Fires a Step Functions deadline (from `FireDeadline(s)`).
+pub(crate) fn fire<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    d: &Deadline,
+    kind: SfnDeadline,
+) -> Result<Outcome, ReadError> {
+    tasks::fire(ctx, d, kind)
+}
+
+/// A successful reply carrying the action's JSON output.
+pub(crate) fn reply(v: serde_json::Value) -> Outcome {
+    Ok(Reply::Sfn(v))
+}
+
+/// Reads a record, seeing the writes this command already made.
+pub(crate) fn get<T: DeserializeOwned, S: Lookup + ?Sized>(
+    ctx: &Ctx<'_, S>,
+    key: &[u8],
+) -> Result<Option<T>, ReadError> {
+    let bytes = ctx.writes.iter().rev().find_map(|w| match w {
+        Write::Sfn { key: k, value } if k == key => Some(value.clone()),
+        _ => None,
+    });
+    let bytes = match bytes {
+        Some(b) => b,
+        None => ctx.state.sfn_get(key)?,
+    };
+    bytes
+        .map(|b| serde_json::from_slice(&b).map_err(|e| ReadError(e.to_string())))
+        .transpose()
+}
+
+/// Writes a record.
+pub(crate) fn put<T: Serialize, S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, key: Vec<u8>, v: &T) {
+    let value = serde_json::to_vec(v).expect("records serialize");
+    ctx.writes.push(Write::Sfn {
+        key,
+        value: Some(value),
+    });
+}
+
+/// Deletes a record.
+pub(crate) fn delete<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, key: Vec<u8>) {
+    ctx.writes.push(Write::Sfn { key, value: None });
+}
+
+/// A fault of `kind` with `message`.
+pub(crate) fn fault(kind: swf_types::FaultKind, message: impl Into<String>) -> Fault {
+    Fault {
+        kind,
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod sfn_test;

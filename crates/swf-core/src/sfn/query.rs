@@ -1,0 +1,393 @@
+//! The Step Functions reads: Describe* / List* / GetExecutionHistory / ListTagsForResource,
+//! answered from applied state as the model's output shapes. Pages are key ranges of the `sfn`
+//! keyspace; the page token is the last key returned (base64), and a token that does not decode
+//! is `InvalidToken`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use swf_types::{Fault, FaultKind};
+
+use super::arn::{self, Kind};
+use super::executions::does_not_exist_execution;
+use super::keys;
+use super::records::{Activity, Execution, StateMachine, Tag};
+use super::state_machines::does_not_exist;
+use crate::limits::Limits;
+use crate::state::{Lookup, ReadError};
+
+/// Key/value rows of the `sfn` keyspace.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Range reads of the `sfn` keyspace, on top of the point reads of `Lookup`.
+pub trait SfnRead: Lookup {
+    /// Up to `limit` entries whose key starts with `prefix`, in key order (descending if `reverse`),
+    /// strictly after `after` when given.
+    #[allow(clippy::type_complexity)]
+    fn sfn_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ReadError>;
+}
+
+fn internal(e: ReadError) -> Fault {
+    Fault::internal(e.0)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
+    serde_json::from_slice(bytes).map_err(|e| Fault::internal(e.to_string()))
+}
+
+fn get<T: DeserializeOwned, S: SfnRead + ?Sized>(s: &S, key: &[u8]) -> Result<Option<T>, Fault> {
+    s.sfn_get(key)
+        .map_err(internal)?
+        .map(|b| decode(&b))
+        .transpose()
+}
+
+fn page_size(max_results: Option<i64>) -> usize {
+    match max_results {
+        Some(n) if n > 0 => n.min(1000) as usize,
+        _ => 100,
+    }
+}
+
+fn bad_token() -> Fault {
+    Fault {
+        kind: FaultKind::InvalidToken,
+        message: "Invalid Token: 'Invalid nextToken'".into(),
+    }
+}
+
+/// The key a page token continues after; it must lie within `prefix`.
+fn after(token: Option<&str>, prefix: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
+    match token {
+        None => Ok(None),
+        Some(t) => {
+            let k = URL_SAFE_NO_PAD.decode(t).map_err(|_| bad_token())?;
+            if !k.starts_with(prefix) {
+                return Err(bad_token());
+            }
+            Ok(Some(k))
+        }
+    }
+}
+
+fn token_of(key: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+/// A page of records under `prefix`.
+fn page<S: SfnRead + ?Sized>(
+    s: &S,
+    prefix: &[u8],
+    token: Option<&str>,
+    max_results: Option<i64>,
+    reverse: bool,
+) -> Result<(Rows, Option<String>), Fault> {
+    let size = page_size(max_results);
+    let from = after(token, prefix)?;
+    let mut rows = s
+        .sfn_scan(prefix, from.as_deref(), size + 1, reverse)
+        .map_err(internal)?;
+    let next = if rows.len() > size {
+        rows.truncate(size);
+        rows.last().map(|(k, _)| token_of(k))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+fn with_next(mut v: Value, next: Option<String>) -> Value {
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    v
+}
+
+fn activity_does_not_exist(a: &str) -> Fault {
+    Fault {
+        kind: FaultKind::ActivityDoesNotExist,
+        message: format!("Activity Does Not Exist: '{a}'"),
+    }
+}
+
+/// The activity an ARN names, or `ActivityDoesNotExist`.
+pub fn activity<S: SfnRead + ?Sized>(s: &S, l: &Limits, a: &str) -> Result<Activity, Fault> {
+    let Some(names) = arn::parse(l, a, Kind::Activity)? else {
+        return Err(activity_does_not_exist(a));
+    };
+    get(s, &keys::activity(&names[0]))?.ok_or_else(|| activity_does_not_exist(a))
+}
+
+pub fn describe_activity<S: SfnRead + ?Sized>(s: &S, l: &Limits, a: &str) -> Result<Value, Fault> {
+    let a = activity(s, l, a)?;
+    Ok(json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created}))
+}
+
+pub fn list_activities<S: SfnRead + ?Sized>(
+    s: &S,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    let (rows, next) = page(s, &[keys::ACTIVITY], token, max_results, false)?;
+    let items = rows
+        .iter()
+        .map(|(_, v)| {
+            let a: Activity = decode(v)?;
+            Ok(json!({"activityArn": a.arn, "name": a.name, "creationDate": a.created}))
+        })
+        .collect::<Result<Vec<_>, Fault>>()?;
+    Ok(with_next(json!({ "activities": items }), next))
+}
+
+/// The state machine an ARN names, or `StateMachineDoesNotExist`.
+pub fn state_machine<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+) -> Result<StateMachine, Fault> {
+    let Some(names) = arn::parse(l, sm, Kind::StateMachine)? else {
+        return Err(does_not_exist(sm));
+    };
+    get(s, &keys::state_machine(&names[0]))?.ok_or_else(|| does_not_exist(sm))
+}
+
+fn logging() -> Value {
+    json!({"level": "OFF", "includeExecutionData": false})
+}
+
+pub fn describe_state_machine<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+) -> Result<Value, Fault> {
+    let m = state_machine(s, l, sm)?;
+    Ok(json!({
+        "stateMachineArn": m.arn,
+        "name": m.name,
+        "status": "ACTIVE",
+        "definition": m.definition,
+        "roleArn": m.role_arn,
+        "type": "STANDARD",
+        "creationDate": m.created,
+        "loggingConfiguration": logging(),
+        "tracingConfiguration": {"enabled": false},
+    }))
+}
+
+pub fn list_state_machines<S: SfnRead + ?Sized>(
+    s: &S,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    let (rows, next) = page(s, &[keys::STATE_MACHINE], token, max_results, false)?;
+    let items = rows
+        .iter()
+        .map(|(_, v)| {
+            let m: StateMachine = decode(v)?;
+            Ok(json!({"stateMachineArn": m.arn, "name": m.name, "type": "STANDARD", "creationDate": m.created}))
+        })
+        .collect::<Result<Vec<_>, Fault>>()?;
+    Ok(with_next(json!({ "stateMachines": items }), next))
+}
+
+/// The execution an ARN names, or `ExecutionDoesNotExist`.
+pub fn execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Result<Execution, Fault> {
+    arn::parse(l, e, Kind::Execution)?;
+    get(s, &keys::execution(e))?.ok_or_else(|| does_not_exist_execution(e))
+}
+
+pub fn describe_execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Result<Value, Fault> {
+    let x = execution(s, l, e)?;
+    let mut v = json!({
+        "executionArn": x.arn,
+        "stateMachineArn": x.state_machine_arn,
+        "name": x.name,
+        "status": x.status,
+        "startDate": x.started,
+        "input": x.input,
+        "inputDetails": {"included": true},
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE",
+    });
+    if let Some(t) = x.stopped {
+        v["stopDate"] = json!(t);
+    }
+    if let Some(o) = &x.output {
+        v["output"] = json!(o);
+        v["outputDetails"] = json!({"included": true});
+    }
+    if let Some(err) = &x.error {
+        v["error"] = json!(err);
+    }
+    if let Some(c) = &x.cause {
+        v["cause"] = json!(c);
+    }
+    Ok(v)
+}
+
+pub fn describe_state_machine_for_execution<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    e: &str,
+) -> Result<Value, Fault> {
+    let x = execution(s, l, e)?;
+    let name = x
+        .state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Ok(json!({
+        "stateMachineArn": x.state_machine_arn,
+        "name": name,
+        "definition": x.definition,
+        "roleArn": x.role_arn,
+        "updateDate": x.state_machine_updated,
+        "loggingConfiguration": logging(),
+        "tracingConfiguration": {"enabled": false},
+    }))
+}
+
+/// ListExecutions of one state machine, newest first, optionally of one status.
+pub fn list_executions<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+    status: Option<&str>,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
+    // is refused.
+    arn::parse(l, sm, Kind::StateMachine)?;
+    let prefix = keys::execution_index_prefix(sm);
+    if state_machine(s, l, sm).is_err()
+        && s.sfn_scan(&prefix, None, 1, false)
+            .map_err(internal)?
+            .is_empty()
+    {
+        return Err(does_not_exist(sm));
+    }
+    let size = page_size(max_results);
+    let mut from = after(token, &prefix)?;
+    let mut items = Vec::new();
+    let mut next = None;
+    // Bounded work per call when a status filter skips many executions.
+    let mut budget = 10_000usize;
+    let mut last_key: Vec<u8> = Vec::new();
+    'scan: loop {
+        let rows = s
+            .sfn_scan(&prefix, from.as_deref(), 256, false)
+            .map_err(internal)?;
+        if rows.is_empty() {
+            break;
+        }
+        for (k, v) in &rows {
+            budget = budget.saturating_sub(1);
+            from = Some(k.clone());
+            let exec_arn: String = decode(v)?;
+            let Some(x) = get::<Execution, S>(s, &keys::execution(&exec_arn))? else {
+                continue;
+            };
+            if status.is_some_and(|st| st != x.status) {
+                if budget == 0 {
+                    next = Some(token_of(k));
+                    break 'scan;
+                }
+                continue;
+            }
+            if items.len() == size {
+                // One more exists: the page ends at the previous key.
+                next = Some(token_of(&last_key));
+                break 'scan;
+            }
+            let mut item = json!({
+                "executionArn": x.arn,
+                "stateMachineArn": x.state_machine_arn,
+                "name": x.name,
+                "status": x.status,
+                "startDate": x.started,
+            });
+            if let Some(t) = x.stopped {
+                item["stopDate"] = json!(t);
+            }
+            items.push(item);
+            last_key = k.clone();
+        }
+    }
+    Ok(with_next(json!({ "executions": items }), next))
+}
+
+/// GetExecutionHistory: a page of events, oldest first unless `reverse`; without
+/// `include_data` the events leave out their input and output.
+pub fn get_execution_history<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    e: &str,
+    max_results: Option<i64>,
+    reverse: bool,
+    include_data: bool,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    execution(s, l, e)?;
+    let (rows, next) = page(s, &keys::history_prefix(e), token, max_results, reverse)?;
+    let events = rows
+        .iter()
+        .map(|(_, v)| {
+            let mut ev: Value = decode(v)?;
+            if !include_data {
+                if let Some(obj) = ev.as_object_mut() {
+                    for (_, details) in obj.iter_mut() {
+                        if let Some(d) = details.as_object_mut() {
+                            for (field, flag) in
+                                [("input", "inputDetails"), ("output", "outputDetails")]
+                            {
+                                if d.remove(field).is_some() {
+                                    d.insert(flag.into(), json!({"truncated": false}));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(ev)
+        })
+        .collect::<Result<Vec<_>, Fault>>()?;
+    Ok(with_next(json!({ "events": events }), next))
+}
+
+/// ListTagsForResource of an activity or state machine.
+pub fn list_tags<S: SfnRead + ?Sized>(s: &S, l: &Limits, resource: &str) -> Result<Value, Fault> {
+    let not_found = || Fault {
+        kind: FaultKind::ResourceNotFound,
+        message: format!("Resource not found: '{resource}'"),
+    };
+    let tags: Vec<Tag> = match arn::kind_of(resource) {
+        Some(Kind::Activity) => activity(s, l, resource).map_err(|_| not_found())?.tags,
+        Some(Kind::StateMachine) => state_machine(s, l, resource).map_err(|_| not_found())?.tags,
+        _ => {
+            return Err(arn::invalid_arn(format_args!(
+                "Invalid ARN prefix: {resource}"
+            )))
+        }
+    };
+    Ok(json!({ "tags": tags }))
+}
+
+/// The heartbeat period (ms) of open task `task_id` of execution `exec_arn` (0 when unknown): a new
+/// leader holds heartbeat timeouts that long after taking over, as it does for SWF's.
+pub fn heartbeat_period_ms<S: SfnRead + ?Sized>(s: &S, exec_arn: &str, task_id: u64) -> i64 {
+    get::<Execution, S>(s, &keys::execution(exec_arn))
+        .ok()
+        .flatten()
+        .and_then(|x| x.tasks.get(&task_id).and_then(|t| t.heartbeat_seconds))
+        .map(|secs| secs as i64 * 1000)
+        .unwrap_or(0)
+}

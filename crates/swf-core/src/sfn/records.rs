@@ -1,0 +1,112 @@
+//! The stored forms of Step Functions resources: activities, state machines and executions (with the
+//! interpreter's `ExecutionState`, the execution's open activity tasks, timers and closed tasks).
+//! Stored as JSON in the `sfn` keyspace (`keys`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sfn_lang::interpret::ExecutionState;
+use swf_types::Timestamp;
+
+/// A resource tag (`Tag` of the model).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// An activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub arn: String,
+    pub name: String,
+    pub created: Timestamp,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A state machine (STANDARD).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateMachine {
+    pub arn: String,
+    pub name: String,
+    pub definition: String,
+    pub role_arn: String,
+    pub created: Timestamp,
+    /// Last UpdateStateMachine (the creation date before any).
+    pub updated: Timestamp,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// How a closed activity task ended, for the answer to a late Send* call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskEnd {
+    /// Succeeded or failed through SendTaskSuccess / SendTaskFailure.
+    Done,
+    /// Its timeout or heartbeat timeout fired, or the execution stopped or moved on without it.
+    TimedOut,
+}
+
+/// An activity task scheduled and not closed yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenTask {
+    pub activity_arn: String,
+    /// The effective input, as JSON text.
+    pub input: String,
+    /// Log index that queued it (its place in the queue).
+    pub seq: u64,
+    pub started: bool,
+    /// Due time (ms) of the task's TimeoutSeconds, if any.
+    pub timeout_due: Option<i64>,
+    pub heartbeat_seconds: Option<u64>,
+    /// Due time (ms) of the heartbeat timeout, armed at start and moved by each heartbeat.
+    pub heartbeat_due: Option<i64>,
+}
+
+/// An execution (STANDARD).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    /// The definition it runs (UpdateStateMachine does not change a running execution).
+    pub definition: String,
+    pub role_arn: String,
+    /// The state machine's update date when the execution started.
+    pub state_machine_updated: Timestamp,
+    pub input: String,
+    /// `ExecutionStatus`: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.
+    pub status: String,
+    pub started: Timestamp,
+    pub stopped: Option<Timestamp>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// The interpreter's position.
+    pub state: ExecutionState,
+    /// Open activity tasks by task id (the ActivityScheduled event id).
+    #[serde(default)]
+    pub tasks: BTreeMap<u64, OpenTask>,
+    /// Closed activity tasks, for the answer to a late Send* call.
+    #[serde(default)]
+    pub closed_tasks: BTreeMap<u64, TaskEnd>,
+    /// Armed timers (Wait states, retry back-offs): id → due (ms).
+    #[serde(default)]
+    pub timers: BTreeMap<u64, i64>,
+    /// Due time (ms) of the machine's TimeoutSeconds.
+    #[serde(default)]
+    pub timeout_due: Option<i64>,
+    /// When a closed execution is removed (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_due: Option<i64>,
+}
+
+impl Execution {
+    /// Whether the execution still runs.
+    pub fn is_running(&self) -> bool {
+        self.status == "RUNNING"
+    }
+}

@@ -1,0 +1,967 @@
+//! Table tests of the Step Functions apply functions, on `MemState`: each case applies commands
+//! stamped with a time and checks the outcome (fault kind and message, or reply) and the state.
+
+use serde_json::{json, Value};
+use swf_types::{FaultKind, Timestamp};
+
+use super::command::*;
+use super::query;
+use super::tasks::token;
+use super::SfnOp;
+use crate::command::{Command, Op, Reply};
+use crate::limits::Limits;
+use crate::memstate::MemState;
+use crate::state::Deadline;
+
+const ACT: &str = "arn:aws:states:us-east-1:000000000000:activity:work";
+const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
+
+fn exec_arn(name: &str) -> String {
+    format!("arn:aws:states:us-east-1:000000000000:execution:m:{name}")
+}
+
+struct World {
+    state: MemState,
+    limits: Limits,
+    index: u64,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            state: MemState::default(),
+            limits: Limits::default(),
+            index: 0,
+        }
+    }
+
+    /// Applies `op` at `now_ms`: the reply's JSON, or the fault's (kind, message).
+    fn run(&mut self, now_ms: i64, op: SfnOp) -> Result<Value, (FaultKind, String)> {
+        self.run_op(now_ms, Op::Sfn(op))
+    }
+
+    fn run_op(&mut self, now_ms: i64, op: Op) -> Result<Value, (FaultKind, String)> {
+        self.index += 1;
+        let cmd = Command {
+            now: Timestamp(now_ms),
+            op,
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = crate::apply::apply(&self.state, self.index, &cmd, &self.limits).unwrap();
+        self.state.write(applied.writes);
+        match applied.outcome {
+            Ok(Reply::Sfn(v)) => Ok(v),
+            Ok(Reply::Done) => Ok(json!({})),
+            Ok(other) => panic!("unexpected reply {other:?}"),
+            Err(f) => Err((f.kind, f.message)),
+        }
+    }
+
+    fn fire_all_due(&mut self, now_ms: i64) {
+        let due: Vec<Deadline> = self
+            .state
+            .deadlines
+            .iter()
+            .filter(|d| d.due.0 <= now_ms)
+            .cloned()
+            .collect();
+        if !due.is_empty() {
+            self.run_op(now_ms, Op::FireDeadlines(due)).unwrap();
+        }
+    }
+
+    /// Whether the only armed deadlines are closed executions' retention.
+    fn only_retention(&self) -> bool {
+        self.state
+            .deadlines
+            .iter()
+            .all(|d| d.kind == crate::state::DeadlineKind::Sfn(super::SfnDeadline::Retention))
+    }
+
+    fn history_types(&self, exec: &str) -> Vec<String> {
+        let h = query::get_execution_history(
+            &self.state,
+            &self.limits,
+            exec,
+            Some(1000),
+            false,
+            true,
+            None,
+        )
+        .unwrap();
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn status(&self, exec: &str) -> String {
+        query::describe_execution(&self.state, &self.limits, exec).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn machine(&mut self, definition: Value) {
+        self.run(
+            0,
+            SfnOp::CreateActivity(CreateActivityInput {
+                name: "work".into(),
+                tags: None,
+            }),
+        )
+        .unwrap();
+        self.run(
+            0,
+            SfnOp::CreateStateMachine(CreateStateMachineInput {
+                name: "m".into(),
+                definition: definition.to_string(),
+                role_arn: "arn:aws:iam::000000000000:role/r".into(),
+                kind: None,
+                tags: None,
+                publish: None,
+            }),
+        )
+        .unwrap();
+    }
+
+    fn start(&mut self, now: i64, name: &str, input: &str) -> Result<Value, (FaultKind, String)> {
+        self.run(
+            now,
+            SfnOp::StartExecution {
+                input: StartExecutionInput {
+                    state_machine_arn: SM.into(),
+                    name: Some(name.into()),
+                    input: Some(input.into()),
+                },
+                default_name: "uuid".into(),
+                seed: 7,
+            },
+        )
+    }
+
+    /// Takes the first queued task of the activity: (token, input).
+    fn take(&mut self, now: i64) -> Option<(String, String)> {
+        let q = self
+            .state
+            .queues
+            .values()
+            .find(|q| q.domain == super::TASKS_DOMAIN)?
+            .clone();
+        let v = self
+            .run(
+                now,
+                SfnOp::StartTask {
+                    execution_arn: q.run_id.clone(),
+                    task_id: q.scheduled_event_id as u64,
+                    worker_name: Some("w1".into()),
+                },
+            )
+            .unwrap();
+        Some((
+            v["taskToken"].as_str().unwrap().to_string(),
+            v["input"].as_str().unwrap().to_string(),
+        ))
+    }
+}
+
+fn task_machine(extra: Value) -> Value {
+    let mut task = json!({"Type": "Task", "Resource": ACT, "Next": "Done"});
+    for (k, v) in extra.as_object().unwrap() {
+        task[k] = v.clone();
+    }
+    json!({"StartAt": "T", "States": {"T": task, "Done": {"Type": "Succeed"}}})
+}
+
+#[test]
+fn activities_and_state_machines_control_plane() {
+    let mut w = World::new();
+    let create = |name: &str| {
+        SfnOp::CreateActivity(CreateActivityInput {
+            name: name.into(),
+            tags: None,
+        })
+    };
+    let first = w.run(1000, create("work")).unwrap();
+    // Idempotent by name: the same ARN and creation date.
+    assert_eq!(w.run(5000, create("work")).unwrap(), first);
+    assert_eq!(first["activityArn"], ACT);
+    assert_eq!(first["creationDate"], json!(1.0));
+    let cases: Vec<(SfnOp, FaultKind, &str)> = vec![
+        (create("a b"), FaultKind::InvalidName, "Invalid Name: 'a b'"),
+        (
+            SfnOp::DeleteActivity(ArnInput { arn: "x".into() }),
+            FaultKind::InvalidArn,
+            "Invalid Arn: 'Invalid ARN prefix: x'",
+        ),
+        (
+            SfnOp::CreateStateMachine(CreateStateMachineInput {
+                name: "m".into(),
+                definition: json!({"StartAt": "L", "States": {"L": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}).to_string(),
+                role_arn: "arn:aws:iam::000000000000:role/r".into(),
+                kind: None,
+                tags: None,
+                publish: None,
+            }),
+            FaultKind::InvalidDefinition,
+            "arn:aws:lambda:us-east-1:1:function:f",
+        ),
+        (
+            SfnOp::StartExecution {
+                input: StartExecutionInput { state_machine_arn: SM.into(), name: None, input: None },
+                default_name: "u".into(),
+                seed: 1,
+            },
+            FaultKind::StateMachineDoesNotExist,
+            "State Machine Does Not Exist: 'arn:aws:states:us-east-1:000000000000:stateMachine:m'",
+        ),
+    ];
+    for (op, kind, msg) in cases {
+        let (k, m) = w.run(2000, op.clone()).unwrap_err();
+        assert_eq!(k, kind, "{op:?}");
+        assert!(m.contains(msg), "{m} should contain {msg}");
+    }
+    let list = query::list_activities(&w.state, Some(1), None).unwrap();
+    assert_eq!(list["activities"][0]["name"], "work");
+    // Deleting twice is fine; then it is gone.
+    for _ in 0..2 {
+        w.run(3000, SfnOp::DeleteActivity(ArnInput { arn: ACT.into() }))
+            .unwrap();
+    }
+    let f = query::describe_activity(&w.state, &w.limits, ACT).unwrap_err();
+    assert_eq!(f.kind, FaultKind::ActivityDoesNotExist);
+    assert_eq!(f.message, format!("Activity Does Not Exist: '{ACT}'"));
+}
+
+#[test]
+fn pass_task_choice_succeed_with_idempotent_start() {
+    let mut w = World::new();
+    w.machine(json!({
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.p", "Next": "T"},
+            "T": {"Type": "Task", "Resource": ACT, "ResultPath": "$.r", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.r.ok", "BooleanEquals": true, "Next": "S"}], "Default": "F"},
+            "S": {"Type": "Succeed"},
+            "F": {"Type": "Fail", "Error": "E"}
+        }
+    }));
+    let started = w.start(10_000, "e1", r#"{"a":1}"#).unwrap();
+    let e1 = exec_arn("e1");
+    assert_eq!(started["executionArn"], e1);
+    // Same name and input while running: the same execution; other input: ExecutionAlreadyExists.
+    assert_eq!(w.start(11_000, "e1", r#"{"a":1}"#).unwrap(), started);
+    let (k, m) = w.start(11_000, "e1", r#"{"a":2}"#).unwrap_err();
+    assert_eq!(
+        (k, m),
+        (
+            FaultKind::ExecutionAlreadyExists,
+            format!("Execution Already Exists: '{e1}'")
+        )
+    );
+    let (tok, input) = w.take(12_000).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&input).unwrap(),
+        json!({"a": 1, "p": {"n": 1}})
+    );
+    w.run(
+        13_000,
+        SfnOp::SendTaskHeartbeat(SendTaskHeartbeatInput {
+            task_token: tok.clone(),
+        }),
+    )
+    .unwrap();
+    let (k, _) = w
+        .run(
+            13_000,
+            SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: tok.clone(),
+                output: "not json".into(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(k, FaultKind::InvalidOutput);
+    w.run(
+        14_000,
+        SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+            task_token: tok.clone(),
+            output: r#"{"ok":true}"#.into(),
+        }),
+    )
+    .unwrap();
+    assert_eq!(w.status(&e1), "SUCCEEDED");
+    assert_eq!(
+        w.history_types(&e1),
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // A closed task: TaskDoesNotExist; garbage: InvalidToken; after close, same name: exists.
+    let (k, _) = w
+        .run(
+            15_000,
+            SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: tok,
+                output: "{}".into(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(k, FaultKind::TaskDoesNotExist);
+    let (k, m) = w
+        .run(
+            15_000,
+            SfnOp::SendTaskHeartbeat(SendTaskHeartbeatInput {
+                task_token: "garbage".into(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (k, m.as_str()),
+        (FaultKind::InvalidToken, "Invalid Token: 'Invalid token'")
+    );
+    assert_eq!(
+        w.start(16_000, "e1", r#"{"a":1}"#).unwrap_err().0,
+        FaultKind::ExecutionAlreadyExists
+    );
+    assert!(w.only_retention());
+    assert!(w.state.queues.is_empty());
+}
+
+#[test]
+fn timeouts_fire_on_time_never_early() {
+    // (task fields, when the worker takes the task, the firing time, the error in the history)
+    let cases = [
+        (json!({"TimeoutSeconds": 5}), None, 15_000, "States.Timeout"),
+        (
+            json!({"HeartbeatSeconds": 2, "TimeoutSeconds": 100}),
+            Some(11_000),
+            13_000,
+            "States.HeartbeatTimeout",
+        ),
+    ];
+    for (fields, take_at, fire_at, error) in cases {
+        let mut w = World::new();
+        w.machine(task_machine(fields));
+        w.start(10_000, "e", "{}").unwrap();
+        let tok = take_at.map(|t| w.take(t).unwrap().0);
+        w.fire_all_due(fire_at - 1);
+        assert_eq!(w.status(&exec_arn("e")), "RUNNING", "{error} fired early");
+        w.fire_all_due(fire_at);
+        let d = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap();
+        assert_eq!(d["status"], "FAILED");
+        assert_eq!(d["error"], error);
+        assert!(w
+            .history_types(&exec_arn("e"))
+            .contains(&"ActivityTimedOut".to_string()));
+        if let Some(tok) = tok {
+            let (k, _) = w
+                .run(
+                    fire_at + 1,
+                    SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                        task_token: tok,
+                        output: "{}".into(),
+                    }),
+                )
+                .unwrap_err();
+            assert_eq!(k, FaultKind::TaskTimedOut);
+        }
+        assert!(w.only_retention());
+    }
+}
+
+#[test]
+fn retry_then_catch_with_backoff_deadlines() {
+    let mut w = World::new();
+    w.machine(json!({
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": ACT, "End": true,
+                  "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "MaxAttempts": 1}],
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "H"}]},
+            "H": {"Type": "Pass", "End": true}
+        }
+    }));
+    w.start(10_000, "e", r#"{"x":1}"#).unwrap();
+    let fail = |tok: String| {
+        SfnOp::SendTaskFailure(SendTaskFailureInput {
+            task_token: tok,
+            error: Some("Boom".into()),
+            cause: Some("c".into()),
+        })
+    };
+    let tok = w.take(10_500).unwrap().0;
+    w.run(11_000, fail(tok)).unwrap();
+    // The back-off is a durable deadline: no task until it fires.
+    assert!(w.take(12_000).is_none());
+    w.fire_all_due(12_999);
+    assert!(w.take(12_999).is_none());
+    w.fire_all_due(13_000);
+    let tok = w.take(13_100).unwrap().0;
+    w.run(14_000, fail(tok)).unwrap();
+    let d = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap();
+    assert_eq!(d["status"], "SUCCEEDED");
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out, json!({"x": 1, "err": {"Error": "Boom", "Cause": "c"}}));
+}
+
+#[test]
+fn stop_closes_running_tasks() {
+    let mut w = World::new();
+    w.machine(task_machine(json!({"HeartbeatSeconds": 10})));
+    w.start(10_000, "e", "{}").unwrap();
+    let tok = w.take(10_100).unwrap().0;
+    let stop = SfnOp::StopExecution(StopExecutionInput {
+        execution_arn: exec_arn("e"),
+        error: Some("E".into()),
+        cause: Some("C".into()),
+    });
+    assert_eq!(w.run(11_000, stop).unwrap(), json!({"stopDate": 11.0}));
+    let d = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap();
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["error"].as_str(),
+            d["cause"].as_str()
+        ),
+        (Some("ABORTED"), Some("E"), Some("C"))
+    );
+    assert_eq!(
+        w.history_types(&exec_arn("e")).last().unwrap(),
+        "ExecutionAborted"
+    );
+    let (k, _) = w
+        .run(
+            12_000,
+            SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: tok,
+                output: "{}".into(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(k, FaultKind::TaskTimedOut);
+    assert!(w.only_retention());
+    let (k, _) = w
+        .run(
+            12_000,
+            SfnOp::StopExecution(StopExecutionInput {
+                execution_arn: exec_arn("nope"),
+                error: None,
+                cause: None,
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(k, FaultKind::ExecutionDoesNotExist);
+}
+
+#[test]
+fn list_executions_newest_first_with_status_filter_and_pages() {
+    let mut w = World::new();
+    w.machine(task_machine(json!({})));
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        w.start(10_000 + i as i64 * 1000, name, "{}").unwrap();
+    }
+    w.run(
+        20_000,
+        SfnOp::StopExecution(StopExecutionInput {
+            execution_arn: exec_arn("b"),
+            error: None,
+            cause: None,
+        }),
+    )
+    .unwrap();
+    let names = |v: &Value| -> Vec<String> {
+        v["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let p1 = query::list_executions(&w.state, &w.limits, SM, None, Some(2), None).unwrap();
+    assert_eq!(names(&p1), ["c", "b"]);
+    let p2 = query::list_executions(
+        &w.state,
+        &w.limits,
+        SM,
+        None,
+        Some(2),
+        p1["nextToken"].as_str(),
+    )
+    .unwrap();
+    assert_eq!(names(&p2), ["a"]);
+    assert!(p2.get("nextToken").is_none());
+    let running =
+        query::list_executions(&w.state, &w.limits, SM, Some("RUNNING"), None, None).unwrap();
+    assert_eq!(names(&running), ["c", "a"]);
+    let f = query::list_executions(&w.state, &w.limits, SM, None, None, Some("@@")).unwrap_err();
+    assert_eq!(f.kind, FaultKind::InvalidToken);
+    // History pages, reversed.
+    let h = query::get_execution_history(
+        &w.state,
+        &w.limits,
+        &exec_arn("b"),
+        Some(1),
+        true,
+        false,
+        None,
+    )
+    .unwrap();
+    assert_eq!(h["events"][0]["type"], "ExecutionAborted");
+    assert!(h["nextToken"].is_string());
+}
+
+#[test]
+fn wait_state_and_parallel_over_activities() {
+    let mut w = World::new();
+    w.machine(json!({
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 3, "Next": "P"},
+            "P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": ACT, "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "End": true}}}
+            ]}
+        }
+    }));
+    w.start(10_000, "e", r#"{"v":1}"#).unwrap();
+    w.fire_all_due(12_999);
+    assert!(w.take(12_999).is_none());
+    w.fire_all_due(13_000);
+    let (t1, _) = w.take(13_100).unwrap();
+    let (t2, _) = w.take(13_100).unwrap();
+    for (t, out) in [(t2, "2"), (t1, "1")] {
+        w.run(
+            14_000,
+            SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: t,
+                output: out.into(),
+            }),
+        )
+        .unwrap();
+    }
+    let d = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap();
+    assert_eq!(d["status"], "SUCCEEDED");
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out, json!([1, 2]));
+}
+
+#[test]
+fn tags_of_activities_and_state_machines() {
+    let mut w = World::new();
+    w.machine(task_machine(json!({})));
+    let tag = |arn: &str| {
+        SfnOp::TagResource(TagResourceInput {
+            resource_arn: arn.into(),
+            tags: vec![super::records::Tag {
+                key: "k".into(),
+                value: "v".into(),
+            }],
+        })
+    };
+    for arn in [ACT, SM] {
+        w.run(1, tag(arn)).unwrap();
+        assert_eq!(
+            query::list_tags(&w.state, &w.limits, arn).unwrap(),
+            json!({"tags": [{"key": "k", "value": "v"}]})
+        );
+        w.run(
+            2,
+            SfnOp::UntagResource(UntagResourceInput {
+                resource_arn: arn.into(),
+                tag_keys: vec!["k".into()],
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            query::list_tags(&w.state, &w.limits, arn).unwrap(),
+            json!({"tags": []})
+        );
+    }
+    let missing = "arn:aws:states:us-east-1:000000000000:activity:none";
+    assert_eq!(
+        w.run(3, tag(missing)).unwrap_err().0,
+        FaultKind::ResourceNotFound
+    );
+}
+
+#[test]
+fn tokens_name_the_execution_and_task() {
+    let t = token(&exec_arn("e"), 5);
+    let d = crate::token::TaskToken::decode(&t).unwrap();
+    assert_eq!(
+        (d.run_id.as_str(), d.scheduled_event_id),
+        (exec_arn("e").as_str(), 5)
+    );
+    assert!(t.len() <= 2048);
+}
+
+#[test]
+fn stored_forms_of_sfn_commands_are_pinned() {
+    // What is written to the log is forever: the one new variant of `Op` and its payload, as stored.
+    let op = Op::Sfn(SfnOp::StartExecution {
+        input: StartExecutionInput {
+            state_machine_arn: SM.into(),
+            name: None,
+            input: Some("{}".into()),
+        },
+        default_name: "0b0e3c2a-0000-4000-8000-000000000000".into(),
+        seed: 42,
+    });
+    let text = serde_json::to_string(&op).unwrap();
+    assert_eq!(
+        text,
+        r#"{"Sfn":{"StartExecution":{"input":{"stateMachineArn":"arn:aws:states:us-east-1:000000000000:stateMachine:m","input":"{}"},"default_name":"0b0e3c2a-0000-4000-8000-000000000000","seed":42}}}"#
+    );
+    assert_eq!(serde_json::from_str::<Op>(&text).unwrap(), op);
+    let d = super::deadline(&exec_arn("e"), super::SfnDeadline::TaskHeartbeat, 5, 1000);
+    assert_eq!(
+        serde_json::to_value(&d.kind).unwrap(),
+        json!({"Sfn": "TaskHeartbeat"})
+    );
+    // Existing variants are unchanged by the new one.
+    assert_eq!(serde_json::to_string(&Op::Noop).unwrap(), r#""Noop""#);
+}
+
+#[test]
+fn outputs_match_the_model_shapes() {
+    // Every answer and every history event is checked against the Step Functions model's output
+    // shapes (required members, types, enums, lengths), as the SWF outputs are.
+    let m = swf_types::model::sfn_model();
+    let check = |shape: &str, v: &Value| {
+        swf_types::model::validate_shape(m, shape, v, "")
+            .unwrap_or_else(|f| panic!("{shape}: {} in {v}", f.message));
+    };
+    let mut w = World::new();
+    let created = w
+        .run(
+            1,
+            SfnOp::CreateActivity(CreateActivityInput {
+                name: "other".into(),
+                tags: None,
+            }),
+        )
+        .unwrap();
+    check("CreateActivityOutput", &created);
+    w.machine(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": ACT, "Next": "W", "Retry": [{"ErrorEquals": ["X"], "MaxAttempts": 1}]},
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "End": true,
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}
+    }}));
+    let started = w.start(10_000, "e", r#"{"items":[1,2]}"#).unwrap();
+    check("StartExecutionOutput", &started);
+    let e = exec_arn("e");
+    let task = w.take(10_100).unwrap();
+    check(
+        "GetActivityTaskOutput",
+        &json!({"taskToken": task.0, "input": task.1}),
+    );
+    w.run(
+        10_200,
+        SfnOp::SendTaskFailure(SendTaskFailureInput {
+            task_token: task.0,
+            error: Some("X".into()),
+            cause: None,
+        }),
+    )
+    .unwrap();
+    w.fire_all_due(12_000);
+    let task = w.take(12_100).unwrap();
+    w.run(
+        12_200,
+        SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+            task_token: task.0,
+            output: r#"{"items":[1,2]}"#.into(),
+        }),
+    )
+    .unwrap();
+    w.fire_all_due(14_000);
+    assert_eq!(w.status(&e), "SUCCEEDED");
+    let l = &w.limits;
+    check(
+        "DescribeActivityOutput",
+        &query::describe_activity(&w.state, l, ACT).unwrap(),
+    );
+    check(
+        "ListActivitiesOutput",
+        &query::list_activities(&w.state, None, None).unwrap(),
+    );
+    check(
+        "DescribeStateMachineOutput",
+        &query::describe_state_machine(&w.state, l, SM).unwrap(),
+    );
+    check(
+        "ListStateMachinesOutput",
+        &query::list_state_machines(&w.state, None, None).unwrap(),
+    );
+    check(
+        "DescribeExecutionOutput",
+        &query::describe_execution(&w.state, l, &e).unwrap(),
+    );
+    check(
+        "ListExecutionsOutput",
+        &query::list_executions(&w.state, l, SM, None, None, None).unwrap(),
+    );
+    check(
+        "DescribeStateMachineForExecutionOutput",
+        &query::describe_state_machine_for_execution(&w.state, l, &e).unwrap(),
+    );
+    check(
+        "ListTagsForResourceOutput",
+        &query::list_tags(&w.state, l, SM).unwrap(),
+    );
+    for include in [true, false] {
+        let h = query::get_execution_history(&w.state, l, &e, None, false, include, None).unwrap();
+        check("GetExecutionHistoryOutput", &h);
+        // Each event carries exactly one details member, the one its type names in the model.
+        for ev in h["events"].as_array().unwrap() {
+            let members: Vec<&String> = ev
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.ends_with("EventDetails"))
+                .collect();
+            assert!(members.len() <= 1, "{ev}");
+        }
+    }
+    let stop = w
+        .run(
+            20_000,
+            SfnOp::StopExecution(StopExecutionInput {
+                execution_arn: e,
+                error: None,
+                cause: None,
+            }),
+        )
+        .unwrap();
+    check("StopExecutionOutput", &stop);
+}
+
+#[test]
+fn a_failed_parallel_branch_closes_the_other_branches_task() {
+    let mut w = World::new();
+    w.machine(json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": ACT, "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "HeartbeatSeconds": 5, "End": true}}}
+        ]}
+    }}));
+    w.start(10_000, "e", "{}").unwrap();
+    let (a, _) = w.take(10_100).unwrap();
+    let (b, _) = w.take(10_100).unwrap();
+    w.run(
+        11_000,
+        SfnOp::SendTaskFailure(SendTaskFailureInput {
+            task_token: a,
+            error: Some("Boom".into()),
+            cause: None,
+        }),
+    )
+    .unwrap();
+    let d = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap();
+    assert_eq!(
+        (d["status"].as_str(), d["error"].as_str()),
+        (Some("FAILED"), Some("Boom"))
+    );
+    // The other branch's task was closed with the branch: no deadline left, a late answer is refused.
+    assert!(w.only_retention());
+    let (k, _) = w
+        .run(
+            12_000,
+            SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: b,
+                output: "{}".into(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(k, FaultKind::TaskTimedOut);
+}
+
+#[test]
+fn execution_timeout_and_garbage_inputs() {
+    let mut w = World::new();
+    let mut def = task_machine(json!({}));
+    def["TimeoutSeconds"] = json!(2);
+    w.machine(def);
+    // (input, expected fault)
+    let cases = [
+        ("{not json", FaultKind::InvalidExecutionInput),
+        ("", FaultKind::InvalidExecutionInput),
+    ];
+    for (input, kind) in cases {
+        assert_eq!(
+            w.start(10_000, "bad", input).unwrap_err().0,
+            kind,
+            "{input:?}"
+        );
+    }
+    w.start(10_000, "e", "[1]").unwrap();
+    w.fire_all_due(11_999);
+    assert_eq!(w.status(&exec_arn("e")), "RUNNING");
+    w.fire_all_due(12_000);
+    assert_eq!(w.status(&exec_arn("e")), "TIMED_OUT");
+    assert_eq!(
+        w.history_types(&exec_arn("e")).last().unwrap(),
+        "ExecutionTimedOut"
+    );
+    assert!(w.state.queues.is_empty() && w.only_retention());
+}
+
+#[test]
+fn closed_executions_are_removed_after_their_retention() {
+    let mut w = World::new();
+    w.machine(json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}));
+    w.start(10_000, "e", "{}").unwrap();
+    assert_eq!(w.status(&exec_arn("e")), "SUCCEEDED");
+    let due = 10_000 + super::RETENTION_MS;
+    w.fire_all_due(due - 1);
+    assert_eq!(
+        w.start(due - 1, "e", "{}").unwrap_err().0,
+        FaultKind::ExecutionAlreadyExists
+    );
+    w.fire_all_due(due);
+    let f = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap_err();
+    assert_eq!(f.kind, FaultKind::ExecutionDoesNotExist);
+    // Nothing of it is left: no record, no index entry, no history, no deadline.
+    assert!(w
+        .state
+        .sfn
+        .keys()
+        .all(|k| k[0] == super::keys::ACTIVITY || k[0] == super::keys::STATE_MACHINE));
+    assert!(w.state.deadlines.is_empty());
+    // The name can be used again.
+    w.start(due + 1, "e", "{}").unwrap();
+    assert_eq!(w.status(&exec_arn("e")), "SUCCEEDED");
+}
+
+#[test]
+fn garbage_commands_never_panic_and_faults_write_nothing() {
+    // A deterministic stream of commands built from hostile pieces: every outcome is a reply or a
+    // modelled fault, and a fault writes nothing.
+    let mut w = World::new();
+    w.machine(task_machine(
+        json!({"HeartbeatSeconds": 1, "TimeoutSeconds": 3}),
+    ));
+    let mut r = Xs(0x9E37_79B9_7F4A_7C15);
+    let token = |e: &str, id: u64| super::tasks::token(e, id);
+    let texts: Vec<String> = vec![
+        String::new(),
+        "a b".into(),
+        "x".repeat(300),
+        "arn:aws:states:us-east-1:000000000000:activity:".into(),
+        "arn:aws:states:us-east-1:000000000000:execution:m:".into(),
+        "arn:aws:states:us-east-1:000000000000:execution:m:e0".into(),
+        "arn:aws:states:eu-west-1:1:execution:m:e0".into(),
+        SM.into(),
+        ACT.into(),
+        "{".into(),
+        "null".into(),
+        "[1,2".into(),
+        "\u{0}\u{7f}".into(),
+        token(&exec_arn("e0"), 3),
+        token(&exec_arn("e0"), 0),
+        token(&exec_arn("nope"), 3),
+        token("not an arn", 3),
+        json!({"StartAt": "X", "States": {}}).to_string(),
+    ];
+    for i in 0..2_000u64 {
+        let now = 10_000 + i as i64 * 100;
+        let op = match r.next() % 10 {
+            0 => SfnOp::StartExecution {
+                input: StartExecutionInput {
+                    state_machine_arn: if r.next().is_multiple_of(2) {
+                        SM.into()
+                    } else {
+                        r.pick(&texts)
+                    },
+                    name: Some(format!("e{}", r.next() % 3)),
+                    input: Some(if r.next().is_multiple_of(2) {
+                        "{}".into()
+                    } else {
+                        r.pick(&texts)
+                    }),
+                },
+                default_name: r.pick(&texts),
+                seed: r.next(),
+            },
+            1 => SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+                task_token: r.pick(&texts),
+                output: r.pick(&texts),
+            }),
+            2 => SfnOp::SendTaskFailure(SendTaskFailureInput {
+                task_token: r.pick(&texts),
+                error: Some(r.pick(&texts)),
+                cause: None,
+            }),
+            3 => SfnOp::SendTaskHeartbeat(SendTaskHeartbeatInput {
+                task_token: r.pick(&texts),
+            }),
+            4 => SfnOp::StopExecution(StopExecutionInput {
+                execution_arn: r.pick(&texts),
+                error: None,
+                cause: Some(r.pick(&texts)),
+            }),
+            5 => SfnOp::StartTask {
+                execution_arn: r.pick(&texts),
+                task_id: r.next() % 5,
+                worker_name: None,
+            },
+            6 => SfnOp::CreateActivity(CreateActivityInput {
+                name: r.pick(&texts),
+                tags: None,
+            }),
+            7 => SfnOp::UpdateStateMachine(UpdateStateMachineInput {
+                state_machine_arn: r.pick(&texts),
+                definition: Some(r.pick(&texts)),
+                role_arn: None,
+            }),
+            8 => SfnOp::TagResource(TagResourceInput {
+                resource_arn: r.pick(&texts),
+                tags: vec![],
+            }),
+            _ => {
+                w.fire_all_due(now);
+                continue;
+            }
+        };
+        let before = w.state.sfn.len();
+        if w.run(now, op).is_err() {
+            assert_eq!(w.state.sfn.len(), before, "a fault wrote something");
+        }
+        // Real tasks get taken now and then, so token paths see open tasks too.
+        if r.next().is_multiple_of(4) {
+            let _ = w.take(now);
+        }
+    }
+}
+
+/// xorshift64: a tiny deterministic stream for the garbage test.
+struct Xs(u64);
+
+impl Xs {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick(&mut self, texts: &[String]) -> String {
+        texts[(self.next() % texts.len() as u64) as usize].clone()
+    }
+}

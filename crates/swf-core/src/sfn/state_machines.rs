@@ -1,0 +1,143 @@
+//! CreateStateMachine (STANDARD; the definition validated by `sfn-lang`, `InvalidDefinition` with
+//! AWS's message naming each fault's path; Task resources other than activities refused there),
+//! UpdateStateMachine and DeleteStateMachine.
+
+use serde_json::json;
+use swf_types::FaultKind;
+
+use super::arn::{self, Kind};
+use super::command::{CreateStateMachineInput, UpdateStateMachineInput};
+use super::records::StateMachine;
+use super::{fault, get, keys, put, reply, MAX_TAGS};
+use crate::apply::{fault, Ctx};
+use crate::command::Outcome;
+use crate::state::{Lookup, ReadError};
+
+/// The `InvalidDefinition` fault for a definition text, if it is refused.
+pub(crate) fn check_definition(text: &str) -> Result<(), swf_types::Fault> {
+    super::definitions::parse(text)
+        .map(|_| ())
+        .map_err(|e| fault(FaultKind::InvalidDefinition, e.to_string()))
+}
+
+fn check_role(role: &str) -> Result<(), swf_types::Fault> {
+    if role.starts_with("arn:") && role.split(':').count() >= 6 {
+        Ok(())
+    } else {
+        Err(arn::invalid_arn(format_args!("Invalid ARN prefix: {role}")))
+    }
+}
+
+/// `State Machine Does Not Exist: '<arn>'`.
+pub(crate) fn does_not_exist(sm_arn: &str) -> swf_types::Fault {
+    fault(
+        FaultKind::StateMachineDoesNotExist,
+        format!("State Machine Does Not Exist: '{sm_arn}'"),
+    )
+}
+
+pub(super) fn create<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &CreateStateMachineInput,
+) -> Result<Outcome, ReadError> {
+    if !arn::valid_name(&i.name) {
+        return Ok(Err(arn::invalid_name(&i.name)));
+    }
+    if i.kind.as_deref().is_some_and(|k| k != "STANDARD") {
+        return Ok(Err(fault(
+            FaultKind::StateMachineTypeNotSupported,
+            "EXPRESS state machines are not supported by this server: only STANDARD",
+        )));
+    }
+    if i.publish == Some(true) {
+        return Ok(Err(fault(
+            FaultKind::Validation,
+            "State machine versions (publish) are not supported by this server",
+        )));
+    }
+    fault!(check_role(&i.role_arn));
+    fault!(check_definition(&i.definition));
+    let arn = arn::state_machine(ctx.limits, &i.name);
+    let key = keys::state_machine(&i.name);
+    if let Some(m) = get::<StateMachine, S>(ctx, &key)? {
+        // The same request again is answered as the first one was.
+        if m.definition == i.definition && m.role_arn == i.role_arn {
+            return Ok(reply(
+                json!({"stateMachineArn": m.arn, "creationDate": m.created}),
+            ));
+        }
+        return Ok(Err(fault(
+            FaultKind::StateMachineAlreadyExists,
+            format!("State Machine Already Exists: '{arn}'"),
+        )));
+    }
+    let tags = i.tags.clone().unwrap_or_default();
+    if tags.len() > MAX_TAGS {
+        return Ok(Err(fault(
+            FaultKind::SfnTooManyTags,
+            format!("Too many tags: a resource may have at most {MAX_TAGS} tags ('{arn}')"),
+        )));
+    }
+    let m = StateMachine {
+        arn,
+        name: i.name.clone(),
+        definition: i.definition.clone(),
+        role_arn: i.role_arn.clone(),
+        created: ctx.now,
+        updated: ctx.now,
+        tags,
+    };
+    put(ctx, key, &m);
+    Ok(reply(
+        json!({"stateMachineArn": m.arn, "creationDate": m.created}),
+    ))
+}
+
+pub(super) fn update<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &UpdateStateMachineInput,
+) -> Result<Outcome, ReadError> {
+    let names = fault!(arn::parse(
+        ctx.limits,
+        &i.state_machine_arn,
+        Kind::StateMachine
+    ));
+    if i.definition.is_none() && i.role_arn.is_none() {
+        return Ok(Err(fault(
+            FaultKind::Validation,
+            "Either the definition or the roleArn must be specified",
+        )));
+    }
+    let Some(names) = names else {
+        return Ok(Err(does_not_exist(&i.state_machine_arn)));
+    };
+    let key = keys::state_machine(&names[0]);
+    let Some(mut m) = get::<StateMachine, S>(ctx, &key)? else {
+        return Ok(Err(does_not_exist(&i.state_machine_arn)));
+    };
+    if let Some(role) = &i.role_arn {
+        fault!(check_role(role));
+        m.role_arn = role.clone();
+    }
+    if let Some(d) = &i.definition {
+        fault!(check_definition(d));
+        m.definition = d.clone();
+    }
+    m.updated = ctx.now;
+    put(ctx, key, &m);
+    Ok(reply(json!({"updateDate": m.updated})))
+}
+
+pub(super) fn delete<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    sm_arn: &str,
+) -> Result<Outcome, ReadError> {
+    if let Some(names) = fault!(arn::parse(ctx.limits, sm_arn, Kind::StateMachine)) {
+        let key = keys::state_machine(&names[0]);
+        if get::<StateMachine, S>(ctx, &key)?.is_some() {
+            // Running executions keep running: each holds the definition it started with.
+            super::delete(ctx, key);
+        }
+    }
+    Ok(reply(json!({})))
+}

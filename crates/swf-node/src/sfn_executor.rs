@@ -1,0 +1,288 @@
+//! The leader's Step Functions actions (`AWSStepFunctions.<Action>`), a child module of the executor:
+//! each call is validated against the Step Functions model where it is executed, writes go through
+//! the same dry run, group commit and de-duplication as SWF's (`Op::Sfn`, leader-stamped time,
+//! execution names and randomness seeds), reads run after the linearizable read barrier, and
+//! GetActivityTask waits in the same task matcher as SWF's polls, on the activity's own list.
+
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use swf_core::sfn::command::*;
+use swf_core::sfn::{query, SfnOp, TASKS_DOMAIN};
+use swf_core::state::TaskKind;
+use swf_core::{Op, Reply};
+use swf_types::{Fault, FaultKind};
+
+use super::{json, parse, Executor};
+
+/// A random version-4 UUID (lower-case, hyphenated): the default execution name.
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListExecutionsIn {
+    state_machine_arn: Option<String>,
+    status_filter: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+    map_run_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryIn {
+    execution_arn: String,
+    max_results: Option<i64>,
+    reverse_order: Option<bool>,
+    next_token: Option<String>,
+    include_execution_data: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetActivityTaskIn {
+    activity_arn: String,
+    worker_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidateIn {
+    definition: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceIn {
+    resource_arn: String,
+}
+
+impl Executor {
+    /// Proposes a Step Functions command and returns the action's JSON output.
+    async fn write_sfn(&self, size: usize, op: SfnOp) -> Result<Vec<u8>, Fault> {
+        match self.write(size, Op::Sfn(op)).await? {
+            Reply::Sfn(v) => json(&v),
+            other => Err(Fault::internal(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Runs one Step Functions action with its JSON `input`.
+    pub(crate) async fn execute_sfn(&self, action: &str, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        swf_types::model::check_request_in(swf_types::model::sfn_model(), action, input)?;
+        let n = input.len();
+        let l = &self.limits;
+        match action {
+            "CreateActivity" => {
+                self.write_sfn(n, SfnOp::CreateActivity(parse(input)?))
+                    .await
+            }
+            "DeleteActivity" => {
+                self.write_sfn(n, SfnOp::DeleteActivity(parse(input)?))
+                    .await
+            }
+            "CreateStateMachine" => {
+                self.write_sfn(n, SfnOp::CreateStateMachine(parse(input)?))
+                    .await
+            }
+            "UpdateStateMachine" => {
+                self.write_sfn(n, SfnOp::UpdateStateMachine(parse(input)?))
+                    .await
+            }
+            "DeleteStateMachine" => {
+                self.write_sfn(n, SfnOp::DeleteStateMachine(parse(input)?))
+                    .await
+            }
+            "StartExecution" => {
+                let op = SfnOp::StartExecution {
+                    input: parse(input)?,
+                    default_name: new_uuid(),
+                    seed: rand::thread_rng().next_u64(),
+                };
+                self.write_sfn(n, op).await
+            }
+            "StopExecution" => self.write_sfn(n, SfnOp::StopExecution(parse(input)?)).await,
+            "SendTaskSuccess" => {
+                self.write_sfn(n, SfnOp::SendTaskSuccess(parse(input)?))
+                    .await
+            }
+            "SendTaskFailure" => {
+                self.write_sfn(n, SfnOp::SendTaskFailure(parse(input)?))
+                    .await
+            }
+            "SendTaskHeartbeat" => {
+                self.write_sfn(n, SfnOp::SendTaskHeartbeat(parse(input)?))
+                    .await
+            }
+            "TagResource" => self.write_sfn(n, SfnOp::TagResource(parse(input)?)).await,
+            "UntagResource" => self.write_sfn(n, SfnOp::UntagResource(parse(input)?)).await,
+            "DescribeActivity" => {
+                let i: ArnInput = parse(input)?;
+                json(&query::describe_activity(
+                    self.read_barrier().await?,
+                    l,
+                    &i.arn,
+                )?)
+            }
+            "ListActivities" => {
+                let i: Page = parse(input)?;
+                json(&query::list_activities(
+                    self.read_barrier().await?,
+                    i.max_results,
+                    i.next_token.as_deref(),
+                )?)
+            }
+            "DescribeStateMachine" => {
+                let i: ArnInput = parse(input)?;
+                json(&query::describe_state_machine(
+                    self.read_barrier().await?,
+                    l,
+                    &i.arn,
+                )?)
+            }
+            "ListStateMachines" => {
+                let i: Page = parse(input)?;
+                json(&query::list_state_machines(
+                    self.read_barrier().await?,
+                    i.max_results,
+                    i.next_token.as_deref(),
+                )?)
+            }
+            "DescribeExecution" => {
+                let i: ArnInput = parse(input)?;
+                json(&query::describe_execution(
+                    self.read_barrier().await?,
+                    l,
+                    &i.arn,
+                )?)
+            }
+            "DescribeStateMachineForExecution" => {
+                let i: ArnInput = parse(input)?;
+                json(&query::describe_state_machine_for_execution(
+                    self.read_barrier().await?,
+                    l,
+                    &i.arn,
+                )?)
+            }
+            "ListExecutions" => {
+                let i: ListExecutionsIn = parse(input)?;
+                if i.map_run_arn.is_some() {
+                    return Err(Fault::validation(
+                        "Distributed Map runs are not supported by this server",
+                    ));
+                }
+                let Some(sm) = i.state_machine_arn else {
+                    return Err(Fault::validation("stateMachineArn must be specified"));
+                };
+                json(&query::list_executions(
+                    self.read_barrier().await?,
+                    l,
+                    &sm,
+                    i.status_filter.as_deref(),
+                    i.max_results,
+                    i.next_token.as_deref(),
+                )?)
+            }
+            "GetExecutionHistory" => {
+                let i: HistoryIn = parse(input)?;
+                json(&query::get_execution_history(
+                    self.read_barrier().await?,
+                    l,
+                    &i.execution_arn,
+                    i.max_results,
+                    i.reverse_order.unwrap_or(false),
+                    i.include_execution_data.unwrap_or(true),
+                    i.next_token.as_deref(),
+                )?)
+            }
+            "ListTagsForResource" => {
+                let i: ResourceIn = parse(input)?;
+                json(&query::list_tags(
+                    self.read_barrier().await?,
+                    l,
+                    &i.resource_arn,
+                )?)
+            }
+            "ValidateStateMachineDefinition" => {
+                let i: ValidateIn = parse(input)?;
+                if i.kind.as_deref() == Some("EXPRESS") {
+                    return Err(Fault {
+                        kind: FaultKind::StateMachineTypeNotSupported,
+                        message: "EXPRESS state machines are not supported by this server".into(),
+                    });
+                }
+                let diagnostics = sfn_lang::validate::validate(&i.definition);
+                let failed = diagnostics
+                    .iter()
+                    .any(|d| d.severity == sfn_lang::validate::Severity::Error);
+                json(&json!({
+                    "result": if failed { "FAIL" } else { "OK" },
+                    "diagnostics": diagnostics,
+                    "truncated": false,
+                }))
+            }
+            "GetActivityTask" => self.get_activity_task(parse(input)?).await,
+            other => Err(Fault::unknown_operation(other).with_message(format!(
+                "The action {other} is not supported by this server yet"
+            ))),
+        }
+    }
+
+    /// GetActivityTask: a long poll on the activity's task list; `{}` when none came in time.
+    async fn get_activity_task(&self, i: GetActivityTaskIn) -> Result<Vec<u8>, Fault> {
+        // An activity never known here is looked up again after the read barrier (a new leader may
+        // not have applied its creation yet).
+        if query::activity(&self.reader, &self.limits, &i.activity_arn).is_err() {
+            query::activity(self.read_barrier().await?, &self.limits, &i.activity_arn)?;
+        }
+        let list = (
+            TASKS_DOMAIN.to_string(),
+            TaskKind::Activity,
+            i.activity_arn.clone(),
+        );
+        let worker = i.worker_name.clone();
+        let task = self
+            .poll_list(list, |q| {
+                Op::Sfn(SfnOp::StartTask {
+                    execution_arn: q.run_id.clone(),
+                    task_id: q.scheduled_event_id as u64,
+                    worker_name: worker.clone(),
+                })
+            })
+            .await
+            .map_err(|f| match f.kind {
+                FaultKind::LimitExceeded => Fault {
+                    kind: FaultKind::ActivityWorkerLimitExceeded,
+                    message: f.message,
+                },
+                _ => f,
+            })?;
+        match task {
+            Some(Reply::Sfn(v)) => json(&v),
+            Some(other) => Err(Fault::internal(format!("unexpected reply {other:?}"))),
+            None => json(&Value::Object(Default::default())),
+        }
+    }
+}
