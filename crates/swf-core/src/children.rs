@@ -7,7 +7,7 @@
 
 use swf_types::shapes::*;
 
-use crate::apply::Ctx;
+use crate::ctx::Ctx;
 use crate::execution::Exec;
 use crate::runs::{resolve, Missing, NewRun, Requested};
 use crate::state::*;

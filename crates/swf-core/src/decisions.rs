@@ -10,9 +10,9 @@
 use swf_types::shapes::*;
 use swf_types::{parse_duration, Fault};
 
-use crate::apply::{check_duration, check_priority, fault, Ctx};
 use crate::children::External;
 use crate::command::{Outcome, Reply};
+use crate::ctx::{check_duration, check_priority, fault, Ctx};
 use crate::execution::Exec;
 use crate::state::*;
 use crate::token::TaskToken;

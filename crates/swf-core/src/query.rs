@@ -462,7 +462,7 @@ pub fn list_tags<S: StateRead + ?Sized>(
     arn: &str,
     limits: &crate::Limits,
 ) -> Result<ListTagsForResourceOutput, Fault> {
-    let name = crate::lifecycle::domain_from_arn(arn, limits)
+    let name = crate::registry::domain_from_arn(arn, limits)
         .ok_or_else(|| Fault::unknown_resource(format!("Unknown resource: {arn}")))?;
     let domain = existing_domain(s, &name)?;
     Ok(ListTagsForResourceOutput {

@@ -6,7 +6,7 @@
 use swf_types::shapes::*;
 use swf_types::{parse_duration, parse_priority};
 
-use crate::apply::Ctx;
+use crate::ctx::Ctx;
 use crate::execution::Exec;
 use crate::state::*;
 

@@ -5,8 +5,8 @@
 use swf_types::shapes::*;
 use swf_types::{parse_duration, Fault};
 
-use crate::apply::{fault, Ctx};
 use crate::command::{Outcome, Reply};
+use crate::ctx::{fault, Ctx};
 use crate::execution::Exec;
 use crate::state::*;
 use crate::token::TaskToken;

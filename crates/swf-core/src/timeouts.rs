@@ -6,8 +6,8 @@
 
 use swf_types::shapes::*;
 
-use crate::apply::Ctx;
 use crate::command::{Outcome, Reply};
+use crate::ctx::Ctx;
 use crate::execution::Exec;
 use crate::state::*;
 

@@ -71,8 +71,14 @@ impl Handler for App {
 
 /// Serves `app` on `listener` until `shutdown` completes: then stops accepting, closes connections idle
 /// between requests, answers requests in progress with `connection: close`, and returns once every
-/// connection is done.
-pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
+/// connection is done. `stopping` runs once every connection knows the server is stopping (swfd
+/// answers its held long polls there, so their answers carry `connection: close`).
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()>,
+    stopping: impl FnOnce(),
+) {
     let app = Arc::new(app);
     // Every connection holds a receiver: `closed()` below resolves when the last one is done.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -105,6 +111,7 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
     }
     drop(listener);
     let _ = stop_tx.send(true);
+    stopping();
     drop(stop_rx);
     stop_tx.closed().await;
 }

@@ -2,7 +2,7 @@
 //! (see `transfer`), and not while it cannot reach a majority of the voters. openraft 0.9 has no
 //! pre-vote, so a node cut off from the others would campaign again and again, raising its term each
 //! time, and on reconnecting that term would depose a healthy leader for nothing. The quorum watch
-//! probes each other voter (`_Ping` over `SwfNode.Execute`) ten times a second; when fewer than a
+//! probes each other voter (`Cluster.Ping`) ten times a second; when fewer than a
 //! majority (itself included) answered within the last 400 ms — less than a follower waits before its
 //! first campaign — the node stops campaigning, and it resumes as soon as a majority answers again.
 //! It only ever withholds a campaign that could not win, so it cannot delay a real failover: a survivor

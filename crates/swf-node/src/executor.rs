@@ -11,7 +11,7 @@ use base64::Engine;
 use openraft::Raft;
 use rand::RngCore;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use swf_core::lifecycle::{DomainAction, TypeAction};
+use swf_core::command::{DomainAction, TypeAction};
 use swf_core::query::{self, HistoryCursor};
 use swf_core::state::{Lookup, TaskKind};
 use swf_core::visibility;

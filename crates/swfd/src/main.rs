@@ -53,10 +53,8 @@ async fn main() -> anyhow::Result<()> {
     let app = swf_gateway::router(gateway);
     let stopping = node.clone();
     let grace = settings.shutdown_grace;
-    swf_gateway::serve(http, app, async move {
+    let stop_signal = async move {
         shutdown_signal().await;
-        tracing::info!("stopping: answering held long polls");
-        stopping.stop_polls();
         // However the stop goes (calls waiting for a quorum that is gone, a Raft core that does not
         // answer), the process is gone within the grace period. Everything acknowledged is already
         // on disk: an acknowledged call's log entry was synced before its answer.
@@ -68,6 +66,12 @@ async fn main() -> anyhow::Result<()> {
             );
             std::process::exit(1);
         });
+    };
+    // Held long polls are answered once every connection knows the server stops, so the answers
+    // carry `connection: close`.
+    swf_gateway::serve(http, app, stop_signal, move || {
+        tracing::info!("stopping: answering held long polls");
+        stopping.stop_polls();
     })
     .await;
     tracing::info!("shutting down");

@@ -7,8 +7,8 @@ use swf_types::FaultKind;
 use super::arn::{self, Kind};
 use super::records::{Activity, StateMachine, Tag};
 use super::{command::CreateActivityInput, fault, get, keys, put, reply, MAX_TAGS};
-use crate::apply::{fault, Ctx};
 use crate::command::Outcome;
+use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, ReadError};
 
 pub(super) fn create<S: Lookup + ?Sized>(

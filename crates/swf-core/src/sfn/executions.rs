@@ -11,8 +11,8 @@ use super::command::{StartExecutionInput, StopExecutionInput};
 use super::records::{Execution, OpenTask, StateMachine, TaskEnd};
 use super::state_machines::does_not_exist;
 use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
-use crate::apply::{fault, Ctx};
 use crate::command::Outcome;
+use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, QueuedTask, ReadError, TaskKind, Write};
 
 /// Largest input or output (256 KiB, UTF-8 bytes).

@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use swf_types::Fault;
 
-use crate::apply::Ctx;
 use crate::command::{Outcome, Reply};
+use crate::ctx::Ctx;
 use crate::state::{Deadline, DeadlineKind, Lookup, ReadError, Write};
 
 pub use command::SfnOp;

@@ -9,8 +9,8 @@ use super::arn::{self, Kind};
 use super::command::{CreateStateMachineInput, UpdateStateMachineInput};
 use super::records::StateMachine;
 use super::{fault, get, keys, put, reply, MAX_TAGS};
-use crate::apply::{fault, Ctx};
 use crate::command::Outcome;
+use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, ReadError};
 
 /// The `InvalidDefinition` fault for a definition text, if it is refused.

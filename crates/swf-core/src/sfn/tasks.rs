@@ -12,8 +12,8 @@ use super::command::{SendTaskFailureInput, SendTaskHeartbeatInput, SendTaskSucce
 use super::executions::{close_task, load, step, MAX_PAYLOAD};
 use super::records::{Execution, TaskEnd};
 use super::{deadline, fault, reply, SfnDeadline};
-use crate::apply::{fault, Ctx};
 use crate::command::Outcome;
+use crate::ctx::{fault, Ctx};
 use crate::state::{Deadline, Lookup, ReadError, TaskKind, Write};
 use crate::token::TaskToken;
 

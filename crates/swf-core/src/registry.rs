@@ -1,15 +1,15 @@
-//! Domain and type lifecycle (deprecate, undeprecate, delete) and domain tags. Deprecated types and
-//! domains keep their open executions running; they only refuse new registrations, starts and
-//! schedules. A type can be deleted only once deprecated.
+//! The registry: every domain and type action — register, deprecate, undeprecate, delete — and domain
+//! tags. Deprecated types and domains keep their open executions running; they only refuse new
+//! registrations, starts and schedules. A type can be deleted only once deprecated.
 
 use swf_types::shapes::*;
 use swf_types::{Fault, FaultKind, Timestamp};
 
-use crate::apply::{fault, Ctx};
 use crate::command::{Outcome, Reply};
+use crate::ctx::{check_duration, check_priority, fault, Ctx};
 use crate::state::*;
 
-pub use crate::command::{DomainAction, TypeAction};
+use crate::command::{DomainAction, TypeAction};
 
 /// The parts of a workflow or activity type's detail that its lifecycle changes.
 trait TypeDetail: Clone {
@@ -86,6 +86,199 @@ pub fn domain_from_arn(arn: &str, limits: &crate::Limits) -> Option<String> {
 }
 
 impl<S: Lookup + ?Sized> Ctx<'_, S> {
+    pub(crate) fn register_domain(
+        &mut self,
+        input: &RegisterDomainInput,
+    ) -> Result<Outcome, ReadError> {
+        let days = &input.workflow_execution_retention_period_in_days;
+        let valid_days = days == "NONE"
+            || days
+                .parse::<u32>()
+                .is_ok_and(|d| d <= self.limits.max_retention_days);
+        if !valid_days {
+            return Ok(Err(Fault::validation(format!(
+                "Invalid workflowExecutionRetentionPeriodInDays '{days}': must be NONE or a whole number of days from 0 to {}",
+                self.limits.max_retention_days
+            ))));
+        }
+        if self.state.domain(&input.name)?.is_some() {
+            return Ok(Err(Fault::domain_already_exists(format!(
+                "Domain already exists: {}",
+                input.name
+            ))));
+        }
+        if self.state.domain_count()? >= self.limits.max_domains {
+            return Ok(Err(Fault::limit_exceeded(format!(
+                "Limit of {} domains reached",
+                self.limits.max_domains
+            ))));
+        }
+        let tags = input.tags.clone().unwrap_or_default();
+        if tags.len() > self.limits.max_tags {
+            return Ok(Err(Fault {
+                kind: swf_types::FaultKind::TooManyTags,
+                message: format!("A domain may have at most {} tags", self.limits.max_tags),
+            }));
+        }
+        let record = DomainRecord {
+            detail: DomainDetail {
+                domain_info: Box::new(DomainInfo {
+                    name: input.name.clone(),
+                    status: RegistrationStatus::Registered,
+                    description: input.description.clone(),
+                    arn: Some(self.limits.domain_arn(&input.name)),
+                }),
+                configuration: Box::new(DomainConfiguration {
+                    workflow_execution_retention_period_in_days: days.clone(),
+                }),
+            },
+            tags,
+            created: self.now,
+            workflow_types: 0,
+            activity_types: 0,
+        };
+        self.writes.push(Write::Domain(record));
+        Ok(Ok(Reply::Done))
+    }
+
+    pub(crate) fn register_workflow_type(
+        &mut self,
+        input: &RegisterWorkflowTypeInput,
+    ) -> Result<Outcome, ReadError> {
+        fault!(check_duration(
+            "defaultTaskStartToCloseTimeout",
+            &input.default_task_start_to_close_timeout
+        ));
+        fault!(check_duration(
+            "defaultExecutionStartToCloseTimeout",
+            &input.default_execution_start_to_close_timeout
+        ));
+        fault!(check_priority(
+            "defaultTaskPriority",
+            &input.default_task_priority
+        ));
+        let mut domain = fault!(self.live_domain(&input.domain)?);
+        let wt = WorkflowType {
+            name: input.name.clone(),
+            version: input.version.clone(),
+        };
+        if self.state.workflow_type(&input.domain, &wt)?.is_some() {
+            return Ok(Err(Fault::type_already_exists(format!(
+                "WorkflowType=[name={}, version={}]",
+                wt.name, wt.version
+            ))));
+        }
+        if domain.workflow_types as usize >= self.limits.max_types_per_domain {
+            return Ok(Err(Fault::limit_exceeded(
+                "Limit of workflow types in this domain reached",
+            )));
+        }
+        let detail = WorkflowTypeDetail {
+            type_info: Box::new(WorkflowTypeInfo {
+                workflow_type: Box::new(wt),
+                status: RegistrationStatus::Registered,
+                description: input.description.clone(),
+                creation_date: self.now,
+                deprecation_date: None,
+            }),
+            configuration: Box::new(WorkflowTypeConfiguration {
+                default_task_start_to_close_timeout: input
+                    .default_task_start_to_close_timeout
+                    .clone(),
+                default_execution_start_to_close_timeout: input
+                    .default_execution_start_to_close_timeout
+                    .clone(),
+                default_task_list: input.default_task_list.clone(),
+                default_task_priority: input.default_task_priority.clone(),
+                default_child_policy: input.default_child_policy,
+                default_lambda_role: input.default_lambda_role.clone(),
+            }),
+        };
+        domain.workflow_types += 1;
+        self.writes.push(Write::WorkflowType {
+            domain: input.domain.clone(),
+            detail,
+        });
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+
+    pub(crate) fn register_activity_type(
+        &mut self,
+        input: &RegisterActivityTypeInput,
+    ) -> Result<Outcome, ReadError> {
+        for (member, value) in [
+            (
+                "defaultTaskStartToCloseTimeout",
+                &input.default_task_start_to_close_timeout,
+            ),
+            (
+                "defaultTaskHeartbeatTimeout",
+                &input.default_task_heartbeat_timeout,
+            ),
+            (
+                "defaultTaskScheduleToStartTimeout",
+                &input.default_task_schedule_to_start_timeout,
+            ),
+            (
+                "defaultTaskScheduleToCloseTimeout",
+                &input.default_task_schedule_to_close_timeout,
+            ),
+        ] {
+            fault!(check_duration(member, value));
+        }
+        fault!(check_priority(
+            "defaultTaskPriority",
+            &input.default_task_priority
+        ));
+        let mut domain = fault!(self.live_domain(&input.domain)?);
+        let at = ActivityType {
+            name: input.name.clone(),
+            version: input.version.clone(),
+        };
+        if self.state.activity_type(&input.domain, &at)?.is_some() {
+            return Ok(Err(Fault::type_already_exists(format!(
+                "ActivityType=[name={}, version={}]",
+                at.name, at.version
+            ))));
+        }
+        if domain.activity_types as usize >= self.limits.max_types_per_domain {
+            return Ok(Err(Fault::limit_exceeded(
+                "Limit of activity types in this domain reached",
+            )));
+        }
+        let detail = ActivityTypeDetail {
+            type_info: Box::new(ActivityTypeInfo {
+                activity_type: Box::new(at),
+                status: RegistrationStatus::Registered,
+                description: input.description.clone(),
+                creation_date: self.now,
+                deprecation_date: None,
+            }),
+            configuration: Box::new(ActivityTypeConfiguration {
+                default_task_start_to_close_timeout: input
+                    .default_task_start_to_close_timeout
+                    .clone(),
+                default_task_heartbeat_timeout: input.default_task_heartbeat_timeout.clone(),
+                default_task_list: input.default_task_list.clone(),
+                default_task_priority: input.default_task_priority.clone(),
+                default_task_schedule_to_start_timeout: input
+                    .default_task_schedule_to_start_timeout
+                    .clone(),
+                default_task_schedule_to_close_timeout: input
+                    .default_task_schedule_to_close_timeout
+                    .clone(),
+            }),
+        };
+        domain.activity_types += 1;
+        self.writes.push(Write::ActivityType {
+            domain: input.domain.clone(),
+            detail,
+        });
+        self.writes.push(Write::Domain(domain));
+        Ok(Ok(Reply::Done))
+    }
+
     fn existing_domain(&self, name: &str) -> Result<Result<DomainRecord, Fault>, ReadError> {
         Ok(self
             .state
