@@ -1,7 +1,8 @@
 //! The swfd node, by concern:
 //! - serving calls: `executor` (actions into stamped commands or reads), `proposer`, `matcher` (long
-//!   polls held in memory), `timers`, `router` (how a call reaches the leader), `request` (a call's
-//!   context across forwarding), `service` (the `SwfNode` gRPC server);
+//!   polls held in memory), `timers`, `router` (how a call reaches the leader), `leader` (the leader's
+//!   own path for a call, in-process when it took the call itself), `request` (a call's context across
+//!   forwarding), `service` (the `SwfNode` gRPC server);
 //! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
 //! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
@@ -16,6 +17,7 @@ pub mod config;
 pub mod control;
 pub mod elections;
 pub mod executor;
+pub mod leader;
 pub mod matcher;
 #[cfg(test)]
 mod matcher_test;

@@ -19,6 +19,7 @@ use crate::config::NodeConfig;
 use crate::control::ClusterServer;
 use crate::elections::ElectionGate;
 use crate::executor::Executor;
+use crate::leader::LeaderPath;
 use crate::matcher::Matcher;
 use crate::membership::{MemberChange, Membership};
 use crate::network::GrpcNetwork;
@@ -157,12 +158,13 @@ impl Node {
             transfer: transfer.clone(),
             membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
         };
+        let leader_path = Arc::new(LeaderPath { executor, transfer });
+        router.set_local(leader_path.clone());
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
             raft: raft.clone(),
-            executor,
+            leader: leader_path,
             router: router.clone(),
-            transfer,
         };
         let raft_service = RaftServer { raft: raft.clone() };
         // No Nagle: a response written in two segments would otherwise wait for the peer's delayed ACK.

@@ -1,6 +1,7 @@
 //! `Router`: how a gateway reaches the Raft leader. It sends each call over gRPC (`SwfNode.Execute`) to
-//! the node it believes is the leader, the local node included; a follower that gets a call forwards
-//! it the same way (see `service`), so a stale view of the leader costs one extra hop.
+//! the node it believes is the leader, or, when that is this node, hands it to the leader path
+//! in-process (`LocalExecute`, no round trip to itself); a follower that gets a call forwards it the
+//! same way (see `service`), so a stale view of the leader costs one extra hop.
 //!
 //! A leader can stall (a paused process, a partition, a full disk) while a call waits on it, so every
 //! attempt carries a deadline (`CALL_TIMEOUT`; a long poll gets its long-poll time plus `POLL_MARGIN`),
@@ -19,7 +20,9 @@
 //! have run.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use openraft::Raft;
@@ -103,6 +106,18 @@ pub fn proto_fault(f: &Fault) -> swf_proto::Fault {
     }
 }
 
+/// Runs a call on this node itself when it is the leader (in-process; see `leader::LeaderPath`).
+pub trait LocalExecute: Send + Sync {
+    /// Runs `action` of `api` with `input` here, as `SwfNode.Execute` would on this node.
+    fn execute<'a>(
+        &'a self,
+        api: Api,
+        action: &'a str,
+        input: Vec<u8>,
+        request_id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Fault>> + Send + 'a>>;
+}
+
 /// What became of one attempt.
 enum Attempt {
     Done(Result<Vec<u8>, Fault>),
@@ -126,6 +141,9 @@ pub struct Router {
     leader: watch::Receiver<Option<u64>>,
     /// One channel per peer address, shared by the SWF and the cluster-control clients.
     channels: Mutex<HashMap<String, Channel>>,
+    /// This node's own leader path, once the node has wired it (`set_local`): a call taken by the
+    /// leader runs in-process instead of over gRPC to itself.
+    local: OnceLock<Arc<dyn LocalExecute>>,
 }
 
 impl Router {
@@ -154,7 +172,14 @@ impl Router {
             long_poll,
             leader,
             channels: Mutex::new(HashMap::new()),
+            local: OnceLock::new(),
         }
+    }
+
+    /// Wires this node's own leader path: from now on a call this node takes while it leads runs
+    /// in-process. Set once, when the node starts.
+    pub fn set_local(&self, local: Arc<dyn LocalExecute>) {
+        let _ = self.local.set(local);
     }
 
     /// The quorum watch's verdict, every 100 ms: this node is cut off from the majority — a follower
@@ -271,8 +296,26 @@ impl Router {
             let attempt = match tried.and_then(|id| self.addr_of(id)) {
                 None => Attempt::Done(Err(Fault::unavailable("No Raft leader is known yet"))),
                 Some(addr) => {
-                    let send =
-                        self.send(api, &addr, action, input.clone(), hops, request_id, timeout);
+                    let send = async {
+                        match self.local.get() {
+                            // This node leads: in-process, the same call the gRPC path would make.
+                            Some(local) if tried == Some(self.node_id) => {
+                                local.execute(api, action, input.clone(), request_id).await
+                            }
+                            _ => {
+                                self.send(
+                                    api,
+                                    &addr,
+                                    action,
+                                    input.clone(),
+                                    hops,
+                                    request_id,
+                                    timeout,
+                                )
+                                .await
+                            }
+                        }
+                    };
                     tokio::select! {
                         r = tokio::time::timeout(timeout, send) => match r {
                             Ok(r) => Attempt::Done(r),

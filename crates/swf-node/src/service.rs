@@ -17,10 +17,9 @@ use swf_store::TypeConfig;
 use swf_types::Fault;
 use tonic::{Request, Response, Status};
 
-use crate::executor::Executor;
-use crate::request::{with_request_id, MAX_HOPS};
+use crate::leader::LeaderPath;
+use crate::request::MAX_HOPS;
 use crate::router::Router;
-use crate::transfer::Transfer;
 
 /// The quorum probe of a node of the release before the `Cluster` service: still answered, so such a
 /// node sees this one alive during a rolling upgrade. Nothing else is accepted that is not an SWF
@@ -31,9 +30,8 @@ const LEGACY_PING: &str = "_Ping";
 pub struct SwfNodeServer {
     pub node_id: u64,
     pub raft: Raft<TypeConfig>,
-    pub executor: Arc<Executor>,
+    pub leader: Arc<LeaderPath>,
     pub router: Arc<Router>,
-    pub transfer: Arc<Transfer>,
 }
 
 #[tonic::async_trait]
@@ -51,20 +49,14 @@ impl SwfNode for SwfNodeServer {
         } else if req.action == LEGACY_PING {
             Ok(b"{}".to_vec())
         } else if leader == Some(self.node_id) {
-            if self.transfer.in_progress() {
-                // The router retries, and goes to the new leader once it is known.
-                Err(Fault::unavailable("Leadership is being transferred"))
-            } else {
-                with_request_id(
-                    req.request_id.clone(),
-                    self.executor.execute_api(
-                        api.unwrap_or(crate::router::Api::Swf),
-                        &req.action,
-                        &req.input,
-                    ),
+            self.leader
+                .run(
+                    api.unwrap_or(crate::router::Api::Swf),
+                    &req.action,
+                    &req.input,
+                    &req.request_id,
                 )
                 .await
-            }
         } else if req.hops >= MAX_HOPS {
             Err(Fault::unavailable(
                 "Too many forwarding hops looking for the leader",

@@ -13,9 +13,7 @@
 //! and every log purge (one per snapshot). Small histories are left to RocksDB's own compactions.
 
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Mutex, Weak};
-
-use rocksdb::DB;
+use std::sync::{Arc, Mutex};
 
 use crate::db::{Db, CF_LOGS, CF_META, STATE_CFS};
 
@@ -41,7 +39,7 @@ impl Compactor {
     /// to the compactor is dropped.
     pub fn start(db: &Db) -> Compactor {
         let (tx, rx) = channel::<Vec<Range>>();
-        let weak: Weak<DB> = Arc::downgrade(db);
+        let weak = db.downgrade();
         std::thread::Builder::new()
             .name("swf-compactor".into())
             .spawn(move || {

@@ -1,12 +1,73 @@
-//! Opening the RocksDB database with its column families.
+//! Opening the RocksDB database with its column families, and `Db`, the one handle to it that the
+//! log store, the state machine and every reader share.
 
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use rocksdb::{ColumnFamilyDescriptor, Options, DB};
 
-/// The shared database handle.
-pub type Db = Arc<DB>;
+use crate::error::StoreError;
+use crate::hot_index::Mirror;
+
+/// The shared handle of one open database: RocksDB itself (through `Deref`) and what this process
+/// keeps in memory beside it, the hot mirror of the queues and deadlines and the record cache
+/// (`hot_index`), built on first use. Every clone shares them, so the log store, the state machine
+/// and the readers of a node see one mirror, without any process-wide registry.
+#[derive(Clone)]
+pub struct Db(Arc<Store>);
+
+/// What a `Db` holds.
+pub struct Store {
+    db: DB,
+    mirror: OnceLock<Arc<Mirror>>,
+}
+
+/// A handle that does not keep the database open (for background threads that end with it).
+#[derive(Clone)]
+pub struct WeakDb(Weak<Store>);
+
+impl WeakDb {
+    /// The database, if it is still open.
+    pub fn upgrade(&self) -> Option<Db> {
+        self.0.upgrade().map(Db)
+    }
+}
+
+impl Db {
+    /// Wraps an open RocksDB database.
+    pub fn new(db: DB) -> Db {
+        Db(Arc::new(Store {
+            db,
+            mirror: OnceLock::new(),
+        }))
+    }
+
+    /// A weak handle.
+    pub fn downgrade(&self) -> WeakDb {
+        WeakDb(Arc::downgrade(&self.0))
+    }
+
+    /// The in-memory mirror of this database (loaded from RocksDB on first use). Two first uses at
+    /// once may both load it; the first one stored is kept, and both loaded after every write that
+    /// was applied before them, so either is current once the writes since are mirrored.
+    pub fn mirror(&self) -> Result<&Arc<Mirror>, StoreError> {
+        if let Some(m) = self.0.mirror.get() {
+            return Ok(m);
+        }
+        let loaded = Arc::new(Mirror::load(self)?);
+        let _ = self.0.mirror.set(loaded);
+        Ok(self.0.mirror.get().expect("just set"))
+    }
+}
+
+impl Deref for Db {
+    type Target = DB;
+
+    fn deref(&self) -> &DB {
+        &self.0.db
+    }
+}
 
 /// Raft metadata: vote, committed and purged log ids, applied log id, membership.
 pub const CF_META: &str = "meta";
@@ -85,5 +146,5 @@ pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
         .iter()
         .chain(STATE_CFS)
         .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
-    Ok(Arc::new(DB::open_cf_descriptors(&opts, path, cfs)?))
+    Ok(Db::new(DB::open_cf_descriptors(&opts, path, cfs)?))
 }

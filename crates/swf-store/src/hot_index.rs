@@ -8,7 +8,8 @@
 //!
 //! RocksDB stays the source of truth: the mirror is built from it when a database is first read, changed
 //! right after each applied entry's batch is written (before anyone is told of the entry), and rebuilt
-//! after a snapshot is installed. Every reader of the same database shares one mirror.
+//! after a snapshot is installed. The mirror belongs to the database's `Db` handle, so every reader of
+//! the same database shares it.
 //!
 //! The record cache: nearly every command reads the record of its execution twice (the leader's dry run
 //! and the apply) and writes it back, and decoding the JSON record was the largest single cost of
@@ -19,12 +20,13 @@
 //! (reads that must be current run after the entry's apply returned).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rocksdb::{IteratorMode, DB};
 use swf_core::state::{Deadline, ExecutionRecord, QueuedTask, Write};
 
 use crate::db::{Db, CF_DEADLINES, CF_QUEUES};
+use crate::error::StoreError;
 use crate::keys;
 
 /// The live queued tasks and armed deadlines of one database, keyed exactly as in RocksDB.
@@ -36,18 +38,21 @@ pub struct HotIndex {
 
 impl HotIndex {
     /// Reads both column families.
-    fn load(db: &DB) -> Result<HotIndex, String> {
+    fn load(db: &DB) -> Result<HotIndex, StoreError> {
         fn scan<T: serde::de::DeserializeOwned>(
             db: &DB,
-            cf: &str,
-        ) -> Result<BTreeMap<Vec<u8>, T>, String> {
+            cf: &'static str,
+        ) -> Result<BTreeMap<Vec<u8>, T>, StoreError> {
             let handle = db
                 .cf_handle(cf)
-                .ok_or_else(|| format!("no column family {cf}"))?;
+                .ok_or(StoreError::MissingColumnFamily(cf))?;
             let mut out = BTreeMap::new();
             for item in db.iterator_cf(handle, IteratorMode::Start) {
-                let (k, v) = item.map_err(|e| e.to_string())?;
-                let value = serde_json::from_slice(&v).map_err(|e| e.to_string())?;
+                let (k, v) = item?;
+                let value = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    cf,
+                    message: e.to_string(),
+                })?;
                 out.insert(k.to_vec(), value);
             }
             Ok(out)
@@ -168,47 +173,30 @@ impl RecordCache {
     }
 }
 
-/// What is kept in memory for one database.
+/// What is kept in memory for one database (held by its `Db`).
 #[derive(Default)]
 pub struct Mirror {
     index: RwLock<HotIndex>,
     records: Mutex<RecordCache>,
 }
 
-/// One mirror per open database, found by the database's address (checked against a weak handle so a
-/// new database at a reused address never sees an old mirror).
-type Registry = Vec<(Weak<DB>, Arc<Mirror>)>;
-
-static REGISTRY: Mutex<Option<HashMap<usize, Registry>>> = Mutex::new(None);
-
-/// The mirror of `db`, built on first use.
-pub fn of(db: &Db) -> Result<Arc<Mirror>, String> {
-    let addr = Arc::as_ptr(db) as usize;
-    let mut guard = REGISTRY.lock().map_err(|_| "hot index registry poisoned")?;
-    let map = guard.get_or_insert_with(HashMap::new);
-    let slot = map.entry(addr).or_default();
-    slot.retain(|(weak, _)| weak.strong_count() > 0);
-    if let Some((_, mirror)) = slot
-        .iter()
-        .find(|(weak, _)| weak.upgrade().is_some_and(|d| Arc::ptr_eq(&d, db)))
-    {
-        return Ok(mirror.clone());
+impl Mirror {
+    /// The mirror of `db` as RocksDB holds it now.
+    pub fn load(db: &Db) -> Result<Mirror, StoreError> {
+        Ok(Mirror {
+            index: RwLock::new(HotIndex::load(db)?),
+            records: Mutex::new(RecordCache::default()),
+        })
     }
-    let mirror = Arc::new(Mirror {
-        index: RwLock::new(HotIndex::load(db)?),
-        records: Mutex::new(RecordCache::default()),
-    });
-    slot.push((Arc::downgrade(db), mirror.clone()));
-    Ok(mirror)
 }
 
 /// Mirrors one applied entry's writes (call right after its batch is written).
-pub fn applied(db: &Db, writes: &[Write]) -> Result<(), String> {
-    let mirror = of(db)?;
+pub fn applied(db: &Db, writes: &[Write]) -> Result<(), StoreError> {
+    let mirror = db.mirror()?;
     mirror
         .records
         .lock()
-        .map_err(|_| "record cache poisoned")?
+        .map_err(|_| StoreError::Poisoned("record cache"))?
         .apply(writes);
     if !writes.iter().any(|w| {
         matches!(
@@ -218,31 +206,46 @@ pub fn applied(db: &Db, writes: &[Write]) -> Result<(), String> {
     }) {
         return Ok(());
     }
-    let mut index = mirror.index.write().map_err(|_| "hot index poisoned")?;
+    let mut index = mirror
+        .index
+        .write()
+        .map_err(|_| StoreError::Poisoned("hot index"))?;
     index.apply(writes);
     Ok(())
 }
 
 /// Reloads the mirror from RocksDB (after a snapshot replaced the state).
-pub fn reload(db: &Db) -> Result<(), String> {
+pub fn reload(db: &Db) -> Result<(), StoreError> {
     let fresh = HotIndex::load(db)?;
-    let mirror = of(db)?;
-    *mirror.records.lock().map_err(|_| "record cache poisoned")? = RecordCache::default();
-    *mirror.index.write().map_err(|_| "hot index poisoned")? = fresh;
+    let mirror = db.mirror()?;
+    *mirror
+        .records
+        .lock()
+        .map_err(|_| StoreError::Poisoned("record cache"))? = RecordCache::default();
+    *mirror
+        .index
+        .write()
+        .map_err(|_| StoreError::Poisoned("hot index"))? = fresh;
     Ok(())
 }
 
 /// Reads the mirror of `db`.
-pub fn read<T>(db: &Db, f: impl FnOnce(&HotIndex) -> T) -> Result<T, String> {
-    let mirror = of(db)?;
-    let guard = mirror.index.read().map_err(|_| "hot index poisoned")?;
+pub fn read<T>(db: &Db, f: impl FnOnce(&HotIndex) -> T) -> Result<T, StoreError> {
+    let guard = db
+        .mirror()?
+        .index
+        .read()
+        .map_err(|_| StoreError::Poisoned("hot index"))?;
     Ok(f(&guard))
 }
 
 /// The cached record of an open execution, if the state machine wrote it recently.
-pub fn cached_record(db: &Db, run_id: &str) -> Result<Option<Arc<ExecutionRecord>>, String> {
-    let mirror = of(db)?;
-    let cache = mirror.records.lock().map_err(|_| "record cache poisoned")?;
+pub fn cached_record(db: &Db, run_id: &str) -> Result<Option<Arc<ExecutionRecord>>, StoreError> {
+    let cache = db
+        .mirror()?
+        .records
+        .lock()
+        .map_err(|_| StoreError::Poisoned("record cache"))?;
     Ok(cache.get(run_id))
 }
 

@@ -11,6 +11,7 @@
 pub mod compactor;
 pub mod db;
 pub mod digest;
+pub mod error;
 pub mod hot_index;
 pub mod keys;
 pub mod log_store;
@@ -20,6 +21,7 @@ pub mod snapshot;
 pub mod state_machine;
 
 pub use db::{open_db, Db};
+pub use error::StoreError;
 pub use log_store::LogStore;
 pub use reader::StateReader;
 pub use state_machine::{ApplyHook, StateMachineStore};

@@ -124,7 +124,7 @@ fn open_checkpoint(path: &Path) -> io::Result<Db> {
     let cfs = rocksdb::DB::list_cf(&opts, path).map_err(io::Error::other)?;
     let db =
         rocksdb::DB::open_cf_for_read_only(&opts, path, cfs, false).map_err(io::Error::other)?;
-    Ok(std::sync::Arc::new(db))
+    Ok(Db::new(db))
 }
 
 /// The snapshot meta of the applied state in `db`.
@@ -261,18 +261,45 @@ fn read_header(r: &mut impl Read) -> io::Result<Meta> {
     serde_json::from_slice(&header).map_err(corrupt)
 }
 
-/// The newest snapshot in `dir` (meta and path), if any.
+/// The newest snapshot in `dir` (meta and path), if any. A snapshot built meanwhile removes the older
+/// ones, possibly between listing the directory and opening what it held: the listing is then taken
+/// again (openraft treats a missing snapshot, when the log behind it is purged, as fatal for the
+/// replication stream that asked).
 pub fn current(dir: &Path) -> io::Result<Option<(Meta, PathBuf)>> {
+    for _ in 0..5 {
+        let (found, listed) = current_once(dir)?;
+        if found.is_some() || listed == 0 {
+            return Ok(found);
+        }
+        tracing::debug!(
+            listed,
+            "every snapshot listed was removed while being opened; listing again"
+        );
+    }
+    let left: Vec<String> = fs::read_dir(dir)
+        .map(|es| {
+            es.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    tracing::warn!(dir = %dir.display(), ?left, "no readable snapshot");
+    Ok(None)
+}
+
+/// One look at `dir`: the newest readable snapshot, and how many snapshots and checkpoints were listed.
+fn current_once(dir: &Path) -> io::Result<(Option<(Meta, PathBuf)>, usize)> {
     let mut snaps: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "snap" || x == "ckpt"))
             .collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((None, 0)),
         Err(e) => return Err(e),
     };
     snaps.sort();
+    let listed = snaps.len();
     // The newest readable one (a newer build may have removed an older one meanwhile). A checkpoint
     // newer than every file is streamed into a file first.
     for path in snaps.into_iter().rev() {
@@ -282,7 +309,7 @@ pub fn current(dir: &Path) -> io::Result<Option<(Meta, PathBuf)>> {
                 match open_checkpoint(&path) {
                     Ok(ck) => {
                         let (meta, file) = write_file(&ck, dir)?;
-                        return Ok(Some((meta, file)));
+                        return Ok((Some((meta, file)), listed));
                     }
                     Err(e) if !path.exists() => {
                         tracing::debug!(error = %e, "checkpoint removed while opening it");
@@ -294,12 +321,12 @@ pub fn current(dir: &Path) -> io::Result<Option<(Meta, PathBuf)>> {
             continue;
         }
         match File::open(&path) {
-            Ok(f) => return Ok(Some((read_header(&mut BufReader::new(f))?, path))),
+            Ok(f) => return Ok((Some((read_header(&mut BufReader::new(f))?, path)), listed)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         }
     }
-    Ok(None)
+    Ok((None, listed))
 }
 
 /// Reads every record after the header, calling `each(cf index, key, value)`, and checks the count,

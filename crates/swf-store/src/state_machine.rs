@@ -350,7 +350,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;
             self.compactor.compact(Self::purged_ranges(&committed));
             crate::hot_index::applied(&self.db, &committed)
-                .map_err(|e| StorageIOError::apply(log_id, &std::io::Error::other(e)))?;
+                .map_err(|e| StorageIOError::apply(log_id, &e))?;
             if let (Some(hook), false) = (&self.on_apply, committed.is_empty()) {
                 hook(&committed);
             }
@@ -385,9 +385,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             })?
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         tracing::info!(snapshot = %meta.snapshot_id, path = %path.display(), "snapshot installed");
-        crate::hot_index::reload(&self.db).map_err(|e| {
-            StorageIOError::write_snapshot(Some(meta.signature()), &std::io::Error::other(e))
-        })?;
+        crate::hot_index::reload(&self.db)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         Ok(())
     }
 
