@@ -34,6 +34,67 @@ fn main() {
     decision_helpers(&mut out, shapes[&"Decision".to_string()]);
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("shapes.rs");
     std::fs::write(dest, out).expect("write shapes.rs");
+
+    // The actions of both APIs, as enums: dispatch on them is an exhaustive `match`, so an action
+    // added to a model cannot be forgotten.
+    let sfn_path = "model/stepfunctions-2016-11-23.service.json";
+    println!("cargo:rerun-if-changed={sfn_path}");
+    let sfn: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sfn_path).expect("read sfn model"))
+            .expect("parse sfn model");
+    let mut actions = String::new();
+    action_enum(
+        &mut actions,
+        "SwfAction",
+        "Amazon SWF (`X-Amz-Target: SimpleWorkflowService.<name>`)",
+        &model,
+    );
+    action_enum(
+        &mut actions,
+        "SfnAction",
+        "AWS Step Functions (`X-Amz-Target: AWSStepFunctions.<name>`)",
+        &sfn,
+    );
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("actions.rs");
+    std::fs::write(dest, actions).expect("write actions.rs");
+}
+
+/// `pub enum <name>`: one variant per operation of `model`, with its wire name both ways.
+fn action_enum(out: &mut String, name: &str, what: &str, model: &serde_json::Value) {
+    let ops: Vec<&String> = model["operations"]
+        .as_object()
+        .expect("operations")
+        .keys()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    writeln!(out, "/// Every action of {what}, from its API model.").unwrap();
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]\npub enum {name} {{"
+    )
+    .unwrap();
+    for op in &ops {
+        writeln!(out, "    {op},").unwrap();
+    }
+    writeln!(out, "}}\n\nimpl {name} {{").unwrap();
+    writeln!(
+        out,
+        "    /// Every action, in name order.\n    pub const ALL: &'static [{name}] = &["
+    )
+    .unwrap();
+    for op in &ops {
+        writeln!(out, "        {name}::{op},").unwrap();
+    }
+    writeln!(out, "    ];\n\n    /// The action's name on the wire.\n    pub fn name(self) -> &'static str {{\n        match self {{").unwrap();
+    for op in &ops {
+        writeln!(out, "            {name}::{op} => \"{op}\",").unwrap();
+    }
+    writeln!(out, "        }}\n    }}\n\n    /// The action named `name`, if the model has it.\n    pub fn from_name(name: &str) -> Option<{name}> {{\n        match name {{").unwrap();
+    for op in &ops {
+        writeln!(out, "            \"{op}\" => Some({name}::{op}),").unwrap();
+    }
+    writeln!(out, "            _ => None,\n        }}\n    }}\n}}\n").unwrap();
 }
 
 fn rust_type(shape_name: &str, shapes: &BTreeMap<&String, &serde_json::Value>) -> String {

@@ -17,6 +17,7 @@ use swf_core::state::{Lookup, TaskKind};
 use swf_core::visibility;
 use swf_core::{Command, Limits, Op, Reply};
 use swf_store::{StateReader, TypeConfig};
+use swf_types::actions::SwfAction;
 use swf_types::shapes::*;
 use swf_types::Fault;
 
@@ -170,27 +171,29 @@ impl Executor {
 
     /// Runs `action` with its (model-validated) JSON `input`; returns the JSON output.
     pub async fn execute(&self, action: &str, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        // Only the model's actions, dispatched by an exhaustive match: an action added to the model
+        // does not compile until it is handled here.
+        let Some(a) = SwfAction::from_name(action) else {
+            return Err(Fault::unknown_operation(action));
+        };
         // Validated here, where the call is executed, whatever path it came by (the HTTP gateway of
         // any node, or the internal gRPC `Execute`): lengths, patterns, enums and required members of
-        // the model, and the request size. Internal actions (`_...`) are not SWF's and have their own
-        // checks.
-        if !action.starts_with('_') {
-            swf_types::model::check_request(action, input)?;
-        }
-        match action {
-            "RegisterDomain" => self
+        // the model, and the request size.
+        swf_types::model::check_request(action, input)?;
+        match a {
+            SwfAction::RegisterDomain => self
                 .write(input.len(), Op::RegisterDomain(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RegisterWorkflowType" => self
+            SwfAction::RegisterWorkflowType => self
                 .write(input.len(), Op::RegisterWorkflowType(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RegisterActivityType" => self
+            SwfAction::RegisterActivityType => self
                 .write(input.len(), Op::RegisterActivityType(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "StartWorkflowExecution" => {
+            SwfAction::StartWorkflowExecution => {
                 let op = Op::StartWorkflowExecution {
                     input: parse(input)?,
                     run_id: new_run_id(),
@@ -202,23 +205,23 @@ impl Executor {
                     other => Err(Fault::internal(format!("unexpected reply {other:?}"))),
                 }
             }
-            "RespondDecisionTaskCompleted" => self
+            SwfAction::RespondDecisionTaskCompleted => self
                 .write(input.len(), Op::RespondDecisionTaskCompleted(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RespondActivityTaskCompleted" => self
+            SwfAction::RespondActivityTaskCompleted => self
                 .write(input.len(), Op::RespondActivityTaskCompleted(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RespondActivityTaskFailed" => self
+            SwfAction::RespondActivityTaskFailed => self
                 .write(input.len(), Op::RespondActivityTaskFailed(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RespondActivityTaskCanceled" => self
+            SwfAction::RespondActivityTaskCanceled => self
                 .write(input.len(), Op::RespondActivityTaskCanceled(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RecordActivityTaskHeartbeat" => match self
+            SwfAction::RecordActivityTaskHeartbeat => match self
                 .write(input.len(), Op::RecordActivityTaskHeartbeat(parse(input)?))
                 .await?
             {
@@ -227,18 +230,18 @@ impl Executor {
                 }
                 other => Err(Fault::internal(format!("unexpected reply {other:?}"))),
             },
-            "DescribeDomain" => {
+            SwfAction::DescribeDomain => {
                 let i: DescribeDomainInput = parse(input)?;
                 json(&query::describe_domain(
                     self.read_barrier().await?,
                     &i.name,
                 )?)
             }
-            "ListDomains" => json(&query::list_domains(
+            SwfAction::ListDomains => json(&query::list_domains(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "DescribeWorkflowType" => {
+            SwfAction::DescribeWorkflowType => {
                 let i: DescribeWorkflowTypeInput = parse(input)?;
                 json(&query::describe_workflow_type(
                     self.read_barrier().await?,
@@ -246,7 +249,7 @@ impl Executor {
                     &i.workflow_type,
                 )?)
             }
-            "DescribeActivityType" => {
+            SwfAction::DescribeActivityType => {
                 let i: DescribeActivityTypeInput = parse(input)?;
                 json(&query::describe_activity_type(
                     self.read_barrier().await?,
@@ -254,19 +257,19 @@ impl Executor {
                     &i.activity_type,
                 )?)
             }
-            "ListWorkflowTypes" => json(&query::list_workflow_types(
+            SwfAction::ListWorkflowTypes => json(&query::list_workflow_types(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "ListActivityTypes" => json(&query::list_activity_types(
+            SwfAction::ListActivityTypes => json(&query::list_activity_types(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "GetWorkflowExecutionHistory" => json(&query::get_history(
+            SwfAction::GetWorkflowExecutionHistory => json(&query::get_history(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "DescribeWorkflowExecution" => {
+            SwfAction::DescribeWorkflowExecution => {
                 let i: DescribeWorkflowExecutionInput = parse(input)?;
                 json(&query::describe_execution(
                     self.read_barrier().await?,
@@ -274,7 +277,7 @@ impl Executor {
                     &i.execution,
                 )?)
             }
-            "DeprecateDomain" => {
+            SwfAction::DeprecateDomain => {
                 let i: DeprecateDomainInput = parse(input)?;
                 self.write(
                     input.len(),
@@ -286,7 +289,7 @@ impl Executor {
                 .await
                 .map(|_| empty())
             }
-            "UndeprecateDomain" => {
+            SwfAction::UndeprecateDomain => {
                 let i: UndeprecateDomainInput = parse(input)?;
                 self.write(
                     input.len(),
@@ -298,7 +301,9 @@ impl Executor {
                 .await
                 .map(|_| empty())
             }
-            "DeprecateWorkflowType" | "UndeprecateWorkflowType" | "DeleteWorkflowType" => {
+            SwfAction::DeprecateWorkflowType
+            | SwfAction::UndeprecateWorkflowType
+            | SwfAction::DeleteWorkflowType => {
                 let i: DeprecateWorkflowTypeInput = parse(input)?;
                 let op = Op::ChangeWorkflowType {
                     domain: i.domain,
@@ -307,7 +312,9 @@ impl Executor {
                 };
                 self.write(input.len(), op).await.map(|_| empty())
             }
-            "DeprecateActivityType" | "UndeprecateActivityType" | "DeleteActivityType" => {
+            SwfAction::DeprecateActivityType
+            | SwfAction::UndeprecateActivityType
+            | SwfAction::DeleteActivityType => {
                 let i: DeprecateActivityTypeInput = parse(input)?;
                 let op = Op::ChangeActivityType {
                     domain: i.domain,
@@ -316,30 +323,30 @@ impl Executor {
                 };
                 self.write(input.len(), op).await.map(|_| empty())
             }
-            "SignalWorkflowExecution" => self
+            SwfAction::SignalWorkflowExecution => self
                 .write(input.len(), Op::SignalWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "RequestCancelWorkflowExecution" => self
+            SwfAction::RequestCancelWorkflowExecution => self
                 .write(
                     input.len(),
                     Op::RequestCancelWorkflowExecution(parse(input)?),
                 )
                 .await
                 .map(|_| empty()),
-            "TerminateWorkflowExecution" => self
+            SwfAction::TerminateWorkflowExecution => self
                 .write(input.len(), Op::TerminateWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "TagResource" => self
+            SwfAction::TagResource => self
                 .write(input.len(), Op::TagResource(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "UntagResource" => self
+            SwfAction::UntagResource => self
                 .write(input.len(), Op::UntagResource(parse(input)?))
                 .await
                 .map(|_| empty()),
-            "ListTagsForResource" => {
+            SwfAction::ListTagsForResource => {
                 let i: ListTagsForResourceInput = parse(input)?;
                 json(&query::list_tags(
                     self.read_barrier().await?,
@@ -347,7 +354,7 @@ impl Executor {
                     &self.limits,
                 )?)
             }
-            "CountPendingDecisionTasks" | "CountPendingActivityTasks" => {
+            SwfAction::CountPendingDecisionTasks | SwfAction::CountPendingActivityTasks => {
                 let i: CountPendingDecisionTasksInput = parse(input)?;
                 let kind = if action == "CountPendingDecisionTasks" {
                     TaskKind::Decision
@@ -361,30 +368,24 @@ impl Executor {
                     &i.task_list.name,
                 )?)
             }
-            "ListOpenWorkflowExecutions" => json(&visibility::list_open(
+            SwfAction::ListOpenWorkflowExecutions => json(&visibility::list_open(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "ListClosedWorkflowExecutions" => json(&visibility::list_closed(
+            SwfAction::ListClosedWorkflowExecutions => json(&visibility::list_closed(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "CountOpenWorkflowExecutions" => json(&visibility::count_open(
+            SwfAction::CountOpenWorkflowExecutions => json(&visibility::count_open(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "CountClosedWorkflowExecutions" => json(&visibility::count_closed(
+            SwfAction::CountClosedWorkflowExecutions => json(&visibility::count_closed(
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            "PollForDecisionTask" => self.poll_for_decision_task(parse(input)?).await,
-            "PollForActivityTask" => self.poll_for_activity_task(parse(input)?).await,
-            other if swf_types::model::model().operations.contains_key(other) => {
-                Err(Fault::unknown_operation(other).with_message(format!(
-                    "The action {other} is not supported by this server yet"
-                )))
-            }
-            other => Err(Fault::unknown_operation(other)),
+            SwfAction::PollForDecisionTask => self.poll_for_decision_task(parse(input)?).await,
+            SwfAction::PollForActivityTask => self.poll_for_activity_task(parse(input)?).await,
         }
     }
 

@@ -11,6 +11,7 @@ use swf_core::sfn::command::*;
 use swf_core::sfn::{query, SfnOp, TASKS_DOMAIN};
 use swf_core::state::TaskKind;
 use swf_core::{Op, Reply};
+use swf_types::actions::SfnAction;
 use swf_types::{Fault, FaultKind};
 
 use super::{json, parse, Executor};
@@ -91,31 +92,35 @@ impl Executor {
 
     /// Runs one Step Functions action with its JSON `input`.
     pub(crate) async fn execute_sfn(&self, action: &str, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        // Only the model's actions, dispatched by an exhaustive match (a new action must be handled).
+        let Some(a) = SfnAction::from_name(action) else {
+            return Err(Fault::unknown_operation(action));
+        };
         swf_types::model::check_request_in(swf_types::model::sfn_model(), action, input)?;
         let n = input.len();
         let l = &self.limits;
-        match action {
-            "CreateActivity" => {
+        match a {
+            SfnAction::CreateActivity => {
                 self.write_sfn(n, SfnOp::CreateActivity(parse(input)?))
                     .await
             }
-            "DeleteActivity" => {
+            SfnAction::DeleteActivity => {
                 self.write_sfn(n, SfnOp::DeleteActivity(parse(input)?))
                     .await
             }
-            "CreateStateMachine" => {
+            SfnAction::CreateStateMachine => {
                 self.write_sfn(n, SfnOp::CreateStateMachine(parse(input)?))
                     .await
             }
-            "UpdateStateMachine" => {
+            SfnAction::UpdateStateMachine => {
                 self.write_sfn(n, SfnOp::UpdateStateMachine(parse(input)?))
                     .await
             }
-            "DeleteStateMachine" => {
+            SfnAction::DeleteStateMachine => {
                 self.write_sfn(n, SfnOp::DeleteStateMachine(parse(input)?))
                     .await
             }
-            "StartExecution" => {
+            SfnAction::StartExecution => {
                 let op = SfnOp::StartExecution {
                     input: parse(input)?,
                     default_name: new_uuid(),
@@ -123,22 +128,26 @@ impl Executor {
                 };
                 self.write_sfn(n, op).await
             }
-            "StopExecution" => self.write_sfn(n, SfnOp::StopExecution(parse(input)?)).await,
-            "SendTaskSuccess" => {
+            SfnAction::StopExecution => {
+                self.write_sfn(n, SfnOp::StopExecution(parse(input)?)).await
+            }
+            SfnAction::SendTaskSuccess => {
                 self.write_sfn(n, SfnOp::SendTaskSuccess(parse(input)?))
                     .await
             }
-            "SendTaskFailure" => {
+            SfnAction::SendTaskFailure => {
                 self.write_sfn(n, SfnOp::SendTaskFailure(parse(input)?))
                     .await
             }
-            "SendTaskHeartbeat" => {
+            SfnAction::SendTaskHeartbeat => {
                 self.write_sfn(n, SfnOp::SendTaskHeartbeat(parse(input)?))
                     .await
             }
-            "TagResource" => self.write_sfn(n, SfnOp::TagResource(parse(input)?)).await,
-            "UntagResource" => self.write_sfn(n, SfnOp::UntagResource(parse(input)?)).await,
-            "DescribeActivity" => {
+            SfnAction::TagResource => self.write_sfn(n, SfnOp::TagResource(parse(input)?)).await,
+            SfnAction::UntagResource => {
+                self.write_sfn(n, SfnOp::UntagResource(parse(input)?)).await
+            }
+            SfnAction::DescribeActivity => {
                 let i: ArnInput = parse(input)?;
                 json(&query::describe_activity(
                     self.read_barrier().await?,
@@ -146,7 +155,7 @@ impl Executor {
                     &i.arn,
                 )?)
             }
-            "ListActivities" => {
+            SfnAction::ListActivities => {
                 let i: Page = parse(input)?;
                 json(&query::list_activities(
                     self.read_barrier().await?,
@@ -154,7 +163,7 @@ impl Executor {
                     i.next_token.as_deref(),
                 )?)
             }
-            "DescribeStateMachine" => {
+            SfnAction::DescribeStateMachine => {
                 let i: ArnInput = parse(input)?;
                 json(&query::describe_state_machine(
                     self.read_barrier().await?,
@@ -162,7 +171,7 @@ impl Executor {
                     &i.arn,
                 )?)
             }
-            "ListStateMachines" => {
+            SfnAction::ListStateMachines => {
                 let i: Page = parse(input)?;
                 json(&query::list_state_machines(
                     self.read_barrier().await?,
@@ -170,7 +179,7 @@ impl Executor {
                     i.next_token.as_deref(),
                 )?)
             }
-            "DescribeExecution" => {
+            SfnAction::DescribeExecution => {
                 let i: ArnInput = parse(input)?;
                 json(&query::describe_execution(
                     self.read_barrier().await?,
@@ -178,7 +187,7 @@ impl Executor {
                     &i.arn,
                 )?)
             }
-            "DescribeStateMachineForExecution" => {
+            SfnAction::DescribeStateMachineForExecution => {
                 let i: ArnInput = parse(input)?;
                 json(&query::describe_state_machine_for_execution(
                     self.read_barrier().await?,
@@ -186,7 +195,7 @@ impl Executor {
                     &i.arn,
                 )?)
             }
-            "ListExecutions" => {
+            SfnAction::ListExecutions => {
                 let i: ListExecutionsIn = parse(input)?;
                 if i.map_run_arn.is_some() {
                     return Err(Fault::validation(
@@ -205,7 +214,7 @@ impl Executor {
                     i.next_token.as_deref(),
                 )?)
             }
-            "GetExecutionHistory" => {
+            SfnAction::GetExecutionHistory => {
                 let i: HistoryIn = parse(input)?;
                 json(&query::get_execution_history(
                     self.read_barrier().await?,
@@ -217,7 +226,7 @@ impl Executor {
                     i.next_token.as_deref(),
                 )?)
             }
-            "ListTagsForResource" => {
+            SfnAction::ListTagsForResource => {
                 let i: ResourceIn = parse(input)?;
                 json(&query::list_tags(
                     self.read_barrier().await?,
@@ -225,7 +234,7 @@ impl Executor {
                     &i.resource_arn,
                 )?)
             }
-            "ValidateStateMachineDefinition" => {
+            SfnAction::ValidateStateMachineDefinition => {
                 let i: ValidateIn = parse(input)?;
                 if i.kind.as_deref() == Some("EXPRESS") {
                     return Err(Fault {
@@ -243,10 +252,25 @@ impl Executor {
                     "truncated": false,
                 }))
             }
-            "GetActivityTask" => self.get_activity_task(parse(input)?).await,
-            other => Err(Fault::unknown_operation(other).with_message(format!(
-                "The action {other} is not supported by this server yet"
-            ))),
+            SfnAction::GetActivityTask => self.get_activity_task(parse(input)?).await,
+            // Not served yet (docs/stepfunctions.md): versions, aliases, map runs, redrive, ...
+            SfnAction::CreateStateMachineAlias
+            | SfnAction::DeleteStateMachineAlias
+            | SfnAction::DeleteStateMachineVersion
+            | SfnAction::DescribeMapRun
+            | SfnAction::DescribeStateMachineAlias
+            | SfnAction::ListMapRuns
+            | SfnAction::ListStateMachineAliases
+            | SfnAction::ListStateMachineVersions
+            | SfnAction::PublishStateMachineVersion
+            | SfnAction::RedriveExecution
+            | SfnAction::StartSyncExecution
+            | SfnAction::TestState
+            | SfnAction::UpdateMapRun
+            | SfnAction::UpdateStateMachineAlias => Err(Fault::unknown_operation(action)
+                .with_message(format!(
+                    "The action {action} is not supported by this server yet"
+                ))),
         }
     }
 

@@ -13,5 +13,11 @@ pub mod shapes {
     include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
 }
 
+/// The actions of the SWF and Step Functions models (`SwfAction`, `SfnAction`), generated at build time.
+#[allow(clippy::all, missing_docs)]
+pub mod actions {
+    include!(concat!(env!("OUT_DIR"), "/actions.rs"));
+}
+
 pub use common::{parse_duration, parse_priority, Timestamp};
 pub use fault::{Fault, FaultKind};
