@@ -1,0 +1,189 @@
+//! History and open-item limits, retention, bursts of deadlines, and batched commands matching separate entries.
+
+use super::*;
+
+#[test]
+fn history_event_limit_terminates_the_run() {
+    let mut h = H::with_limits(Limits {
+        max_history_events: 8,
+        ..Limits::default()
+    });
+    h.setup();
+    let run = h.start("w");
+    for _ in 0..10 {
+        if !h.rec(&run).is_open() {
+            break;
+        }
+        h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+            domain: D.into(),
+            workflow_id: "w".into(),
+            signal_name: "s".into(),
+            ..Default::default()
+        }));
+    }
+    // The limit's 8 events, then the termination.
+    let events = h.history(&run);
+    assert_eq!(events.len(), 9);
+    let last = attrs(events.last().unwrap());
+    assert_eq!(last["cause"], "EVENT_LIMIT_EXCEEDED");
+    assert_eq!(h.rec(&run).close_status, Some(CloseStatus::Terminated));
+}
+
+#[test]
+fn retention_purges_closed_runs() {
+    for (days, wait_ms) in [("0", 0i64), ("2", 2 * 86_400_000)] {
+        let mut h = H::new();
+        h.ok(Op::RegisterDomain(RegisterDomainInput {
+            workflow_execution_retention_period_in_days: days.into(),
+            ..domain_input(D)
+        }));
+        h.ok(Op::RegisterWorkflowType(wf_type_input("wf", "1")));
+        h.ok(Op::RegisterActivityType(act_type_input("act", "1")));
+        let run = h.start("w");
+        h.round(&run, vec![complete_wf()]);
+        let closed_at = h.clock;
+        let d = h.deadline(&run, |k| *k == DeadlineKind::Retention);
+        assert_eq!(d.due.0, closed_at + wait_ms, "retention of {days} days");
+        assert!(!h.s.visibility.is_empty());
+        h.fire(d);
+        assert!(!h.s.executions.contains_key(&run), "{days}: record purged");
+        assert!(h.history(&run).is_empty(), "{days}: history purged");
+        assert!(h.s.visibility.is_empty(), "{days}: visibility purged");
+        assert!(h.s.deadlines.is_empty());
+        let gone = query::describe_execution(
+            &h.s,
+            D,
+            &WorkflowExecution {
+                workflow_id: "w".into(),
+                run_id: run.clone(),
+            },
+        );
+        assert_eq!(gone.unwrap_err().code(), "UnknownResourceFault");
+    }
+}
+
+#[test]
+fn a_burst_of_deadlines_fires_in_one_command() {
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(
+        &run,
+        vec![start_timer("a", "5"), start_timer("b", "5"), schedule("x")],
+    );
+    let a = h.deadline(
+        &run,
+        |k| matches!(k, DeadlineKind::Timer { timer_id } if timer_id == "a"),
+    );
+    let b = h.deadline(
+        &run,
+        |k| matches!(k, DeadlineKind::Timer { timer_id } if timer_id == "b"),
+    );
+    h.clock = a.due.0.max(b.due.0) - 1_000;
+    h.ok(Op::FireDeadlines(vec![a, b]));
+    h.check_deadlines();
+    let types = h.types(&run);
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == EventType::TimerFired)
+            .count(),
+        2
+    );
+    // One decision task for both (the second firing saw the first one's scheduled task).
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == EventType::DecisionTaskScheduled)
+            .count(),
+        2
+    );
+    assert!(h.rec(&run).timers.is_empty());
+}
+
+#[test]
+fn open_timer_and_child_limits() {
+    let mut h = H::with_limits(Limits {
+        max_open_timers: 2,
+        max_open_children: 1,
+        ..Limits::default()
+    });
+    h.setup();
+    let run = h.start("w");
+    h.round(
+        &run,
+        vec![
+            start_timer("t1", "60"),
+            start_timer("t2", "60"),
+            start_timer("t3", "60"),
+        ],
+    );
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::StartTimerFailed))["cause"],
+        "OPEN_TIMERS_LIMIT_EXCEEDED"
+    );
+    assert_eq!(h.rec(&run).timers.len(), 2);
+    h.round(&run, vec![start_child("c1"), start_child("c2")]);
+    assert_eq!(
+        attrs(&h.last_of(&run, EventType::StartChildWorkflowExecutionFailed))["cause"],
+        "OPEN_CHILDREN_LIMIT_EXCEEDED"
+    );
+    assert_eq!(h.rec(&run).children.len(), 1);
+}
+
+#[test]
+fn batched_commands_see_the_writes_of_earlier_ones() {
+    let mut h = H::batching();
+    // Registrations that depend on each other, and their faults.
+    h.ok(Op::RegisterDomain(domain_input("second")));
+    assert_eq!(
+        h.kind(Op::RegisterDomain(domain_input("second"))),
+        Err(FaultKind::DomainAlreadyExists)
+    );
+    assert_eq!(
+        h.kind(Op::RegisterWorkflowType(wf_type_input("wf", "1"))),
+        Err(FaultKind::TypeAlreadyExists)
+    );
+    // A workflow id started twice, then a full workflow with an activity and a signal.
+    let run = h.start("w");
+    let again = h.start_op(start_input("w"));
+    assert_eq!(
+        h.kind(again),
+        Err(FaultKind::WorkflowExecutionAlreadyStarted)
+    );
+    let token = h.start_decision(&run);
+    h.respond(&token, vec![schedule("a1")]);
+    let at = h.start_activity(&run, "a1");
+    h.ok(Op::RespondActivityTaskCompleted(
+        RespondActivityTaskCompletedInput {
+            task_token: at.clone(),
+            result: s("done"),
+        },
+    ));
+    // The token of the task just completed is refused, as in separate entries.
+    assert_eq!(
+        h.kind(Op::RespondActivityTaskCompleted(
+            RespondActivityTaskCompletedInput {
+                task_token: at,
+                result: None,
+            }
+        )),
+        Err(FaultKind::UnknownResource)
+    );
+    h.ok(Op::SignalWorkflowExecution(SignalWorkflowExecutionInput {
+        domain: D.into(),
+        workflow_id: "w".into(),
+        signal_name: "sig".into(),
+        ..Default::default()
+    }));
+    h.round(&run, vec![complete_wf()]);
+    assert!(!h.rec(&run).is_open());
+    check_all_batchings(&h);
+}
+
+#[test]
+fn batched_child_workflows_and_continue_as_new_match_separate_entries() {
+    let h = child_workflow_lifecycle(H::batching());
+    check_all_batchings(&h);
+    let h = continue_as_new(H::batching());
+    check_all_batchings(&h);
+}
