@@ -11,6 +11,7 @@ use base64::Engine;
 use openraft::Raft;
 use rand::RngCore;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 use swf_core::command::{DomainAction, TypeAction};
 use swf_core::query::{self, HistoryCursor};
 use swf_core::state::{Lookup, TaskKind};
@@ -50,9 +51,9 @@ struct DecisionPage {
     p: i64,
 }
 
-fn parse<T: DeserializeOwned>(input: &[u8]) -> Result<T, Fault> {
-    serde_json::from_slice(if input.is_empty() { b"{}" } else { input })
-        .map_err(|e| Fault::validation(format!("Invalid request: {e}")))
+/// The typed input of an action, read from its parsed and validated JSON (one parse per call).
+fn parse<T: DeserializeOwned>(input: &Value) -> Result<T, Fault> {
+    T::deserialize(input).map_err(|e| Fault::validation(format!("Invalid request: {e}")))
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Fault> {
@@ -179,18 +180,20 @@ impl Executor {
         // Validated here, where the call is executed, whatever path it came by (the HTTP gateway of
         // any node, or the internal gRPC `Execute`): lengths, patterns, enums and required members of
         // the model, and the request size.
-        swf_types::model::check_request(action, input)?;
+        let size = input.len();
+        let body = swf_types::model::parse_request(action, input)?;
+        let input = &body;
         match a {
             SwfAction::RegisterDomain => self
-                .write(input.len(), Op::RegisterDomain(parse(input)?))
+                .write(size, Op::RegisterDomain(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RegisterWorkflowType => self
-                .write(input.len(), Op::RegisterWorkflowType(parse(input)?))
+                .write(size, Op::RegisterWorkflowType(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RegisterActivityType => self
-                .write(input.len(), Op::RegisterActivityType(parse(input)?))
+                .write(size, Op::RegisterActivityType(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::StartWorkflowExecution => {
@@ -198,7 +201,7 @@ impl Executor {
                     input: parse(input)?,
                     run_id: new_run_id(),
                 };
-                match self.write(input.len(), op).await? {
+                match self.write(size, op).await? {
                     Reply::Started { run_id } => json(&Run {
                         run_id: Some(run_id),
                     }),
@@ -206,23 +209,23 @@ impl Executor {
                 }
             }
             SwfAction::RespondDecisionTaskCompleted => self
-                .write(input.len(), Op::RespondDecisionTaskCompleted(parse(input)?))
+                .write(size, Op::RespondDecisionTaskCompleted(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RespondActivityTaskCompleted => self
-                .write(input.len(), Op::RespondActivityTaskCompleted(parse(input)?))
+                .write(size, Op::RespondActivityTaskCompleted(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RespondActivityTaskFailed => self
-                .write(input.len(), Op::RespondActivityTaskFailed(parse(input)?))
+                .write(size, Op::RespondActivityTaskFailed(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RespondActivityTaskCanceled => self
-                .write(input.len(), Op::RespondActivityTaskCanceled(parse(input)?))
+                .write(size, Op::RespondActivityTaskCanceled(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RecordActivityTaskHeartbeat => match self
-                .write(input.len(), Op::RecordActivityTaskHeartbeat(parse(input)?))
+                .write(size, Op::RecordActivityTaskHeartbeat(parse(input)?))
                 .await?
             {
                 Reply::Heartbeat { cancel_requested } => {
@@ -280,7 +283,7 @@ impl Executor {
             SwfAction::DeprecateDomain => {
                 let i: DeprecateDomainInput = parse(input)?;
                 self.write(
-                    input.len(),
+                    size,
                     Op::ChangeDomain {
                         name: i.name,
                         action: DomainAction::Deprecate,
@@ -292,7 +295,7 @@ impl Executor {
             SwfAction::UndeprecateDomain => {
                 let i: UndeprecateDomainInput = parse(input)?;
                 self.write(
-                    input.len(),
+                    size,
                     Op::ChangeDomain {
                         name: i.name,
                         action: DomainAction::Undeprecate,
@@ -310,7 +313,7 @@ impl Executor {
                     workflow_type: *i.workflow_type,
                     action: type_action(action),
                 };
-                self.write(input.len(), op).await.map(|_| empty())
+                self.write(size, op).await.map(|_| empty())
             }
             SwfAction::DeprecateActivityType
             | SwfAction::UndeprecateActivityType
@@ -321,29 +324,26 @@ impl Executor {
                     activity_type: *i.activity_type,
                     action: type_action(action),
                 };
-                self.write(input.len(), op).await.map(|_| empty())
+                self.write(size, op).await.map(|_| empty())
             }
             SwfAction::SignalWorkflowExecution => self
-                .write(input.len(), Op::SignalWorkflowExecution(parse(input)?))
+                .write(size, Op::SignalWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::RequestCancelWorkflowExecution => self
-                .write(
-                    input.len(),
-                    Op::RequestCancelWorkflowExecution(parse(input)?),
-                )
+                .write(size, Op::RequestCancelWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::TerminateWorkflowExecution => self
-                .write(input.len(), Op::TerminateWorkflowExecution(parse(input)?))
+                .write(size, Op::TerminateWorkflowExecution(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::TagResource => self
-                .write(input.len(), Op::TagResource(parse(input)?))
+                .write(size, Op::TagResource(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::UntagResource => self
-                .write(input.len(), Op::UntagResource(parse(input)?))
+                .write(size, Op::UntagResource(parse(input)?))
                 .await
                 .map(|_| empty()),
             SwfAction::ListTagsForResource => {

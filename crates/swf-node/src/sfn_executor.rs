@@ -96,8 +96,10 @@ impl Executor {
         let Some(a) = SfnAction::from_name(action) else {
             return Err(Fault::unknown_operation(action));
         };
-        swf_types::model::check_request_in(swf_types::model::sfn_model(), action, input)?;
         let n = input.len();
+        let body =
+            swf_types::model::parse_request_in(swf_types::model::sfn_model(), action, input)?;
+        let input = &body;
         let l = &self.limits;
         match a {
             SfnAction::CreateActivity => {

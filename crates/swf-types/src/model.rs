@@ -139,6 +139,17 @@ pub fn check_request(operation: &str, body: &[u8]) -> Result<(), Fault> {
 
 /// [`check_request`] against model `m` (the SWF or the Step Functions model).
 pub fn check_request_in(m: &Model, operation: &str, body: &[u8]) -> Result<(), Fault> {
+    parse_request_in(m, operation, body).map(|_| ())
+}
+
+/// Parses and validates the request `body` of `operation` against the SWF model, returning the parsed
+/// JSON, so the caller reads the typed input from it without parsing the bytes again.
+pub fn parse_request(operation: &str, body: &[u8]) -> Result<Value, Fault> {
+    parse_request_in(model(), operation, body)
+}
+
+/// [`parse_request`] against model `m`.
+pub fn parse_request_in(m: &Model, operation: &str, body: &[u8]) -> Result<Value, Fault> {
     if !m.operations.contains_key(operation) {
         return Err(Fault::unknown_operation(operation));
     }
@@ -156,7 +167,8 @@ pub fn check_request_in(m: &Model, operation: &str, body: &[u8]) -> Result<(), F
     if !input.is_object() {
         return Err(Fault::validation("The request body must be a JSON object"));
     }
-    validate_input_in(m, operation, &input)
+    validate_input_in(m, operation, &input)?;
+    Ok(input)
 }
 
 /// The longest an execution may run: one year (the model's doc text of `executionStartToCloseTimeout`).
