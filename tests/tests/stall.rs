@@ -108,6 +108,48 @@ async fn a_signal_in_flight_to_a_frozen_leader_moves_and_applies_once() -> anyho
     Ok(())
 }
 
+/// A deposed leader that does not know it yet must not answer from its stale state. Found by the chaos
+/// suite (seed 1): a signal sent to a frozen leader was answered `UnknownResourceFault` when the
+/// process came back, for a workflow started through another node meanwhile (its dry run read state
+/// without the new leader's entries). Faults are now checked again after a read barrier.
+#[tokio::test]
+async fn a_resumed_old_leader_does_not_answer_from_stale_state() -> anyhow::Result<()> {
+    let nodes = Swfd::start_cluster(3, &[]).await?;
+    let all: Vec<&Swfd> = nodes.iter().collect();
+    let leader = agreed_leader(&all, None).await?;
+    let lx = (leader - 1) as usize;
+    let via = (lx + 1) % 3;
+    let client = nodes[via].client();
+    let fx = setup_domain(&client, "stall-stale").await?;
+
+    nodes[lx].pause()?;
+    // The survivors elect a new leader; a run is started through one of them.
+    let survivors: Vec<&Swfd> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != lx)
+        .map(|(_, n)| n)
+        .collect();
+    agreed_leader(&survivors, Some(leader)).await?;
+    start_execution(&client, &fx, "late", "").await?;
+    // A signal for it reaches the frozen old leader, which takes it up the moment it resumes.
+    let old = nodes[lx].client();
+    let signal = old
+        .signal_workflow_execution()
+        .domain(&fx.domain)
+        .workflow_id("late")
+        .signal_name("go")
+        .input("x")
+        .send();
+    let signal = tokio::spawn(signal);
+    nodes[lx].resume()?;
+    let answer = tokio::time::timeout(WITHIN, signal)
+        .await
+        .map_err(|_| anyhow::anyhow!("the signal hung"))??;
+    answer.map_err(|e| anyhow::anyhow!("SignalWorkflowExecution through the old leader: {e:?}"))?;
+    Ok(())
+}
+
 /// Sends `action` over the internal gRPC API (`SwfNode.Execute`) as a router does.
 async fn execute(
     node: &Swfd,

@@ -133,7 +133,18 @@ impl Executor {
         };
         let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
             .map_err(|e| Fault::internal(e.to_string()))?;
-        dry.outcome?;
+        if dry.outcome.is_err() {
+            // A fault read from this node's state is an answer only if that state is current. A
+            // leader deposed without knowing it yet (a frozen or cut-off process that just came back)
+            // lacks what the new leader committed, and would answer, say, "Unknown execution" for a
+            // run started meanwhile. So the fault is checked again after a read barrier (leadership
+            // confirmed by a quorum, everything committed before applied); a call that still fails
+            // is answered without proposing, as before.
+            let current = self.read_barrier().await?;
+            swf_core::apply(current, 0, &cmd, &self.limits)
+                .map_err(|e| Fault::internal(e.to_string()))?
+                .outcome?;
+        }
         // The proposer stamps the time again when it proposes (never earlier than the dry run's).
         self.proposer.propose(cmd, size).await?
     }
