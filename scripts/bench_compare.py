@@ -157,6 +157,14 @@ def rss_mib(pid):
     return None
 
 
+def open_fds(pid):
+    """How many files (sockets included) the process has open."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -266,32 +274,36 @@ def idle_polls(args, binaries, out):
     """RSS of one swfd node holding `args.idle_polls` idle long polls (swf-bench --workload idle-pollers):
     before the polls, and the largest sample while they are held (from /proc, every 0.5 s)."""
     rows = []
-    for label, swfd in binaries:
+    runs = [(rnd, b) for rnd in range(args.repeat) for b in (binaries[::-1] if rnd % 2 else binaries)]
+    for rnd, (label, swfd) in runs:
         procs = Procs()
         try:
             endpoints = start_swfd(procs, swfd, 1, out)
             pid = procs.procs[0].pid
             before = rss_mib(pid)
             slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-            report = out / f"{slug}-idle-{args.idle_polls}.json"
+            report = out / f"{slug}-idle-{args.idle_polls}-r{rnd + 1}.json"
             cmd = [args.swf_bench, "--endpoint", endpoints[0], "--duration", str(args.idle_duration),
                    "--warmup", "5", "--concurrency", str(args.idle_polls), "--workload", "idle-pollers",
                    "--report", str(report), "--label", label, "--quiet"]
             print("+", " ".join(cmd), flush=True)
             bench_proc = subprocess.Popen(cmd)
-            peak = 0.0
+            peak, fds = 0.0, 0
             while bench_proc.poll() is None:
                 peak = max(peak, rss_mib(pid) or 0)
+                fds = max(fds, open_fds(pid))
                 time.sleep(0.5)
             if bench_proc.returncode != 0:
                 raise RuntimeError(f"swf-bench idle-pollers exited with {bench_proc.returncode}")
             errors = json.loads(report.read_text())["errors"]
             per_poll = (peak - before) * 1024 / args.idle_polls
-            rows.append(f"| {label} | {before:.1f} MiB | {peak:.1f} MiB | {per_poll:.1f} KiB | {errors} |")
+            name = f"{label}, round {rnd + 1}" if args.repeat > 1 else label
+            rows.append(f"| {name} | {before:.1f} MiB | {peak:.1f} MiB | {per_poll:.1f} KiB | {fds:,} | {errors} |")
         finally:
             procs.stop()
     return ["| swfd (1 node) | RSS before | largest RSS with "
-            f"{args.idle_polls:,} polls held | per poll | poll errors |", "|---|---:|---:|---:|---:|"] + rows
+            f"{args.idle_polls:,} polls held | per poll | swfd's open files (largest) | poll errors |",
+            "|---|---:|---:|---:|---:|---:|"] + rows
 
 
 def main():
