@@ -179,6 +179,40 @@ async fn execute(
     })
 }
 
+/// Cluster control is the typed `Cluster` service: the old `_` actions no longer run over
+/// `SwfNode.Execute` (a membership change cannot ride on it), except the legacy probe `_Ping`, still
+/// answered for nodes of the previous release during a rolling upgrade.
+#[tokio::test]
+async fn execute_takes_no_control_action_but_the_legacy_probe() -> anyhow::Result<()> {
+    let node = Swfd::start().await?;
+    assert_eq!(
+        execute(&node, "_Ping", &json!({}), "p").await?,
+        Ok(json!({}))
+    );
+    for action in [
+        "_AddMember",
+        "_RemoveMember",
+        "_TransferLeader",
+        "_HoldElections",
+        "_Campaign",
+    ] {
+        let body = json!({"node_id": 9, "addr": "127.0.0.1:9", "hold": true});
+        assert_eq!(
+            execute(&node, action, &body, "c").await?,
+            Err("UnknownOperationException".to_string()),
+            "{action}"
+        );
+    }
+    let status = node.cluster_status().await?;
+    assert_eq!(
+        status["members"].as_object().map(|m| m.len()),
+        Some(1),
+        "{status}"
+    );
+    assert_eq!(status["voters"], json!([1]), "{status}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_call_sent_twice_with_one_request_id_applies_once() -> anyhow::Result<()> {
     let nodes = Swfd::start_cluster(3, &[]).await?;

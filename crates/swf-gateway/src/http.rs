@@ -240,7 +240,8 @@ impl Gateway {
                 return reply;
             }
         };
-        // Only the model's actions come in from the network (the internal `_` ones never do). The
+        // Only the model's actions come in from the network (cluster control is a gRPC service of its
+        // own, never an action). The
         // body is validated against the model on the leader, which executes the call: every path
         // into the state machine is checked there (`swf_types::model::check_request`).
         if !model.operations.contains_key(action) {
