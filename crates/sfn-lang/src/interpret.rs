@@ -202,6 +202,23 @@ impl HistoryEvent {
     }
 }
 
+/// What the engine knows of the world outside the execution, asked while a step runs (answers come
+/// from the replicated state, so every replica gets the same ones).
+pub trait World {
+    /// Whether the activity `arn` exists now. A Task state entered for one that does not fails the
+    /// execution with `States.Runtime` before anything is scheduled, as AWS does.
+    fn activity_exists(&self, arn: &str) -> bool;
+}
+
+/// A world where every activity exists (the interpreter's tests, tools).
+pub struct EveryActivityExists;
+
+impl World for EveryActivityExists {
+    fn activity_exists(&self, _arn: &str) -> bool {
+        true
+    }
+}
+
 /// What one step produced.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -219,6 +236,7 @@ enum Flow {
 
 struct Engine<'a> {
     now_ms: i64,
+    world: &'a dyn World,
     info: &'a ExecutionInfo,
     entropy: &'a mut Entropy,
     last_event_id: &'a mut u64,
@@ -361,6 +379,14 @@ impl Engine<'_> {
             StateKind::Task(task) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
                 let (timeout, heartbeat) = dataflow::task_timeouts(task, &eff, &ctx)?;
+                // A missing activity: no ActivityScheduled; the state fails with States.Runtime (never
+                // retried or caught), so the execution fails right after TaskStateEntered.
+                if !self.world.activity_exists(&task.resource) {
+                    return Err(StatesError::Runtime(format!(
+                        "The activity {} does not exist.",
+                        task.resource
+                    )));
+                }
                 let mut d = json!({"resource": task.resource, "input": json_text(&eff), "inputDetails": {"truncated": false}});
                 if let Some(t) = timeout {
                     d["timeoutInSeconds"] = json!(t);
@@ -939,6 +965,17 @@ pub fn start(
     seed: u64,
     stamp: Stamp,
 ) -> (ExecutionState, Outcome) {
+    start_in(def, info, seed, stamp, &EveryActivityExists)
+}
+
+/// [`start`], asking `world` what it needs to know (whether activities exist).
+pub fn start_in(
+    def: &Definition,
+    info: ExecutionInfo,
+    seed: u64,
+    stamp: Stamp,
+    world: &dyn World,
+) -> (ExecutionState, Outcome) {
     let mut exec = ExecutionState {
         format: FORMAT,
         status: Status::Running,
@@ -959,6 +996,7 @@ pub fn start(
     let info = exec.info.clone();
     let mut eng = Engine {
         now_ms: stamp.now_ms,
+        world,
         info: &info,
         entropy: &mut exec.entropy,
         last_event_id: &mut exec.last_event_id,
@@ -975,12 +1013,29 @@ pub fn start(
     let flow = eng.enter(def, &mut exec.root, &def.start_at, info.input.clone());
     finish(&mut eng, &mut exec.status, flow);
     let mut out = eng.out;
+    // AWS writes the first state's `...StateEntered` (event 2) with `previousEventId: 0`, not 1 (every
+    // history recorded against AWS in localstack's tests/aws/services/stepfunctions snapshots, e.g.
+    // v2/activities/test_activities.snapshot.json); the events after it chain as usual.
+    if let Some(e) = out.events.get_mut(1) {
+        e.previous_event_id = 0;
+    }
     limit_history(&mut exec, &mut out, 1, stamp.now_ms);
     (exec, out)
 }
 
 /// Applies one event. Events for tasks or timers no longer waited for change nothing (empty outcome).
 pub fn handle(def: &Definition, exec: &mut ExecutionState, event: &Event, stamp: Stamp) -> Outcome {
+    handle_in(def, exec, event, stamp, &EveryActivityExists)
+}
+
+/// [`handle`], asking `world` what it needs to know (whether activities exist).
+pub fn handle_in(
+    def: &Definition,
+    exec: &mut ExecutionState,
+    event: &Event,
+    stamp: Stamp,
+    world: &dyn World,
+) -> Outcome {
     if exec.status != Status::Running {
         return Outcome::default();
     }
@@ -988,6 +1043,7 @@ pub fn handle(def: &Definition, exec: &mut ExecutionState, event: &Event, stamp:
     let info = exec.info.clone();
     let mut eng = Engine {
         now_ms: stamp.now_ms,
+        world,
         info: &info,
         entropy: &mut exec.entropy,
         last_event_id: &mut exec.last_event_id,

@@ -68,7 +68,7 @@ fn pass_task_choice_succeed() {
         .iter()
         .map(|e| (e.id, e.previous_event_id))
         .collect();
-    assert_eq!(ids, [(1, 0), (2, 1), (3, 2), (4, 3), (5, 4)]);
+    assert_eq!(ids, [(1, 0), (2, 0), (3, 2), (4, 3), (5, 4)]);
     assert_eq!(
         out.events[0].to_wire()["executionStartedEventDetails"]["input"],
         json!("{\"in\":1}")
@@ -294,6 +294,100 @@ fn timeouts_and_failures() {
         .starts_with(
             "An error occurred while executing the state 'P' (entered at the event id #2). "
         ));
+}
+
+/// A world without the activity `ACT`.
+struct NoActivities;
+
+impl World for NoActivities {
+    fn activity_exists(&self, arn: &str) -> bool {
+        arn != ACT
+    }
+}
+
+/// A Task state whose activity does not exist when it is entered. A history recorded against AWS
+/// (localstack, tests/aws/services/stepfunctions/v2/activities/test_activities.snapshot.json,
+/// `test_activity_task_on_deleted`, an activity deleted before the execution starts) is
+/// ExecutionStarted (1, previous 0), TaskStateEntered (2, previous 0), ExecutionFailed (3, previous 2)
+/// with error `States.Runtime` and cause `An error occurred while executing the state 'ActivityTask'
+/// (entered at the event id #2). The activity <activity arn> does not exist.`: no ActivityScheduled and
+/// no `ActivityScheduleFailed` event. States.Runtime is never retried or caught.
+#[test]
+fn a_task_whose_activity_does_not_exist_fails_the_execution() {
+    let d = def(json!({"StartAt": "ActivityTask", "States": {
+        "ActivityTask": {"Type": "Task", "Resource": ACT, "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": true}}}));
+    let (ex, out) = start_in(
+        &d,
+        info(json!({"Value1": "Hello"})),
+        1,
+        at(0),
+        &NoActivities,
+    );
+    assert_eq!(
+        types(&out),
+        ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    );
+    let ids: Vec<(u64, u64)> = out
+        .events
+        .iter()
+        .map(|e| (e.id, e.previous_event_id))
+        .collect();
+    assert_eq!(ids, [(1, 0), (2, 0), (3, 2)]);
+    assert_eq!(
+        out.events[2].details,
+        json!({"error": "States.Runtime", "cause": format!(
+            "An error occurred while executing the state 'ActivityTask' (entered at the event id #2). The activity {ACT} does not exist.")})
+    );
+    assert_eq!(ex.status, Status::Failed);
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+
+    // Deleted between a failure and its retry: the retry fails the execution the same way.
+    let d = def(json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true,
+        "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1}]}}}));
+    let (mut ex, out) = start(&d, info(json!({})), 1, at(0));
+    assert_eq!(scheduled(&out), [3]);
+    let fail = Event::ActivityFailed {
+        task_id: 3,
+        error: Some("Boom".into()),
+        cause: None,
+    };
+    let out = handle(&d, &mut ex, &fail, at(10));
+    let timer_id = match out.effects.as_slice() {
+        [Effect::ArmTimer { timer_id, .. }] => *timer_id,
+        other => panic!("{other:?}"),
+    };
+    let out = handle_in(
+        &d,
+        &mut ex,
+        &Event::TimerFired { timer_id },
+        at(1010),
+        &NoActivities,
+    );
+    assert_eq!(types(&out), ["ExecutionFailed"]);
+    assert_eq!(out.events[0].details["error"], "States.Runtime");
+    assert_eq!(ex.status, Status::Failed);
+
+    // Inside a Parallel branch: the branch fails and with it the execution.
+    let d = def(json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true,
+        "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:other", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "End": true}}}]}}}));
+    let (ex, out) = start_in(&d, info(json!({})), 1, at(0), &NoActivities);
+    assert_eq!(ex.status, Status::Failed);
+    assert_eq!(out.events.last().unwrap().details["error"], "States.Runtime");
+    assert_eq!(
+        out.effects,
+        [Effect::ScheduleActivity {
+            task_id: 5,
+            resource: "arn:aws:states:us-east-1:123456789012:activity:other".into(),
+            input: json!({}),
+            timeout_seconds: None,
+            heartbeat_seconds: None
+        }, Effect::CancelActivity { task_id: 5 }]
+    );
 }
 
 #[test]

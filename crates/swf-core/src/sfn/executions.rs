@@ -2,13 +2,15 @@
 //! one interpreter step — stores its history events, queues and closes activity tasks, arms and
 //! disarms deadlines, and closes the execution when the interpreter says it ended.
 
+use std::cell::RefCell;
+
 use serde_json::{json, Value};
-use sfn_lang::interpret::{self, Effect, Event, ExecutionInfo, Stamp, Status};
+use sfn_lang::interpret::{self, Effect, Event, ExecutionInfo, Stamp, Status, World};
 use swf_types::{Fault, FaultKind};
 
 use super::arn::{self, Kind};
 use super::command::{StartExecutionInput, StopExecutionInput};
-use super::records::{Execution, OpenTask, StateMachine, TaskEnd};
+use super::records::{Activity, Execution, OpenTask, StateMachine, TaskEnd};
 use super::state_machines::does_not_exist;
 use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
 use crate::command::Outcome;
@@ -24,6 +26,43 @@ pub(crate) fn does_not_exist_execution(exec_arn: &str) -> Fault {
         FaultKind::ExecutionDoesNotExist,
         format!("Execution Does Not Exist: '{exec_arn}'"),
     )
+}
+
+/// The interpreter's view of the replicated state (seeing this command's own writes): whether an
+/// activity exists. A read error is kept and returned once the step is done (the activity is taken to
+/// exist meanwhile; the command fails as a whole).
+struct StateWorld<'c, 'a, S: Lookup + ?Sized> {
+    ctx: &'c Ctx<'a, S>,
+    error: RefCell<Option<ReadError>>,
+}
+
+impl<'c, 'a, S: Lookup + ?Sized> StateWorld<'c, 'a, S> {
+    fn new(ctx: &'c Ctx<'a, S>) -> Self {
+        StateWorld {
+            ctx,
+            error: RefCell::new(None),
+        }
+    }
+
+    fn done(self) -> Result<(), ReadError> {
+        self.error.into_inner().map_or(Ok(()), Err)
+    }
+}
+
+impl<S: Lookup + ?Sized> World for StateWorld<'_, '_, S> {
+    fn activity_exists(&self, activity_arn: &str) -> bool {
+        // An ARN of another region or account names nothing here.
+        let Ok(Some(names)) = arn::parse(self.ctx.limits, activity_arn, Kind::Activity) else {
+            return false;
+        };
+        match get::<Activity, S>(self.ctx, &keys::activity(&names[0])) {
+            Ok(found) => found.is_some(),
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                true
+            }
+        }
+    }
 }
 
 /// The execution an ARN names, or `ExecutionDoesNotExist` (`InvalidArn` for a malformed ARN).
@@ -95,7 +134,9 @@ pub(super) fn start<S: Lookup + ?Sized>(
         state_machine_name: sm.name.clone(),
         input,
     };
-    let (state, out) = interpret::start(&def, info, seed, Stamp { now_ms: ctx.now.0 });
+    let world = StateWorld::new(ctx);
+    let (state, out) = interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
+    world.done()?;
     let mut exec = Execution {
         arn: exec_arn.clone(),
         name: name.clone(),
@@ -135,7 +176,7 @@ pub(super) fn stop<S: Lookup + ?Sized>(
             error: i.error.clone(),
             cause: i.cause.clone(),
         };
-        fault!(step(ctx, &mut exec, &event));
+        fault!(step(ctx, &mut exec, &event)?);
     }
     Ok(reply(json!({"stopDate": exec.stopped.unwrap_or(ctx.now)})))
 }
@@ -145,12 +186,21 @@ pub(crate) fn step<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     exec: &mut Execution,
     event: &Event,
-) -> Result<(), Fault> {
-    let def = super::definitions::parse(&exec.definition)
-        .map_err(|e| Fault::internal(format!("stored definition does not parse: {e}")))?;
-    let out = interpret::handle(&def, &mut exec.state, event, Stamp { now_ms: ctx.now.0 });
+) -> Result<Result<(), Fault>, ReadError> {
+    let def = match super::definitions::parse(&exec.definition) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(Err(Fault::internal(format!(
+                "stored definition does not parse: {e}"
+            ))))
+        }
+    };
+    let stamp = Stamp { now_ms: ctx.now.0 };
+    let world = StateWorld::new(ctx);
+    let out = interpret::handle_in(&def, &mut exec.state, event, stamp, &world);
+    world.done()?;
     advance(ctx, exec, out);
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// Closes open task `task_id`: out of the queue if not started, its deadlines disarmed.

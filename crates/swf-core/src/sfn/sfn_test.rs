@@ -965,3 +965,47 @@ impl Xs {
         texts[(self.next() % texts.len() as u64) as usize].clone()
     }
 }
+
+/// A Task state entered while its activity does not exist (never created, or deleted) fails the
+/// execution as AWS does (history recorded against AWS: localstack's
+/// tests/aws/services/stepfunctions/v2/activities/test_activities.snapshot.json,
+/// `test_activity_task_on_deleted`): TaskStateEntered, then ExecutionFailed with `States.Runtime` and
+/// the cause naming the state, its entered event and the activity; nothing is queued or armed.
+#[test]
+fn a_task_whose_activity_is_gone_fails_the_execution() {
+    let mut w = World::new();
+    w.machine(task_machine(json!({"TimeoutSeconds": 60})));
+    w.run(5, SfnOp::DeleteActivity(ArnInput { arn: ACT.into() }))
+        .unwrap();
+    w.start(10, "e1", "{\"Value1\":\"Hello\"}").unwrap();
+    let e1 = exec_arn("e1");
+    assert_eq!(
+        w.history_types(&e1),
+        ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    );
+    let d = query::describe_execution(&w.state, &w.limits, &e1).unwrap();
+    assert_eq!(d["status"], "FAILED");
+    assert_eq!(d["error"], "States.Runtime");
+    assert_eq!(
+        d["cause"],
+        format!("An error occurred while executing the state 'T' (entered at the event id #2). The activity {ACT} does not exist.")
+    );
+    assert!(w.state.queues.is_empty());
+    assert!(w.only_retention());
+
+    // Created again, the next execution schedules its task.
+    w.run(
+        20,
+        SfnOp::CreateActivity(CreateActivityInput {
+            name: "work".into(),
+            tags: None,
+        }),
+    )
+    .unwrap();
+    w.start(30, "e2", "{}").unwrap();
+    assert_eq!(
+        w.history_types(&exec_arn("e2")),
+        ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
+    );
+    assert!(w.take(40).is_some());
+}

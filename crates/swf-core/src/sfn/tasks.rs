@@ -117,7 +117,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
             task_id,
             worker_name
         }
-    ));
+    )?);
     Ok(reply(
         json!({"taskToken": token(exec_arn, task_id), "input": input}),
     ))
@@ -148,7 +148,7 @@ pub(super) fn success<S: Lookup + ?Sized>(
         ctx,
         &mut exec,
         &Event::ActivitySucceeded { task_id, output }
-    ));
+    )?);
     Ok(reply(json!({})))
 }
 
@@ -163,7 +163,7 @@ pub(super) fn failure<S: Lookup + ?Sized>(
         error: i.error.clone(),
         cause: i.cause.clone(),
     };
-    fault!(step(ctx, &mut exec, &event));
+    fault!(step(ctx, &mut exec, &event)?);
     Ok(reply(json!({})))
 }
 
@@ -259,6 +259,6 @@ pub(super) fn fire<S: Lookup + ?Sized>(
         SfnDeadline::Retention => return Ok(reply(json!({}))),
     };
     // A firing never faults (a burst of firings shares one command).
-    let _ = step(ctx, &mut exec, &event);
+    let _ = step(ctx, &mut exec, &event)?;
     Ok(reply(json!({})))
 }
