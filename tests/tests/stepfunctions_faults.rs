@@ -261,3 +261,162 @@ async fn colliding_action_names_go_to_their_own_api() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A Task state whose activity was deleted (or never created) when the state is entered: AWS fails the
+/// execution at once, without ActivityScheduled and without an `ActivityScheduleFailed` event. The
+/// history recorded against AWS (localstack's
+/// tests/aws/services/stepfunctions/v2/activities/test_activities.snapshot.json,
+/// `test_activity_task_on_deleted`, marked `aws.validated`) is ExecutionStarted, TaskStateEntered
+/// (`previousEventId` 0), ExecutionFailed (`previousEventId` 2) with `error: "States.Runtime"` and
+/// `cause: "An error occurred while executing the state 'ActivityTask' (entered at the event id #2).
+/// The activity <activity arn> does not exist."`.
+#[tokio::test]
+async fn a_task_on_a_deleted_activity_fails_the_execution_as_aws_does() -> anyhow::Result<()> {
+    let swfd = Swfd::start().await?;
+    let c = sfn_client(&swfd);
+    let act = activity(&c, "deleted").await?;
+    c.delete_activity().activity_arn(&act).send().await?;
+    let def = json!({"StartAt": "ActivityTask", "States": {
+        "ActivityTask": {"Type": "Task", "Resource": act, "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"]}]}}});
+    let sm = machine(&c, "on-deleted", &def).await?;
+    let exec = start(&c, &sm, "e", r#"{"Value1":"Hello","Value2":"World"}"#).await?;
+    assert_eq!(
+        wait_closed(&c, &exec).await?,
+        aws_sdk_sfn::types::ExecutionStatus::Failed
+    );
+    let events = history(&c, &exec).await?;
+    assert_eq!(
+        types(&events),
+        ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    );
+    let failed = events[2]
+        .execution_failed_event_details()
+        .expect("executionFailedEventDetails");
+    let cause = format!("An error occurred while executing the state 'ActivityTask' (entered at the event id #2). The activity {act} does not exist.");
+    assert_eq!(
+        (failed.error(), failed.cause()),
+        (Some("States.Runtime"), Some(cause.as_str()))
+    );
+    let d = c.describe_execution().execution_arn(&exec).send().await?;
+    assert_eq!(
+        (d.error(), d.cause()),
+        (Some("States.Runtime"), Some(cause.as_str()))
+    );
+    // An activity never created fails the same way; created again, the task is scheduled.
+    let never = format!("{ARN_PREFIX}activity:never");
+    let sm2 = machine(
+        &c,
+        "never",
+        &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": never, "End": true}}}),
+    )
+    .await?;
+    let e2 = start(&c, &sm2, "e", "{}").await?;
+    assert_eq!(
+        wait_closed(&c, &e2).await?,
+        aws_sdk_sfn::types::ExecutionStatus::Failed
+    );
+    activity(&c, "never").await?;
+    let e3 = start(&c, &sm2, "e3", "{}").await?;
+    let (token, _) = take(&c, &never).await?;
+    c.send_task_success()
+        .task_token(token)
+        .output("{}")
+        .send()
+        .await?;
+    assert_eq!(
+        wait_closed(&c, &e3).await?,
+        aws_sdk_sfn::types::ExecutionStatus::Succeeded
+    );
+    Ok(())
+}
+
+/// The quotas, configured small: activities, state machines and open executions are refused past
+/// them with the model's error shapes (`ActivityLimitExceeded`, `StateMachineLimitExceeded`,
+/// `ExecutionLimitExceeded`, AWS's `__type` namespace; the message is the model's description of
+/// the error), idempotent calls still answer, and a delete or a stop makes room again. The quotas
+/// survive a restart (they are counted in the replicated state).
+#[tokio::test]
+async fn quotas_as_configured_with_the_model_error_shapes() -> anyhow::Result<()> {
+    let mut swfd = Swfd::start_with(&[
+        "--sfn-max-activities",
+        "2",
+        "--sfn-max-state-machines",
+        "1",
+        "--sfn-max-open-executions",
+        "2",
+    ])
+    .await?;
+    let c = sfn_client(&swfd);
+    let act = activity(&c, "a1").await?;
+    activity(&c, "a2").await?;
+    let (status, body) = raw(&swfd, "CreateActivity", r#"{"name":"a3"}"#).await?;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"__type": "com.amazonaws.swf.service.v2.model#ActivityLimitExceeded",
+            "message": "The maximum number of activities has been reached. Existing activities must be deleted before a new activity can be created."})
+    );
+    assert_eq!(activity(&c, "a2").await.map(|_| ()).ok(), Some(()));
+    c.delete_activity()
+        .activity_arn(format!("{ARN_PREFIX}activity:a2"))
+        .send()
+        .await?;
+    activity(&c, "a3").await?;
+    assert_eq!(
+        code(c.create_activity().name("a4").send().await),
+        "ActivityLimitExceeded"
+    );
+
+    let def =
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": true}}});
+    let sm = machine(&c, "m1", &def).await?;
+    let (status, body) = raw(
+        &swfd,
+        "CreateStateMachine",
+        &json!({"name": "m2", "definition": def.to_string(), "roleArn": ROLE}).to_string(),
+    )
+    .await?;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (
+            400,
+            Some("com.amazonaws.swf.service.v2.model#StateMachineLimitExceeded")
+        )
+    );
+    assert_eq!(machine(&c, "m1", &def).await?, sm);
+
+    let e1 = start(&c, &sm, "e1", "{}").await?;
+    start(&c, &sm, "e2", "{}").await?;
+    let (status, body) = raw(
+        &swfd,
+        "StartExecution",
+        &json!({"stateMachineArn": sm, "name": "e3"}).to_string(),
+    )
+    .await?;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"__type": "com.amazonaws.swf.service.v2.model#ExecutionLimitExceeded",
+            "message": "The maximum number of running executions has been reached. Running executions must end or be stopped before a new execution can be started."})
+    );
+    // The same start again is the same execution, not a new one.
+    assert_eq!(start(&c, &sm, "e1", "{}").await?, e1);
+
+    // Counted in the replicated state: still full after a restart.
+    swfd.restart().await?;
+    let c = sfn_client(&swfd);
+    assert_eq!(
+        code(
+            c.start_execution()
+                .state_machine_arn(&sm)
+                .name("e3")
+                .send()
+                .await
+        ),
+        "ExecutionLimitExceeded"
+    );
+    c.stop_execution().execution_arn(&e1).send().await?;
+    start(&c, &sm, "e3", "{}").await?;
+    Ok(())
+}

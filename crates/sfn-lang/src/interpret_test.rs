@@ -345,8 +345,10 @@ fn a_task_whose_activity_does_not_exist_fails_the_execution() {
     assert!(out.effects.is_empty(), "{:?}", out.effects);
 
     // Deleted between a failure and its retry: the retry fails the execution the same way.
-    let d = def(json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true,
-        "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1}]}}}));
+    let d = def(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true,
+        "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1}]}}}),
+    );
     let (mut ex, out) = start(&d, info(json!({})), 1, at(0));
     assert_eq!(scheduled(&out), [3]);
     let fail = Event::ActivityFailed {
@@ -371,22 +373,30 @@ fn a_task_whose_activity_does_not_exist_fails_the_execution() {
     assert_eq!(ex.status, Status::Failed);
 
     // Inside a Parallel branch: the branch fails and with it the execution.
-    let d = def(json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true,
+    let d = def(
+        json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true,
         "Branches": [
             {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:other", "End": true}}},
-            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "End": true}}}]}}}));
+            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "End": true}}}]}}}),
+    );
     let (ex, out) = start_in(&d, info(json!({})), 1, at(0), &NoActivities);
     assert_eq!(ex.status, Status::Failed);
-    assert_eq!(out.events.last().unwrap().details["error"], "States.Runtime");
+    assert_eq!(
+        out.events.last().unwrap().details["error"],
+        "States.Runtime"
+    );
     assert_eq!(
         out.effects,
-        [Effect::ScheduleActivity {
-            task_id: 5,
-            resource: "arn:aws:states:us-east-1:123456789012:activity:other".into(),
-            input: json!({}),
-            timeout_seconds: None,
-            heartbeat_seconds: None
-        }, Effect::CancelActivity { task_id: 5 }]
+        [
+            Effect::ScheduleActivity {
+                task_id: 5,
+                resource: "arn:aws:states:us-east-1:123456789012:activity:other".into(),
+                input: json!({}),
+                timeout_seconds: None,
+                heartbeat_seconds: None
+            },
+            Effect::CancelActivity { task_id: 5 }
+        ]
     );
 }
 

@@ -308,8 +308,9 @@ async fn history(
     }
 }
 
-/// Ids from 1 without gaps, `previousEventId` the event before, ExecutionStarted first, time never
-/// going back, nothing after the close event, and no activity timeout before its deadline.
+/// Ids from 1 without gaps, `previousEventId` the event before (0 for event 2, as AWS writes it),
+/// ExecutionStarted first, time never going back, nothing after the close event, and no activity
+/// timeout before its deadline.
 fn check_history(v: &mut Verdict, arn: &str, events: &[Value]) {
     let mut flag = |problem: &str, detail: Value| {
         v.flag(
@@ -330,7 +331,9 @@ fn check_history(v: &mut Verdict, arn: &str, events: &[Value]) {
         let id = e["id"].as_i64().unwrap_or(-1);
         let ts = e["timestamp"].as_f64().unwrap_or(0.0);
         let kind = e["type"].as_str().unwrap_or_default();
-        if id != i as i64 + 1 || e["previousEventId"].as_i64() != Some(i as i64) {
+        // The first state's entered event (id 2) has previousEventId 0, as AWS writes it.
+        let previous = if i == 1 { 0 } else { i as i64 };
+        if id != i as i64 + 1 || e["previousEventId"].as_i64() != Some(previous) {
             flag(
                 "event ids are not contiguous or previousEventId is not chained",
                 e.clone(),

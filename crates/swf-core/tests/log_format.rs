@@ -569,7 +569,7 @@ fn task_tokens_handed_out_stay_valid() {
 fn stored_step_functions_records_read_as_they_were_written() {
     // Activity, state machine and execution records (with the interpreter's `ExecutionState`, an open
     // task and the history event form), made by applying commands, as the store keeps them.
-    use swf_core::sfn::records::{Activity, Execution, StateMachine};
+    use swf_core::sfn::records::{Activity, Counts, Execution, StateMachine};
     use swf_core::sfn::{keys, SfnOp};
     let mut state = swf_core::memstate::MemState::default();
     let limits = swf_core::Limits::default();
@@ -611,6 +611,9 @@ fn stored_step_functions_records_read_as_they_were_written() {
     golden("record/sfn_execution", &execution);
     let event = read(keys::history(exec_arn, 1));
     golden("record/sfn_history_event", &event);
+    let counts: Counts = serde_json::from_value(read(keys::counts())).unwrap();
+    assert_eq!((counts.activities, counts.open_executions), (1, 1));
+    golden("record/sfn_counts", &counts);
 }
 
 #[test]

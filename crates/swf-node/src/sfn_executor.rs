@@ -299,9 +299,10 @@ impl Executor {
             })
             .await
             .map_err(|f| match f.kind {
+                // The model's description of the error (AWS's own text was not found).
                 FaultKind::LimitExceeded => Fault {
                     kind: FaultKind::ActivityWorkerLimitExceeded,
-                    message: f.message,
+                    message: "The maximum number of workers concurrently polling for activity tasks has been reached.".into(),
                 },
                 _ => f,
             })?;

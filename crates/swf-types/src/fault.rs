@@ -52,6 +52,8 @@ pub enum FaultKind {
     StateMachineAlreadyExists,
     /// Step Functions' `StateMachineDoesNotExist`.
     StateMachineDoesNotExist,
+    /// Step Functions' `StateMachineLimitExceeded`.
+    StateMachineLimitExceeded,
     /// Step Functions' `StateMachineTypeNotSupported`.
     StateMachineTypeNotSupported,
     /// Step Functions' `TaskDoesNotExist`.
@@ -101,6 +103,7 @@ impl FaultKind {
             FaultKind::InvalidToken => "InvalidToken",
             FaultKind::StateMachineAlreadyExists => "StateMachineAlreadyExists",
             FaultKind::StateMachineDoesNotExist => "StateMachineDoesNotExist",
+            FaultKind::StateMachineLimitExceeded => "StateMachineLimitExceeded",
             FaultKind::StateMachineTypeNotSupported => "StateMachineTypeNotSupported",
             FaultKind::TaskDoesNotExist => "TaskDoesNotExist",
             FaultKind::TaskTimedOut => "TaskTimedOut",
@@ -140,7 +143,7 @@ impl FaultKind {
     }
 
     /// Step Functions' own error shapes.
-    pub const SFN: [FaultKind; 20] = [
+    pub const SFN: [FaultKind; 21] = [
         FaultKind::ActivityDoesNotExist,
         FaultKind::ActivityLimitExceeded,
         FaultKind::ActivityWorkerLimitExceeded,
@@ -155,6 +158,7 @@ impl FaultKind {
         FaultKind::InvalidToken,
         FaultKind::StateMachineAlreadyExists,
         FaultKind::StateMachineDoesNotExist,
+        FaultKind::StateMachineLimitExceeded,
         FaultKind::StateMachineTypeNotSupported,
         FaultKind::TaskDoesNotExist,
         FaultKind::TaskTimedOut,

@@ -60,6 +60,18 @@ pub struct Args {
     /// Pollers that may wait on one task list at once; more get LimitExceededFault (default 1000).
     #[arg(long, env = "SWFD_MAX_POLLERS_PER_TASK_LIST")]
     pub max_pollers_per_task_list: Option<usize>,
+    /// Step Functions activities that may exist; past it CreateActivity answers ActivityLimitExceeded
+    /// (default 10000, AWS's quota).
+    #[arg(long, env = "SWFD_SFN_MAX_ACTIVITIES")]
+    pub sfn_max_activities: Option<usize>,
+    /// Step Functions state machines that may exist; past it CreateStateMachine answers
+    /// StateMachineLimitExceeded (default 10000, AWS's quota).
+    #[arg(long, env = "SWFD_SFN_MAX_STATE_MACHINES")]
+    pub sfn_max_state_machines: Option<usize>,
+    /// Step Functions executions that may be open at once; past it StartExecution answers
+    /// ExecutionLimitExceeded (default 1000000, AWS's quota).
+    #[arg(long, env = "SWFD_SFN_MAX_OPEN_EXECUTIONS")]
+    pub sfn_max_open_executions: Option<usize>,
     /// Region used in domain ARNs (default us-east-1).
     #[arg(long, env = "SWFD_REGION")]
     pub region: Option<String>,
@@ -87,6 +99,9 @@ pub struct FileConfig {
     pub long_poll_secs: Option<u64>,
     pub max_history_events: Option<usize>,
     pub max_pollers_per_task_list: Option<usize>,
+    pub sfn_max_activities: Option<usize>,
+    pub sfn_max_state_machines: Option<usize>,
+    pub sfn_max_open_executions: Option<usize>,
     pub initial_members: Option<String>,
     pub snapshot_every: Option<u64>,
     pub region: Option<String>,
@@ -105,6 +120,9 @@ pub struct Settings {
     pub long_poll: Duration,
     pub max_history_events: usize,
     pub max_pollers_per_task_list: usize,
+    pub sfn_max_activities: usize,
+    pub sfn_max_state_machines: usize,
+    pub sfn_max_open_executions: usize,
     pub initial_members: Option<BTreeMap<u64, String>>,
     pub join: Option<String>,
     pub grpc_advertise_addr: Option<String>,
@@ -126,6 +144,7 @@ impl Settings {
             }
             None => FileConfig::default(),
         };
+        let defaults = NodeConfig::default().limits;
         let settings = Settings {
             data_dir: args
                 .data_dir
@@ -166,6 +185,18 @@ impl Settings {
                 .max_pollers_per_task_list
                 .or(file.max_pollers_per_task_list)
                 .unwrap_or(1_000),
+            sfn_max_activities: args
+                .sfn_max_activities
+                .or(file.sfn_max_activities)
+                .unwrap_or(defaults.sfn_max_activities),
+            sfn_max_state_machines: args
+                .sfn_max_state_machines
+                .or(file.sfn_max_state_machines)
+                .unwrap_or(defaults.sfn_max_state_machines),
+            sfn_max_open_executions: args
+                .sfn_max_open_executions
+                .or(file.sfn_max_open_executions)
+                .unwrap_or(defaults.sfn_max_open_executions),
             region: args
                 .region
                 .clone()
@@ -242,6 +273,9 @@ impl Settings {
         c.limits.region = self.region.clone();
         c.limits.account_id = self.account_id.clone();
         c.limits.max_history_events = self.max_history_events;
+        c.limits.sfn_max_activities = self.sfn_max_activities;
+        c.limits.sfn_max_state_machines = self.sfn_max_state_machines;
+        c.limits.sfn_max_open_executions = self.sfn_max_open_executions;
         c.max_pollers_per_task_list = self.max_pollers_per_task_list;
         c.initial_members = self.initial_members.clone();
         c.join = self.join.is_some();

@@ -1,5 +1,5 @@
-//! CreateActivity (idempotent by name), DeleteActivity (idempotent), and the tags of activities and
-//! state machines (TagResource / UntagResource).
+//! CreateActivity (idempotent by name; the activity quota, `ActivityLimitExceeded`), DeleteActivity
+//! (idempotent), and the tags of activities and state machines (TagResource / UntagResource).
 
 use serde_json::json;
 use swf_types::FaultKind;
@@ -10,6 +10,10 @@ use super::{command::CreateActivityInput, fault, get, keys, put, reply, MAX_TAGS
 use crate::command::Outcome;
 use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, ReadError};
+
+/// `ActivityLimitExceeded`'s message: the model's description of the error (AWS's own text for it was
+/// not found in any public record).
+pub(crate) const ACTIVITY_LIMIT: &str = "The maximum number of activities has been reached. Existing activities must be deleted before a new activity can be created.";
 
 pub(super) fn create<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
@@ -29,6 +33,10 @@ pub(super) fn create<S: Lookup + ?Sized>(
     if tags.len() > MAX_TAGS {
         return Ok(Err(too_many_tags(&arn::activity(ctx.limits, &i.name))));
     }
+    if super::counts(ctx)?.activities >= ctx.limits.sfn_max_activities as u64 {
+        return Ok(Err(fault(FaultKind::ActivityLimitExceeded, ACTIVITY_LIMIT)));
+    }
+    super::count(ctx, |c| c.activities += 1)?;
     let a = Activity {
         arn: arn::activity(ctx.limits, &i.name),
         name: i.name.clone(),
@@ -49,6 +57,7 @@ pub(super) fn delete<S: Lookup + ?Sized>(
         let key = keys::activity(&names[0]);
         if get::<Activity, S>(ctx, &key)?.is_some() {
             super::delete(ctx, key);
+            super::count(ctx, |c| c.activities = c.activities.saturating_sub(1))?;
         }
     }
     Ok(reply(json!({})))

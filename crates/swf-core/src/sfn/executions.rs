@@ -1,4 +1,4 @@
-//! Executions: StartExecution (STANDARD idempotency), StopExecution, and `advance`, which carries out
+//! Executions: StartExecution (STANDARD idempotency, the open executions quota), StopExecution, and `advance`, which carries out
 //! one interpreter step — stores its history events, queues and closes activity tasks, arms and
 //! disarms deadlines, and closes the execution when the interpreter says it ended.
 
@@ -16,6 +16,9 @@ use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
 use crate::command::Outcome;
 use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, QueuedTask, ReadError, TaskKind, Write};
+
+/// `ExecutionLimitExceeded`'s message: the model's description of the error.
+pub(crate) const EXECUTION_LIMIT: &str = "The maximum number of running executions has been reached. Running executions must end or be stopped before a new execution can be started.";
 
 /// Largest input or output (256 KiB, UTF-8 bytes).
 pub const MAX_PAYLOAD: usize = 262_144;
@@ -125,6 +128,12 @@ pub(super) fn start<S: Lookup + ?Sized>(
         Ok(d) => d,
         Err(e) => return Ok(Err(fault(FaultKind::InvalidDefinition, e.to_string()))),
     };
+    if super::counts(ctx)?.open_executions >= ctx.limits.sfn_max_open_executions as u64 {
+        return Ok(Err(fault(
+            FaultKind::ExecutionLimitExceeded,
+            EXECUTION_LIMIT,
+        )));
+    }
     let info = ExecutionInfo {
         execution_arn: exec_arn.clone(),
         name: name.clone(),
@@ -160,7 +169,8 @@ pub(super) fn start<S: Lookup + ?Sized>(
     };
     let index_key = keys::execution_index(&sm.arn, ctx.now.0, &name);
     put(ctx, index_key, &exec_arn);
-    advance(ctx, &mut exec, out);
+    super::count(ctx, |c| c.open_executions += 1)?;
+    advance(ctx, &mut exec, out)?;
     Ok(reply(
         json!({"executionArn": exec_arn, "startDate": exec.started}),
     ))
@@ -199,7 +209,7 @@ pub(crate) fn step<S: Lookup + ?Sized>(
     let world = StateWorld::new(ctx);
     let out = interpret::handle_in(&def, &mut exec.state, event, stamp, &world);
     world.done()?;
-    advance(ctx, exec, out);
+    advance(ctx, exec, out)?;
     Ok(Ok(()))
 }
 
@@ -246,7 +256,7 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     exec: &mut Execution,
     out: interpret::Outcome,
-) {
+) -> Result<(), ReadError> {
     for e in &out.events {
         put(ctx, keys::history(&exec.arn, e.id), &e.to_wire());
     }
@@ -300,18 +310,23 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
         }
     }
     if exec.is_running() && exec.state.status != Status::Running {
-        close(ctx, exec, &out.events);
+        close(ctx, exec, &out.events)?;
     }
     put(ctx, keys::execution(&exec.arn), &*exec);
+    Ok(())
 }
 
 /// Records the end of an execution: status, stop date, output or error; every open task, timer and
-/// the execution timeout are dropped (a late Send* for a task gets `TaskTimedOut`).
+/// the execution timeout are dropped (a late Send* for a task gets `TaskTimedOut`); it no longer
+/// counts as open.
 fn close<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     exec: &mut Execution,
     events: &[interpret::HistoryEvent],
-) {
+) -> Result<(), ReadError> {
+    super::count(ctx, |c| {
+        c.open_executions = c.open_executions.saturating_sub(1)
+    })?;
     exec.status = match exec.state.status {
         Status::Running => "RUNNING",
         Status::Succeeded => "SUCCEEDED",
@@ -356,6 +371,7 @@ fn close<S: Lookup + ?Sized>(
         due,
     )));
     exec.retention_due = Some(due);
+    Ok(())
 }
 
 /// Removes a closed execution whose retention ended: its record, its index entry and its history.

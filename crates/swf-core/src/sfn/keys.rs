@@ -11,10 +11,17 @@ pub const EXECUTION: u8 = b'e';
 pub const EXECUTION_INDEX: u8 = b'x';
 /// History events, by execution ARN and event id.
 pub const HISTORY: u8 = b'h';
+/// The one record of resource counts (the quotas): `[COUNTS]`.
+pub const COUNTS: u8 = b'n';
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
     key.extend_from_slice(&(s.len() as u32).to_be_bytes());
     key.extend_from_slice(s.as_bytes());
+}
+
+/// The key of the resource counts.
+pub fn counts() -> Vec<u8> {
+    vec![COUNTS]
 }
 
 /// The key of an activity.

@@ -143,6 +143,22 @@ pub(crate) fn delete<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, key: Vec<u8>) {
     ctx.writes.push(Write::Sfn { key, value: None });
 }
 
+/// The resource counts the quotas are checked against.
+pub(crate) fn counts<S: Lookup + ?Sized>(ctx: &Ctx<'_, S>) -> Result<records::Counts, ReadError> {
+    Ok(get(ctx, &keys::counts())?.unwrap_or_default())
+}
+
+/// Changes the resource counts with `change`.
+pub(crate) fn count<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    change: impl FnOnce(&mut records::Counts),
+) -> Result<(), ReadError> {
+    let mut c = counts(ctx)?;
+    change(&mut c);
+    put(ctx, keys::counts(), &c);
+    Ok(())
+}
+
 /// A fault of `kind` with `message`.
 pub(crate) fn fault(kind: swf_types::FaultKind, message: impl Into<String>) -> Fault {
     Fault {

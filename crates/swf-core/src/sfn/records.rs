@@ -1,5 +1,6 @@
 //! The stored forms of Step Functions resources: activities, state machines and executions (with the
-//! interpreter's `ExecutionState`, the execution's open activity tasks, timers and closed tasks).
+//! interpreter's `ExecutionState`, the execution's open activity tasks, timers and closed tasks), and
+//! the counts the quotas are checked against.
 //! Stored as JSON in the `sfn` keyspace (`keys`).
 
 use std::collections::BTreeMap;
@@ -109,4 +110,15 @@ impl Execution {
     pub fn is_running(&self) -> bool {
         self.status == "RUNNING"
     }
+}
+
+/// How many activities and state machines exist and how many executions are open, kept with every
+/// change so the quotas (`Limits::sfn_max_*`) are checked without a scan. A data directory written
+/// before the counts existed starts them at zero (the quotas then count from there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Counts {
+    pub activities: u64,
+    pub state_machines: u64,
+    pub open_executions: u64,
 }

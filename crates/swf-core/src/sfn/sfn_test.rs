@@ -837,12 +837,24 @@ fn closed_executions_are_removed_after_their_retention() {
     w.fire_all_due(due);
     let f = query::describe_execution(&w.state, &w.limits, &exec_arn("e")).unwrap_err();
     assert_eq!(f.kind, FaultKind::ExecutionDoesNotExist);
-    // Nothing of it is left: no record, no index entry, no history, no deadline.
-    assert!(w
-        .state
-        .sfn
-        .keys()
-        .all(|k| k[0] == super::keys::ACTIVITY || k[0] == super::keys::STATE_MACHINE));
+    // Nothing of it is left: no record, no index entry, no history, no deadline (the counts say no
+    // execution is open).
+    assert!(w.state.sfn.keys().all(|k| [
+        super::keys::ACTIVITY,
+        super::keys::STATE_MACHINE,
+        super::keys::COUNTS
+    ]
+    .contains(&k[0])));
+    let counts: super::records::Counts =
+        serde_json::from_slice(&w.state.sfn[&super::keys::counts()]).unwrap();
+    assert_eq!(
+        counts,
+        super::records::Counts {
+            activities: 1,
+            state_machines: 1,
+            open_executions: 0
+        }
+    );
     assert!(w.state.deadlines.is_empty());
     // The name can be used again.
     w.start(due + 1, "e", "{}").unwrap();
@@ -1008,4 +1020,167 @@ fn a_task_whose_activity_is_gone_fails_the_execution() {
         ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
     );
     assert!(w.take(40).is_some());
+}
+
+/// The quotas (`Limits::sfn_max_*`): activities, state machines and open executions, each refused with
+/// the model's error shape past the limit, idempotent calls still answered, and room made by a
+/// delete, a stop or an execution's end. A refused call writes nothing.
+#[test]
+fn quotas_on_activities_state_machines_and_open_executions() {
+    let mut w = World::new();
+    w.limits.sfn_max_activities = 2;
+    w.limits.sfn_max_state_machines = 2;
+    w.limits.sfn_max_open_executions = 2;
+    let activity = |name: &str| {
+        SfnOp::CreateActivity(CreateActivityInput {
+            name: name.into(),
+            tags: None,
+        })
+    };
+    let machine = |name: &str, def: &Value| {
+        SfnOp::CreateStateMachine(CreateStateMachineInput {
+            name: name.into(),
+            definition: def.to_string(),
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            kind: None,
+            tags: None,
+            publish: None,
+        })
+    };
+    let refused = |w: &mut World, op: SfnOp| {
+        let before = w.state.sfn.clone();
+        let err = w.run(9, op).unwrap_err();
+        assert_eq!(w.state.sfn, before, "a refused call wrote something");
+        err
+    };
+    w.machine(task_machine(json!({})));
+    w.run(1, activity("b")).unwrap();
+    assert_eq!(
+        refused(&mut w, activity("c")),
+        (
+            FaultKind::ActivityLimitExceeded,
+            "The maximum number of activities has been reached. Existing activities must be deleted before a new activity can be created.".into()
+        )
+    );
+    w.run(2, activity("b")).unwrap(); // idempotent: no new activity
+    let b = "arn:aws:states:us-east-1:000000000000:activity:b";
+    w.run(3, SfnOp::DeleteActivity(ArnInput { arn: b.into() }))
+        .unwrap();
+    w.run(3, SfnOp::DeleteActivity(ArnInput { arn: b.into() }))
+        .unwrap(); // idempotent: counted once
+    w.run(4, activity("c")).unwrap();
+    assert_eq!(
+        refused(&mut w, activity("d")).0,
+        FaultKind::ActivityLimitExceeded
+    );
+
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    w.run(5, machine("m2", &pass)).unwrap();
+    assert_eq!(
+        refused(&mut w, machine("m3", &pass)),
+        (
+            FaultKind::StateMachineLimitExceeded,
+            "The maximum number of state machines has been reached. Existing state machines must be deleted before a new state machine can be created.".into()
+        )
+    );
+    w.run(6, machine("m2", &pass)).unwrap(); // the same request again
+    let m2 = "arn:aws:states:us-east-1:000000000000:stateMachine:m2";
+    w.run(7, SfnOp::DeleteStateMachine(ArnInput { arn: m2.into() }))
+        .unwrap();
+    w.run(8, machine("m3", &pass)).unwrap();
+
+    // Open executions: two wait on their task; a third is refused, the same start again is not.
+    w.start(10, "e1", "{}").unwrap();
+    w.start(10, "e2", "{}").unwrap();
+    assert_eq!(
+        refused(&mut w, start_op("e3")),
+        (
+            FaultKind::ExecutionLimitExceeded,
+            "The maximum number of running executions has been reached. Running executions must end or be stopped before a new execution can be started.".into()
+        )
+    );
+    w.start(11, "e1", "{}").unwrap();
+    // Stopping one makes room; so does one ending through its task.
+    w.run(
+        12,
+        SfnOp::StopExecution(StopExecutionInput {
+            execution_arn: exec_arn("e1"),
+            error: None,
+            cause: None,
+        }),
+    )
+    .unwrap();
+    w.start(13, "e3", "{}").unwrap();
+    assert_eq!(
+        refused(&mut w, start_op("e4")).0,
+        FaultKind::ExecutionLimitExceeded
+    );
+    let (token, _) = w.take(14).unwrap();
+    w.run(
+        15,
+        SfnOp::SendTaskSuccess(SendTaskSuccessInput {
+            task_token: token,
+            output: "{}".into(),
+        }),
+    )
+    .unwrap();
+    w.start(16, "e4", "{}").unwrap();
+    // An execution that ends within its start (a Pass machine) never holds a place.
+    let m3 = "arn:aws:states:us-east-1:000000000000:stateMachine:m3";
+    let mut quick = |name: &str| {
+        w.run(
+            17,
+            SfnOp::StartExecution {
+                input: StartExecutionInput {
+                    state_machine_arn: m3.into(),
+                    name: Some(name.into()),
+                    input: None,
+                },
+                default_name: "uuid".into(),
+                seed: 1,
+            },
+        )
+    };
+    assert_eq!(
+        quick("q1").unwrap_err().0,
+        FaultKind::ExecutionLimitExceeded
+    );
+    w.run(
+        18,
+        SfnOp::StopExecution(StopExecutionInput {
+            execution_arn: exec_arn("e3"),
+            error: None,
+            cause: None,
+        }),
+    )
+    .unwrap();
+    let mut quick = |name: &str| {
+        w.run(
+            19,
+            SfnOp::StartExecution {
+                input: StartExecutionInput {
+                    state_machine_arn: m3.into(),
+                    name: Some(name.into()),
+                    input: None,
+                },
+                default_name: "uuid".into(),
+                seed: 1,
+            },
+        )
+    };
+    for i in 0..5 {
+        quick(&format!("q{i}")).unwrap();
+    }
+}
+
+fn start_op(name: &str) -> SfnOp {
+    SfnOp::StartExecution {
+        input: StartExecutionInput {
+            state_machine_arn: SM.into(),
+            name: Some(name.into()),
+            input: Some("{}".into()),
+        },
+        default_name: "uuid".into(),
+        seed: 7,
+    }
 }

@@ -1,6 +1,6 @@
 //! CreateStateMachine (STANDARD; the definition validated by `sfn-lang`, `InvalidDefinition` with
 //! AWS's message naming each fault's path; Task resources other than activities refused there),
-//! UpdateStateMachine and DeleteStateMachine.
+//! the state machine quota (`StateMachineLimitExceeded`), UpdateStateMachine and DeleteStateMachine.
 
 use serde_json::json;
 use swf_types::FaultKind;
@@ -35,6 +35,9 @@ pub(crate) fn does_not_exist(sm_arn: &str) -> swf_types::Fault {
         format!("State Machine Does Not Exist: '{sm_arn}'"),
     )
 }
+
+/// `StateMachineLimitExceeded`'s message: the model's description of the error.
+pub(crate) const STATE_MACHINE_LIMIT: &str = "The maximum number of state machines has been reached. Existing state machines must be deleted before a new state machine can be created.";
 
 pub(super) fn create<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
@@ -78,6 +81,13 @@ pub(super) fn create<S: Lookup + ?Sized>(
             format!("Too many tags: a resource may have at most {MAX_TAGS} tags ('{arn}')"),
         )));
     }
+    if super::counts(ctx)?.state_machines >= ctx.limits.sfn_max_state_machines as u64 {
+        return Ok(Err(fault(
+            FaultKind::StateMachineLimitExceeded,
+            STATE_MACHINE_LIMIT,
+        )));
+    }
+    super::count(ctx, |c| c.state_machines += 1)?;
     let m = StateMachine {
         arn,
         name: i.name.clone(),
@@ -137,6 +147,9 @@ pub(super) fn delete<S: Lookup + ?Sized>(
         if get::<StateMachine, S>(ctx, &key)?.is_some() {
             // Running executions keep running: each holds the definition it started with.
             super::delete(ctx, key);
+            super::count(ctx, |c| {
+                c.state_machines = c.state_machines.saturating_sub(1)
+            })?;
         }
     }
     Ok(reply(json!({})))
