@@ -1,5 +1,7 @@
-//! Unit tests of the task matcher's bookkeeping: registration and its cap, claims, and the handover
-//! of a task started for a poller that went away.
+//! Unit tests of the task matcher's bookkeeping: registration and its cap (also as polls come and go
+//! on a paused clock), claims, the handover of a task started for a poller that went away, and
+//! wake-ups (a queued task wakes its own list's pollers only; a leadership change or a shutdown wakes
+//! every poller), on a paused tokio clock.
 
 use std::time::Duration;
 
@@ -117,4 +119,90 @@ async fn a_handover_wakes_a_waiting_poller_and_expires_untaken() {
     assert!(m.hand_over(&list("l"), started(2)));
     tokio::time::advance(Duration::from_secs(3)).await;
     assert_eq!(waiting.take_handoff(), None);
+}
+
+/// A task waiting on the list of `g`, as a held long poll does; it ends when woken.
+async fn sleeper(g: &crate::matcher::PollerGuard) -> tokio::task::JoinHandle<()> {
+    let waiters = g.waiters.clone();
+    let h = tokio::spawn(async move { waiters.notify.notified().await });
+    // Let it start waiting (a wake-up reaches only pollers already waiting).
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    h
+}
+
+/// Whether the sleeper wakes within `within` (on the paused clock, a whole long poll passes at once).
+async fn wakes(h: &mut tokio::task::JoinHandle<()>, within: Duration) -> bool {
+    tokio::time::timeout(within, h).await.is_ok()
+}
+
+/// A queued task wakes the pollers of its own list only; a leadership change or a shutdown wakes
+/// every poller (and a shutdown marks the matcher closed, so no poll is held after it). On a paused
+/// clock, a poller not woken sleeps through a whole long poll.
+#[tokio::test(start_paused = true)]
+async fn wake_ups_reach_the_right_pollers() {
+    let m = Matcher::new(10);
+    let a = m.register(list("a")).unwrap();
+    let b = m.register(list("b")).unwrap();
+    let (now, long_poll) = (Duration::from_millis(1), Duration::from_secs(55));
+
+    // A task queued on list a: a's poller wakes, b's sleeps on.
+    let (mut wa, mut wb) = (sleeper(&a).await, sleeper(&b).await);
+    let mut queued = task("r", 1);
+    queued.task_list = "a".into();
+    m.notify(&[queued.clone()]);
+    assert!(wakes(&mut wa, now).await, "a's poller is woken");
+    assert!(
+        !wakes(&mut wb, long_poll).await,
+        "b's poller was woken by a task on another list"
+    );
+    // A task on a list nobody polls wakes nobody (and does not fail).
+    let mut wa = sleeper(&a).await;
+    let mut elsewhere = queued;
+    elsewhere.task_list = "nobody".into();
+    m.notify(&[elsewhere]);
+    assert!(!wakes(&mut wa, long_poll).await);
+
+    // A leadership change wakes every poller, so each re-checks where it stands (b's sleeper is
+    // still waiting from before).
+    m.wake_all();
+    assert!(wakes(&mut wa, now).await && wakes(&mut wb, now).await);
+
+    // A shutdown wakes them too, and marks the matcher closed.
+    let (mut wa, mut wb) = (sleeper(&a).await, sleeper(&b).await);
+    assert!(!m.is_closed());
+    m.close();
+    assert!(m.is_closed());
+    assert!(wakes(&mut wa, now).await && wakes(&mut wb, now).await);
+}
+
+/// The poller cap per list, through registrations that come and go on a paused clock: a poll refused
+/// for the cap gets `LimitExceededFault` naming the limit, and a place freed by a poll that ended is
+/// available at once.
+#[tokio::test(start_paused = true)]
+async fn the_poller_cap_holds_while_polls_come_and_go() {
+    let m = std::sync::Arc::new(Matcher::new(3));
+    let held: Vec<_> = (0..3).map(|_| m.register(list("l")).unwrap()).collect();
+    let refused = m.register(list("l")).err().expect("over the cap");
+    assert_eq!(refused.kind, swf_types::FaultKind::LimitExceeded);
+    assert!(refused.message.contains("limit 3"), "{}", refused.message);
+    // Three polls that end one after another, each after its own wait.
+    let mut ends = Vec::new();
+    for (i, g) in held.into_iter().enumerate() {
+        ends.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10 * (i as u64 + 1))).await;
+            drop(g);
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert_eq!(m.pollers(&list("l")), 2, "the first poll ended at 10 s");
+    let again = m.register(list("l")).expect("the freed place");
+    assert!(m.register(list("l")).is_err());
+    for e in ends {
+        e.await.unwrap();
+    }
+    assert_eq!(m.pollers(&list("l")), 1);
+    drop(again);
+    assert_eq!(m.total_pollers(), 0);
 }

@@ -245,15 +245,6 @@ impl Router {
             .max_encoding_message_size(64 << 20))
     }
 
-    /// The deadline of one attempt of `action`.
-    fn attempt_timeout(&self, action: &str) -> Duration {
-        if is_poll(action) {
-            self.long_poll + POLL_MARGIN
-        } else {
-            CALL_TIMEOUT
-        }
-    }
-
     /// Runs `action` with `input` (validated SWF JSON) on the leader and returns its JSON output.
     pub async fn call(
         &self,
@@ -275,94 +266,14 @@ impl Router {
         hops: u32,
         request_id: &str,
     ) -> Result<Vec<u8>, Fault> {
-        let started = Instant::now();
-        // A poll that moved answers (empty) by the time its first attempt would have, so its client,
-        // which waits a little over the long-poll time, still gets the answer.
-        let poll_end = is_poll(action).then(|| started + self.long_poll + POLL_MARGIN);
-        let deadline = (started + LEADER_WAIT).max(poll_end.unwrap_or(started));
-        let mut backoff = Duration::from_millis(10);
-        let mut leader = self.leader.clone();
-        loop {
-            let mut cut_off = self.cut_off.subscribe();
-            if *cut_off.borrow_and_update() {
-                return Err(Self::cut_off_fault());
-            }
-            let tried = *leader.borrow_and_update();
-            let mut timeout = self.attempt_timeout(action);
-            if let Some(end) = poll_end {
-                timeout = timeout.min(end.saturating_duration_since(Instant::now()));
-            }
-            // The leader tried is the one the watch shows, so a move is always a change from it.
-            let attempt = match tried.and_then(|id| self.addr_of(id)) {
-                None => Attempt::Done(Err(Fault::unavailable("No Raft leader is known yet"))),
-                Some(addr) => {
-                    let send = async {
-                        match self.local.get() {
-                            // This node leads: in-process, the same call the gRPC path would make.
-                            Some(local) if tried == Some(self.node_id) => {
-                                local.execute(api, action, input.clone(), request_id).await
-                            }
-                            _ => {
-                                self.send(
-                                    api,
-                                    &addr,
-                                    action,
-                                    input.clone(),
-                                    hops,
-                                    request_id,
-                                    timeout,
-                                )
-                                .await
-                            }
-                        }
-                    };
-                    tokio::select! {
-                        r = tokio::time::timeout(timeout, send) => match r {
-                            Ok(r) => Attempt::Done(r),
-                            Err(_) => Attempt::TimedOut,
-                        },
-                        _ = leader_moved(&mut leader, tried) => {
-                            Attempt::Moved
-                        }
-                        _ = cut_off.wait_for(|c| *c) => {
-                            return Err(Self::cut_off_fault());
-                        }
-                    }
-                }
-            };
-            let retry = match &attempt {
-                Attempt::Done(Err(f)) => f.kind == FaultKind::ServiceUnavailable,
-                Attempt::Done(Ok(_)) => false,
-                Attempt::Moved => true,
-                Attempt::TimedOut => true,
-            };
-            let now = Instant::now();
-            if retry && poll_end.is_some_and(|end| now >= end) {
-                return Ok(empty_poll(action));
-            }
-            if !retry || now >= deadline {
-                return match attempt {
-                    Attempt::Done(r) => r,
-                    Attempt::Moved | Attempt::TimedOut => Err(Fault::unavailable(format!(
-                        "No answer from the leader within {:?}",
-                        now - started
-                    ))),
-                };
-            }
-            tracing::debug!(
-                action,
-                request_id,
-                tried = ?tried,
-                moved = matches!(attempt, Attempt::Moved),
-                "sending the call again"
-            );
-            if matches!(attempt, Attempt::Moved) {
-                continue; // straight to the new leader
-            }
-            // Retry after the backoff, or as soon as this node learns of another leader.
-            let _ = tokio::time::timeout(backoff, leader_moved(&mut leader, tried)).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
+        let call = Call {
+            api,
+            action,
+            input,
+            hops,
+            request_id,
+        };
+        route(self, &self.leader, &self.cut_off, self.long_poll, &call).await
     }
 
     /// Runs a cluster-control call on the leader (`hops`: how often it was forwarded already). Sent
@@ -511,6 +422,160 @@ impl Router {
     }
 }
 
+/// One call as the routing loop carries it.
+pub(crate) struct Call<'a> {
+    pub api: Api,
+    pub action: &'a str,
+    pub input: Vec<u8>,
+    pub hops: u32,
+    pub request_id: &'a str,
+}
+
+/// How one attempt of a call reaches a node: the router's own (in-process when the node tried is this
+/// one and leads, gRPC otherwise), or a test's.
+pub(crate) trait Transport: Sync {
+    /// The address of node `id`, if it is a member (this node's own for itself).
+    fn addr_of(&self, id: u64) -> Option<String>;
+
+    /// Sends one attempt of `call` to node `to` at `addr`, with deadline `timeout` (the loop enforces
+    /// it too).
+    fn attempt<'a>(
+        &'a self,
+        to: u64,
+        addr: &'a str,
+        call: &'a Call<'a>,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Fault>> + Send + 'a>>;
+}
+
+impl Transport for Router {
+    fn addr_of(&self, id: u64) -> Option<String> {
+        Router::addr_of(self, id)
+    }
+
+    fn attempt<'a>(
+        &'a self,
+        to: u64,
+        addr: &'a str,
+        call: &'a Call<'a>,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Fault>> + Send + 'a>> {
+        Box::pin(async move {
+            match self.local.get() {
+                // This node leads: in-process, the same call the gRPC path would make.
+                Some(local) if to == self.node_id => {
+                    local
+                        .execute(call.api, call.action, call.input.clone(), call.request_id)
+                        .await
+                }
+                _ => {
+                    self.send(
+                        call.api,
+                        addr,
+                        call.action,
+                        call.input.clone(),
+                        call.hops,
+                        call.request_id,
+                        timeout,
+                    )
+                    .await
+                }
+            }
+        })
+    }
+}
+
+/// The deadline of one attempt of `action`.
+fn attempt_timeout(action: &str, long_poll: Duration) -> Duration {
+    if is_poll(action) {
+        long_poll + POLL_MARGIN
+    } else {
+        CALL_TIMEOUT
+    }
+}
+
+/// Carries `call` to the leader `leader` names, through `transport` (see the module doc): moved the
+/// moment another leader is known, sent again after backoff while no leader answers, refused at once
+/// while this node is `cut_off`; `long_poll` is the cluster's long-poll time.
+pub(crate) async fn route(
+    transport: &impl Transport,
+    leader: &watch::Receiver<Option<u64>>,
+    cut_off: &watch::Sender<bool>,
+    long_poll: Duration,
+    call: &Call<'_>,
+) -> Result<Vec<u8>, Fault> {
+    let action = call.action;
+    let started = Instant::now();
+    // A poll that moved answers (empty) by the time its first attempt would have, so its client,
+    // which waits a little over the long-poll time, still gets the answer.
+    let poll_end = is_poll(action).then(|| started + long_poll + POLL_MARGIN);
+    let deadline = (started + LEADER_WAIT).max(poll_end.unwrap_or(started));
+    let mut backoff = Duration::from_millis(10);
+    let mut leader = leader.clone();
+    loop {
+        let mut cut_off = cut_off.subscribe();
+        if *cut_off.borrow_and_update() {
+            return Err(Router::cut_off_fault());
+        }
+        let tried = *leader.borrow_and_update();
+        let mut timeout = attempt_timeout(action, long_poll);
+        if let Some(end) = poll_end {
+            timeout = timeout.min(end.saturating_duration_since(Instant::now()));
+        }
+        // The leader tried is the one the watch shows, so a move is always a change from it.
+        let attempt = match tried.and_then(|id| Some((id, transport.addr_of(id)?))) {
+            None => Attempt::Done(Err(Fault::unavailable("No Raft leader is known yet"))),
+            Some((to, addr)) => {
+                let send = transport.attempt(to, &addr, call, timeout);
+                tokio::select! {
+                    r = tokio::time::timeout(timeout, send) => match r {
+                        Ok(r) => Attempt::Done(r),
+                        Err(_) => Attempt::TimedOut,
+                    },
+                    _ = leader_moved(&mut leader, tried) => {
+                        Attempt::Moved
+                    }
+                    _ = cut_off.wait_for(|c| *c) => {
+                        return Err(Router::cut_off_fault());
+                    }
+                }
+            }
+        };
+        let retry = match &attempt {
+            Attempt::Done(Err(f)) => f.kind == FaultKind::ServiceUnavailable,
+            Attempt::Done(Ok(_)) => false,
+            Attempt::Moved => true,
+            Attempt::TimedOut => true,
+        };
+        let now = Instant::now();
+        if retry && poll_end.is_some_and(|end| now >= end) {
+            return Ok(empty_poll(action));
+        }
+        if !retry || now >= deadline {
+            return match attempt {
+                Attempt::Done(r) => r,
+                Attempt::Moved | Attempt::TimedOut => Err(Fault::unavailable(format!(
+                    "No answer from the leader within {:?}",
+                    now - started
+                ))),
+            };
+        }
+        tracing::debug!(
+            action,
+            request_id = call.request_id,
+            tried = ?tried,
+            moved = matches!(attempt, Attempt::Moved),
+            "sending the call again"
+        );
+        if matches!(attempt, Attempt::Moved) {
+            continue; // straight to the new leader
+        }
+        // Retry after the backoff, or as soon as this node learns of another leader.
+        let _ = tokio::time::timeout(backoff, leader_moved(&mut leader, tried)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
 /// The fault for a control call whose RPC failed.
 fn control_status(addr: &str, status: tonic::Status) -> Fault {
     if status.code() == tonic::Code::Unavailable {
@@ -584,6 +649,10 @@ fn empty_poll(action: &str) -> Vec<u8> {
         br#"{"startedEventId":0}"#.to_vec()
     }
 }
+
+#[cfg(test)]
+#[path = "router_test.rs"]
+mod router_test;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use rocksdb::{ColumnFamilyDescriptor, Options, DB};
 
@@ -21,6 +21,9 @@ pub struct Db(Arc<Store>);
 pub struct Store {
     db: DB,
     mirror: OnceLock<Arc<Mirror>>,
+    /// Held by whatever changes or reads the snapshot directory (`snapshot`): building a checkpoint
+    /// and removing older ones, serving the current snapshot, installing a received one.
+    snapshots: Mutex<()>,
 }
 
 /// A handle that does not keep the database open (for background threads that end with it).
@@ -40,6 +43,7 @@ impl Db {
         Db(Arc::new(Store {
             db,
             mirror: OnceLock::new(),
+            snapshots: Mutex::new(()),
         }))
     }
 
@@ -58,6 +62,18 @@ impl Db {
         let loaded = Arc::new(Mirror::load(self)?);
         let _ = self.0.mirror.set(loaded);
         Ok(self.0.mirror.get().expect("just set"))
+    }
+}
+
+impl Db {
+    /// Exclusive use of this database's snapshot directory (see `snapshot`). A panic while it was
+    /// held leaves nothing to repair (every change there is a rename or a removal), so a poisoned
+    /// lock is taken over.
+    pub(crate) fn snapshot_dir_lock(&self) -> MutexGuard<'_, ()> {
+        self.0
+            .snapshots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

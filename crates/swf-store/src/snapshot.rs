@@ -16,6 +16,16 @@
 //! - the end: a `0xFF` byte, the record count and an FNV-1a 64 checksum of all record bytes (both
 //!   big-endian u64), and nothing after it.
 //!
+//! One lock per database (`Db::snapshot_dir_lock`) makes the directory's users take turns: building a
+//! checkpoint (which removes the older ones), serving the current snapshot (listing the directory,
+//! streaming the newest checkpoint into a file if it has none, opening that file) and installing a
+//! received snapshot. openraft builds in a task of its own while its state machine worker serves a
+//! lagging follower, so without it a build could remove, between the listing and the opening, every
+//! snapshot the server had listed (the server then found no snapshot, and openraft ends the
+//! replication with `snapshot not found`), remove a file between its choice and its opening, or
+//! checkpoint a state half loaded by an install. The served file is handed over open: a build that
+//! removes it afterwards does not disturb a transfer under way.
+//!
 //! Building writes `<name>.tmp`, syncs it and renames it into place. Installing a received file first
 //! copies it to its final name while checking every record and the checksum (a truncated or corrupt
 //! transfer is refused before the state is touched), then loads it: one synced batch records which file
@@ -99,6 +109,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Takes a RocksDB checkpoint of `db` into `dir` (`<stem>.ckpt`); returns the meta of the state it
 /// holds (read from the checkpoint itself, so state and meta agree). Older snapshots are removed.
 pub fn checkpoint(db: &Db, dir: &Path) -> io::Result<Meta> {
+    let _dir = db.snapshot_dir_lock();
     fs::create_dir_all(dir)?;
     let tmp = dir.join("checkpoint.tmp");
     if tmp.exists() {
@@ -261,72 +272,53 @@ fn read_header(r: &mut impl Read) -> io::Result<Meta> {
     serde_json::from_slice(&header).map_err(corrupt)
 }
 
-/// The newest snapshot in `dir` (meta and path), if any. A snapshot built meanwhile removes the older
-/// ones, possibly between listing the directory and opening what it held: the listing is then taken
-/// again (openraft treats a missing snapshot, when the log behind it is purged, as fatal for the
-/// replication stream that asked).
-pub fn current(dir: &Path) -> io::Result<Option<(Meta, PathBuf)>> {
-    for _ in 0..5 {
-        let (found, listed) = current_once(dir)?;
-        if found.is_some() || listed == 0 {
-            return Ok(found);
-        }
-        tracing::debug!(
-            listed,
-            "every snapshot listed was removed while being opened; listing again"
-        );
-    }
-    let left: Vec<String> = fs::read_dir(dir)
-        .map(|es| {
-            es.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    tracing::warn!(dir = %dir.display(), ?left, "no readable snapshot");
-    Ok(None)
+/// The snapshot a lagging node is sent: its meta, the file's path, and the file, open at its start (a
+/// build that removes the path afterwards does not disturb a transfer reading it).
+#[derive(Debug)]
+pub struct Current {
+    pub meta: Meta,
+    pub path: PathBuf,
+    pub file: File,
 }
 
-/// One look at `dir`: the newest readable snapshot, and how many snapshots and checkpoints were listed.
-fn current_once(dir: &Path) -> io::Result<(Option<(Meta, PathBuf)>, usize)> {
+/// The newest snapshot in `dir` (the snapshot directory of `db`), if any: the newest snapshot file,
+/// or the newest checkpoint streamed into one first. Holds the directory while it looks, so nothing
+/// it lists goes away before it is open.
+pub fn current(db: &Db, dir: &Path) -> io::Result<Option<Current>> {
+    let _dir = db.snapshot_dir_lock();
     let mut snaps: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "snap" || x == "ckpt"))
             .collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((None, 0)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    // By name: by log index, and a checkpoint before the file streamed from it.
     snaps.sort();
-    let listed = snaps.len();
-    // The newest readable one (a newer build may have removed an older one meanwhile). A checkpoint
-    // newer than every file is streamed into a file first.
-    for path in snaps.into_iter().rev() {
-        if path.extension().is_some_and(|x| x == "ckpt") {
-            let file = path.with_extension("snap");
-            if !file.exists() {
-                match open_checkpoint(&path) {
-                    Ok(ck) => {
-                        let (meta, file) = write_file(&ck, dir)?;
-                        return Ok((Some((meta, file)), listed));
-                    }
-                    Err(e) if !path.exists() => {
-                        tracing::debug!(error = %e, "checkpoint removed while opening it");
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            continue;
+    let Some(newest) = snaps.pop() else {
+        return Ok(None);
+    };
+    #[cfg(test)]
+    tests::pause_after_listing(dir);
+    let path = if newest.extension().is_some_and(|x| x == "ckpt") {
+        let file = newest.with_extension("snap");
+        if file.exists() {
+            file
+        } else {
+            write_file(&open_checkpoint(&newest)?, dir)?.1
         }
-        match File::open(&path) {
-            Ok(f) => return Ok((Some((read_header(&mut BufReader::new(f))?, path)), listed)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        }
+    } else {
+        newest
+    };
+    let mut file = File::open(&path)?;
+    let meta = read_header(&mut BufReader::new(&mut file))?;
+    {
+        use std::io::Seek;
+        file.seek(io::SeekFrom::Start(0))?;
     }
-    Ok((None, listed))
+    Ok(Some(Current { meta, path, file }))
 }
 
 /// Reads every record after the header, calling `each(cf index, key, value)`, and checks the count,
@@ -411,6 +403,8 @@ pub fn receiving_file(dir: &Path) -> io::Result<(PathBuf, File)> {
 /// the file as this node's current snapshot, then replaces the state with it.
 pub fn install(db: &Db, dir: &Path, meta: &Meta, mut data: File) -> io::Result<PathBuf> {
     use std::io::Seek;
+    // Held through the load too: a checkpoint of a half-loaded state must not be taken.
+    let _dir = db.snapshot_dir_lock();
     fs::create_dir_all(dir)?;
     data.seek(io::SeekFrom::Start(0))?;
     let name = file_name(meta);
@@ -533,6 +527,117 @@ pub fn recover(db: &Db) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+
+    /// A pause inside `current` between the listing and the opening, armed by a test for one
+    /// directory: `current` says it listed, then waits to be let go.
+    type Pause = (PathBuf, mpsc::Sender<()>, mpsc::Receiver<()>);
+    static PAUSE: Mutex<Option<Pause>> = Mutex::new(None);
+
+    pub(super) fn pause_after_listing(dir: &Path) {
+        let armed = {
+            let mut p = PAUSE.lock().unwrap();
+            match p.take() {
+                Some(armed) if armed.0 == dir => Some(armed),
+                other => {
+                    *p = other;
+                    None
+                }
+            }
+        };
+        if let Some((_, listed, go)) = armed {
+            listed.send(()).unwrap();
+            go.recv().unwrap();
+        }
+    }
+
+    fn set_applied(db: &Db, index: u64) {
+        let applied = AppliedMeta {
+            last_applied: Some(openraft::LogId::new(
+                openraft::CommittedLeaderId::new(1, 1),
+                index,
+            )),
+            membership: Default::default(),
+        };
+        put(db, CF_META, KEY_APPLIED, &serde_json::to_vec(&applied).unwrap());
+    }
+
+    /// The race behind `snapshot not found` (openraft's replication ends when the state machine has no
+    /// snapshot to send): openraft builds snapshots in a task of its own while its state machine
+    /// worker serves one to a lagging follower, and a build removes the older snapshots. Here a build
+    /// is started while the server has listed the directory and not yet opened what it chose. The
+    /// server must still hand over the snapshot it chose, whole; the build goes on after it.
+    #[test]
+    fn a_build_while_a_snapshot_is_being_served_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_db(&dir.path().join("a/db")).unwrap();
+        let snaps = dir_of(&db);
+        put(&db, CF_DOMAINS, b"d1", b"one");
+        set_applied(&db, 10);
+        let first = checkpoint(&db, &snaps).unwrap();
+        let at_first = dump(&db);
+
+        let (listed_tx, listed) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        *PAUSE.lock().unwrap() = Some((snaps.clone(), listed_tx, go_rx));
+        let server = {
+            let (db, snaps) = (db.clone(), snaps.clone());
+            std::thread::spawn(move || current(&db, &snaps))
+        };
+        listed.recv().unwrap();
+        // The server has listed `first` (a checkpoint not yet streamed) and stopped there. A newer
+        // build, which removes `first`, now runs.
+        put(&db, CF_DOMAINS, b"d2", b"two");
+        set_applied(&db, 20);
+        let builder = {
+            let (db, snaps) = (db.clone(), snaps.clone());
+            std::thread::spawn(move || checkpoint(&db, &snaps))
+        };
+        // Without the directory lock the build finishes here, removing what the server listed; with
+        // it, the build waits for the server. Wait for the first to happen, a bounded while.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !builder.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert!(
+            !builder.is_finished(),
+            "a build ran while a snapshot was being served"
+        );
+        go.send(()).unwrap();
+        let served = server.join().unwrap().unwrap().expect("a snapshot to serve");
+        assert_eq!(served.meta, first);
+        let newer = builder.join().unwrap().unwrap();
+        assert_eq!(newer.last_log_id.unwrap().index, 20);
+        assert!(!served.path.exists(), "the newer build removed the older file");
+
+        // What was served is whole, and installs the state of the first checkpoint.
+        let other = open_db(&dir.path().join("b/db")).unwrap();
+        install(&other, &dir_of(&other), &served.meta, served.file).unwrap();
+        assert_eq!(dump(&other), at_first);
+        assert_eq!(current(&db, &snaps).unwrap().unwrap().meta, newer);
+    }
+
+    /// A snapshot already handed over (its file open) survives a newer build that removes its path:
+    /// a transfer to a follower reads it to its end.
+    #[test]
+    fn a_served_snapshot_survives_a_newer_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_db(&dir.path().join("a/db")).unwrap();
+        let snaps = dir_of(&db);
+        put(&db, CF_QUEUES, b"q", b"task");
+        set_applied(&db, 5);
+        checkpoint(&db, &snaps).unwrap();
+        let at_first = dump(&db);
+        let served = current(&db, &snaps).unwrap().unwrap();
+        put(&db, CF_QUEUES, b"q2", b"later");
+        set_applied(&db, 9);
+        checkpoint(&db, &snaps).unwrap();
+        assert!(!served.path.exists());
+        let other = open_db(&dir.path().join("b/db")).unwrap();
+        install(&other, &dir_of(&other), &served.meta, served.file).unwrap();
+        assert_eq!(dump(&other), at_first);
+    }
 
     fn put(db: &Db, cf: &str, k: &[u8], v: &[u8]) {
         db.put_cf(db.cf_handle(cf).unwrap(), k, v).unwrap();
@@ -558,7 +663,7 @@ mod tests {
         put(&db, CF_QUEUES, b"", b"empty key");
         let meta = checkpoint(&db, &dir_of(&db)).unwrap();
         assert_eq!(meta.snapshot_id, "empty");
-        let (_, path) = current(&dir_of(&db)).unwrap().unwrap();
+        let path = current(&db, &dir_of(&db)).unwrap().unwrap().path;
 
         let other = open_db(&dir.path().join("b/db")).unwrap();
         put(&other, CF_DOMAINS, b"stale", b"x");
@@ -566,7 +671,7 @@ mod tests {
         let installed =
             install(&other, &dir_of(&other), &meta, File::open(&path).unwrap()).unwrap();
         assert_eq!(dump(&other), dump(&db));
-        assert!(current(&dir_of(&other)).unwrap().unwrap().1 == installed);
+        assert!(current(&other, &dir_of(&other)).unwrap().unwrap().path == installed);
         // Installing again changes nothing.
         install(&other, &dir_of(&other), &meta, File::open(&path).unwrap()).unwrap();
         assert_eq!(dump(&other), dump(&db));
@@ -620,11 +725,12 @@ mod tests {
             .into_iter()
             .filter(|(_, k, _)| k.as_slice() != b"d2")
             .collect();
-        let (current_meta, file) = current(&snaps).unwrap().unwrap();
+        let served = current(&db, &snaps).unwrap().unwrap();
+        let (current_meta, file) = (served.meta, served.path);
         assert_eq!(current_meta, meta);
         assert_eq!(file.extension().unwrap(), "snap");
         // Asking again serves the same file without streaming it anew.
-        assert_eq!(current(&snaps).unwrap().unwrap().1, file);
+        assert_eq!(current(&db, &snaps).unwrap().unwrap().path, file);
 
         let other = open_db(&dir.path().join("b/db")).unwrap();
         install(&other, &dir_of(&other), &meta, File::open(&file).unwrap()).unwrap();
@@ -651,6 +757,6 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, vec![format!("{}.ckpt", stem(&newer))]);
-        assert_eq!(current(&snaps).unwrap().unwrap().0, newer);
+        assert_eq!(current(&db, &snaps).unwrap().unwrap().meta, newer);
     }
 }

@@ -255,20 +255,6 @@ impl StateMachineStore {
     }
 }
 
-/// Opens a snapshot file as openraft's snapshot data.
-async fn open_snapshot(
-    meta: snapshot::Meta,
-    path: &std::path::Path,
-) -> Result<Snapshot<TypeConfig>, StorageError<u64>> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
-    Ok(Snapshot {
-        meta,
-        snapshot: Box::new(file),
-    })
-}
-
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<u64>> {
         // A checkpoint (cheap whatever the state's size); the file a follower needs is streamed from
@@ -393,14 +379,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<u64>> {
-        let dir = self.snapshots.clone();
-        let current = tokio::task::spawn_blocking(move || snapshot::current(&dir))
+        let (db, dir) = (self.db.clone(), self.snapshots.clone());
+        let current = tokio::task::spawn_blocking(move || snapshot::current(&db, &dir))
             .await
             .map_err(|e| StorageIOError::read_snapshot(None, &std::io::Error::other(e)))?
             .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        match current {
-            Some((meta, path)) => Ok(Some(open_snapshot(meta, &path).await?)),
-            None => Ok(None),
-        }
+        // Already open: a build that removes the file meanwhile does not disturb the transfer.
+        Ok(current.map(|c| Snapshot {
+            meta: c.meta,
+            snapshot: Box::new(tokio::fs::File::from_std(c.file)),
+        }))
     }
 }
