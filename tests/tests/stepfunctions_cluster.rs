@@ -240,10 +240,13 @@ async fn failover_does_not_time_out_a_heartbeating_task() -> anyhow::Result<()> 
 
 /// A node that was down while the others snapshotted and purged the log it missed catches up by
 /// installing a snapshot (the `sfn` column family with the rest), then holds the same state and serves
-/// the executions it never saw being written.
+/// the executions it never saw being written. Executions keep starting while it catches up, so the
+/// leader builds snapshots (removing older ones) while it serves one: the two take turns on the
+/// snapshot directory (a build that removed what the server had listed made it answer `snapshot not
+/// found`, which ends the replication stream; see `swf_store::snapshot`).
 #[tokio::test]
 async fn a_node_far_behind_catches_up_step_functions_from_a_snapshot() -> anyhow::Result<()> {
-    let mut nodes = Swfd::start_cluster(3, &["--snapshot-every", "20"]).await?;
+    let mut nodes = Swfd::start_cluster(3, &["--snapshot-every", "10"]).await?;
     let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
     let lagging = (leader as usize) % 3; // a follower
     let before = nodes[lagging].cluster_status().await?["last_applied"]
@@ -272,8 +275,48 @@ async fn a_node_far_behind_catches_up_step_functions_from_a_snapshot() -> anyhow
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // Writes go on while the lagging node comes back and catches up. Under load a node may answer
+    // 503 for a moment (an election, or a node briefly cut off): sent again, as clients do; a start
+    // that was applied before its 503 answers ExecutionAlreadyExists to the next attempt (the
+    // execution, a Pass, is already closed).
+    let writer = {
+        let (c, sm) = (c.clone(), sm.clone());
+        tokio::spawn(async move {
+            for i in 0..100 {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                let mut again = false;
+                loop {
+                    let r = c
+                        .start_execution()
+                        .state_machine_arn(&sm)
+                        .name(format!("w{i}"))
+                        .input("{}")
+                        .send()
+                        .await;
+                    match r {
+                        Ok(_) => break,
+                        Err(e) => {
+                            let code = code(Err::<(), _>(e));
+                            if again && code == "ExecutionAlreadyExists" {
+                                break;
+                            }
+                            again = true;
+                            anyhow::ensure!(
+                                code == "ServiceUnavailableException"
+                                    && std::time::Instant::now() < deadline,
+                                "start w{i}: {code}"
+                            );
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+            }
+            anyhow::Ok(())
+        })
+    };
     nodes[lagging].relaunch()?;
     nodes[lagging].wait_until_healthy().await?;
+    writer.await??;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let mut digests = Vec::new();

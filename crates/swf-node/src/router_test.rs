@@ -134,10 +134,7 @@ fn secs(s: f64) -> Duration {
 
 #[tokio::test(start_paused = true)]
 async fn a_call_goes_to_the_leader_and_moves_the_moment_another_is_known() {
-    let script = Script::new(&[
-        (1, vec![Answer::Stall]),
-        (2, vec![Answer::Output("done")]),
-    ]);
+    let script = Script::new(&[(1, vec![Answer::Stall]), (2, vec![Answer::Output("done")])]);
     let moves = vec![(secs(1.0), Some(2))];
     let (r, took) = run(&script, "StartWorkflowExecution", Some(1), moves, None).await;
     assert_eq!(r.unwrap(), b"done");
@@ -153,7 +150,11 @@ async fn a_call_waits_for_a_leader_and_goes_the_moment_one_is_known() {
     let moves = vec![(secs(0.25), None), (secs(0.3), Some(3))];
     let (r, took) = run(&script, "SignalWorkflowExecution", None, moves, None).await;
     assert_eq!(r.unwrap(), b"ok");
-    assert_eq!(took, secs(0.3), "woken by the new leader, not by its backoff");
+    assert_eq!(
+        took,
+        secs(0.3),
+        "woken by the new leader, not by its backoff"
+    );
     assert_eq!(script.attempts(), [(3, secs(0.3))]);
 }
 
@@ -163,12 +164,19 @@ async fn a_stalled_leader_is_tried_again_after_each_deadline_until_leader_wait()
     let (r, took) = run(&script, "StartWorkflowExecution", Some(1), vec![], None).await;
     let f = r.unwrap_err();
     assert_eq!(f.kind, FaultKind::ServiceUnavailable);
-    assert!(f.message.starts_with("No answer from the leader within"), "{}", f.message);
+    assert!(
+        f.message.starts_with("No answer from the leader within"),
+        "{}",
+        f.message
+    );
     // Two attempts of CALL_TIMEOUT each (the second after a 10 ms backoff), then past LEADER_WAIT.
     let attempts = script.attempts();
     assert_eq!(attempts.len(), 2, "{attempts:?}");
     assert_eq!(attempts[1].1, CALL_TIMEOUT + secs(0.01));
-    assert!(took >= LEADER_WAIT && took < LEADER_WAIT + secs(0.1), "{took:?}");
+    assert!(
+        took >= LEADER_WAIT && took < LEADER_WAIT + secs(0.1),
+        "{took:?}"
+    );
 }
 
 /// (the leader's answers) → (the call's result, attempts made).
@@ -199,7 +207,14 @@ async fn only_service_unavailable_is_sent_again() {
     ];
     for (answers, want, tries) in cases {
         let script = Script::new(&[(2, answers)]);
-        let (r, _) = run(&script, "RespondDecisionTaskCompleted", Some(2), vec![], None).await;
+        let (r, _) = run(
+            &script,
+            "RespondDecisionTaskCompleted",
+            Some(2),
+            vec![],
+            None,
+        )
+        .await;
         let got = r.map(|o| String::from_utf8(o).unwrap()).map_err(|f| f.kind);
         assert_eq!(got, want.map(String::from));
         assert_eq!(script.attempts().len(), tries);
@@ -213,7 +228,10 @@ async fn only_service_unavailable_is_sent_again() {
             Output("b"),
         ],
     )]);
-    run(&script, "StartWorkflowExecution", Some(2), vec![], None).await.0.unwrap();
+    run(&script, "StartWorkflowExecution", Some(2), vec![], None)
+        .await
+        .0
+        .unwrap();
     let at: Vec<Duration> = script.attempts().iter().map(|a| a.1).collect();
     assert_eq!(at, [secs(0.0), secs(0.01), secs(0.03)]);
 }

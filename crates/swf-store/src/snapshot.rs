@@ -560,7 +560,12 @@ mod tests {
             )),
             membership: Default::default(),
         };
-        put(db, CF_META, KEY_APPLIED, &serde_json::to_vec(&applied).unwrap());
+        put(
+            db,
+            CF_META,
+            KEY_APPLIED,
+            &serde_json::to_vec(&applied).unwrap(),
+        );
     }
 
     /// The race behind `snapshot not found` (openraft's replication ends when the state machine has no
@@ -605,11 +610,18 @@ mod tests {
             "a build ran while a snapshot was being served"
         );
         go.send(()).unwrap();
-        let served = server.join().unwrap().unwrap().expect("a snapshot to serve");
+        let served = server
+            .join()
+            .unwrap()
+            .unwrap()
+            .expect("a snapshot to serve");
         assert_eq!(served.meta, first);
         let newer = builder.join().unwrap().unwrap();
         assert_eq!(newer.last_log_id.unwrap().index, 20);
-        assert!(!served.path.exists(), "the newer build removed the older file");
+        assert!(
+            !served.path.exists(),
+            "the newer build removed the older file"
+        );
 
         // What was served is whole, and installs the state of the first checkpoint.
         let other = open_db(&dir.path().join("b/db")).unwrap();
