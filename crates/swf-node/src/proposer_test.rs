@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 
 use super::{not_leader, Applied, Clock, Log, Orphan, Proposer, MAX_COMMANDS};
 
+/// The test's verdict on an entry in flight: applied (`Ok`) or lost (`Err`).
+type Verdict = oneshot::Sender<Result<(), Fault>>;
+
 /// A log whose entries are applied (or lost) when the test says so, oldest first.
 #[derive(Clone, Default)]
 struct TestLog {
@@ -22,7 +25,7 @@ struct TestLog {
     /// Set: proposals are refused with it (this node is not the leader).
     refuse: Arc<Mutex<Option<Fault>>>,
     /// The entries in flight, waiting for the test's verdict.
-    in_flight: Arc<Mutex<VecDeque<oneshot::Sender<Result<(), Fault>>>>>,
+    in_flight: Arc<Mutex<VecDeque<Verdict>>>,
 }
 
 impl Log for TestLog {
