@@ -1,0 +1,82 @@
+//! The authenticated caller of one call, as it travels with the call to the leader (which
+//! authorises it): the user ARN for AccessDenied messages, the account and region of the resource
+//! ARNs, and the principal's policy documents. Forwarded between nodes as JSON (`to_wire`,
+//! `from_wire`); the leader keeps the compiled policies of the documents it has seen, so a forwarded
+//! call parses nothing twice.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Policy;
+
+/// Who is calling, and what they may do.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `arn:aws:iam::ACCOUNT:user/NAME`.
+    pub user_arn: String,
+    pub account: String,
+    pub region: String,
+    /// The policy documents as configured (what travels).
+    pub documents: Arc<Vec<String>>,
+    /// The same, compiled.
+    pub policies: Arc<Vec<Policy>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    user: &'a str,
+    account: &'a str,
+    region: &'a str,
+    policies: Vec<&'a str>,
+}
+
+/// Compiled policy sets by their documents, on the node that authorises forwarded calls.
+fn compiled() -> &'static Mutex<HashMap<Vec<String>, Arc<Vec<Policy>>>> {
+    static CACHE: OnceLock<Mutex<HashMap<Vec<String>, Arc<Vec<Policy>>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+impl Caller {
+    /// The caller as JSON, for forwarding.
+    pub fn to_wire(&self) -> String {
+        serde_json::to_string(&Wire {
+            user: &self.user_arn,
+            account: &self.account,
+            region: &self.region,
+            policies: self.documents.iter().map(String::as_str).collect(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// A caller from its JSON form; policies compiled once per distinct set.
+    pub fn from_wire(text: &str) -> Result<Caller, String> {
+        let w: Wire<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let documents: Vec<String> = w.policies.iter().map(|s| s.to_string()).collect();
+        let mut cache = compiled().lock().unwrap_or_else(|p| p.into_inner());
+        let policies = match cache.get(&documents) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(
+                    documents
+                        .iter()
+                        .map(|d| Policy::parse(d))
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+                if cache.len() >= 256 {
+                    cache.clear();
+                }
+                cache.insert(documents.clone(), p.clone());
+                p
+            }
+        };
+        Ok(Caller {
+            user_arn: w.user.to_string(),
+            account: w.account.to_string(),
+            region: w.region.to_string(),
+            documents: Arc::new(documents),
+            policies,
+        })
+    }
+}
