@@ -163,17 +163,22 @@ pub fn question(action: &str, body: &Value, caller: &Caller, state: &dyn SwfStat
     })
 }
 
-/// The pseudo-action of each decision of a RespondDecisionTaskCompleted by the run `run`, in order.
+/// The pseudo-action of each decision of a RespondDecisionTaskCompleted by the run `run`, in order;
+/// `None` for ScheduleLambdaFunction, which SWF does not check as a pseudo-action (its failure causes
+/// have no OPERATION_NOT_PERMITTED; here it always fails, there is no Lambda on-prem).
 pub fn decisions(
     list: &[Value],
     run: &TokenRun,
     caller: &Caller,
     state: &dyn SwfState,
-) -> Vec<Question> {
+) -> Vec<Option<Question>> {
     let resource = domain_arn(caller, &run.domain);
     list.iter()
         .map(|d| {
             let kind = s(d, &["decisionType"]).unwrap_or_default();
+            if kind == "ScheduleLambdaFunction" {
+                return None;
+            }
             let mut keys = Keys::default();
             let attrs = |name: &str| d.get(name).cloned().unwrap_or(Value::Null);
             match kind {
@@ -221,11 +226,11 @@ pub fn decisions(
                 }
                 _ => {}
             }
-            Question {
+            Some(Question {
                 action: format!("swf:{kind}"),
                 resource: resource.clone(),
                 keys,
-            }
+            })
         })
         .collect()
 }
