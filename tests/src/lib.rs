@@ -166,7 +166,7 @@ impl Swfd {
 
     /// Starts swfd with extra command-line arguments (e.g. `["--long-poll-secs", "1"]`).
     pub async fn start_with(args: &[&str]) -> Result<Self> {
-        Self::start_inner(None, args).await
+        Self::start_inner(None, &[], args).await
     }
 
     /// Starts swfd with auth on: `auth_toml` is written to the configuration file

@@ -190,17 +190,33 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
         "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
     );
     counted();
+    // X-Amz-Content-Sha256, signed, must be the body's hash (so UNSIGNED-PAYLOAD is refused) ...
+    let body = serde_json::to_vec(&list_body())?;
     for value in ["UNSIGNED-PAYLOAD", "0000000000000000000000000000000000000000000000000000000000000000"] {
-        call_with(&swfd, Some(&admin), LIST, &list_body(), |h| {
-            h.push(("x-amz-content-sha256".into(), value.into()));
-        })
-        .await
-        .is(
+        let mut h = vec![
+            ("host".to_string(), swfd.http_addr().to_string()),
+            ("content-type".to_string(), swf_e2e::AMZ_JSON.to_string()),
+            ("x-amz-content-sha256".to_string(), value.to_string()),
+            ("x-amz-target".to_string(), LIST.to_string()),
+        ];
+        let added = admin.sign(&h, &body);
+        h.extend(added);
+        raw_send(&swfd, &h, &body).await.is(
             "InvalidSignatureException",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         );
         counted();
     }
+    // ... and must be signed when present.
+    call_with(&swfd, Some(&admin), LIST, &list_body(), |h| {
+        h.push(("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
+    })
+    .await
+    .is(
+        "InvalidSignatureException",
+        "'X-Amz-Content-Sha256' must be a 'SignedHeader' in the AWS Authorization.",
+    );
+    counted();
     let wrong_secret = signer("AKIDE2E", "not-the-secret");
     list(Some(wrong_secret)).await.is("InvalidSignatureException", MISMATCH);
     counted();

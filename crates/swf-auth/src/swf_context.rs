@@ -98,7 +98,9 @@ pub fn question(action: &str, body: &Value, caller: &Caller, state: &dyn SwfStat
     let mut keys = Keys::default();
     let domain: String = match action {
         "ListDomains" => "*".to_string(),
-        "RegisterDomain" => s(body, &["name"]).unwrap_or_default().to_string(),
+        "RegisterDomain" | "DescribeDomain" | "DeprecateDomain" | "UndeprecateDomain" => {
+            s(body, &["name"]).unwrap_or_default().to_string()
+        }
         "RespondDecisionTaskCompleted"
         | "RespondActivityTaskCompleted"
         | "RespondActivityTaskFailed"
