@@ -435,26 +435,13 @@ impl Swfd {
         let body: reqwest::Body = body.into();
         let bytes = body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
         // Signed as the SDK signs (harmless when auth is off).
-        let headers = vec![
-            ("host".to_string(), self.http.to_string()),
-            ("content-type".to_string(), AMZ_JSON.to_string()),
-            (
-                "x-amz-target".to_string(),
-                format!("{TARGET_PREFIX}{action}"),
-            ),
-        ];
-        let mut req = self
-            .http_client
-            .post(format!("{}/", self.endpoint()))
-            .header("X-Amz-Target", format!("{TARGET_PREFIX}{action}"))
-            .header("Content-Type", AMZ_JSON);
-        for (n, v) in sign::Signer::e2e().sign(&headers, &bytes) {
-            req = req.header(n, v);
-        }
-        let resp = req
-            .body(bytes)
-            .send()
-            .await
+        let resp = signed_post(
+            &self.http_client,
+            &self.endpoint(),
+            &format!("{TARGET_PREFIX}{action}"),
+            bytes,
+        )
+        .await
             .with_context(|| format!("POST {action}"))?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
@@ -610,6 +597,36 @@ pub fn parse_listening_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
         (Some(h), Some(g)) => Ok((h, g)),
         _ => bail!("listening line lacks http= or grpc=: {line:?}"),
     }
+}
+
+/// `POST /` of one AWS JSON 1.0 call to `endpoint` (`http://HOST:PORT`) with `X-Amz-Target: target`,
+/// signed as the harness's SDK clients sign (for `states` when the target is a Step Functions one;
+/// harmless when auth is off).
+pub async fn signed_post(
+    http: &reqwest::Client,
+    endpoint: &str,
+    target: &str,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    let endpoint = endpoint.trim_end_matches('/');
+    let host = endpoint.strip_prefix("http://").unwrap_or(endpoint);
+    let headers = vec![
+        ("host".to_string(), host.to_string()),
+        ("content-type".to_string(), AMZ_JSON.to_string()),
+        ("x-amz-target".to_string(), target.to_string()),
+    ];
+    let mut signer = sign::Signer::e2e();
+    if target.starts_with("AWSStepFunctions.") {
+        signer.service = "states".into();
+    }
+    let mut req = http
+        .post(format!("{endpoint}/"))
+        .header("X-Amz-Target", target)
+        .header("Content-Type", AMZ_JSON);
+    for (n, v) in signer.sign(&headers, &body) {
+        req = req.header(n, v);
+    }
+    req.body(body).send().await
 }
 
 /// An SWF client for `endpoint` with region us-east-1 and dummy static credentials.
@@ -813,18 +830,15 @@ pub async fn assert_valid_history(
         if let Some(t) = &token {
             body["nextPageToken"] = serde_json::Value::String(t.clone());
         }
-        let page: serde_json::Value = http
-            .post(format!("{}/", endpoint.trim_end_matches('/')))
-            .header(
-                "X-Amz-Target",
-                format!("{TARGET_PREFIX}GetWorkflowExecutionHistory"),
-            )
-            .header("Content-Type", AMZ_JSON)
-            .body(body.to_string())
-            .send()
-            .await?
-            .json()
-            .await?;
+        let page: serde_json::Value = signed_post(
+            &http,
+            endpoint,
+            &format!("{TARGET_PREFIX}GetWorkflowExecutionHistory"),
+            body.to_string().into_bytes(),
+        )
+        .await?
+        .json()
+        .await?;
         let batch: Vec<swf_types::shapes::HistoryEvent> =
             serde_json::from_value(page["events"].clone())
                 .context("history events parse as the model's HistoryEvent")?;

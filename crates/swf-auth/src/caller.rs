@@ -24,12 +24,22 @@ pub struct Caller {
     pub policies: Arc<Vec<Policy>>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Wire<'a> {
+/// The JSON form, written from borrowed text.
+#[derive(Serialize)]
+struct WireOut<'a> {
     user: &'a str,
     account: &'a str,
     region: &'a str,
     policies: Vec<&'a str>,
+}
+
+/// The JSON form, read (owned: policy documents are full of quotes, which JSON escapes).
+#[derive(Deserialize)]
+struct WireIn {
+    user: String,
+    account: String,
+    region: String,
+    policies: Vec<String>,
 }
 
 /// Compiled policy sets by their documents, on the node that authorises forwarded calls.
@@ -41,7 +51,7 @@ fn compiled() -> &'static Mutex<HashMap<Vec<String>, Arc<Vec<Policy>>>> {
 impl Caller {
     /// The caller as JSON, for forwarding.
     pub fn to_wire(&self) -> String {
-        serde_json::to_string(&Wire {
+        serde_json::to_string(&WireOut {
             user: &self.user_arn,
             account: &self.account,
             region: &self.region,
@@ -52,8 +62,8 @@ impl Caller {
 
     /// A caller from its JSON form; policies compiled once per distinct set.
     pub fn from_wire(text: &str) -> Result<Caller, String> {
-        let w: Wire<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let documents: Vec<String> = w.policies.iter().map(|s| s.to_string()).collect();
+        let w: WireIn = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let documents = w.policies;
         let mut cache = compiled().lock().unwrap_or_else(|p| p.into_inner());
         let policies = match cache.get(&documents) {
             Some(p) => p.clone(),
@@ -72,11 +82,34 @@ impl Caller {
             }
         };
         Ok(Caller {
-            user_arn: w.user.to_string(),
-            account: w.account.to_string(),
-            region: w.region.to_string(),
+            user_arn: w.user,
+            account: w.account,
+            region: w.region,
             documents: Arc::new(documents),
             policies,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_travels_intact() {
+        let doc = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}]}"#;
+        let c = Caller {
+            user_arn: "arn:aws:iam::1:user/a\"b".into(),
+            account: "1".into(),
+            region: "us-east-1".into(),
+            documents: Arc::new(vec![doc.to_string()]),
+            policies: Arc::new(vec![Policy::parse(doc).unwrap()]),
+        };
+        let back = Caller::from_wire(&c.to_wire()).unwrap();
+        assert_eq!(back.user_arn, c.user_arn);
+        assert_eq!(back.documents, c.documents);
+        assert_eq!(back.policies.len(), 1);
+        assert!(Caller::from_wire("{").is_err());
+        assert!(Caller::from_wire(r#"{"user":"u","account":"1","region":"r","policies":["nope"]}"#).is_err());
     }
 }
