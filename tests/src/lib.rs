@@ -442,7 +442,7 @@ impl Swfd {
             bytes,
         )
         .await
-            .with_context(|| format!("POST {action}"))?;
+        .with_context(|| format!("POST {action}"))?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
         let json = if bytes.is_empty() {

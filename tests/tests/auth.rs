@@ -61,13 +61,31 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
     );
     counted();
     // Also for a Step Functions call and an unknown action: authentication comes first.
-    call_with(&swfd, None, "AWSStepFunctions.ListActivities", &json!({}), |_| {})
-        .await
-        .is("MissingAuthenticationTokenException", "Request is missing Authentication Token");
+    call_with(
+        &swfd,
+        None,
+        "AWSStepFunctions.ListActivities",
+        &json!({}),
+        |_| {},
+    )
+    .await
+    .is(
+        "MissingAuthenticationTokenException",
+        "Request is missing Authentication Token",
+    );
     counted();
-    call_with(&swfd, None, "SimpleWorkflowService.NoSuchAction", &json!({}), |_| {})
-        .await
-        .is("MissingAuthenticationTokenException", "Request is missing Authentication Token");
+    call_with(
+        &swfd,
+        None,
+        "SimpleWorkflowService.NoSuchAction",
+        &json!({}),
+        |_| {},
+    )
+    .await
+    .is(
+        "MissingAuthenticationTokenException",
+        "Request is missing Authentication Token",
+    );
     counted();
 
     // 2. Incomplete: parts missing, no date, no equal sign, malformed credential, other algorithm.
@@ -88,7 +106,8 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
     assert!(a.message().starts_with("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization="), "{a:?}");
     counted();
     let a = call_with(&swfd, Some(&admin), LIST, &list_body(), |h| {
-        let auth = get(h, "authorization").replacen("Credential=AKIDE2E/", "Credential=AKIDE2E /", 1);
+        let auth =
+            get(h, "authorization").replacen("Credential=AKIDE2E/", "Credential=AKIDE2E /", 1);
         set(h, "authorization", auth);
     })
     .await;
@@ -108,7 +127,10 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
         set(h, "authorization", auth);
     })
     .await
-    .is("IncompleteSignatureException", "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'");
+    .is(
+        "IncompleteSignatureException",
+        "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'",
+    );
     counted();
     call_with(&swfd, Some(&admin), LIST, &list_body(), |h| {
         set(h, "x-amz-date", "2025-11-30T00:00:00Z".into());
@@ -141,16 +163,28 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
     );
     counted();
     // ... and an SWF-scoped signature on a Step Functions call.
-    call_with(&swfd, Some(&admin), "AWSStepFunctions.ListActivities", &json!({}), |_| {})
-        .await
-        .is(
-            "InvalidSignatureException",
-            "Credential should be scoped to correct service: 'states'. ",
-        );
+    call_with(
+        &swfd,
+        Some(&admin),
+        "AWSStepFunctions.ListActivities",
+        &json!({}),
+        |_| {},
+    )
+    .await
+    .is(
+        "InvalidSignatureException",
+        "Credential should be scoped to correct service: 'states'. ",
+    );
     counted();
-    call_with(&swfd, Some(&states), "AWSStepFunctions.ListActivities", &json!({}), |_| {})
-        .await
-        .ok();
+    call_with(
+        &swfd,
+        Some(&states),
+        "AWSStepFunctions.ListActivities",
+        &json!({}),
+        |_| {},
+    )
+    .await
+    .ok();
     call_with(&swfd, Some(&admin), LIST, &list_body(), |h| {
         let auth = get(h, "authorization").replacen("/aws4_request", "/aws5_request", 1);
         set(h, "authorization", auth);
@@ -192,7 +226,10 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
     counted();
     // X-Amz-Content-Sha256, signed, must be the body's hash (so UNSIGNED-PAYLOAD is refused) ...
     let body = serde_json::to_vec(&list_body())?;
-    for value in ["UNSIGNED-PAYLOAD", "0000000000000000000000000000000000000000000000000000000000000000"] {
+    for value in [
+        "UNSIGNED-PAYLOAD",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
         let mut h = vec![
             ("host".to_string(), swfd.http_addr().to_string()),
             ("content-type".to_string(), swf_e2e::AMZ_JSON.to_string()),
@@ -218,7 +255,9 @@ async fn authentication_errors_in_aws_order() -> anyhow::Result<()> {
     );
     counted();
     let wrong_secret = signer("AKIDE2E", "not-the-secret");
-    list(Some(wrong_secret)).await.is("InvalidSignatureException", MISMATCH);
+    list(Some(wrong_secret))
+        .await
+        .is("InvalidSignatureException", MISMATCH);
     counted();
 
     // 4. Unknown keys; tokens that are not the key's.
@@ -295,7 +334,9 @@ async fn the_skew_window_is_fifteen_minutes() -> anyhow::Result<()> {
             time: at(offset),
             ..Signer::e2e()
         };
-        call_with(&swfd, Some(&s), LIST, &list_body(), |_| {}).await.ok();
+        call_with(&swfd, Some(&s), LIST, &list_body(), |_| {})
+            .await
+            .ok();
     }
     let a = call_with(
         &swfd,
@@ -330,7 +371,10 @@ async fn the_skew_window_is_fifteen_minutes() -> anyhow::Result<()> {
             continue;
         }
         assert_eq!(a.code(), "InvalidSignatureException", "{a:?}");
-        assert!(a.message().starts_with("Signature not yet current: "), "{a:?}");
+        assert!(
+            a.message().starts_with("Signature not yet current: "),
+            "{a:?}"
+        );
         assert!(a.message().ends_with(" + 15 min.)"), "{a:?}");
         refused = true;
         break;
@@ -426,10 +470,19 @@ async fn duplicate_folded_and_changed_headers() -> anyhow::Result<()> {
             h
         };
         let a = raw_send(&swfd, &headers, &changed).await;
-        assert_eq!(a.code(), "InvalidSignatureException", "body byte {i}: {a:?}");
+        assert_eq!(
+            a.code(),
+            "InvalidSignatureException",
+            "body byte {i}: {a:?}"
+        );
         counted();
     }
-    for (name, at) in [("x-amz-target", 5), ("host", 2), ("host", 10), ("content-type", 3)] {
+    for (name, at) in [
+        ("x-amz-target", 5),
+        ("host", 2),
+        ("host", 10),
+        ("content-type", 3),
+    ] {
         let a = call_with(&swfd, Some(&admin), LIST, &list_body(), |h| {
             let mut v = get(h, name).into_bytes();
             v[at] = if v[at] == b'1' { b'2' } else { b'1' };
@@ -474,25 +527,53 @@ async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
         .await?;
     let body = json!({"name": "never", "workflowExecutionRetentionPeriodInDays": "1"});
     // Unsigned, badly signed, unknown key, expired key, denied by policy.
-    call_with(&swfd, None, "SimpleWorkflowService.RegisterDomain", &body, |_| {})
-        .await
-        .is("MissingAuthenticationTokenException", "Request is missing Authentication Token");
-    swf(&swfd, &signer("AKIDE2E", "bad"), "RegisterDomain", body.clone())
-        .await
-        .is("InvalidSignatureException", MISMATCH);
-    swf(&swfd, &signer("AKIDX", "bad"), "RegisterDomain", body.clone())
-        .await
-        .is("UnrecognizedClientException", "The security token included in the request is invalid.");
+    call_with(
+        &swfd,
+        None,
+        "SimpleWorkflowService.RegisterDomain",
+        &body,
+        |_| {},
+    )
+    .await
+    .is(
+        "MissingAuthenticationTokenException",
+        "Request is missing Authentication Token",
+    );
+    swf(
+        &swfd,
+        &signer("AKIDE2E", "bad"),
+        "RegisterDomain",
+        body.clone(),
+    )
+    .await
+    .is("InvalidSignatureException", MISMATCH);
+    swf(
+        &swfd,
+        &signer("AKIDX", "bad"),
+        "RegisterDomain",
+        body.clone(),
+    )
+    .await
+    .is(
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    );
     let old = Signer {
         token: Some("tok-old".into()),
         ..signer("AKIDOLD", "old-secret")
     };
-    swf(&swfd, &old, "RegisterDomain", body.clone())
-        .await
-        .is("ExpiredTokenException", "The security token included in the request is expired");
-    swf(&swfd, &signer("AKIDNOBODY", "nobody-secret"), "RegisterDomain", body.clone())
-        .await
-        .denied("nobody", "swf:RegisterDomain", &domain_arn("never"));
+    swf(&swfd, &old, "RegisterDomain", body.clone()).await.is(
+        "ExpiredTokenException",
+        "The security token included in the request is expired",
+    );
+    swf(
+        &swfd,
+        &signer("AKIDNOBODY", "nobody-secret"),
+        "RegisterDomain",
+        body.clone(),
+    )
+    .await
+    .denied("nobody", "swf:RegisterDomain", &domain_arn("never"));
     for _ in 0..5 {
         counted();
     }
@@ -524,7 +605,14 @@ async fn without_auth_config_anyone_may_call_and_the_log_says_so() -> anyhow::Re
     );
     let a = call_with(&swfd, None, LIST, &list_body(), |_| {}).await;
     a.ok();
-    let a = call_with(&swfd, Some(&signer("AKIDANY", "any")), LIST, &list_body(), |_| {}).await;
+    let a = call_with(
+        &swfd,
+        Some(&signer("AKIDANY", "any")),
+        LIST,
+        &list_body(),
+        |_| {},
+    )
+    .await;
     a.ok();
     Ok(())
 }

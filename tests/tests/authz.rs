@@ -29,8 +29,14 @@ fn nobody() -> Signer {
 
 /// Starts a run of `wf` in `domain`; its run id.
 async fn start_run(swfd: &swf_e2e::Swfd, domain: &str, id: &str) -> String {
-    let a = swf(swfd, &Signer::e2e(), "StartWorkflowExecution", json!({"domain": domain,
-        "workflowId": id, "workflowType": {"name": "wf", "version": "1"}})).await;
+    let a = swf(
+        swfd,
+        &Signer::e2e(),
+        "StartWorkflowExecution",
+        json!({"domain": domain,
+        "workflowId": id, "workflowType": {"name": "wf", "version": "1"}}),
+    )
+    .await;
     a.ok();
     a.body["runId"].as_str().unwrap().to_string()
 }
@@ -49,26 +55,64 @@ async fn principal_action_domain_matrix() -> anyhow::Result<()> {
     let per_domain = |d: &str| {
         vec![
             ("DescribeDomain", json!({"name": d})),
-            ("DescribeWorkflowType", json!({"domain": d, "workflowType": {"name": "wf", "version": "1"}})),
-            ("ListWorkflowTypes", json!({"domain": d, "registrationStatus": "REGISTERED"})),
-            ("ListActivityTypes", json!({"domain": d, "registrationStatus": "REGISTERED"})),
-            ("CountPendingDecisionTasks", json!({"domain": d, "taskList": {"name": "x"}})),
-            ("ListOpenWorkflowExecutions", json!({"domain": d, "startTimeFilter": {"oldestDate": 0}})),
-            ("CountOpenWorkflowExecutions", json!({"domain": d, "startTimeFilter": {"oldestDate": 0}})),
-            ("DescribeWorkflowExecution", json!({"domain": d, "execution": {"workflowId": "x", "runId": "y"}})),
-            ("SignalWorkflowExecution", json!({"domain": d, "workflowId": "x", "signalName": "s"})),
-            ("RequestCancelWorkflowExecution", json!({"domain": d, "workflowId": "x"})),
-            ("StartWorkflowExecution", json!({"domain": d, "workflowId": "alice-1", "workflowType": {"name": "wf", "version": "1"}})),
-            ("RegisterActivityType", json!({"domain": d, "name": "a2", "version": "1"})),
-            ("DeprecateWorkflowType", json!({"domain": d, "workflowType": {"name": "nope", "version": "1"}})),
+            (
+                "DescribeWorkflowType",
+                json!({"domain": d, "workflowType": {"name": "wf", "version": "1"}}),
+            ),
+            (
+                "ListWorkflowTypes",
+                json!({"domain": d, "registrationStatus": "REGISTERED"}),
+            ),
+            (
+                "ListActivityTypes",
+                json!({"domain": d, "registrationStatus": "REGISTERED"}),
+            ),
+            (
+                "CountPendingDecisionTasks",
+                json!({"domain": d, "taskList": {"name": "x"}}),
+            ),
+            (
+                "ListOpenWorkflowExecutions",
+                json!({"domain": d, "startTimeFilter": {"oldestDate": 0}}),
+            ),
+            (
+                "CountOpenWorkflowExecutions",
+                json!({"domain": d, "startTimeFilter": {"oldestDate": 0}}),
+            ),
+            (
+                "DescribeWorkflowExecution",
+                json!({"domain": d, "execution": {"workflowId": "x", "runId": "y"}}),
+            ),
+            (
+                "SignalWorkflowExecution",
+                json!({"domain": d, "workflowId": "x", "signalName": "s"}),
+            ),
+            (
+                "RequestCancelWorkflowExecution",
+                json!({"domain": d, "workflowId": "x"}),
+            ),
+            (
+                "StartWorkflowExecution",
+                json!({"domain": d, "workflowId": "alice-1", "workflowType": {"name": "wf", "version": "1"}}),
+            ),
+            (
+                "RegisterActivityType",
+                json!({"domain": d, "name": "a2", "version": "1"}),
+            ),
+            (
+                "DeprecateWorkflowType",
+                json!({"domain": d, "workflowType": {"name": "nope", "version": "1"}}),
+            ),
             ("DeprecateDomain", json!({"name": d})),
         ]
     };
     for d in ["beta", "gamma"] {
         for (action, body) in per_domain(d) {
-            swf(&swfd, &alice(), action, body)
-                .await
-                .denied("alice", &format!("swf:{action}"), &domain_arn(d));
+            swf(&swfd, &alice(), action, body).await.denied(
+                "alice",
+                &format!("swf:{action}"),
+                &domain_arn(d),
+            );
             refused += 1;
         }
     }
@@ -81,55 +125,123 @@ async fn principal_action_domain_matrix() -> anyhow::Result<()> {
         assert_ne!(a.code(), "AccessDeniedException", "{action}: {a:?}");
     }
     // The Deny of another policy wins over the Allow.
-    swf(&swfd, &alice(), "TerminateWorkflowExecution", json!({"domain": "alpha", "workflowId": "a-1"}))
-        .await
-        .denied("alice", "swf:TerminateWorkflowExecution", &domain_arn("alpha"));
+    swf(
+        &swfd,
+        &alice(),
+        "TerminateWorkflowExecution",
+        json!({"domain": "alpha", "workflowId": "a-1"}),
+    )
+    .await
+    .denied(
+        "alice",
+        "swf:TerminateWorkflowExecution",
+        &domain_arn("alpha"),
+    );
     refused += 1;
     // Alice may not list or register domains (resource `/domain/*` and the new name).
-    swf(&swfd, &alice(), "ListDomains", json!({"registrationStatus": "REGISTERED"}))
-        .await
-        .denied("alice", "swf:ListDomains", &domain_arn("*"));
-    swf(&swfd, &alice(), "RegisterDomain", json!({"name": "delta", "workflowExecutionRetentionPeriodInDays": "1"}))
-        .await
-        .denied("alice", "swf:RegisterDomain", &domain_arn("delta"));
+    swf(
+        &swfd,
+        &alice(),
+        "ListDomains",
+        json!({"registrationStatus": "REGISTERED"}),
+    )
+    .await
+    .denied("alice", "swf:ListDomains", &domain_arn("*"));
+    swf(
+        &swfd,
+        &alice(),
+        "RegisterDomain",
+        json!({"name": "delta", "workflowExecutionRetentionPeriodInDays": "1"}),
+    )
+    .await
+    .denied("alice", "swf:RegisterDomain", &domain_arn("delta"));
     refused += 2;
     // Tag calls: the resource is the ARN in the request.
-    swf(&swfd, &alice(), "ListTagsForResource", json!({"resourceArn": domain_arn("beta")}))
-        .await
-        .denied("alice", "swf:ListTagsForResource", &domain_arn("beta"));
+    swf(
+        &swfd,
+        &alice(),
+        "ListTagsForResource",
+        json!({"resourceArn": domain_arn("beta")}),
+    )
+    .await
+    .denied("alice", "swf:ListTagsForResource", &domain_arn("beta"));
     refused += 1;
-    swf(&swfd, &alice(), "ListTagsForResource", json!({"resourceArn": domain_arn("alpha")})).await.ok();
+    swf(
+        &swfd,
+        &alice(),
+        "ListTagsForResource",
+        json!({"resourceArn": domain_arn("alpha")}),
+    )
+    .await
+    .ok();
 
     // A principal without policies may do nothing.
     for (action, body) in per_domain("alpha").into_iter().take(6) {
-        swf(&swfd, &nobody(), action, body)
-            .await
-            .denied("nobody", &format!("swf:{action}"), &domain_arn("alpha"));
+        swf(&swfd, &nobody(), action, body).await.denied(
+            "nobody",
+            &format!("swf:{action}"),
+            &domain_arn("alpha"),
+        );
         refused += 1;
     }
 
     // Bob: conditions on SWF's keys, with the registered default where the call leaves it out.
-    swf(&swfd, &bob(), "ListDomains", json!({"registrationStatus": "REGISTERED"})).await.ok();
-    swf(&swfd, &bob(), "DescribeDomain", json!({"name": "gamma"})).await.ok();
-    // Explicit task list.
-    swf(&swfd, &bob(), "StartWorkflowExecution", json!({"domain": "gamma", "workflowId": "bob-1",
-        "workflowType": {"name": "wf", "version": "1"}, "taskList": {"name": "bob-list"}})).await.ok();
-    swf(&swfd, &bob(), "StartWorkflowExecution", json!({"domain": "gamma", "workflowId": "bob-2",
-        "workflowType": {"name": "wf", "version": "1"}, "taskList": {"name": "elsewhere"}}))
+    swf(
+        &swfd,
+        &bob(),
+        "ListDomains",
+        json!({"registrationStatus": "REGISTERED"}),
+    )
+    .await
+    .ok();
+    swf(&swfd, &bob(), "DescribeDomain", json!({"name": "gamma"}))
         .await
-        .denied("bob", "swf:StartWorkflowExecution", &domain_arn("gamma"));
+        .ok();
+    // Explicit task list.
+    swf(
+        &swfd,
+        &bob(),
+        "StartWorkflowExecution",
+        json!({"domain": "gamma", "workflowId": "bob-1",
+        "workflowType": {"name": "wf", "version": "1"}, "taskList": {"name": "bob-list"}}),
+    )
+    .await
+    .ok();
+    swf(
+        &swfd,
+        &bob(),
+        "StartWorkflowExecution",
+        json!({"domain": "gamma", "workflowId": "bob-2",
+        "workflowType": {"name": "wf", "version": "1"}, "taskList": {"name": "elsewhere"}}),
+    )
+    .await
+    .denied("bob", "swf:StartWorkflowExecution", &domain_arn("gamma"));
     refused += 1;
     // No task list: beta's type defaults to bob-list (allowed), gamma's to other-list (denied).
-    swf(&swfd, &bob(), "StartWorkflowExecution", json!({"domain": "beta", "workflowId": "bob-3",
-        "workflowType": {"name": "wf", "version": "1"}})).await.ok();
-    swf(&swfd, &bob(), "StartWorkflowExecution", json!({"domain": "gamma", "workflowId": "bob-4",
-        "workflowType": {"name": "wf", "version": "1"}}))
-        .await
-        .denied("bob", "swf:StartWorkflowExecution", &domain_arn("gamma"));
+    swf(
+        &swfd,
+        &bob(),
+        "StartWorkflowExecution",
+        json!({"domain": "beta", "workflowId": "bob-3",
+        "workflowType": {"name": "wf", "version": "1"}}),
+    )
+    .await
+    .ok();
+    swf(
+        &swfd,
+        &bob(),
+        "StartWorkflowExecution",
+        json!({"domain": "gamma", "workflowId": "bob-4",
+        "workflowType": {"name": "wf", "version": "1"}}),
+    )
+    .await
+    .denied("bob", "swf:StartWorkflowExecution", &domain_arn("gamma"));
     refused += 1;
     // StringLike on the polled task list.
     let poll = |tl: &str| json!({"domain": "gamma", "taskList": {"name": tl}});
-    swf(&swfd, &bob(), "PollForDecisionTask", poll("bob-list")).await.ok();
+    swf(&swfd, &bob(), "PollForDecisionTask", poll("bob-list"))
+        .await
+        .ok();
     swf(&swfd, &bob(), "PollForDecisionTask", poll("alice-list"))
         .await
         .denied("bob", "swf:PollForDecisionTask", &domain_arn("gamma"));
@@ -139,15 +251,32 @@ async fn principal_action_domain_matrix() -> anyhow::Result<()> {
         .denied("bob", "swf:PollForActivityTask", &domain_arn("gamma"));
     refused += 1;
     // swf:defaultTaskList.name on registration.
-    swf(&swfd, &bob(), "RegisterWorkflowType", json!({"domain": "gamma", "name": "bw", "version": "1",
-        "defaultTaskList": {"name": "bob-list"}})).await.ok();
-    swf(&swfd, &bob(), "RegisterWorkflowType", json!({"domain": "gamma", "name": "bw", "version": "2",
-        "defaultTaskList": {"name": "other"}}))
-        .await
-        .denied("bob", "swf:RegisterWorkflowType", &domain_arn("gamma"));
-    swf(&swfd, &bob(), "RegisterWorkflowType", json!({"domain": "gamma", "name": "bw", "version": "3"}))
-        .await
-        .denied("bob", "swf:RegisterWorkflowType", &domain_arn("gamma"));
+    swf(
+        &swfd,
+        &bob(),
+        "RegisterWorkflowType",
+        json!({"domain": "gamma", "name": "bw", "version": "1",
+        "defaultTaskList": {"name": "bob-list"}}),
+    )
+    .await
+    .ok();
+    swf(
+        &swfd,
+        &bob(),
+        "RegisterWorkflowType",
+        json!({"domain": "gamma", "name": "bw", "version": "2",
+        "defaultTaskList": {"name": "other"}}),
+    )
+    .await
+    .denied("bob", "swf:RegisterWorkflowType", &domain_arn("gamma"));
+    swf(
+        &swfd,
+        &bob(),
+        "RegisterWorkflowType",
+        json!({"domain": "gamma", "name": "bw", "version": "3"}),
+    )
+    .await
+    .denied("bob", "swf:RegisterWorkflowType", &domain_arn("gamma"));
     refused += 2;
     // swf:tagFilter.tag.
     let open = |tag: Option<&str>| {
@@ -157,33 +286,72 @@ async fn principal_action_domain_matrix() -> anyhow::Result<()> {
         }
         b
     };
-    swf(&swfd, &bob(), "ListOpenWorkflowExecutions", open(Some("bob"))).await.ok();
+    swf(
+        &swfd,
+        &bob(),
+        "ListOpenWorkflowExecutions",
+        open(Some("bob")),
+    )
+    .await
+    .ok();
     for tag in [Some("alice"), None] {
         swf(&swfd, &bob(), "ListOpenWorkflowExecutions", open(tag))
             .await
-            .denied("bob", "swf:ListOpenWorkflowExecutions", &domain_arn("gamma"));
+            .denied(
+                "bob",
+                "swf:ListOpenWorkflowExecutions",
+                &domain_arn("gamma"),
+            );
         refused += 1;
     }
     // Actions Bob was never given.
     for (action, body) in [
-        ("TerminateWorkflowExecution", json!({"domain": "gamma", "workflowId": "bob-1"})),
-        ("SignalWorkflowExecution", json!({"domain": "gamma", "workflowId": "bob-1", "signalName": "s"})),
+        (
+            "TerminateWorkflowExecution",
+            json!({"domain": "gamma", "workflowId": "bob-1"}),
+        ),
+        (
+            "SignalWorkflowExecution",
+            json!({"domain": "gamma", "workflowId": "bob-1", "signalName": "s"}),
+        ),
         ("DeprecateDomain", json!({"name": "gamma"})),
-        ("RegisterDomain", json!({"name": "bobs", "workflowExecutionRetentionPeriodInDays": "1"})),
+        (
+            "RegisterDomain",
+            json!({"name": "bobs", "workflowExecutionRetentionPeriodInDays": "1"}),
+        ),
     ] {
-        let resource = if action == "RegisterDomain" { domain_arn("bobs") } else { domain_arn("gamma") };
+        let resource = if action == "RegisterDomain" {
+            domain_arn("bobs")
+        } else {
+            domain_arn("gamma")
+        };
         swf(&swfd, &bob(), action, body)
             .await
             .denied("bob", &format!("swf:{action}"), &resource);
         refused += 1;
     }
     // Task-token calls are authorised on the token's domain: Alice completing a task of beta.
-    let task = swf(&swfd, &Signer::e2e(), "PollForDecisionTask", json!({"domain": "beta", "taskList": {"name": "bob-list"}})).await;
+    let task = swf(
+        &swfd,
+        &Signer::e2e(),
+        "PollForDecisionTask",
+        json!({"domain": "beta", "taskList": {"name": "bob-list"}}),
+    )
+    .await;
     task.ok();
     let token = task.body["taskToken"].as_str().unwrap().to_string();
-    swf(&swfd, &alice(), "RespondDecisionTaskCompleted", json!({"taskToken": token, "decisions": []}))
-        .await
-        .denied("alice", "swf:RespondDecisionTaskCompleted", &domain_arn("beta"));
+    swf(
+        &swfd,
+        &alice(),
+        "RespondDecisionTaskCompleted",
+        json!({"taskToken": token, "decisions": []}),
+    )
+    .await
+    .denied(
+        "alice",
+        "swf:RespondDecisionTaskCompleted",
+        &domain_arn("beta"),
+    );
     refused += 1;
     // Step Functions: actions on their ARNs.
     let sfn = Signer {
@@ -201,13 +369,26 @@ async fn principal_action_domain_matrix() -> anyhow::Result<()> {
     created.ok();
     call_sfn("CreateActivity", json!({"name": "secret-1"}))
         .await
-        .denied_sfn("sfn", "states:CreateActivity", "arn:aws:states:us-east-1:000000000000:activity:secret-1");
-    call_sfn("DeleteActivity", json!({"activityArn": created.body["activityArn"]}))
-        .await
-        .denied_sfn("sfn", "states:DeleteActivity", created.body["activityArn"].as_str().unwrap());
-    call_sfn("ListStateMachines", json!({}))
-        .await
-        .denied_sfn("sfn", "states:ListStateMachines", "*");
+        .denied_sfn(
+            "sfn",
+            "states:CreateActivity",
+            "arn:aws:states:us-east-1:000000000000:activity:secret-1",
+        );
+    call_sfn(
+        "DeleteActivity",
+        json!({"activityArn": created.body["activityArn"]}),
+    )
+    .await
+    .denied_sfn(
+        "sfn",
+        "states:DeleteActivity",
+        created.body["activityArn"].as_str().unwrap(),
+    );
+    call_sfn("ListStateMachines", json!({})).await.denied_sfn(
+        "sfn",
+        "states:ListStateMachines",
+        "*",
+    );
     refused += 3;
 
     println!("principal_action_domain_matrix: {refused} refused cases");
@@ -228,14 +409,20 @@ impl DeniedSfn for Answer {
 /// The decisions of one response, by pseudo-action name: a decision of each type.
 fn decision(kind: &str) -> Value {
     let attrs = match kind {
-        "ScheduleActivityTask" => json!({"activityType": {"name": "act", "version": "1"}, "activityId": "a1"}),
+        "ScheduleActivityTask" => {
+            json!({"activityType": {"name": "act", "version": "1"}, "activityId": "a1"})
+        }
         "RequestCancelActivityTask" => json!({"activityId": "a0"}),
         "RecordMarker" => json!({"markerName": "m"}),
         "StartTimer" => json!({"timerId": "t1", "startToFireTimeout": "60"}),
         "CancelTimer" => json!({"timerId": "t0"}),
-        "SignalExternalWorkflowExecution" => json!({"workflowId": "other", "signalName": "s", "control": "c"}),
+        "SignalExternalWorkflowExecution" => {
+            json!({"workflowId": "other", "signalName": "s", "control": "c"})
+        }
         "RequestCancelExternalWorkflowExecution" => json!({"workflowId": "other"}),
-        "StartChildWorkflowExecution" => json!({"workflowType": {"name": "wf", "version": "1"}, "workflowId": "child-1"}),
+        "StartChildWorkflowExecution" => {
+            json!({"workflowType": {"name": "wf", "version": "1"}, "workflowId": "child-1"})
+        }
         "CompleteWorkflowExecution" => json!({"result": "r"}),
         "FailWorkflowExecution" => json!({"reason": "r"}),
         "CancelWorkflowExecution" => json!({}),
@@ -280,19 +467,30 @@ policy = '''{{"Version":"2012-10-17","Statement":[
   {{"Effect":"Deny","Action":[{}],"Resource":"*"}}]}}'''
 "#,
         config(),
-        if actions.is_empty() { "\"swf:None\"".to_string() } else { actions.join(",") }
+        if actions.is_empty() {
+            "\"swf:None\"".to_string()
+        } else {
+            actions.join(",")
+        }
     )
 }
 
 async fn history(swfd: &swf_e2e::Swfd, domain: &str, id: &str, run: &str) -> Vec<Value> {
-    let a = swf(swfd, &Signer::e2e(), "GetWorkflowExecutionHistory", json!({"domain": domain,
-        "execution": {"workflowId": id, "runId": run}})).await;
+    let a = swf(
+        swfd,
+        &Signer::e2e(),
+        "GetWorkflowExecutionHistory",
+        json!({"domain": domain,
+        "execution": {"workflowId": id, "runId": run}}),
+    )
+    .await;
     a.ok();
     a.body["events"].as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_decision_pseudo_action_is_refused_as_operation_not_permitted() -> anyhow::Result<()> {
+async fn every_decision_pseudo_action_is_refused_as_operation_not_permitted() -> anyhow::Result<()>
+{
     let swfd = swf_e2e::Swfd::start_with_auth_files(
         &decider_config(&PSEUDO),
         &[("filer.secret", "filer-secret\n")],
@@ -308,14 +506,28 @@ async fn every_decision_pseudo_action_is_refused_as_operation_not_permitted() ->
     rounds.extend(PSEUDO[8..].iter().map(|d| vec![*d]));
     let mut refused = 0;
     for round in rounds {
-        let task = swf(&swfd, &decider, "PollForDecisionTask", json!({"domain": "dec", "taskList": {"name": "dec-list"}})).await;
+        let task = swf(
+            &swfd,
+            &decider,
+            "PollForDecisionTask",
+            json!({"domain": "dec", "taskList": {"name": "dec-list"}}),
+        )
+        .await;
         task.ok();
-        let token = task.body["taskToken"].as_str().expect("a decision task").to_string();
+        let token = task.body["taskToken"]
+            .as_str()
+            .expect("a decision task")
+            .to_string();
         let decisions: Vec<Value> = round.iter().map(|d| decision(d)).collect();
         // The call itself succeeds.
-        swf(&swfd, &decider, "RespondDecisionTaskCompleted", json!({"taskToken": token, "decisions": decisions}))
-            .await
-            .ok();
+        swf(
+            &swfd,
+            &decider,
+            "RespondDecisionTaskCompleted",
+            json!({"taskToken": token, "decisions": decisions}),
+        )
+        .await
+        .ok();
         let events = history(&swfd, "dec", "d-1", &run).await;
         for kind in &round {
             let name = failed_event(kind);
@@ -327,7 +539,8 @@ async fn every_decision_pseudo_action_is_refused_as_operation_not_permitted() ->
             let mut field = name.clone();
             field[..1].make_ascii_lowercase();
             assert_eq!(
-                ev[format!("{field}EventAttributes")]["cause"], "OPERATION_NOT_PERMITTED",
+                ev[format!("{field}EventAttributes")]["cause"],
+                "OPERATION_NOT_PERMITTED",
                 "{ev:#}"
             );
             refused += 1;
@@ -336,9 +549,19 @@ async fn every_decision_pseudo_action_is_refused_as_operation_not_permitted() ->
     // Nothing the refused decisions would have done happened: no activity, timer, child, marker,
     // signal; the run is still open with a new decision task.
     let events = history(&swfd, "dec", "d-1", &run).await;
-    for forbidden in ["ActivityTaskScheduled", "TimerStarted", "MarkerRecorded", "StartChildWorkflowExecutionInitiated",
-        "SignalExternalWorkflowExecutionInitiated", "WorkflowExecutionCompleted", "WorkflowExecutionContinuedAsNew"] {
-        assert!(!events.iter().any(|e| e["eventType"] == forbidden), "{forbidden} in {events:#?}");
+    for forbidden in [
+        "ActivityTaskScheduled",
+        "TimerStarted",
+        "MarkerRecorded",
+        "StartChildWorkflowExecutionInitiated",
+        "SignalExternalWorkflowExecutionInitiated",
+        "WorkflowExecutionCompleted",
+        "WorkflowExecutionContinuedAsNew",
+    ] {
+        assert!(
+            !events.iter().any(|e| e["eventType"] == forbidden),
+            "{forbidden} in {events:#?}"
+        );
     }
     assert_eq!(events.last().unwrap()["eventType"], "DecisionTaskScheduled");
     assert_eq!(refused, 12);
@@ -347,14 +570,37 @@ async fn every_decision_pseudo_action_is_refused_as_operation_not_permitted() ->
     swfd.write_auth_config(&decider_config(&["StartTimer"]))?;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let task = swf(&swfd, &decider, "PollForDecisionTask", json!({"domain": "dec", "taskList": {"name": "dec-list"}})).await;
-        let token = task.body["taskToken"].as_str().expect("a decision task").to_string();
-        swf(&swfd, &decider, "RespondDecisionTaskCompleted", json!({"taskToken": token,
-            "decisions": [decision("RecordMarker"), decision("StartTimer")]})).await.ok();
+        let task = swf(
+            &swfd,
+            &decider,
+            "PollForDecisionTask",
+            json!({"domain": "dec", "taskList": {"name": "dec-list"}}),
+        )
+        .await;
+        let token = task.body["taskToken"]
+            .as_str()
+            .expect("a decision task")
+            .to_string();
+        swf(
+            &swfd,
+            &decider,
+            "RespondDecisionTaskCompleted",
+            json!({"taskToken": token,
+            "decisions": [decision("RecordMarker"), decision("StartTimer")]}),
+        )
+        .await
+        .ok();
         let events = history(&swfd, "dec", "d-1", &run).await;
         if events.iter().any(|e| e["eventType"] == "MarkerRecorded") {
-            let last_failed = events.iter().rev().find(|e| e["eventType"] == "StartTimerFailed").unwrap();
-            assert_eq!(last_failed["startTimerFailedEventAttributes"]["cause"], "OPERATION_NOT_PERMITTED");
+            let last_failed = events
+                .iter()
+                .rev()
+                .find(|e| e["eventType"] == "StartTimerFailed")
+                .unwrap();
+            assert_eq!(
+                last_failed["startTimerFailedEventAttributes"]["cause"],
+                "OPERATION_NOT_PERMITTED"
+            );
             assert!(!events.iter().any(|e| e["eventType"] == "TimerStarted"));
             break;
         }
@@ -375,24 +621,32 @@ async fn policy_changes_and_revocations_apply_without_restart() -> anyhow::Resul
             config()
         )
     };
-    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let allow =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
     let deny_list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"swf:ListDomains","Resource":"*"}]}"#;
     // Unknown until added.
-    swf(&swfd, &carol, "ListDomains", list.clone())
-        .await
-        .is("UnrecognizedClientException", "The security token included in the request is invalid.");
+    swf(&swfd, &carol, "ListDomains", list.clone()).await.is(
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    );
     // Added: allowed once the file is read again (on change).
     swfd.write_auth_config(&with_carol(allow))?;
     wait_for(&swfd, &carol, &list, |a| a.status == 200).await;
     // Policy changed: denied.
     swfd.write_auth_config(&with_carol(deny_list))?;
-    wait_for(&swfd, &carol, &list, |a| a.code() == "AccessDeniedException").await;
+    wait_for(&swfd, &carol, &list, |a| {
+        a.code() == "AccessDeniedException"
+    })
+    .await;
     swf(&swfd, &carol, "ListDomains", list.clone())
         .await
         .denied("carol", "swf:ListDomains", &domain_arn("*"));
     // Revoked: unknown again.
     swfd.write_auth_config(&config())?;
-    wait_for(&swfd, &carol, &list, |a| a.code() == "UnrecognizedClientException").await;
+    wait_for(&swfd, &carol, &list, |a| {
+        a.code() == "UnrecognizedClientException"
+    })
+    .await;
     // A file that does not parse leaves the configuration in force.
     swfd.write_auth_config("[[principal]\nbroken")?;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -400,7 +654,9 @@ async fn policy_changes_and_revocations_apply_without_restart() -> anyhow::Resul
         assert!(Instant::now() < deadline, "{}", swfd.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    swf(&swfd, &Signer::e2e(), "ListDomains", list.clone()).await.ok();
+    swf(&swfd, &Signer::e2e(), "ListDomains", list.clone())
+        .await
+        .ok();
     // SIGHUP reads it again at once (same file contents as the last good one plus carol).
     swfd.write_auth_config(&with_carol(allow))?;
     swfd.sighup()?;

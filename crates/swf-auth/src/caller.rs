@@ -42,9 +42,12 @@ struct WireIn {
     policies: Vec<String>,
 }
 
+/// Compiled policy sets by their documents.
+type Compiled = Mutex<HashMap<Vec<String>, Arc<Vec<Policy>>>>;
+
 /// Compiled policy sets by their documents, on the node that authorises forwarded calls.
-fn compiled() -> &'static Mutex<HashMap<Vec<String>, Arc<Vec<Policy>>>> {
-    static CACHE: OnceLock<Mutex<HashMap<Vec<String>, Arc<Vec<Policy>>>>> = OnceLock::new();
+fn compiled() -> &'static Compiled {
+    static CACHE: OnceLock<Compiled> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -110,6 +113,9 @@ mod tests {
         assert_eq!(back.documents, c.documents);
         assert_eq!(back.policies.len(), 1);
         assert!(Caller::from_wire("{").is_err());
-        assert!(Caller::from_wire(r#"{"user":"u","account":"1","region":"r","policies":["nope"]}"#).is_err());
+        assert!(Caller::from_wire(
+            r#"{"user":"u","account":"1","region":"r","policies":["nope"]}"#
+        )
+        .is_err());
     }
 }

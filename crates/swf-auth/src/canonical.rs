@@ -101,7 +101,7 @@ pub fn canonical_query(query: &str) -> String {
 pub fn canonical_value(raw: &[u8], out: &mut String) -> Option<()> {
     let text = std::str::from_utf8(raw).ok()?;
     let mut first = true;
-    for word in text.split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n')) {
+    for word in text.split([' ', '\t', '\r', '\n']) {
         if word.is_empty() {
             continue;
         }
@@ -182,7 +182,10 @@ mod tests {
             ("/example1/example2/../..", "/"),
             ("//example//", "/example/"),
             ("/example space/", "/example%20space/"),
-            ("/test/@connections/JBDvjfGEIAMCERw%3D", "/test/%40connections/JBDvjfGEIAMCERw%253D"),
+            (
+                "/test/@connections/JBDvjfGEIAMCERw%3D",
+                "/test/%40connections/JBDvjfGEIAMCERw%253D",
+            ),
             ("/a/./b/../c", "/a/c"),
         ] {
             assert_eq!(canonical_uri(raw), want, "{raw}");

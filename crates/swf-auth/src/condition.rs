@@ -112,10 +112,7 @@ impl Condition {
     pub fn holds(&self, ctx: &dyn Context) -> bool {
         let value = ctx.get(&self.key);
         if self.op == Op::Null {
-            return self
-                .values
-                .iter()
-                .any(|v| (v == "true") == value.is_none());
+            return self.values.iter().any(|v| (v == "true") == value.is_none());
         }
         let Some(value) = value else {
             return self.if_exists || self.negated;

@@ -133,7 +133,9 @@ pub fn parse(text: &str, dir: &Path, account: &str) -> Result<Store, String> {
             }
         };
         if expires.is_some() && p.session_token.is_none() {
-            return Err(format!("{who}: expires is for temporary keys (with session_token)"));
+            return Err(format!(
+                "{who}: expires is for temporary keys (with session_token)"
+            ));
         }
         let mut documents = Vec::new();
         let mut policies = Vec::new();

@@ -7,8 +7,8 @@
 //! passes the time). The gateway authenticates with it, the leader authorises with it, and the admin
 //! listener can verify an admin principal's request with [`Auth::authenticate`].
 
-pub mod canonical;
 pub mod caller;
+pub mod canonical;
 pub mod condition;
 pub mod config;
 pub mod error;

@@ -73,11 +73,7 @@ fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn names(
-    s: &serde_json::Map<String, Value>,
-    of: &str,
-    not_of: &str,
-) -> Result<Names, String> {
+fn names(s: &serde_json::Map<String, Value>, of: &str, not_of: &str) -> Result<Names, String> {
     match (s.get(of), s.get(not_of)) {
         (Some(v), None) => Ok(Names::Of(strings(v, of)?)),
         (None, Some(v)) => Ok(Names::NotOf(strings(v, not_of)?)),
@@ -117,7 +113,12 @@ impl Policy {
             for key in s.keys() {
                 if !matches!(
                     key.as_str(),
-                    "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource"
+                    "Sid"
+                        | "Effect"
+                        | "Action"
+                        | "NotAction"
+                        | "Resource"
+                        | "NotResource"
                         | "Condition"
                 ) {
                     return Err(format!(

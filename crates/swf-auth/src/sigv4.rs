@@ -201,7 +201,11 @@ fn text(v: &[u8]) -> Option<&str> {
 }
 
 /// Verifies `req` against `keys`; see the module doc for the order of the checks.
-pub fn verify(req: &Request<'_>, keys: &impl Keys, expect: &Expect<'_>) -> Result<Verified, AuthError> {
+pub fn verify(
+    req: &Request<'_>,
+    keys: &impl Keys,
+    expect: &Expect<'_>,
+) -> Result<Verified, AuthError> {
     // 1. The header.
     let mut auth_headers = req.all("authorization");
     let Some(header) = auth_headers.next() else {
@@ -286,7 +290,7 @@ pub fn verify(req: &Request<'_>, keys: &impl Keys, expect: &Expect<'_>) -> Resul
         )));
     }
     let signed: Vec<&str> = auth.signed_headers.split(';').collect();
-    let is_signed = |name: &str| signed.iter().any(|s| *s == name);
+    let is_signed = |name: &str| signed.contains(&name);
     if !is_signed("host") {
         return Err(AuthError::InvalidSignature(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
@@ -350,7 +354,10 @@ pub fn verify(req: &Request<'_>, keys: &impl Keys, expect: &Expect<'_>) -> Resul
     })
     .ok_or_else(|| AuthError::InvalidSignature(SIGNATURE_MISMATCH.into()))?;
     let scope = &auth.credential[key_id.len() + 1..];
-    let to_sign = format!("{ALGORITHM}\n{amz}\n{scope}\n{}", sha256_hex(canonical.as_bytes()));
+    let to_sign = format!(
+        "{ALGORITHM}\n{amz}\n{scope}\n{}",
+        sha256_hex(canonical.as_bytes())
+    );
     let want = hmac(&key.cache.get(key.secret, scope), to_sign.as_bytes());
     let got = hex::decode(auth.signature).unwrap_or_default();
     if !bool::from(want.as_slice().ct_eq(&got)) {
@@ -367,6 +374,9 @@ pub fn verify(req: &Request<'_>, keys: &impl Keys, expect: &Expect<'_>) -> Resul
 
 /// The signature of a canonical request (for tests and the suite vectors).
 pub fn sign(secret: &str, amz_date: &str, scope: &str, canonical: &str) -> String {
-    let to_sign = format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical.as_bytes()));
+    let to_sign = format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical.as_bytes())
+    );
     hex::encode(hmac(&signing_key(secret, scope), to_sign.as_bytes()))
 }

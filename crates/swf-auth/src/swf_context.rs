@@ -50,7 +50,11 @@ impl Question {
     pub fn ask(&self, caller: &Caller) -> Result<(), AuthError> {
         match evaluate(&caller.policies, &self.action, &self.resource, &self.keys) {
             Decision::Allow => Ok(()),
-            _ => Err(AuthError::denied(&caller.user_arn, &self.action, &self.resource)),
+            _ => Err(AuthError::denied(
+                &caller.user_arn,
+                &self.action,
+                &self.resource,
+            )),
         }
     }
 
@@ -94,7 +98,12 @@ fn set(keys: &mut Keys, key: &str, value: Option<&str>) {
 
 /// The question an SWF call asks; `None` when there is nothing to ask (a task token that names no
 /// run: the call fails on its own with UnknownResourceFault).
-pub fn question(action: &str, body: &Value, caller: &Caller, state: &dyn SwfState) -> Option<Question> {
+pub fn question(
+    action: &str,
+    body: &Value,
+    caller: &Caller,
+    state: &dyn SwfState,
+) -> Option<Question> {
     let mut keys = Keys::default();
     let domain: String = match action {
         "ListDomains" => "*".to_string(),
@@ -106,7 +115,9 @@ pub fn question(action: &str, body: &Value, caller: &Caller, state: &dyn SwfStat
         | "RespondActivityTaskFailed"
         | "RespondActivityTaskCanceled"
         | "RecordActivityTaskHeartbeat" => {
-            state.token_run(s(body, &["taskToken"]).unwrap_or_default())?.domain
+            state
+                .token_run(s(body, &["taskToken"]).unwrap_or_default())?
+                .domain
         }
         "TagResource" | "UntagResource" | "ListTagsForResource" => {
             // The resource is the domain's ARN itself.
@@ -123,38 +134,82 @@ pub fn question(action: &str, body: &Value, caller: &Caller, state: &dyn SwfStat
         "RegisterActivityType" | "RegisterWorkflowType" => {
             set(&mut keys, "swf:name", s(body, &["name"]));
             set(&mut keys, "swf:version", s(body, &["version"]));
-            set(&mut keys, "swf:defaultTaskList.name", s(body, &["defaultTaskList", "name"]));
+            set(
+                &mut keys,
+                "swf:defaultTaskList.name",
+                s(body, &["defaultTaskList", "name"]),
+            );
         }
-        "DeprecateActivityType" | "UndeprecateActivityType" | "DescribeActivityType"
+        "DeprecateActivityType"
+        | "UndeprecateActivityType"
+        | "DescribeActivityType"
         | "DeleteActivityType" => {
-            set(&mut keys, "swf:activityType.name", s(body, &["activityType", "name"]));
-            set(&mut keys, "swf:activityType.version", s(body, &["activityType", "version"]));
+            set(
+                &mut keys,
+                "swf:activityType.name",
+                s(body, &["activityType", "name"]),
+            );
+            set(
+                &mut keys,
+                "swf:activityType.version",
+                s(body, &["activityType", "version"]),
+            );
         }
-        "DeprecateWorkflowType" | "UndeprecateWorkflowType" | "DescribeWorkflowType"
+        "DeprecateWorkflowType"
+        | "UndeprecateWorkflowType"
+        | "DescribeWorkflowType"
         | "DeleteWorkflowType" => {
-            set(&mut keys, "swf:workflowType.name", s(body, &["workflowType", "name"]));
-            set(&mut keys, "swf:workflowType.version", s(body, &["workflowType", "version"]));
+            set(
+                &mut keys,
+                "swf:workflowType.name",
+                s(body, &["workflowType", "name"]),
+            );
+            set(
+                &mut keys,
+                "swf:workflowType.version",
+                s(body, &["workflowType", "version"]),
+            );
         }
-        "PollForActivityTask" | "PollForDecisionTask" | "CountPendingActivityTasks"
+        "PollForActivityTask"
+        | "PollForDecisionTask"
+        | "CountPendingActivityTasks"
         | "CountPendingDecisionTasks" => {
-            set(&mut keys, "swf:taskList.name", s(body, &["taskList", "name"]));
+            set(
+                &mut keys,
+                "swf:taskList.name",
+                s(body, &["taskList", "name"]),
+            );
         }
         "StartWorkflowExecution" => {
             let name = s(body, &["workflowType", "name"]);
             let version = s(body, &["workflowType", "version"]);
             set(&mut keys, "swf:workflowType.name", name);
             set(&mut keys, "swf:workflowType.version", version);
-            let task_list = s(body, &["taskList", "name"]).map(str::to_string).or_else(|| {
-                state.workflow_default_task_list(&domain, name?, version?)
-            });
+            let task_list = s(body, &["taskList", "name"])
+                .map(str::to_string)
+                .or_else(|| state.workflow_default_task_list(&domain, name?, version?));
             set(&mut keys, "swf:taskList.name", task_list.as_deref());
             tags(&mut keys, body.get("tagList"));
         }
-        "ListOpenWorkflowExecutions" | "ListClosedWorkflowExecutions"
-        | "CountOpenWorkflowExecutions" | "CountClosedWorkflowExecutions" => {
-            set(&mut keys, "swf:tagFilter.tag", s(body, &["tagFilter", "tag"]));
-            set(&mut keys, "swf:typeFilter.name", s(body, &["typeFilter", "name"]));
-            set(&mut keys, "swf:typeFilter.version", s(body, &["typeFilter", "version"]));
+        "ListOpenWorkflowExecutions"
+        | "ListClosedWorkflowExecutions"
+        | "CountOpenWorkflowExecutions"
+        | "CountClosedWorkflowExecutions" => {
+            set(
+                &mut keys,
+                "swf:tagFilter.tag",
+                s(body, &["tagFilter", "tag"]),
+            );
+            set(
+                &mut keys,
+                "swf:typeFilter.name",
+                s(body, &["typeFilter", "name"]),
+            );
+            set(
+                &mut keys,
+                "swf:typeFilter.version",
+                s(body, &["typeFilter", "version"]),
+            );
         }
         _ => {}
     }
@@ -190,9 +245,9 @@ pub fn decisions(
                     let version = s(&a, &["activityType", "version"]);
                     set(&mut keys, "swf:activityType.name", name);
                     set(&mut keys, "swf:activityType.version", version);
-                    let tl = s(&a, &["taskList", "name"]).map(str::to_string).or_else(|| {
-                        state.activity_default_task_list(&run.domain, name?, version?)
-                    });
+                    let tl = s(&a, &["taskList", "name"])
+                        .map(str::to_string)
+                        .or_else(|| state.activity_default_task_list(&run.domain, name?, version?));
                     set(&mut keys, "swf:taskList.name", tl.as_deref());
                 }
                 "StartChildWorkflowExecution" => {
@@ -201,9 +256,9 @@ pub fn decisions(
                     let version = s(&a, &["workflowType", "version"]);
                     set(&mut keys, "swf:workflowType.name", name);
                     set(&mut keys, "swf:workflowType.version", version);
-                    let tl = s(&a, &["taskList", "name"]).map(str::to_string).or_else(|| {
-                        state.workflow_default_task_list(&run.domain, name?, version?)
-                    });
+                    let tl = s(&a, &["taskList", "name"])
+                        .map(str::to_string)
+                        .or_else(|| state.workflow_default_task_list(&run.domain, name?, version?));
                     set(&mut keys, "swf:taskList.name", tl.as_deref());
                     tags(&mut keys, a.get("tagList"));
                 }

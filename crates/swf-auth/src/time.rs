@@ -136,7 +136,12 @@ mod tests {
         assert_eq!(parse_rfc3339("2015-08-30T12:36:00Z"), Some(t));
         assert_eq!(parse_rfc3339("2015-08-30T14:36:00.5+02:00"), Some(t));
         assert_eq!(parse_http("Sun, 30 Aug 2015 12:36:00 GMT"), Some(t));
-        for bad in ["", "20150830T123600", "2015083OT123600Z", "20151330T123600Z"] {
+        for bad in [
+            "",
+            "20150830T123600",
+            "2015083OT123600Z",
+            "20151330T123600Z",
+        ] {
             assert_eq!(parse_amz(bad), None, "{bad}");
         }
         assert_eq!(format_amz(0), "19700101T000000Z");

@@ -50,8 +50,18 @@ mod tests {
             ("swf:*Task", "swf:PollForActivityTask", false, true),
             ("a?c", "abc", false, true),
             ("a?c", "ac", false, false),
-            ("arn:aws:swf:*:*:/domain/prod-*", "arn:aws:swf:us-east-1:1:/domain/prod-a", false, true),
-            ("arn:aws:swf:*:*:/domain/prod-*", "arn:aws:swf:us-east-1:1:/domain/dev-a", false, false),
+            (
+                "arn:aws:swf:*:*:/domain/prod-*",
+                "arn:aws:swf:us-east-1:1:/domain/prod-a",
+                false,
+                true,
+            ),
+            (
+                "arn:aws:swf:*:*:/domain/prod-*",
+                "arn:aws:swf:us-east-1:1:/domain/dev-a",
+                false,
+                false,
+            ),
             ("*a*b*", "xxaxxbxx", false, true),
             ("*a*b", "xxaxxbxxc", false, false),
         ] {

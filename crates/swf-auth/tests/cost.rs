@@ -18,7 +18,7 @@ struct One(SigningKeyCache);
 
 impl Keys for One {
     fn key(&self, id: &str) -> Option<KeyRef<'_>> {
-        (id == "AKIDCOST").then(|| KeyRef {
+        (id == "AKIDCOST").then_some(KeyRef {
             secret: "cost-secret",
             session_token: None,
             expires: None,

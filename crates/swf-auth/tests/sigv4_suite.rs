@@ -45,7 +45,13 @@ fn load(dir: &Path) -> Case {
     let len = headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| std::str::from_utf8(v).unwrap().trim().parse::<usize>().unwrap())
+        .map(|(_, v)| {
+            std::str::from_utf8(v)
+                .unwrap()
+                .trim()
+                .parse::<usize>()
+                .unwrap()
+        })
         .unwrap_or(0);
     let creds = &ctx["credentials"];
     Case {
@@ -66,7 +72,7 @@ struct OneKey<'a>(&'a Case, SigningKeyCache);
 
 impl Keys for OneKey<'_> {
     fn key(&self, id: &str) -> Option<KeyRef<'_>> {
-        (id == self.0.key_id).then(|| KeyRef {
+        (id == self.0.key_id).then_some(KeyRef {
             secret: &self.0.secret,
             session_token: self.0.token.as_deref(),
             expires: None,
@@ -87,7 +93,10 @@ fn cases() -> Vec<Case> {
 }
 
 fn check(c: &Case, headers: &[(String, Vec<u8>)], now: i64) -> Result<(), AuthError> {
-    let fields: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    let fields: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
     let req = Request {
         method: &c.method,
         target: &c.target,
@@ -112,8 +121,11 @@ fn canonical_requests_are_aws_s() {
     let all = cases();
     assert!(all.len() >= 30, "{} cases", all.len());
     for c in &all {
-        let fields: Vec<(&str, &[u8])> =
-            c.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        let fields: Vec<(&str, &[u8])> = c
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
         let signed_line = c.canonical.lines().rev().nth(1).unwrap().to_string();
         let signed: Vec<&str> = signed_line.split(';').collect();
         let hash = sha256_hex(&c.body);
@@ -138,7 +150,8 @@ fn signed_requests_verify_and_stale_or_altered_ones_do_not() {
         for skew in [901, -901] {
             match check(&c, &c.headers, c.now + skew) {
                 Err(AuthError::InvalidSignature(m)) => assert!(
-                    m.starts_with("Signature expired") || m.starts_with("Signature not yet current"),
+                    m.starts_with("Signature expired")
+                        || m.starts_with("Signature not yet current"),
                     "{m}"
                 ),
                 other => panic!("{}: {other:?}", c.name),
@@ -152,9 +165,9 @@ fn signed_requests_verify_and_stale_or_altered_ones_do_not() {
             .unwrap();
         let auth = c.headers[i].1.clone();
         let sig_at = auth.windows(10).position(|w| w == b"Signature=").unwrap() + 10;
-        for at in sig_at..auth.len() {
+        for (at, &b) in auth.iter().enumerate().skip(sig_at) {
             let mut changed = c.headers.clone();
-            changed[i].1[at] = if auth[at] == b'0' { b'1' } else { b'0' };
+            changed[i].1[at] = if b == b'0' { b'1' } else { b'0' };
             assert_eq!(
                 check(&c, &changed, c.now),
                 Err(AuthError::InvalidSignature(

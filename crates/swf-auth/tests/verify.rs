@@ -43,7 +43,7 @@ struct Store {
 
 impl Keys for Store {
     fn key(&self, id: &str) -> Option<KeyRef<'_>> {
-        (id == KEY).then(|| KeyRef {
+        (id == KEY).then_some(KeyRef {
             secret: SECRET,
             session_token: self.token,
             expires: self.expires,
@@ -82,8 +82,14 @@ fn signed(service: &str, region: &str, at: i64, token: Option<&str>, body: &str)
         .unwrap()
         .into();
     let base = vec![
-        ("host".to_string(), "swf.us-east-1.amazonaws.com".to_string()),
-        ("content-type".to_string(), "application/x-amz-json-1.0".to_string()),
+        (
+            "host".to_string(),
+            "swf.us-east-1.amazonaws.com".to_string(),
+        ),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.0".to_string(),
+        ),
         (
             "x-amz-target".to_string(),
             "SimpleWorkflowService.PollForDecisionTask".to_string(),
@@ -111,7 +117,11 @@ fn signed(service: &str, region: &str, at: i64, token: Option<&str>, body: &str)
 }
 
 fn run(r: &Req, keys: &Store, now: i64) -> Result<(), AuthError> {
-    let fields: Vec<(&str, &[u8])> = r.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    let fields: Vec<(&str, &[u8])> = r
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
     verify(
         &Request {
             method: &r.method,
@@ -171,14 +181,18 @@ fn the_sdk_signer_verifies_within_the_skew_window() {
 #[test]
 fn errors_come_in_aws_order_with_aws_messages() {
     let r = signed("swf", "us-east-1", NOW, None, BODY);
-    assert_eq!(run(&without(&r, "authorization"), &store(), NOW), Err(AuthError::MissingToken));
+    assert_eq!(
+        run(&without(&r, "authorization"), &store(), NOW),
+        Err(AuthError::MissingToken)
+    );
     assert_eq!(
         AuthError::MissingToken.fault().to_json().to_string(),
         r#"{"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}"#
     );
     // An incomplete header wins over everything after it, even a stale date.
     let mut bad = r.clone();
-    *header_mut(&mut bad, "authorization") = b"AWS4-HMAC-SHA256 Credential=AKIDSWFTEST/20251130/us-east-1/swf/aws4_request".to_vec();
+    *header_mut(&mut bad, "authorization") =
+        b"AWS4-HMAC-SHA256 Credential=AKIDSWFTEST/20251130/us-east-1/swf/aws4_request".to_vec();
     assert_eq!(
         run(&bad, &store(), NOW + 5000),
         Err(AuthError::Incomplete(
@@ -230,11 +244,20 @@ fn errors_come_in_aws_order_with_aws_messages() {
         cache: SigningKeyCache::default(),
     };
     assert_eq!(run(&temp, &temp_store(Some(NOW + 1)), NOW), Ok(()));
-    assert_eq!(run(&temp, &temp_store(Some(NOW)), NOW), Err(AuthError::ExpiredToken));
-    assert_eq!(run(&temp, &store(), NOW), Err(AuthError::UnrecognizedClient));
+    assert_eq!(
+        run(&temp, &temp_store(Some(NOW)), NOW),
+        Err(AuthError::ExpiredToken)
+    );
+    assert_eq!(
+        run(&temp, &store(), NOW),
+        Err(AuthError::UnrecognizedClient)
+    );
     let mut wrong_token = temp.clone();
     *header_mut(&mut wrong_token, "x-amz-security-token") = b"tok2".to_vec();
-    assert_eq!(run(&wrong_token, &temp_store(None), NOW), Err(AuthError::UnrecognizedClient));
+    assert_eq!(
+        run(&wrong_token, &temp_store(None), NOW),
+        Err(AuthError::UnrecognizedClient)
+    );
     // A bad signature with an expired key is still a bad signature (only the key's holder learns
     // that it expired).
     let mut bad_sig = temp.clone();
@@ -249,8 +272,12 @@ fn host_and_target_must_be_signed_and_the_payload_hash_must_be_the_body_s() {
     let r = signed("swf", "us-east-1", NOW, None, BODY);
     let mut unsigned_host = r.clone();
     let auth = String::from_utf8(header_mut(&mut unsigned_host, "authorization").clone()).unwrap();
-    *header_mut(&mut unsigned_host, "authorization") =
-        auth.replace("SignedHeaders=content-type;host;", "SignedHeaders=content-type;").into_bytes();
+    *header_mut(&mut unsigned_host, "authorization") = auth
+        .replace(
+            "SignedHeaders=content-type;host;",
+            "SignedHeaders=content-type;",
+        )
+        .into_bytes();
     assert_eq!(
         run(&unsigned_host, &store(), NOW),
         Err(AuthError::InvalidSignature(
@@ -258,7 +285,8 @@ fn host_and_target_must_be_signed_and_the_payload_hash_must_be_the_body_s() {
         ))
     );
     let mut unsigned_target = r.clone();
-    *header_mut(&mut unsigned_target, "authorization") = auth.replace(";x-amz-target", "").into_bytes();
+    *header_mut(&mut unsigned_target, "authorization") =
+        auth.replace(";x-amz-target", "").into_bytes();
     assert_eq!(
         run(&unsigned_target, &store(), NOW),
         Err(AuthError::InvalidSignature(
@@ -266,15 +294,20 @@ fn host_and_target_must_be_signed_and_the_payload_hash_must_be_the_body_s() {
         ))
     );
     // X-Amz-Content-Sha256: checked when present; UNSIGNED-PAYLOAD refused.
-    for value in ["UNSIGNED-PAYLOAD", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"] {
+    for value in [
+        "UNSIGNED-PAYLOAD",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ] {
         let mut with = r.clone();
-        with.headers.push(("x-amz-content-sha256".into(), value.as_bytes().to_vec()));
+        with.headers
+            .push(("x-amz-content-sha256".into(), value.as_bytes().to_vec()));
         let a = auth.replace(";x-amz-date;", ";x-amz-content-sha256;x-amz-date;");
         *header_mut(&mut with, "authorization") = a.into_bytes();
         assert_eq!(
             run(&with, &store(), NOW),
             Err(AuthError::InvalidSignature(
-                "The provided 'x-amz-content-sha256' header does not match what was computed.".into()
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+                    .into()
             )),
             "{value}"
         );
@@ -283,7 +316,10 @@ fn host_and_target_must_be_signed_and_the_payload_hash_must_be_the_body_s() {
     let mut twice = r.clone();
     let a = header_mut(&mut twice, "authorization").clone();
     twice.headers.push(("Authorization".into(), a));
-    assert!(matches!(run(&twice, &store(), NOW), Err(AuthError::Incomplete(_))));
+    assert!(matches!(
+        run(&twice, &store(), NOW),
+        Err(AuthError::Incomplete(_))
+    ));
 }
 
 #[test]

@@ -30,7 +30,9 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 );
             }
             DecisionType::RequestCancelActivityTask => {
-                let a = d.request_cancel_activity_task_decision_attributes.as_deref();
+                let a = d
+                    .request_cancel_activity_task_decision_attributes
+                    .as_deref();
                 exec.add_event(
                     now,
                     RequestCancelActivityTaskFailedEventAttributes {
@@ -42,39 +44,39 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             }
             DecisionType::CompleteWorkflowExecution => {
                 exec.add_event(
-                now,
-                CompleteWorkflowExecutionFailedEventAttributes {
-                    cause: CompleteWorkflowExecutionFailedCause::OperationNotPermitted,
-                    decision_task_completed_event_id: c,
-                },
-            );
+                    now,
+                    CompleteWorkflowExecutionFailedEventAttributes {
+                        cause: CompleteWorkflowExecutionFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: c,
+                    },
+                );
             }
             DecisionType::FailWorkflowExecution => {
                 exec.add_event(
-                now,
-                FailWorkflowExecutionFailedEventAttributes {
-                    cause: FailWorkflowExecutionFailedCause::OperationNotPermitted,
-                    decision_task_completed_event_id: c,
-                },
-            );
+                    now,
+                    FailWorkflowExecutionFailedEventAttributes {
+                        cause: FailWorkflowExecutionFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: c,
+                    },
+                );
             }
             DecisionType::CancelWorkflowExecution => {
                 exec.add_event(
-                now,
-                CancelWorkflowExecutionFailedEventAttributes {
-                    cause: CancelWorkflowExecutionFailedCause::OperationNotPermitted,
-                    decision_task_completed_event_id: c,
-                },
-            );
+                    now,
+                    CancelWorkflowExecutionFailedEventAttributes {
+                        cause: CancelWorkflowExecutionFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: c,
+                    },
+                );
             }
             DecisionType::ContinueAsNewWorkflowExecution => {
                 exec.add_event(
-                now,
-                ContinueAsNewWorkflowExecutionFailedEventAttributes {
-                    cause: ContinueAsNewWorkflowExecutionFailedCause::OperationNotPermitted,
-                    decision_task_completed_event_id: c,
-                },
-            );
+                    now,
+                    ContinueAsNewWorkflowExecutionFailedEventAttributes {
+                        cause: ContinueAsNewWorkflowExecutionFailedCause::OperationNotPermitted,
+                        decision_task_completed_event_id: c,
+                    },
+                );
             }
             DecisionType::RecordMarker => {
                 let a = d.record_marker_decision_attributes.as_deref();
@@ -143,7 +145,9 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 );
             }
             DecisionType::StartChildWorkflowExecution => {
-                let a = d.start_child_workflow_execution_decision_attributes.as_deref();
+                let a = d
+                    .start_child_workflow_execution_decision_attributes
+                    .as_deref();
                 exec.add_event(
                     now,
                     StartChildWorkflowExecutionFailedEventAttributes {

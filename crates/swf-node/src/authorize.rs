@@ -31,7 +31,12 @@ impl SwfState for State<'_> {
         })
     }
 
-    fn workflow_default_task_list(&self, domain: &str, name: &str, version: &str) -> Option<String> {
+    fn workflow_default_task_list(
+        &self,
+        domain: &str,
+        name: &str,
+        version: &str,
+    ) -> Option<String> {
         let t = WorkflowType {
             name: name.to_string(),
             version: version.to_string(),
@@ -40,7 +45,12 @@ impl SwfState for State<'_> {
         d.configuration.default_task_list.map(|t| t.name)
     }
 
-    fn activity_default_task_list(&self, domain: &str, name: &str, version: &str) -> Option<String> {
+    fn activity_default_task_list(
+        &self,
+        domain: &str,
+        name: &str,
+        version: &str,
+    ) -> Option<String> {
         let t = ActivityType {
             name: name.to_string(),
             version: version.to_string(),

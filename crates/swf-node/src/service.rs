@@ -51,9 +51,9 @@ impl SwfNode for SwfNodeServer {
                 Err(e) => {
                     let f = Fault::validation(format!("Malformed caller: {e}"));
                     return Ok(Response::new(ExecuteResponse {
-                        result: Some(execute_response::Result::Fault(
-                            crate::router::proto_fault(&f),
-                        )),
+                        result: Some(execute_response::Result::Fault(crate::router::proto_fault(
+                            &f,
+                        ))),
                     }));
                 }
             }

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use swf_e2e::sign::Signer;
 use swf_e2e::{Swfd, AMZ_JSON};
 
-const ALLOW_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 /// The test configuration: principals with different keys and policies.
 pub fn config() -> String {
@@ -184,7 +185,9 @@ pub async fn call_bytes(
 /// connection, and reads the answer.
 pub async fn raw_send(swfd: &Swfd, headers: &[(String, String)], body: &[u8]) -> Answer {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(swfd.http_addr()).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(swfd.http_addr())
+        .await
+        .unwrap();
     let mut req = String::from("POST / HTTP/1.1\r\n");
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
@@ -224,7 +227,10 @@ pub async fn swf(swfd: &Swfd, signer: &Signer, action: &str, body: Value) -> Ans
 
 /// Now, in whole seconds, plus `offset` seconds.
 pub fn at(offset: i64) -> SystemTime {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     UNIX_EPOCH + Duration::from_secs((now + offset) as u64)
 }
 
@@ -232,12 +238,33 @@ pub fn at(offset: i64) -> SystemTime {
 /// activity type `act`/`1` (default task list `acts`), as the allow-all principal.
 pub async fn setup(swfd: &Swfd, domain: &str, default_list: &str) {
     let admin = Signer::e2e();
-    swf(swfd, &admin, "RegisterDomain", json!({"name": domain, "workflowExecutionRetentionPeriodInDays": "1"})).await.ok();
-    swf(swfd, &admin, "RegisterWorkflowType", json!({"domain": domain, "name": "wf", "version": "1",
+    swf(
+        swfd,
+        &admin,
+        "RegisterDomain",
+        json!({"name": domain, "workflowExecutionRetentionPeriodInDays": "1"}),
+    )
+    .await
+    .ok();
+    swf(
+        swfd,
+        &admin,
+        "RegisterWorkflowType",
+        json!({"domain": domain, "name": "wf", "version": "1",
         "defaultTaskList": {"name": default_list}, "defaultTaskStartToCloseTimeout": "30",
-        "defaultExecutionStartToCloseTimeout": "3600", "defaultChildPolicy": "TERMINATE"})).await.ok();
-    swf(swfd, &admin, "RegisterActivityType", json!({"domain": domain, "name": "act", "version": "1",
+        "defaultExecutionStartToCloseTimeout": "3600", "defaultChildPolicy": "TERMINATE"}),
+    )
+    .await
+    .ok();
+    swf(
+        swfd,
+        &admin,
+        "RegisterActivityType",
+        json!({"domain": domain, "name": "act", "version": "1",
         "defaultTaskList": {"name": "acts"}, "defaultTaskStartToCloseTimeout": "30",
         "defaultTaskScheduleToStartTimeout": "30", "defaultTaskScheduleToCloseTimeout": "60",
-        "defaultTaskHeartbeatTimeout": "NONE"})).await.ok();
+        "defaultTaskHeartbeatTimeout": "NONE"}),
+    )
+    .await
+    .ok();
 }
