@@ -125,6 +125,24 @@ impl Auth {
             .ok_or(AuthError::UnrecognizedClient)
     }
 
+    /// [`Auth::authenticate`] for the admin API: the principal must also be an admin
+    /// (`admin = true`), else AccessDeniedException naming `action` (e.g. `swfd:RemoveMember`) on
+    /// `resource`.
+    pub fn authenticate_admin(
+        &self,
+        req: &Request<'_>,
+        service: &str,
+        now: i64,
+        action: &str,
+        resource: &str,
+    ) -> Result<Arc<Principal>, AuthError> {
+        let p = self.authenticate(req, service, now)?;
+        if !p.admin {
+            return Err(AuthError::denied(&p.arn, action, resource));
+        }
+        Ok(p)
+    }
+
     /// The caller a principal makes, to authorise its call.
     pub fn caller(&self, p: &Principal) -> Caller {
         Caller {
