@@ -616,3 +616,28 @@ async fn without_auth_config_anyone_may_call_and_the_log_says_so() -> anyhow::Re
     a.ok();
     Ok(())
 }
+
+/// `auth-config` in swfd's TOML configuration file turns auth on like `--auth-config`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_file_key_turns_auth_on() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let auth = dir.path().join("auth.toml");
+    std::fs::write(&auth, swf_e2e::sign::ALLOW_ALL)?;
+    let cfg = dir.path().join("swfd.toml");
+    std::fs::write(
+        &cfg,
+        format!("auth-config = {:?}\n", auth.display().to_string()),
+    )?;
+    let cfg = cfg.display().to_string();
+    let swfd = Swfd::start_with(&["--config", &cfg]).await?;
+    call_with(&swfd, None, LIST, &list_body(), |_| {}).await.is(
+        "MissingAuthenticationTokenException",
+        "Request is missing Authentication Token",
+    );
+    counted();
+    call_with(&swfd, Some(&Signer::e2e()), LIST, &list_body(), |_| {})
+        .await
+        .ok();
+    assert!(!swfd.log().contains("AUTH IS OFF"));
+    Ok(())
+}
