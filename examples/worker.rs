@@ -38,15 +38,13 @@ struct Args {
     identity: String,
 }
 
-/// An SWF client for swfd at `endpoint` (region and credentials are placeholders swfd accepts).
+/// An SWF client for swfd at `endpoint` (credentials from the environment, see `credentials`).
 fn client(endpoint: &str) -> Client {
     let config = aws_sdk_swf::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "example", "example", None, None, "example",
-        ))
+        .credentials_provider(credentials())
         .build();
     Client::from_conf(config)
 }
@@ -115,4 +113,17 @@ async fn main() -> Result<()> {
                 .context("RespondActivityTaskFailed")?;
         }
     }
+}
+
+/// The keys to sign with: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`)
+/// when set, as swfd with `--auth-config` needs; otherwise placeholders a swfd without auth accepts.
+fn credentials() -> Credentials {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Credentials::new(
+        var("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "example".into()),
+        var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "example".into()),
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "example",
+    )
 }

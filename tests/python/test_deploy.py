@@ -24,6 +24,10 @@ def test_kubernetes_manifests():
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert sts["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
     assert kinds["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    # Auth is on: the auth configuration comes from a Secret.
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["SWFD_AUTH_CONFIG"] == "/etc/swfd-auth/auth.toml"
+    assert "auth.toml" in kinds["Secret"]["stringData"]
     headless = [d for d in docs if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"]
     assert headless and headless[0]["spec"]["publishNotReadyAddresses"] is True
 
@@ -45,6 +49,9 @@ def test_compose_file():
     for name, svc in services.items():
         assert svc["environment"]["SWFD_NODE_ID"] == name[-1]
         assert svc["environment"]["SWFD_INITIAL_MEMBERS"].count("=") == 3
+        assert svc["environment"]["SWFD_AUTH_CONFIG"] == "/run/secrets/swfd-auth"
+    assert compose["secrets"]["swfd-auth"]["file"] == "./auth.example.toml"
+    assert (ROOT / "deploy/auth.example.toml").is_file()
 
 
 def test_entrypoint_derives_node_id_and_members(tmp_path):

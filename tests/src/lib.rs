@@ -3,6 +3,11 @@
 //! helpers. Every [`Swfd`] kills its process and removes its directory when dropped, so tests can
 //! run in parallel, each against its own server.
 //!
+//! With `SWF_E2E_AUTH=1` every swfd the harness starts runs with auth on: an auth configuration
+//! ([`sign::ALLOW_ALL`]) whose one principal, allowed everything, has the keys every SDK client of the
+//! harness signs with; [`Swfd::raw_call`] signs its calls the same way. [`Swfd::start_with_auth`]
+//! starts swfd with a configuration of the test's own.
+//!
 //! The binary is `$SWFD_BIN` if set, else `$SWF_BIN_DIR/swfd` if that is set (scripts/test.sh sets it to
 //! the binaries `cargo test --workspace` just built, so no second build with other features happens);
 //! otherwise `cargo build -p swfd --bin swfd` is run once per test binary and the result is taken from
@@ -24,6 +29,13 @@ use aws_sdk_swf::types::{
     ScheduleActivityTaskDecisionAttributes, TaskList, WorkflowExecution, WorkflowType,
 };
 use aws_sdk_swf::Client;
+
+pub mod sign;
+
+/// Whether every swfd the harness starts runs with auth on (`SWF_E2E_AUTH=1`).
+pub fn auth_by_default() -> bool {
+    std::env::var("SWF_E2E_AUTH").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("on"))
+}
 
 /// How long the harness waits for swfd to bind, become healthy or exit.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
@@ -154,14 +166,52 @@ impl Swfd {
 
     /// Starts swfd with extra command-line arguments (e.g. `["--long-poll-secs", "1"]`).
     pub async fn start_with(args: &[&str]) -> Result<Self> {
+        Self::start_inner(None, &[], args).await
+    }
+
+    /// Starts swfd with auth on: `auth_toml` is written to the configuration file
+    /// ([`Swfd::auth_config_path`]) given as `--auth-config`.
+    pub async fn start_with_auth(auth_toml: &str, args: &[&str]) -> Result<Self> {
+        Self::start_inner(Some(auth_toml), &[], args).await
+    }
+
+    /// [`Swfd::start_with_auth`] with more files next to the configuration (name, content), such
+    /// as the secret files it names.
+    pub async fn start_with_auth_files(
+        auth_toml: &str,
+        files: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Self> {
+        Self::start_inner(Some(auth_toml), files, args).await
+    }
+
+    async fn start_inner(
+        auth_toml: Option<&str>,
+        files: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Self> {
         let root = tempfile::Builder::new()
             .prefix("swfd-e2e-")
             .tempdir()
             .context("creating temp dir")?;
+        for (name, text) in files {
+            std::fs::write(root.path().join(name), text)
+                .with_context(|| format!("writing {name}"))?;
+        }
+        let mut extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let auth_toml = auth_toml.or((auth_by_default()
+            && !extra_args.iter().any(|a| a == "--auth-config"))
+        .then_some(sign::ALLOW_ALL));
+        if let Some(text) = auth_toml {
+            let path = root.path().join("auth.toml");
+            std::fs::write(&path, text).context("writing auth.toml")?;
+            extra_args.push("--auth-config".into());
+            extra_args.push(path.display().to_string());
+        }
         let mut swfd = Swfd {
             child: None,
             root,
-            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_args,
             grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
@@ -200,6 +250,12 @@ impl Swfd {
                 members.clone(),
             ];
             extra.extend(args.iter().map(|s| s.to_string()));
+            if auth_by_default() && !extra.iter().any(|a| a == "--auth-config") {
+                let path = root.path().join("auth.toml");
+                std::fs::write(&path, sign::ALLOW_ALL).context("writing auth.toml")?;
+                extra.push("--auth-config".into());
+                extra.push(path.display().to_string());
+            }
             let mut node = Swfd {
                 child: None,
                 root,
@@ -228,6 +284,25 @@ impl Swfd {
             .await?
             .json()
             .await?)
+    }
+
+    /// The auth configuration file of a swfd started with auth on.
+    pub fn auth_config_path(&self) -> PathBuf {
+        self.root.path().join("auth.toml")
+    }
+
+    /// Replaces the auth configuration file at once (a rename, as a Kubernetes Secret update does);
+    /// swfd reads it again within a second or so.
+    pub fn write_auth_config(&self, text: &str) -> Result<()> {
+        let tmp = self.root.path().join("auth.toml.new");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, self.auth_config_path())?;
+        Ok(())
+    }
+
+    /// Sends SIGHUP (swfd reads its auth configuration again).
+    pub fn sighup(&self) -> Result<()> {
+        self.signal("-HUP")
     }
 
     /// The data directory swfd runs on (kept across [`Swfd::restart`]).
@@ -357,15 +432,17 @@ impl Swfd {
         action: &str,
         body: impl Into<reqwest::Body>,
     ) -> Result<(u16, serde_json::Value)> {
-        let resp = self
-            .http_client
-            .post(format!("{}/", self.endpoint()))
-            .header("X-Amz-Target", format!("{TARGET_PREFIX}{action}"))
-            .header("Content-Type", AMZ_JSON)
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("POST {action}"))?;
+        let body: reqwest::Body = body.into();
+        let bytes = body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+        // Signed as the SDK signs (harmless when auth is off).
+        let resp = signed_post(
+            &self.http_client,
+            &self.endpoint(),
+            &format!("{TARGET_PREFIX}{action}"),
+            bytes,
+        )
+        .await
+        .with_context(|| format!("POST {action}"))?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
         let json = if bytes.is_empty() {
@@ -522,16 +599,51 @@ pub fn parse_listening_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
     }
 }
 
+/// `POST /` of one AWS JSON 1.0 call to `endpoint` (`http://HOST:PORT`) with `X-Amz-Target: target`,
+/// signed as the harness's SDK clients sign (for `states` when the target is a Step Functions one;
+/// harmless when auth is off).
+pub async fn signed_post(
+    http: &reqwest::Client,
+    endpoint: &str,
+    target: &str,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    let endpoint = endpoint.trim_end_matches('/');
+    let host = endpoint.strip_prefix("http://").unwrap_or(endpoint);
+    let headers = vec![
+        ("host".to_string(), host.to_string()),
+        ("content-type".to_string(), AMZ_JSON.to_string()),
+        ("x-amz-target".to_string(), target.to_string()),
+    ];
+    let mut signer = sign::Signer::e2e();
+    if target.starts_with("AWSStepFunctions.") {
+        signer.service = "states".into();
+    }
+    let mut req = http
+        .post(format!("{endpoint}/"))
+        .header("X-Amz-Target", target)
+        .header("Content-Type", AMZ_JSON);
+    for (n, v) in signer.sign(&headers, &body) {
+        req = req.header(n, v);
+    }
+    req.body(body).send().await
+}
+
 /// An SWF client for `endpoint` with region us-east-1 and dummy static credentials.
 pub fn client_for(endpoint: &str) -> Client {
+    client_with_keys(endpoint, sign::E2E_KEY, sign::E2E_SECRET, None)
+}
+
+/// An SWF client for `endpoint` signing with these keys (a temporary key has a session token).
+pub fn client_with_keys(endpoint: &str, key: &str, secret: &str, token: Option<&str>) -> Client {
     let config = aws_sdk_swf::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
-            "AKIDE2E",
-            "e2e-secret",
-            None,
+            key,
+            secret,
+            token.map(str::to_string),
             None,
             "swf-e2e",
         ));
@@ -718,18 +830,15 @@ pub async fn assert_valid_history(
         if let Some(t) = &token {
             body["nextPageToken"] = serde_json::Value::String(t.clone());
         }
-        let page: serde_json::Value = http
-            .post(format!("{}/", endpoint.trim_end_matches('/')))
-            .header(
-                "X-Amz-Target",
-                format!("{TARGET_PREFIX}GetWorkflowExecutionHistory"),
-            )
-            .header("Content-Type", AMZ_JSON)
-            .body(body.to_string())
-            .send()
-            .await?
-            .json()
-            .await?;
+        let page: serde_json::Value = signed_post(
+            &http,
+            endpoint,
+            &format!("{TARGET_PREFIX}GetWorkflowExecutionHistory"),
+            body.to_string().into_bytes(),
+        )
+        .await?
+        .json()
+        .await?;
         let batch: Vec<swf_types::shapes::HistoryEvent> =
             serde_json::from_value(page["events"].clone())
                 .context("history events parse as the model's HistoryEvent")?;

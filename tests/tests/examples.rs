@@ -25,6 +25,7 @@ impl Drop for KillOnDrop {
 async fn run_to_end(bin: &Path, args: &[&str], deadline: Duration) -> Result<String> {
     let mut child = KillOnDrop(
         Command::new(bin)
+            .envs(e2e_keys())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -67,6 +68,7 @@ async fn decider_and_worker_complete_a_workflow() -> Result<()> {
 
     let _worker = KillOnDrop(
         Command::new(&worker)
+            .envs(e2e_keys())
             .args(["--endpoint", &endpoint, "--domain", "demo"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -132,4 +134,12 @@ async fn decider_and_worker_complete_a_workflow() -> Result<()> {
         .context("executionInfo")?;
     assert_eq!(info.close_status(), Some(&CloseStatus::Completed));
     Ok(())
+}
+
+/// The harness's keys, for the example binaries to sign with (swfd may run with auth on).
+fn e2e_keys() -> [(&'static str, &'static str); 2] {
+    [
+        ("AWS_ACCESS_KEY_ID", swf_e2e::sign::E2E_KEY),
+        ("AWS_SECRET_ACCESS_KEY", swf_e2e::sign::E2E_SECRET),
+    ]
 }

@@ -57,7 +57,11 @@ pub fn apply<S: Lookup + ?Sized>(
             scheduled_event_id,
             identity,
         } => ctx.start_activity_task(run_id, *scheduled_event_id, identity.clone()),
-        Op::RespondDecisionTaskCompleted(input) => ctx.respond_decision_task_completed(input),
+        Op::RespondDecisionTaskCompleted(input) => ctx.respond_decision_task_completed(input, &[]),
+        Op::RespondDecisionTaskCompletedChecked {
+            input,
+            not_permitted,
+        } => ctx.respond_decision_task_completed(input, not_permitted),
         Op::RecordActivityTaskHeartbeat(input) => ctx.record_heartbeat(input),
         Op::RespondActivityTaskCompleted(input) => ctx.respond_activity_completed(input),
         Op::RespondActivityTaskFailed(input) => ctx.respond_activity_failed(input),

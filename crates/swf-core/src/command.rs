@@ -58,6 +58,14 @@ pub enum Op {
         identity: Option<String>,
     },
     RespondDecisionTaskCompleted(RespondDecisionTaskCompletedInput),
+    /// RespondDecisionTaskCompleted with decisions the decider's policies do not allow: the leader
+    /// checked them before proposing and names the refused ones by index (in the order of
+    /// `decisions`); each records its `...Failed` event with cause OPERATION_NOT_PERMITTED. Used only
+    /// when some decision is refused, so ordinary entries keep the form above.
+    RespondDecisionTaskCompletedChecked {
+        input: RespondDecisionTaskCompletedInput,
+        not_permitted: Vec<u32>,
+    },
     RecordActivityTaskHeartbeat(RecordActivityTaskHeartbeatInput),
     RespondActivityTaskCompleted(RespondActivityTaskCompletedInput),
     RespondActivityTaskFailed(RespondActivityTaskFailedInput),
@@ -105,6 +113,7 @@ impl Op {
             Op::StartDecisionTask { .. } => "StartDecisionTask",
             Op::StartActivityTask { .. } => "StartActivityTask",
             Op::RespondDecisionTaskCompleted(_) => "RespondDecisionTaskCompleted",
+            Op::RespondDecisionTaskCompletedChecked { .. } => "RespondDecisionTaskCompleted",
             Op::RecordActivityTaskHeartbeat(_) => "RecordActivityTaskHeartbeat",
             Op::RespondActivityTaskCompleted(_) => "RespondActivityTaskCompleted",
             Op::RespondActivityTaskFailed(_) => "RespondActivityTaskFailed",

@@ -21,6 +21,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
     pub(crate) fn respond_decision_task_completed(
         &mut self,
         input: &RespondDecisionTaskCompletedInput,
+        not_permitted: &[u32],
     ) -> Result<Outcome, ReadError> {
         let decisions = input.decisions.as_deref().unwrap_or_default();
         fault!(check_decisions(decisions));
@@ -85,7 +86,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         // own events, and the room their delivery needs in this history.
         let mut deliveries = Vec::new();
         let mut reserved = 0;
-        for decision in decisions {
+        for (index, decision) in decisions.iter().enumerate() {
             if !exec.is_open() {
                 break;
             }
@@ -94,6 +95,10 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 // decisions after it are dropped and the run is terminated (EVENT_LIMIT_EXCEEDED).
                 exec.mark_over_limit();
                 break;
+            }
+            if not_permitted.contains(&(index as u32)) {
+                reschedule |= self.not_permitted(&mut exec, decision, completed);
+                continue;
             }
             let needs_decision =
                 self.decide(&mut exec, decision, completed, unhandled, &mut deliveries)?;

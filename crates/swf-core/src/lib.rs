@@ -16,6 +16,7 @@ mod external;
 pub mod items;
 pub mod limits;
 pub mod memstate;
+mod not_permitted;
 pub mod overlay;
 pub mod query;
 pub mod registry;

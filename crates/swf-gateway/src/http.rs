@@ -1,6 +1,7 @@
 //! Request handling: the SWF call (`Gateway::swf_call`, independent of the transport: target parsing,
 //! the body limit, JSON and model validation, the JSON error format) and the axum routes of everything
-//! else (`/health`, `/ready`, `/cluster/...`).
+//! else (`/health`, `/ready`, `/cluster/...`). With an auth configuration every call is authenticated
+//! first (`authn`), and its caller travels with it to the leader, which authorises it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// Shared state of the gateway.
 pub struct Gateway {
     pub node: Arc<Node>,
+    /// The principals every SWF and Step Functions call must be signed by; `None`: auth is off,
+    /// anyone may call anything.
+    auth: Option<Arc<swf_auth::Auth>>,
     /// Differs between two runs of the process, so request ids are never reused after a restart (the
     /// state machine recognises a call sent again by its request id, see `swf_core::dedup`).
     boot: u64,
@@ -36,12 +40,18 @@ pub struct Gateway {
 impl Gateway {
     /// A gateway in front of `node`.
     pub fn new(node: Arc<Node>) -> Arc<Gateway> {
+        Gateway::with_auth(node, None)
+    }
+
+    /// A gateway in front of `node` that authenticates every call against `auth` (when given).
+    pub fn with_auth(node: Arc<Node>, auth: Option<Arc<swf_auth::Auth>>) -> Arc<Gateway> {
         let boot = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         Arc::new(Gateway {
             node,
+            auth,
             boot,
             requests: AtomicU64::new(0),
         })
@@ -199,18 +209,25 @@ impl SwfReply {
 
 /// `POST /` through axum (only reached for a request target the lean server does not route itself,
 /// e.g. the absolute form `http://host/`).
-async fn swf_call(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Body) -> Response {
+async fn swf_call(
+    State(gw): State<Arc<Gateway>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let head = crate::authn::head_of("POST", path, &headers);
     drop(headers);
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(b) => SwfBody::Bytes(b.to_vec()),
         Err(_) => SwfBody::TooLarge,
     };
-    let reply = gw.swf_call(&target, body).await;
+    let reply = gw.swf_call_signed(&target, Some(head), body).await;
     respond(reply.status(), Bytes::from(reply.body), &reply.request_id)
 }
 
@@ -220,7 +237,30 @@ impl Gateway {
     /// or invalid bodies get their fault without reaching the node; the rest goes to the leader
     /// through the node (on to the leader; a long poll waits there).
     pub async fn swf_call(&self, target: &str, body: SwfBody) -> SwfReply {
+        self.swf_call_signed(target, None, body).await
+    }
+
+    /// [`Gateway::swf_call`] with the request head as received (request line and header fields),
+    /// which SigV4 verification needs when auth is on; the head is dropped once the call is
+    /// authenticated, so a held long poll does not keep it.
+    pub async fn swf_call_signed(
+        &self,
+        target: &str,
+        head: Option<Vec<u8>>,
+        body: SwfBody,
+    ) -> SwfReply {
         let request_id = self.request_id();
+        // Authentication comes first, as at AWS: an unsigned call learns nothing else.
+        let caller = match (&self.auth, &body) {
+            (Some(auth), SwfBody::Bytes(b)) => {
+                match crate::authn::authenticate(auth, head.as_deref(), target, b) {
+                    Ok(c) => Some(c),
+                    Err(f) => return SwfReply::fault(&f, request_id),
+                }
+            }
+            _ => None,
+        };
+        drop(head);
         // The API is decided by the target prefix only, and travels with the call to the leader.
         let (api, action, model) = if let Some(a) = target.strip_prefix(TARGET_PREFIX) {
             (Api::Swf, a, swf_types::model::model())
@@ -248,9 +288,8 @@ impl Gateway {
             return SwfReply::fault(&Fault::unknown_operation(action), request_id);
         }
         let span = tracing::debug_span!("swf", action, api = api.wire(), request_id = %request_id);
-        match self
-            .node
-            .call(api, action, body, &request_id)
+        let call = self.node.call(api, action, body, &request_id);
+        match swf_node::request::with_caller(caller, call)
             .instrument(span)
             .await
         {

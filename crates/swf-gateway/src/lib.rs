@@ -5,8 +5,10 @@
 //! `{"__type": ..., "message": ...}` with the status SWF uses. Also serves `GET /health`, `/ready` and
 //! the `/cluster/...` administration routes (on axum). The HTTP/1.1 server is the project's own
 //! (`h1`), lean enough to hold many idle long polls.
-//! Signatures are not checked yet (any SigV4 signature is accepted).
+//! With an auth configuration (`Gateway::with_auth`) every SWF and Step Functions call must carry a
+//! valid SigV4 signature (`authn`); without one, anyone may call anything.
 
+mod authn;
 mod h1;
 mod http;
 mod serve;

@@ -45,6 +45,14 @@ impl Handler for App {
         fut
     }
 
+    fn swf_signed(&self, target: String, head: Vec<u8>, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+        Box::pin(async move {
+            self.gateway
+                .swf_call_signed(&target, Some(head), body)
+                .await
+        })
+    }
+
     fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
         let routes = self.routes.clone();
         Box::pin(async move {

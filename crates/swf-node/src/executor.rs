@@ -110,7 +110,8 @@ impl Executor {
     async fn write(&self, size: usize, op: Op) -> Result<Reply, Fault> {
         // Runs a decision may start (continue-as-new, children) get ids generated here, on the leader.
         let fresh_ids = match &op {
-            Op::RespondDecisionTaskCompleted(i) => i
+            Op::RespondDecisionTaskCompleted(i)
+            | Op::RespondDecisionTaskCompletedChecked { input: i, .. } => i
                 .decisions
                 .iter()
                 .flatten()
@@ -193,6 +194,8 @@ impl Executor {
         // the model, and the request size.
         let size = input.len();
         let body = swf_types::model::parse_request(action, input)?;
+        // Authorised here too, before anything is proposed (nothing when auth is off).
+        let not_permitted = crate::authorize::swf(&self.reader, action, &body)?;
         let input = &body;
         match a {
             SwfAction::RegisterDomain => self
@@ -219,10 +222,18 @@ impl Executor {
                     other => Err(Fault::internal(format!("unexpected reply {other:?}"))),
                 }
             }
-            SwfAction::RespondDecisionTaskCompleted => self
-                .write(size, Op::RespondDecisionTaskCompleted(parse(input)?))
-                .await
-                .map(|_| empty()),
+            SwfAction::RespondDecisionTaskCompleted => {
+                let input = parse(input)?;
+                let op = if not_permitted.is_empty() {
+                    Op::RespondDecisionTaskCompleted(input)
+                } else {
+                    Op::RespondDecisionTaskCompletedChecked {
+                        input,
+                        not_permitted,
+                    }
+                };
+                self.write(size, op).await.map(|_| empty())
+            }
             SwfAction::RespondActivityTaskCompleted => self
                 .write(size, Op::RespondActivityTaskCompleted(parse(input)?))
                 .await

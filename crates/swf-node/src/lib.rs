@@ -12,6 +12,7 @@
 // traits we implement, so boxing them here would only add conversions.
 #![allow(clippy::result_large_err)]
 
+mod authorize;
 pub mod channel;
 pub mod config;
 pub mod control;

@@ -1,6 +1,7 @@
 //! The context of one client call as it travels between nodes: its request id (so a call sent again
 //! after an attempt that may have been proposed is not applied twice, see `swf_core::dedup`) and the
-//! bound on how often a call may be forwarded looking for the leader.
+//! bound on how often a call may be forwarded looking for the leader, and its authenticated caller
+//! (authorised by the leader, see `authorize`).
 
 use std::future::Future;
 
@@ -25,4 +26,23 @@ pub(crate) fn current_request_id() -> Option<String> {
         .try_with(|id| id.clone())
         .ok()
         .filter(|id| !id.is_empty())
+}
+
+tokio::task_local! {
+    /// The authenticated caller of the call being handled (absent when the gateway that took the
+    /// call has no auth configuration: then anyone may call anything).
+    static CALLER: Option<std::sync::Arc<swf_auth::Caller>>;
+}
+
+/// Runs `fut` (a call on its way to the leader, or executed there) as `caller`.
+pub async fn with_caller<F: Future>(
+    caller: Option<std::sync::Arc<swf_auth::Caller>>,
+    fut: F,
+) -> F::Output {
+    CALLER.scope(caller, fut).await
+}
+
+/// The caller of the call being handled on this task, if it was authenticated.
+pub(crate) fn current_caller() -> Option<std::sync::Arc<swf_auth::Caller>> {
+    CALLER.try_with(|c| c.clone()).ok().flatten()
 }

@@ -396,6 +396,9 @@ impl Router {
             hops,
             request_id: request_id.to_string(),
             api: api.wire().to_string(),
+            caller: crate::request::current_caller()
+                .map(|c| c.to_wire())
+                .unwrap_or_default(),
         });
         // The deadline travels with the call (`grpc-timeout`), so the node it is forwarded through
         // gives up no later than this one.

@@ -41,6 +41,30 @@ impl SwfNode for SwfNodeServer {
         request: Request<ExecuteRequest>,
     ) -> Result<Response<ExecuteResponse>, Status> {
         let req = request.into_inner();
+        // The caller the first node authenticated travels on with the call (a malformed one is
+        // refused: it can only come from a broken or hostile peer).
+        let caller = if req.caller.is_empty() {
+            None
+        } else {
+            match swf_auth::Caller::from_wire(&req.caller) {
+                Ok(c) => Some(std::sync::Arc::new(c)),
+                Err(e) => {
+                    let f = Fault::validation(format!("Malformed caller: {e}"));
+                    return Ok(Response::new(ExecuteResponse {
+                        result: Some(execute_response::Result::Fault(crate::router::proto_fault(
+                            &f,
+                        ))),
+                    }));
+                }
+            }
+        };
+        crate::request::with_caller(caller, self.execute_as(req)).await
+    }
+}
+
+impl SwfNodeServer {
+    /// `Execute` with the caller in scope.
+    async fn execute_as(&self, req: ExecuteRequest) -> Result<Response<ExecuteResponse>, Status> {
         let leader = self.raft.metrics().borrow().current_leader;
         let api = crate::router::Api::from_wire(&req.api);
         let result = if api.is_none() {

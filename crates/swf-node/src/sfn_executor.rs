@@ -99,6 +99,7 @@ impl Executor {
         let n = input.len();
         let body =
             swf_types::model::parse_request_in(swf_types::model::sfn_model(), action, input)?;
+        crate::authorize::sfn(action, &body)?;
         let input = &body;
         let l = &self.limits;
         match a {

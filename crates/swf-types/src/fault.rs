@@ -66,6 +66,18 @@ pub enum FaultKind {
     ResourceNotFound,
     /// Step Functions' `ConflictException`.
     Conflict,
+    /// `MissingAuthenticationTokenException`: a call without an `Authorization` header (auth on).
+    MissingAuthenticationToken,
+    /// `IncompleteSignatureException`: the `Authorization` header or the date lacks something.
+    IncompleteSignature,
+    /// `InvalidSignatureException`: expired, scoped wrong, `host` unsigned, or a mismatch.
+    InvalidSignature,
+    /// `UnrecognizedClientException`: an unknown access key or session token.
+    UnrecognizedClient,
+    /// `ExpiredTokenException`: a temporary key past its expiry.
+    ExpiredToken,
+    /// `AccessDeniedException`: the caller's policies do not allow the call.
+    AccessDenied,
 }
 
 impl FaultKind {
@@ -110,6 +122,12 @@ impl FaultKind {
             FaultKind::SfnTooManyTags => "TooManyTags",
             FaultKind::ResourceNotFound => "ResourceNotFound",
             FaultKind::Conflict => "ConflictException",
+            FaultKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            FaultKind::IncompleteSignature => "IncompleteSignatureException",
+            FaultKind::InvalidSignature => "InvalidSignatureException",
+            FaultKind::UnrecognizedClient => "UnrecognizedClientException",
+            FaultKind::ExpiredToken => "ExpiredTokenException",
+            FaultKind::AccessDenied => "AccessDeniedException",
         }
     }
 
@@ -122,6 +140,7 @@ impl FaultKind {
             | FaultKind::Throttling
             | FaultKind::ServiceUnavailable
             | FaultKind::Internal => "com.amazon.coral.service",
+            k if k.is_auth() => "com.amazon.coral.service",
             k if k.is_sfn() => "com.amazonaws.swf.service.v2.model",
             _ => "com.amazonaws.swf.base.model",
         }
@@ -143,6 +162,22 @@ impl FaultKind {
     }
 
     /// Step Functions' own error shapes.
+    /// Whether this is one of the authentication and authorisation errors AWS's front end returns
+    /// (the same for SWF and Step Functions).
+    pub fn is_auth(self) -> bool {
+        FaultKind::AUTH.contains(&self)
+    }
+
+    /// The authentication and authorisation errors, in the order AWS checks for them.
+    pub const AUTH: [FaultKind; 6] = [
+        FaultKind::MissingAuthenticationToken,
+        FaultKind::IncompleteSignature,
+        FaultKind::InvalidSignature,
+        FaultKind::UnrecognizedClient,
+        FaultKind::ExpiredToken,
+        FaultKind::AccessDenied,
+    ];
+
     pub const SFN: [FaultKind; 21] = [
         FaultKind::ActivityDoesNotExist,
         FaultKind::ActivityLimitExceeded,
@@ -193,6 +228,7 @@ impl FaultKind {
         FaultKind::ALL
             .into_iter()
             .chain(FaultKind::SFN)
+            .chain(FaultKind::AUTH)
             .find(|k| k.code() == code)
     }
 }
@@ -229,6 +265,7 @@ ctor! {
     already_started => WorkflowExecutionAlreadyStarted,
     limit_exceeded => LimitExceeded,
     not_permitted => OperationNotPermitted,
+    access_denied => AccessDenied,
     validation => Validation,
     serialization => Serialization,
     unavailable => ServiceUnavailable,

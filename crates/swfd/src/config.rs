@@ -86,6 +86,11 @@ pub struct Args {
     /// Kubernetes waits 30 by default before it kills).
     #[arg(long, env = "SWFD_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// The auth configuration (TOML: principals, their keys and IAM policies; see docs/security.md).
+    /// With it every SWF and Step Functions call must be signed (SigV4) by a principal whose policies
+    /// allow it; it is read again when it changes and on SIGHUP. Without it anyone may call anything.
+    #[arg(long, env = "SWFD_AUTH_CONFIG")]
+    pub auth_config: Option<PathBuf>,
 }
 
 /// The TOML file: the same settings, kebab-case.
@@ -108,6 +113,7 @@ pub struct FileConfig {
     pub account_id: Option<String>,
     pub member_catch_up_secs: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub auth_config: Option<PathBuf>,
 }
 
 /// The resolved settings.
@@ -131,6 +137,7 @@ pub struct Settings {
     pub account_id: String,
     pub member_catch_up: Duration,
     pub shutdown_grace: Duration,
+    pub auth_config: Option<PathBuf>,
 }
 
 impl Settings {
@@ -217,6 +224,7 @@ impl Settings {
                     .or(file.shutdown_grace_secs)
                     .unwrap_or(20),
             ),
+            auth_config: args.auth_config.clone().or(file.auth_config),
         };
         settings.validate()?;
         Ok(settings)

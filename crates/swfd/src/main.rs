@@ -1,8 +1,9 @@
 //! `swfd`: the SWF service daemon. Parses flags, an optional TOML file and environment variables,
 //! sets up logging, binds the HTTP (SWF JSON) and gRPC (internal) listeners, starts the node and the
-//! gateway, and shuts both down on SIGTERM or SIGINT. `swfd admin ...` administers a running cluster.
+//! gateway (with the auth configuration, if any), and shuts both down on SIGTERM or SIGINT. `swfd admin ...` administers a running cluster.
 
 mod admin;
+mod auth;
 mod config;
 
 use anyhow::Context;
@@ -49,7 +50,8 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|| grpc_addr.to_string());
         tokio::spawn(admin::join(join, node.id, advertised));
     }
-    let gateway = swf_gateway::Gateway::new(node.clone());
+    let auth = auth::start(&settings)?;
+    let gateway = swf_gateway::Gateway::with_auth(node.clone(), auth);
     let app = swf_gateway::router(gateway);
     let stopping = node.clone();
     let grace = settings.shutdown_grace;

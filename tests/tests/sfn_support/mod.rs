@@ -12,7 +12,7 @@ use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use aws_sdk_sfn::Client;
 use serde_json::Value;
-use swf_e2e::{Swfd, AMZ_JSON};
+use swf_e2e::Swfd;
 
 /// The account and region of every ARN swfd makes with its default flags.
 pub const ARN_PREFIX: &str = "arn:aws:states:us-east-1:000000000000:";
@@ -50,14 +50,13 @@ pub fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: st
 
 /// One raw call: status and JSON body.
 pub async fn raw(swfd: &Swfd, action: &str, body: &str) -> Result<(u16, Value)> {
-    let resp = swfd
-        .http()
-        .post(format!("{}/", swfd.endpoint()))
-        .header("X-Amz-Target", format!("AWSStepFunctions.{action}"))
-        .header("Content-Type", AMZ_JSON)
-        .body(body.to_string())
-        .send()
-        .await?;
+    let resp = swf_e2e::signed_post(
+        swfd.http(),
+        &swfd.endpoint(),
+        &format!("AWSStepFunctions.{action}"),
+        body.as_bytes().to_vec(),
+    )
+    .await?;
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await?;
     let json = if bytes.is_empty() {

@@ -721,3 +721,69 @@ fn close_must_be_last_decision_in_list() {
         );
     }
 }
+
+/// Decisions the leader found the decider's policies do not allow (their indexes stamped into the
+/// command): each records its `...Failed` event with OPERATION_NOT_PERMITTED and does nothing else;
+/// the others are carried out; the call succeeds and a new decision task is scheduled.
+#[test]
+fn decisions_the_leader_refused_fail_as_not_permitted() {
+    let checked = |token: String, decisions: Vec<Decision>, not_permitted: Vec<u32>| {
+        Op::RespondDecisionTaskCompletedChecked {
+            input: RespondDecisionTaskCompletedInput {
+                task_token: token,
+                decisions: Some(decisions),
+                ..Default::default()
+            },
+            not_permitted,
+        }
+    };
+    let mut h = H::ready();
+    let run = h.start("w");
+    let token = h.start_decision(&run);
+    let all = vec![
+        schedule("a1"),
+        cancel_activity("a0"),
+        marker("m"),
+        start_timer("t1", "5"),
+        cancel_timer("t0"),
+        signal_decision("other"),
+        cancel_external_decision("other"),
+        start_child("c1"),
+        complete_wf(),
+    ];
+    let n = all.len() as u32;
+    assert_eq!(h.ok(checked(token, all, (0..n).collect())), Reply::Done);
+    let events = h.history(&run);
+    let failed: Vec<Value> = events
+        .iter()
+        .map(attrs)
+        .filter(|a| a.get("cause").is_some())
+        .collect();
+    assert_eq!(failed.len(), n as usize, "{events:#?}");
+    for a in &failed {
+        assert_eq!(a["cause"], "OPERATION_NOT_PERMITTED", "{a}");
+    }
+    assert!(h.rec(&run).is_open());
+    assert_eq!(h.last(&run).event_type, E::DecisionTaskScheduled);
+    for not_there in [
+        E::ActivityTaskScheduled,
+        E::MarkerRecorded,
+        E::TimerStarted,
+        E::StartChildWorkflowExecutionInitiated,
+        E::SignalExternalWorkflowExecutionInitiated,
+        E::WorkflowExecutionCompleted,
+    ] {
+        assert!(!h.types(&run).contains(&not_there), "{not_there:?}");
+    }
+    // Only the timer refused: the marker is recorded, the timer fails.
+    let token = h.start_decision(&run);
+    let ops = vec![marker("m2"), start_timer("t2", "5")];
+    assert_eq!(h.ok(checked(token, ops, vec![1])), Reply::Done);
+    let types = h.types(&run);
+    assert!(types.contains(&E::MarkerRecorded));
+    assert!(!types.contains(&E::TimerStarted));
+    assert_eq!(
+        attrs(&h.last_of(&run, E::StartTimerFailed))["cause"],
+        "OPERATION_NOT_PERMITTED"
+    );
+}

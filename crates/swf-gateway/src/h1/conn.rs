@@ -65,6 +65,11 @@ pub struct Routed {
 pub trait Handler: Send + Sync + 'static {
     /// An SWF call (`POST /`).
     fn swf(&self, target: String, body: SwfBody) -> BoxFuture<'_, SwfReply>;
+    /// An SWF call with its request head as received (what SigV4 signs); without auth, `swf`.
+    fn swf_signed(&self, target: String, head: Vec<u8>, body: SwfBody) -> BoxFuture<'_, SwfReply> {
+        drop(head);
+        self.swf(target, body)
+    }
     /// Any other request.
     fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed>;
     /// How long a request may take to arrive once it has begun.
@@ -225,7 +230,7 @@ impl<H: Handler> Conn<H> {
                 ..
             } = head;
             let persist_ok = match kind {
-                Kind::Swf { target } => {
+                Kind::Swf { target, head } => {
                     let body = match self
                         .read_body_in_time(framing, expect_continue, MAX_BODY)
                         .await?
@@ -236,7 +241,7 @@ impl<H: Handler> Conn<H> {
                     };
                     let complete = matches!(body, SwfBody::Bytes(_));
                     self.buf.release();
-                    let handler = self.handler.swf(target, body);
+                    let handler = self.handler.swf_signed(target, head, body);
                     let Some(reply) = held(&self.stream, &mut self.buf, handler).await else {
                         // The client is gone: its call was dropped (a long poll withdrawn).
                         return Ok(End::Quiet);

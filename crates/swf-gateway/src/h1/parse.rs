@@ -22,8 +22,10 @@ pub enum Framing {
 /// What the request is for.
 #[derive(Debug)]
 pub enum Kind {
-    /// `POST /`: an SWF call, with its `X-Amz-Target` value (`""` when absent or not visible text).
-    Swf { target: String },
+    /// `POST /`: an SWF call, with its `X-Amz-Target` value (`""` when absent or not visible text)
+    /// and the head as received (for SigV4 verification, which signs the request line and headers;
+    /// dropped once the call is authenticated).
+    Swf { target: String, head: Vec<u8> },
     /// Anything else, routed by axum (the body is added once read).
     Other(Box<http::request::Parts>),
 }
@@ -157,6 +159,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, Refusal> {
     let kind = if method == "POST" && (path == "/" || path.starts_with("/?")) {
         Kind::Swf {
             target: target.map(header_text).unwrap_or_default(),
+            head: buf[..len].to_vec(),
         }
     } else {
         Kind::Other(Box::new(other_parts(method, path, http10, req.headers)?))
@@ -257,7 +260,7 @@ mod tests {
         assert_eq!(h.framing, Framing::Length(12));
         assert!(h.keep_alive && !h.http10 && !h.expect_continue);
         match h.kind {
-            Kind::Swf { target } => assert_eq!(target, "SimpleWorkflowService.ListDomains"),
+            Kind::Swf { target, .. } => assert_eq!(target, "SimpleWorkflowService.ListDomains"),
             other => panic!("{other:?}"),
         }
         assert_eq!(&req[h.len..], "{\"a\": \"b\"}..");
@@ -275,7 +278,7 @@ mod tests {
         let h = head(full);
         assert_eq!(h.len, full.len());
         assert_eq!(h.framing, Framing::Chunked);
-        assert!(matches!(h.kind, Kind::Swf { ref target } if target == "T"));
+        assert!(matches!(h.kind, Kind::Swf { ref target, .. } if target == "T"));
     }
 
     #[test]
@@ -405,9 +408,9 @@ mod tests {
     #[test]
     fn target_text() {
         let h = head("POST / HTTP/1.1\r\nX-Amz-Target: a\u{e9}\r\n\r\n");
-        assert!(matches!(h.kind, Kind::Swf { ref target } if target.is_empty()));
+        assert!(matches!(h.kind, Kind::Swf { ref target, .. } if target.is_empty()));
         let h = head("POST / HTTP/1.1\r\n\r\n");
-        assert!(matches!(h.kind, Kind::Swf { ref target } if target.is_empty()));
+        assert!(matches!(h.kind, Kind::Swf { ref target, .. } if target.is_empty()));
         let h = head("PUT / HTTP/1.1\r\n\r\n");
         assert!(matches!(h.kind, Kind::Other(_)));
     }
