@@ -196,7 +196,29 @@ impl Executor {
         let body = swf_types::model::parse_request(action, input)?;
         // Authorised here too, before anything is proposed (nothing when auth is off).
         let not_permitted = crate::authorize::swf(&self.reader, action, &body)?;
-        let input = &body;
+        // Each path boxed on its own: an async fn's future is as large as its largest arm, and a long
+        // poll holds its future for up to a minute, so 10,000 idle polls would each pin the size of
+        // the largest action's state (measured 6.6 KB) instead of the poll's.
+        match a {
+            SwfAction::PollForDecisionTask => {
+                Box::pin(self.poll_for_decision_task(parse(&body)?)).await
+            }
+            SwfAction::PollForActivityTask => {
+                Box::pin(self.poll_for_activity_task(parse(&body)?)).await
+            }
+            _ => Box::pin(self.execute_call(a, action, size, &body, not_permitted)).await,
+        }
+    }
+
+    /// Runs an action that is not a long poll (see [`Executor::execute`]).
+    async fn execute_call(
+        &self,
+        a: SwfAction,
+        action: &str,
+        size: usize,
+        input: &Value,
+        not_permitted: Vec<u32>,
+    ) -> Result<Vec<u8>, Fault> {
         match a {
             SwfAction::RegisterDomain => self
                 .write(size, Op::RegisterDomain(parse(input)?))
@@ -406,8 +428,9 @@ impl Executor {
                 self.read_barrier().await?,
                 &parse(input)?,
             )?),
-            SwfAction::PollForDecisionTask => self.poll_for_decision_task(parse(input)?).await,
-            SwfAction::PollForActivityTask => self.poll_for_activity_task(parse(input)?).await,
+            SwfAction::PollForDecisionTask | SwfAction::PollForActivityTask => Err(
+                Fault::internal("a long poll is dispatched by Executor::execute"),
+            ),
         }
     }
 

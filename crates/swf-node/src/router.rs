@@ -463,28 +463,25 @@ impl Transport for Router {
         call: &'a Call<'a>,
         timeout: Duration,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Fault>> + Send + 'a>> {
-        Box::pin(async move {
-            match self.local.get() {
-                // This node leads: in-process, the same call the gRPC path would make.
-                Some(local) if to == self.node_id => {
-                    local
-                        .execute(call.api, call.action, call.input.clone(), call.request_id)
-                        .await
-                }
-                _ => {
-                    self.send(
-                        call.api,
-                        addr,
-                        call.action,
-                        call.input.clone(),
-                        call.hops,
-                        call.request_id,
-                        timeout,
-                    )
-                    .await
-                }
+        match self.local.get() {
+            // This node leads: in-process, the same call the gRPC path would make. Its future is
+            // boxed on its own, without the gRPC call's larger state (a long poll holds it a minute).
+            Some(local) if to == self.node_id => {
+                local.execute(call.api, call.action, call.input.clone(), call.request_id)
             }
-        })
+            _ => Box::pin(async move {
+                self.send(
+                    call.api,
+                    addr,
+                    call.action,
+                    call.input.clone(),
+                    call.hops,
+                    call.request_id,
+                    timeout,
+                )
+                .await
+            }),
+        }
     }
 }
 

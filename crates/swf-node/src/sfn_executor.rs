@@ -100,7 +100,21 @@ impl Executor {
         let body =
             swf_types::model::parse_request_in(swf_types::model::sfn_model(), action, input)?;
         crate::authorize::sfn(action, &body)?;
-        let input = &body;
+        // Boxed apart, as in `Executor::execute`: a held GetActivityTask keeps only its own state.
+        match a {
+            SfnAction::GetActivityTask => Box::pin(self.get_activity_task(parse(&body)?)).await,
+            _ => Box::pin(self.execute_sfn_call(a, action, n, &body)).await,
+        }
+    }
+
+    /// Runs a Step Functions action that is not a long poll.
+    async fn execute_sfn_call(
+        &self,
+        a: SfnAction,
+        action: &str,
+        n: usize,
+        input: &Value,
+    ) -> Result<Vec<u8>, Fault> {
         let l = &self.limits;
         match a {
             SfnAction::CreateActivity => {
@@ -255,7 +269,9 @@ impl Executor {
                     "truncated": false,
                 }))
             }
-            SfnAction::GetActivityTask => self.get_activity_task(parse(input)?).await,
+            SfnAction::GetActivityTask => Err(Fault::internal(
+                "a long poll is dispatched by Executor::execute_sfn",
+            )),
             // Not served yet (docs/stepfunctions.md): versions, aliases, map runs, redrive, ...
             SfnAction::CreateStateMachineAlias
             | SfnAction::DeleteStateMachineAlias

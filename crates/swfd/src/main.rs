@@ -12,6 +12,12 @@ use tokio::net::TcpListener;
 
 use crate::config::{Args, Settings};
 
+/// jemalloc instead of glibc's malloc, for Rust and (unprefixed) RocksDB's C++: glibc's allocator
+/// took ~19% of the leader's CPU under load (profile of release 1bc7aed, `docs/benchmarks.md`) and
+/// fragments with many idle connections.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
