@@ -954,10 +954,10 @@ mod tests {
         assert_eq!(l.http, "127.0.0.1:40001".parse().unwrap());
         assert_eq!(l.grpc, "127.0.0.1:40002".parse().unwrap());
         assert_eq!(l.admin, "127.0.0.1:40003".parse().unwrap());
-        assert!(parse_listening_line(
-            "swfd listening http=127.0.0.1:40001 grpc=127.0.0.1:40002"
-        )
-        .is_err());
+        assert!(
+            parse_listening_line("swfd listening http=127.0.0.1:40001 grpc=127.0.0.1:40002")
+                .is_err()
+        );
         assert!(parse_listening_line("swfd listening http=127.0.0.1:1").is_err());
         assert!(parse_listening_line("hello").is_err());
     }

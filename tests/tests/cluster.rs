@@ -339,9 +339,14 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() -> anyhow::Result<()> {
 /// its error text.
 fn transfer_leader(node: &Swfd, to: Option<u64>) -> anyhow::Result<Result<Value, String>> {
     let mut cmd = std::process::Command::new(swf_e2e::swfd_bin()?);
-    cmd.args(["admin", "transfer-leader", "--endpoint", &node.admin_endpoint()])
-        .arg("--token-file")
-        .arg(node.admin_token_file());
+    cmd.args([
+        "admin",
+        "transfer-leader",
+        "--endpoint",
+        &node.admin_endpoint(),
+    ])
+    .arg("--token-file")
+    .arg(node.admin_token_file());
     if let Some(to) = to {
         cmd.args(["--to", &to.to_string()]);
     }

@@ -185,7 +185,11 @@ async fn idle_keep_alive_connections_are_closed_and_held_polls_are_not() -> Resu
         closed_within(&mut idle, Duration::from_secs(10)).await,
         "an idle connection stays open"
     );
-    assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t.elapsed()
+    );
 
     // A poll held for 3 s (longer than the idle timeout) is answered, and the connection goes on.
     let poll = request(
@@ -230,7 +234,8 @@ async fn a_client_that_does_not_read_its_answers_is_dropped_after_the_write_time
     // The server fills the socket, then its write times out and the connection is dropped.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let mut answers = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut answers)).await;
+    let read =
+        tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut answers)).await;
     ensure!(read.is_ok(), "the connection was not dropped");
     let count = answers.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
     assert!(count < 400, "all {count} answers were written");

@@ -119,7 +119,8 @@ async fn ten_thousand_idle_tls_polls() -> anyhow::Result<()> {
     .await?;
     let config = std::sync::Arc::new(client_config(&ca.pem(), None)?);
     // The domain, over TLS (the SDK here has no TLS stack).
-    let register = json!({"name": "idle", "workflowExecutionRetentionPeriodInDays": "1"}).to_string();
+    let register =
+        json!({"name": "idle", "workflowExecutionRetentionPeriodInDays": "1"}).to_string();
     let mut s = connect(swfd.http_addr(), "localhost", &config).await?;
     s.write_all(
         format!(
@@ -132,7 +133,11 @@ async fn ten_thousand_idle_tls_polls() -> anyhow::Result<()> {
     .await?;
     let mut answer = Vec::new();
     let _ = tokio::io::AsyncReadExt::read_to_end(&mut s, &mut answer).await;
-    anyhow::ensure!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    anyhow::ensure!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     let pid = swfd.pid().expect("running");
     let before = rss_kb(pid);
     let fds_before = open_fds(pid);
@@ -169,7 +174,11 @@ async fn ten_thousand_idle_tls_polls() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    while swfd.cluster_status().await?["pollers"].as_u64().unwrap_or(0) < 10_000 {
+    while swfd.cluster_status().await?["pollers"]
+        .as_u64()
+        .unwrap_or(0)
+        < 10_000
+    {
         anyhow::ensure!(tokio::time::Instant::now() < deadline, "polls not all held");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

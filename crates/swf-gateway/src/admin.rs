@@ -248,7 +248,10 @@ impl Handler for AdminApp {
                 match verdict {
                     AdminVerdict::Allowed => {}
                     AdminVerdict::Missing => {
-                        tracing::warn!(path = parts.uri.path(), "admin call without a credential refused");
+                        tracing::warn!(
+                            path = parts.uri.path(),
+                            "admin call without a credential refused"
+                        );
                         return refusal(
                             401,
                             "MissingAuthenticationTokenException",
@@ -362,7 +365,10 @@ mod tests {
             (None, AdminVerdict::Missing),
             (Some("Basic abc"), AdminVerdict::Missing),
             (Some("Bearer 0123456789abcdef-one"), AdminVerdict::Allowed),
-            (Some("bearer   0123456789abcdef-one "), AdminVerdict::Allowed),
+            (
+                Some("bearer   0123456789abcdef-one "),
+                AdminVerdict::Allowed,
+            ),
             (
                 Some("Bearer 0123456789abcdef-onf"),
                 AdminVerdict::Denied("wrong admin token".into()),

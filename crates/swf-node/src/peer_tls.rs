@@ -127,7 +127,9 @@ impl AllowedPeers {
             {
                 Ok(_) => return Ok(()),
                 // A wrong name says less than a bad chain or an expired certificate: keep the latter.
-                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName)) => {
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName,
+                )) => {
                     refusal.get_or_insert(rustls::Error::InvalidCertificate(
                         rustls::CertificateError::NotValidForName,
                     ));

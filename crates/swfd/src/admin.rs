@@ -92,7 +92,9 @@ fn client(token: &str) -> anyhow::Result<reqwest::Client> {
         .context("the admin token is not valid header text")?;
     value.set_sensitive(true);
     headers.insert(reqwest::header::AUTHORIZATION, value);
-    Ok(reqwest::Client::builder().default_headers(headers).build()?)
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }
 
 async fn get_status(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<Value> {

@@ -236,7 +236,11 @@ impl Settings {
                 file.request_timeout_secs,
                 defaults.request,
             ),
-            idle: secs(args.idle_timeout_secs, file.idle_timeout_secs, defaults.idle),
+            idle: secs(
+                args.idle_timeout_secs,
+                file.idle_timeout_secs,
+                defaults.idle,
+            ),
             write: secs(
                 args.write_timeout_secs,
                 file.write_timeout_secs,

@@ -355,7 +355,10 @@ impl<S: Stream, H: Handler> Conn<S, H> {
                         let deadline = *self
                             .deadline
                             .get_or_insert_with(|| Instant::now() + timeout);
-                        match timeout_at(deadline, self.buf.fill(&mut self.stream)).await {
+                        // Boxed, like the idle wait below: a timer in the connection's own future
+                        // would enlarge every held poll.
+                        let read = Box::pin(timeout_at(deadline, self.buf.fill(&mut self.stream)));
+                        match read.await {
                             Ok(Ok(0)) => return Ok(None),
                             Ok(read) => read?,
                             Err(_) => return Ok(Some(Err(TIMED_OUT))),
@@ -370,8 +373,9 @@ impl<S: Stream, H: Handler> Conn<S, H> {
                 }
                 self.buf.release();
                 let idle = self.handler.idle_timeout();
+                let read = Box::pin(timeout(idle, self.buf.fill(&mut self.stream)));
                 tokio::select! {
-                    read = timeout(idle, self.buf.fill(&mut self.stream)) => match read {
+                    read = read => match read {
                         Ok(Ok(0)) => return Ok(None),
                         Ok(read) => read?,
                         // Idle for too long: closed quietly (nothing was asked).
@@ -488,7 +492,8 @@ impl<S: Stream, H: Handler> Conn<S, H> {
     /// Writes `a` then `b` and flushes, within the write timeout (past it the connection is dropped).
     async fn write(&mut self, a: &[u8], b: &[u8]) -> io::Result<()> {
         let limit = self.handler.write_timeout();
-        match timeout(limit, write_two(&mut self.stream, a, b)).await {
+        // Boxed: the timer would otherwise enlarge the connection's future, held polls included.
+        match Box::pin(timeout(limit, write_two(&mut self.stream, a, b))).await {
             Ok(done) => done,
             Err(_) => Err(io::ErrorKind::TimedOut.into()),
         }
