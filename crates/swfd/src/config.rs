@@ -454,6 +454,75 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The transport flags: pairs go together, and the file's keys are those of the flags.
+    #[test]
+    fn transport_settings() {
+        let resolve = |args: &[&str]| {
+            let mut all = vec!["swfd"];
+            all.extend_from_slice(args);
+            Settings::resolve(&Args::parse_from(all))
+        };
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.admin_addr, "127.0.0.1:7952");
+        assert!(s.tls.is_none() && s.peer_tls.is_none());
+        assert_eq!(
+            s.admin_token_path(),
+            PathBuf::from("swfd-data").join("admin-token")
+        );
+        let peer = [
+            "--peer-ca",
+            "ca.pem",
+            "--peer-cert",
+            "c.pem",
+            "--peer-key",
+            "k.pem",
+            "--peer-allowed-names",
+            " swfd-peer, *.swfd.svc ,",
+        ];
+        let s = resolve(&peer).unwrap();
+        let files = s.peer_tls.unwrap();
+        assert_eq!(files.allowed_names, vec!["swfd-peer", "*.swfd.svc"]);
+        for bad in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"][..],
+            &peer[..6],
+            &["--peer-allowed-names", "x"][..],
+            &[
+                "--peer-ca",
+                "a",
+                "--peer-cert",
+                "b",
+                "--peer-key",
+                "c",
+                "--peer-allowed-names",
+                " , ",
+            ][..],
+            &["--max-connections", "0"][..],
+            &["--idle-timeout-secs", "0"][..],
+            &["--write-timeout-secs", "0"][..],
+        ] {
+            assert!(resolve(bad).is_err(), "{bad:?}");
+        }
+        let s = resolve(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--idle-timeout-secs",
+            "5",
+            "--admin-token-file",
+            "/etc/t",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.tls,
+            Some((PathBuf::from("c.pem"), PathBuf::from("k.pem")))
+        );
+        assert_eq!(s.timeouts.idle, Duration::from_secs(5));
+        assert_eq!(s.timeouts.write, Duration::from_secs(30));
+        assert_eq!(s.admin_token_path(), PathBuf::from("/etc/t"));
+    }
+
     #[test]
     fn initial_members_parse() {
         let m = parse_members("1=127.0.0.1:7951, 2=127.0.0.2:7951,3=node-3:7951").unwrap();
