@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 SWFD_BIN = os.environ.get("SWFD_BIN", str(REPO / "target" / "debug" / "swfd"))
 STARTUP_DEADLINE = 60.0
 POLL_INTERVAL = 0.02
-LISTENING = re.compile(r"^swfd listening http=(\S+) grpc=(\S+)$")
+LISTENING = re.compile(r"^swfd listening http=(\S+) grpc=(\S+)(?: admin=(\S+))?$")
 
 # Placeholder credentials: swfd accepts any signature.
 DUMMY_ENV = {

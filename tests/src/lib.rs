@@ -12,6 +12,11 @@
 //! the binaries `cargo test --workspace` just built, so no second build with other features happens);
 //! otherwise `cargo build -p swfd --bin swfd` is run once per test binary and the result is taken from
 //! the target directory this test binary lives in.
+//!
+//! Every node gets an admin listener on an ephemeral port and the admin token [`ADMIN_TOKEN`];
+//! [`certs`] makes certificates for the TLS tests.
+
+pub mod certs;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -46,6 +51,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 pub const TARGET_PREFIX: &str = "SimpleWorkflowService.";
 /// The content type of the AWS JSON 1.0 protocol.
 pub const AMZ_JSON: &str = "application/x-amz-json-1.0";
+/// The admin token every node started by the harness has (`--admin-token-file`), so a node started
+/// with `--join` can join any other.
+pub const ADMIN_TOKEN: &str = "swfd-e2e-admin-token-0123456789";
 
 /// Runs `cargo build -p <package> --bin <bin>...` (with `$CARGO`, as set by `cargo test`).
 fn cargo_build(package: &str, bins: &[&str]) -> Result<()> {
@@ -155,6 +163,7 @@ pub struct Swfd {
     grpc_arg: String,
     http: SocketAddr,
     grpc: SocketAddr,
+    admin: SocketAddr,
     http_client: reqwest::Client,
 }
 
@@ -162,6 +171,27 @@ impl Swfd {
     /// Starts swfd on a fresh data directory with default options and ephemeral ports.
     pub async fn start() -> Result<Self> {
         Self::start_with(&[]).await
+    }
+
+    /// Starts swfd with extra command-line arguments without waiting for it to serve (for a node
+    /// that is not expected to, e.g. one whose `--join` must fail).
+    pub fn launch_with(args: &[&str]) -> Result<Self> {
+        let root = tempfile::Builder::new()
+            .prefix("swfd-e2e-")
+            .tempdir()
+            .context("creating temp dir")?;
+        let mut swfd = Swfd {
+            child: None,
+            root,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            grpc_arg: "127.0.0.1:0".into(),
+            http: ([127, 0, 0, 1], 0).into(),
+            grpc: ([127, 0, 0, 1], 0).into(),
+            admin: ([127, 0, 0, 1], 0).into(),
+            http_client: reqwest::Client::new(),
+        };
+        swfd.launch()?;
+        Ok(swfd)
     }
 
     /// Starts swfd with extra command-line arguments (e.g. `["--long-poll-secs", "1"]`).
@@ -215,6 +245,7 @@ impl Swfd {
             grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
+            admin: ([127, 0, 0, 1], 0).into(),
             http_client: reqwest::Client::new(),
         };
         swfd.spawn().await?;
@@ -263,6 +294,7 @@ impl Swfd {
                 grpc_arg: format!("127.0.0.1:{port}"),
                 http: ([127, 0, 0, 1], 0).into(),
                 grpc: ([127, 0, 0, 1], 0).into(),
+                admin: ([127, 0, 0, 1], 0).into(),
                 http_client: reqwest::Client::new(),
             };
             // A member is healthy only once a majority runs: start all, then wait.
@@ -275,15 +307,51 @@ impl Swfd {
         Ok(nodes)
     }
 
-    /// This node's view of the cluster (`GET /cluster/status`).
+    /// This node's view of the cluster (`GET /cluster/status` on the admin listener).
     pub async fn cluster_status(&self) -> Result<serde_json::Value> {
-        Ok(self
+        let (status, body) = self.admin_get("/cluster/status").await?;
+        if status != 200 {
+            bail!("GET /cluster/status: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    /// `GET path` on the admin listener with the admin token: the status and the body as JSON
+    /// (`Null` if it is not JSON).
+    pub async fn admin_get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
+        let resp = self
             .http_client
-            .get(format!("{}/cluster/status", self.endpoint()))
+            .get(format!("{}{path}", self.admin_endpoint()))
+            .bearer_auth(ADMIN_TOKEN)
             .send()
-            .await?
-            .json()
-            .await?)
+            .await
+            .with_context(|| format!("GET {path} (admin)"))?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// `POST path` with a JSON body on the admin listener with the admin token: the status and the
+    /// body as JSON (`Null` if it is not JSON).
+    pub async fn admin_post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, serde_json::Value)> {
+        let resp = self
+            .http_client
+            .post(format!("{}{path}", self.admin_endpoint()))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {path} (admin)"))?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// The admin token file the node was started with.
+    pub fn admin_token_file(&self) -> PathBuf {
+        self.root.path().join("admin-token")
     }
 
     /// The auth configuration file of a swfd started with auth on.
@@ -332,10 +400,14 @@ impl Swfd {
             .append(true)
             .open(self.log_path())
             .context("opening swfd.log")?;
+        std::fs::write(self.admin_token_file(), format!("{ADMIN_TOKEN}\n"))
+            .context("writing the admin token file")?;
         let mut child = Command::new(&bin)
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", &self.grpc_arg])
+            .args(["--admin-addr", "127.0.0.1:0", "--admin-token-file"])
+            .arg(self.admin_token_file())
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -344,7 +416,7 @@ impl Swfd {
             .with_context(|| format!("spawning {}", bin.display()))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         self.child = Some(child);
-        let (http, grpc) = match read_listening_line(stdout) {
+        let listening = match read_listening_line(stdout) {
             Ok(addrs) => addrs,
             Err(e) => {
                 let status = self.kill9();
@@ -354,12 +426,14 @@ impl Swfd {
                 );
             }
         };
-        self.http = http;
-        self.grpc = grpc;
+        self.http = listening.http;
+        self.grpc = listening.grpc;
+        self.admin = listening.admin;
         Ok(())
     }
 
-    /// Waits for `GET /health` to answer 200.
+    /// Waits for `GET /health` (on the admin listener, plaintext whatever the SWF endpoint speaks)
+    /// to answer 200.
     async fn await_healthy(&mut self) -> Result<()> {
         if let Err(e) = self.wait_healthy().await {
             let status = self.kill9();
@@ -372,7 +446,7 @@ impl Swfd {
     }
 
     async fn wait_healthy(&mut self) -> Result<()> {
-        let url = format!("{}/health", self.endpoint());
+        let url = format!("{}/health", self.admin_endpoint());
         let client = self.http_client.clone();
         let end = Instant::now() + STARTUP_DEADLINE;
         loop {
@@ -403,6 +477,16 @@ impl Swfd {
     /// The bound HTTP address.
     pub fn http_addr(&self) -> SocketAddr {
         self.http
+    }
+
+    /// `http://127.0.0.1:PORT` of the admin listener.
+    pub fn admin_endpoint(&self) -> String {
+        format!("http://{}", self.admin)
+    }
+
+    /// The bound admin address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
     }
 
     /// The bound gRPC address.
@@ -543,9 +627,17 @@ impl Drop for Swfd {
     }
 }
 
-/// Reads swfd's stdout until `swfd listening http=IP:PORT grpc=IP:PORT`, then keeps draining it in
-/// the background so the process never blocks on a full pipe.
-fn read_listening_line(stdout: impl Read + Send + 'static) -> Result<(SocketAddr, SocketAddr)> {
+/// The addresses swfd announces it listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listening {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub admin: SocketAddr,
+}
+
+/// Reads swfd's stdout until `swfd listening http=IP:PORT grpc=IP:PORT admin=IP:PORT`, then keeps
+/// draining it in the background so the process never blocks on a full pipe.
+fn read_listening_line(stdout: impl Read + Send + 'static) -> Result<Listening> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
@@ -574,13 +666,19 @@ fn read_listening_line(stdout: impl Read + Send + 'static) -> Result<(SocketAddr
         .map_err(|_| anyhow!("no `swfd listening` line within {STARTUP_DEADLINE:?}"))?
 }
 
-/// Parses `swfd listening http=IP:PORT grpc=IP:PORT`.
-pub fn parse_listening_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
+/// Parses `swfd listening http=IP:PORT grpc=IP:PORT admin=IP:PORT`.
+pub fn parse_listening_line(line: &str) -> Result<Listening> {
     let rest = line
         .strip_prefix("swfd listening ")
         .with_context(|| format!("not a listening line: {line:?}"))?;
-    let (mut http, mut grpc) = (None, None);
+    let (mut http, mut grpc, mut admin) = (None, None, None);
     for part in rest.split_whitespace() {
+        if let Some(v) = part.strip_prefix("admin=") {
+            admin = Some(
+                v.parse::<SocketAddr>()
+                    .with_context(|| format!("bad admin address {v:?}"))?,
+            );
+        }
         if let Some(v) = part.strip_prefix("http=") {
             http = Some(
                 v.parse::<SocketAddr>()
@@ -593,9 +691,9 @@ pub fn parse_listening_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
             );
         }
     }
-    match (http, grpc) {
-        (Some(h), Some(g)) => Ok((h, g)),
-        _ => bail!("listening line lacks http= or grpc=: {line:?}"),
+    match (http, grpc, admin) {
+        (Some(http), Some(grpc), Some(admin)) => Ok(Listening { http, grpc, admin }),
+        _ => bail!("listening line lacks http=, grpc= or admin=: {line:?}"),
     }
 }
 
@@ -958,11 +1056,17 @@ mod tests {
 
     #[test]
     fn parses_the_listening_line() {
-        let (http, grpc) =
+        let l = parse_listening_line(
+            "swfd listening http=127.0.0.1:40001 grpc=127.0.0.1:40002 admin=127.0.0.1:40003",
+        )
+        .unwrap();
+        assert_eq!(l.http, "127.0.0.1:40001".parse().unwrap());
+        assert_eq!(l.grpc, "127.0.0.1:40002".parse().unwrap());
+        assert_eq!(l.admin, "127.0.0.1:40003".parse().unwrap());
+        assert!(
             parse_listening_line("swfd listening http=127.0.0.1:40001 grpc=127.0.0.1:40002")
-                .unwrap();
-        assert_eq!(http, "127.0.0.1:40001".parse().unwrap());
-        assert_eq!(grpc, "127.0.0.1:40002".parse().unwrap());
+                .is_err()
+        );
         assert!(parse_listening_line("swfd listening http=127.0.0.1:1").is_err());
         assert!(parse_listening_line("hello").is_err());
     }

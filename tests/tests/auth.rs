@@ -518,13 +518,8 @@ async fn duplicate_folded_and_changed_headers() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
     let swfd = start(&[]).await?;
-    let before: serde_json::Value = swfd
-        .http()
-        .get(format!("{}/cluster/digest", swfd.endpoint()))
-        .send()
-        .await?
-        .json()
-        .await?;
+    // The digest is on the admin listener (docs/security.md, Transport).
+    let (_, before) = swfd.admin_get("/cluster/digest").await?;
     let body = json!({"name": "never", "workflowExecutionRetentionPeriodInDays": "1"});
     // Unsigned, badly signed, unknown key, expired key, denied by policy.
     call_with(
@@ -577,13 +572,7 @@ async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
     for _ in 0..5 {
         counted();
     }
-    let after: serde_json::Value = swfd
-        .http()
-        .get(format!("{}/cluster/digest", swfd.endpoint()))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let (_, after) = swfd.admin_get("/cluster/digest").await?;
     assert_eq!(before, after, "a refused call changed the state or the log");
     let (_, domains) = swfd
         .raw_call("ListDomains", r#"{"registrationStatus":"REGISTERED"}"#)

@@ -166,7 +166,7 @@ async fn members_join_and_leave_under_load() -> anyhow::Result<()> {
         "--node-id",
         "4",
         "--join",
-        &nodes[0].endpoint(),
+        &nodes[0].admin_endpoint(),
         "--long-poll-secs",
         "2",
     ])
@@ -185,7 +185,9 @@ async fn members_join_and_leave_under_load() -> anyhow::Result<()> {
             "admin",
             "remove",
             "--endpoint",
-            &nodes[0].endpoint(),
+            &nodes[0].admin_endpoint(),
+            "--token-file",
+            nodes[0].admin_token_file().to_str().unwrap(),
             "--node-id",
             "2",
         ])
@@ -198,7 +200,9 @@ async fn members_join_and_leave_under_load() -> anyhow::Result<()> {
     let status = wait_voters(&nodes[0], &[1, 3, 4]).await?;
     assert!(status["members"].get("2").is_none(), "{status}");
     let listed = std::process::Command::new(swf_e2e::swfd_bin()?)
-        .args(["admin", "members", "--endpoint", &joining.endpoint()])
+        .args(["admin", "members", "--endpoint", &joining.admin_endpoint()])
+        .arg("--token-file")
+        .arg(joining.admin_token_file())
         .output()?;
     let members: Value = serde_json::from_slice(&listed.stdout)?;
     assert_eq!(members.as_array().map(Vec::len), Some(3), "{members}");
@@ -331,11 +335,18 @@ async fn a_node_far_behind_catches_up_from_a_snapshot() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `swfd admin transfer-leader --endpoint <endpoint> [--to <to>]`; returns its parsed output or
+/// Runs `swfd admin transfer-leader --endpoint <node's admin endpoint> [--to <to>]`; returns its parsed output or
 /// its error text.
-fn transfer_leader(endpoint: &str, to: Option<u64>) -> anyhow::Result<Result<Value, String>> {
+fn transfer_leader(node: &Swfd, to: Option<u64>) -> anyhow::Result<Result<Value, String>> {
     let mut cmd = std::process::Command::new(swf_e2e::swfd_bin()?);
-    cmd.args(["admin", "transfer-leader", "--endpoint", endpoint]);
+    cmd.args([
+        "admin",
+        "transfer-leader",
+        "--endpoint",
+        &node.admin_endpoint(),
+    ])
+    .arg("--token-file")
+    .arg(node.admin_token_file());
     if let Some(to) = to {
         cmd.args(["--to", &to.to_string()]);
     }
@@ -389,7 +400,7 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
 
     // Through a node that is not the leader, to a named node.
     let via = (target % 3) as usize; // neither necessarily leader nor target: any node works
-    let out = transfer_leader(&nodes[via].endpoint(), Some(target))?
+    let out = transfer_leader(&nodes[via], Some(target))?
         .map_err(|e| anyhow::anyhow!("transfer-leader --to {target}: {e}"))?;
     assert_eq!(out["leader_id"].as_u64(), Some(target), "{out}");
     assert_eq!(out["previous_leader_id"].as_u64(), Some(leader), "{out}");
@@ -400,7 +411,7 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Without --to: leadership moves off the current leader, to another voter.
-    let out = transfer_leader(&nodes[old_ix].endpoint(), None)?
+    let out = transfer_leader(&nodes[old_ix], None)?
         .map_err(|e| anyhow::anyhow!("transfer-leader: {e}"))?;
     let third = out["leader_id"].as_u64().expect("leader_id");
     assert_ne!(third, target, "{out}");
@@ -408,7 +419,7 @@ async fn transfer_leader_moves_leadership_under_writes() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Not a member: refused with a clear error, leadership unchanged.
-    let refused = transfer_leader(&nodes[0].endpoint(), Some(9))?;
+    let refused = transfer_leader(&nodes[0], Some(9))?;
     let err = refused.expect_err("a transfer to a non-member must fail");
     assert!(err.contains("not a voter"), "{err}");
     assert_eq!(agreed_leader(&all, None).await?, third);

@@ -12,14 +12,7 @@ use swf_e2e::{swfd_bin, Swfd};
 
 /// POSTs an admin change; returns the status and the JSON answer.
 async fn admin(node: &Swfd, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
-    let resp = node
-        .http()
-        .post(format!("{}{path}", node.endpoint()))
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status().as_u16();
-    Ok((status, resp.json().await.unwrap_or(Value::Null)))
+    node.admin_post(path, &body).await
 }
 
 fn ids(v: &Value) -> Vec<u64> {
@@ -127,10 +120,11 @@ async fn adding_a_node_that_is_not_there_fails_and_the_cluster_keeps_serving() -
 #[tokio::test]
 async fn one_change_at_a_time_and_removing_the_learner_aborts_a_stuck_add() -> anyhow::Result<()> {
     let node = Swfd::start_with(&["--member-catch-up-secs", "120"]).await?;
-    let (endpoint, http) = (node.endpoint(), node.http().clone());
+    let (endpoint, http) = (node.admin_endpoint(), node.http().clone());
     let add = tokio::spawn(async move {
         let resp = http
             .post(format!("{endpoint}/cluster/members"))
+            .bearer_auth(swf_e2e::ADMIN_TOKEN)
             .json(&json!({"node_id": 9, "addr": "127.0.0.1:9"}))
             .send()
             .await?;
@@ -220,11 +214,12 @@ async fn sigterm_stops_a_stuck_node_and_recover_brings_back_a_lost_quorum() -> a
     let before = nodes[leader].cluster_status().await?["last_log_index"]
         .as_u64()
         .unwrap_or(0);
-    let (endpoint, http) = (nodes[leader].endpoint(), nodes[leader].http().clone());
+    let (endpoint, http) = (nodes[leader].admin_endpoint(), nodes[leader].http().clone());
     // A membership change waits for its entry to commit (an SWF call would be refused once the
     // leader sees it has lost the majority; an admin change is not).
     let stuck = tokio::spawn(async move {
         http.post(format!("{endpoint}/cluster/members"))
+            .bearer_auth(swf_e2e::ADMIN_TOKEN)
             .json(&json!({"node_id": 9, "addr": "127.0.0.1:9"}))
             .send()
             .await

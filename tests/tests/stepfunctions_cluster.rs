@@ -172,13 +172,7 @@ async fn leader_killed_mid_execution_loses_nothing() -> anyhow::Result<()> {
     loop {
         let mut digests = Vec::new();
         for n in &nodes {
-            let d: Value = n
-                .http()
-                .get(format!("{}/cluster/digest", n.endpoint()))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let (_, d) = n.admin_get("/cluster/digest").await?;
             digests.push(d);
         }
         let same = digests.iter().all(|d| {
@@ -321,13 +315,7 @@ async fn a_node_far_behind_catches_up_step_functions_from_a_snapshot() -> anyhow
     loop {
         let mut digests = Vec::new();
         for n in &nodes {
-            let d: Value = n
-                .http()
-                .get(format!("{}/cluster/digest", n.endpoint()))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let (_, d) = n.admin_get("/cluster/digest").await?;
             digests.push(d);
         }
         if digests.iter().all(|d| {

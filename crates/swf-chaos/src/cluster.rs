@@ -14,6 +14,8 @@ use crate::net::{self, NetMode};
 
 const HTTP_PORT: u16 = 7950;
 const GRPC_PORT: u16 = 7951;
+/// The admin listener of each node (on the node's own address, so the runner reaches it).
+const ADMIN_PORT: u16 = 7952;
 
 /// One node's process and addresses.
 pub struct NodeProc {
@@ -21,6 +23,8 @@ pub struct NodeProc {
     pub id: usize,
     pub http: String,
     pub grpc: String,
+    /// The admin listener (`/cluster/...`).
+    pub admin: String,
     pub data_dir: PathBuf,
     pub log: PathBuf,
     pub child: Option<Child>,
@@ -36,6 +40,9 @@ pub struct Cluster {
     pub nodes: Vec<NodeProc>,
     pub long_poll_secs: u64,
     http: reqwest::Client,
+    /// The admin token every node is started with (`--admin-token-file`).
+    pub token: String,
+    token_file: PathBuf,
 }
 
 impl Cluster {
@@ -54,6 +61,7 @@ impl Cluster {
                 id,
                 http: format!("{ip}:{HTTP_PORT}"),
                 grpc: format!("{ip}:{GRPC_PORT}"),
+                admin: format!("{ip}:{ADMIN_PORT}"),
                 data_dir: work_dir.join(format!("node{id}")),
                 log: work_dir.join(format!("node{id}.log")),
                 child: None,
@@ -61,7 +69,20 @@ impl Cluster {
                 removed: false,
             });
         }
+        let token = format!(
+            "chaos-admin-{:x}-{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        );
+        let token_file = work_dir.join("admin-token");
+        std::fs::create_dir_all(work_dir)?;
+        std::fs::write(&token_file, format!("{token}\n"))?;
         let mut cluster = Cluster {
+            token,
+            token_file,
             mode,
             swfd: swfd.to_path_buf(),
             nodes,
@@ -95,7 +116,7 @@ impl Cluster {
     }
 
     /// Starts node `i`'s process (a restart keeps its data); `join` makes a pristine node join
-    /// through that HTTP endpoint instead of using the initial members.
+    /// through that admin endpoint instead of using the initial members.
     pub fn spawn(&mut self, i: usize, join: Option<String>) -> anyhow::Result<()> {
         let members = self.initial_members();
         let node = &mut self.nodes[i];
@@ -110,6 +131,10 @@ impl Cluster {
             node.http.clone(),
             "--grpc-addr".into(),
             node.grpc.clone(),
+            "--admin-addr".into(),
+            node.admin.clone(),
+            "--admin-token-file".into(),
+            self.token_file.display().to_string(),
             "--long-poll-secs".into(),
             self.long_poll_secs.to_string(),
             "--snapshot-every".into(),
@@ -181,10 +206,16 @@ impl Cluster {
         Ok(())
     }
 
-    /// GET a node's JSON endpoint.
+    /// GET a node's JSON admin endpoint.
     pub async fn get_json(&self, i: usize, path: &str) -> Option<Value> {
-        let url = format!("http://{}{}", self.nodes[i].http, path);
-        let resp = self.http.get(url).send().await.ok()?;
+        let url = format!("http://{}{}", self.nodes[i].admin, path);
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .ok()?;
         if !resp.status().is_success() {
             return None;
         }
@@ -235,10 +266,11 @@ impl Cluster {
         let via = (0..self.nodes.len())
             .find(|&j| j != i && self.is_running(j) && !self.nodes[j].paused)
             .ok_or("no other node to ask")?;
-        let url = format!("http://{}/cluster/members/remove", self.nodes[via].http);
+        let url = format!("http://{}/cluster/members/remove", self.nodes[via].admin);
         let body = serde_json::json!({"node_id": self.nodes[i].id});
         let resp = reqwest::Client::new()
             .post(url)
+            .bearer_auth(&self.token)
             .timeout(Duration::from_secs(15))
             .json(&body)
             .send()
@@ -273,9 +305,10 @@ impl Cluster {
 
     /// `swfd admin transfer-leader` to node `to`, asked of node `via`.
     pub fn transfer_leader(&self, via: usize, to: usize) -> Result<String, String> {
-        let endpoint = format!("http://{}", self.nodes[via].http);
+        let endpoint = format!("http://{}", self.nodes[via].admin);
         let id = self.nodes[to].id.to_string();
         let swfd = self.swfd.display().to_string();
+        let token_file = self.token_file.display().to_string();
         net::run(
             &swfd,
             &[
@@ -283,6 +316,8 @@ impl Cluster {
                 "transfer-leader",
                 "--endpoint",
                 &endpoint,
+                "--token-file",
+                &token_file,
                 "--to",
                 &id,
             ],
@@ -304,14 +339,17 @@ impl Drop for Cluster {
     }
 }
 
-/// POSTs a JSON admin call; returns the HTTP status and the body, or why it was not answered.
+/// POSTs a JSON admin call with the admin `token`; returns the HTTP status and the body, or why it
+/// was not answered.
 pub async fn post_json(
     url: String,
+    token: String,
     body: Value,
     timeout: Duration,
 ) -> Result<(u16, String), String> {
     let resp = reqwest::Client::new()
         .post(url)
+        .bearer_auth(token)
         .timeout(timeout)
         .json(&body)
         .send()

@@ -293,9 +293,10 @@ impl Nemesis {
         };
         let before = cluster.voters(via).await;
         let dead = format!("{}:9", net::node_ip(cluster.mode, 1));
-        let url = format!("http://{}/cluster/members", cluster.nodes[via].http);
+        let url = format!("http://{}/cluster/members", cluster.nodes[via].admin);
         let add = tokio::spawn(crate::cluster::post_json(
             url,
+            cluster.token.clone(),
             serde_json::json!({"node_id": id, "addr": dead}),
             Duration::from_secs(90),
         ));
@@ -303,12 +304,13 @@ impl Nemesis {
         let remover = cluster.other_live_node(Some(via)).unwrap_or(via);
         let url = format!(
             "http://{}/cluster/members/remove",
-            cluster.nodes[remover].http
+            cluster.nodes[remover].admin
         );
         let mut removed = String::new();
         for _ in 0..20 {
             let r = crate::cluster::post_json(
                 url.clone(),
+                cluster.token.clone(),
                 serde_json::json!({"node_id": id}),
                 Duration::from_secs(15),
             )
@@ -349,7 +351,7 @@ impl Nemesis {
         let Some(via) = via else {
             return "no node to join through".into();
         };
-        let url = format!("http://{}", cluster.nodes[via].http);
+        let url = format!("http://{}", cluster.nodes[via].admin);
         match cluster.spawn(i, Some(url.clone())) {
             Ok(()) => {
                 cluster.nodes[i].removed = false;

@@ -1,7 +1,8 @@
 //! Request handling: the SWF call (`Gateway::swf_call`, independent of the transport: target parsing,
 //! the body limit, JSON and model validation, the JSON error format) and the axum routes of everything
-//! else (`/health`, `/ready`, `/cluster/...`). With an auth configuration every call is authenticated
-//! first (`authn`), and its caller travels with it to the leader, which authorises it.
+//! else on the SWF port (`/health`, `/ready`; any other path is 404). The admin routes are on a
+//! listener of their own (`admin`). With an auth configuration every call is authenticated first
+//! (`authn`), and its caller travels with it to the leader, which authorises it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use swf_node::membership::MemberChange;
 use swf_node::Node;
 use swf_types::Fault;
 use tracing::Instrument;
@@ -58,7 +58,7 @@ impl Gateway {
     }
 
     /// A request id unique to this call: node id, process start, sequence number.
-    fn request_id(&self) -> String {
+    pub(crate) fn request_id(&self) -> String {
         format!(
             "{:x}-{:x}-{:08x}",
             self.node.id,
@@ -75,15 +75,10 @@ pub fn routes(gateway: Arc<Gateway>) -> axum::Router {
         .route("/", post(swf_call))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .route("/cluster/status", get(cluster_status))
-        .route("/cluster/digest", get(cluster_digest))
-        .route("/cluster/members", post(add_member))
-        .route("/cluster/members/remove", post(remove_member))
-        .route("/cluster/transfer-leader", post(transfer_leader))
         .with_state(gateway)
 }
 
-async fn health(State(gw): State<Arc<Gateway>>) -> Response {
+pub(crate) async fn health(State(gw): State<Arc<Gateway>>) -> Response {
     match gw.node.not_serving_reason() {
         None => (StatusCode::OK, "ok\n").into_response(),
         Some(why) => (
@@ -94,62 +89,11 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Response {
     }
 }
 
-async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
+pub(crate) async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
     if gw.node.is_ready() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
-    }
-}
-
-async fn add_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    let request_id = gw.request_id();
-    let change = match member_change(&body) {
-        Ok(c) => c,
-        Err(f) => return fault_response(&f, &request_id),
-    };
-    match gw.node.add_member(change).await {
-        Ok(()) => axum::Json(gw.node.cluster_status()).into_response(),
-        Err(f) => fault_response(&f, &request_id),
-    }
-}
-
-async fn remove_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    let request_id = gw.request_id();
-    let change = match member_change(&body) {
-        Ok(c) => c,
-        Err(f) => return fault_response(&f, &request_id),
-    };
-    match gw.node.remove_member(change.node_id).await {
-        Ok(()) => axum::Json(gw.node.cluster_status()).into_response(),
-        Err(f) => fault_response(&f, &request_id),
-    }
-}
-
-/// The body of a membership change, `{"node_id": N, "addr": "HOST:PORT"}` (no address to remove).
-fn member_change(body: &[u8]) -> Result<MemberChange, Fault> {
-    serde_json::from_slice(body)
-        .map_err(|_| Fault::validation("expected {\"node_id\": N, \"addr\": \"HOST:PORT\"}"))
-}
-
-/// Moves leadership (`{"to": N}` or `{}`); see `swf_node::transfer`.
-async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    let request_id = gw.request_id();
-    match gw.node.transfer_leader(&body).await {
-        Ok(out) => axum::Json(out).into_response(),
-        Err(f) => fault_response(&f, &request_id),
-    }
-}
-
-async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {
-    axum::Json(gw.node.cluster_status()).into_response()
-}
-
-/// This node's own applied-state digest (never forwarded: it is how replicas are compared).
-async fn cluster_digest(State(gw): State<Arc<Gateway>>) -> Response {
-    match gw.node.digest().await {
-        Ok(d) => axum::Json(d).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
 
@@ -163,7 +107,7 @@ fn respond(status: StatusCode, body: Bytes, request_id: &str) -> Response {
     resp
 }
 
-fn fault_response(fault: &Fault, request_id: &str) -> Response {
+pub(crate) fn fault_response(fault: &Fault, request_id: &str) -> Response {
     let reply = SwfReply::fault(fault, request_id.to_string());
     respond(reply.status(), Bytes::from(reply.body), request_id)
 }

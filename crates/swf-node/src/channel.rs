@@ -2,11 +2,14 @@
 //! Raft network), chosen so a dead or frozen peer is noticed in seconds rather than never: a bounded
 //! TCP connect, and HTTP/2 keep-alive pings whose missing answer closes the connection and fails the
 //! calls on it (a SIGSTOPped process still accepts TCP connections in its kernel backlog and keeps its
-//! sockets open, so without pings a call to it waits forever).
+//! sockets open, so without pings a call to it waits forever). Connections are made by
+//! [`PeerConnector`] (TCP without Nagle, then mutual TLS when the node has peer TLS).
 
 use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
+
+use crate::peer_tls::PeerConnector;
 
 /// Longest wait for a TCP connection to a peer (peers are on the same network).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -24,12 +27,21 @@ pub fn endpoint(addr: &str) -> Result<Endpoint, tonic::transport::Error> {
         .connect_timeout(CONNECT_TIMEOUT)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-        .keep_alive_while_idle(true)
-        .tcp_nodelay(true))
+        .keep_alive_while_idle(true))
+}
+
+/// A channel to `addr`, connected now.
+pub async fn connect(
+    addr: &str,
+    connector: &PeerConnector,
+) -> Result<Channel, tonic::transport::Error> {
+    endpoint(addr)?
+        .connect_with_connector(connector.clone())
+        .await
 }
 
 /// A channel to `addr` that connects on first use (and reconnects after a failure), so creating it
 /// never waits on the peer.
-pub fn lazy(addr: &str) -> Result<Channel, tonic::transport::Error> {
-    Ok(endpoint(addr)?.connect_lazy())
+pub fn lazy(addr: &str, connector: &PeerConnector) -> Result<Channel, tonic::transport::Error> {
+    Ok(endpoint(addr)?.connect_with_connector_lazy(connector.clone()))
 }

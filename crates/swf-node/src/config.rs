@@ -27,6 +27,8 @@ pub struct NodeConfig {
     pub join: bool,
     /// How long a node being added may take to catch up before the add is given up.
     pub member_catch_up: Duration,
+    /// Mutual TLS on the gRPC port and to peers (`None`: plaintext).
+    pub peer_tls: Option<std::sync::Arc<crate::peer_tls::PeerTls>>,
 }
 
 impl Default for NodeConfig {
@@ -41,6 +43,7 @@ impl Default for NodeConfig {
             join: false,
             snapshot_every: 20_000,
             member_catch_up: Duration::from_secs(60),
+            peer_tls: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //!   forwarding), `service` (the `SwfNode` gRPC server);
 //! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
+//! - transport security: `tls` (PEM files, reloaded on change), `peer_tls` (mutual TLS between nodes);
 //! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
 //!   `elections` — the last two are stop-gaps for what openraft 0.9 lacks (leader transfer, pre-vote).
 
@@ -25,12 +26,14 @@ mod matcher_test;
 pub mod membership;
 pub mod network;
 pub mod node;
+pub mod peer_tls;
 mod proposer;
 pub mod request;
 pub mod router;
 pub mod service;
 pub mod timers;
 pub mod timing;
+pub mod tls;
 pub mod transfer;
 
 pub use config::NodeConfig;

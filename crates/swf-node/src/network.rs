@@ -18,11 +18,15 @@ use tonic::transport::Channel;
 
 /// Creates gRPC clients to other nodes.
 #[derive(Clone, Default)]
-pub struct GrpcNetwork;
+pub struct GrpcNetwork {
+    /// How connections to peers are made (mutual TLS when configured).
+    pub connector: crate::peer_tls::PeerConnector,
+}
 
 /// A connection to one peer.
 pub struct GrpcPeer {
     addr: String,
+    connector: crate::peer_tls::PeerConnector,
     client: Option<RaftServiceClient<Channel>>,
 }
 
@@ -32,6 +36,7 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
     async fn new_client(&mut self, _target: u64, node: &BasicNode) -> GrpcPeer {
         GrpcPeer {
             addr: node.addr.clone(),
+            connector: self.connector.clone(),
             client: None,
         }
     }
@@ -97,9 +102,7 @@ impl GrpcPeer {
     {
         if self.client.is_none() {
             // Bounded connect and HTTP/2 keep-alive (see `channel`): a frozen peer is noticed.
-            let channel = crate::channel::endpoint(&self.addr)
-                .map_err(|e| RPCError::Network(NetworkError::new(&e)))?
-                .connect()
+            let channel = crate::channel::connect(&self.addr, &self.connector)
                 .await
                 .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
             self.client = Some(

@@ -63,6 +63,9 @@ impl Node {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = open_db(&config.data_dir.join("db"))?;
         let grpc_addr = grpc_listener.local_addr()?.to_string();
+        let connector = crate::peer_tls::PeerConnector {
+            tls: config.peer_tls.clone(),
+        };
 
         let matcher = Arc::new(Matcher::new(config.max_pollers_per_task_list));
         let timer_wake = Arc::new(tokio::sync::Notify::new());
@@ -106,7 +109,9 @@ impl Node {
         let raft = Raft::new(
             config.node_id,
             raft_config,
-            GrpcNetwork,
+            GrpcNetwork {
+                connector: connector.clone(),
+            },
             log_store,
             state_machine,
         )
@@ -126,6 +131,7 @@ impl Node {
             grpc_addr.clone(),
             raft.clone(),
             config.long_poll,
+            connector,
         ));
 
         let (stop, mut stopped) = watch::channel(false);
@@ -167,10 +173,9 @@ impl Node {
             router: router.clone(),
         };
         let raft_service = RaftServer { raft: raft.clone() };
-        // No Nagle: a response written in two segments would otherwise wait for the peer's delayed ACK.
-        let incoming =
-            tonic::transport::server::TcpIncoming::from_listener(grpc_listener, true, None)
-                .map_err(|e| StartError::Raft(format!("gRPC listener: {e}")))?;
+        // No Nagle (a response written in two segments would otherwise wait for the peer's delayed
+        // ACK); mutual TLS when configured: a peer without a certificate never reaches these services.
+        let incoming = crate::peer_tls::incoming(grpc_listener, config.peer_tls.clone());
         let grpc_task = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
                 .add_service(

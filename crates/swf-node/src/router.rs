@@ -141,6 +141,8 @@ pub struct Router {
     leader: watch::Receiver<Option<u64>>,
     /// One channel per peer address, shared by the SWF and the cluster-control clients.
     channels: Mutex<HashMap<String, Channel>>,
+    /// How the channels connect (mutual TLS when configured).
+    connector: crate::peer_tls::PeerConnector,
     /// This node's own leader path, once the node has wired it (`set_local`): a call taken by the
     /// leader runs in-process instead of over gRPC to itself.
     local: OnceLock<Arc<dyn LocalExecute>>,
@@ -155,6 +157,7 @@ impl Router {
         self_addr: String,
         raft: Raft<TypeConfig>,
         long_poll: Duration,
+        connector: crate::peer_tls::PeerConnector,
     ) -> Router {
         let mut metrics = raft.metrics();
         let (tx, leader) = watch::channel(metrics.borrow().current_leader);
@@ -172,6 +175,7 @@ impl Router {
             long_poll,
             leader,
             channels: Mutex::new(HashMap::new()),
+            connector,
             local: OnceLock::new(),
         }
     }
@@ -232,7 +236,7 @@ impl Router {
         if let Some(c) = channels.get(addr) {
             return Ok(c.clone());
         }
-        let channel = crate::channel::lazy(addr)
+        let channel = crate::channel::lazy(addr, &self.connector)
             .map_err(|e| Fault::unavailable(format!("Bad address {addr}: {e}")))?;
         channels.insert(addr.to_string(), channel.clone());
         Ok(channel)

@@ -1,5 +1,6 @@
-//! `swfd admin ...`: cluster administration against any node's HTTP endpoint (`status`, `members`,
-//! `add`, `remove`, `transfer-leader`), and the request a `--join`ing node sends to be added.
+//! `swfd admin ...`: cluster administration against any node's admin endpoint (`--admin-addr`;
+//! `status`, `members`, `add`, `remove`, `transfer-leader`), with the admin bearer token read from a
+//! file, and the request a `--join`ing node sends to be added.
 
 use std::time::Duration;
 
@@ -12,9 +13,18 @@ use serde_json::{json, Value};
 pub enum Command {
     /// Administer a cluster through one of its nodes.
     Admin {
-        /// The node's HTTP endpoint, e.g. http://127.0.0.1:7950.
-        #[arg(long, global = true, default_value = "http://127.0.0.1:7950")]
+        /// The node's admin endpoint (its --admin-addr), e.g. http://127.0.0.1:7952.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:7952")]
         endpoint: String,
+        /// File holding the admin token (the node's --admin-token-file; by default a node keeps it
+        /// in <data-dir>/admin-token).
+        #[arg(
+            long,
+            global = true,
+            env = "SWFD_ADMIN_TOKEN_FILE",
+            default_value = "swfd-data/admin-token"
+        )]
+        token_file: std::path::PathBuf,
         #[command(subcommand)]
         action: Admin,
     },
@@ -68,13 +78,41 @@ fn url(endpoint: &str, path: &str) -> String {
     format!("{}{path}", endpoint.trim_end_matches('/'))
 }
 
+/// The admin token of `path` (its first line).
+pub fn read_token(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the admin token file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// An HTTP client that sends `Authorization: Bearer <token>` with every request.
+fn client(token: &str) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("the admin token is not valid header text")?;
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
+}
+
 async fn get_status(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<Value> {
     let resp = http
         .get(url(endpoint, "/cluster/status"))
         .send()
         .await
         .with_context(|| format!("reaching {endpoint}"))?;
-    Ok(resp.error_for_status()?.json().await?)
+    let status = resp.status();
+    let out: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{}: {}",
+            out["__type"].as_str().unwrap_or(status.as_str()),
+            out["message"].as_str().unwrap_or("")
+        );
+    }
+    Ok(out)
 }
 
 async fn change(
@@ -103,15 +141,19 @@ async fn change(
 
 /// Runs an admin command and prints its result.
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let (endpoint, action) = match command {
-        Command::Admin { endpoint, action } => (endpoint, action),
+    let (endpoint, token_file, action) = match command {
+        Command::Admin {
+            endpoint,
+            token_file,
+            action,
+        } => (endpoint, token_file, action),
         Command::Recover {
             data_dir,
             node_id,
             grpc_addr,
         } => return recover(&data_dir, node_id, grpc_addr),
     };
-    let http = reqwest::Client::new();
+    let http = client(&read_token(&token_file)?)?;
     let out = match action {
         Admin::Status => get_status(&http, &endpoint).await?,
         Admin::Members => {
@@ -197,12 +239,25 @@ fn recover(
     Ok(())
 }
 
-/// Asks the cluster at `endpoint` to add this node, retrying until it answers (the add returns once
-/// this node has caught up).
-pub async fn join(endpoint: String, node_id: u64, grpc_addr: String) {
-    let http = reqwest::Client::new();
+/// Asks the cluster at `endpoint` (a member's admin endpoint) to add this node, with the admin token
+/// of `token_file`, retrying until it answers (the add returns once this node has caught up).
+pub async fn join(
+    endpoint: String,
+    node_id: u64,
+    grpc_addr: String,
+    token_file: std::path::PathBuf,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
+        let http = match read_token(&token_file).and_then(|t| client(&t)) {
+            Ok(http) => http,
+            Err(e) => {
+                tracing::warn!(node_id, error = %e, "joining the cluster: no admin token; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
         match change(
             &http,
             &endpoint,

@@ -47,8 +47,9 @@ pub struct Args {
     /// DNS name while binding 0.0.0.0). Used when joining.
     #[arg(long, env = "SWFD_GRPC_ADVERTISE_ADDR")]
     pub grpc_advertise_addr: Option<String>,
-    /// Join a running cluster through this member's HTTP endpoint (e.g. http://10.0.0.1:7950) instead of
-    /// initialising a new one: the node asks to be added and is promoted to voter once caught up.
+    /// Join a running cluster through this member's admin endpoint (e.g. http://10.0.0.1:7952) instead
+    /// of initialising a new one: the node asks to be added (with the admin token of
+    /// --admin-token-file) and is promoted to voter once caught up.
     #[arg(long, env = "SWFD_JOIN")]
     pub join: Option<String>,
     /// Snapshot the state (and purge the log behind it) every N applied entries (default 20000).
@@ -91,6 +92,48 @@ pub struct Args {
     /// allow it; it is read again when it changes and on SIGHUP. Without it anyone may call anything.
     #[arg(long, env = "SWFD_AUTH_CONFIG")]
     pub auth_config: Option<PathBuf>,
+    /// Address of the admin API (`/cluster/...`, plus `/health` and `/ready`), a listener of its own
+    /// (default 127.0.0.1:7952).
+    #[arg(long, env = "SWFD_ADMIN_ADDR")]
+    pub admin_addr: Option<String>,
+    /// File holding the admin bearer token (first line, at least 16 characters; re-read when it
+    /// changes). Default <data-dir>/admin-token, created with a random token if missing.
+    #[arg(long, env = "SWFD_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// PEM certificate chain of the SWF endpoint: with --tls-key, the SWF endpoint speaks TLS only.
+    /// Reloaded when the file changes and on SIGHUP.
+    #[arg(long, env = "SWFD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SWFD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM file of the cluster CA: with --peer-cert, --peer-key and --peer-allowed-names, the gRPC port
+    /// and every connection to a peer use mutual TLS. Reloaded when the files change and on SIGHUP.
+    #[arg(long, env = "SWFD_PEER_CA")]
+    pub peer_ca: Option<PathBuf>,
+    /// PEM certificate chain of this node, from the cluster CA (presented to peers both ways).
+    #[arg(long, env = "SWFD_PEER_CERT")]
+    pub peer_cert: Option<PathBuf>,
+    /// PEM private key of --peer-cert.
+    #[arg(long, env = "SWFD_PEER_KEY")]
+    pub peer_key: Option<PathBuf>,
+    /// Names a peer's certificate must be valid for (one of them), separated by commas, e.g.
+    /// `swfd-peer` or `*.swfd.default.svc.cluster.local`.
+    #[arg(long, env = "SWFD_PEER_ALLOWED_NAMES")]
+    pub peer_allowed_names: Option<String>,
+    /// Most client connections open at once on the SWF endpoint (and, separately, the admin one);
+    /// past it new connections are closed at once (default 20000).
+    #[arg(long, env = "SWFD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client connection may stay idle between requests before it is closed (default 120).
+    #[arg(long, env = "SWFD_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds writing one response may take before the connection is dropped (default 30).
+    #[arg(long, env = "SWFD_WRITE_TIMEOUT_SECS")]
+    pub write_timeout_secs: Option<u64>,
+    /// Seconds a request may take to arrive once begun, head and body (default 60); past it: 408.
+    #[arg(long, env = "SWFD_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
 }
 
 /// The TOML file: the same settings, kebab-case.
@@ -114,6 +157,18 @@ pub struct FileConfig {
     pub member_catch_up_secs: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub auth_config: Option<PathBuf>,
+    pub admin_addr: Option<String>,
+    pub admin_token_file: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub peer_ca: Option<PathBuf>,
+    pub peer_cert: Option<PathBuf>,
+    pub peer_key: Option<PathBuf>,
+    pub peer_allowed_names: Option<String>,
+    pub max_connections: Option<usize>,
+    pub idle_timeout_secs: Option<u64>,
+    pub write_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
 }
 
 /// The resolved settings.
@@ -138,6 +193,15 @@ pub struct Settings {
     pub member_catch_up: Duration,
     pub shutdown_grace: Duration,
     pub auth_config: Option<PathBuf>,
+    pub admin_addr: String,
+    /// `None`: `<data-dir>/admin-token`, created if missing.
+    pub admin_token_file: Option<PathBuf>,
+    /// TLS on the SWF endpoint: (certificate chain, key).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Mutual TLS between nodes.
+    pub peer_tls: Option<swf_node::peer_tls::PeerTlsFiles>,
+    pub max_connections: usize,
+    pub timeouts: swf_gateway::Timeouts,
 }
 
 impl Settings {
@@ -152,7 +216,77 @@ impl Settings {
             None => FileConfig::default(),
         };
         let defaults = NodeConfig::default().limits;
+        let tls = match (
+            args.tls_cert.clone().or(file.tls_cert),
+            args.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("tls-cert and tls-key go together"),
+        };
+        let peer_tls = match (
+            args.peer_ca.clone().or(file.peer_ca),
+            args.peer_cert.clone().or(file.peer_cert),
+            args.peer_key.clone().or(file.peer_key),
+            args.peer_allowed_names.clone().or(file.peer_allowed_names),
+        ) {
+            (Some(ca), Some(cert), Some(key), Some(names)) => {
+                let allowed_names: Vec<String> = names
+                    .split(',')
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                anyhow::ensure!(
+                    !allowed_names.is_empty(),
+                    "peer-allowed-names names no peer"
+                );
+                Some(swf_node::peer_tls::PeerTlsFiles {
+                    ca,
+                    cert,
+                    key,
+                    allowed_names,
+                })
+            }
+            (None, None, None, None) => None,
+            _ => anyhow::bail!(
+                "peer-ca, peer-cert, peer-key and peer-allowed-names go together (mutual TLS between nodes)"
+            ),
+        };
+        let timeout_defaults = swf_gateway::Timeouts::default();
+        let secs = |flag: Option<u64>, file: Option<u64>, default: Duration| {
+            flag.or(file).map(Duration::from_secs).unwrap_or(default)
+        };
+        let timeouts = swf_gateway::Timeouts {
+            request: secs(
+                args.request_timeout_secs,
+                file.request_timeout_secs,
+                timeout_defaults.request,
+            ),
+            idle: secs(
+                args.idle_timeout_secs,
+                file.idle_timeout_secs,
+                timeout_defaults.idle,
+            ),
+            write: secs(
+                args.write_timeout_secs,
+                file.write_timeout_secs,
+                timeout_defaults.write,
+            ),
+        };
         let settings = Settings {
+            admin_addr: args
+                .admin_addr
+                .clone()
+                .or(file.admin_addr)
+                .unwrap_or_else(|| "127.0.0.1:7952".into()),
+            admin_token_file: args.admin_token_file.clone().or(file.admin_token_file),
+            tls,
+            peer_tls,
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(swf_gateway::MAX_CONNECTIONS),
+            timeouts,
             data_dir: args
                 .data_dir
                 .clone()
@@ -232,6 +366,18 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.node_id > 0, "node-id must be at least 1");
+        // With auth on, the gRPC port must not be the way around it (docs/security.md): a cluster
+        // whose nodes talk in plaintext would take forged Raft and forwarding calls from anyone.
+        let clustered = self.join.is_some()
+            || self
+                .initial_members
+                .as_ref()
+                .is_some_and(|members| members.len() > 1);
+        anyhow::ensure!(
+            self.auth_config.is_none() || !clustered || self.peer_tls.is_some(),
+            "auth-config on a cluster needs mutual TLS between nodes: give peer-ca, peer-cert, \
+             peer-key and peer-allowed-names too"
+        );
         anyhow::ensure!(
             self.long_poll >= Duration::from_secs(1),
             "long-poll-secs must be at least 1"
@@ -260,6 +406,17 @@ impl Settings {
             self.shutdown_grace >= Duration::from_secs(1),
             "shutdown-grace-secs must be at least 1"
         );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "max-connections must be at least 1"
+        );
+        for (name, t) in [
+            ("request-timeout-secs", self.timeouts.request),
+            ("idle-timeout-secs", self.timeouts.idle),
+            ("write-timeout-secs", self.timeouts.write),
+        ] {
+            anyhow::ensure!(t >= Duration::from_secs(1), "{name} must be at least 1");
+        }
         if let Some(members) = &self.initial_members {
             anyhow::ensure!(
                 members.contains_key(&self.node_id),
@@ -290,6 +447,13 @@ impl Settings {
         c.snapshot_every = self.snapshot_every;
         c.member_catch_up = self.member_catch_up;
         c
+    }
+
+    /// The admin token file: the one given, or `<data-dir>/admin-token`.
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.admin_token_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("admin-token"))
     }
 }
 
@@ -342,6 +506,75 @@ mod tests {
         std::fs::write(&file, "bogus-key = 1\n").unwrap();
         assert!(Settings::resolve(&args).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The transport flags: pairs go together, and the file's keys are those of the flags.
+    #[test]
+    fn transport_settings() {
+        let resolve = |args: &[&str]| {
+            let mut all = vec!["swfd"];
+            all.extend_from_slice(args);
+            Settings::resolve(&Args::parse_from(all))
+        };
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.admin_addr, "127.0.0.1:7952");
+        assert!(s.tls.is_none() && s.peer_tls.is_none());
+        assert_eq!(
+            s.admin_token_path(),
+            PathBuf::from("swfd-data").join("admin-token")
+        );
+        let peer = [
+            "--peer-ca",
+            "ca.pem",
+            "--peer-cert",
+            "c.pem",
+            "--peer-key",
+            "k.pem",
+            "--peer-allowed-names",
+            " swfd-peer, *.swfd.svc ,",
+        ];
+        let s = resolve(&peer).unwrap();
+        let files = s.peer_tls.unwrap();
+        assert_eq!(files.allowed_names, vec!["swfd-peer", "*.swfd.svc"]);
+        for bad in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"][..],
+            &peer[..6],
+            &["--peer-allowed-names", "x"][..],
+            &[
+                "--peer-ca",
+                "a",
+                "--peer-cert",
+                "b",
+                "--peer-key",
+                "c",
+                "--peer-allowed-names",
+                " , ",
+            ][..],
+            &["--max-connections", "0"][..],
+            &["--idle-timeout-secs", "0"][..],
+            &["--write-timeout-secs", "0"][..],
+        ] {
+            assert!(resolve(bad).is_err(), "{bad:?}");
+        }
+        let s = resolve(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--idle-timeout-secs",
+            "5",
+            "--admin-token-file",
+            "/etc/t",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.tls,
+            Some((PathBuf::from("c.pem"), PathBuf::from("k.pem")))
+        );
+        assert_eq!(s.timeouts.idle, Duration::from_secs(5));
+        assert_eq!(s.timeouts.write, Duration::from_secs(30));
+        assert_eq!(s.admin_token_path(), PathBuf::from("/etc/t"));
     }
 
     #[test]

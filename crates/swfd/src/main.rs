@@ -1,10 +1,13 @@
 //! `swfd`: the SWF service daemon. Parses flags, an optional TOML file and environment variables,
-//! sets up logging, binds the HTTP (SWF JSON) and gRPC (internal) listeners, starts the node and the
-//! gateway (with the auth configuration, if any), and shuts both down on SIGTERM or SIGINT. `swfd admin ...` administers a running cluster.
+//! sets up logging, binds the HTTP (SWF JSON, optionally TLS), admin and gRPC (internal, optionally
+//! mutual TLS) listeners, starts the node and the gateway (with the auth configuration, if any),
+//! reloads certificates on SIGHUP, and shuts down on SIGTERM or SIGINT. `swfd admin ...` administers
+//! a running cluster.
 
 mod admin;
 mod auth;
 mod config;
+mod security;
 
 use anyhow::Context;
 use clap::Parser;
@@ -33,17 +36,24 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
+    let transport = security::Transport::load(&settings)?;
     let http = TcpListener::bind(&settings.http_addr)
         .await
         .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
     let grpc = TcpListener::bind(&settings.grpc_addr)
         .await
         .with_context(|| format!("binding gRPC address {}", settings.grpc_addr))?;
+    let admin_listener = TcpListener::bind(&settings.admin_addr)
+        .await
+        .with_context(|| format!("binding admin address {}", settings.admin_addr))?;
     let http_addr = http.local_addr()?;
     let grpc_addr = grpc.local_addr()?;
-    println!("swfd listening http={http_addr} grpc={grpc_addr}");
+    let admin_addr = admin_listener.local_addr()?;
+    println!("swfd listening http={http_addr} grpc={grpc_addr} admin={admin_addr}");
 
-    let node = swf_node::Node::start(settings.node_config(), grpc)
+    let mut node_config = settings.node_config();
+    node_config.peer_tls = transport.peer.clone();
+    let node = swf_node::Node::start(node_config, grpc)
         .await
         .context("starting the node")?;
     tracing::info!(node_id = node.id, %http_addr, %grpc_addr, data_dir = %settings.data_dir.display(), "swfd started");
@@ -54,15 +64,44 @@ async fn main() -> anyhow::Result<()> {
             .grpc_advertise_addr
             .clone()
             .unwrap_or_else(|| grpc_addr.to_string());
-        tokio::spawn(admin::join(join, node.id, advertised));
+        tokio::spawn(admin::join(
+            join,
+            node.id,
+            advertised,
+            settings.admin_token_path(),
+        ));
     }
+    transport.reload_on_sighup();
     let auth = auth::start(&settings)?;
     let gateway = swf_gateway::Gateway::with_auth(node.clone(), auth);
-    let app = swf_gateway::router(gateway);
+    let app = swf_gateway::router(gateway.clone()).with_timeouts(settings.timeouts);
+    let admin_app = swf_gateway::admin_router(gateway, transport.admin_auth.clone())
+        .with_timeouts(settings.timeouts);
+    let options = swf_gateway::ServeOptions {
+        tls: transport.http.clone(),
+        max_connections: settings.max_connections,
+    };
+    let admin_options = swf_gateway::ServeOptions {
+        tls: None,
+        max_connections: settings.max_connections,
+    };
+    // One signal stops both listeners.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut admin_stop = stop_rx.clone();
+    let admin_task = tokio::spawn(swf_gateway::serve(
+        admin_listener,
+        admin_app,
+        admin_options,
+        async move {
+            let _ = admin_stop.wait_for(|s| *s).await;
+        },
+        || {},
+    ));
     let stopping = node.clone();
     let grace = settings.shutdown_grace;
     let stop_signal = async move {
         shutdown_signal().await;
+        let _ = stop_tx.send(true);
         // However the stop goes (calls waiting for a quorum that is gone, a Raft core that does not
         // answer), the process is gone within the grace period. Everything acknowledged is already
         // on disk: an acknowledged call's log entry was synced before its answer.
@@ -77,11 +116,13 @@ async fn main() -> anyhow::Result<()> {
     };
     // Held long polls are answered once every connection knows the server stops, so the answers
     // carry `connection: close`.
-    swf_gateway::serve(http, app, stop_signal, move || {
+    swf_gateway::serve(http, app, options, stop_signal, move || {
         tracing::info!("stopping: answering held long polls");
         stopping.stop_polls();
     })
     .await;
+    drop(stop_rx);
+    let _ = admin_task.await;
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())

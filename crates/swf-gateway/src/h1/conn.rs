@@ -8,6 +8,16 @@
 //! is built after the handler returns), and the handler's future is boxed so the connection's own
 //! future stays small. Between requests it waits for readability without a buffer.
 //!
+//! The stream is anything that reads and writes ([`Stream`]): a TCP socket, or TLS over one. Reads
+//! go through `poll_read` into a buffer allocated for the read and released again when nothing
+//! arrived, so an idle connection holds no buffer of its own (TLS keeps its own record buffers).
+//!
+//! Against hostile or broken clients: a request must arrive within its deadline once begun
+//! ([`Handler::request_timeout`]), a connection idle between requests is closed after
+//! [`Handler::idle_timeout`], every response write must finish within [`Handler::write_timeout`], and
+//! a body is read as it arrives (its buffer grows with what came, never allocated up front from
+//! `Content-Length`), so a stalled upload costs what it sent, not what it announced.
+//!
 //! A held request is still a connection: while an SWF call is in its handler, the socket is watched
 //! for the client closing or resetting it (`held`). If it does, the handler's future is dropped at
 //! once, which withdraws a long poll (its gRPC call to the leader is cancelled, and the leader drops
@@ -23,10 +33,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use axum::http;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::{timeout, timeout_at, Instant};
 
 use super::chunked::{ChunkError, ChunkedDecoder};
 use super::parse::{parse_head, Framing, Head, Kind, Refusal};
@@ -53,6 +62,19 @@ const PIPELINE_HOLD: usize = 64 * 1024;
 /// Idle keep-alive connections between requests and requests waiting in their handler (long polls)
 /// have no such limit.
 pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a keep-alive connection may sit idle between requests before it is closed (longer than a
+/// long poll, so a client that polls in a loop never meets a closed connection).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long writing one response may take before the connection is dropped (a client that does not
+/// read its answers).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A body is read in steps of at most this much (and of at most what already arrived), so the buffer
+/// grows with the bytes received.
+const BODY_STEP: usize = 64 * 1024;
+
+/// What a connection runs over: a TCP socket, or a TLS stream over one.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 
 /// A response from the general (non-SWF) handler.
 pub struct Routed {
@@ -75,6 +97,14 @@ pub trait Handler: Send + Sync + 'static {
     /// How long a request may take to arrive once it has begun.
     fn request_timeout(&self) -> Duration {
         REQUEST_READ_TIMEOUT
+    }
+    /// How long a connection may be idle between requests before it is closed.
+    fn idle_timeout(&self) -> Duration {
+        IDLE_TIMEOUT
+    }
+    /// How long writing one response may take.
+    fn write_timeout(&self) -> Duration {
+        WRITE_TIMEOUT
     }
 }
 
@@ -111,21 +141,38 @@ impl ReadBuf {
         }
     }
 
-    /// Reads what the socket has without waiting (`WouldBlock` if nothing).
-    fn try_read(&mut self, stream: &TcpStream) -> io::Result<usize> {
+    /// Reads what the stream has: `Ready(Ok(0))` at its end, `Pending` (with the waker registered)
+    /// if nothing arrived, and then no buffer is kept.
+    fn poll_fill<S: Stream>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<io::Result<usize>> {
         if self.start > 0 {
             self.data.drain(..self.start);
             self.start = 0;
         }
-        if self.data.capacity() - self.data.len() < READ_CHUNK / 4 {
-            self.data.reserve(READ_CHUNK.max(self.data.len()));
-        }
-        let n = stream.try_read_buf(&mut self.data);
+        let old = self.data.len();
+        let room = READ_CHUNK.max(old);
+        self.data.resize(old + room, 0);
+        let mut read = tokio::io::ReadBuf::new(&mut self.data[old..]);
+        let polled = Pin::new(stream).poll_read(cx, &mut read);
+        let n = read.filled().len();
+        self.data.truncate(old + n);
         if self.data.is_empty() {
             // Nothing arrived: keep no buffer while waiting.
             self.data = Vec::new();
         }
-        n
+        match polled {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Waits for bytes (`Ok(0)` at the end of the stream). Cancel-safe: what a poll read is kept.
+    async fn fill<S: Stream>(&mut self, stream: &mut S) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(stream, cx)).await
     }
 }
 
@@ -145,8 +192,8 @@ enum BodyRead {
     Refused(Refusal),
 }
 
-struct Conn<H: Handler> {
-    stream: TcpStream,
+struct Conn<S: Stream, H: Handler> {
+    stream: S,
     buf: ReadBuf,
     handler: Arc<H>,
     stop: watch::Receiver<bool>,
@@ -172,8 +219,8 @@ const OTHER_TOO_LARGE: Refusal = Refusal {
 
 /// Serves one connection until the client closes it, a response closes it, or `stop` turns true
 /// while it is idle between requests.
-pub async fn serve_conn<H: Handler>(
-    stream: TcpStream,
+pub async fn serve_conn<S: Stream, H: Handler>(
+    stream: S,
     handler: Arc<H>,
     stop: watch::Receiver<bool>,
 ) {
@@ -189,7 +236,8 @@ pub async fn serve_conn<H: Handler>(
             let linger = linger || !conn.buf.pending().is_empty();
             // Dropped before lingering: it may be large.
             conn.buf = ReadBuf::default();
-            let _ = conn.stream.shutdown().await;
+            let write_timeout = conn.handler.write_timeout();
+            let _ = timeout(write_timeout, conn.stream.shutdown()).await;
             if linger {
                 Box::pin(drain(&mut conn.stream)).await;
             }
@@ -199,7 +247,7 @@ pub async fn serve_conn<H: Handler>(
 }
 
 /// Reads and discards what the client still sends, for a while, before the socket is closed.
-async fn drain(stream: &mut TcpStream) {
+async fn drain<S: Stream>(stream: &mut S) {
     let _ = tokio::time::timeout(LINGER, async {
         let mut scratch = vec![0u8; 8192];
         let mut total = 0;
@@ -213,7 +261,7 @@ async fn drain(stream: &mut TcpStream) {
     .await;
 }
 
-impl<H: Handler> Conn<H> {
+impl<S: Stream, H: Handler> Conn<S, H> {
     async fn run(&mut self) -> io::Result<End> {
         loop {
             let head = match self.next_head().await? {
@@ -242,7 +290,7 @@ impl<H: Handler> Conn<H> {
                     let complete = matches!(body, SwfBody::Bytes(_));
                     self.buf.release();
                     let handler = self.handler.swf_signed(target, head, body);
-                    let Some(reply) = held(&self.stream, &mut self.buf, handler).await else {
+                    let Some(reply) = held(&mut self.stream, &mut self.buf, handler).await else {
                         // The client is gone: its call was dropped (a long poll withdrawn).
                         return Ok(End::Quiet);
                     };
@@ -257,7 +305,7 @@ impl<H: Handler> Conn<H> {
                         persist,
                     );
                     drop(reply.request_id);
-                    write_two(&mut self.stream, &head, &reply.body).await?;
+                    self.write(&head, &reply.body).await?;
                     (persist != Persist::Close, complete)
                 }
                 Kind::Other(parts) => {
@@ -312,10 +360,14 @@ impl<H: Handler> Conn<H> {
                         let deadline = *self
                             .deadline
                             .get_or_insert_with(|| Instant::now() + timeout);
-                        match timeout_at(deadline, self.stream.readable()).await {
-                            Ok(ready) => ready?,
+                        // Boxed, like the idle wait below: a timer in the connection's own future
+                        // would enlarge every held poll.
+                        let read = Box::pin(timeout_at(deadline, self.buf.fill(&mut self.stream)));
+                        match read.await {
+                            Ok(Ok(0)) => return Ok(None),
+                            Ok(read) => read?,
                             Err(_) => return Ok(Some(Err(TIMED_OUT))),
-                        }
+                        };
                     }
                     Err(refusal) => return Ok(Some(Err(refusal))),
                 }
@@ -325,21 +377,22 @@ impl<H: Handler> Conn<H> {
                     return Ok(None);
                 }
                 self.buf.release();
+                let idle = self.handler.idle_timeout();
+                let read = Box::pin(timeout(idle, self.buf.fill(&mut self.stream)));
                 tokio::select! {
-                    ready = self.stream.readable() => ready?,
+                    read = read => match read {
+                        Ok(Ok(0)) => return Ok(None),
+                        Ok(read) => read?,
+                        // Idle for too long: closed quietly (nothing was asked).
+                        Err(_) => return Ok(None),
+                    },
                     changed = self.stop.changed() => {
                         if changed.is_err() {
                             return Ok(None);
                         }
                         continue;
                     }
-                }
-            }
-            match self.buf.try_read(&self.stream) {
-                Ok(0) => return Ok(None),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+                };
             }
         }
     }
@@ -377,22 +430,24 @@ impl<H: Handler> Conn<H> {
                     return Ok(BodyRead::TooLarge);
                 };
                 if expect_continue && self.buf.pending().is_empty() {
-                    self.stream.write_all(CONTINUE).await?;
+                    self.write(CONTINUE, &[]).await?;
                 }
                 let have = n.min(self.buf.pending().len());
-                let mut body = Vec::with_capacity(n);
-                body.extend_from_slice(&self.buf.pending()[..have]);
+                let mut body = self.buf.pending()[..have].to_vec();
                 self.buf.consume(have);
                 if have < n {
                     // The rest goes straight into the body, never past it (pipelined bytes stay
-                    // in the socket).
+                    // in the stream), in steps no larger than what already came: the buffer grows
+                    // with the bytes received, so an announced length costs nothing until it is sent.
                     self.buf.release();
-                    body.resize(n, 0);
-                    let mut filled = have;
-                    while filled < n {
-                        match self.stream.read(&mut body[filled..]).await? {
-                            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                            k => filled += k,
+                    while body.len() < n {
+                        let step = (n - body.len()).min(body.len().clamp(READ_CHUNK, BODY_STEP));
+                        let filled = body.len();
+                        body.resize(filled + step, 0);
+                        let k = self.stream.read(&mut body[filled..]).await;
+                        body.truncate(filled + *k.as_ref().unwrap_or(&0));
+                        if k? == 0 {
+                            return Err(io::ErrorKind::UnexpectedEof.into());
                         }
                     }
                 }
@@ -400,7 +455,7 @@ impl<H: Handler> Conn<H> {
             }
             Framing::Chunked => {
                 if expect_continue && self.buf.pending().is_empty() {
-                    self.stream.write_all(CONTINUE).await?;
+                    self.write(CONTINUE, &[]).await?;
                 }
                 let mut decoder = ChunkedDecoder::default();
                 let mut body = Vec::new();
@@ -417,12 +472,8 @@ impl<H: Handler> Conn<H> {
                             return Ok(BodyRead::Full(body));
                         }
                     }
-                    self.stream.readable().await?;
-                    match self.buf.try_read(&self.stream) {
-                        Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(e) => return Err(e),
+                    if self.buf.fill(&mut self.stream).await? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
                     }
                 }
             }
@@ -439,8 +490,18 @@ impl<H: Handler> Conn<H> {
             body.len(),
             Persist::Close,
         );
-        write_two(&mut self.stream, &head, body.as_bytes()).await?;
+        self.write(&head, body.as_bytes()).await?;
         Ok(End::Close { linger: true })
+    }
+
+    /// Writes `a` then `b` and flushes, within the write timeout (past it the connection is dropped).
+    async fn write(&mut self, a: &[u8], b: &[u8]) -> io::Result<()> {
+        let limit = self.handler.write_timeout();
+        // Boxed: the timer would otherwise enlarge the connection's future, held polls included.
+        match Box::pin(timeout(limit, write_two(&mut self.stream, a, b))).await {
+            Ok(done) => done,
+            Err(_) => Err(io::ErrorKind::TimedOut.into()),
+        }
     }
 
     /// Writes the router's response, with its own header fields except the framing ones.
@@ -474,7 +535,7 @@ impl<H: Handler> Conn<H> {
             (routed.body.len(), &routed.body[..])
         };
         let head = response::head(routed.status, &fields, length, persist);
-        write_two(&mut self.stream, &head, body).await
+        self.write(&head, body).await
     }
 }
 
@@ -483,8 +544,8 @@ impl<H: Handler> Conn<H> {
 /// connection. Bytes that arrive meanwhile are read into `buf` and kept (pipelined requests, answered
 /// later); past [`PIPELINE_HOLD`] of them the socket is left alone until the handler is done. Only
 /// readiness is polled, so no future beyond the handler's is stored.
-async fn held<T>(
-    stream: &TcpStream,
+async fn held<S: Stream, T>(
+    stream: &mut S,
     buf: &mut ReadBuf,
     mut handler: BoxFuture<'_, T>,
 ) -> Option<T> {
@@ -494,16 +555,10 @@ async fn held<T>(
             return Poll::Ready(Some(out));
         }
         while watching {
-            match stream.poll_read_ready(cx) {
+            match buf.poll_fill(stream, cx) {
                 Poll::Pending => break,
-                Poll::Ready(Err(_)) => return Poll::Ready(None),
-                Poll::Ready(Ok(())) => match buf.try_read(stream) {
-                    Ok(0) => return Poll::Ready(None),
-                    Ok(_) => watching = buf.pending().len() < PIPELINE_HOLD,
-                    // Readiness was spurious: it is cleared, and the next poll registers again.
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => return Poll::Ready(None),
-                },
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(None),
+                Poll::Ready(Ok(_)) => watching = buf.pending().len() < PIPELINE_HOLD,
             }
         }
         Poll::Pending
@@ -511,8 +566,9 @@ async fn held<T>(
     .await
 }
 
-/// Writes `a` then `b` with as few (vectored) writes as the socket allows: one, normally.
-async fn write_two(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
+/// Writes `a` then `b` with as few (vectored) writes as the stream allows (one, normally), then
+/// flushes (TLS buffers what it could not send yet).
+async fn write_two<S: Stream>(stream: &mut S, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
     while !a.is_empty() || !b.is_empty() {
         let n = if a.is_empty() {
             stream.write(b).await?
@@ -530,12 +586,13 @@ async fn write_two(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Re
         a = &a[from_a..];
         b = &b[n - from_a..];
     }
-    Ok(())
+    stream.flush().await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     struct Echo;
 
