@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 
 REPO = Path(__file__).resolve().parents[2]
 SWFD_BIN = os.environ.get("SWFD_BIN", str(REPO / "target" / "debug" / "swfd"))
-LISTENING = re.compile(r"^swfd listening http=(\S+) grpc=(\S+)$")
+LISTENING = re.compile(r"^swfd listening http=(\S+) grpc=(\S+)(?: admin=(\S+))?$")
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your "
