@@ -70,6 +70,7 @@ pub fn routes(gateway: Arc<Gateway>) -> axum::Router {
         .route("/cluster/members", post(add_member))
         .route("/cluster/members/remove", post(remove_member))
         .route("/cluster/transfer-leader", post(transfer_leader))
+        .route("/cluster/token-key/rotate", post(rotate_token_key))
         .with_state(gateway)
 }
 
@@ -127,6 +128,15 @@ async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Respons
     let request_id = gw.request_id();
     match gw.node.transfer_leader(&body).await {
         Ok(out) => axum::Json(out).into_response(),
+        Err(f) => fault_response(&f, &request_id),
+    }
+}
+
+/// Rotates the cluster's token key, on the leader (`swf_core::keyring`); answers `{"generation": N}`.
+async fn rotate_token_key(State(gw): State<Arc<Gateway>>) -> Response {
+    let request_id = gw.request_id();
+    match gw.node.rotate_token_key().await {
+        Ok(generation) => axum::Json(serde_json::json!({ "generation": generation })).into_response(),
         Err(f) => fault_response(&f, &request_id),
     }
 }

@@ -52,6 +52,8 @@ pub struct Node {
     grpc_task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     matcher: Arc<Matcher>,
     elections: Arc<ElectionGate>,
+    /// The leader's executor (for the token key's rotation).
+    executor: Arc<Executor>,
 }
 
 impl Node {
@@ -158,7 +160,11 @@ impl Node {
             transfer: transfer.clone(),
             membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
         };
-        let leader_path = Arc::new(LeaderPath { executor, transfer });
+        let leader_path = Arc::new(LeaderPath {
+            executor: executor.clone(),
+            transfer,
+        });
+        let node_executor = leader_path.executor.clone();
         router.set_local(leader_path.clone());
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
@@ -254,6 +260,7 @@ impl Node {
             grpc_task: tokio::sync::Mutex::new(Some(grpc_task)),
             matcher,
             elections,
+            executor: node_executor,
         }))
         .inspect(|node| node.spawn_not_serving_log(stop_log))
     }
@@ -464,6 +471,19 @@ impl Node {
             )
             .await
             .map(|_| ())
+    }
+
+    /// Rotates the cluster's token key (`swf_core::keyring`); answers the new key's generation. Runs
+    /// on the leader only: another node answers `ServiceUnavailable` naming the leader to ask.
+    pub async fn rotate_token_key(&self) -> Result<u32, swf_types::Fault> {
+        let leader = self.raft.metrics().borrow().current_leader;
+        if leader != Some(self.id) {
+            return Err(swf_types::Fault::unavailable(format!(
+                "Rotate the token key on the leader (node {})",
+                leader.map_or_else(|| "unknown".to_string(), |l| l.to_string())
+            )));
+        }
+        self.executor.rotate_token_key().await
     }
 
     /// Removes a member, on the leader, whichever node this is.
