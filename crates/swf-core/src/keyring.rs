@@ -145,7 +145,13 @@ pub fn verify_or_unkeyed(
 pub fn split_signed(token: &str) -> Option<(Vec<u8>, u32, Vec<u8>)> {
     let mut parts = token.split('.');
     let (body, generation, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || generation.len() > 10 || generation.starts_with('+') {
+    // One spelling per token: decimal digits, no sign, no leading zero (fuzzing found `00` passing
+    // as `0`, a second wire form of the same token).
+    let canonical = !generation.is_empty()
+        && generation.len() <= 10
+        && generation.bytes().all(|b| b.is_ascii_digit())
+        && (generation == "0" || !generation.starts_with('0'));
+    if parts.next().is_some() || !canonical {
         return None;
     }
     let generation: u32 = generation.parse().ok()?;
@@ -267,5 +273,12 @@ mod tests {
         }
         let t = join_signed(b"body", 7, &sig);
         assert_eq!(split_signed(&t), Some((b"body".to_vec(), 7, sig.to_vec())));
+        // Found by fuzzing (the `tokens` target): a generation with a leading zero was a second
+        // spelling of the same token. Only the canonical one is taken.
+        let mac = URL_SAFE_NO_PAD.encode(sig);
+        for other in ["07", "007", "+7", "-7", " 7"] {
+            assert_eq!(split_signed(&format!("Ym9keQ.{other}.{mac}")), None, "{other}");
+        }
+        assert!(split_signed(&format!("Ym9keQ.0.{mac}")).is_some());
     }
 }
