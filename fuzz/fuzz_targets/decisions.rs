@@ -29,7 +29,9 @@ impl World {
         let cmd = Command {
             now: Timestamp(self.clock),
             op,
-            fresh_ids: (0..fresh).map(|i| format!("fresh-{}-{i}", self.index)).collect(),
+            fresh_ids: (0..fresh)
+                .map(|i| format!("fresh-{}-{i}", self.index))
+                .collect(),
             request_id: None,
         };
         let applied = swf_core::apply(&self.state, self.index, &cmd, &self.limits)
