@@ -23,7 +23,10 @@ fn b64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -245,7 +248,11 @@ async fn a_page_token_of_another_domains_run_is_refused() -> anyhow::Result<()> 
         .next_page_token(&page)
         .send()
         .await?;
-    assert_eq!(second.events().len(), 2, "the rest of their history, to them");
+    assert_eq!(
+        second.events().len(),
+        2,
+        "the rest of their history, to them"
+    );
 
     // History and visibility pages: bound to the call and the domain too.
     let hist = client
@@ -279,7 +286,10 @@ async fn a_page_token_of_another_domains_run_is_refused() -> anyhow::Result<()> 
         swfd.raw_call("ListOpenWorkflowExecutions", body.to_string())
     };
     let (_, first) = list("theirs", None).await?;
-    let their_page = first["nextPageToken"].as_str().expect("two runs").to_string();
+    let their_page = first["nextPageToken"]
+        .as_str()
+        .expect("two runs")
+        .to_string();
     let (status, body) = list("mine", Some(&their_page)).await?;
     assert_eq!(
         (status, body["__type"].as_str()),

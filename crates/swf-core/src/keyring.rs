@@ -69,7 +69,8 @@ fn key_bytes(key: &str) -> Option<Vec<u8>> {
 
 /// HMAC-SHA256 under `key` of `label` and `parts`, each length-prefixed.
 fn tag(key: &[u8], label: &str, parts: &[&[u8]]) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     for p in std::iter::once(label.as_bytes()).chain(parts.iter().copied()) {
         mac.update(&(p.len() as u32).to_be_bytes());
         mac.update(p);
@@ -104,7 +105,10 @@ impl Keyring {
     pub fn sign(&self, label: &str, parts: &[&[u8]]) -> (u32, [u8; MAC_LEN]) {
         let generation = self.current();
         let key = self.bytes(generation).unwrap_or_default();
-        (generation, tag(&key, label, parts).finalize().into_bytes().into())
+        (
+            generation,
+            tag(&key, label, parts).finalize().into_bytes().into(),
+        )
     }
 
     /// Whether `signature` is that of `parts` under key `generation` (compared in constant time); a
@@ -120,7 +124,11 @@ impl Keyring {
 /// The signer of page tokens: the keyring, or, before a cluster has one, generation 0 under an
 /// empty key (such tokens stop verifying once the keyring exists; a client then starts its listing
 /// again, as after an expired token).
-pub fn sign_or_unkeyed(ring: Option<&Keyring>, label: &str, parts: &[&[u8]]) -> (u32, [u8; MAC_LEN]) {
+pub fn sign_or_unkeyed(
+    ring: Option<&Keyring>,
+    label: &str,
+    parts: &[&[u8]],
+) -> (u32, [u8; MAC_LEN]) {
     match ring {
         Some(r) => r.sign(label, parts),
         None => (0, tag(&[], label, parts).finalize().into_bytes().into()),
@@ -234,12 +242,18 @@ mod tests {
         run(&mut s, TokenKeyOp::Init { key: key(1) });
         run(&mut s, TokenKeyOp::Init { key: key(2) });
         let ring = Keyring::load(&s).unwrap().unwrap();
-        assert_eq!((ring.current(), ring.keys.len(), &ring.keys[0].key), (1, 1, &key(1)));
+        assert_eq!(
+            (ring.current(), ring.keys.len(), &ring.keys[0].key),
+            (1, 1, &key(1))
+        );
         let (g1, sig1) = ring.sign("t", &[b"x"]);
         run(&mut s, TokenKeyOp::Rotate { key: key(3) });
         let ring = Keyring::load(&s).unwrap().unwrap();
         assert_eq!(ring.current(), 2);
-        assert!(ring.verify(g1, "t", &[b"x"], &sig1), "one rotation: still valid");
+        assert!(
+            ring.verify(g1, "t", &[b"x"], &sig1),
+            "one rotation: still valid"
+        );
         assert!(!ring.verify(g1, "t", &[b"y"], &sig1));
         assert!(!ring.verify(g1, "u", &[b"x"], &sig1), "the label is signed");
         run(&mut s, TokenKeyOp::Rotate { key: key(4) });
@@ -253,7 +267,9 @@ mod tests {
         let s = MemState::default();
         let cmd = Command {
             now: Timestamp(5),
-            op: Op::TokenKey(TokenKeyOp::Init { key: "c2hvcnQ=".into() }),
+            op: Op::TokenKey(TokenKeyOp::Init {
+                key: "c2hvcnQ=".into(),
+            }),
             fresh_ids: vec![],
             request_id: None,
         };
@@ -277,7 +293,11 @@ mod tests {
         // spelling of the same token. Only the canonical one is taken.
         let mac = URL_SAFE_NO_PAD.encode(sig);
         for other in ["07", "007", "+7", "-7", " 7"] {
-            assert_eq!(split_signed(&format!("Ym9keQ.{other}.{mac}")), None, "{other}");
+            assert_eq!(
+                split_signed(&format!("Ym9keQ.{other}.{mac}")),
+                None,
+                "{other}"
+            );
         }
         assert!(split_signed(&format!("Ym9keQ.0.{mac}")).is_some());
     }

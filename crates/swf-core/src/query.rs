@@ -84,7 +84,12 @@ fn page<S: Lookup + ?Sized, T, K: Serialize + DeserializeOwned + PartialOrd>(
     }
     let size = page_size(size);
     let next = if items.len() > size {
-        Some(encode_page_token(b.s, b.call, b.scope, &key(&items[size - 1]))?)
+        Some(encode_page_token(
+            b.s,
+            b.call,
+            b.scope,
+            &key(&items[size - 1]),
+        )?)
     } else {
         None
     };

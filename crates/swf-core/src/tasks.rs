@@ -8,8 +8,8 @@ use swf_types::{parse_duration, Fault};
 use crate::command::{Outcome, Reply};
 use crate::ctx::{fault, Ctx};
 use crate::execution::Exec;
-use crate::state::*;
 use crate::keyring::Keyring;
+use crate::state::*;
 use crate::token::TaskToken;
 
 /// How an activity task ended.

@@ -189,7 +189,10 @@ mod tests {
         let r1 = ring(&[(1, 7)]);
         let (s, signed) = t.issue(Some(&r1));
         assert!(signed && s.len() <= 1024);
-        assert_eq!(TaskToken::check(&s, Some(&r1)), Some(Checked::Signed(t.clone())));
+        assert_eq!(
+            TaskToken::check(&s, Some(&r1)),
+            Some(Checked::Signed(t.clone()))
+        );
         // Another cluster's key, no keyring, a key rotated out twice: refused.
         assert_eq!(TaskToken::check(&s, Some(&ring(&[(1, 8)]))), None);
         assert_eq!(TaskToken::check(&s, None), None);

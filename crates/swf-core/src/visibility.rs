@@ -283,7 +283,13 @@ pub fn list_open<S: StateRead + ?Sized>(
         i.reverse_order.unwrap_or(false),
     )?;
     let call = ("ListOpenWorkflowExecutions", i.domain.as_str());
-    page(s, call, q, i.next_page_token.as_deref(), i.maximum_page_size)
+    page(
+        s,
+        call,
+        q,
+        i.next_page_token.as_deref(),
+        i.maximum_page_size,
+    )
 }
 
 /// ListClosedWorkflowExecutions.
@@ -302,7 +308,13 @@ pub fn list_closed<S: StateRead + ?Sized>(
         i.reverse_order.unwrap_or(false),
     )?;
     let call = ("ListClosedWorkflowExecutions", i.domain.as_str());
-    page(s, call, q, i.next_page_token.as_deref(), i.maximum_page_size)
+    page(
+        s,
+        call,
+        q,
+        i.next_page_token.as_deref(),
+        i.maximum_page_size,
+    )
 }
 
 /// CountOpenWorkflowExecutions.

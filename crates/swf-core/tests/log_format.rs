@@ -21,9 +21,9 @@ use serde_json::{json, Value};
 use swf_core::command::{Command, Op, Reply};
 use swf_core::command::{DomainAction, TypeAction};
 use swf_core::items::{ItemKey, OpenItem};
+use swf_core::keyring::{encode_key, Keyring, TokenKey, TokenKeyOp};
 use swf_core::sfn::{SfnDeadline, SfnOp};
 use swf_core::state::*;
-use swf_core::keyring::{encode_key, Keyring, TokenKey, TokenKeyOp};
 use swf_core::token::{Checked, TaskToken};
 
 /// A token key made of one repeated byte.

@@ -136,7 +136,9 @@ async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Respons
 async fn rotate_token_key(State(gw): State<Arc<Gateway>>) -> Response {
     let request_id = gw.request_id();
     match gw.node.rotate_token_key().await {
-        Ok(generation) => axum::Json(serde_json::json!({ "generation": generation })).into_response(),
+        Ok(generation) => {
+            axum::Json(serde_json::json!({ "generation": generation })).into_response()
+        }
         Err(f) => fault_response(&f, &request_id),
     }
 }

@@ -580,7 +580,12 @@ impl Executor {
     /// The next page of a decision task's history. The page token is signed and bound to this call
     /// and the domain it was issued in (`swf_core::page_token`), so a token of another domain's run,
     /// or one made up, is refused.
-    fn decision_page(&self, domain: &str, token: &str, size: Option<i32>) -> Result<Vec<u8>, Fault> {
+    fn decision_page(
+        &self,
+        domain: &str,
+        token: &str,
+        size: Option<i32>,
+    ) -> Result<Vec<u8>, Fault> {
         let page: DecisionPage =
             query::decode_page_token(&self.reader, DECISION_PAGE_CALL, domain, token)?;
         let rec = self

@@ -557,7 +557,10 @@ fn unsigned_tokens_of_tasks_started_before_the_keyring_still_work_and_no_others(
     let run = h.start("w");
     h.round(&run, vec![schedule("old"), schedule("new")]);
     let old_activity = h.start_activity(&run, "old");
-    assert!(TaskToken::decode(&old_activity).is_some(), "unsigned: no keyring yet");
+    assert!(
+        TaskToken::decode(&old_activity).is_some(),
+        "unsigned: no keyring yet"
+    );
     let old_decision_run = h.start("w2");
     let old_decision = h.start_decision(&old_decision_run);
     // The upgraded cluster's first leader creates the keyring.
@@ -588,7 +591,10 @@ fn unsigned_tokens_of_tasks_started_before_the_keyring_still_work_and_no_others(
     let last = altered.len() - 2;
     altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
     let altered = String::from_utf8(altered).unwrap();
-    assert_eq!(h.fault(complete_op(&altered)).kind, FaultKind::UnknownResource);
+    assert_eq!(
+        h.fault(complete_op(&altered)).kind,
+        FaultKind::UnknownResource
+    );
     // The real ones work: the old unsigned tokens and the new signed one.
     assert_eq!(h.ok(complete_op(&old_activity)), Reply::Done);
     assert_eq!(h.ok(complete_op(&new_activity)), Reply::Done);

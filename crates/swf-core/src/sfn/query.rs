@@ -151,7 +151,14 @@ pub fn list_activities<S: SfnRead + ?Sized>(
     max_results: Option<i64>,
     token: Option<&str>,
 ) -> Result<Value, Fault> {
-    let (rows, next) = page(s, ("ListActivities", ""), &[keys::ACTIVITY], token, max_results, false)?;
+    let (rows, next) = page(
+        s,
+        ("ListActivities", ""),
+        &[keys::ACTIVITY],
+        token,
+        max_results,
+        false,
+    )?;
     let items = rows
         .iter()
         .map(|(_, v)| {
@@ -202,7 +209,14 @@ pub fn list_state_machines<S: SfnRead + ?Sized>(
     max_results: Option<i64>,
     token: Option<&str>,
 ) -> Result<Value, Fault> {
-    let (rows, next) = page(s, ("ListStateMachines", ""), &[keys::STATE_MACHINE], token, max_results, false)?;
+    let (rows, next) = page(
+        s,
+        ("ListStateMachines", ""),
+        &[keys::STATE_MACHINE],
+        token,
+        max_results,
+        false,
+    )?;
     let items = rows
         .iter()
         .map(|(_, v)| {
@@ -354,7 +368,14 @@ pub fn get_execution_history<S: SfnRead + ?Sized>(
     token: Option<&str>,
 ) -> Result<Value, Fault> {
     execution(s, l, e)?;
-    let (rows, next) = page(s, ("GetExecutionHistory", e), &keys::history_prefix(e), token, max_results, reverse)?;
+    let (rows, next) = page(
+        s,
+        ("GetExecutionHistory", e),
+        &keys::history_prefix(e),
+        token,
+        max_results,
+        reverse,
+    )?;
     let events = rows
         .iter()
         .map(|(_, v)| {

@@ -14,8 +14,8 @@ use super::records::{Execution, TaskEnd};
 use super::{deadline, fault, reply, SfnDeadline};
 use crate::command::Outcome;
 use crate::ctx::{fault, Ctx};
-use crate::state::{Deadline, Lookup, ReadError, TaskKind, Write};
 use crate::keyring::Keyring;
+use crate::state::{Deadline, Lookup, ReadError, TaskKind, Write};
 use crate::token::TaskToken;
 
 /// The token of task `task_id` of execution `exec_arn` (SWF's token scheme: the execution ARN stands
@@ -133,9 +133,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
             worker_name
         }
     ));
-    Ok(reply(
-        json!({"taskToken": task_token, "input": input}),
-    ))
+    Ok(reply(json!({"taskToken": task_token, "input": input})))
 }
 
 pub(super) fn success<S: Lookup + ?Sized>(
