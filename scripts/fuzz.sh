@@ -37,7 +37,7 @@ for t in "${TARGETS[@]}"; do
   # New inputs go to corpus-new/ (not committed); the committed corpus is read only.
   "$BIN/$t" -max_total_time="$SECS" -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
     -artifact_prefix="artifacts/$t/" -print_final_stats=1 "${dict[@]}" \
-    "corpus-new/$t" "corpus/$t" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|panicked|SUMMARY" || true
+    "corpus-new/$t" "corpus/$t" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)|ERROR|panicked|SUMMARY" || true
   if [ -n "$(find "artifacts/$t" -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \))" ]; then
     echo "FAIL: $t left findings in fuzz/artifacts/$t" >&2
     exit 1
