@@ -420,5 +420,28 @@ async fn tokens_survive_a_leader_change() -> anyhow::Result<()> {
             .await,
     );
     assert_eq!(e.code(), Some("UnknownResourceFault"));
+
+    // Rotation through any node runs on the leader, once per call: a token minted before two
+    // rotations (through both survivors, whichever leads) is refused.
+    let next = poll_decision(&b, &fx).await?;
+    b.respond_decision_task_completed()
+        .task_token(next.task_token())
+        .decisions(schedule_activity(&fx, "a2", "x"))
+        .send()
+        .await?;
+    let act2 = poll_activity(&b, &fx).await?;
+    assert_eq!(rotate(survivors[0]).await?, 2);
+    b.record_activity_task_heartbeat()
+        .task_token(act2.task_token())
+        .send()
+        .await?;
+    assert_eq!(rotate(survivors[1]).await?, 3);
+    let e = service_error(
+        b.record_activity_task_heartbeat()
+            .task_token(act2.task_token())
+            .send()
+            .await,
+    );
+    assert_eq!(e.code(), Some("UnknownResourceFault"));
     Ok(())
 }

@@ -52,8 +52,6 @@ pub struct Node {
     grpc_task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     matcher: Arc<Matcher>,
     elections: Arc<ElectionGate>,
-    /// The leader's executor (for the token key's rotation).
-    executor: Arc<Executor>,
 }
 
 impl Node {
@@ -159,12 +157,9 @@ impl Node {
             router: router.clone(),
             transfer: transfer.clone(),
             membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
-        };
-        let leader_path = Arc::new(LeaderPath {
             executor: executor.clone(),
-            transfer,
-        });
-        let node_executor = leader_path.executor.clone();
+        };
+        let leader_path = Arc::new(LeaderPath { executor, transfer });
         router.set_local(leader_path.clone());
         let swf_service = SwfNodeServer {
             node_id: config.node_id,
@@ -260,7 +255,6 @@ impl Node {
             grpc_task: tokio::sync::Mutex::new(Some(grpc_task)),
             matcher,
             elections,
-            executor: node_executor,
         }))
         .inspect(|node| node.spawn_not_serving_log(stop_log))
     }
@@ -423,7 +417,7 @@ impl Node {
             .await?
         {
             ControlDone::Transferred(t) => Ok(t),
-            ControlDone::Done => Err(swf_types::Fault::internal(
+            ControlDone::Done | ControlDone::Rotated(_) => Err(swf_types::Fault::internal(
                 "the leader sent no transfer outcome",
             )),
         }
@@ -473,17 +467,20 @@ impl Node {
             .map(|_| ())
     }
 
-    /// Rotates the cluster's token key (`swf_core::keyring`); answers the new key's generation. Runs
-    /// on the leader only: another node answers `ServiceUnavailable` naming the leader to ask.
+    /// Rotates the cluster's token key (`swf_core::keyring`), on the leader, whichever node this is;
+    /// answers the new key's generation. Never sent twice once it may have run (a second rotation
+    /// would retire the previous key's tokens).
     pub async fn rotate_token_key(&self) -> Result<u32, swf_types::Fault> {
-        let leader = self.raft.metrics().borrow().current_leader;
-        if leader != Some(self.id) {
-            return Err(swf_types::Fault::unavailable(format!(
-                "Rotate the token key on the leader (node {})",
-                leader.map_or_else(|| "unknown".to_string(), |l| l.to_string())
-            )));
+        match self
+            .router
+            .control_leader(Control::RotateTokenKey, 0)
+            .await?
+        {
+            ControlDone::Rotated(generation) => Ok(generation),
+            _ => Err(swf_types::Fault::internal(
+                "the leader sent no rotation outcome",
+            )),
         }
-        self.executor.rotate_token_key().await
     }
 
     /// Removes a member, on the leader, whichever node this is.

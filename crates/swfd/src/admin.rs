@@ -62,8 +62,8 @@ pub enum Admin {
         #[arg(long)]
         to: Option<u64>,
     },
-    /// Rotates the cluster's task- and page-token key (send it to the leader): a new key signs from
-    /// now on; tokens signed under the previous key stay valid until the next rotation.
+    /// Rotates the cluster's task- and page-token key (on the leader, through any node): a new key
+    /// signs from now on; tokens signed under the previous key stay valid until the next rotation.
     RotateTokenKey,
 }
 
