@@ -93,6 +93,7 @@ pub fn apply<S: Lookup + ?Sized>(
         Op::UntagResource(i) => ctx.untag_resource(&i.resource_arn, &i.tag_keys),
         Op::Noop => Ok(Ok(Reply::Done)),
         Op::Sfn(op) => crate::sfn::apply(&mut ctx, op),
+        Op::TokenKey(op) => ctx.token_key(op),
     };
     let outcome = result?;
     let writes = match (&outcome, request_id) {

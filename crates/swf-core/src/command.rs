@@ -100,6 +100,9 @@ pub enum Op {
     Noop,
     /// A Step Functions command (`crate::sfn`).
     Sfn(crate::sfn::command::SfnOp),
+    /// Creates or rotates the cluster's token keyring (`crate::keyring`); the key was drawn by the
+    /// leader.
+    TokenKey(crate::keyring::TokenKeyOp),
 }
 
 impl Op {
@@ -130,6 +133,8 @@ impl Op {
             Op::UntagResource(_) => "UntagResource",
             Op::Noop => "Noop",
             Op::Sfn(op) => op.name(),
+            Op::TokenKey(crate::keyring::TokenKeyOp::Init { .. }) => "InitTokenKey",
+            Op::TokenKey(crate::keyring::TokenKeyOp::Rotate { .. }) => "RotateTokenKey",
         }
     }
 }

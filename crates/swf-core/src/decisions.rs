@@ -29,12 +29,18 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             "taskListScheduleToStartTimeout",
             &input.task_list_schedule_to_start_timeout
         ));
-        let Some(t) = TaskToken::decode(&input.task_token).filter(|t| t.kind == TaskKind::Decision)
-        else {
-            return Ok(Err(Fault::unknown_resource(
+        let garbage = || {
+            Ok(Err(Fault::unknown_resource(
                 "Unknown task token: not a decision task token",
-            )));
+            )))
         };
+        let ring = crate::keyring::Keyring::load(self.state)?;
+        let Some(checked) = TaskToken::check(&input.task_token, ring.as_ref())
+            .filter(|c| c.token().kind == TaskKind::Decision)
+        else {
+            return garbage();
+        };
+        let t = checked.token().clone();
         // SWF's wording for a decision task that is no longer open.
         let unknown = || {
             Ok(Err(Fault::unknown_resource(format!(
@@ -59,6 +65,10 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             }
             _ => return unknown(),
         };
+        // An unsigned token (anyone can build one from a history) only for a task handed one.
+        if checked.for_task(rec.decision_token_signed).is_none() {
+            return garbage();
+        }
         let mut exec = Exec::new(rec, self.limits.max_history_events);
         exec.disarm(|d| {
             d.kind == DeadlineKind::DecisionStartToClose && d.event_id == t.started_event_id
@@ -467,6 +477,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                 last_heartbeat: None,
                 start_to_close_secs,
                 heartbeat_secs,
+                token_signed: false,
             },
         );
         if let Some(s) = s2s {

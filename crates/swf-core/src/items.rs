@@ -222,6 +222,7 @@ mod tests {
             last_heartbeat: None,
             start_to_close_secs: None,
             heartbeat_secs: None,
+            token_signed: false,
         }
     }
 

@@ -1,8 +1,6 @@
 //! Reads: Describe*, List* and history pages, computed from applied state. Pure like `apply`, so the
 //! same functions serve the node and the unit tests.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use swf_types::shapes::*;
 use swf_types::Fault;
@@ -23,22 +21,48 @@ fn page_size(requested: Option<i32>) -> usize {
     }
 }
 
-/// Encodes a page token (opaque to clients).
-pub fn encode_page_token<T: Serialize>(t: &T) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(t).expect("page token serializes"))
+/// The fault for a page token we did not issue, or issued to another call or domain. SWF answers a
+/// page token it does not take with ValidationException (its documentation: an expired token gets
+/// "a 400 error"; aws-swf issue #57 shows `ValidationException: Specified token has exceeded its
+/// maximum lifetime`).
+pub fn bad_page_token() -> Fault {
+    Fault::validation("Invalid nextPageToken")
 }
 
-/// Decodes a page token, or ValidationException for one we did not issue.
-pub fn decode_page_token<T: DeserializeOwned>(token: &str) -> Result<T, Fault> {
-    URL_SAFE_NO_PAD
-        .decode(token.as_bytes())
-        .ok()
+/// Encodes a page token for the next call `call` in `scope` (the domain; "" for ListDomains): signed
+/// and bound to both (`crate::page_token`).
+pub fn encode_page_token<S: Lookup + ?Sized, T: Serialize>(
+    s: &S,
+    call: &str,
+    scope: &str,
+    t: &T,
+) -> Result<String, Fault> {
+    let position = serde_json::to_vec(t).map_err(|e| Fault::internal(e.to_string()))?;
+    read(crate::page_token::seal(s, call, scope, &position))
+}
+
+/// Decodes a page token of `call` in `scope`, or ValidationException for one we did not issue there.
+pub fn decode_page_token<S: Lookup + ?Sized, T: DeserializeOwned>(
+    s: &S,
+    call: &str,
+    scope: &str,
+    token: &str,
+) -> Result<T, Fault> {
+    read(crate::page_token::open(s, call, scope, token))?
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| Fault::validation("Invalid nextPageToken"))
+        .ok_or_else(bad_page_token)
+}
+
+/// The call and scope a page token is bound to.
+struct Bound<'a, S: ?Sized> {
+    s: &'a S,
+    call: &'a str,
+    scope: &'a str,
 }
 
 /// Pages a sorted list by position: `token` holds the key of the last item returned.
-fn page<T, K: Serialize + DeserializeOwned + PartialOrd>(
+fn page<S: Lookup + ?Sized, T, K: Serialize + DeserializeOwned + PartialOrd>(
+    b: Bound<'_, S>,
     mut items: Vec<T>,
     key: impl Fn(&T) -> K,
     token: Option<&str>,
@@ -49,7 +73,7 @@ fn page<T, K: Serialize + DeserializeOwned + PartialOrd>(
         items.reverse();
     }
     if let Some(t) = token {
-        let last: K = decode_page_token(t)?;
+        let last: K = decode_page_token(b.s, b.call, b.scope, t)?;
         items.retain(|i| {
             if reverse {
                 key(i) < last
@@ -60,7 +84,12 @@ fn page<T, K: Serialize + DeserializeOwned + PartialOrd>(
     }
     let size = page_size(size);
     let next = if items.len() > size {
-        Some(encode_page_token(&key(&items[size - 1])))
+        Some(encode_page_token(
+            b.s,
+            b.call,
+            b.scope,
+            &key(&items[size - 1]),
+        )?)
     } else {
         None
     };
@@ -86,7 +115,13 @@ pub fn list_domains<S: StateRead + ?Sized>(
         .map(|d| *d.detail.domain_info)
         .filter(|d| d.status == status)
         .collect();
+    let bound = Bound {
+        s,
+        call: "ListDomains",
+        scope: "",
+    };
     let (items, next) = page(
+        bound,
         all,
         |d| d.name.clone(),
         input.next_page_token.as_deref(),
@@ -156,7 +191,13 @@ pub fn list_workflow_types<S: StateRead + ?Sized>(
             t.workflow_type.version.clone(),
         )
     };
+    let bound = Bound {
+        s,
+        call: "ListWorkflowTypes",
+        scope: &input.domain,
+    };
     let (items, next) = page(
+        bound,
         all,
         key,
         input.next_page_token.as_deref(),
@@ -192,7 +233,13 @@ pub fn list_activity_types<S: StateRead + ?Sized>(
             t.activity_type.version.clone(),
         )
     };
+    let bound = Bound {
+        s,
+        call: "ListActivityTypes",
+        scope: &input.domain,
+    };
     let (items, next) = page(
+        bound,
         all,
         key,
         input.next_page_token.as_deref(),
@@ -421,7 +468,8 @@ pub fn get_history<S: StateRead + ?Sized>(
     let rec = find_execution(s, &input.domain, &input.execution)?;
     let cursor = match &input.next_page_token {
         Some(t) => {
-            let c: HistoryCursor = decode_page_token(t)?;
+            let c: HistoryCursor =
+                decode_page_token(s, "GetWorkflowExecutionHistory", &input.domain, t)?;
             if c.run_id != rec.run_id {
                 return Err(Fault::validation(
                     "nextPageToken belongs to another execution",
@@ -432,9 +480,12 @@ pub fn get_history<S: StateRead + ?Sized>(
         None => first_cursor(&rec, None, input.reverse_order.unwrap_or(false)),
     };
     let (events, next) = history_page(s, &cursor, input.maximum_page_size)?;
+    let next_page_token = next
+        .map(|c| encode_page_token(s, "GetWorkflowExecutionHistory", &input.domain, &c))
+        .transpose()?;
     Ok(History {
         events,
-        next_page_token: next.map(|c| encode_page_token(&c)),
+        next_page_token,
     })
 }
 

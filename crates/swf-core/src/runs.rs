@@ -121,6 +121,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             parent: n.parent.clone(),
             children: Default::default(),
             items_keyed: true,
+            decision_token_signed: false,
         };
         let mut exec = Exec::new(record, self.limits.max_history_events);
         exec.mark_new();

@@ -190,6 +190,16 @@ pub struct ActivityState {
     /// Heartbeat timeout in seconds (None: unlimited), re-armed by every heartbeat.
     #[serde(default)]
     pub heartbeat_secs: Option<u64>,
+    /// Whether the started attempt's token was signed (`crate::token`). False for a task started
+    /// before the cluster had a token keyring (an earlier release): only such a task still takes
+    /// the unsigned token it was handed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub token_signed: bool,
+}
+
+/// For `skip_serializing_if`: a flag that is off is left out, so records read as they were written.
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// An open timer.
@@ -274,6 +284,9 @@ pub struct ExecutionRecord {
     /// earlier release, whose items are embedded in the stored record; the first change rewrites them.
     #[serde(default)]
     pub items_keyed: bool,
+    /// Whether the started decision task's token was signed (see `ActivityState::token_signed`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub decision_token_signed: bool,
 }
 
 /// A child's link to its parent.
@@ -332,6 +345,7 @@ impl ExecutionRecord {
             parent: None,
             children: Default::default(),
             items_keyed: true,
+            decision_token_signed: false,
         }
     }
 

@@ -8,6 +8,7 @@ use swf_types::{parse_duration, Fault};
 use crate::command::{Outcome, Reply};
 use crate::ctx::{fault, Ctx};
 use crate::execution::Exec;
+use crate::keyring::Keyring;
 use crate::state::*;
 use crate::token::TaskToken;
 
@@ -26,6 +27,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         identity: Option<String>,
     ) -> Result<Outcome, ReadError> {
         let rec = fault!(self.open_execution(run_id)?);
+        let ring = Keyring::load(self.state)?;
         let queued = match &rec.decision {
             DecisionSlot::Scheduled {
                 scheduled_event_id: id,
@@ -55,14 +57,16 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         if let Ok(Some(secs)) = parse_duration(&exec.rec.config.task_start_to_close_timeout) {
             exec.arm(DeadlineKind::DecisionStartToClose, started, self.now, secs);
         }
-        let token = TaskToken {
+        let (task_token, signed) = TaskToken {
             kind: TaskKind::Decision,
             run_id: run_id.to_string(),
             scheduled_event_id,
             started_event_id: started,
-        };
+        }
+        .issue(ring.as_ref());
+        exec.rec.decision_token_signed = signed;
         let reply = Reply::DecisionTaskStarted {
-            task_token: token.encode(),
+            task_token,
             started_event_id: started,
             previous_started_event_id: exec.rec.previous_started_event_id,
             workflow_execution: WorkflowExecution {
@@ -82,6 +86,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         identity: Option<String>,
     ) -> Result<Outcome, ReadError> {
         let rec = fault!(self.open_execution(run_id)?);
+        let ring = Keyring::load(self.state)?;
         let Some(activity) = rec.activities.get(&scheduled_event_id).cloned() else {
             return Ok(Err(Fault::unknown_resource(
                 "Activity task is no longer scheduled",
@@ -108,15 +113,17 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             .expect("checked above");
         a.queued = None;
         a.started_event_id = Some(started);
-        let token = TaskToken {
+        let (task_token, signed) = TaskToken {
             kind: TaskKind::Activity,
             run_id: run_id.to_string(),
             scheduled_event_id,
             started_event_id: started,
-        };
+        }
+        .issue(ring.as_ref());
+        a.token_signed = signed;
         let (start_to_close, heartbeat) = (a.start_to_close_secs, a.heartbeat_secs);
         let reply = Reply::ActivityTaskStarted {
-            task_token: token.encode(),
+            task_token,
             started_event_id: started,
             activity_id: a.activity_id.clone(),
             input: a.input.clone(),
@@ -154,11 +161,18 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         &self,
         token: &str,
     ) -> Result<Result<(ExecutionRecord, i64), Fault>, ReadError> {
-        let Some(t) = TaskToken::decode(token).filter(|t| t.kind == TaskKind::Activity) else {
-            return Ok(Err(Fault::unknown_resource(
+        let garbage = || {
+            Ok(Err(Fault::unknown_resource(
                 "Unknown task token: not an activity task token",
-            )));
+            )))
         };
+        let ring = Keyring::load(self.state)?;
+        let Some(checked) =
+            TaskToken::check(token, ring.as_ref()).filter(|c| c.token().kind == TaskKind::Activity)
+        else {
+            return garbage();
+        };
+        let t = checked.token().clone();
         // SWF's wording for an activity task that is no longer open.
         let unknown = || {
             Err(Fault::unknown_resource(format!(
@@ -172,6 +186,11 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
         };
         match rec.activities.get(&t.scheduled_event_id) {
             Some(a) if a.started_event_id == Some(t.started_event_id) => {
+                // An unsigned token (anyone can build one from a history) only for a task that was
+                // handed one, before the cluster had a keyring.
+                if checked.for_task(a.token_signed).is_none() {
+                    return garbage();
+                }
                 Ok(Ok((rec, t.scheduled_event_id)))
             }
             _ => Ok(unknown()),

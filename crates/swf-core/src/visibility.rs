@@ -8,8 +8,6 @@
 //! The value is the execution's `WorkflowExecutionInfo`, so a page costs one range scan, O(page). The
 //! entries are written in the same batch as the state change that opens or closes the execution.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use swf_types::shapes::*;
 use swf_types::Fault;
 
@@ -205,16 +203,17 @@ fn require_domain<S: StateRead + ?Sized>(s: &S, domain: &str) -> Result<(), Faul
     }
 }
 
+/// One page of a listing; the page token is bound to `call` and `domain` (`crate::page_token`).
 fn page<S: StateRead + ?Sized>(
     s: &S,
+    (call, domain): (&str, &str),
     mut q: Query,
     token: Option<&str>,
     size: Option<i32>,
 ) -> Result<WorkflowExecutionInfos, Fault> {
     if let Some(t) = token {
-        let last = URL_SAFE_NO_PAD
-            .decode(t.as_bytes())
-            .map_err(|_| Fault::validation("Invalid nextPageToken"))?;
+        let last = read(crate::page_token::open(s, call, domain, t))?
+            .ok_or_else(crate::query::bad_page_token)?;
         if !last.starts_with(&q.prefix) {
             return Err(Fault::validation(
                 "nextPageToken does not belong to this query",
@@ -235,7 +234,10 @@ fn page<S: StateRead + ?Sized>(
     let mut rows = read(s.scan_visibility(&q.lower, &q.upper, q.newest_first, size + 1))?;
     let next = if rows.len() > size {
         rows.truncate(size);
-        rows.last().map(|(k, _)| URL_SAFE_NO_PAD.encode(k))
+        match rows.last() {
+            Some((k, _)) => Some(read(crate::page_token::seal(s, call, domain, k))?),
+            None => None,
+        }
     } else {
         None
     };
@@ -280,7 +282,14 @@ pub fn list_open<S: StateRead + ?Sized>(
         filters,
         i.reverse_order.unwrap_or(false),
     )?;
-    page(s, q, i.next_page_token.as_deref(), i.maximum_page_size)
+    let call = ("ListOpenWorkflowExecutions", i.domain.as_str());
+    page(
+        s,
+        call,
+        q,
+        i.next_page_token.as_deref(),
+        i.maximum_page_size,
+    )
 }
 
 /// ListClosedWorkflowExecutions.
@@ -298,7 +307,14 @@ pub fn list_closed<S: StateRead + ?Sized>(
         filters,
         i.reverse_order.unwrap_or(false),
     )?;
-    page(s, q, i.next_page_token.as_deref(), i.maximum_page_size)
+    let call = ("ListClosedWorkflowExecutions", i.domain.as_str());
+    page(
+        s,
+        call,
+        q,
+        i.next_page_token.as_deref(),
+        i.maximum_page_size,
+    )
 }
 
 /// CountOpenWorkflowExecutions.
@@ -405,6 +421,7 @@ mod tests {
             parent: None,
             children: Default::default(),
             items_keyed: true,
+            decision_token_signed: false,
         }
     }
 

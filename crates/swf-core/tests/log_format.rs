@@ -21,9 +21,33 @@ use serde_json::{json, Value};
 use swf_core::command::{Command, Op, Reply};
 use swf_core::command::{DomainAction, TypeAction};
 use swf_core::items::{ItemKey, OpenItem};
+use swf_core::keyring::{encode_key, Keyring, TokenKey, TokenKeyOp};
 use swf_core::sfn::{SfnDeadline, SfnOp};
 use swf_core::state::*;
-use swf_core::token::TaskToken;
+use swf_core::token::{Checked, TaskToken};
+
+/// A token key made of one repeated byte.
+fn key(b: u8) -> String {
+    encode_key(&[b; 32])
+}
+
+/// A keyring of two generations (one rotation).
+fn keyring() -> Keyring {
+    Keyring {
+        keys: vec![
+            TokenKey {
+                generation: 1,
+                key: key(1),
+                created: Timestamp(1_700_000_000_000),
+            },
+            TokenKey {
+                generation: 2,
+                key: key(2),
+                created: Timestamp(1_700_000_100_000),
+            },
+        ],
+    }
+}
 use swf_types::shapes::{ActivityType, WorkflowExecution, WorkflowType};
 use swf_types::Timestamp;
 
@@ -127,9 +151,10 @@ fn op_variant(op: &Op) -> usize {
         Op::Noop => 21,
         Op::Sfn(_) => 22,
         Op::RespondDecisionTaskCompletedChecked { .. } => 23,
+        Op::TokenKey(_) => 24,
     }
 }
-const OP_VARIANTS: usize = 24;
+const OP_VARIANTS: usize = 25;
 
 /// One sample of every `Op` variant, with every optional member set somewhere.
 fn ops() -> Vec<Op> {
@@ -255,6 +280,8 @@ fn ops() -> Vec<Op> {
             "tagKeys": ["k"]}),
         )),
         Op::Noop,
+        Op::TokenKey(TokenKeyOp::Init { key: key(1) }),
+        Op::TokenKey(TokenKeyOp::Rotate { key: key(2) }),
     ]
     .into_iter()
     .chain(sfn_ops().into_iter().map(Op::Sfn))
@@ -477,6 +504,13 @@ fn stored_records_read_as_they_were_written() {
         ..ExecutionRecord::sample("run-1")
     };
     golden("record/execution_open", &started);
+    // Its started decision task was handed a signed token (the keyring's release).
+    let signed = ExecutionRecord {
+        decision_token_signed: true,
+        ..started.clone()
+    };
+    golden("record/execution_open_signed_token", &signed);
+    golden("record/token_keyring", &keyring());
     // A started decision task with the next one scheduled behind it (real SWF's order, issue 13).
     let pending = ExecutionRecord {
         decision: DecisionSlot::Started {
@@ -521,6 +555,7 @@ fn open_items_and_their_keys_read_as_they_were_written() {
             last_heartbeat: Some(Timestamp(1_700_000_000_100)),
             start_to_close_secs: Some(30),
             heartbeat_secs: Some(10),
+            token_signed: false,
         }),
         OpenItem::Timer {
             timer_id: "t1".into(),
@@ -549,6 +584,14 @@ fn open_items_and_their_keys_read_as_they_were_written() {
         };
         golden(&format!("record/item_{name}"), &item);
         golden(&format!("record/item_key_{name}"), &item.key());
+        if let OpenItem::Activity(a) = &item {
+            // Started with a signed token (the keyring's release).
+            let signed = OpenItem::Activity(ActivityState {
+                token_signed: true,
+                ..a.clone()
+            });
+            golden("record/item_Activity_signed_token", &signed);
+        }
     }
     let _: fn(&ItemKey) = |k| match k {
         ItemKey::Activity(_) | ItemKey::Timer(_) | ItemKey::Child(_) | ItemKey::Deadline(_) => {}
@@ -575,7 +618,19 @@ fn task_tokens_handed_out_stay_valid() {
         let stored = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("no golden file {}", path.display()));
         assert_eq!(stored.trim(), token.encode());
-        assert_eq!(TaskToken::decode(stored.trim()), Some(token));
+        assert_eq!(TaskToken::decode(stored.trim()), Some(token.clone()));
+        // The signed form (the keyring's release), signed under generation 2 of `keyring()`.
+        let path = golden_dir().join(format!("token_signed_{name}.txt"));
+        if !path.exists() && std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, format!("{}\n", token.sign(&keyring()))).unwrap();
+        }
+        let stored = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("no golden file {}", path.display()));
+        assert_eq!(stored.trim(), token.sign(&keyring()));
+        assert_eq!(
+            TaskToken::check(stored.trim(), Some(&keyring())),
+            Some(Checked::Signed(token))
+        );
     }
 }
 
@@ -623,6 +678,33 @@ fn stored_step_functions_records_read_as_they_were_written() {
     let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:m:e";
     let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
     golden("record/sfn_execution", &execution);
+    // Its task started with a signed token (the keyring's release).
+    let task_id = *execution.tasks.keys().next().expect("a task is open");
+    for (i, op) in [
+        Op::TokenKey(TokenKeyOp::Init { key: key(1) }),
+        Op::Sfn(SfnOp::StartTask {
+            execution_arn: exec_arn.into(),
+            task_id,
+            worker_name: Some("w".into()),
+        }),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let cmd = Command {
+            now: Timestamp(1_700_000_001_000 + i as i64),
+            op,
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, 10 + i as u64, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    }
+    let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
+    let started: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
+    assert!(started.tasks[&task_id].token_signed);
+    golden("record/sfn_execution_signed_token", &started);
     let event = read(keys::history(exec_arn, 1));
     golden("record/sfn_history_event", &event);
     let counts: Counts = serde_json::from_value(read(keys::counts())).unwrap();

@@ -193,6 +193,7 @@ fn admin_routes(gateway: Arc<Gateway>) -> axum::Router {
         .route("/cluster/members", post(add_member))
         .route("/cluster/members/remove", post(remove_member))
         .route("/cluster/transfer-leader", post(transfer_leader))
+        .route("/cluster/token-key/rotate", post(rotate_token_key))
         .with_state(gateway)
 }
 
@@ -315,6 +316,17 @@ async fn remove_member(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response 
 fn member_change(body: &[u8]) -> Result<MemberChange, Fault> {
     serde_json::from_slice(body)
         .map_err(|_| Fault::validation("expected {\"node_id\": N, \"addr\": \"HOST:PORT\"}"))
+}
+
+/// Rotates the cluster's token key, on the leader (`swf_core::keyring`); answers `{"generation": N}`.
+async fn rotate_token_key(State(gw): State<Arc<Gateway>>) -> Response {
+    let request_id = gw.request_id();
+    match gw.node.rotate_token_key().await {
+        Ok(generation) => {
+            axum::Json(serde_json::json!({ "generation": generation })).into_response()
+        }
+        Err(f) => fault_response(&f, &request_id),
+    }
 }
 
 /// Moves leadership (`{"to": N}` or `{}`); see `swf_node::transfer`.

@@ -1,6 +1,6 @@
 //! The `Cluster` gRPC server: cluster control, typed. Probes, election holds and campaigns run on the
 //! node they are sent to; leader transfers and membership changes run on the leader, and a follower
-//! forwards them there (at most `MAX_HOPS` times). See `transfer` and `membership` for what each does;
+//! forwards them there (at most `MAX_HOPS` times); so does a token key rotation (`token_key`). See `transfer` and `membership` for what each does;
 //! the gateway's admin routes reach them through `Node`'s methods and the router.
 
 use std::sync::Arc;
@@ -9,12 +9,14 @@ use openraft::Raft;
 use swf_proto::cluster_server::Cluster;
 use swf_proto::{
     AddMemberRequest, CampaignRequest, ControlReply, HoldElectionsRequest, PingRequest,
-    RemoveMemberRequest, TransferLeaderReply, TransferLeaderRequest,
+    RemoveMemberRequest, RotateTokenKeyReply, RotateTokenKeyRequest, TransferLeaderReply,
+    TransferLeaderRequest,
 };
 use swf_store::TypeConfig;
 use swf_types::Fault;
 use tonic::{Request, Response, Status};
 
+use crate::executor::Executor;
 use crate::membership::{MemberChange, Membership};
 use crate::request::MAX_HOPS;
 use crate::router::{proto_fault, Control, ControlDone, Router};
@@ -27,6 +29,8 @@ pub struct ClusterServer {
     pub router: Arc<Router>,
     pub transfer: Arc<Transfer>,
     pub membership: Arc<Membership>,
+    /// The leader's executor (token key rotation proposes through it).
+    pub executor: Arc<Executor>,
 }
 
 fn reply(result: Result<(), Fault>) -> Result<Response<ControlReply>, Status> {
@@ -115,7 +119,7 @@ impl Cluster for ClusterServer {
                 .await
             {
                 Ok(ControlDone::Transferred(t)) => Ok(t),
-                Ok(ControlDone::Done) => {
+                Ok(ControlDone::Done | ControlDone::Rotated(_)) => {
                     Err(Fault::internal("the leader sent no transfer outcome"))
                 }
                 Err(f) => Err(f),
@@ -157,5 +161,31 @@ impl Cluster for ClusterServer {
             node_id: req.node_id,
         };
         reply(self.change(call, req.hops).await)
+    }
+
+    async fn rotate_token_key(
+        &self,
+        request: Request<RotateTokenKeyRequest>,
+    ) -> Result<Response<RotateTokenKeyReply>, Status> {
+        let hops = request.into_inner().hops;
+        let result = if self.leads() {
+            self.executor.rotate_token_key().await
+        } else {
+            match self.forward(Control::RotateTokenKey, hops).await {
+                Ok(ControlDone::Rotated(generation)) => Ok(generation),
+                Ok(_) => Err(Fault::internal("the leader sent no rotation outcome")),
+                Err(f) => Err(f),
+            }
+        };
+        Ok(Response::new(match result {
+            Ok(generation) => RotateTokenKeyReply {
+                fault: None,
+                generation,
+            },
+            Err(f) => RotateTokenKeyReply {
+                fault: Some(proto_fault(&f)),
+                generation: 0,
+            },
+        }))
     }
 }

@@ -29,6 +29,9 @@ use crate::proposer::{Clock, Proposer};
 // long polls without widening their visibility.
 #[path = "sfn_executor.rs"]
 mod sfn;
+// The cluster's token keyring: created by the leader when missing, rotated on the admin's request.
+#[path = "token_key.rs"]
+mod token_key;
 
 /// Runs SWF actions on the leader.
 pub struct Executor {
@@ -41,7 +44,12 @@ pub struct Executor {
     clock: Arc<Clock>,
     /// Stamps and proposes commands, in batches under load.
     proposer: Proposer,
+    /// Set once the token keyring is known to exist (it is never removed), see `token_key`.
+    token_key_ready: std::sync::atomic::AtomicBool,
 }
+
+/// The call decision-task page tokens are bound to.
+const DECISION_PAGE_CALL: &str = "PollForDecisionTask";
 
 /// A decision task's history page token: where the history continues and the task it belongs to.
 #[derive(Serialize, Deserialize)]
@@ -102,6 +110,7 @@ impl Executor {
             proposer: Proposer::start(raft.clone(), clock.clone()),
             raft,
             clock,
+            token_key_ready: Default::default(),
         }
     }
 
@@ -473,6 +482,8 @@ impl Executor {
         start: impl Fn(&swf_core::state::QueuedTask) -> Op,
     ) -> Result<Option<Reply>, Fault> {
         let (domain, kind, task_list) = (list.0.as_str(), list.1, list.2.as_str());
+        // Tasks are handed signed tokens: a cluster without a keyring gets one first.
+        self.ensure_token_key().await?;
         let guard = self.matcher.register(list.clone())?;
         let deadline = tokio::time::Instant::now() + self.long_poll;
         loop {
@@ -553,7 +564,7 @@ impl Executor {
         input: PollForDecisionTaskInput,
     ) -> Result<Vec<u8>, Fault> {
         if let Some(token) = &input.next_page_token {
-            return self.decision_page(token, input.maximum_page_size);
+            return self.decision_page(&input.domain, token, input.maximum_page_size);
         }
         let task_list = input.task_list.name.clone();
         let identity = input.identity.clone();
@@ -590,6 +601,7 @@ impl Executor {
             cursor.next = previous_started_event_id;
         }
         self.decision_response(
+            &input.domain,
             workflow_execution,
             workflow_type,
             cursor,
@@ -599,22 +611,42 @@ impl Executor {
         )
     }
 
-    fn decision_page(&self, token: &str, size: Option<i32>) -> Result<Vec<u8>, Fault> {
-        let page: DecisionPage = query::decode_page_token(token)?;
+    /// The next page of a decision task's history. The page token is signed and bound to this call
+    /// and the domain it was issued in (`swf_core::page_token`), so a token of another domain's run,
+    /// or one made up, is refused.
+    fn decision_page(
+        &self,
+        domain: &str,
+        token: &str,
+        size: Option<i32>,
+    ) -> Result<Vec<u8>, Fault> {
+        let page: DecisionPage =
+            query::decode_page_token(&self.reader, DECISION_PAGE_CALL, domain, token)?;
         let rec = self
             .reader
             .execution(&page.c.run_id)
             .map_err(|e| Fault::internal(e.to_string()))?
-            .ok_or_else(|| Fault::validation("Invalid nextPageToken"))?;
+            .filter(|rec| rec.domain == domain)
+            .ok_or_else(query::bad_page_token)?;
         let execution = WorkflowExecution {
             workflow_id: rec.workflow_id.clone(),
             run_id: rec.run_id.clone(),
         };
-        self.decision_response(execution, rec.workflow_type, page.c, page.t, page.p, size)
+        self.decision_response(
+            domain,
+            execution,
+            rec.workflow_type,
+            page.c,
+            page.t,
+            page.p,
+            size,
+        )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn decision_response(
         &self,
+        domain: &str,
         workflow_execution: WorkflowExecution,
         workflow_type: WorkflowType,
         cursor: HistoryCursor,
@@ -624,13 +656,16 @@ impl Executor {
     ) -> Result<Vec<u8>, Fault> {
         let started = cursor.last.unwrap_or(0);
         let (events, next) = query::history_page(&self.reader, &cursor, size)?;
-        let next_page_token = next.map(|c| {
-            query::encode_page_token(&DecisionPage {
-                c,
-                t: task_token.clone(),
-                p: previous,
+        let next_page_token = next
+            .map(|c| {
+                let page = DecisionPage {
+                    c,
+                    t: task_token.clone(),
+                    p: previous,
+                };
+                query::encode_page_token(&self.reader, DECISION_PAGE_CALL, domain, &page)
             })
-        });
+            .transpose()?;
         json(&DecisionTask {
             task_token,
             started_event_id: started,

@@ -163,6 +163,7 @@ impl Node {
             router: router.clone(),
             transfer: transfer.clone(),
             membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
+            executor: executor.clone(),
         };
         let leader_path = Arc::new(LeaderPath { executor, transfer });
         router.set_local(leader_path.clone());
@@ -421,7 +422,7 @@ impl Node {
             .await?
         {
             ControlDone::Transferred(t) => Ok(t),
-            ControlDone::Done => Err(swf_types::Fault::internal(
+            ControlDone::Done | ControlDone::Rotated(_) => Err(swf_types::Fault::internal(
                 "the leader sent no transfer outcome",
             )),
         }
@@ -469,6 +470,22 @@ impl Node {
             )
             .await
             .map(|_| ())
+    }
+
+    /// Rotates the cluster's token key (`swf_core::keyring`), on the leader, whichever node this is;
+    /// answers the new key's generation. Never sent twice once it may have run (a second rotation
+    /// would retire the previous key's tokens).
+    pub async fn rotate_token_key(&self) -> Result<u32, swf_types::Fault> {
+        match self
+            .router
+            .control_leader(Control::RotateTokenKey, 0)
+            .await?
+        {
+            ControlDone::Rotated(generation) => Ok(generation),
+            _ => Err(swf_types::Fault::internal(
+                "the leader sent no rotation outcome",
+            )),
+        }
     }
 
     /// Removes a member, on the leader, whichever node this is.

@@ -69,6 +69,8 @@ pub enum Control {
     AddMember { node_id: u64, addr: String },
     /// Remove a node.
     RemoveMember { node_id: u64 },
+    /// Rotate the cluster's token key.
+    RotateTokenKey,
 }
 
 /// The outcome of a successful leader transfer.
@@ -85,6 +87,8 @@ pub struct Transferred {
 pub enum ControlDone {
     Done,
     Transferred(Transferred),
+    /// The token key was rotated: the new key's generation.
+    Rotated(u32),
 }
 
 /// The fault a control reply carries, if any.
@@ -357,6 +361,19 @@ impl Router {
                 .remove_member(req(RemoveMemberRequest { node_id, hops }))
                 .await
                 .map(|r| r.into_inner().fault),
+            Control::RotateTokenKey => {
+                return match client
+                    .rotate_token_key(req(RotateTokenKeyRequest { hops }))
+                    .await
+                {
+                    Ok(r) => {
+                        let r = r.into_inner();
+                        reply_fault(r.fault)?;
+                        Ok(ControlDone::Rotated(r.generation))
+                    }
+                    Err(status) => Err(control_status(addr, status)),
+                };
+            }
             Control::TransferLeader { to } => {
                 return match client
                     .transfer_leader(req(TransferLeaderRequest { to, hops }))

@@ -50,6 +50,13 @@ pub fn spawn(
             notified.as_mut().enable();
             let is_leader = metrics.borrow().current_leader == Some(node_id);
             let sleep = if is_leader {
+                if leader_since.is_none() {
+                    // A cluster without a token keyring (new, or just upgraded) gets one now; a
+                    // failure is retried by the next poll.
+                    if let Err(e) = executor.ensure_token_key().await {
+                        tracing::warn!(error = %e, "creating the token key");
+                    }
+                }
                 let since = *leader_since.get_or_insert_with(wall_ms);
                 fire_due(&reader, &executor, since).await
             } else {

@@ -243,3 +243,175 @@ async fn records_of_the_previous_release_read_and_move_their_items_on_change() {
         "two timers and three deadlines under their own keys"
     );
 }
+
+async fn outcome(sm: &mut StateMachineStore, index: u64, op: Op) -> swf_core::Outcome {
+    let mut out = sm.apply(vec![entry(index, op)]).await.unwrap();
+    out.pop().unwrap().0.pop().unwrap()
+}
+
+/// Tasks of a data directory written by the release before token keyrings hold unsigned tokens; once
+/// the upgraded cluster has its keyring, those tokens still complete their tasks, and nothing else
+/// takes the unsigned form (issue 16).
+#[tokio::test]
+async fn unsigned_tokens_of_the_previous_release_work_until_their_tasks_close() {
+    use swf_core::keyring::{encode_key, TokenKeyOp};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let reply_token = |r: Reply| match r {
+        Reply::DecisionTaskStarted { task_token, .. } => task_token,
+        Reply::ActivityTaskStarted { task_token, .. } => task_token,
+        r => panic!("{r:?}"),
+    };
+    let start = |wid: &str, run: &str| Op::StartWorkflowExecution {
+        input: StartWorkflowExecutionInput {
+            domain: "d".into(),
+            workflow_id: wid.into(),
+            workflow_type: Box::new(WorkflowType {
+                name: "wf".into(),
+                version: "1".into(),
+            }),
+            ..Default::default()
+        },
+        run_id: run.into(),
+    };
+    // What the previous release leaves: a started activity and a started decision task, both with
+    // unsigned tokens, and no keyring.
+    let (activity_token, decision_token) = {
+        let db = open_db(&path).unwrap();
+        let mut sm = StateMachineStore::new(db.clone(), Limits::default(), None);
+        let setup = [
+            Op::RegisterDomain(RegisterDomainInput {
+                name: "d".into(),
+                workflow_execution_retention_period_in_days: "1".into(),
+                ..Default::default()
+            }),
+            Op::RegisterWorkflowType(RegisterWorkflowTypeInput {
+                domain: "d".into(),
+                name: "wf".into(),
+                version: "1".into(),
+                default_task_list: Some(Box::new(TaskList { name: "t".into() })),
+                default_execution_start_to_close_timeout: Some("3600".into()),
+                default_task_start_to_close_timeout: Some("60".into()),
+                default_child_policy: Some(ChildPolicy::Terminate),
+                ..Default::default()
+            }),
+            Op::RegisterActivityType(RegisterActivityTypeInput {
+                domain: "d".into(),
+                name: "act".into(),
+                version: "1".into(),
+                default_task_list: Some(Box::new(TaskList { name: "a".into() })),
+                default_task_schedule_to_close_timeout: Some("600".into()),
+                default_task_schedule_to_start_timeout: Some("600".into()),
+                default_task_start_to_close_timeout: Some("600".into()),
+                default_task_heartbeat_timeout: Some("NONE".into()),
+                ..Default::default()
+            }),
+            start("w1", "run-1"),
+            start("w2", "run-2"),
+        ];
+        for (i, op) in setup.into_iter().enumerate() {
+            ok(&mut sm, i as u64 + 1, op).await;
+        }
+        let started = |run: &str| Op::StartDecisionTask {
+            run_id: run.into(),
+            scheduled_event_id: 2,
+            identity: None,
+        };
+        let t1 = reply_token(ok(&mut sm, 6, started("run-1")).await);
+        let schedule = Decision {
+            decision_type: DecisionType::ScheduleActivityTask,
+            schedule_activity_task_decision_attributes: Some(Box::new(
+                ScheduleActivityTaskDecisionAttributes {
+                    activity_type: Box::new(ActivityType {
+                        name: "act".into(),
+                        version: "1".into(),
+                    }),
+                    activity_id: "a1".into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        };
+        ok(
+            &mut sm,
+            7,
+            Op::RespondDecisionTaskCompleted(RespondDecisionTaskCompletedInput {
+                task_token: t1,
+                decisions: Some(vec![schedule]),
+                ..Default::default()
+            }),
+        )
+        .await;
+        let activity = Op::StartActivityTask {
+            run_id: "run-1".into(),
+            scheduled_event_id: 5,
+            identity: None,
+        };
+        let ta = reply_token(ok(&mut sm, 8, activity).await);
+        let td = reply_token(ok(&mut sm, 9, started("run-2")).await);
+        assert!(TaskToken::decode(&ta).is_some() && TaskToken::decode(&td).is_some());
+        // Stored as the previous release stored them: no token flags.
+        let stored = db
+            .get_cf(db.cf_handle(CF_EXECUTIONS).unwrap(), b"run-2")
+            .unwrap()
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&stored).contains("token_signed"));
+        (ta, td)
+    };
+    // The upgraded node opens the directory; its first leader creates the keyring.
+    let db = open_db(&path).unwrap();
+    let mut sm = StateMachineStore::new(db.clone(), Limits::default(), None);
+    let key = encode_key(&[9; 32]);
+    ok(&mut sm, 10, Op::TokenKey(TokenKeyOp::Init { key })).await;
+    // The unsigned tokens handed out before still work.
+    let done = Op::RespondActivityTaskCompleted(RespondActivityTaskCompletedInput {
+        task_token: activity_token,
+        result: Some("r".into()),
+    });
+    assert_eq!(ok(&mut sm, 11, done).await, Reply::Done);
+    let respond = Op::RespondDecisionTaskCompleted(RespondDecisionTaskCompletedInput {
+        task_token: decision_token,
+        ..Default::default()
+    });
+    assert_eq!(ok(&mut sm, 12, respond).await, Reply::Done);
+    // The activity's completion scheduled a decision task: it gets a signed token, and the unsigned
+    // form rebuilt from the history is refused.
+    let scheduled = StateReader::new(db.clone())
+        .execution("run-1")
+        .unwrap()
+        .unwrap()
+        .next_event_id
+        - 1;
+    let started = Op::StartDecisionTask {
+        run_id: "run-1".into(),
+        scheduled_event_id: scheduled,
+        identity: None,
+    };
+    let signed = reply_token(ok(&mut sm, 13, started).await);
+    assert!(TaskToken::decode(&signed).is_none(), "signed: {signed}");
+    let twin = TaskToken {
+        kind: swf_core::state::TaskKind::Decision,
+        run_id: "run-1".into(),
+        scheduled_event_id: scheduled,
+        started_event_id: scheduled + 1,
+    }
+    .encode();
+    let refused = outcome(
+        &mut sm,
+        14,
+        Op::RespondDecisionTaskCompleted(RespondDecisionTaskCompletedInput {
+            task_token: twin,
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        refused.unwrap_err().kind,
+        swf_types::FaultKind::UnknownResource
+    );
+    let respond = Op::RespondDecisionTaskCompleted(RespondDecisionTaskCompletedInput {
+        task_token: signed,
+        ..Default::default()
+    });
+    assert_eq!(ok(&mut sm, 15, respond).await, Reply::Done);
+}

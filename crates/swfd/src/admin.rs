@@ -72,6 +72,9 @@ pub enum Admin {
         #[arg(long)]
         to: Option<u64>,
     },
+    /// Rotates the cluster's task- and page-token key (on the leader, through any node): a new key
+    /// signs from now on; tokens signed under the previous key stay valid until the next rotation.
+    RotateTokenKey,
 }
 
 fn url(endpoint: &str, path: &str) -> String {
@@ -202,6 +205,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 None => json!({}),
             };
             change(&http, &endpoint, "/cluster/transfer-leader", body).await?
+        }
+        Admin::RotateTokenKey => {
+            change(&http, &endpoint, "/cluster/token-key/rotate", json!({})).await?
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -546,3 +546,82 @@ fn bad_activity_tokens() {
     // A heartbeat writes no history and needs no decision.
     assert_eq!(h.last(&run).event_type, E::ActivityTaskStarted);
 }
+
+/// A data directory of the release before keyrings: its tasks were handed unsigned tokens, which keep
+/// working after the keyring is created (until their tasks close); a task started after that gets a
+/// signed token, and the unsigned form rebuilt from its history is refused, as is any altered token.
+#[test]
+fn unsigned_tokens_of_tasks_started_before_the_keyring_still_work_and_no_others() {
+    use crate::keyring::{encode_key, TokenKeyOp};
+    let mut h = H::ready();
+    let run = h.start("w");
+    h.round(&run, vec![schedule("old"), schedule("new")]);
+    let old_activity = h.start_activity(&run, "old");
+    assert!(
+        TaskToken::decode(&old_activity).is_some(),
+        "unsigned: no keyring yet"
+    );
+    let old_decision_run = h.start("w2");
+    let old_decision = h.start_decision(&old_decision_run);
+    // The upgraded cluster's first leader creates the keyring.
+    let key = encode_key(&[7; 32]);
+    assert_eq!(h.ok(Op::TokenKey(TokenKeyOp::Init { key })), Reply::Done);
+    let new_activity = h.start_activity(&run, "new");
+    assert!(TaskToken::decode(&new_activity).is_none(), "signed");
+    let t = TaskToken::check(&new_activity, None);
+    assert_eq!(t, None, "a signed token needs the keyring");
+    // Rebuilt from the history (run id, scheduled and started event ids): the unsigned form.
+    let scheduled = h.activity(&run, "new");
+    let rebuilt = TaskToken {
+        kind: TaskKind::Activity,
+        run_id: run.clone(),
+        scheduled_event_id: scheduled,
+        started_event_id: h.rec(&run).activities[&scheduled].started_event_id.unwrap(),
+    }
+    .encode();
+    let f = h.fault(complete_op(&rebuilt));
+    assert_eq!(
+        (f.kind, f.message.as_str()),
+        (
+            FaultKind::UnknownResource,
+            "Unknown task token: not an activity task token"
+        )
+    );
+    let mut altered = new_activity.clone().into_bytes();
+    let last = altered.len() - 2;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    assert_eq!(
+        h.fault(complete_op(&altered)).kind,
+        FaultKind::UnknownResource
+    );
+    // The real ones work: the old unsigned tokens and the new signed one.
+    assert_eq!(h.ok(complete_op(&old_activity)), Reply::Done);
+    assert_eq!(h.ok(complete_op(&new_activity)), Reply::Done);
+    h.respond(&old_decision, vec![]);
+    // A decision task started now gets a signed token; its unsigned twin is refused.
+    let new_run = h.start("w3");
+    let signed = h.start_decision(&new_run);
+    let rec = h.rec(&new_run);
+    assert!(rec.decision_token_signed);
+    let DecisionSlot::Started {
+        scheduled_event_id,
+        started_event_id,
+        ..
+    } = rec.decision
+    else {
+        panic!("started")
+    };
+    let twin = TaskToken {
+        kind: TaskKind::Decision,
+        run_id: new_run.clone(),
+        scheduled_event_id,
+        started_event_id,
+    }
+    .encode();
+    assert_eq!(
+        h.fault(respond_op(&twin, vec![])).message,
+        "Unknown task token: not a decision task token"
+    );
+    h.respond(&signed, vec![]);
+}

@@ -279,6 +279,7 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
                     timeout_due,
                     heartbeat_seconds,
                     heartbeat_due: None,
+                    token_signed: false,
                 };
                 ctx.writes
                     .push(Write::Enqueue(queued(exec, task_id, &task)));

@@ -1,10 +1,8 @@
 //! The Step Functions reads: Describe* / List* / GetExecutionHistory / ListTagsForResource,
 //! answered from applied state as the model's output shapes. Pages are key ranges of the `sfn`
-//! keyspace; the page token is the last key returned (base64), and a token that does not decode
-//! is `InvalidToken`.
+//! keyspace; the page token is the last key returned, signed and bound to the call and its scope
+//! (`crate::page_token`), and a token that does not verify is `InvalidToken`.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use swf_types::{Fault, FaultKind};
@@ -63,12 +61,23 @@ fn bad_token() -> Fault {
     }
 }
 
+/// The call a page token is for and its scope (the state machine or execution ARN; "" for the
+/// account-wide lists): a token is good only for the call and scope that issued it.
+type Bound<'a> = (&'a str, &'a str);
+
 /// The key a page token continues after; it must lie within `prefix`.
-fn after(token: Option<&str>, prefix: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
+fn after<S: SfnRead + ?Sized>(
+    s: &S,
+    (call, scope): Bound<'_>,
+    token: Option<&str>,
+    prefix: &[u8],
+) -> Result<Option<Vec<u8>>, Fault> {
     match token {
         None => Ok(None),
         Some(t) => {
-            let k = URL_SAFE_NO_PAD.decode(t).map_err(|_| bad_token())?;
+            let k = crate::page_token::open(s, call, scope, t)
+                .map_err(internal)?
+                .ok_or_else(bad_token)?;
             if !k.starts_with(prefix) {
                 return Err(bad_token());
             }
@@ -77,26 +86,33 @@ fn after(token: Option<&str>, prefix: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
     }
 }
 
-fn token_of(key: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(key)
+fn token_of<S: SfnRead + ?Sized>(
+    s: &S,
+    (call, scope): Bound<'_>,
+    key: &[u8],
+) -> Result<String, Fault> {
+    crate::page_token::seal(s, call, scope, key).map_err(internal)
 }
 
 /// A page of records under `prefix`.
 fn page<S: SfnRead + ?Sized>(
     s: &S,
+    bound: Bound<'_>,
     prefix: &[u8],
     token: Option<&str>,
     max_results: Option<i64>,
     reverse: bool,
 ) -> Result<(Rows, Option<String>), Fault> {
     let size = page_size(max_results);
-    let from = after(token, prefix)?;
+    let from = after(s, bound, token, prefix)?;
     let mut rows = s
         .sfn_scan(prefix, from.as_deref(), size + 1, reverse)
         .map_err(internal)?;
     let next = if rows.len() > size {
         rows.truncate(size);
-        rows.last().map(|(k, _)| token_of(k))
+        rows.last()
+            .map(|(k, _)| token_of(s, bound, k))
+            .transpose()?
     } else {
         None
     };
@@ -135,7 +151,14 @@ pub fn list_activities<S: SfnRead + ?Sized>(
     max_results: Option<i64>,
     token: Option<&str>,
 ) -> Result<Value, Fault> {
-    let (rows, next) = page(s, &[keys::ACTIVITY], token, max_results, false)?;
+    let (rows, next) = page(
+        s,
+        ("ListActivities", ""),
+        &[keys::ACTIVITY],
+        token,
+        max_results,
+        false,
+    )?;
     let items = rows
         .iter()
         .map(|(_, v)| {
@@ -186,7 +209,14 @@ pub fn list_state_machines<S: SfnRead + ?Sized>(
     max_results: Option<i64>,
     token: Option<&str>,
 ) -> Result<Value, Fault> {
-    let (rows, next) = page(s, &[keys::STATE_MACHINE], token, max_results, false)?;
+    let (rows, next) = page(
+        s,
+        ("ListStateMachines", ""),
+        &[keys::STATE_MACHINE],
+        token,
+        max_results,
+        false,
+    )?;
     let items = rows
         .iter()
         .map(|(_, v)| {
@@ -276,7 +306,8 @@ pub fn list_executions<S: SfnRead + ?Sized>(
         return Err(does_not_exist(sm));
     }
     let size = page_size(max_results);
-    let mut from = after(token, &prefix)?;
+    let bound = ("ListExecutions", sm);
+    let mut from = after(s, bound, token, &prefix)?;
     let mut items = Vec::new();
     let mut next = None;
     // Bounded work per call when a status filter skips many executions.
@@ -298,14 +329,14 @@ pub fn list_executions<S: SfnRead + ?Sized>(
             };
             if status.is_some_and(|st| st != x.status) {
                 if budget == 0 {
-                    next = Some(token_of(k));
+                    next = Some(token_of(s, bound, k)?);
                     break 'scan;
                 }
                 continue;
             }
             if items.len() == size {
                 // One more exists: the page ends at the previous key.
-                next = Some(token_of(&last_key));
+                next = Some(token_of(s, bound, &last_key)?);
                 break 'scan;
             }
             let mut item = json!({
@@ -337,7 +368,14 @@ pub fn get_execution_history<S: SfnRead + ?Sized>(
     token: Option<&str>,
 ) -> Result<Value, Fault> {
     execution(s, l, e)?;
-    let (rows, next) = page(s, &keys::history_prefix(e), token, max_results, reverse)?;
+    let (rows, next) = page(
+        s,
+        ("GetExecutionHistory", e),
+        &keys::history_prefix(e),
+        token,
+        max_results,
+        reverse,
+    )?;
     let events = rows
         .iter()
         .map(|(_, v)| {

@@ -65,6 +65,9 @@ pub struct OpenTask {
     pub heartbeat_seconds: Option<u64>,
     /// Due time (ms) of the heartbeat timeout, armed at start and moved by each heartbeat.
     pub heartbeat_due: Option<i64>,
+    /// Whether the token handed out at start was signed (see `ActivityState::token_signed`).
+    #[serde(default, skip_serializing_if = "crate::state::is_false")]
+    pub token_signed: bool,
 }
 
 /// An execution (STANDARD).

@@ -14,19 +14,25 @@ use super::records::{Execution, TaskEnd};
 use super::{deadline, fault, reply, SfnDeadline};
 use crate::command::Outcome;
 use crate::ctx::{fault, Ctx};
+use crate::keyring::Keyring;
 use crate::state::{Deadline, Lookup, ReadError, TaskKind, Write};
 use crate::token::TaskToken;
 
 /// The token of task `task_id` of execution `exec_arn` (SWF's token scheme: the execution ARN stands
-/// for the run id, the ActivityScheduled event id for the scheduled event id).
-pub fn token(exec_arn: &str, task_id: u64) -> String {
+/// for the run id, the ActivityScheduled event id for the scheduled event id), in the unsigned form
+/// of a cluster without a keyring.
+#[cfg(test)]
+pub(super) fn token(exec_arn: &str, task_id: u64) -> String {
+    task(exec_arn, task_id).encode()
+}
+
+fn task(exec_arn: &str, task_id: u64) -> TaskToken {
     TaskToken {
         kind: TaskKind::Activity,
         run_id: exec_arn.to_string(),
         scheduled_event_id: task_id as i64,
         started_event_id: 0,
     }
-    .encode()
 }
 
 fn invalid_token() -> Fault {
@@ -53,9 +59,11 @@ fn open_task<S: Lookup + ?Sized>(
     ctx: &Ctx<'_, S>,
     task_token: &str,
 ) -> Result<Result<(Execution, u64), Fault>, ReadError> {
-    let Some(t) = TaskToken::decode(task_token) else {
+    let ring = Keyring::load(ctx.state)?;
+    let Some(checked) = TaskToken::check(task_token, ring.as_ref()) else {
         return Ok(Err(invalid_token()));
     };
+    let t = checked.token().clone();
     if t.kind != TaskKind::Activity
         || t.scheduled_event_id < 1
         || t.started_event_id != 0
@@ -68,7 +76,11 @@ fn open_task<S: Lookup + ?Sized>(
         Ok(e) => e,
         Err(_) => return Ok(Err(does_not_exist())),
     };
-    if exec.tasks.get(&task_id).is_some_and(|task| task.started) {
+    if let Some(task) = exec.tasks.get(&task_id).filter(|task| task.started) {
+        // An unsigned token (anyone can build one from a history) only for a task handed one.
+        if checked.for_task(task.token_signed).is_none() {
+            return Ok(Err(invalid_token()));
+        }
         return Ok(Ok((exec, task_id)));
     }
     Ok(Err(match exec.closed_tasks.get(&task_id) {
@@ -83,6 +95,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
     task_id: u64,
     worker_name: Option<String>,
 ) -> Result<Outcome, ReadError> {
+    let ring = Keyring::load(ctx.state)?;
     // Taken, closed or gone meanwhile: UnknownResource tells the poller to try the next task.
     let gone = || Fault::unknown_resource("The task is no longer queued");
     let Ok(mut exec) = load(ctx, exec_arn)? else {
@@ -91,7 +104,9 @@ pub(super) fn start<S: Lookup + ?Sized>(
     let Some(task) = exec.tasks.get_mut(&task_id).filter(|t| !t.started) else {
         return Ok(Err(gone()));
     };
+    let (task_token, signed) = self::task(exec_arn, task_id).issue(ring.as_ref());
     task.started = true;
+    task.token_signed = signed;
     let input = task.input.clone();
     let hb = task.heartbeat_seconds;
     let task = task.clone();
@@ -118,9 +133,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
             worker_name
         }
     )?);
-    Ok(reply(
-        json!({"taskToken": token(exec_arn, task_id), "input": input}),
-    ))
+    Ok(reply(json!({"taskToken": task_token, "input": input})))
 }
 
 pub(super) fn success<S: Lookup + ?Sized>(

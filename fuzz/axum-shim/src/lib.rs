@@ -1,0 +1,2 @@
+//! `axum::http` and nothing else: the `http` crate under the path the gateway's parser names.
+pub use http;
