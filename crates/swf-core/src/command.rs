@@ -100,9 +100,9 @@ pub enum Op {
     Noop,
     /// A Step Functions command (`crate::sfn`).
     Sfn(crate::sfn::command::SfnOp),
-    /// Creates or rotates the cluster's token keyring (`crate::keyring`); the key was drawn by the
+    /// Creates or rotates the cluster's token keyring (the `keyring` module); the key was drawn by the
     /// leader.
-    TokenKey(crate::keyring::TokenKeyOp),
+    TokenKey(TokenKeyOp),
 }
 
 impl Op {
@@ -133,8 +133,8 @@ impl Op {
             Op::UntagResource(_) => "UntagResource",
             Op::Noop => "Noop",
             Op::Sfn(op) => op.name(),
-            Op::TokenKey(crate::keyring::TokenKeyOp::Init { .. }) => "InitTokenKey",
-            Op::TokenKey(crate::keyring::TokenKeyOp::Rotate { .. }) => "RotateTokenKey",
+            Op::TokenKey(TokenKeyOp::Init { .. }) => "InitTokenKey",
+            Op::TokenKey(TokenKeyOp::Rotate { .. }) => "RotateTokenKey",
         }
     }
 }
@@ -250,4 +250,14 @@ mod tests {
         );
         assert!(serde_json::from_str::<Batch>("7").is_err());
     }
+}
+
+/// What an `Op::TokenKey` command does (the `keyring` module applies it); `key` is the new key, base64,
+/// drawn by the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKeyOp {
+    /// Creates the keyring with `key` as generation 1, unless one exists.
+    Init { key: String },
+    /// Adds `key` as the next generation and drops all but the one before it.
+    Rotate { key: String },
 }

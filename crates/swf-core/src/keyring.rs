@@ -22,11 +22,9 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use swf_types::{Fault, Timestamp};
+use swf_types::Timestamp;
 
-use crate::command::{Outcome, Reply};
-use crate::ctx::Ctx;
-use crate::state::{Lookup, ReadError, Write};
+use crate::state::{Lookup, ReadError};
 
 /// The keyring's key in the `sfn` keyspace (its leading byte is no Step Functions record kind).
 pub const KEYRING_KEY: &[u8] = b"k";
@@ -35,16 +33,10 @@ pub const KEY_LEN: usize = 32;
 /// Bytes of one signature (a whole HMAC-SHA256 tag).
 pub const MAC_LEN: usize = 32;
 /// Keys kept: the current one and the one before it.
-const KEEP: usize = 2;
+pub(crate) const KEEP: usize = 2;
 
-/// What an `Op::TokenKey` command does; `key` is the new key, base64, drawn by the leader.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TokenKeyOp {
-    /// Creates the keyring with `key` as generation 1, unless one exists.
-    Init { key: String },
-    /// Adds `key` as the next generation and drops all but the one before it.
-    Rotate { key: String },
-}
+/// What an `Op::TokenKey` command does: part of the log format, so defined in `command`.
+pub use crate::command::TokenKeyOp;
 
 /// One signing key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +55,7 @@ pub struct Keyring {
     pub keys: Vec<TokenKey>,
 }
 
-fn key_bytes(key: &str) -> Option<Vec<u8>> {
+pub(crate) fn key_bytes(key: &str) -> Option<Vec<u8>> {
     STANDARD.decode(key).ok().filter(|k| k.len() == KEY_LEN)
 }
 
@@ -182,41 +174,10 @@ pub fn encode_key(bytes: &[u8; KEY_LEN]) -> String {
     STANDARD.encode(bytes)
 }
 
-impl<S: Lookup + ?Sized> Ctx<'_, S> {
-    /// Applies `Op::TokenKey`.
-    pub(crate) fn token_key(&mut self, op: &TokenKeyOp) -> Result<Outcome, ReadError> {
-        let (key, rotate) = match op {
-            TokenKeyOp::Init { key } => (key, false),
-            TokenKeyOp::Rotate { key } => (key, true),
-        };
-        if key_bytes(key).is_none() {
-            return Ok(Err(Fault::validation("A token key is 32 bytes in base64")));
-        }
-        let mut ring = match Keyring::load(self.state)? {
-            Some(_) if !rotate => return Ok(Ok(Reply::Done)),
-            Some(r) => r,
-            None => Keyring { keys: Vec::new() },
-        };
-        let generation = ring.current() + 1;
-        ring.keys.push(TokenKey {
-            generation,
-            key: key.clone(),
-            created: self.now,
-        });
-        let excess = ring.keys.len().saturating_sub(KEEP);
-        ring.keys.drain(..excess);
-        self.writes.push(Write::Sfn {
-            key: KEYRING_KEY.to_vec(),
-            value: Some(serde_json::to_vec(&ring).expect("keyring serializes")),
-        });
-        Ok(Ok(Reply::Done))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::{Command, Op};
+    use crate::command::{Command, Op, Reply};
     use crate::memstate::MemState;
 
     fn key(b: u8) -> String {

@@ -29,6 +29,7 @@ pub mod state;
 mod tasks;
 mod timeouts;
 pub mod token;
+mod token_key;
 pub mod validate;
 pub mod visibility;
 

@@ -190,7 +190,7 @@ pub struct ActivityState {
     /// Heartbeat timeout in seconds (None: unlimited), re-armed by every heartbeat.
     #[serde(default)]
     pub heartbeat_secs: Option<u64>,
-    /// Whether the started attempt's token was signed (`crate::token`). False for a task started
+    /// Whether the started attempt's token was signed (see the `token` module). False for a task started
     /// before the cluster had a token keyring (an earlier release): only such a task still takes
     /// the unsigned token it was handed.
     #[serde(default, skip_serializing_if = "is_false")]

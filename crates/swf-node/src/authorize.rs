@@ -21,7 +21,9 @@ struct State<'a>(&'a StateReader);
 
 impl SwfState for State<'_> {
     fn token_run(&self, token: &str) -> Option<TokenRun> {
-        let t = TaskToken::decode(token)?;
+        // Signed tokens (under the replicated keyring) and the unsigned ones of earlier releases.
+        let ring = swf_core::keyring::Keyring::load(self.0).ok()?;
+        let t = TaskToken::check(token, ring.as_ref())?.token().clone();
         let rec = self.0.execution(&t.run_id).ok()??;
         Some(TokenRun {
             domain: rec.domain,
