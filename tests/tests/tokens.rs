@@ -11,7 +11,7 @@ mod sfn_support;
 
 use aws_sdk_swf::error::ProvideErrorMetadata;
 use aws_sdk_swf::types::{EventType, WorkflowExecution};
-use serde_json::{json, Value};
+use serde_json::json;
 use sfn_support::{activity, machine, raw, sfn_client, start, take};
 use swf_e2e::{
     agreed_leader, poll_activity, poll_decision, schedule_activity, service_error, setup_domain,
