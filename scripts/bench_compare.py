@@ -77,6 +77,15 @@ class Procs:
             shutil.rmtree(d, ignore_errors=True)
 
 
+def has_admin_listener(swfd):
+    """Whether this swfd build has the admin listener of its own (`--admin-addr`); older ones do not."""
+    try:
+        out = subprocess.run([swfd, "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--admin-addr" in out
+
+
 def start_swfd(procs, swfd, nodes, out):
     grpc = [free_port() for _ in range(nodes)]
     http = [free_port() for _ in range(nodes)]
@@ -86,6 +95,9 @@ def start_swfd(procs, swfd, nodes, out):
                 "--http-addr", f"127.0.0.1:{http[i]}", "--grpc-addr", f"127.0.0.1:{grpc[i]}"]
         if nodes > 1:
             args += ["--initial-members", members]
+        if has_admin_listener(swfd):
+            # Each node its own admin listener (the default port would collide on one machine).
+            args += ["--admin-addr", f"127.0.0.1:{free_port()}"]
         procs.start(args, open(out / f"swfd-{nodes}n-{i + 1}.log", "w"))
     endpoints = [f"http://127.0.0.1:{p}" for p in http]
     for e in endpoints:
