@@ -11,6 +11,7 @@ moto_server; --repeat runs every target again (alternating which binary goes fir
 --idle-polls N measures one node's RSS while N idle long polls are held."""
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -77,6 +78,7 @@ class Procs:
             shutil.rmtree(d, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=None)
 def has_admin_listener(swfd):
     """Whether this swfd build has the admin listener of its own (`--admin-addr`); older ones do not."""
     try:

@@ -215,7 +215,7 @@ impl Executor {
             SwfAction::PollForActivityTask => {
                 Box::pin(self.poll_for_activity_task(parse(&body)?)).await
             }
-            _ => Box::pin(self.execute_call(a, action, size, &body, not_permitted)).await,
+            _ => Box::pin(self.execute_call(a, size, &body, not_permitted)).await,
         }
     }
 
@@ -223,11 +223,11 @@ impl Executor {
     async fn execute_call(
         &self,
         a: SwfAction,
-        action: &str,
         size: usize,
         input: &Value,
         not_permitted: Vec<u32>,
     ) -> Result<Vec<u8>, Fault> {
+        let action = a.name();
         match a {
             SwfAction::RegisterDomain => self
                 .write(size, Op::RegisterDomain(parse(input)?))

@@ -103,7 +103,7 @@ impl Executor {
         // Boxed apart, as in `Executor::execute`: a held GetActivityTask keeps only its own state.
         match a {
             SfnAction::GetActivityTask => Box::pin(self.get_activity_task(parse(&body)?)).await,
-            _ => Box::pin(self.execute_sfn_call(a, action, n, &body)).await,
+            _ => Box::pin(self.execute_sfn_call(a, n, &body)).await,
         }
     }
 
@@ -111,10 +111,10 @@ impl Executor {
     async fn execute_sfn_call(
         &self,
         a: SfnAction,
-        action: &str,
         n: usize,
         input: &Value,
     ) -> Result<Vec<u8>, Fault> {
+        let action = a.name();
         let l = &self.limits;
         match a {
             SfnAction::CreateActivity => {
