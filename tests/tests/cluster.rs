@@ -492,3 +492,57 @@ async fn a_cut_off_voter_stops_campaigning() -> anyhow::Result<()> {
     start_execution(&nodes[alone].client(), &fx, "after", "").await?;
     Ok(())
 }
+
+/// A leader under a steady stream of writes keeps answering `/health` with 200. Before the fix the
+/// leader counted as serving only while its applied index equalled its last log index, which a busy
+/// leader (its log always a few entries ahead of what is applied) rarely had: `/health` answered 503
+/// "this node was just elected leader and is applying its log" in the middle of normal load, which a
+/// Kubernetes liveness probe would have answered by restarting the pod.
+#[tokio::test]
+async fn a_busy_leader_stays_healthy() -> anyhow::Result<()> {
+    let nodes = Swfd::start_cluster(3, &[]).await?;
+    let leader_id = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let leader = &nodes[(leader_id - 1) as usize];
+    let fx = setup_domain(&leader.client(), "busy").await?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..24 {
+        let (client, fx, stop) = (nodes[w % 3].client(), fx.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                start_execution(&client, &fx, &format!("w{w}-{n}"), "").await?;
+                n += 1;
+            }
+            anyhow::Ok(n)
+        }));
+    }
+    let mut probes = 0;
+    let mut refused = Vec::new();
+    let until = tokio::time::Instant::now() + Duration::from_secs(4);
+    while tokio::time::Instant::now() < until {
+        let resp = leader
+            .http()
+            .get(format!("{}/health", leader.endpoint()))
+            .send()
+            .await?;
+        probes += 1;
+        if resp.status().as_u16() != 200 {
+            refused.push(resp.text().await.unwrap_or_default());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut started = 0;
+    for w in writers {
+        started += w.await??;
+    }
+    println!("{probes} health probes while {started} executions started");
+    assert!(started > 50, "the load did not run: {started} executions");
+    assert!(
+        refused.is_empty(),
+        "{} of {probes} probes refused: {:?}",
+        refused.len(),
+        &refused[..refused.len().min(3)]
+    );
+    Ok(())
+}

@@ -274,9 +274,12 @@ impl Node {
         let m = self.raft.metrics().borrow().clone();
         match m.current_leader {
             None => false,
-            // A leader serves once it has applied its whole log (including this term's first entry).
+            // A leader serves once it has applied an entry of its own term (the blank entry it
+            // appends when elected): everything an earlier leader committed is applied by then.
+            // Comparing applied with the last log index instead made a busy leader, whose log is
+            // always a few entries ahead of what is applied, answer `/health` with 503.
             Some(leader) if leader == self.id => {
-                m.last_applied.map(|l| l.index) >= m.last_log_index
+                m.last_applied.map(|l| l.leader_id.get_term()) == Some(m.current_term)
             }
             // A follower serves while the leader it follows answers it: one cut off from its leader
             // (the quorum watch's probes go unanswered) cannot forward calls.
