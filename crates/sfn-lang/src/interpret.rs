@@ -40,6 +40,12 @@ pub struct ExecutionInfo {
     pub state_machine_arn: String,
     pub state_machine_name: String,
     pub input: Value,
+    /// The version the execution runs, when it was started by a version or alias ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_arn: Option<String>,
+    /// The alias it was started through, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_arn: Option<String>,
 }
 
 /// The execution's status.
@@ -1003,7 +1009,13 @@ pub fn start_in(
         next_private_id: &mut exec.next_private_id,
         out: Outcome::default(),
     };
-    let d = json!({"input": json_text(&info.input), "inputDetails": {"truncated": false}, "roleArn": info.role_arn});
+    let mut d = json!({"input": json_text(&info.input), "inputDetails": {"truncated": false}, "roleArn": info.role_arn});
+    if let Some(a) = &info.alias_arn {
+        d["stateMachineAliasArn"] = json!(a);
+    }
+    if let Some(v) = &info.version_arn {
+        d["stateMachineVersionArn"] = json!(v);
+    }
     eng.push("ExecutionStarted", "executionStartedEventDetails", d);
     if let Some(t) = def.timeout_seconds {
         eng.out.effects.push(Effect::ArmExecutionTimeout {

@@ -20,6 +20,8 @@ fn info(input: Value) -> ExecutionInfo {
         state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
         state_machine_name: "sm".into(),
         input,
+        version_arn: None,
+        alias_arn: None,
     }
 }
 

@@ -45,6 +45,8 @@ fn drive(def: &Definition, input: Value) {
         state_machine_arn: "arn:aws:states:r:1:stateMachine:sm".into(),
         state_machine_name: "sm".into(),
         input,
+        version_arn: None,
+        alias_arn: None,
     };
     let (mut ex, mut out) = start(def, info, 3, Stamp { now_ms: 0 });
     for step in 0..50 {

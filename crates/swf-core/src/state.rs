@@ -202,6 +202,11 @@ pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// For `skip_serializing_if`: a count that is zero is left out, as [`is_false`].
+pub(crate) fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
 /// An open timer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimerState {

@@ -325,6 +325,20 @@ fn sfn_ops() -> Vec<SfnOp> {
             json!({"resourceArn": SM, "tags": [{"key": "k", "value": "v"}]}),
         )),
         SfnOp::UntagResource(shape(json!({"resourceArn": SM, "tagKeys": ["k"]}))),
+        SfnOp::PublishStateMachineVersion(shape(json!({"stateMachineArn": SM,
+            "revisionId": "INITIAL", "description": "d"}))),
+        SfnOp::DeleteStateMachineVersion(shape(
+            json!({"stateMachineVersionArn": format!("{SM}:1")}),
+        )),
+        SfnOp::CreateStateMachineAlias(shape(json!({"name": "PROD", "description": "d",
+            "routingConfiguration": [{"stateMachineVersionArn": format!("{SM}:1"), "weight": 60},
+                {"stateMachineVersionArn": format!("{SM}:2"), "weight": 40}]}))),
+        SfnOp::UpdateStateMachineAlias(shape(json!({"stateMachineAliasArn": format!("{SM}:PROD"),
+            "description": "d2",
+            "routingConfiguration": [{"stateMachineVersionArn": format!("{SM}:2"), "weight": 100}]}))),
+        SfnOp::DeleteStateMachineAlias(shape(
+            json!({"stateMachineAliasArn": format!("{SM}:PROD")}),
+        )),
     ];
     for op in &all {
         match op {
@@ -340,7 +354,12 @@ fn sfn_ops() -> Vec<SfnOp> {
             | SfnOp::SendTaskFailure(_)
             | SfnOp::SendTaskHeartbeat(_)
             | SfnOp::TagResource(_)
-            | SfnOp::UntagResource(_) => {}
+            | SfnOp::UntagResource(_)
+            | SfnOp::PublishStateMachineVersion(_)
+            | SfnOp::DeleteStateMachineVersion(_)
+            | SfnOp::CreateStateMachineAlias(_)
+            | SfnOp::UpdateStateMachineAlias(_)
+            | SfnOp::DeleteStateMachineAlias(_) => {}
         }
     }
     all
@@ -710,6 +729,71 @@ fn stored_step_functions_records_read_as_they_were_written() {
     let counts: Counts = serde_json::from_value(read(keys::counts())).unwrap();
     assert_eq!((counts.activities, counts.open_executions), (1, 1));
     golden("record/sfn_counts", &counts);
+}
+
+#[test]
+fn step_functions_versions_and_aliases_read_as_they_were_written() {
+    // A state machine created with `publish`, updated (a new revision) and published again, an alias
+    // over its two versions, and an execution started through the alias, as the store keeps them.
+    use swf_core::sfn::records::{Alias, Execution, StateMachine, Version};
+    use swf_core::sfn::{keys, SfnOp};
+    const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let pass = |r: &str| {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": r, "End": true}}})
+            .to_string()
+    };
+    let ops = vec![
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r",
+            "definition": pass("one"), "publish": true, "versionDescription": "first"}),
+        )),
+        SfnOp::UpdateStateMachine(shape(
+            json!({"stateMachineArn": SM, "definition": pass("two"),
+            "stampedRevisionId": "5d1b8a4e-0000-4000-8000-000000000001"}),
+        )),
+        SfnOp::PublishStateMachineVersion(shape(json!({"stateMachineArn": SM,
+            "revisionId": "5d1b8a4e-0000-4000-8000-000000000001"}))),
+        SfnOp::CreateStateMachineAlias(shape(json!({"name": "PROD", "description": "live",
+            "routingConfiguration": [{"stateMachineVersionArn": format!("{SM}:1"), "weight": 60},
+                {"stateMachineVersionArn": format!("{SM}:2"), "weight": 40}]}))),
+        SfnOp::StartExecution {
+            input: shape(json!({"stateMachineArn": format!("{SM}:PROD"), "name": "e"})),
+            default_name: "unused".into(),
+            seed: 42,
+        },
+    ];
+    for (i, op) in ops.into_iter().enumerate() {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, i as u64 + 1, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    }
+    let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
+    let machine: StateMachine = serde_json::from_value(read(keys::state_machine("m"))).unwrap();
+    assert_eq!(
+        (machine.versions.clone(), machine.aliases.clone()),
+        (vec![1, 2], vec!["PROD".to_string()])
+    );
+    golden("record/sfn_state_machine_versioned", &machine);
+    let version: Version = serde_json::from_value(read(keys::version("m", 2))).unwrap();
+    golden("record/sfn_version", &version);
+    let alias: Alias = serde_json::from_value(read(keys::alias("m", "PROD"))).unwrap();
+    golden("record/sfn_alias", &alias);
+    let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:m:e";
+    let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
+    // Seed 42 falls under the first route's 60.
+    assert_eq!(
+        execution.version_arn.as_deref(),
+        Some(format!("{SM}:1").as_str())
+    );
+    golden("record/sfn_execution_through_alias", &execution);
 }
 
 #[test]

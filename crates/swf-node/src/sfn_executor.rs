@@ -42,6 +42,14 @@ struct Page {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct SmPage {
+    state_machine_arn: String,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ListExecutionsIn {
     state_machine_arn: Option<String>,
     status_filter: Option<String>,
@@ -130,8 +138,58 @@ impl Executor {
                     .await
             }
             SfnAction::UpdateStateMachine => {
-                self.write_sfn(n, SfnOp::UpdateStateMachine(parse(input)?))
+                let mut i: UpdateStateMachineInput = parse(input)?;
+                // The id of the revision this update may make (whatever the caller sent).
+                i.stamped_revision_id = Some(new_uuid());
+                self.write_sfn(n, SfnOp::UpdateStateMachine(i)).await
+            }
+            SfnAction::PublishStateMachineVersion => {
+                self.write_sfn(n, SfnOp::PublishStateMachineVersion(parse(input)?))
                     .await
+            }
+            SfnAction::DeleteStateMachineVersion => {
+                self.write_sfn(n, SfnOp::DeleteStateMachineVersion(parse(input)?))
+                    .await
+            }
+            SfnAction::CreateStateMachineAlias => {
+                self.write_sfn(n, SfnOp::CreateStateMachineAlias(parse(input)?))
+                    .await
+            }
+            SfnAction::UpdateStateMachineAlias => {
+                self.write_sfn(n, SfnOp::UpdateStateMachineAlias(parse(input)?))
+                    .await
+            }
+            SfnAction::DeleteStateMachineAlias => {
+                self.write_sfn(n, SfnOp::DeleteStateMachineAlias(parse(input)?))
+                    .await
+            }
+            SfnAction::DescribeStateMachineAlias => {
+                let i: AliasArnInput = parse(input)?;
+                json(&query::describe_state_machine_alias(
+                    self.read_barrier().await?,
+                    l,
+                    &i.state_machine_alias_arn,
+                )?)
+            }
+            SfnAction::ListStateMachineVersions => {
+                let i: SmPage = parse(input)?;
+                json(&query::list_state_machine_versions(
+                    self.read_barrier().await?,
+                    l,
+                    &i.state_machine_arn,
+                    i.max_results,
+                    i.next_token.as_deref(),
+                )?)
+            }
+            SfnAction::ListStateMachineAliases => {
+                let i: SmPage = parse(input)?;
+                json(&query::list_state_machine_aliases(
+                    self.read_barrier().await?,
+                    l,
+                    &i.state_machine_arn,
+                    i.max_results,
+                    i.next_token.as_deref(),
+                )?)
             }
             SfnAction::DeleteStateMachine => {
                 self.write_sfn(n, SfnOp::DeleteStateMachine(parse(input)?))
@@ -272,24 +330,15 @@ impl Executor {
             SfnAction::GetActivityTask => Err(Fault::internal(
                 "a long poll is dispatched by Executor::execute_sfn",
             )),
-            // Not served yet (docs/stepfunctions.md): versions, aliases, map runs, redrive, ...
-            SfnAction::CreateStateMachineAlias
-            | SfnAction::DeleteStateMachineAlias
-            | SfnAction::DeleteStateMachineVersion
-            | SfnAction::DescribeMapRun
-            | SfnAction::DescribeStateMachineAlias
+            // Not served yet (docs/stepfunctions.md): map runs, redrive, Express, TestState.
+            SfnAction::DescribeMapRun
             | SfnAction::ListMapRuns
-            | SfnAction::ListStateMachineAliases
-            | SfnAction::ListStateMachineVersions
-            | SfnAction::PublishStateMachineVersion
             | SfnAction::RedriveExecution
             | SfnAction::StartSyncExecution
             | SfnAction::TestState
-            | SfnAction::UpdateMapRun
-            | SfnAction::UpdateStateMachineAlias => Err(Fault::unknown_operation(action)
-                .with_message(format!(
-                    "The action {action} is not supported by this server yet"
-                ))),
+            | SfnAction::UpdateMapRun => Err(Fault::unknown_operation(action).with_message(
+                format!("The action {action} is not supported by this server yet"),
+            )),
         }
     }
 

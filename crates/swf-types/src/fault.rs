@@ -66,6 +66,8 @@ pub enum FaultKind {
     ResourceNotFound,
     /// Step Functions' `ConflictException`.
     Conflict,
+    /// Step Functions' `ServiceQuotaExceededException`.
+    ServiceQuotaExceeded,
     /// `MissingAuthenticationTokenException`: a call without an `Authorization` header (auth on).
     MissingAuthenticationToken,
     /// `IncompleteSignatureException`: the `Authorization` header or the date lacks something.
@@ -122,6 +124,7 @@ impl FaultKind {
             FaultKind::SfnTooManyTags => "TooManyTags",
             FaultKind::ResourceNotFound => "ResourceNotFound",
             FaultKind::Conflict => "ConflictException",
+            FaultKind::ServiceQuotaExceeded => "ServiceQuotaExceededException",
             FaultKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             FaultKind::IncompleteSignature => "IncompleteSignatureException",
             FaultKind::InvalidSignature => "InvalidSignatureException",
@@ -178,7 +181,7 @@ impl FaultKind {
         FaultKind::AccessDenied,
     ];
 
-    pub const SFN: [FaultKind; 21] = [
+    pub const SFN: [FaultKind; 22] = [
         FaultKind::ActivityDoesNotExist,
         FaultKind::ActivityLimitExceeded,
         FaultKind::ActivityWorkerLimitExceeded,
@@ -200,6 +203,7 @@ impl FaultKind {
         FaultKind::SfnTooManyTags,
         FaultKind::ResourceNotFound,
         FaultKind::Conflict,
+        FaultKind::ServiceQuotaExceeded,
     ];
 
     /// Every fault kind.

@@ -10,7 +10,7 @@ use swf_types::{Fault, FaultKind};
 
 use super::arn::{self, Kind};
 use super::command::{StartExecutionInput, StopExecutionInput};
-use super::records::{Activity, Execution, OpenTask, StateMachine, TaskEnd};
+use super::records::{Activity, Alias, Execution, OpenTask, StateMachine, TaskEnd, Version};
 use super::state_machines::does_not_exist;
 use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
 use crate::command::Outcome;
@@ -80,22 +80,74 @@ pub(crate) fn load<S: Lookup + ?Sized>(
         .ok_or_else(|| does_not_exist_execution(exec_arn)))
 }
 
+/// What an execution runs, from the ARN StartExecution was given: the state machine, and the
+/// definition and role of its current revision, of a version, or of the version an alias chose.
+pub(crate) struct Run {
+    pub machine: StateMachine,
+    pub definition: String,
+    pub role_arn: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+}
+
+/// Resolves a state machine, version or alias ARN for StartExecution (`None`: nothing by that
+/// name); an alias picks one of its versions from `seed`.
+pub(crate) fn resolve<S: Lookup + ?Sized>(
+    ctx: &Ctx<'_, S>,
+    sm_arn: &str,
+    seed: u64,
+) -> Result<Result<Option<Run>, Fault>, ReadError> {
+    let (name, qualifier) = match arn::parse_qualified(ctx.limits, sm_arn) {
+        Err(f) => return Ok(Err(f)),
+        Ok(None) => return Ok(Ok(None)),
+        Ok(Some(x)) => x,
+    };
+    let Some(machine) = get::<StateMachine, S>(ctx, &keys::state_machine(&name))? else {
+        return Ok(Ok(None));
+    };
+    let (version_number, alias_arn) = match qualifier {
+        arn::Qualifier::Latest => {
+            return Ok(Ok(Some(Run {
+                definition: machine.definition.clone(),
+                role_arn: machine.role_arn.clone(),
+                machine,
+                version_arn: None,
+                alias_arn: None,
+            })))
+        }
+        arn::Qualifier::Version(n) => (n, None),
+        arn::Qualifier::Alias(a) => {
+            let Some(alias) = get::<Alias, S>(ctx, &keys::alias(&name, &a))? else {
+                return Ok(Ok(None));
+            };
+            match arn::parse_qualified(ctx.limits, super::aliases::choose(&alias, seed)) {
+                Ok(Some((_, arn::Qualifier::Version(n)))) => (n, Some(alias.arn.clone())),
+                _ => return Ok(Ok(None)),
+            }
+        }
+    };
+    let Some(v) = get::<Version, S>(ctx, &keys::version(&name, version_number))? else {
+        return Ok(Ok(None));
+    };
+    Ok(Ok(Some(Run {
+        definition: v.definition,
+        role_arn: v.role_arn,
+        machine,
+        version_arn: Some(v.arn),
+        alias_arn,
+    })))
+}
+
 pub(super) fn start<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     i: &StartExecutionInput,
     default_name: &str,
     seed: u64,
 ) -> Result<Outcome, ReadError> {
-    let Some(names) = fault!(arn::parse(
-        ctx.limits,
-        &i.state_machine_arn,
-        Kind::StateMachine
-    )) else {
+    let Some(run) = fault!(resolve(ctx, &i.state_machine_arn, seed)?) else {
         return Ok(Err(does_not_exist(&i.state_machine_arn)));
     };
-    let Some(sm) = get::<StateMachine, S>(ctx, &keys::state_machine(&names[0]))? else {
-        return Ok(Err(does_not_exist(&i.state_machine_arn)));
-    };
+    let sm = &run.machine;
     let name = i.name.clone().unwrap_or_else(|| default_name.to_string());
     if !arn::valid_name(&name) {
         return Ok(Err(arn::invalid_name(&name)));
@@ -124,7 +176,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
             format!("Execution Already Exists: '{exec_arn}'"),
         )));
     }
-    let def = match super::definitions::parse(&sm.definition) {
+    let def = match super::definitions::parse(&run.definition) {
         Ok(d) => d,
         Err(e) => return Ok(Err(fault(FaultKind::InvalidDefinition, e.to_string()))),
     };
@@ -137,11 +189,13 @@ pub(super) fn start<S: Lookup + ?Sized>(
     let info = ExecutionInfo {
         execution_arn: exec_arn.clone(),
         name: name.clone(),
-        role_arn: sm.role_arn.clone(),
+        role_arn: run.role_arn.clone(),
         start_time_ms: ctx.now.0,
         state_machine_arn: sm.arn.clone(),
         state_machine_name: sm.name.clone(),
         input,
+        version_arn: run.version_arn.clone(),
+        alias_arn: run.alias_arn.clone(),
     };
     let world = StateWorld::new(ctx);
     let (state, out) = interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
@@ -150,8 +204,8 @@ pub(super) fn start<S: Lookup + ?Sized>(
         arn: exec_arn.clone(),
         name: name.clone(),
         state_machine_arn: sm.arn.clone(),
-        definition: sm.definition.clone(),
-        role_arn: sm.role_arn.clone(),
+        definition: run.definition.clone(),
+        role_arn: run.role_arn.clone(),
         state_machine_updated: sm.updated,
         input: input_text,
         status: "RUNNING".into(),
@@ -166,9 +220,16 @@ pub(super) fn start<S: Lookup + ?Sized>(
         timers: Default::default(),
         timeout_due: None,
         retention_due: None,
+        version_arn: run.version_arn.clone(),
+        alias_arn: run.alias_arn.clone(),
     };
-    let index_key = keys::execution_index(&sm.arn, ctx.now.0, &name);
-    put(ctx, index_key, &exec_arn);
+    for scope in exec.index_scopes() {
+        put(
+            ctx,
+            keys::execution_index(scope, ctx.now.0, &name),
+            &exec_arn,
+        );
+    }
     super::count(ctx, |c| c.open_executions += 1)?;
     advance(ctx, &mut exec, out)?;
     Ok(reply(
@@ -375,14 +436,16 @@ fn close<S: Lookup + ?Sized>(
     Ok(())
 }
 
-/// Removes a closed execution whose retention ended: its record, its index entry and its history.
+/// Removes a closed execution whose retention ended: its record, its index entries and its history.
 pub(crate) fn purge<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution) {
     for id in 1..=exec.state.last_event_id {
         super::delete(ctx, keys::history(&exec.arn, id));
     }
-    super::delete(
-        ctx,
-        keys::execution_index(&exec.state_machine_arn, exec.started.0, &exec.name),
-    );
+    for scope in exec.index_scopes() {
+        super::delete(
+            ctx,
+            keys::execution_index(scope, exec.started.0, &exec.name),
+        );
+    }
     super::delete(ctx, keys::execution(&exec.arn));
 }

@@ -11,6 +11,10 @@ pub const EXECUTION: u8 = b'e';
 pub const EXECUTION_INDEX: u8 = b'x';
 /// History events, by execution ARN and event id.
 pub const HISTORY: u8 = b'h';
+/// Published versions, by state machine name and number.
+pub const VERSION: u8 = b'v';
+/// Aliases, by state machine name and alias name.
+pub const ALIAS: u8 = b'l';
 /// The one record of resource counts (the quotas): `[COUNTS]`.
 pub const COUNTS: u8 = b'n';
 
@@ -34,6 +38,34 @@ pub fn activity(name: &str) -> Vec<u8> {
 /// The key of a state machine.
 pub fn state_machine(name: &str) -> Vec<u8> {
     let mut k = vec![STATE_MACHINE];
+    push_str(&mut k, name);
+    k
+}
+
+/// The prefix of one state machine's versions.
+pub fn version_prefix(sm_name: &str) -> Vec<u8> {
+    let mut k = vec![VERSION];
+    push_str(&mut k, sm_name);
+    k
+}
+
+/// The key of a version: oldest first within its state machine.
+pub fn version(sm_name: &str, number: u64) -> Vec<u8> {
+    let mut k = version_prefix(sm_name);
+    k.extend_from_slice(&number.to_be_bytes());
+    k
+}
+
+/// The prefix of one state machine's aliases.
+pub fn alias_prefix(sm_name: &str) -> Vec<u8> {
+    let mut k = vec![ALIAS];
+    push_str(&mut k, sm_name);
+    k
+}
+
+/// The key of an alias.
+pub fn alias(sm_name: &str, name: &str) -> Vec<u8> {
+    let mut k = alias_prefix(sm_name);
     push_str(&mut k, name);
     k
 }

@@ -1,4 +1,5 @@
-//! Step Functions on the same replicated state machine as SWF: activities, state machines (STANDARD),
+//! Step Functions on the same replicated state machine as SWF: activities, state machines (STANDARD)
+//! with their published versions and aliases,
 //! executions run by `sfn-lang`'s interpreter, and activity tasks. Every transition is applied from
 //! an `Op::Sfn` command stamped by the leader (time, execution names, the seed of an execution's
 //! randomness), so replicas agree; nothing here reads a clock or draws a random number.
@@ -10,6 +11,7 @@
 //! naming the execution ARN and the task's ActivityScheduled event id.
 
 mod activities;
+pub mod aliases;
 pub mod arn;
 pub mod command;
 mod definitions;
@@ -19,6 +21,7 @@ pub mod query;
 pub mod records;
 mod state_machines;
 mod tasks;
+pub mod versions;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -94,6 +97,11 @@ pub(crate) fn apply<S: Lookup + ?Sized>(
         SfnOp::SendTaskHeartbeat(i) => tasks::heartbeat(ctx, i),
         SfnOp::TagResource(i) => activities::tag(ctx, &i.resource_arn, &i.tags),
         SfnOp::UntagResource(i) => activities::untag(ctx, &i.resource_arn, &i.tag_keys),
+        SfnOp::PublishStateMachineVersion(i) => versions::publish(ctx, i),
+        SfnOp::DeleteStateMachineVersion(i) => versions::delete(ctx, &i.state_machine_version_arn),
+        SfnOp::CreateStateMachineAlias(i) => aliases::create(ctx, i),
+        SfnOp::UpdateStateMachineAlias(i) => aliases::update(ctx, i),
+        SfnOp::DeleteStateMachineAlias(i) => aliases::delete(ctx, &i.state_machine_alias_arn),
     }
 }
 

@@ -7,10 +7,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use swf_types::{Fault, FaultKind};
 
-use super::arn::{self, Kind};
+use super::arn::{self, Kind, Qualifier};
 use super::executions::does_not_exist_execution;
 use super::keys;
-use super::records::{Activity, Execution, StateMachine, Tag};
+use super::records::{Activity, Alias, Execution, StateMachine, Tag, Version};
 use super::state_machines::does_not_exist;
 use crate::limits::Limits;
 use crate::state::{Lookup, ReadError};
@@ -190,18 +190,138 @@ pub fn describe_state_machine<S: SfnRead + ?Sized>(
     l: &Limits,
     sm: &str,
 ) -> Result<Value, Fault> {
-    let m = state_machine(s, l, sm)?;
-    Ok(json!({
-        "stateMachineArn": m.arn,
+    let (name, qualifier) = arn::parse_qualified(l, sm)?.ok_or_else(|| does_not_exist(sm))?;
+    let m: StateMachine = get(s, &keys::state_machine(&name))?.ok_or_else(|| does_not_exist(sm))?;
+    // A version ARN describes the version: its own ARN, definition, role, revision and description.
+    let (arn, definition, role, revision, description, created) = match qualifier {
+        Qualifier::Latest => (
+            m.arn.clone(),
+            m.definition.clone(),
+            m.role_arn.clone(),
+            m.revision_id.clone(),
+            None,
+            m.created,
+        ),
+        Qualifier::Version(n) => {
+            let v: Version = get(s, &keys::version(&name, n))?.ok_or_else(|| does_not_exist(sm))?;
+            (
+                v.arn,
+                v.definition,
+                v.role_arn,
+                v.revision_id,
+                v.description,
+                v.created,
+            )
+        }
+        Qualifier::Alias(_) => return Err(does_not_exist(sm)),
+    };
+    let mut out = json!({
+        "stateMachineArn": arn,
         "name": m.name,
         "status": "ACTIVE",
-        "definition": m.definition,
-        "roleArn": m.role_arn,
+        "definition": definition,
+        "roleArn": role,
         "type": "STANDARD",
-        "creationDate": m.created,
+        "creationDate": created,
         "loggingConfiguration": logging(),
         "tracingConfiguration": {"enabled": false},
-    }))
+    });
+    if let Some(r) = revision {
+        out["revisionId"] = json!(r);
+    }
+    if let Some(d) = description {
+        out["description"] = json!(d);
+    }
+    Ok(out)
+}
+
+/// ListStateMachineVersions: newest first.
+pub fn list_state_machine_versions<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    let name = match arn::parse_qualified(l, sm)? {
+        Some((name, Qualifier::Latest)) => name,
+        Some(_) => return Err(arn::invalid_arn(format_args!("Invalid ARN: {sm}"))),
+        None => return Err(does_not_exist(sm)),
+    };
+    get::<StateMachine, S>(s, &keys::state_machine(&name))?.ok_or_else(|| does_not_exist(sm))?;
+    let (rows, next) = page(
+        s,
+        ("ListStateMachineVersions", sm),
+        &keys::version_prefix(&name),
+        token,
+        max_results,
+        true,
+    )?;
+    let items = rows
+        .iter()
+        .map(|(_, v)| {
+            let v: Version = decode(v)?;
+            Ok(json!({"stateMachineVersionArn": v.arn, "creationDate": v.created}))
+        })
+        .collect::<Result<Vec<_>, Fault>>()?;
+    Ok(with_next(json!({ "stateMachineVersions": items }), next))
+}
+
+/// ListStateMachineAliases: by name.
+pub fn list_state_machine_aliases<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    let name = match arn::parse_qualified(l, sm)? {
+        Some((name, Qualifier::Latest)) => name,
+        Some(_) => return Err(arn::invalid_arn(format_args!("Invalid ARN: {sm}"))),
+        None => return Err(does_not_exist(sm)),
+    };
+    get::<StateMachine, S>(s, &keys::state_machine(&name))?.ok_or_else(|| does_not_exist(sm))?;
+    let (rows, next) = page(
+        s,
+        ("ListStateMachineAliases", sm),
+        &keys::alias_prefix(&name),
+        token,
+        max_results,
+        false,
+    )?;
+    let items = rows
+        .iter()
+        .map(|(_, v)| {
+            let a: Alias = decode(v)?;
+            Ok(json!({"stateMachineAliasArn": a.arn, "creationDate": a.created}))
+        })
+        .collect::<Result<Vec<_>, Fault>>()?;
+    Ok(with_next(json!({ "stateMachineAliases": items }), next))
+}
+
+/// DescribeStateMachineAlias.
+pub fn describe_state_machine_alias<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    alias_arn: &str,
+) -> Result<Value, Fault> {
+    let (sm, name) = match arn::parse_qualified(l, alias_arn)? {
+        Some((sm, Qualifier::Alias(name))) => (sm, name),
+        Some(_) => return Err(arn::invalid_arn(format_args!("Invalid ARN: {alias_arn}"))),
+        None => return Err(super::aliases::not_found()),
+    };
+    let a: Alias = get(s, &keys::alias(&sm, &name))?.ok_or_else(super::aliases::not_found)?;
+    let mut out = json!({
+        "stateMachineAliasArn": a.arn,
+        "name": a.name,
+        "routingConfiguration": a.routing,
+        "creationDate": a.created,
+        "updateDate": a.updated,
+    });
+    if let Some(d) = a.description {
+        out["description"] = json!(d);
+    }
+    Ok(out)
 }
 
 pub fn list_state_machines<S: SfnRead + ?Sized>(
@@ -249,6 +369,12 @@ pub fn describe_execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Re
     if let Some(t) = x.stopped {
         v["stopDate"] = json!(t);
     }
+    if let Some(a) = &x.version_arn {
+        v["stateMachineVersionArn"] = json!(a);
+    }
+    if let Some(a) = &x.alias_arn {
+        v["stateMachineAliasArn"] = json!(a);
+    }
     if let Some(o) = &x.output {
         v["output"] = json!(o);
         v["outputDetails"] = json!({"included": true});
@@ -274,7 +400,7 @@ pub fn describe_state_machine_for_execution<S: SfnRead + ?Sized>(
         .next()
         .unwrap_or_default()
         .to_string();
-    Ok(json!({
+    let mut out = json!({
         "stateMachineArn": x.state_machine_arn,
         "name": name,
         "definition": x.definition,
@@ -282,7 +408,20 @@ pub fn describe_state_machine_for_execution<S: SfnRead + ?Sized>(
         "updateDate": x.state_machine_updated,
         "loggingConfiguration": logging(),
         "tracingConfiguration": {"enabled": false},
-    }))
+    });
+    // The revision of the version it ran, while that version is still there.
+    if let Some(Some((sm, Qualifier::Version(n)))) = x
+        .version_arn
+        .as_deref()
+        .map(|v| arn::parse_qualified(l, v).ok().flatten())
+    {
+        if let Some(v) = get::<Version, S>(s, &keys::version(&sm, n))? {
+            if let Some(r) = v.revision_id {
+                out["revisionId"] = json!(r);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// ListExecutions of one state machine, newest first, optionally of one status.
@@ -296,9 +435,19 @@ pub fn list_executions<S: SfnRead + ?Sized>(
 ) -> Result<Value, Fault> {
     // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
     // is refused.
-    arn::parse(l, sm, Kind::StateMachine)?;
+    // A version or alias ARN lists the executions started through it.
+    let exists = match arn::parse_qualified(l, sm)? {
+        None => false,
+        Some((name, Qualifier::Latest)) => {
+            get::<StateMachine, S>(s, &keys::state_machine(&name))?.is_some()
+        }
+        Some((name, Qualifier::Version(n))) => {
+            get::<Version, S>(s, &keys::version(&name, n))?.is_some()
+        }
+        Some((name, Qualifier::Alias(a))) => get::<Alias, S>(s, &keys::alias(&name, &a))?.is_some(),
+    };
     let prefix = keys::execution_index_prefix(sm);
-    if state_machine(s, l, sm).is_err()
+    if !exists
         && s.sfn_scan(&prefix, None, 1, false)
             .map_err(internal)?
             .is_empty()
@@ -348,6 +497,12 @@ pub fn list_executions<S: SfnRead + ?Sized>(
             });
             if let Some(t) = x.stopped {
                 item["stopDate"] = json!(t);
+            }
+            if let Some(a) = &x.version_arn {
+                item["stateMachineVersionArn"] = json!(a);
+            }
+            if let Some(a) = &x.alias_arn {
+                item["stateMachineAliasArn"] = json!(a);
             }
             items.push(item);
             last_key = k.clone();

@@ -40,6 +40,56 @@ pub struct StateMachine {
     pub updated: Timestamp,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The current revision: none until the first UpdateStateMachine that changes something (AWS's
+    /// `INITIAL`), then a UUID stamped by the leader for each change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_id: Option<String>,
+    /// Published versions still there, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<u64>,
+    /// The number the next published version gets (numbers are never reused); 0 means 1.
+    #[serde(default, skip_serializing_if = "crate::state::is_zero_u64")]
+    pub next_version: u64,
+    /// Names of its aliases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+/// A published version of a state machine: the definition and role of one revision, immutable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    pub arn: String,
+    pub state_machine_arn: String,
+    pub number: u64,
+    pub definition: String,
+    pub role_arn: String,
+    /// The revision it was published from (`None`: the initial one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created: Timestamp,
+}
+
+/// One version an alias routes to, with its share of the executions (percent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub state_machine_version_arn: String,
+    pub weight: u64,
+}
+
+/// An alias of a state machine: one or two versions with weights that add up to 100.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alias {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub routing: Vec<Route>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
 }
 
 /// How a closed activity task ended, for the answer to a late Send* call.
@@ -106,9 +156,23 @@ pub struct Execution {
     /// When a closed execution is removed (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_due: Option<i64>,
+    /// The version it runs, when started by a version or alias ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_arn: Option<String>,
+    /// The alias it was started through, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_arn: Option<String>,
 }
 
 impl Execution {
+    /// The ARNs whose ListExecutions lists it: the state machine's, and the version's and alias's it
+    /// was started through.
+    pub fn index_scopes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.state_machine_arn.as_str())
+            .chain(self.version_arn.as_deref())
+            .chain(self.alias_arn.as_deref())
+    }
+
     /// Whether the execution still runs.
     pub fn is_running(&self) -> bool {
         self.status == "RUNNING"

@@ -123,6 +123,7 @@ impl World {
                 kind: None,
                 tags: None,
                 publish: None,
+                version_description: None,
             }),
         )
         .unwrap();
@@ -205,6 +206,7 @@ fn activities_and_state_machines_control_plane() {
                 kind: None,
                 tags: None,
                 publish: None,
+                version_description: None,
             }),
             FaultKind::InvalidDefinition,
             "arn:aws:lambda:us-east-1:1:function:f",
@@ -890,10 +892,15 @@ fn garbage_commands_never_panic_and_faults_write_nothing() {
         token(&exec_arn("nope"), 3),
         token("not an arn", 3),
         json!({"StartAt": "X", "States": {}}).to_string(),
+        format!("{SM}:1"),
+        format!("{SM}:2"),
+        format!("{SM}:PROD"),
+        format!("{SM}:0"),
+        "PROD".into(),
     ];
     for i in 0..2_000u64 {
         let now = 10_000 + i as i64 * 100;
-        let op = match r.next() % 10 {
+        let op = match r.next() % 15 {
             0 => SfnOp::StartExecution {
                 input: StartExecutionInput {
                     state_machine_arn: if r.next().is_multiple_of(2) {
@@ -941,6 +948,33 @@ fn garbage_commands_never_panic_and_faults_write_nothing() {
                 state_machine_arn: r.pick(&texts),
                 definition: Some(r.pick(&texts)),
                 role_arn: None,
+                publish: Some(r.next().is_multiple_of(2)),
+                version_description: None,
+                stamped_revision_id: Some(r.pick(&texts)),
+            }),
+            10 => SfnOp::PublishStateMachineVersion(PublishStateMachineVersionInput {
+                state_machine_arn: r.pick(&texts),
+                revision_id: None,
+                description: None,
+            }),
+            11 => SfnOp::CreateStateMachineAlias(CreateStateMachineAliasInput {
+                name: r.pick(&texts),
+                description: None,
+                routing_configuration: vec![super::records::Route {
+                    state_machine_version_arn: r.pick(&texts),
+                    weight: r.next() % 101,
+                }],
+            }),
+            12 => SfnOp::DeleteStateMachineVersion(VersionArnInput {
+                state_machine_version_arn: r.pick(&texts),
+            }),
+            13 => SfnOp::UpdateStateMachineAlias(UpdateStateMachineAliasInput {
+                state_machine_alias_arn: r.pick(&texts),
+                description: Some(r.pick(&texts)),
+                routing_configuration: None,
+            }),
+            14 => SfnOp::DeleteStateMachineAlias(AliasArnInput {
+                state_machine_alias_arn: r.pick(&texts),
             }),
             8 => SfnOp::TagResource(TagResourceInput {
                 resource_arn: r.pick(&texts),
@@ -1045,6 +1079,7 @@ fn quotas_on_activities_state_machines_and_open_executions() {
             kind: None,
             tags: None,
             publish: None,
+            version_description: None,
         })
     };
     let refused = |w: &mut World, op: SfnOp| {
@@ -1183,4 +1218,151 @@ fn start_op(name: &str) -> SfnOp {
         default_name: "uuid".into(),
         seed: 7,
     }
+}
+
+/// Versions and aliases, step by step, with the answers AWS gives (messages as recorded from the
+/// real service; see `tests/tests/stepfunctions_versions.rs`).
+#[test]
+fn versions_and_aliases() {
+    let mut w = World::new();
+    let pass = |r: &str| {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": r, "End": true}}})
+            .to_string()
+    };
+    let v = |n: u64| format!("{SM}:{n}");
+    let op = |j: Value| -> SfnOp { serde_json::from_value(j).unwrap() };
+    let create = |publish: bool| {
+        SfnOp::CreateStateMachine(CreateStateMachineInput {
+            name: "m".into(),
+            definition: pass("one"),
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            kind: None,
+            tags: None,
+            publish: Some(publish),
+            version_description: Some("first".into()),
+        })
+    };
+    let update = |def: &str, publish: bool, rev: &str| {
+        SfnOp::UpdateStateMachine(UpdateStateMachineInput {
+            state_machine_arn: SM.into(),
+            definition: Some(pass(def)),
+            role_arn: None,
+            publish: Some(publish),
+            version_description: None,
+            stamped_revision_id: Some(rev.into()),
+        })
+    };
+    let publish = |rev: Option<&str>| {
+        SfnOp::PublishStateMachineVersion(PublishStateMachineVersionInput {
+            state_machine_arn: SM.into(),
+            revision_id: rev.map(String::from),
+            description: None,
+        })
+    };
+    let alias = |routes: Value| {
+        op(json!({"CreateStateMachineAlias": {"name": "PROD", "routingConfiguration": routes}}))
+    };
+    type Want = Result<Value, (FaultKind, &'static str)>;
+    let steps: Vec<(SfnOp, Want)> = vec![
+        (create(false), Err((FaultKind::Validation, "Version description can only be set when publish is true"))),
+        (create(true), Ok(json!({"stateMachineVersionArn": v(1)}))),
+        // The same revision is published once.
+        (publish(None), Ok(json!({"stateMachineVersionArn": v(1)}))),
+        (publish(Some("INITIAL")), Ok(json!({"stateMachineVersionArn": v(1)}))),
+        // An update that changes nothing makes no revision.
+        (update("one", true, "r-unused"), Ok(json!({"stateMachineVersionArn": v(1)}))),
+        (update("two", false, "r2"), Ok(json!({"revisionId": "r2"}))),
+        (publish(Some("INITIAL")), Err((FaultKind::Conflict, "Failed to publish the State Machine version for revision INITIAL. The current State Machine revision is r2."))),
+        (publish(Some("r2")), Ok(json!({"stateMachineVersionArn": v(2)}))),
+        (alias(json!([{"stateMachineVersionArn": v(1), "weight": 50}, {"stateMachineVersionArn": v(3), "weight": 50}])),
+            Err((FaultKind::ResourceNotFound, "Request references a resource that does not exist: 'arn:aws:states:us-east-1:000000000000:stateMachine:m:3'"))),
+        (alias(json!([{"stateMachineVersionArn": v(1), "weight": 100}])), Ok(json!({"stateMachineAliasArn": format!("{SM}:PROD")}))),
+        // Again with the same routing: the same alias; with another: a conflict.
+        (alias(json!([{"stateMachineVersionArn": v(1), "weight": 100}])), Ok(json!({"stateMachineAliasArn": format!("{SM}:PROD")}))),
+        (alias(json!([{"stateMachineVersionArn": v(2), "weight": 100}])), Err((FaultKind::Conflict, "Failed to create alias because an alias with the same name and a different routing configuration already exists."))),
+        (op(json!({"DeleteStateMachineVersion": {"stateMachineVersionArn": v(1)}})),
+            Err((FaultKind::Conflict, "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [PROD]"))),
+        (op(json!({"UpdateStateMachineAlias": {"stateMachineAliasArn": format!("{SM}:PROD"), "routingConfiguration": [{"stateMachineVersionArn": v(2), "weight": 100}]}})), Ok(json!({}))),
+        (op(json!({"DeleteStateMachineVersion": {"stateMachineVersionArn": v(1)}})), Ok(json!({}))),
+        // Idempotent; numbers are not reused.
+        (op(json!({"DeleteStateMachineVersion": {"stateMachineVersionArn": v(1)}})), Ok(json!({}))),
+        (update("three", true, "r3"), Ok(json!({"revisionId": "r3", "stateMachineVersionArn": v(3)}))),
+        (op(json!({"UpdateStateMachineAlias": {"stateMachineAliasArn": format!("{SM}:NOPE"), "description": "x"}})),
+            Err((FaultKind::ResourceNotFound, "Request references a resource that does not exist."))),
+        (op(json!({"DeleteStateMachineAlias": {"stateMachineAliasArn": format!("{SM}:NOPE")}})), Ok(json!({}))),
+    ];
+    for (i, (op, want)) in steps.into_iter().enumerate() {
+        let got = w.run(1_000 + i as i64, op.clone());
+        match (&got, &want) {
+            (Ok(out), Ok(fields)) => {
+                for (k, v) in fields.as_object().unwrap() {
+                    assert_eq!(&out[k], v, "step {i} {op:?}: {out}");
+                }
+            }
+            (Err((kind, msg)), Err((wkind, wmsg))) => {
+                assert_eq!((kind, msg.as_str()), (wkind, *wmsg), "step {i} {op:?}");
+            }
+            _ => panic!("step {i} {op:?}: got {got:?}, want {want:?}"),
+        }
+    }
+    // Executions through a version and through the alias run that version's definition.
+    for (name, arn) in [
+        ("by-version", v(2)),
+        ("by-alias", format!("{SM}:PROD")),
+        ("latest", SM.to_string()),
+    ] {
+        w.run(
+            5_000,
+            SfnOp::StartExecution {
+                input: StartExecutionInput {
+                    state_machine_arn: arn,
+                    name: Some(name.into()),
+                    input: None,
+                },
+                default_name: "unused".into(),
+                seed: 7,
+            },
+        )
+        .unwrap();
+    }
+    let out = |name: &str| query::describe_execution(&w.state, &w.limits, &exec_arn(name)).unwrap();
+    assert_eq!(out("by-version")["output"], json!("\"two\""));
+    assert_eq!(out("by-version")["stateMachineVersionArn"], json!(v(2)));
+    assert_eq!(
+        out("by-alias")["stateMachineAliasArn"],
+        json!(format!("{SM}:PROD"))
+    );
+    assert_eq!(out("by-alias")["output"], json!("\"two\""));
+    assert_eq!(out("latest")["output"], json!("\"three\""));
+    assert!(out("latest").get("stateMachineVersionArn").is_none());
+    let listed = |arn: &str| -> Vec<String> {
+        query::list_executions(&w.state, &w.limits, arn, None, None, None).unwrap()["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(listed(&v(2)).len(), 2);
+    assert_eq!(listed(&format!("{SM}:PROD")), ["by-alias"]);
+    assert_eq!(listed(SM).len(), 3);
+    let versions = query::list_state_machine_versions(&w.state, &w.limits, SM, None, None).unwrap();
+    let arns: Vec<&str> = versions["stateMachineVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["stateMachineVersionArn"].as_str().unwrap())
+        .collect();
+    assert_eq!(arns, [v(3), v(2)], "newest first");
+    // Deleting the state machine takes its versions and aliases.
+    w.run(
+        6_000,
+        op(json!({"DeleteStateMachine": {"stateMachineArn": SM}})),
+    )
+    .unwrap();
+    assert!(w
+        .state
+        .sfn
+        .keys()
+        .all(|k| k[0] != super::keys::VERSION && k[0] != super::keys::ALIAS));
 }

@@ -8,7 +8,7 @@ use swf_types::FaultKind;
 use super::arn::{self, Kind};
 use super::command::{CreateStateMachineInput, UpdateStateMachineInput};
 use super::records::StateMachine;
-use super::{fault, get, keys, put, reply, MAX_TAGS};
+use super::{fault, get, keys, put, reply, versions, MAX_TAGS};
 use crate::command::Outcome;
 use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, ReadError};
@@ -52,10 +52,12 @@ pub(super) fn create<S: Lookup + ?Sized>(
             "EXPRESS state machines are not supported by this server: only STANDARD",
         )));
     }
-    if i.publish == Some(true) {
+    let publish = i.publish == Some(true);
+    if i.version_description.is_some() && !publish {
+        // As AWS answers it (recorded from the real service).
         return Ok(Err(fault(
             FaultKind::Validation,
-            "State machine versions (publish) are not supported by this server",
+            "Version description can only be set when publish is true",
         )));
     }
     fault!(check_role(&i.role_arn));
@@ -65,9 +67,13 @@ pub(super) fn create<S: Lookup + ?Sized>(
     if let Some(m) = get::<StateMachine, S>(ctx, &key)? {
         // The same request again is answered as the first one was.
         if m.definition == i.definition && m.role_arn == i.role_arn {
-            return Ok(reply(
-                json!({"stateMachineArn": m.arn, "creationDate": m.created}),
-            ));
+            let mut out = json!({"stateMachineArn": m.arn, "creationDate": m.created});
+            if publish {
+                if let Some(&n) = m.versions.last() {
+                    out["stateMachineVersionArn"] = json!(arn::version(ctx.limits, &m.name, n));
+                }
+            }
+            return Ok(reply(out));
         }
         return Ok(Err(fault(
             FaultKind::StateMachineAlreadyExists,
@@ -88,7 +94,7 @@ pub(super) fn create<S: Lookup + ?Sized>(
         )));
     }
     super::count(ctx, |c| c.state_machines += 1)?;
-    let m = StateMachine {
+    let mut m = StateMachine {
         arn,
         name: i.name.clone(),
         definition: i.definition.clone(),
@@ -96,46 +102,76 @@ pub(super) fn create<S: Lookup + ?Sized>(
         created: ctx.now,
         updated: ctx.now,
         tags,
+        revision_id: None,
+        versions: Vec::new(),
+        next_version: 0,
+        aliases: Vec::new(),
     };
+    let mut out = json!({"stateMachineArn": m.arn, "creationDate": m.created});
+    if publish {
+        let v = fault!(versions::publish_current(
+            ctx,
+            &mut m,
+            i.version_description.as_deref()
+        )?);
+        out["stateMachineVersionArn"] = json!(v.arn);
+    }
     put(ctx, key, &m);
-    Ok(reply(
-        json!({"stateMachineArn": m.arn, "creationDate": m.created}),
-    ))
+    Ok(reply(out))
 }
 
 pub(super) fn update<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     i: &UpdateStateMachineInput,
 ) -> Result<Outcome, ReadError> {
-    let names = fault!(arn::parse(
-        ctx.limits,
-        &i.state_machine_arn,
-        Kind::StateMachine
-    ));
-    if i.definition.is_none() && i.role_arn.is_none() {
+    if let Err(f) = arn::parse_qualified(ctx.limits, &i.state_machine_arn) {
+        return Ok(Err(f));
+    }
+    if i.definition.is_none() && i.role_arn.is_none() && i.publish != Some(true) {
         return Ok(Err(fault(
             FaultKind::Validation,
             "Either the definition or the roleArn must be specified",
         )));
     }
-    let Some(names) = names else {
-        return Ok(Err(does_not_exist(&i.state_machine_arn)));
-    };
-    let key = keys::state_machine(&names[0]);
-    let Some(mut m) = get::<StateMachine, S>(ctx, &key)? else {
-        return Ok(Err(does_not_exist(&i.state_machine_arn)));
-    };
+    let publish = i.publish == Some(true);
+    if i.version_description.is_some() && !publish {
+        return Ok(Err(fault(
+            FaultKind::Validation,
+            "Version description can only be set when publish is true",
+        )));
+    }
+    let (key, mut m) = fault!(versions::load_latest(ctx, &i.state_machine_arn)?);
+    let mut changed = false;
     if let Some(role) = &i.role_arn {
         fault!(check_role(role));
+        changed |= *role != m.role_arn;
         m.role_arn = role.clone();
     }
     if let Some(d) = &i.definition {
         fault!(check_definition(d));
+        changed |= *d != m.definition;
         m.definition = d.clone();
     }
+    if changed {
+        // A new revision (its id stamped by the leader); an update that changes nothing keeps the
+        // revision, so publishing it again answers the version already published.
+        m.revision_id = i.stamped_revision_id.clone().or(m.revision_id);
+    }
     m.updated = ctx.now;
+    let mut out = json!({"updateDate": m.updated});
+    if let Some(r) = &m.revision_id {
+        out["revisionId"] = json!(r);
+    }
+    if publish {
+        let v = fault!(versions::publish_current(
+            ctx,
+            &mut m,
+            i.version_description.as_deref()
+        )?);
+        out["stateMachineVersionArn"] = json!(v.arn);
+    }
     put(ctx, key, &m);
-    Ok(reply(json!({"updateDate": m.updated})))
+    Ok(reply(out))
 }
 
 pub(super) fn delete<S: Lookup + ?Sized>(
@@ -144,8 +180,15 @@ pub(super) fn delete<S: Lookup + ?Sized>(
 ) -> Result<Outcome, ReadError> {
     if let Some(names) = fault!(arn::parse(ctx.limits, sm_arn, Kind::StateMachine)) {
         let key = keys::state_machine(&names[0]);
-        if get::<StateMachine, S>(ctx, &key)?.is_some() {
-            // Running executions keep running: each holds the definition it started with.
+        if let Some(m) = get::<StateMachine, S>(ctx, &key)? {
+            // Running executions keep running: each holds the definition it started with. Its
+            // versions and aliases go with it.
+            for n in &m.versions {
+                super::delete(ctx, keys::version(&m.name, *n));
+            }
+            for a in &m.aliases {
+                super::delete(ctx, keys::alias(&m.name, a));
+            }
             super::delete(ctx, key);
             super::count(ctx, |c| {
                 c.state_machines = c.state_machines.saturating_sub(1)
