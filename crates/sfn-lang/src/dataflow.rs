@@ -39,7 +39,8 @@ pub fn check_size(v: &Value, what: &str) -> Result<(), StatesError> {
     Ok(())
 }
 
-fn apply_path(
+/// InputPath or OutputPath: `$` (default) is the input, `null` an empty object, a path its value.
+pub fn apply_path(
     field: &PathField,
     name: &str,
     input: &Value,

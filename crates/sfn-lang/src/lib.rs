@@ -2,7 +2,7 @@
 //! runs inside swf-core's deterministic apply: definitions and their validation (`definition`,
 //! `validate`), paths (`path`) and the context object (`context`), intrinsic functions (`intrinsics`),
 //! the data flow of a state (`dataflow`), Choice rules (`choice`), Retry / Catch (`retry`), Wait
-//! (`wait`), and a pure interpreter step (`interpret`) that turns an incoming event into AWS's history
+//! (`wait`), TestState's one-state runs (`test_state`), and a pure interpreter step (`interpret`) that turns an incoming event into AWS's history
 //! events and the effects the engine must carry out.
 //!
 //! No I/O, no clock, no randomness: time and random values come from the caller (leader-stamped; see
@@ -19,6 +19,7 @@ pub mod interpret;
 pub mod intrinsics;
 pub mod path;
 pub mod retry;
+pub mod test_state;
 pub mod validate;
 pub mod wait;
 

@@ -89,6 +89,101 @@ struct ResourceIn {
     resource_arn: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TestStateIn {
+    definition: String,
+    state_name: Option<String>,
+    input: Option<String>,
+    inspection_level: Option<String>,
+    context: Option<String>,
+    variables: Option<String>,
+    mock: Option<MockIn>,
+    state_configuration: Option<StateConfigurationIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MockIn {
+    result: Option<String>,
+    error_output: Option<MockErrorIn>,
+}
+
+#[derive(Deserialize)]
+struct MockErrorIn {
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StateConfigurationIn {
+    retrier_retry_count: Option<u32>,
+}
+
+/// TestState: one state run against an input, nothing written (`sfn_lang::test_state`). The time
+/// and the random seed are this node's: nothing replicated depends on them.
+fn test_state(i: TestStateIn) -> Result<Value, Fault> {
+    use sfn_lang::test_state::{Level, Mock, Refusal, Request};
+    if i.variables.is_some() {
+        return Err(Fault::validation(
+            "Variables are not supported by this server yet",
+        ));
+    }
+    let level = match i.inspection_level.as_deref() {
+        Some("DEBUG") => Level::Debug,
+        Some("TRACE") => Level::Trace,
+        _ => Level::Info,
+    };
+    let mock = match i.mock {
+        None => None,
+        Some(MockIn {
+            result: Some(r),
+            error_output: None,
+        }) => Some(Mock::Result(r)),
+        Some(MockIn {
+            result: None,
+            error_output: Some(e),
+        }) => Some(Mock::Error {
+            error: e.error.unwrap_or_default(),
+            cause: e.cause.unwrap_or_default(),
+        }),
+        Some(_) => {
+            return Err(Fault::validation(
+                "A mock must have exactly one of result and errorOutput",
+            ))
+        }
+    };
+    let req = Request {
+        definition: &i.definition,
+        state_name: i.state_name.as_deref(),
+        input: i.input.as_deref(),
+        level,
+        mock,
+        context: i.context.as_deref(),
+        retrier_retry_count: i
+            .state_configuration
+            .and_then(|c| c.retrier_retry_count)
+            .unwrap_or(0),
+        now_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    };
+    let mut entropy = sfn_lang::Entropy::new(rand::thread_rng().next_u64());
+    sfn_lang::test_state::test_state(&req, &mut entropy).map_err(|r| match r {
+        Refusal::InvalidDefinition(m) => Fault {
+            kind: FaultKind::InvalidDefinition,
+            message: m,
+        },
+        Refusal::InvalidExecutionInput(m) => Fault {
+            kind: FaultKind::InvalidExecutionInput,
+            message: m,
+        },
+        Refusal::Validation(m) => Fault::validation(m),
+    })
+}
+
 impl Executor {
     /// Proposes a Step Functions command and returns the action's JSON output.
     async fn write_sfn(&self, size: usize, op: SfnOp) -> Result<Vec<u8>, Fault> {
@@ -330,12 +425,12 @@ impl Executor {
             SfnAction::GetActivityTask => Err(Fault::internal(
                 "a long poll is dispatched by Executor::execute_sfn",
             )),
-            // Not served yet (docs/stepfunctions.md): map runs, redrive, Express, TestState.
+            // Not served yet (docs/stepfunctions.md): map runs, redrive, Express.
+            SfnAction::TestState => json(&test_state(parse(input)?)?),
             SfnAction::DescribeMapRun
             | SfnAction::ListMapRuns
             | SfnAction::RedriveExecution
             | SfnAction::StartSyncExecution
-            | SfnAction::TestState
             | SfnAction::UpdateMapRun => Err(Fault::unknown_operation(action).with_message(
                 format!("The action {action} is not supported by this server yet"),
             )),

@@ -179,3 +179,40 @@ pub fn types(events: &[HistoryEvent]) -> Vec<String> {
         .map(|e| e.r#type().as_str().to_string())
         .collect()
 }
+
+/// Undoes the `sync-` host prefix the SDK puts in front of the endpoint's host for TestState and
+/// StartSyncExecution (as AWS's `sync-states.<region>.amazonaws.com`): against a custom endpoint such
+/// as `http://127.0.0.1:PORT` the prefixed name does not resolve. boto3's `inject_host_prefix=False`
+/// does the same; the Rust SDK has no switch, so a user adds an interceptor like this one (before
+/// signing, so the signed `host` is the one sent).
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl aws_sdk_sfn::config::Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &aws_sdk_sfn::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sfn::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sfn::error::BoxError> {
+        let request = context.request_mut();
+        let uri = request.uri().replacen("://sync-", "://", 1);
+        request.set_uri(uri)?;
+        Ok(())
+    }
+}
+
+/// A Step Functions client for the `sync-` actions (TestState, StartSyncExecution): the harness's
+/// client with the host prefix undone.
+pub fn sfn_sync_client(swfd: &Swfd) -> Client {
+    let config = sfn_client(swfd)
+        .config()
+        .to_builder()
+        .interceptor(NoHostPrefix)
+        .build();
+    Client::from_conf(config)
+}
