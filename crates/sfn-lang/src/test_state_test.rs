@@ -40,7 +40,17 @@ fn parsed(v: &Value) -> Value {
 fn states_report_as_aws_does() {
     let hello = json!({"Value": "HelloWorld"});
     let io_input = json!({"initialData": {"fieldFromInput": "value from input", "otherField": "other"}, "unrelatedData": {"someOtherField": 1234}});
-    let cases: Vec<(&str, Value, Value, &str, Value, Option<&str>, Vec<&str>)> = vec![
+    // (what, state, input, status, output, next state, inspection fields)
+    type Case = (
+        &'static str,
+        Value,
+        Value,
+        &'static str,
+        Value,
+        Option<&'static str>,
+        Vec<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "pass",
             json!({"Type": "Pass", "End": true}),

@@ -157,12 +157,15 @@ pub(super) fn create<S: Lookup + ?Sized>(
     ))
 }
 
+/// An alias's key and record.
+type Found = Option<(Vec<u8>, Alias)>;
+
 /// The alias an alias ARN names: its key and record, `None` when there is none; `InvalidArn` for an
 /// ARN that is not an alias's.
 pub(crate) fn load<S: Lookup + ?Sized>(
     ctx: &Ctx<'_, S>,
     alias_arn: &str,
-) -> Result<Result<Option<(Vec<u8>, Alias)>, Fault>, ReadError> {
+) -> Result<Result<Found, Fault>, ReadError> {
     let (sm, name) = match arn::parse_qualified(ctx.limits, alias_arn) {
         Err(f) => return Ok(Err(f)),
         Ok(None) => return Ok(Ok(None)),

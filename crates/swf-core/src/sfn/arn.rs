@@ -218,7 +218,8 @@ mod tests {
     fn qualified_state_machine_arns() {
         let l = Limits::default();
         let sm = state_machine(&l, "m");
-        let cases: &[(&str, Result<Option<(String, Qualifier)>, &str>)] = &[
+        type Want = Result<Option<(String, Qualifier)>, &'static str>;
+        let cases: &[(&str, Want)] = &[
             (&sm, Ok(Some(("m".into(), Qualifier::Latest)))),
             (&version(&l, "m", 12), Ok(Some(("m".into(), Qualifier::Version(12))))),
             (&alias(&l, "m", "PROD"), Ok(Some(("m".into(), Qualifier::Alias("PROD".into()))))),
