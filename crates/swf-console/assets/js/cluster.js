@@ -1,0 +1,83 @@
+// The cluster page: the serving node's view of the Raft cluster (GET /console/api/cluster): members
+// with their role, the leader, the term, log and applied indexes, each member's matched index and
+// lag (known on the leader only), health; refreshed every 2 s. The live rate shown is the rate at
+// which this node applies log entries (each write call is one entry or part of a batch), computed
+// here from two readings of the applied index.
+
+import { cluster } from './api.js';
+import { badge, errorBox, h, table } from './ui.js';
+
+const REFRESH_MS = 2000;
+
+/**
+ * Hook for a live call rate from the metrics (issue 17, metrics half): return calls per second,
+ * or null while no metrics source is wired in.
+ */
+export function callRate() {
+  return null;
+}
+
+export async function render(main) {
+  const body = h('div', { id: 'cluster' });
+  main.append(h('h2', {}, 'Cluster'), body);
+  let last = null;
+  let timer = null;
+  let stopped = false;
+  const refresh = async () => {
+    try {
+      const c = await cluster();
+      const now = performance.now();
+      let rate = null;
+      if (last && c.last_applied !== null && last.applied !== null && now > last.at) {
+        rate = ((c.last_applied - last.applied) * 1000) / (now - last.at);
+      }
+      last = { at: now, applied: c.last_applied };
+      body.replaceChildren(view(c, rate));
+    } catch (e) {
+      body.replaceChildren(errorBox(e));
+      if (e.isAuth) return;
+    }
+    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
+  };
+  await refresh();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function view(c, rate) {
+  const voters = new Set(c.voters || []);
+  const members = Object.entries(c.members || {}).map(([id, addr]) => ({ id: Number(id), addr }));
+  const rep = c.replication || {};
+  const role = (m) => (m.id === c.leader_id ? 'Leader' : voters.has(m.id) ? 'Voter' : 'Learner');
+  const healthy = c.serving && c.leader_id !== null;
+  const calls = callRate();
+  return h('div', {},
+    h('div', { class: 'cards' },
+      card('Health', h('span', { id: 'cluster-health' }, badge(healthy ? 'HEALTHY' : 'UNHEALTHY')),
+        c.not_serving_reason ? h('div', { class: 'muted' }, c.not_serving_reason) : null),
+      card('Leader', h('span', { id: 'cluster-leader' }, c.leader_id === null ? 'none' : `node ${c.leader_id}`)),
+      card('Term', h('span', { id: 'cluster-term' }, c.term)),
+      card('This node', `node ${c.node_id} (${c.role})`),
+      card('Last log / applied', `${c.last_log_index ?? '–'} / ${c.last_applied ?? '–'}`),
+      card('Applied entries/s', h('span', { id: 'cluster-rate' }, rate === null ? '…' : rate.toFixed(1))),
+      card('Calls/s', calls === null ? h('span', { class: 'muted', title: 'served by the metrics endpoint' }, 'n/a') : calls.toFixed(1)),
+      card('Waiting pollers', c.pollers),
+    ),
+    table([
+      ['Node', (m) => `node ${m.id}`],
+      ['gRPC address', (m) => m.addr],
+      ['Role', (m) => badge(role(m))],
+      ['Matched index', (m) => (rep[m.id] ? rep[m.id].matched ?? '–' : m.id === c.node_id ? c.last_applied : '–')],
+      ['Lag (entries)', (m) => (rep[m.id] ? h('span', { class: rep[m.id].lag > 100 ? 'bad' : null }, rep[m.id].lag) : '–')],
+    ], members, { id: 'members' }),
+    c.replication ? null : h('p', { class: 'muted' },
+      `Node ${c.node_id} is not the leader: matched indexes and lag are known by the leader (node ${c.leader_id ?? '?'}); open its console to see them.`),
+    c.millis_since_quorum_ack !== null && c.millis_since_quorum_ack !== undefined
+      ? h('p', { class: 'muted' }, `Last quorum acknowledgement ${c.millis_since_quorum_ack} ms ago.`) : null);
+}
+
+function card(title, ...content) {
+  return h('div', { class: 'card stat' }, h('div', { class: 'stat-title' }, title), h('div', { class: 'stat-value' }, content));
+}
