@@ -35,7 +35,8 @@ export async function render(main) {
       body.replaceChildren(view(c, rate));
     } catch (e) {
       body.replaceChildren(errorBox(e));
-      if (e.isAuth) return;
+      // A refusal (4xx) will not change by asking again; a node down or electing may.
+      if (e.status >= 400 && e.status < 500) return;
     }
     if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
   };

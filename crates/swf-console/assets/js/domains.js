@@ -3,7 +3,7 @@
 // undeprecate, each after a confirmation.
 
 import { all, swf } from './api.js';
-import { badge, confirmDialog, errorBox, h, link, qs, table } from './ui.js';
+import { append, badge, confirmDialog, errorBox, h, link, qs, table } from './ui.js';
 
 export async function render(main) {
   const [registered, deprecated] = await Promise.all(['REGISTERED', 'DEPRECATED'].map((s) =>
@@ -16,7 +16,7 @@ export async function render(main) {
     ]);
     return { ...d, desc, open };
   }));
-  main.append(h('h2', {}, 'Domains'), table([
+  append(main, [h('h2', {}, 'Domains'), table([
     ['Name', (d) => link(d.name, '/domain' + qs({ name: d.name }), { class: 'domain-link' })],
     ['Status', (d) => badge(d.status)],
     ['Retention (days)', (d) => d.desc ? d.desc.configuration.workflowExecutionRetentionPeriodInDays : ''],
@@ -24,7 +24,7 @@ export async function render(main) {
     ['Description', (d) => d.description || ''],
     ['', (d) => h('span', {}, link('executions', '/executions' + qs({ domain: d.name })), ' · ',
       link('task lists', '/tasklists' + qs({ domain: d.name })))],
-  ], details, { id: 'domains' }));
+  ], details, { id: 'domains' })]);
 }
 
 /** One domain: its configuration and types; deprecate / undeprecate. */
@@ -59,7 +59,7 @@ export async function renderDomain(main, { name }) {
     return h('button', { class: 'small', onclick: () => act(verb, what, action, { domain: name, [key]: ty }) }, verb);
   };
   const tl = (x) => (x ? x.name : '');
-  main.append(
+  append(main, [
     h('h2', {}, 'Domain ', h('span', { id: 'domain-name' }, info.name), ' ', badge(info.status)),
     msg,
     h('p', {}, `Retention ${desc.configuration.workflowExecutionRetentionPeriodInDays} days. `, info.description || '', ' ',
@@ -88,5 +88,5 @@ export async function renderDomain(main, { name }) {
       ['Heartbeat', (t) => (t.conf && t.conf.defaultTaskHeartbeatTimeout) || ''],
       ['Priority', (t) => (t.conf && t.conf.defaultTaskPriority) || ''],
       ['', (t) => typeButton('Activity', t, 'activityType')],
-    ], activities, { id: 'activity-types' }));
+    ], activities, { id: 'activity-types' })]);
 }

@@ -4,7 +4,7 @@
 // timeline; signal, request cancel and terminate, each after a confirmation.
 
 import { all, swf } from './api.js';
-import { badge, confirmDialog, errorBox, h, link, pretty, qs, table, time } from './ui.js';
+import { append, badge, confirmDialog, errorBox, h, link, pretty, qs, table, time } from './ui.js';
 import { timeline } from './timeline.js';
 
 /** The attributes of an event (`<eventType>EventAttributes`, first letter lower-case). */
@@ -98,11 +98,11 @@ export async function render(main, { domain, workflowId, runId, tab = 'summary' 
       document.getElementById(`tab-${name}`)?.classList.toggle('active', name === t);
     }
   };
-  main.append(
+  append(main, [
     h('h2', {}, 'Execution ', h('span', {}, workflowId), ' ', badge(info.closeStatus || info.executionStatus)),
     actions, msg,
     h('div', { class: 'tabs' }, tabs.map((t) => h('button', { id: `tab-${t}`, onclick: () => show(t) }, titles[t]))),
-    tabs.map((t) => sections[t]));
+    tabs.map((t) => sections[t])]);
   show(tabs.includes(tab) ? tab : 'summary');
 }
 

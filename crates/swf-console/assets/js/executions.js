@@ -4,7 +4,7 @@
 // of close status, type, tag and workflow id at a time, and its error says so.
 
 import { all, swf } from './api.js';
-import { badge, field, h, link, qs, table, time } from './ui.js';
+import { append, badge, field, h, link, qs, table, time } from './ui.js';
 
 const STATUSES = ['', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'];
 
@@ -39,7 +39,7 @@ export async function render(main, params) {
   field('Page size', input('pageSize', { type: 'number', min: 1, max: 1000 })),
   field('Newest first', h('input', { type: 'checkbox', name: 'reverse', id: 'filter-reverse', value: '1', checked: p.reverse ? true : null })),
   h('button', { type: 'submit', id: 'filter-submit' }, 'Search'));
-  main.append(h('h2', {}, 'Executions'), form);
+  append(main, [h('h2', {}, 'Executions'), form]);
   if (!p.domain) return;
 
   const closed = p.state === 'closed';
@@ -55,7 +55,7 @@ export async function render(main, params) {
   if (p.page) req.nextPageToken = p.page;
   const out = await swf(closed ? 'ListClosedWorkflowExecutions' : 'ListOpenWorkflowExecutions', req);
   const rows = out.executionInfos || [];
-  main.append(table([
+  append(main, [table([
     ['Workflow id', (e) => link(e.execution.workflowId, '/execution' + qs({ domain: p.domain, workflowId: e.execution.workflowId, runId: e.execution.runId }), { class: 'execution-link' })],
     ['Run id', (e) => h('code', {}, e.execution.runId)],
     ['Type', (e) => `${e.workflowType.name} ${e.workflowType.version}`],
@@ -66,5 +66,5 @@ export async function render(main, params) {
   ], rows, { id: 'executions' }),
   h('div', { class: 'pager' },
     p.page ? h('button', { id: 'page-prev', onclick: () => history.back() }, '← Previous') : null,
-    out.nextPageToken ? link('Next page →', '/executions' + qs({ ...p, page: out.nextPageToken }), { id: 'page-next' }) : null));
+    out.nextPageToken ? link('Next page →', '/executions' + qs({ ...p, page: out.nextPageToken }), { id: 'page-next' }) : null)]);
 }

@@ -2,19 +2,19 @@
 // executions; one execution with the graph coloured by each state's outcome, and its history.
 
 import { all, sfn } from './api.js';
-import { badge, field, h, link, pretty, qs, table, time } from './ui.js';
+import { append, badge, field, h, link, pretty, qs, table, time } from './ui.js';
 import { graph, statuses } from './graph.js';
 
 const STATUSES = ['', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 export async function render(main) {
   const machines = await all('sfn', 'ListStateMachines', { maxResults: 1000 }, 'stateMachines');
-  main.append(h('h2', {}, 'Step Functions state machines'), table([
+  append(main, [h('h2', {}, 'Step Functions state machines'), table([
     ['Name', (m) => link(m.name, '/sfn/machine' + qs({ arn: m.stateMachineArn }), { class: 'machine-link' })],
     ['Type', (m) => m.type],
     ['Created', (m) => time(m.creationDate)],
     ['ARN', (m) => h('code', {}, m.stateMachineArn)],
-  ], machines, { id: 'state-machines' }));
+  ], machines, { id: 'state-machines' })]);
 }
 
 export async function renderMachine(main, { arn, status = '' }) {
@@ -27,7 +27,7 @@ export async function renderMachine(main, { arn, status = '' }) {
     id: 'sfn-status',
     onchange: () => { location.hash = '/sfn/machine' + qs({ arn, status: select.value }); },
   }, STATUSES.map((s) => h('option', { value: s, selected: s === status ? true : null }, s || 'any')));
-  main.append(
+  append(main, [
     h('h2', {}, 'State machine ', h('span', { id: 'machine-name' }, m.name), ' ', badge(m.status || 'ACTIVE')),
     h('p', { class: 'muted' }, m.stateMachineArn, def.Comment ? ` — ${def.Comment}` : ''),
     h('div', { class: 'split' },
@@ -40,7 +40,7 @@ export async function renderMachine(main, { arn, status = '' }) {
           ['Started', (e) => time(e.startDate)],
           ['Stopped', (e) => time(e.stopDate)],
         ], execs, { id: 'sfn-executions' }))),
-    h('details', {}, h('summary', {}, 'Definition'), h('pre', {}, JSON.stringify(def, null, 2))));
+    h('details', {}, h('summary', {}, 'Definition'), h('pre', {}, JSON.stringify(def, null, 2)))]);
 }
 
 export async function renderExecution(main, { arn }) {
@@ -55,7 +55,7 @@ export async function renderExecution(main, { arn }) {
     const k = Object.keys(e).find((x) => x.endsWith('EventDetails'));
     return k ? pretty(e[k]) : '';
   };
-  main.append(
+  append(main, [
     h('h2', {}, 'Execution ', h('span', {}, d.name), ' ', h('span', { id: 'sfn-execution-status' }, badge(d.status))),
     h('p', {}, 'State machine ', link(forExec.name, '/sfn/machine' + qs({ arn: d.stateMachineArn })),
       `; started ${time(d.startDate)}`, d.stopDate ? `, stopped ${time(d.stopDate)}` : ''),
@@ -73,5 +73,5 @@ export async function renderExecution(main, { arn }) {
       ['Time', (e) => time(e.timestamp)],
       ['Type', (e) => h('span', { class: 'event-type' }, e.type)],
       ['Details', (e) => h('code', { class: 'attrs' }, details(e))],
-    ], events, { id: 'sfn-history' }));
+    ], events, { id: 'sfn-history' })]);
 }

@@ -4,7 +4,7 @@
 // /console/api/pollers: the SWF API cannot tell these, and only the leader holds polls).
 
 import { all, pollers, swf } from './api.js';
-import { errorBox, field, h, qs, table } from './ui.js';
+import { append, errorBox, field, h, qs, table } from './ui.js';
 
 export async function render(main, params) {
   const domains = (await all('swf', 'ListDomains', { registrationStatus: 'REGISTERED', maximumPageSize: 1000 }, 'domainInfos')).map((d) => d.name);
@@ -19,7 +19,7 @@ export async function render(main, params) {
   field('Domain', h('select', { name: 'domain', id: 'tasklist-domain' }, domains.map((d) => h('option', { value: d, selected: d === domain ? true : null }, d)))),
   field('Also show task list', h('input', { name: 'extra', id: 'tasklist-extra', value: params.extra || '' })),
   h('button', { type: 'submit' }, 'Show'));
-  main.append(h('h2', {}, 'Task lists'), form);
+  append(main, [h('h2', {}, 'Task lists'), form]);
   if (!domain) return;
 
   const lists = new Map();
@@ -54,7 +54,7 @@ export async function render(main, params) {
   }));
   rows.sort((a, b) => (a.kind + a.name < b.kind + b.name ? -1 : 1));
   const ago = (s) => (s === null || s === undefined ? '' : s < 1 ? 'now' : `${Math.round(s)} s ago`);
-  main.append(
+  append(main, [
     liveError ? errorBox(liveError) : null,
     live && !live.leader ? h('p', { class: 'muted' }, `This node is not the leader (node ${live.leaderId ?? '?'}): polls wait on the leader, so pollers are shown there.`) : null,
     table([
@@ -66,5 +66,5 @@ export async function render(main, params) {
         ? h('span', { class: 'identities' }, r.p.identities.map((i, n) => [n ? ', ' : '', h('code', {}, i.identity), ` ${ago(i.secondsAgo)}`]))
         : '')],
       ['No pollers with backlog', (r) => (!r.count.error && r.count.count > 0 && live && !(r.p && r.p.pollers) ? h('span', { class: 'bad' }, 'stuck?') : '')],
-    ], rows, { id: 'tasklists' }));
+    ], rows, { id: 'tasklists' })]);
 }
