@@ -238,8 +238,8 @@ def test_console_files_types_caching_and_no_traversal(swfd):
 
 
 def make_workflow_data(endpoint):
-    """A domain with types and two executions; `order-1` has run an activity and a timer, and has a
-    decision task pending; a worker holds a long poll on the activity list."""
+    """A domain with types and two executions; `order-1` has run an activity, started a timer and a
+    child, and has a decision task pending; a worker holds a long poll on the activity list."""
     swf = client(endpoint)
     swf.register_domain(name="console", workflowExecutionRetentionPeriodInDays="3",
                         description="console test")
@@ -264,6 +264,9 @@ def make_workflow_data(endpoint):
             "input": "42"}},
         {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
             "timerId": "reminder", "startToFireTimeout": "3600"}},
+        {"decisionType": "StartChildWorkflowExecution",
+         "startChildWorkflowExecutionDecisionAttributes": {
+             "workflowId": "order-1-child", "workflowType": wf, "taskList": {"name": "children"}}},
     ])
     a = swf.poll_for_activity_task(domain="console", taskList={"name": "activities"},
                                    identity="worker-1")
@@ -299,6 +302,13 @@ def test_console_execution_history_timeline_terminate(swfd, browser):
     assert "vip" in b.find_element(By.ID, "summary").text
     shot(b, "execution-summary")
 
+    # The child's page links back to its parent.
+    wait_for(b, "#children a", "order-1-child").click()
+    wait_for(b, "#summary-workflow-id", "order-1-child")
+    wait_for(b, "#summary a", "order-1").click()
+    wait_for(b, "#summary-workflow-id", "order-1")
+    wait_for(b, "#execution-status", "OPEN")
+
     b.find_element(By.ID, "tab-pending").click()
     assert "None" not in wait_for(b, "#pending-decision").text
     b.find_element(By.ID, "tab-history").click()
@@ -313,6 +323,7 @@ def test_console_execution_history_timeline_terminate(swfd, browser):
     activity = wait_for(b, "#timeline-svg g.row-activity")
     assert activity.get_attribute("data-outcome") == "completed"
     assert wait_for(b, "#timeline-svg g.row-timer").get_attribute("data-outcome") == "open"
+    assert wait_for(b, "#timeline-svg g.row-child").get_attribute("data-outcome") == "open"
     decisions = b.find_elements(By.CSS_SELECTOR, "#timeline-svg g.row-decision")
     assert [d.get_attribute("data-outcome") for d in decisions] == ["completed", "open"]
     assert b.find_elements(By.CSS_SELECTOR, "#timeline-svg polygon.mark")
@@ -450,6 +461,9 @@ def test_console_cluster_page_after_leader_kill(root, browser):
         row = wait_for(b, "#members tr", f"node {first}")
         lag = int(row.find_elements(By.TAG_NAME, "td")[4].text)
         assert lag > 0, row.text
+        # Two readings without progress: the dead node is shown as not replicating.
+        wait_for(b, "#members tr", "not replicating")
+        assert f"node {first}" in wait_for(b, "#members tr", "not replicating").text
         role = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[2].text
                 for r in b.find_elements(By.CSS_SELECTOR, "#members tbody tr")}
         assert role[f"node {new}"] == "Leader" and len(role) == 3, role

@@ -207,6 +207,9 @@ async fn the_poller_cap_holds_while_polls_come_and_go() {
     assert_eq!(m.total_pollers(), 0);
 }
 
+/// A list as the console shows it: kind, name, pollers, identities with seconds since their poll.
+type Shown<'a> = (&'a str, &'a str, usize, Vec<(&'a str, u64)>);
+
 #[tokio::test(start_paused = true)]
 async fn lists_of_a_domain_show_pollers_and_recent_identities() {
     let m = Matcher::new(10);
@@ -215,11 +218,14 @@ async fn lists_of_a_domain_show_pollers_and_recent_identities() {
     tokio::time::advance(Duration::from_secs(5)).await;
     m.polled(&list("l"), Some("w2"));
     m.polled(&decisions, None);
-    m.polled(&("other".to_string(), TaskKind::Activity, "l".to_string()), Some("x"));
+    m.polled(
+        &("other".to_string(), TaskKind::Activity, "l".to_string()),
+        Some("x"),
+    );
     let _waiting = m.register(list("l")).unwrap();
     tokio::time::advance(Duration::from_secs(1)).await;
     let views = m.lists_of("d");
-    let shown: Vec<(&str, &str, usize, Vec<(&str, u64)>)> = views
+    let shown: Vec<Shown> = views
         .iter()
         .map(|v| {
             (
@@ -251,7 +257,11 @@ async fn identities_per_list_are_capped_forgetting_the_least_recent() {
     }
     m.polled(&list("l"), Some("w7"));
     let views = m.lists_of("d");
-    let ids: Vec<&str> = views[0].identities.iter().map(|(i, _)| i.as_str()).collect();
+    let ids: Vec<&str> = views[0]
+        .identities
+        .iter()
+        .map(|(i, _)| i.as_str())
+        .collect();
     assert_eq!(ids.len(), crate::matcher::MAX_IDENTITIES);
     assert!(ids.contains(&"w7") && !ids.contains(&"w0") && ids.contains(&"w36"));
 }

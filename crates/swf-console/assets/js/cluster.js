@@ -1,8 +1,8 @@
 // The cluster page: the serving node's view of the Raft cluster (GET /console/api/cluster): members
-// with their role, the leader, the term, log and applied indexes, each member's matched index and
-// lag (known on the leader only), health; refreshed every 2 s. The live rate shown is the rate at
-// which this node applies log entries (each write call is one entry or part of a batch), computed
-// here from two readings of the applied index.
+// with their role, the leader, the term, log and applied indexes, each member's matched index, lag
+// and whether it is replicating (known on the leader only), health; refreshed every 2 s. The live
+// rate shown is the rate at which this node applies log entries (each write call is one entry or
+// part of a batch), computed here from two readings of the applied index.
 
 import { cluster } from './api.js';
 import { badge, errorBox, h, table } from './ui.js';
@@ -31,8 +31,9 @@ export async function render(main) {
       if (last && c.last_applied !== null && last.applied !== null && now > last.at) {
         rate = ((c.last_applied - last.applied) * 1000) / (now - last.at);
       }
-      last = { at: now, applied: c.last_applied };
-      body.replaceChildren(view(c, rate));
+      const prev = last && last.replication;
+      last = { at: now, applied: c.last_applied, replication: c.replication };
+      body.replaceChildren(view(c, rate, prev));
     } catch (e) {
       body.replaceChildren(errorBox(e));
       // A refusal (4xx) will not change by asking again; a node down or electing may.
@@ -47,7 +48,17 @@ export async function render(main) {
   };
 }
 
-function view(c, rate) {
+/** How a member's replication stands, from two readings of the leader's view. */
+function replicationState(now, before) {
+  if (!now) return '';
+  if (now.lag === 0) return 'up to date';
+  if (now.matched === null) return 'not replicating';
+  if (before && before.matched !== null && now.matched > before.matched) return 'catching up';
+  if (before && before.matched === now.matched) return 'not replicating';
+  return 'behind';
+}
+
+function view(c, rate, prev) {
   const voters = new Set(c.voters || []);
   const members = Object.entries(c.members || {}).map(([id, addr]) => ({ id: Number(id), addr }));
   const rep = c.replication || {};
@@ -72,6 +83,10 @@ function view(c, rate) {
       ['Role', (m) => badge(role(m))],
       ['Matched index', (m) => (rep[m.id] ? rep[m.id].matched ?? '–' : m.id === c.node_id ? c.last_applied : '–')],
       ['Lag (entries)', (m) => (rep[m.id] ? h('span', { class: rep[m.id].lag > 100 ? 'bad' : null }, rep[m.id].lag) : '–')],
+      ['Replication', (m) => {
+        const state = replicationState(rep[m.id], prev && prev[m.id]);
+        return h('span', { class: state === 'not replicating' ? 'bad' : null }, state);
+      }],
     ], members, { id: 'members' }),
     c.replication ? null : h('p', { class: 'muted' },
       `Node ${c.node_id} is not the leader: matched indexes and lag are known by the leader (node ${c.leader_id ?? '?'}); open its console to see them.`),
