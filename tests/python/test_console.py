@@ -39,7 +39,8 @@ from botocore.config import Config
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException, StaleElementReferenceException, TimeoutException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -216,6 +217,8 @@ def test_console_files_types_caching_and_no_traversal(swfd):
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert headers["cache-control"] == "no-cache"
     assert headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self';" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert b'<script type="module" src="js/app.js">' in body
     etag = headers["etag"]
     status, headers, body = raw_get(swfd.endpoint, "/console/", {"If-None-Match": etag})
@@ -286,6 +289,16 @@ def make_workflow_data(endpoint):
 def test_console_execution_history_timeline_terminate(swfd, browser):
     swf, run1 = make_workflow_data(swfd.endpoint)
     b = browser
+    # Paging: one execution a page, the next page has the other one.
+    b.get(f"{swfd.endpoint}/console/#/executions?domain=console&pageSize=1")
+    first = wait_for(b, "#executions .execution-link", "order-").text
+    assert len(b.find_elements(By.CSS_SELECTOR, "#executions .execution-link")) == 1
+    wait_for(b, "#page-next").click()
+    WebDriverWait(b, WAIT, 0.05).until(lambda d: "page=" in d.current_url)
+    wait_for(b, "#page-prev")
+    second = wait_for(b, "#executions .execution-link", "order-").text
+    assert {first, second} <= {"order-1", "order-2", "order-1-child"} and first != second
+
     b.get(f"{swfd.endpoint}/console/#/executions?domain=console")
     wait_for(b, "#executions .execution-link", "order-")
     box = wait_for(b, "#filter-workflowId")
@@ -311,6 +324,17 @@ def test_console_execution_history_timeline_terminate(swfd, browser):
 
     b.find_element(By.ID, "tab-pending").click()
     assert "None" not in wait_for(b, "#pending-decision").text
+    # A signal sent from the page, after its confirmation, is in the history.
+    b.find_element(By.ID, "signal").click()
+    wait_for(b, "#confirm-signalName").send_keys("from-console")
+    b.find_element(By.ID, "confirm-input").send_keys("hello")
+    b.find_element(By.ID, "confirm-ok").click()
+
+    def signal_in_history(d):
+        d.find_element(By.ID, "tab-history").click()
+        return '"signalName": "from-console"' in d.find_element(By.ID, "history-table").text
+    WebDriverWait(b, WAIT, 0.05, ignored_exceptions=(
+        StaleElementReferenceException, NoSuchElementException)).until(signal_in_history)
     b.find_element(By.ID, "tab-history").click()
     wait_for(b, "#history-table", "ActivityTaskCompleted")
     history = b.find_element(By.ID, "history-table").text

@@ -1,7 +1,8 @@
 //! The web console on the SWF port (`swf_console` holds the files): `GET /console/...` serves a
 //! file of the console by exact name, with its content type, an `ETag` and `Cache-Control:
 //! no-cache` (the browser revalidates and gets `304` while the binary is the same); `/console`
-//! redirects to `/console/`. The pages call the SWF and Step Functions API like any SDK (`POST /`,
+//! redirects to `/console/`; a `Content-Security-Policy` keeps the pages to their own files and
+//! server. The pages call the SWF and Step Functions API like any SDK (`POST /`,
 //! signed in the browser when auth is on), so the console can do nothing its user's keys may not.
 //!
 //! Two read-only JSON routes serve what the API does not say:
@@ -29,6 +30,12 @@ use crate::http::Gateway;
 /// The SigV4 service name the console signs its `/console/api/cluster` requests with (the admin
 /// API's service name).
 pub const ADMIN_SERVICE: &str = "swfd";
+
+/// What the console's pages may load and reach: their own files and the server they came from,
+/// nothing else (no inline script, no other origin, no framing).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'none'";
 
 /// The console's routes, merged into the gateway's router.
 pub(crate) fn routes(gateway: Arc<Gateway>) -> axum::Router {
@@ -89,6 +96,10 @@ fn serve_file(path: &str, headers: &HeaderMap) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
