@@ -194,6 +194,27 @@ def wait_for(driver, css, text=None, timeout=WAIT):
                     f"browser log: {driver.get_log('browser')}")
 
 
+def row_cells(driver, css, text=""):
+    """The cell texts of the first row matching `css` whose text contains `text`, read in one go
+    (again if the page re-rendered it meanwhile, as the cluster page does every 2 s)."""
+    def read(d):
+        for row in d.find_elements(By.CSS_SELECTOR, css):
+            if text in row.text:
+                return [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        return False
+    return WebDriverWait(driver, WAIT, 0.05, ignored_exceptions=(
+        StaleElementReferenceException,)).until(read)
+
+
+def all_rows(driver, css):
+    """The cell texts of every row matching `css`, read in one go."""
+    def read(d):
+        return [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+                for r in d.find_elements(By.CSS_SELECTOR, css)] or False
+    return WebDriverWait(driver, WAIT, 0.05, ignored_exceptions=(
+        StaleElementReferenceException,)).until(read)
+
+
 def shot(driver, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
@@ -370,8 +391,8 @@ def test_console_execution_history_timeline_terminate(swfd, browser):
 
     # Domains: the list with retention and open counts; deprecate and undeprecate with confirmation.
     b.get(f"{swfd.endpoint}/console/#/domains")
-    row = wait_for(b, "#domains tr", "console")
-    assert row.text.split()[:4] == ["console", "REGISTERED", "3", "1"], row.text
+    cells = row_cells(b, "#domains tr", "console")
+    assert cells[:4] == ["console", "REGISTERED", "3", "1"], cells
     shot(b, "domains")
     b.get(f"{swfd.endpoint}/console/#/domain?name=spare")
     wait_for(b, "#deprecate-domain").click()
@@ -392,15 +413,13 @@ def test_console_execution_history_timeline_terminate(swfd, browser):
 
     # Task lists: backlog, the waiting poller, and the identities that polled.
     b.get(f"{swfd.endpoint}/console/#/tasklists?domain=console")
-    row = wait_for(b, "#tasklists tr", "activities")
+    wait_for(b, "#tasklists tr", "activities")
     poll_until("the waiting worker on the task-list page", lambda: (
         b.refresh() or "waiting-worker" in wait_for(b, "#tasklists tr", "activities").text))
-    row = wait_for(b, "#tasklists tr", "activities")
-    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    cells = row_cells(b, "#tasklists tr", "activities")
     assert cells[:4] == ["activity", "activities", "0", "1"], cells
     assert "worker-1" in cells[4]
-    row = wait_for(b, "#tasklists tr", "decisions")
-    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    cells = row_cells(b, "#tasklists tr", "decisions")
     assert cells[:3] == ["decision", "decisions", "1"], cells  # order-2's first decision task
     assert "decider-1" in cells[4]
     shot(b, "tasklists")
@@ -448,6 +467,33 @@ def test_console_step_functions_graph(swfd, browser):
     assert "ExecutionSucceeded" in b.find_element(By.ID, "sfn-history").text
     shot(b, "sfn-execution")
 
+    # A failed execution: the Fail state red; a running one: its Task blue, then aborted once stopped.
+    breaker = sfn.create_state_machine(name="breaker", roleArn=ROLE, definition=json.dumps({
+        "StartAt": "Try", "States": {
+            "Try": {"Type": "Pass", "Next": "Broken"},
+            "Broken": {"Type": "Fail", "Error": "Oops", "Cause": "on purpose"}}}))["stateMachineArn"]
+    failed = sfn.start_execution(stateMachineArn=breaker, name="fail-1")["executionArn"]
+    poll_until("the execution to fail",
+               lambda: sfn.describe_execution(executionArn=failed)["status"] == "FAILED")
+    b.get(f"{swfd.endpoint}/console/#/sfn/execution?arn={failed}")
+    wait_for(b, "#sfn-execution-status", "FAILED")
+    assert wait_for(b, '#sfn-graph g.state[data-state="Broken"]').get_attribute("data-status") == "failed"
+    assert wait_for(b, "p.bad", "Oops")
+
+    activity = sfn.create_activity(name="approve")["activityArn"]
+    waiter = sfn.create_state_machine(name="waiter", roleArn=ROLE, definition=json.dumps({
+        "StartAt": "Approve", "States": {
+            "Approve": {"Type": "Task", "Resource": activity, "End": True}}}))["stateMachineArn"]
+    running = sfn.start_execution(stateMachineArn=waiter, name="wait-1")["executionArn"]
+    b.get(f"{swfd.endpoint}/console/#/sfn/execution?arn={running}")
+    poll_until("the Task state shown running", lambda: (
+        b.refresh() or wait_for(b, '#sfn-graph g.state[data-state="Approve"]')
+        .get_attribute("data-status") == "running"))
+    sfn.stop_execution(executionArn=running, error="Stopped", cause="console test")
+    b.refresh()
+    wait_for(b, "#sfn-execution-status", "ABORTED")
+    assert wait_for(b, '#sfn-graph g.state[data-state="Approve"]').get_attribute("data-status") == "aborted"
+
 
 def cluster_view(node):
     with urllib.request.urlopen(f"{node.endpoint}/console/api/cluster", timeout=5) as r:
@@ -482,19 +528,21 @@ def test_console_cluster_page_after_leader_kill(root, browser):
         wait_for(b, "#cluster-leader", f"node {new}")
         assert int(wait_for(b, "#cluster-term").text) > old_term
         wait_for(b, "#cluster-health", "HEALTHY")
-        row = wait_for(b, "#members tr", f"node {first}")
-        lag = int(row.find_elements(By.TAG_NAME, "td")[4].text)
-        assert lag > 0, row.text
-        # Two readings without progress: the dead node is shown as not replicating.
-        wait_for(b, "#members tr", "not replicating")
-        assert f"node {first}" in wait_for(b, "#members tr", "not replicating").text
-        role = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[2].text
-                for r in b.find_elements(By.CSS_SELECTOR, "#members tbody tr")}
+        cells = row_cells(b, "#members tr", f"node {first}")
+        assert int(cells[4]) > 0, cells
+        # The dead node is shown as not replicating.
+        assert row_cells(b, "#members tr", "not replicating")[0] == f"node {first}"
+        role = {r[0]: r[2] for r in all_rows(b, "#members tbody tr")}
         assert role[f"node {new}"] == "Leader" and len(role) == 3, role
         wait_for(b, "#cluster-rate")
         WebDriverWait(b, WAIT, 0.05).until(
             lambda d: re.fullmatch(r"\d+\.\d", d.find_element(By.ID, "cluster-rate").text))
         shot(b, "cluster")
+        # A follower's page: its own view, and where the lag is known.
+        follower = next(n for n in alive if n != new)
+        b.get(f"{nodes[follower].endpoint}/console/#/cluster")
+        wait_for(b, "#cluster-leader", f"node {new}")
+        wait_for(b, "#cluster", f"Node {follower} is not the leader")
     finally:
         for node in nodes.values():
             node.stop()
