@@ -599,6 +599,10 @@ def test_console_with_auth(root, browser):
         wait_for(b, "#domains tr", "secured")
         b.get(f"{node.endpoint}/console/#/cluster")
         wait_for(b, "#cluster-leader", "node 1")
+        # A signed GET with a query string (the pollers of a domain's task lists).
+        b.get(f"{node.endpoint}/console/#/tasklists?domain=secured&extra=inbox")
+        assert row_cells(b, "#tasklists tr", "activity")[:4] == ["activity", "inbox", "0", "0"]
+        assert not b.find_elements(By.CSS_SELECTOR, ".error")
         # The keys are in this tab's sessionStorage only.
         assert b.execute_script("return localStorage.length") == 0
         assert "AKIDOPERATOR" in b.execute_script(
@@ -613,6 +617,9 @@ def test_console_with_auth(root, browser):
         wait_for(b, "#domains tr", "secured")
         b.get(f"{node.endpoint}/console/#/cluster")
         wait_for(b, ".error", "AccessDeniedException")
+        b.get(f"{node.endpoint}/console/#/tasklists?domain=secured&extra=inbox")
+        assert row_cells(b, "#tasklists tr", "activity")[2] == "0"
+        wait_for(b, ".error", "swfd:DescribePollers")
         b.get(f"{node.endpoint}/console/#/domain?name=secured")
         wait_for(b, "#deprecate-domain").click()
         wait_for(b, "#confirm-ok").click()
