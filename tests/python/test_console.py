@@ -535,7 +535,13 @@ def test_console_cluster_page_after_leader_kill(root, browser):
         role = {r[0]: r[2] for r in all_rows(b, "#members tbody tr")}
         assert role[f"node {new}"] == "Leader" and len(role) == 3, role
         wait_for(b, "#cluster-rate")
-        WebDriverWait(b, WAIT, 0.05).until(
+        # Calls made while the page watches show in its call rate.
+        calls = client(nodes[new].endpoint)
+        WebDriverWait(b, WAIT, 0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: calls.list_domains(registrationStatus="REGISTERED") and re.fullmatch(
+                r"\d+\.\d", d.find_element(By.ID, "cluster-calls").text)
+            and float(d.find_element(By.ID, "cluster-calls").text) > 0)
+        WebDriverWait(b, WAIT, 0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: re.fullmatch(r"\d+\.\d", d.find_element(By.ID, "cluster-rate").text))
         shot(b, "cluster")
         # A follower's page: its own view, and where the lag is known.

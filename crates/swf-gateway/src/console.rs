@@ -8,7 +8,8 @@
 //! Two read-only JSON routes serve what the API does not say:
 //! - `GET /console/api/info`: whether auth is on and the region to sign for (nothing secret).
 //! - `GET /console/api/cluster`: this node's view of the Raft cluster (members, leader, term, log
-//!   and applied indexes, health; on the leader each member's matched index and lag). With auth on
+//!   and applied indexes, health; on the leader each member's matched index and lag; the calls this
+//!   node's gateway received since it started, for the page's call rate). With auth on
 //!   it needs a SigV4-signed request (service `swfd`) from an admin principal (`admin = true`), the
 //!   same check the admin API makes of a SigV4 admin (`swf_auth::Auth::authenticate_admin`).
 //! - `GET /console/api/pollers?domain=D`: the task lists of a domain polled on this node, the
@@ -168,7 +169,9 @@ async fn cluster(
     if let Some(refused) = admin_check(&gw, &method, &uri, &headers, "swfd:DescribeCluster") {
         return refused;
     }
-    json_response(StatusCode::OK, cluster_view(&gw.node))
+    let mut view = cluster_view(&gw.node);
+    view["calls_received"] = json!(gw.calls_received());
+    json_response(StatusCode::OK, view)
 }
 
 async fn pollers(

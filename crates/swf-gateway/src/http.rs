@@ -57,6 +57,12 @@ impl Gateway {
         })
     }
 
+    /// How many request ids this gateway has handed out since it started: every SWF and Step
+    /// Functions call it received (and each admin change); the console's call rate.
+    pub(crate) fn calls_received(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// A request id unique to this call: node id, process start, sequence number.
     pub(crate) fn request_id(&self) -> String {
         format!(

@@ -1,8 +1,8 @@
 // The cluster page: the serving node's view of the Raft cluster (GET /console/api/cluster): members
 // with their role, the leader, the term, log and applied indexes, each member's matched index, lag
-// and whether it is replicating (known on the leader only), health; refreshed every 2 s. The live
-// rate shown is the rate at which this node applies log entries (each write call is one entry or
-// part of a batch), computed here from two readings of the applied index.
+// and whether it is replicating (known on the leader only), health; refreshed every 2 s. Two live
+// rates, each from two readings: the calls this node's gateway receives per second, and the log
+// entries it applies per second (each write call is one entry or part of a batch).
 
 import { cluster } from './api.js';
 import { badge, errorBox, h, table } from './ui.js';
@@ -10,11 +10,12 @@ import { badge, errorBox, h, table } from './ui.js';
 const REFRESH_MS = 2000;
 
 /**
- * Hook for a live call rate from the metrics (issue 17, metrics half): return calls per second,
- * or null while no metrics source is wired in.
+ * Calls per second this node's gateway received, from two readings of its call counter
+ * (`calls_received`); null before the second reading. The hook for a rate from the metrics.
  */
-export function callRate() {
-  return null;
+export function callRate(c, last, now) {
+  if (!last || last.calls === undefined || c.calls_received === undefined || now <= last.at) return null;
+  return ((c.calls_received - last.calls) * 1000) / (now - last.at);
 }
 
 export async function render(main) {
@@ -32,8 +33,9 @@ export async function render(main) {
         rate = ((c.last_applied - last.applied) * 1000) / (now - last.at);
       }
       const prev = last && last.replication;
-      last = { at: now, applied: c.last_applied, replication: c.replication };
-      body.replaceChildren(view(c, rate, prev));
+      const calls = callRate(c, last, now);
+      last = { at: now, applied: c.last_applied, replication: c.replication, calls: c.calls_received };
+      body.replaceChildren(view(c, rate, prev, calls));
     } catch (e) {
       body.replaceChildren(errorBox(e));
       // A refusal (4xx) will not change by asking again; a node down or electing may.
@@ -58,13 +60,12 @@ function replicationState(now, before) {
   return 'behind';
 }
 
-function view(c, rate, prev) {
+function view(c, rate, prev, calls) {
   const voters = new Set(c.voters || []);
   const members = Object.entries(c.members || {}).map(([id, addr]) => ({ id: Number(id), addr }));
   const rep = c.replication || {};
   const role = (m) => (m.id === c.leader_id ? 'Leader' : voters.has(m.id) ? 'Voter' : 'Learner');
   const healthy = c.serving && c.leader_id !== null;
-  const calls = callRate();
   return h('div', {},
     h('div', { class: 'cards' },
       card('Health', h('span', { id: 'cluster-health' }, badge(healthy ? 'HEALTHY' : 'UNHEALTHY')),
@@ -74,7 +75,7 @@ function view(c, rate, prev) {
       card('This node', `node ${c.node_id} (${c.role})`),
       card('Last log / applied', `${c.last_log_index ?? '–'} / ${c.last_applied ?? '–'}`),
       card('Applied entries/s', h('span', { id: 'cluster-rate' }, rate === null ? '…' : rate.toFixed(1))),
-      card('Calls/s', calls === null ? h('span', { class: 'muted', title: 'served by the metrics endpoint' }, 'n/a') : calls.toFixed(1)),
+      card('Calls/s (this node)', h('span', { id: 'cluster-calls' }, calls === null ? '…' : calls.toFixed(1))),
       card('Waiting pollers', c.pollers),
     ),
     table([
