@@ -320,6 +320,17 @@ def test_console_execution_history_timeline_terminate(swfd, browser):
     second = wait_for(b, "#executions .execution-link", "order-").text
     assert {first, second} <= {"order-1", "order-2", "order-1-child"} and first != second
 
+    # The other filters: tag, type, a time window that holds nothing.
+    def links(route):
+        b.get("about:blank")  # a fresh page each time, so no row of the previous list is read
+        b.get(f"{swfd.endpoint}/console/#/executions?{route}")
+        wait_for(b, "#executions tbody tr")
+        return sorted(e.text for e in b.find_elements(By.CSS_SELECTOR, "#executions .execution-link"))
+    assert links("domain=console&tag=vip") == ["order-1"]
+    assert links("domain=console&typeName=order&typeVersion=1") == ["order-1", "order-1-child", "order-2"]
+    assert links("domain=console&from=2100-01-01T00:00:00") == []
+    assert "Nothing here" in b.find_element(By.ID, "executions").text
+
     b.get(f"{swfd.endpoint}/console/#/executions?domain=console")
     wait_for(b, "#executions .execution-link", "order-")
     box = wait_for(b, "#filter-workflowId")
