@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine with only the Rust toolchain lacks to build swfd
-# (clang and libclang for RocksDB's bindings) and, with --python, to run the Python client tests.
+# (clang and libclang for RocksDB's bindings) and, with --python, to run the Python client tests
+# (python3-venv; chromium and chromium-driver for the console's browser tests).
 set -euo pipefail
 
 want_python=0
@@ -29,6 +30,9 @@ if [ "$want_python" = 1 ]; then
   python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
   # ensurepip is what venv uses to bootstrap pip.
   python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+  # The web console's browser tests (tests/python/test_console.py): headless Chromium over WebDriver.
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -14,10 +14,11 @@ echo "== cargo test"
 # The end-to-end tests use the swfd and example binaries this very build made.
 SWF_BIN_DIR="$target_dir/debug" cargo test --workspace
 
-echo "== python client tests (boto3, AWS CLI)"
+echo "== python client tests (boto3, AWS CLI; the console in headless Chromium)"
 venv="$target_dir/py-venv"
-if [ ! -x "$venv/bin/pytest" ]; then
-  python3 -m venv "$venv"
+# (Again when a requirement was added since the venv was made, e.g. selenium for the console tests.)
+if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import selenium" >/dev/null 2>&1; then
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
 fi
 SWFD_BIN="$target_dir/debug/swfd" PATH="$venv/bin:$PATH" "$venv/bin/pytest" -q tests/python

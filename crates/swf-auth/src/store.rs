@@ -78,6 +78,11 @@ impl Auth {
         &self.path
     }
 
+    /// The region signatures must be scoped to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// The store in force.
     pub fn store(&self) -> Arc<Store> {
         self.current

@@ -1,6 +1,6 @@
 //! Request handling: the SWF call (`Gateway::swf_call`, independent of the transport: target parsing,
 //! the body limit, JSON and model validation, the JSON error format) and the axum routes of everything
-//! else on the SWF port (`/health`, `/ready`; any other path is 404). The admin routes are on a
+//! else on the SWF port (`/health`, `/ready`, the console under `/console/`; any other path is 404). The admin routes are on a
 //! listener of their own (`admin`). With an auth configuration every call is authenticated first
 //! (`authn`), and its caller travels with it to the leader, which authorises it.
 
@@ -30,7 +30,7 @@ pub struct Gateway {
     pub node: Arc<Node>,
     /// The principals every SWF and Step Functions call must be signed by; `None`: auth is off,
     /// anyone may call anything.
-    auth: Option<Arc<swf_auth::Auth>>,
+    pub(crate) auth: Option<Arc<swf_auth::Auth>>,
     /// Differs between two runs of the process, so request ids are never reused after a restart (the
     /// state machine recognises a call sent again by its request id, see `swf_core::dedup`).
     boot: u64,
@@ -57,6 +57,12 @@ impl Gateway {
         })
     }
 
+    /// How many request ids this gateway has handed out since it started: every SWF and Step
+    /// Functions call it received (and each admin change); the console's call rate.
+    pub(crate) fn calls_received(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// A request id unique to this call: node id, process start, sequence number.
     pub(crate) fn request_id(&self) -> String {
         format!(
@@ -75,7 +81,8 @@ pub fn routes(gateway: Arc<Gateway>) -> axum::Router {
         .route("/", post(swf_call))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .with_state(gateway)
+        .with_state(gateway.clone())
+        .merge(crate::console::routes(gateway))
 }
 
 pub(crate) async fn health(State(gw): State<Arc<Gateway>>) -> Response {

@@ -9,9 +9,11 @@
 //! (`serve`).
 //! With an auth configuration (`Gateway::with_auth`) every SWF and Step Functions call must carry a
 //! valid SigV4 signature (`authn`); without one, anyone may call anything.
+//! The web console is served on the SWF port under `/console/` (`console`).
 
 mod admin;
 mod authn;
+mod console;
 mod h1;
 mod http;
 mod serve;
@@ -20,6 +22,7 @@ pub use admin::{
     admin_router, AdminApp, AdminAuth, AdminRequest, AdminVerdict, AnyOf, BearerToken,
     MIN_TOKEN_LEN,
 };
+pub use console::ADMIN_SERVICE as CONSOLE_ADMIN_SERVICE;
 pub use http::{Gateway, SwfBody, SwfReply, MAX_BODY};
 pub use serve::{
     router, serve, App, ServeOptions, Timeouts, MAX_CONNECTIONS, TLS_HANDSHAKE_TIMEOUT,

@@ -454,6 +454,7 @@ impl Executor {
         domain: &str,
         kind: TaskKind,
         task_list: &str,
+        identity: Option<&str>,
         start: impl Fn(&swf_core::state::QueuedTask) -> Op,
     ) -> Result<Option<Reply>, Fault> {
         // No read barrier on the common path: what a poll hands out is settled by its own Raft write
@@ -471,6 +472,7 @@ impl Executor {
             return Err(Fault::unknown_resource(format!("Unknown domain: {domain}")));
         }
         let list = (domain.to_string(), kind, task_list.to_string());
+        self.matcher.polled(&list, identity);
         self.poll_list(list, start).await
     }
 
@@ -569,13 +571,17 @@ impl Executor {
         let task_list = input.task_list.name.clone();
         let identity = input.identity.clone();
         let task = self
-            .poll(&input.domain, TaskKind::Decision, &task_list, |q| {
-                Op::StartDecisionTask {
+            .poll(
+                &input.domain,
+                TaskKind::Decision,
+                &task_list,
+                identity.as_deref(),
+                |q| Op::StartDecisionTask {
                     run_id: q.run_id.clone(),
                     scheduled_event_id: q.scheduled_event_id,
                     identity: identity.clone(),
-                }
-            })
+                },
+            )
             .await?;
         let Some(Reply::DecisionTaskStarted {
             task_token,
@@ -687,6 +693,7 @@ impl Executor {
                 &input.domain,
                 TaskKind::Activity,
                 &input.task_list.name,
+                identity.as_deref(),
                 |q| Op::StartActivityTask {
                     run_id: q.run_id.clone(),
                     scheduled_event_id: q.scheduled_event_id,

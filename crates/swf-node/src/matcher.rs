@@ -10,7 +10,7 @@
 //! no poller waiting it is dropped, and the task's start-to-close (or heartbeat) timeout recovers it,
 //! as SWF's would.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,9 +28,37 @@ pub type ListKey = (String, TaskKind, String);
 /// left over (its taker went away too) is dropped after this, and the task's timeout recovers it.
 const HANDOFF_TTL: Duration = Duration::from_secs(2);
 
+/// Most poller identities remembered per task list; past it the one that polled least recently is
+/// forgotten.
+pub const MAX_IDENTITIES: usize = 32;
+
+/// What the console shows of a task list (see [`Matcher::lists_of`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListView {
+    pub kind: TaskKind,
+    pub name: String,
+    /// Pollers waiting (or proposing a start) now.
+    pub pollers: usize,
+    /// The identities that polled the list (the SWF `identity`, the Step Functions `workerName`;
+    /// `""` when none was given) and how long ago each last did, most recent first.
+    pub identities: Vec<(String, Duration)>,
+}
+
+impl ListView {
+    /// `decision` or `activity`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            TaskKind::Decision => "decision",
+            TaskKind::Activity => "activity",
+        }
+    }
+}
+
 /// The pollers of one task list.
 #[derive(Default)]
 pub struct ListWaiters {
+    /// The identities that polled, with when they last did (at most [`MAX_IDENTITIES`]).
+    seen: Mutex<HashMap<String, Instant>>,
     /// Woken when a task is queued on the list (or handed over).
     pub notify: Notify,
     pollers: AtomicUsize,
@@ -160,6 +188,59 @@ impl Matcher {
             .expect("lists lock")
             .get(key)
             .map_or(0, |w| w.pollers.load(Ordering::SeqCst))
+    }
+
+    /// Records that `identity` polled the task list `key` now (for the console; the list must be
+    /// known to exist, as for [`Matcher::register`]).
+    pub fn polled(&self, key: &ListKey, identity: Option<&str>) {
+        let waiters = self
+            .lists
+            .lock()
+            .expect("lists lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let mut seen = waiters.seen.lock().expect("seen lock");
+        let identity = identity.unwrap_or("");
+        if !seen.contains_key(identity) && seen.len() >= MAX_IDENTITIES {
+            if let Some(oldest) = seen.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone()) {
+                seen.remove(&oldest);
+            }
+        }
+        seen.insert(identity.to_string(), Instant::now());
+    }
+
+    /// The task lists of `domain` that have been polled on this node, by kind and name, with their
+    /// pollers now and the identities that polled them.
+    pub fn lists_of(&self, domain: &str) -> Vec<ListView> {
+        let lists: BTreeMap<(TaskKind, String), Arc<ListWaiters>> = self
+            .lists
+            .lock()
+            .expect("lists lock")
+            .iter()
+            .filter(|((d, _, _), _)| d == domain)
+            .map(|((_, kind, name), w)| ((*kind, name.clone()), w.clone()))
+            .collect();
+        let now = Instant::now();
+        lists
+            .into_iter()
+            .map(|((kind, name), w)| {
+                let mut identities: Vec<(String, Duration)> = w
+                    .seen
+                    .lock()
+                    .expect("seen lock")
+                    .iter()
+                    .map(|(id, at)| (id.clone(), now.saturating_duration_since(*at)))
+                    .collect();
+                identities.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                ListView {
+                    kind,
+                    name,
+                    pollers: w.pollers.load(Ordering::SeqCst),
+                    identities,
+                }
+            })
+            .collect()
     }
 
     /// Pollers registered on all task lists (`pollers` in `GET /cluster/status`; only a leader holds

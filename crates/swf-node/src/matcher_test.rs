@@ -1,7 +1,7 @@
 //! Unit tests of the task matcher's bookkeeping: registration and its cap (also as polls come and go
 //! on a paused clock), claims, the handover of a task started for a poller that went away, and
 //! wake-ups (a queued task wakes its own list's pollers only; a leadership change or a shutdown wakes
-//! every poller), on a paused tokio clock.
+//! every poller), on a paused tokio clock; the identities and pollers the console shows per list.
 
 use std::time::Duration;
 
@@ -205,4 +205,63 @@ async fn the_poller_cap_holds_while_polls_come_and_go() {
     assert_eq!(m.pollers(&list("l")), 1);
     drop(again);
     assert_eq!(m.total_pollers(), 0);
+}
+
+/// A list as the console shows it: kind, name, pollers, identities with seconds since their poll.
+type Shown<'a> = (&'a str, &'a str, usize, Vec<(&'a str, u64)>);
+
+#[tokio::test(start_paused = true)]
+async fn lists_of_a_domain_show_pollers_and_recent_identities() {
+    let m = Matcher::new(10);
+    let decisions = ("d".to_string(), TaskKind::Decision, "l".to_string());
+    m.polled(&list("l"), Some("w1"));
+    tokio::time::advance(Duration::from_secs(5)).await;
+    m.polled(&list("l"), Some("w2"));
+    m.polled(&decisions, None);
+    m.polled(
+        &("other".to_string(), TaskKind::Activity, "l".to_string()),
+        Some("x"),
+    );
+    let _waiting = m.register(list("l")).unwrap();
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let views = m.lists_of("d");
+    let shown: Vec<Shown> = views
+        .iter()
+        .map(|v| {
+            (
+                v.kind_name(),
+                v.name.as_str(),
+                v.pollers,
+                v.identities
+                    .iter()
+                    .map(|(id, ago)| (id.as_str(), ago.as_secs()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("decision", "l", 0, vec![("", 1)]),
+            ("activity", "l", 1, vec![("w2", 1), ("w1", 6)]),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn identities_per_list_are_capped_forgetting_the_least_recent() {
+    let m = Matcher::new(10);
+    for i in 0..crate::matcher::MAX_IDENTITIES + 5 {
+        m.polled(&list("l"), Some(&format!("w{i}")));
+        tokio::time::advance(Duration::from_millis(1)).await;
+    }
+    m.polled(&list("l"), Some("w7"));
+    let views = m.lists_of("d");
+    let ids: Vec<&str> = views[0]
+        .identities
+        .iter()
+        .map(|(i, _)| i.as_str())
+        .collect();
+    assert_eq!(ids.len(), crate::matcher::MAX_IDENTITIES);
+    assert!(ids.contains(&"w7") && !ids.contains(&"w0") && ids.contains(&"w36"));
 }

@@ -408,6 +408,12 @@ impl Node {
         })
     }
 
+    /// The task lists of `domain` polled on this node, with their pollers now and the identities
+    /// that polled them (the console's task-list page; polls wait on the leader only).
+    pub fn task_lists(&self, domain: &str) -> Vec<crate::matcher::ListView> {
+        self.matcher.lists_of(domain)
+    }
+
     /// Moves leadership to the node the JSON `body` names (`{"to": N}`, or `{}` for the most
     /// up-to-date other voter), whichever node this is (the leader runs it, see `transfer`).
     pub async fn transfer_leader(&self, body: &[u8]) -> Result<Transferred, swf_types::Fault> {

@@ -450,6 +450,7 @@ impl Executor {
             i.activity_arn.clone(),
         );
         let worker = i.worker_name.clone();
+        self.matcher.polled(&list, worker.as_deref());
         let task = self
             .poll_list(list, |q| {
                 Op::Sfn(SfnOp::StartTask {
