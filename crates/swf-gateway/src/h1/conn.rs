@@ -81,6 +81,24 @@ pub struct Routed {
     pub status: u16,
     pub headers: http::HeaderMap,
     pub body: axum::body::Bytes,
+    /// A body produced while it is sent (after `body`), in chunked framing; an `Err` item drops the
+    /// connection without the last chunk, so the client sees a truncated response.
+    pub stream: Option<BodyStream>,
+}
+
+/// The chunks of a streamed response body.
+pub type BodyStream = tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>;
+
+impl Routed {
+    /// A response with a whole body.
+    pub fn whole(status: u16, headers: http::HeaderMap, body: axum::body::Bytes) -> Routed {
+        Routed {
+            status,
+            headers,
+            body,
+            stream: None,
+        }
+    }
 }
 
 /// What serves the requests of a connection.
@@ -529,6 +547,24 @@ impl<S: Stream, H: Handler> Conn<S, H> {
             }
             fields.push((name.as_str().as_bytes(), value.as_bytes()));
         }
+        if let Some(mut stream) = routed.stream {
+            let head = response::head_chunked(routed.status, &fields, persist);
+            self.write(&head, &[]).await?;
+            if is_head {
+                return Ok(());
+            }
+            if !routed.body.is_empty() {
+                self.write_chunk(&routed.body).await?;
+            }
+            while let Some(chunk) = stream.recv().await {
+                match chunk {
+                    Ok(c) if c.is_empty() => {}
+                    Ok(c) => self.write_chunk(&c).await?,
+                    Err(e) => return Err(io::Error::other(e)),
+                }
+            }
+            return self.write(b"0\r\n\r\n", &[]).await;
+        }
         let (length, body) = if is_head {
             (head_length.unwrap_or(routed.body.len()), &[][..])
         } else {
@@ -536,6 +572,13 @@ impl<S: Stream, H: Handler> Conn<S, H> {
         };
         let head = response::head(routed.status, &fields, length, persist);
         self.write(&head, body).await
+    }
+
+    /// Writes one chunk of a chunked body.
+    async fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
+        let size = format!("{:x}\r\n", data.len());
+        self.write(size.as_bytes(), data).await?;
+        self.write(b"\r\n", &[]).await
     }
 }
 
@@ -616,6 +659,7 @@ mod tests {
                     status: 404,
                     headers: http::HeaderMap::new(),
                     body: Default::default(),
+                    stream: None,
                 }
             })
         }
