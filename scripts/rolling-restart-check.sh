@@ -60,6 +60,7 @@ for port in 7852 7862 7872; do
 done
 echo "cluster up on $old_bin" >&2
 
+bench_t0=$(date +%s)
 "$bench" --endpoint http://127.0.0.1:7850,http://127.0.0.1:7860,http://127.0.0.1:7870 \
   --concurrency "$concurrency" --duration "$duration" --warmup 3 --call-timeout 30 \
   --report "$out/bench.json" --label "rolling restart" 2>"$out/bench.log" &
@@ -72,15 +73,19 @@ roll_end=$(date +%s)
 wait "$bench_pid"
 bench_pid=""
 
-# The seconds of the roll in swf-bench's timeline: its tick t covers [start + warmup + t - 1, +1).
-bench_start=$(stat -c %Y "$out/bench.log")
-jq --argjson from "$((roll_start))" --argjson to "$((roll_end))" '
-  {errors, errors_by_kind, retries, workflows, workflows_per_sec: (.workflows_per_sec|floor),
-   p99_ms_overall: .latency_ms.p99, p50_ms_overall: .latency_ms.p50,
-   roll_seconds: ($to - $from),
-   worst_second_p99_ms: ([.timeline[].p99_ms] | max)}' "$out/bench.json" | tee "$out/summary.json"
-echo "roll: $(grep -c 'restarting node' "$out/roll.log") nodes restarted in $((roll_end - roll_start)) s; \
-bench started at $(date -u -d "@$bench_start" +%T), roll $(date -u -d "@$roll_start" +%T)-$(date -u -d "@$roll_end" +%T)" >&2
+# The seconds of the roll in swf-bench's timeline: tick t covers [t0 + warm-up + t - 1, t0 + warm-up + t).
+first=$((roll_start - bench_t0 - 3))
+last=$((roll_end - bench_t0 - 3 + 1))
+jq --argjson first "$first" --argjson last "$last" '
+  [.timeline[] | select(.t >= $first and .t <= $last)] as $roll
+  | {errors, errors_by_kind, retries, max_attempts, workflows, workflows_per_sec: (.workflows_per_sec|floor),
+     p50_ms_overall: .latency_ms.p50, p99_ms_overall: .latency_ms.p99,
+     roll_ticks: [$first, $last],
+     roll_worst_second_p99_ms: ([$roll[].p99_ms] | max),
+     roll_median_second_p99_ms: ([$roll[].p99_ms] | sort | .[length / 2 | floor]),
+     roll_seconds_without_calls: ([$roll[] | select(.calls == 0)] | length)}' \
+  "$out/bench.json" | tee "$out/summary.json"
+echo "roll: $(grep -c 'restarting node' "$out/roll.log") nodes restarted in $((roll_end - roll_start)) s" >&2
 errors=$(jq .errors "$out/bench.json")
 [ "$errors" = 0 ] || { echo "FAILED: $errors failed calls during the roll" >&2; exit 1; }
 echo "OK: zero failed calls" >&2

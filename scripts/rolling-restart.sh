@@ -82,12 +82,21 @@ all_voters_ready() {
 for id in $order; do
   u="${url_of[$id]}"
   started=$SECONDS
-  if [ "$(leader)" = "$id" ]; then
-    log "node $id leads: moving leadership off it"
-    curl -sf --max-time 30 -X POST -H "Authorization: Bearer $token" -H 'content-type: application/json' \
-      -d '{}' "$u/cluster/transfer-leader" >/dev/null || log "transfer-leader failed; waiting for a new leader anyway"
-    wait_until 30 "leadership to leave node $id" not_leader "$id"
-  fi
+  # Move leadership off the node; a move that does not hold (the old leader elected again, as an
+  # overloaded machine's missed heartbeats can cause) is tried again, up to 5 times.
+  moves=0
+  while [ "$(leader)" = "$id" ]; do
+    moves=$((moves + 1))
+    if [ $moves -gt 5 ]; then
+      log "leadership does not leave node $id; stopping here"
+      exit 1
+    fi
+    log "node $id leads: moving leadership off it (attempt $moves)"
+    answer=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $token" \
+      -H 'content-type: application/json' -d '{}' "$u/cluster/transfer-leader") || true
+    case "$answer" in *'"leader_id"'*) ;; *) log "transfer-leader: ${answer:-no answer}" ;; esac
+    wait_until 10 "leadership to leave node $id" not_leader "$id" || true
+  done
   cmd="${restart//\{id\}/$id}"
   cmd="${cmd//\{url\}/$u}"
   log "restarting node $id: $cmd"
