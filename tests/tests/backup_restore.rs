@@ -16,8 +16,8 @@ use aws_sdk_swf::types::{
 };
 use aws_sdk_swf::Client;
 use swf_e2e::{
-    complete_workflow, full_history, poll_activity, poll_decision, schedule_activity,
-    setup_domain, start_execution, task_list, Fixture, Swfd,
+    complete_workflow, full_history, poll_activity, poll_decision, schedule_activity, setup_domain,
+    start_execution, task_list, Fixture, Swfd,
 };
 
 /// Runs `swfd ARGS...` to its end.
@@ -102,8 +102,11 @@ async fn worker(client: Client, fx: Fixture, stop: Arc<Mutex<bool>>) {
         if let Ok(task) = poll_decision(&client, &fx).await {
             let token = task.task_token();
             if !token.is_empty() {
-                let kinds: Vec<EventType> =
-                    task.events().iter().map(|e| e.event_type().clone()).collect();
+                let kinds: Vec<EventType> = task
+                    .events()
+                    .iter()
+                    .map(|e| e.event_type().clone())
+                    .collect();
                 n += 1;
                 let decisions = if kinds.contains(&EventType::ActivityTaskCompleted) {
                     vec![complete_workflow("done")]
@@ -378,12 +381,28 @@ async fn damaged_backups_and_non_empty_data_directories_are_refused() -> Result<
     let header_len = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "truncated"),
-        ("truncated-end", bytes[..bytes.len() - 1].to_vec(), "trailer"),
-        ("truncated-half", bytes[..bytes.len() / 2].to_vec(), "truncated"),
+        (
+            "truncated-end",
+            bytes[..bytes.len() - 1].to_vec(),
+            "trailer",
+        ),
+        (
+            "truncated-half",
+            bytes[..bytes.len() / 2].to_vec(),
+            "truncated",
+        ),
         ("truncated-header", bytes[..10].to_vec(), "truncated"),
         ("flipped-magic", flip(0), "magic"),
-        ("flipped-state", flip(12 + header_len + 40), "not a usable swfd backup"),
-        ("flipped-last-record", flip(bytes.len() - 60), "not a usable swfd backup"),
+        (
+            "flipped-state",
+            flip(12 + header_len + 40),
+            "not a usable swfd backup",
+        ),
+        (
+            "flipped-last-record",
+            flip(bytes.len() - 60),
+            "not a usable swfd backup",
+        ),
         ("flipped-checksum", flip(bytes.len() - 1), "SHA-256"),
         (
             "future-version",

@@ -27,8 +27,12 @@ fn a_good_configuration_passes_with_a_summary() -> Result<()> {
     let d = dir.path();
     let ca = Ca::new("swfd test CA")?;
     let ca_file = ca.write(d, "ca.crt")?;
-    let (peer_cert, peer_key) = ca.issue(&["swfd-peer"], Validity::Current)?.write(d, "peer")?;
-    let (tls_cert, tls_key) = ca.issue(&["localhost"], Validity::Current)?.write(d, "tls")?;
+    let (peer_cert, peer_key) = ca
+        .issue(&["swfd-peer"], Validity::Current)?
+        .write(d, "peer")?;
+    let (tls_cert, tls_key) = ca
+        .issue(&["localhost"], Validity::Current)?
+        .write(d, "tls")?;
     std::fs::write(d.join("auth.toml"), swf_e2e::sign::ALLOW_ALL)?;
     std::fs::write(d.join("token"), "0123456789abcdef0123\n")?;
     std::fs::write(
@@ -85,8 +89,12 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
     let d = dir.path();
     let ca = Ca::new("swfd test CA")?;
     // A certificate with another certificate's key.
-    let (tls_cert, _) = ca.issue(&["localhost"], Validity::Current)?.write(d, "tls")?;
-    let (_, other_key) = ca.issue(&["localhost"], Validity::Current)?.write(d, "other")?;
+    let (tls_cert, _) = ca
+        .issue(&["localhost"], Validity::Current)?
+        .write(d, "tls")?;
+    let (_, other_key) = ca
+        .issue(&["localhost"], Validity::Current)?
+        .write(d, "other")?;
     std::fs::write(d.join("auth.toml"), "this is not toml [")?;
     std::fs::write(d.join("token"), "short\n")?;
     std::fs::write(d.join("a-file"), "")?;
@@ -139,7 +147,10 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
             "'{part}' not named in:\n{stderr}"
         );
     }
-    assert!(stderr.contains(&format!("{} problems", problems.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} problems", problems.len())),
+        "{stderr}"
+    );
 
     // A file that does not parse, and flags that go together given alone, are named as well.
     std::fs::write(d.join("bad.toml"), "no-such-key = 1\n")?;
@@ -157,7 +168,11 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
     ])?;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for part in ["no-such-key", "tls-cert and tls-key go together", "peer-ca, peer-cert"] {
+    for part in [
+        "no-such-key",
+        "tls-cert and tls-key go together",
+        "peer-ca, peer-cert",
+    ] {
         assert!(stderr.contains(part), "'{part}' not named in:\n{stderr}");
     }
     Ok(())

@@ -80,7 +80,9 @@ impl Drop for Pod {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Starts pod `name` of the StatefulSet whose initial members are `nodes`.
@@ -155,7 +157,10 @@ async fn wait_voters(node: &Swfd, want: &[u64]) -> Result<()> {
             return Ok(());
         }
         if Instant::now() > end {
-            bail!("voters {:?}, waited for {want:?}: {status}", voters(&status));
+            bail!(
+                "voters {:?}, waited for {want:?}: {status}",
+                voters(&status)
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

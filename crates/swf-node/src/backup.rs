@@ -75,10 +75,7 @@ pub async fn start(raft: &Raft<TypeConfig>, db: &Db, node_id: u64) -> Result<Bac
             out.flush()?;
             Ok(h)
         }) {
-            Ok(header) => tracing::info!(
-                applied_index = header.applied_index,
-                "backup streamed"
-            ),
+            Ok(header) => tracing::info!(applied_index = header.applied_index, "backup streamed"),
             Err(e) => {
                 tracing::warn!(error = %e, "backup failed");
                 let _ = tx.blocking_send(Err(e.to_string()));

@@ -236,9 +236,10 @@ impl Node {
             let size = members.len();
             // Every initial member derives the same id from the same list.
             let seed = serde_json::to_vec(&members).unwrap_or_default();
-            if let Err(e) =
-                swf_store::backup::ensure_cluster_id(&db, &swf_store::backup::derive_cluster_id(&seed))
-            {
+            if let Err(e) = swf_store::backup::ensure_cluster_id(
+                &db,
+                &swf_store::backup::derive_cluster_id(&seed),
+            ) {
                 tracing::warn!(error = %e, "cannot record the cluster id");
             }
             match raft.initialize(members).await {

@@ -37,8 +37,8 @@ pub async fn backup(http: &reqwest::Client, endpoints: &str, out: &Path) -> anyh
             ));
             continue;
         }
-        let mut file = std::fs::File::create(&part)
-            .with_context(|| format!("creating {}", part.display()))?;
+        let mut file =
+            std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
         let mut bytes = 0u64;
         let streamed: anyhow::Result<()> = async {
             while let Some(chunk) = resp.chunk().await.context("the backup stream broke off")? {

@@ -70,7 +70,11 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
                 .into(),
         );
     }
-    if let Some(members) = args.initial_members.as_ref().or(file.initial_members.as_ref()) {
+    if let Some(members) = args
+        .initial_members
+        .as_ref()
+        .or(file.initial_members.as_ref())
+    {
         if let Err(e) = parse_members(members) {
             problems.push(format!("{e:#}"));
         }
@@ -109,18 +113,16 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
         }
     }
     let auth = match &settings.auth_config {
-        Some(path) => {
-            match swf_auth::Auth::load(path, &settings.region, &settings.account_id) {
-                Ok(auth) => format!("on ({} principals)", auth.store().principals.len()),
-                Err(e) => {
-                    problems.push(format!(
-                        "the auth configuration {} does not load: {e}",
-                        path.display()
-                    ));
-                    String::new()
-                }
+        Some(path) => match swf_auth::Auth::load(path, &settings.region, &settings.account_id) {
+            Ok(auth) => format!("on ({} principals)", auth.store().principals.len()),
+            Err(e) => {
+                problems.push(format!(
+                    "the auth configuration {} does not load: {e}",
+                    path.display()
+                ));
+                String::new()
             }
-        }
+        },
         None => "off (anyone may call anything)".into(),
     };
     if let Some((cert, key)) = &settings.tls {

@@ -411,7 +411,10 @@ impl Settings {
             self.max_history_events < 10,
             "max-history-events must be at least 10",
         );
-        rule(self.snapshot_every < 10, "snapshot-every must be at least 10");
+        rule(
+            self.snapshot_every < 10,
+            "snapshot-every must be at least 10",
+        );
         rule(
             self.join.is_some() && self.initial_members.is_some(),
             "give either join or initial-members, not both",
@@ -424,7 +427,10 @@ impl Settings {
             self.shutdown_grace < Duration::from_secs(1),
             "shutdown-grace-secs must be at least 1",
         );
-        rule(self.max_connections < 1, "max-connections must be at least 1");
+        rule(
+            self.max_connections < 1,
+            "max-connections must be at least 1",
+        );
         for (name, t) in [
             ("request-timeout-secs", self.timeouts.request),
             ("idle-timeout-secs", self.timeouts.idle),
