@@ -282,7 +282,7 @@ fn check_and_copy(
     {
         let json = serde_json::to_vec(&meta).map_err(|e| e.to_string())?;
         let io_err = |e: io::Error| format!("writing the state: {e}");
-        out.write_all(b"SWFSNAP1").map_err(io_err)?;
+        out.write_all(snapshot::MAGIC).map_err(io_err)?;
         out.write_all(&(json.len() as u32).to_be_bytes())
             .map_err(io_err)?;
         out.write_all(&json).map_err(io_err)?;
@@ -422,5 +422,117 @@ trait ErasedJson {
 impl<T: Serialize> ErasedJson for T {
     fn json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("plain data serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{CF_DOMAINS, CF_HISTORY, STATE_CFS};
+    use crate::snapshot::{AppliedMeta, KEY_APPLIED};
+    use rocksdb::IteratorMode;
+
+    fn dump(db: &Db) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (i, name) in STATE_CFS.iter().enumerate() {
+            for item in db.iterator_cf(db.cf_handle(name).unwrap(), IteratorMode::Start) {
+                let (k, v) = item.unwrap();
+                out.push((i, k.to_vec(), v.to_vec()));
+            }
+        }
+        out
+    }
+
+    fn meta_json<T: serde::de::DeserializeOwned>(db: &Db, key: &[u8]) -> T {
+        let v = db
+            .get_cf(db.cf_handle(CF_META).unwrap(), key)
+            .unwrap()
+            .unwrap();
+        serde_json::from_slice(&v).unwrap()
+    }
+
+    /// A database with some state applied at index 42 of term 3.
+    fn source(dir: &Path) -> Db {
+        let db = open_db(&dir.join("db")).unwrap();
+        let put =
+            |cf: &str, k: &[u8], v: &[u8]| db.put_cf(db.cf_handle(cf).unwrap(), k, v).unwrap();
+        put(CF_DOMAINS, b"d1", b"one");
+        put(CF_HISTORY, &[0xFF; 70], &[7u8; 5000]);
+        let applied = AppliedMeta {
+            last_applied: Some(LogId::new(openraft::CommittedLeaderId::new(3, 2), 42)),
+            membership: StoredMembership::new(
+                Some(LogId::new(openraft::CommittedLeaderId::new(1, 1), 1)),
+                Membership::new(
+                    vec![BTreeSet::from([1, 2, 3])],
+                    BTreeMap::from([(
+                        1,
+                        BasicNode {
+                            addr: "old:1".into(),
+                        },
+                    )]),
+                ),
+            ),
+        };
+        put(CF_META, KEY_APPLIED, &serde_json::to_vec(&applied).unwrap());
+        ensure_cluster_id(&db, "old-cluster").unwrap();
+        db
+    }
+
+    #[test]
+    fn a_backup_restores_the_state_with_the_new_membership_and_refuses_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = source(&dir.path().join("a"));
+        let mut bytes = Vec::new();
+        let header = write(&db, &mut bytes, 2, 1234).unwrap();
+        assert_eq!(
+            (
+                header.applied_index,
+                header.applied_term,
+                header.cluster_id.as_deref()
+            ),
+            (42, 3, Some("old-cluster"))
+        );
+        let file = dir.path().join("b.swfbackup");
+        fs::write(&file, &bytes).unwrap();
+        assert_eq!(verify(&file).unwrap().0, header);
+
+        let members = BTreeMap::from([(1, "n1:1".to_string()), (2, "n2:2".to_string())]);
+        let restored = restore(&file, &dir.path().join("b"), 1, &members).unwrap();
+        let again = restore(&file, &dir.path().join("c"), 2, &members).unwrap();
+        assert_eq!(
+            restored.cluster_id, again.cluster_id,
+            "members agree on the id"
+        );
+        assert_ne!(restored.cluster_id, "old-cluster");
+        let new = open_db(&dir.path().join("b/db")).unwrap();
+        assert_eq!(dump(&new), dump(&db));
+        let applied: AppliedMeta = meta_json(&new, KEY_APPLIED);
+        assert_eq!(applied.last_applied.unwrap().index, 42);
+        let voters: Vec<u64> = applied.membership.membership().voter_ids().collect();
+        assert_eq!(voters, vec![1, 2]);
+        let purged: LogId<u64> = meta_json(&new, KEY_PURGED);
+        assert_eq!(purged, applied.last_applied.unwrap());
+        assert_eq!(cluster_id(&new).unwrap(), Some(restored.cluster_id));
+
+        // Every truncation and a flipped bit anywhere are refused, and leave no directory behind.
+        let step = (bytes.len() / 97).max(1);
+        let cuts = (0..bytes.len()).step_by(step).map(|n| bytes[..n].to_vec());
+        let flips = (0..bytes.len()).step_by(step).map(|n| {
+            let mut b = bytes.clone();
+            b[n] ^= 0x10;
+            b
+        });
+        for (i, bad) in cuts.chain(flips).enumerate() {
+            let p = dir.path().join("bad");
+            fs::write(&p, &bad).unwrap();
+            let target = dir.path().join(format!("bad-{i}"));
+            assert!(restore(&p, &target, 1, &members).is_err(), "case {i}");
+            assert!(!target.exists(), "case {i}");
+        }
+        // A non-empty directory, or a node outside the members, is refused.
+        assert!(restore(&file, &dir.path().join("b"), 1, &members)
+            .unwrap_err()
+            .contains("is not empty"));
+        assert!(restore(&file, &dir.path().join("d"), 3, &members).is_err());
     }
 }

@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::*;
 
-const MAGIC: &[u8; 8] = b"SWFSNAP1";
+pub(crate) const MAGIC: &[u8; 8] = b"SWFSNAP1";
 const END: u8 = 0xFF;
 /// Largest snapshot header (the membership is small; anything bigger is corrupt).
 const MAX_HEADER: usize = 16 << 20;
