@@ -527,9 +527,11 @@ impl Node {
         }
     }
 
-    /// Answers every held long poll empty and holds no new ones: the first step of a clean stop, so
-    /// the HTTP server can drain in-flight calls without waiting out long polls.
+    /// Answers every held long poll empty and holds no new ones, and stops calling elections: the
+    /// first step of a clean stop, so the HTTP server can drain in-flight calls without waiting out
+    /// long polls, and the node does not take leadership it would drop a moment later.
     pub fn stop_polls(&self) {
+        self.elections.set_stopping();
         self.matcher.close();
     }
 
