@@ -25,6 +25,9 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 # The chaos suite's partitions and lossy links (scripts/chaos.sh).
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 command -v tc >/dev/null 2>&1 || missing+=(iproute2)
+# The rolling-restart scripts (scripts/rolling-restart.sh, rolling-restart-check.sh).
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ "$want_python" = 1 ]; then
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)

@@ -23,5 +23,9 @@ if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import selenium" >/de
 fi
 SWFD_BIN="$target_dir/debug/swfd" PATH="$venv/bin:$PATH" "$venv/bin/pytest" -q tests/python
 
+echo "== rolling restart under load (swf-bench against 3 nodes: zero failed calls)"
+SWFD_BIN="$target_dir/debug/swfd" BENCH_BIN="$target_dir/debug/swf-bench" DURATION=25 CONCURRENCY=4 \
+  OUT="$target_dir/rolling-restart" bash scripts/rolling-restart-check.sh
+
 echo "== chaos suite (seeded 60 s run on 3 nodes, see docs/chaos.md)"
 bash scripts/chaos.sh

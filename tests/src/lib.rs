@@ -255,6 +255,16 @@ impl Swfd {
     /// Starts an `n`-node cluster (`--initial-members`, one fixed gRPC port each on 127.0.0.1) and waits
     /// until every node is healthy. Node `i + 1` is the `i`-th element.
     pub async fn start_cluster(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
+        Self::start_cluster_prepared(n, args, |_, _, _| Ok(())).await
+    }
+
+    /// [`Swfd::start_cluster`], with `prepare(node id, data dir, member list)` run for each node
+    /// before it is launched (e.g. `swfd restore` into its data directory).
+    pub async fn start_cluster_prepared(
+        n: usize,
+        args: &[&str],
+        mut prepare: impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
+    ) -> Result<Vec<Swfd>> {
         let ports: Vec<u16> = (0..n)
             .map(|_| {
                 std::net::TcpListener::bind("127.0.0.1:0")
@@ -297,6 +307,7 @@ impl Swfd {
                 admin: ([127, 0, 0, 1], 0).into(),
                 http_client: reqwest::Client::new(),
             };
+            prepare((i + 1) as u64, &node.data_dir(), &members)?;
             // A member is healthy only once a majority runs: start all, then wait.
             node.launch()?;
             nodes.push(node);

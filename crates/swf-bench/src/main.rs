@@ -58,6 +58,11 @@ struct Args {
     /// No progress lines.
     #[arg(long)]
     quiet: bool,
+    /// Attempts per call, retried as the AWS SDKs' standard retry mode does (transient errors and
+    /// throttling, jittered exponential backoff, a retry quota); a refused connection sends the next
+    /// attempt to the next endpoint. 1: no retries.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
 }
 
 #[tokio::main]
@@ -99,6 +104,8 @@ async fn run(args: Args) -> Result<()> {
         started_at: Instant::now(),
         next_slot: AtomicU64::new(0),
         run_tag,
+        endpoints: args.endpoint.clone(),
+        max_attempts: args.max_attempts,
     });
     let timeout = Duration::from_secs(args.call_timeout);
     let drivers: Vec<_> = (0..args.concurrency)
@@ -174,6 +181,8 @@ async fn run(args: Args) -> Result<()> {
         "per_action": summary.per_action,
         "errors": errors,
         "errors_by_kind": summary.errors_by_kind,
+        "max_attempts": args.max_attempts,
+        "retries": client::RETRIES.load(Ordering::Relaxed),
         "extra_ms": summary.extra,
         "timeline": timeline,
     });

@@ -70,6 +70,10 @@ pub struct Shared {
     pub next_slot: AtomicU64,
     /// Distinguishes this run's workflow ids from an earlier run's in the same domain.
     pub run_tag: String,
+    /// Every endpoint given (a driver turns to the next when its own refuses connections).
+    pub endpoints: Vec<String>,
+    /// Attempts per call (the AWS SDKs' standard retry mode; 1: no retries).
+    pub max_attempts: u32,
 }
 
 impl Shared {
@@ -121,7 +125,16 @@ pub async fn setup(client: &mut SwfClient, domain: &str) -> anyhow::Result<()> {
 
 /// One driver: runs workflows (or holds polls) until told to stop.
 pub async fn drive(id: usize, endpoint: String, shared: Arc<Shared>, timeout: Duration) {
-    let mut client = match SwfClient::new(&endpoint, timeout) {
+    let pos = shared
+        .endpoints
+        .iter()
+        .position(|e| *e == endpoint)
+        .unwrap_or(0);
+    let mut others = shared.endpoints[pos + 1..].to_vec();
+    others.extend_from_slice(&shared.endpoints[..pos]);
+    let client = SwfClient::new(&endpoint, timeout)
+        .and_then(|c| c.with_retries(shared.max_attempts, &others));
+    let mut client = match client {
         Ok(c) => c,
         Err(e) => {
             eprintln!("driver {id}: {e}");
@@ -188,6 +201,24 @@ impl Driver<'_> {
         format!("a-{}", self.id)
     }
 
+    /// [`call`](Self::call), with the fault `allowed` counted as success.
+    async fn call_allowing(
+        &mut self,
+        action: &'static str,
+        allowed: &str,
+        body: Value,
+    ) -> Result<Value, ()> {
+        let (took, r) = self.client.timed(action, &body).await;
+        let r = match r {
+            Err(CallError::Fault { kind, .. }) if kind.ends_with(allowed) => Ok(Value::Null),
+            other => other,
+        };
+        self.shared
+            .stats
+            .call(action, took, r.as_ref().err().map(CallError::label));
+        r.map_err(|_| ())
+    }
+
     async fn call(&mut self, action: &'static str, body: Value) -> Result<Value, ()> {
         let (took, r) = self.client.timed(action, &body).await;
         self.shared
@@ -201,8 +232,11 @@ impl Driver<'_> {
         self.seq += 1;
         let workflow_id = format!("bench-{}-{}-{}", self.shared.run_tag, self.id, self.seq);
         let domain = self.shared.domain.clone();
-        self.call(
+        self.call_allowing(
             "StartWorkflowExecution",
+            // The id is this driver's alone: "already started" answers a retry whose first attempt
+            // started it (the SDKs retry a call whose answer was lost, too).
+            "WorkflowExecutionAlreadyStartedFault",
             json!({
                 "domain": domain, "workflowId": workflow_id,
                 "workflowType": {"name": WORKFLOW_TYPE, "version": TYPE_VERSION},

@@ -1,5 +1,6 @@
 //! The admin API, served on a listener of its own (`--admin-addr`), never on the SWF port: cluster
-//! status, membership changes, leader transfer and the state digest under `/cluster/...`. Every
+//! status, membership changes, leader transfer, the state digest and online backups
+//! (`GET /cluster/backup`, streamed) under `/cluster/...`. Every
 //! request except `GET /health` and `GET /ready` must carry an admin credential, checked by an
 //! [`AdminAuth`] before it is routed (an unknown path without a credential is refused too, so the
 //! listener tells nothing to a caller without one).
@@ -163,6 +164,7 @@ impl AdminAuth for BearerToken {
 /// The admin listener's request handling.
 pub struct AdminApp {
     auth: Arc<dyn AdminAuth>,
+    gateway: Arc<Gateway>,
     routes: axum::Router,
     timeouts: Timeouts,
 }
@@ -171,7 +173,8 @@ pub struct AdminApp {
 pub fn admin_router(gateway: Arc<Gateway>, auth: Arc<dyn AdminAuth>) -> AdminApp {
     AdminApp {
         auth,
-        routes: admin_routes(gateway),
+        routes: admin_routes(gateway.clone()),
+        gateway,
         timeouts: Timeouts::default(),
     }
 }
@@ -216,6 +219,7 @@ fn refusal(status: u16, kind: &str, message: &str) -> Routed {
         body: serde_json::json!({ "__type": kind, "message": message })
             .to_string()
             .into(),
+        stream: None,
     }
 }
 
@@ -268,6 +272,9 @@ impl Handler for AdminApp {
                         );
                     }
                 }
+                if parts.uri.path() == "/cluster/backup" && parts.method == http::Method::GET {
+                    return self.backup().await;
+                }
                 let request = http::Request::from_parts(parts, axum::body::Body::from(bytes));
                 return route(&self.routes, request).await;
             }
@@ -285,6 +292,29 @@ impl Handler for AdminApp {
 
     fn write_timeout(&self) -> std::time::Duration {
         self.timeouts.write
+    }
+}
+
+impl AdminApp {
+    /// `GET /cluster/backup`: an online backup of the applied state, streamed as it is written
+    /// (`swf_node::backup`; the leader only, others answer 503 naming the leader).
+    async fn backup(&self) -> Routed {
+        match self.gateway.node.backup().await {
+            Ok(stream) => {
+                let mut headers = http::HeaderMap::new();
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                Routed {
+                    status: 200,
+                    headers,
+                    body: Bytes::new(),
+                    stream: Some(stream),
+                }
+            }
+            Err(f) => refusal(f.kind.http_status(), &f.wire_type(), &f.message),
+        }
     }
 }
 

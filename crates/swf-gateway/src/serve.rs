@@ -110,11 +110,13 @@ pub(crate) async fn route(
             status: parts.status.as_u16(),
             headers: parts.headers,
             body: collected.to_bytes(),
+            stream: None,
         },
         Err(e) => Routed {
             status: 500,
             headers: http::HeaderMap::new(),
             body: format!("response body failed: {e}\n").into(),
+            stream: None,
         },
     }
 }

@@ -1,5 +1,7 @@
 //! Whether this node may call elections on its own timer: not while a leader transfer asks it to hold
-//! (see `transfer`), and not while it cannot reach a majority of the voters. openraft 0.9 has no
+//! (see `transfer`), not once it is stopping (a node draining its calls after SIGTERM that won an
+//! election would leave the cluster leaderless a moment later), and not while it cannot reach a
+//! majority of the voters. openraft 0.9 has no
 //! pre-vote, so a node cut off from the others would campaign again and again, raising its term each
 //! time, and on reconnecting that term would depose a healthy leader for nothing. The quorum watch
 //! probes each other voter (`Cluster.Ping`) ten times a second; when fewer than a
@@ -36,6 +38,7 @@ pub struct ElectionGate {
     raft: Raft<TypeConfig>,
     held: AtomicBool,
     isolated: AtomicBool,
+    stopping: AtomicBool,
     /// The other voters that did not answer the quorum watch's probes lately (empty while the watch
     /// does not probe: on a leader, a learner, or a single voter).
     silent: Mutex<Vec<u64>>,
@@ -48,6 +51,7 @@ impl ElectionGate {
             raft,
             held: AtomicBool::new(false),
             isolated: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             silent: Mutex::new(Vec::new()),
         }
     }
@@ -55,6 +59,12 @@ impl ElectionGate {
     /// A leader transfer holds (or releases) this node's own elections.
     pub fn set_held(&self, held: bool) {
         self.held.store(held, Ordering::SeqCst);
+        self.apply();
+    }
+
+    /// The node is stopping: it never campaigns again (it still votes and follows).
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.apply();
     }
 
@@ -80,7 +90,9 @@ impl ElectionGate {
     }
 
     fn apply(&self) {
-        let allowed = !self.held.load(Ordering::SeqCst) && !self.isolated.load(Ordering::SeqCst);
+        let allowed = !self.held.load(Ordering::SeqCst)
+            && !self.isolated.load(Ordering::SeqCst)
+            && !self.stopping.load(Ordering::SeqCst);
         self.raft.runtime_config().elect(allowed);
     }
 }

@@ -6,6 +6,7 @@
 //! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
 //! - transport security: `tls` (PEM files, reloaded on change), `peer_tls` (mutual TLS between nodes);
+//! - operations: `backup` (online backups, streamed from the leader);
 //! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
 //!   `elections` — the last two are stop-gaps for what openraft 0.9 lacks (leader transfer, pre-vote).
 
@@ -14,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 mod authorize;
+pub mod backup;
 pub mod channel;
 pub mod config;
 pub mod control;

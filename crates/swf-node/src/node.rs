@@ -234,6 +234,14 @@ impl Node {
                 )]),
             };
             let size = members.len();
+            // Every initial member derives the same id from the same list.
+            let seed = serde_json::to_vec(&members).unwrap_or_default();
+            if let Err(e) = swf_store::backup::ensure_cluster_id(
+                &db,
+                &swf_store::backup::derive_cluster_id(&seed),
+            ) {
+                tracing::warn!(error = %e, "cannot record the cluster id");
+            }
             match raft.initialize(members).await {
                 Ok(()) => tracing::info!(
                     node_id = config.node_id,
@@ -393,6 +401,7 @@ impl Node {
         let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
         serde_json::json!({
             "node_id": self.id,
+            "cluster_id": swf_store::backup::cluster_id(&self.db).ok().flatten(),
             "leader_id": m.current_leader,
             "term": m.current_term,
             "last_log_index": m.last_log_index,
@@ -450,6 +459,11 @@ impl Node {
         self.router
             .call_api(api, action, input, 0, request_id)
             .await
+    }
+
+    /// Starts an online backup of the applied state on this node, which must lead (see `backup`).
+    pub async fn backup(&self) -> Result<crate::backup::BackupStream, swf_types::Fault> {
+        crate::backup::start(&self.raft, &self.db, self.id).await
     }
 
     /// This node's own applied-state digest (how replicas are compared; never forwarded).
@@ -522,9 +536,11 @@ impl Node {
         }
     }
 
-    /// Answers every held long poll empty and holds no new ones: the first step of a clean stop, so
-    /// the HTTP server can drain in-flight calls without waiting out long polls.
+    /// Answers every held long poll empty and holds no new ones, and stops calling elections: the
+    /// first step of a clean stop, so the HTTP server can drain in-flight calls without waiting out
+    /// long polls, and the node does not take leadership it would drop a moment later.
     pub fn stop_polls(&self) {
+        self.elections.set_stopping();
         self.matcher.close();
     }
 

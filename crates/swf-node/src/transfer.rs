@@ -230,6 +230,9 @@ impl Transfer {
                 "Leadership moved to node {leader} instead of node {target}"
             )));
         }
+        // The previous leader now follows; on a loaded machine it may miss the new leader's first
+        // heartbeats and campaign back (seen in rolling restarts): it holds its own timer a while too.
+        self.hold(true);
         tracing::info!(from = previous, to = target, term, elapsed = ?started.elapsed(), "leader transfer: done");
         Ok(outcome(previous, target, term, started))
     }

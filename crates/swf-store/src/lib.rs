@@ -8,6 +8,7 @@
 // traits we implement, so boxing them here would only add conversions.
 #![allow(clippy::result_large_err)]
 
+pub mod backup;
 pub mod compactor;
 pub mod db;
 pub mod digest;

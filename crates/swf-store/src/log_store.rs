@@ -18,9 +18,9 @@ use crate::TypeConfig;
 
 type Entry = openraft::Entry<TypeConfig>;
 
-const KEY_VOTE: &[u8] = b"vote";
-const KEY_COMMITTED: &[u8] = b"committed";
-const KEY_PURGED: &[u8] = b"last_purged";
+pub(crate) const KEY_VOTE: &[u8] = b"vote";
+pub(crate) const KEY_COMMITTED: &[u8] = b"committed";
+pub(crate) const KEY_PURGED: &[u8] = b"last_purged";
 
 /// The Raft log on RocksDB.
 #[derive(Clone)]

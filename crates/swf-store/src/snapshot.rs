@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::*;
 
-const MAGIC: &[u8; 8] = b"SWFSNAP1";
+pub(crate) const MAGIC: &[u8; 8] = b"SWFSNAP1";
 const END: u8 = 0xFF;
 /// Largest snapshot header (the membership is small; anything bigger is corrupt).
 const MAX_HEADER: usize = 16 << 20;
@@ -147,19 +147,29 @@ fn meta_of(db: &Db) -> io::Result<Meta> {
         Some(b) => serde_json::from_slice(&b).map_err(io::Error::other)?,
         None => AppliedMeta::default(),
     };
-    Ok(Meta {
+    Ok(meta_from(applied))
+}
+
+/// The snapshot meta of an applied-meta record.
+fn meta_from(applied: AppliedMeta) -> Meta {
+    Meta {
         snapshot_id: match &applied.last_applied {
             Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
             None => "empty".to_string(),
         },
         last_log_id: applied.last_applied,
         last_membership: applied.membership,
-    })
+    }
 }
 
-/// Streams the applied state of `db` (at one RocksDB snapshot) into `<stem>.snap` in `dir`.
-fn write_file(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
-    fs::create_dir_all(dir)?;
+/// Writes the applied state of `db`, at one RocksDB snapshot, to `out` in the snapshot file format
+/// (header, records, end). `before` runs first with the meta of that state and may write ahead of it
+/// (a backup's own header). Returns the meta.
+pub fn export<W: Write>(
+    db: &Db,
+    out: &mut W,
+    before: impl FnOnce(&Meta, &mut W) -> io::Result<()>,
+) -> io::Result<Meta> {
     let snap = db.snapshot();
     let cf = |name: &str| {
         db.cf_handle(name)
@@ -172,17 +182,8 @@ fn write_file(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
         Some(b) => serde_json::from_slice(&b).map_err(io::Error::other)?,
         None => AppliedMeta::default(),
     };
-    let meta = Meta {
-        snapshot_id: match &applied.last_applied {
-            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
-            None => "empty".to_string(),
-        },
-        last_log_id: applied.last_applied,
-        last_membership: applied.membership,
-    };
-    let name = file_name(&meta);
-    let tmp = dir.join(format!("{name}.tmp"));
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    let meta = meta_from(applied);
+    before(&meta, out)?;
     let header = serde_json::to_vec(&meta).map_err(io::Error::other)?;
     out.write_all(MAGIC)?;
     out.write_all(&(header.len() as u32).to_be_bytes())?;
@@ -210,10 +211,19 @@ fn write_file(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
     out.write_all(&[END])?;
     out.write_all(&count.to_be_bytes())?;
     out.write_all(&sum.0.to_be_bytes())?;
+    Ok(meta)
+}
+
+/// Streams the applied state of `db` (at one RocksDB snapshot) into `<stem>.snap` in `dir`.
+fn write_file(db: &Db, dir: &Path) -> io::Result<(Meta, PathBuf)> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("writing-{}.snap.tmp", std::process::id()));
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    let meta = export(db, &mut out, |_, _| Ok(()))?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     drop(file);
-    let path = dir.join(&name);
+    let path = dir.join(file_name(&meta));
     fs::rename(&tmp, &path)?;
     sync_dir(dir)?;
     Ok((meta, path))
@@ -255,7 +265,7 @@ fn remove_older(dir: &Path, keep: &str, receptions: bool) {
 }
 
 /// Reads the header of a snapshot file, leaving `r` at the first record.
-fn read_header(r: &mut impl Read) -> io::Result<Meta> {
+pub(crate) fn read_header(r: &mut impl Read) -> io::Result<Meta> {
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)?;
     if &magic != MAGIC {

@@ -1,6 +1,7 @@
 //! `swfd admin ...`: cluster administration against any node's admin endpoint (`--admin-addr`;
-//! `status`, `members`, `add`, `remove`, `transfer-leader`), with the admin bearer token read from a
-//! file, and the request a `--join`ing node sends to be added.
+//! `status`, `members`, `add`, `remove`, `transfer-leader`, `backup`), with the admin bearer token
+//! read from a file, and the request a `--join`ing node sends to be added. Also the offline
+//! subcommands `recover`, `restore` and `check-config`.
 
 use std::time::Duration;
 
@@ -27,6 +28,33 @@ pub enum Command {
         token_file: std::path::PathBuf,
         #[command(subcommand)]
         action: Admin,
+    },
+    /// Prepares an empty (or new) data directory for a node of a NEW cluster from a backup taken with
+    /// `swfd admin backup`: the state exactly as backed up (token keys included, so tokens of tasks
+    /// open at backup time still work), the membership given, a fresh cluster id. Run it for every
+    /// member with the same file and member list, then start them. A corrupt or truncated file is
+    /// refused before anything is written.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        backup: std::path::PathBuf,
+        /// The data directory to prepare (absent or empty).
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// This node's Raft id (one of the members).
+        #[arg(long)]
+        node_id: u64,
+        /// The members of the new cluster, `ID=HOST:PORT` (gRPC addresses) separated by commas.
+        #[arg(long)]
+        initial_members: String,
+    },
+    /// Checks a configuration (the same flags, environment and --config file a node takes, given
+    /// after `check-config`) without starting anything: every problem is named and the exit code is
+    /// non-zero; a short summary and exit code 0 when all is well. For an init container.
+    CheckConfig {
+        /// swfd's flags, as they would be given to the node.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        flags: Vec<String>,
     },
     /// Last resort for a cluster that lost its quorum for good: rewrites a *stopped* node's data
     /// directory so that it starts as the single voter of a new cluster, with everything its log
@@ -71,6 +99,14 @@ pub enum Admin {
         /// The node to hand leadership to.
         #[arg(long)]
         to: Option<u64>,
+    },
+    /// Takes an online backup of the cluster's applied state: streamed from the leader (give several
+    /// endpoints, comma-separated, to have the leader found among them) into --out, checked end to
+    /// end. Everything acknowledged before it started is in it; the cluster goes on serving.
+    Backup {
+        /// The file to write (written as <out>.part first, renamed once checked).
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
     /// Rotates the cluster's task- and page-token key (on the leader, through any node): a new key
     /// signs from now on; tokens signed under the previous key stay valid until the next rotation.
@@ -155,6 +191,17 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             node_id,
             grpc_addr,
         } => return recover(&data_dir, node_id, grpc_addr),
+        Command::Restore {
+            backup,
+            data_dir,
+            node_id,
+            initial_members,
+        } => {
+            let out = crate::backup::restore(&backup, &data_dir, node_id, &initial_members)?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            return Ok(());
+        }
+        Command::CheckConfig { flags } => return crate::check_config::run(flags),
     };
     let http = client(&read_token(&token_file)?)?;
     let out = match action {
@@ -206,6 +253,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             };
             change(&http, &endpoint, "/cluster/transfer-leader", body).await?
         }
+        Admin::Backup { out } => crate::backup::backup(&http, &endpoint, &out).await?,
         Admin::RotateTokenKey => {
             change(&http, &endpoint, "/cluster/token-key/rotate", json!({})).await?
         }
@@ -245,16 +293,28 @@ fn recover(
     Ok(())
 }
 
-/// Asks the cluster at `endpoint` (a member's admin endpoint) to add this node, with the admin token
-/// of `token_file`, retrying until it answers (the add returns once this node has caught up).
+/// Asks the cluster at `endpoint` (a member's admin endpoint, or several separated by commas, tried in
+/// turn) to add this node, with the admin token of `token_file`, retrying until one answers (the add
+/// returns once this node has caught up).
 pub async fn join(
     endpoint: String,
     node_id: u64,
     grpc_addr: String,
     token_file: std::path::PathBuf,
 ) {
+    let endpoints: Vec<String> = endpoint
+        .split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let mut turn = 0usize;
     let mut backoff = Duration::from_millis(200);
     loop {
+        let endpoint = endpoints
+            .get(turn % endpoints.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        turn += 1;
         let http = match read_token(&token_file).and_then(|t| client(&t)) {
             Ok(http) => http,
             Err(e) => {

@@ -49,7 +49,8 @@ pub struct Args {
     pub grpc_advertise_addr: Option<String>,
     /// Join a running cluster through this member's admin endpoint (e.g. http://10.0.0.1:7952) instead
     /// of initialising a new one: the node asks to be added (with the admin token of
-    /// --admin-token-file) and is promoted to voter once caught up.
+    /// --admin-token-file) and is promoted to voter once caught up. Several endpoints, separated by
+    /// commas, are tried in turn.
     #[arg(long, env = "SWFD_JOIN")]
     pub join: Option<String>,
     /// Snapshot the state (and purge the log behind it) every N applied entries (default 20000).
@@ -205,8 +206,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Flags (and environment) over the file over the defaults.
+    /// Flags (and environment) over the file over the defaults, checked.
     pub fn resolve(args: &Args) -> anyhow::Result<Settings> {
+        let settings = Settings::resolve_unchecked(args)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Flags (and environment) over the file over the defaults, without the checks of `problems`.
+    pub fn resolve_unchecked(args: &Args) -> anyhow::Result<Settings> {
         let file = match &args.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -360,12 +368,25 @@ impl Settings {
             ),
             auth_config: args.auth_config.clone().or(file.auth_config),
         };
-        settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.node_id > 0, "node-id must be at least 1");
+        match self.problems().into_iter().next() {
+            Some(first) => Err(anyhow::Error::msg(first)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule the settings break, in words (empty: valid).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut rule = |broken: bool, what: &str| {
+            if broken {
+                out.push(what.to_string());
+            }
+        };
+        rule(self.node_id == 0, "node-id must be at least 1");
         // With auth on, the gRPC port must not be the way around it (docs/security.md): a cluster
         // whose nodes talk in plaintext would take forged Raft and forwarding calls from anyone.
         let clustered = self.join.is_some()
@@ -373,58 +394,63 @@ impl Settings {
                 .initial_members
                 .as_ref()
                 .is_some_and(|members| members.len() > 1);
-        anyhow::ensure!(
-            self.auth_config.is_none() || !clustered || self.peer_tls.is_some(),
+        rule(
+            self.auth_config.is_some() && clustered && self.peer_tls.is_none(),
             "auth-config on a cluster needs mutual TLS between nodes: give peer-ca, peer-cert, \
-             peer-key and peer-allowed-names too"
+             peer-key and peer-allowed-names too",
         );
-        anyhow::ensure!(
-            self.long_poll >= Duration::from_secs(1),
-            "long-poll-secs must be at least 1"
+        rule(
+            self.long_poll < Duration::from_secs(1),
+            "long-poll-secs must be at least 1",
         );
-        anyhow::ensure!(
-            self.long_poll <= Duration::from_secs(60),
-            "long-poll-secs must be at most 60 (SWF's limit)"
+        rule(
+            self.long_poll > Duration::from_secs(60),
+            "long-poll-secs must be at most 60 (SWF's limit)",
         );
-        anyhow::ensure!(
-            self.max_history_events >= 10,
-            "max-history-events must be at least 10"
+        rule(
+            self.max_history_events < 10,
+            "max-history-events must be at least 10",
         );
-        anyhow::ensure!(
-            self.snapshot_every >= 10,
-            "snapshot-every must be at least 10"
+        rule(
+            self.snapshot_every < 10,
+            "snapshot-every must be at least 10",
         );
-        anyhow::ensure!(
-            !(self.join.is_some() && self.initial_members.is_some()),
-            "give either join or initial-members, not both"
+        rule(
+            self.join.is_some() && self.initial_members.is_some(),
+            "give either join or initial-members, not both",
         );
-        anyhow::ensure!(
-            self.member_catch_up >= Duration::from_secs(1),
-            "member-catch-up-secs must be at least 1"
+        rule(
+            self.member_catch_up < Duration::from_secs(1),
+            "member-catch-up-secs must be at least 1",
         );
-        anyhow::ensure!(
-            self.shutdown_grace >= Duration::from_secs(1),
-            "shutdown-grace-secs must be at least 1"
+        rule(
+            self.shutdown_grace < Duration::from_secs(1),
+            "shutdown-grace-secs must be at least 1",
         );
-        anyhow::ensure!(
-            self.max_connections >= 1,
-            "max-connections must be at least 1"
+        rule(
+            self.max_connections < 1,
+            "max-connections must be at least 1",
         );
         for (name, t) in [
             ("request-timeout-secs", self.timeouts.request),
             ("idle-timeout-secs", self.timeouts.idle),
             ("write-timeout-secs", self.timeouts.write),
         ] {
-            anyhow::ensure!(t >= Duration::from_secs(1), "{name} must be at least 1");
-        }
-        if let Some(members) = &self.initial_members {
-            anyhow::ensure!(
-                members.contains_key(&self.node_id),
-                "initial-members must include this node (id {})",
-                self.node_id
+            rule(
+                t < Duration::from_secs(1),
+                &format!("{name} must be at least 1"),
             );
         }
-        Ok(())
+        if let Some(members) = &self.initial_members {
+            rule(
+                !members.contains_key(&self.node_id),
+                &format!(
+                    "initial-members must include this node (id {})",
+                    self.node_id
+                ),
+            );
+        }
+        out
     }
 
     /// The node's configuration.
@@ -458,7 +484,7 @@ impl Settings {
 }
 
 /// Parses `1=host:port,2=host:port`.
-fn parse_members(s: &str) -> anyhow::Result<BTreeMap<u64, String>> {
+pub fn parse_members(s: &str) -> anyhow::Result<BTreeMap<u64, String>> {
     let mut members = BTreeMap::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (id, addr) = part

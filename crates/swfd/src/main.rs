@@ -6,6 +6,8 @@
 
 mod admin;
 mod auth;
+mod backup;
+mod check_config;
 mod config;
 mod security;
 

@@ -81,6 +81,24 @@ pub struct Routed {
     pub status: u16,
     pub headers: http::HeaderMap,
     pub body: axum::body::Bytes,
+    /// A body produced while it is sent (after `body`), in chunked framing; an `Err` item drops the
+    /// connection without the last chunk, so the client sees a truncated response.
+    pub stream: Option<BodyStream>,
+}
+
+/// The chunks of a streamed response body.
+pub type BodyStream = tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>;
+
+impl Routed {
+    /// A response with a whole body.
+    pub fn whole(status: u16, headers: http::HeaderMap, body: axum::body::Bytes) -> Routed {
+        Routed {
+            status,
+            headers,
+            body,
+            stream: None,
+        }
+    }
 }
 
 /// What serves the requests of a connection.
@@ -529,6 +547,12 @@ impl<S: Stream, H: Handler> Conn<S, H> {
             }
             fields.push((name.as_str().as_bytes(), value.as_bytes()));
         }
+        if let Some(stream) = routed.stream {
+            let head = response::head_chunked(routed.status, &fields, persist);
+            let body = if is_head { None } else { Some(routed.body) };
+            // Boxed: it is rare, and inline it would enlarge every connection's future.
+            return Box::pin(self.write_streamed(head, body, stream)).await;
+        }
         let (length, body) = if is_head {
             (head_length.unwrap_or(routed.body.len()), &[][..])
         } else {
@@ -536,6 +560,38 @@ impl<S: Stream, H: Handler> Conn<S, H> {
         };
         let head = response::head(routed.status, &fields, length, persist);
         self.write(&head, body).await
+    }
+
+    /// Writes a streamed response: the head, then (unless `body` is `None`, a HEAD request) `body` and
+    /// every chunk of `stream` in chunked framing, then the last chunk.
+    async fn write_streamed(
+        &mut self,
+        head: Vec<u8>,
+        body: Option<axum::body::Bytes>,
+        mut stream: BodyStream,
+    ) -> io::Result<()> {
+        self.write(&head, &[]).await?;
+        let Some(body) = body else {
+            return Ok(());
+        };
+        if !body.is_empty() {
+            self.write_chunk(&body).await?;
+        }
+        while let Some(chunk) = stream.recv().await {
+            match chunk {
+                Ok(c) if c.is_empty() => {}
+                Ok(c) => self.write_chunk(&c).await?,
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        }
+        self.write(b"0\r\n\r\n", &[]).await
+    }
+
+    /// Writes one chunk of a chunked body.
+    async fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
+        let size = format!("{:x}\r\n", data.len());
+        self.write(size.as_bytes(), data).await?;
+        self.write(b"\r\n", &[]).await
     }
 }
 
@@ -616,6 +672,7 @@ mod tests {
                     status: 404,
                     headers: http::HeaderMap::new(),
                     body: Default::default(),
+                    stream: None,
                 }
             })
         }
@@ -901,6 +958,63 @@ mod tests {
             let mut answer = Vec::new();
             let _ = client.read_to_end(&mut answer).await;
             task.await.expect("the connection task must not panic");
+        }
+    }
+
+    /// Answers every other request with a streamed body: two chunks, then (for `/fail`) a failure.
+    struct Streams;
+
+    impl Handler for Streams {
+        fn swf(&self, _: String, _: SwfBody) -> BoxFuture<'_, SwfReply> {
+            Box::pin(async {
+                SwfReply {
+                    code: 404,
+                    body: Vec::new(),
+                    request_id: String::new(),
+                }
+            })
+        }
+
+        fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
+            let fail = request.uri().path() == "/fail";
+            Box::pin(async move {
+                let (tx, rx) = tokio::sync::mpsc::channel(4);
+                tx.send(Ok(b"hello ".to_vec())).await.unwrap();
+                tx.send(Ok(b"world".to_vec())).await.unwrap();
+                if fail {
+                    tx.send(Err("broke".into())).await.unwrap();
+                }
+                Routed {
+                    status: 200,
+                    headers: http::HeaderMap::new(),
+                    body: Default::default(),
+                    stream: Some(rx),
+                }
+            })
+        }
+    }
+
+    /// A streamed body goes out chunked and ends with the last chunk; a failed stream drops the
+    /// connection before it, so the client sees a truncated body.
+    #[tokio::test]
+    async fn streamed_bodies_are_chunked_and_a_failure_truncates_them() {
+        for (path, whole) in [("/ok", true), ("/fail", false)] {
+            let (mut client, server) = pair().await;
+            let (_tx, rx) = watch::channel(false);
+            let task = tokio::spawn(serve_conn(server, Arc::new(Streams), rx));
+            let request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n");
+            client.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            let _ = client.read_to_end(&mut answer).await;
+            let text = String::from_utf8_lossy(&answer);
+            assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+            assert!(!text.contains("content-length"), "{text}");
+            assert!(
+                text.contains("\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n"),
+                "{text}"
+            );
+            assert_eq!(text.ends_with("0\r\n\r\n"), whole, "{path}: {text}");
+            let _ = task.await;
         }
     }
 }

@@ -43,6 +43,20 @@ pub enum Persist {
 /// Builds a response head: the status line, `date`, the given fields, `content-length` and the
 /// connection field when needed.
 pub fn head(status: u16, fields: &[(&[u8], &[u8])], body_len: usize, persist: Persist) -> Vec<u8> {
+    head_framed(status, fields, Some(body_len), persist)
+}
+
+/// A response head for a body sent in chunks (`transfer-encoding: chunked`) as it is produced.
+pub fn head_chunked(status: u16, fields: &[(&[u8], &[u8])], persist: Persist) -> Vec<u8> {
+    head_framed(status, fields, None, persist)
+}
+
+fn head_framed(
+    status: u16,
+    fields: &[(&[u8], &[u8])],
+    body_len: Option<usize>,
+    persist: Persist,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(
         160 + fields
             .iter()
@@ -65,9 +79,14 @@ pub fn head(status: u16, fields: &[(&[u8], &[u8])], body_len: usize, persist: Pe
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"content-length: ");
-    out.extend_from_slice(itoa::Buffer::new().format(body_len).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    match body_len {
+        Some(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
     match persist {
         Persist::KeepAlive => {}
         Persist::KeepAlive10 => out.extend_from_slice(b"connection: keep-alive\r\n"),
