@@ -1,5 +1,6 @@
 //! The admin API, served on a listener of its own (`--admin-addr`), never on the SWF port: cluster
-//! status, membership changes, leader transfer and the state digest under `/cluster/...`. Every
+//! status, membership changes, leader transfer and the state digest under `/cluster/...`, and the
+//! Prometheus metrics at `/metrics` (open to anyone with `--metrics-open`). Every
 //! request except `GET /health` and `GET /ready` must carry an admin credential, checked by an
 //! [`AdminAuth`] before it is routed (an unknown path without a credential is refused too, so the
 //! listener tells nothing to a caller without one).
@@ -165,18 +166,29 @@ pub struct AdminApp {
     auth: Arc<dyn AdminAuth>,
     routes: axum::Router,
     timeouts: Timeouts,
+    /// `GET /metrics` without a credential (`--metrics-open`).
+    metrics_open: bool,
 }
 
 /// The admin API of `gateway`, behind `auth`.
 pub fn admin_router(gateway: Arc<Gateway>, auth: Arc<dyn AdminAuth>) -> AdminApp {
+    crate::metrics::init();
     AdminApp {
         auth,
         routes: admin_routes(gateway),
         timeouts: Timeouts::default(),
+        metrics_open: false,
     }
 }
 
 impl AdminApp {
+    /// Serves `GET /metrics` to anyone (`--metrics-open`: for a scraper without the admin token);
+    /// by default it needs the admin credential like every route but `/health` and `/ready`.
+    pub fn with_open_metrics(mut self, open: bool) -> AdminApp {
+        self.metrics_open = open;
+        self
+    }
+
     /// Sets the connection timeouts.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> AdminApp {
         self.timeouts = timeouts;
@@ -188,6 +200,7 @@ fn admin_routes(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/cluster/status", get(cluster_status))
         .route("/cluster/digest", get(cluster_digest))
         .route("/cluster/members", post(add_member))
@@ -234,7 +247,11 @@ impl Handler for AdminApp {
     fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
         Box::pin(async move {
             let open = request.method() == http::Method::GET
-                && matches!(request.uri().path(), "/health" | "/ready");
+                && match request.uri().path() {
+                    "/health" | "/ready" => true,
+                    "/metrics" => self.metrics_open,
+                    _ => false,
+                };
             if !open {
                 let (parts, body) = request.into_parts();
                 let bytes = axum::body::to_bytes(body, usize::MAX)
@@ -273,6 +290,10 @@ impl Handler for AdminApp {
             }
             route(&self.routes, request).await
         })
+    }
+
+    fn listener(&self) -> &'static str {
+        "admin"
     }
 
     fn request_timeout(&self) -> std::time::Duration {
@@ -336,6 +357,19 @@ async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Respons
         Ok(out) => axum::Json(out).into_response(),
         Err(f) => fault_response(&f, &request_id),
     }
+}
+
+/// The Prometheus metrics (text format), with the values read at scrape refreshed first.
+async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
+    gw.node.refresh_metrics();
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        crate::metrics::render(),
+    )
+        .into_response()
 }
 
 async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {

@@ -6,6 +6,8 @@
 //! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
 //! - transport security: `tls` (PEM files, reloaded on change), `peer_tls` (mutual TLS between nodes);
+//! - observability: `metrics` (Prometheus metrics; `Node::refresh_metrics` before a scrape),
+//!   `call_timing` (where a call's time went, and the slow-call log);
 //! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
 //!   `elections` — the last two are stop-gaps for what openraft 0.9 lacks (leader transfer, pre-vote).
 
@@ -14,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 mod authorize;
+pub mod call_timing;
 pub mod channel;
 pub mod config;
 pub mod control;
@@ -24,6 +27,7 @@ pub mod matcher;
 #[cfg(test)]
 mod matcher_test;
 pub mod membership;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod peer_tls;
