@@ -432,7 +432,9 @@ pub fn set_task_lists(gauge: &IntGaugeVec, mut rows: Vec<(String, &'static str, 
     let mut other: HashMap<&'static str, i64> = HashMap::new();
     for (i, (domain, kind, list, n)) in rows.into_iter().enumerate() {
         if i < MAX_TASK_LIST_LABELS {
-            gauge.with_label_values(&[&domain, kind, &list]).set(n);
+            gauge
+                .with_label_values(&[domain.as_str(), kind, list.as_str()])
+                .set(n);
         } else {
             *other.entry(kind).or_insert(0) += n;
         }
@@ -482,7 +484,11 @@ mod tests {
         assert_eq!(gauge.with_label_values(&["other", "activity", "other"]).get(), 15);
         assert_eq!(
             gauge
-                .with_label_values(&["d", "activity", &format!("l{}", MAX_TASK_LIST_LABELS + 4)])
+                .with_label_values(&[
+                    "d",
+                    "activity",
+                    format!("l{}", MAX_TASK_LIST_LABELS + 4).as_str()
+                ])
                 .get(),
             MAX_TASK_LIST_LABELS as i64 + 5
         );

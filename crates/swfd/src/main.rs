@@ -126,12 +126,15 @@ async fn main() -> anyhow::Result<()> {
 
 /// Logs to stderr, filtered by `SWFD_LOG` (default `info,openraft=warn`), as text or one JSON
 /// object per line. A call's lines carry its `call` span (request id, action, API): in text
-/// before the message, in JSON as `span` (and `spans`).
+/// before the message, in JSON as `span` (and `spans`). Colours only when stderr is a terminal.
 fn init_logging(format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWFD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    // Colours only on a terminal: a file or a log shipper gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         config::LogFormat::Text => builder.init(),
