@@ -260,7 +260,10 @@ async fn metrics_on_one_node_move_with_the_work() -> Result<()> {
     assert_eq!(
         after.value(
             "swfd_calls_total",
-            &[("action", "DescribeDomain"), ("outcome", "UnknownResourceFault")]
+            &[
+                ("action", "DescribeDomain"),
+                ("outcome", "UnknownResourceFault")
+            ]
         ),
         1.0
     );
@@ -298,8 +301,7 @@ async fn metrics_on_one_node_move_with_the_work() -> Result<()> {
         1.0
     );
     assert!(
-        after.value("swfd_raft_applied_index", &[])
-            > before.value("swfd_raft_applied_index", &[])
+        after.value("swfd_raft_applied_index", &[]) > before.value("swfd_raft_applied_index", &[])
     );
     assert!(
         after.value("swfd_raft_committed_index", &[])
@@ -317,7 +319,8 @@ async fn metrics_on_one_node_move_with_the_work() -> Result<()> {
     // Step Functions: an execution started, then failed by its worker.
     let sfn = sfn_support::sfn_client(&swfd);
     let act = sfn_support::activity(&sfn, "metrics-act").await?;
-    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": true}}});
+    let def =
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": true}}});
     let sm = sfn_support::machine(&sfn, "metrics-sm", &def).await?;
     sfn_support::start(&sfn, &sm, "e1", "{}").await?;
     let running = scrape(&swfd).await?;
@@ -348,7 +351,11 @@ async fn metrics_on_one_node_move_with_the_work() -> Result<()> {
     assert_eq!(
         done.value(
             "swfd_calls_total",
-            &[("api", "sfn"), ("action", "StartExecution"), ("outcome", "ok")]
+            &[
+                ("api", "sfn"),
+                ("action", "StartExecution"),
+                ("outcome", "ok")
+            ]
         ),
         1.0
     );
@@ -445,7 +452,10 @@ async fn cluster_metrics_forwarded_calls_and_request_ids_in_both_logs() -> Resul
             > before.value("swfd_raft_applied_index", &[])
     );
     let on_leader = scrape(leader).await?;
-    assert_eq!(on_leader.value("swfd_raft_role", &[("role", "leader")]), 1.0);
+    assert_eq!(
+        on_leader.value("swfd_raft_role", &[("role", "leader")]),
+        1.0
+    );
     assert_eq!(
         on_leader.value(
             "swfd_leader_calls_total",
@@ -460,18 +470,23 @@ async fn cluster_metrics_forwarded_calls_and_request_ids_in_both_logs() -> Resul
     // One lag gauge per other member.
     let lags = on_leader.matching("swfd_raft_replication_lag_entries", &[]);
     assert_eq!(lags.len(), 2, "{:?}", lags);
-    assert!(on_leader
-        .matching(
-            "swfd_raft_replication_lag_entries",
-            &[("follower", follower_id.to_string().as_str())]
-        )
-        .len()
-        == 1);
+    assert!(
+        on_leader
+            .matching(
+                "swfd_raft_replication_lag_entries",
+                &[("follower", follower_id.to_string().as_str())]
+            )
+            .len()
+            == 1
+    );
 
     // The call's request id is in the log lines of both nodes, as a field of its span.
     let wait = tokio::time::Instant::now() + Duration::from_secs(10);
     let (mine, theirs) = loop {
-        let (mine, theirs) = (lines_of(follower, &request_id), lines_of(leader, &request_id));
+        let (mine, theirs) = (
+            lines_of(follower, &request_id),
+            lines_of(leader, &request_id),
+        );
         if (!mine.is_empty() && !theirs.is_empty()) || tokio::time::Instant::now() > wait {
             break (mine, theirs);
         }
@@ -484,15 +499,19 @@ async fn cluster_metrics_forwarded_calls_and_request_ids_in_both_logs() -> Resul
     assert_eq!(slow["level"], "WARN");
     assert_eq!(slow["fields"]["route"], "forwarded");
     assert_eq!(slow["span"]["action"], "StartWorkflowExecution");
-    for stage in ["total_ms", "forward_ms", "queue_ms", "commit_ms", "apply_ms"] {
+    for stage in [
+        "total_ms",
+        "forward_ms",
+        "queue_ms",
+        "commit_ms",
+        "apply_ms",
+    ] {
         assert!(slow["fields"][stage].is_number(), "{stage}: {slow}");
     }
     assert!(
-        theirs
-            .iter()
-            .any(|l| l["fields"]["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("slow call"))),
+        theirs.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("slow call"))),
         "no line for {request_id} on the leader: {theirs:?}"
     );
     // Every line of every node is JSON (checked by `json_lines`).

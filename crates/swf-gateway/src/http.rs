@@ -13,9 +13,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use swf_node::call_timing::{with_times, CallTimes};
 use swf_node::Node;
 use swf_types::Fault;
-use swf_node::call_timing::{with_times, CallTimes};
 use tracing::Instrument;
 
 /// Largest request body accepted (SWF's 1 MB request limit).
@@ -248,11 +248,11 @@ impl Gateway {
         let forwarded = self.node.raft.metrics().borrow().current_leader != Some(self.node.id);
         let times = Arc::new(CallTimes::default());
         let began = std::time::Instant::now();
-        let call = swf_node::request::with_caller(
-            caller,
-            self.node.call(api, action, body, &request_id),
-        );
-        let result = with_times(times.clone(), call).instrument(span.clone()).await;
+        let call =
+            swf_node::request::with_caller(caller, self.node.call(api, action, body, &request_id));
+        let result = with_times(times.clone(), call)
+            .instrument(span.clone())
+            .await;
         let _entered = span.enter();
         let outcome = match &result {
             Ok(_) => "ok",

@@ -34,7 +34,8 @@ pub struct GatewayMetrics {
 }
 
 /// Registered on first use (`init` registers them at start).
-pub static METRICS: LazyLock<GatewayMetrics> = LazyLock::new(|| GatewayMetrics {
+pub static METRICS: LazyLock<GatewayMetrics> = LazyLock::new(|| {
+    GatewayMetrics {
     calls: register(
         IntCounterVec::new(
             Opts::new(
@@ -78,6 +79,7 @@ pub static METRICS: LazyLock<GatewayMetrics> = LazyLock::new(|| GatewayMetrics {
         )
         .expect("valid gauge"),
     ),
+}
 });
 
 /// Registers every metric of the process.
@@ -124,9 +126,7 @@ pub(crate) fn record_call(c: &CallRecord<'_>) {
         .with_label_values(&[c.api, c.action, route])
         .observe(c.took.as_secs_f64());
     let s = c.stages;
-    let busy = c
-        .took
-        .saturating_sub(Duration::from_micros(s.poll_wait_us));
+    let busy = c.took.saturating_sub(Duration::from_micros(s.poll_wait_us));
     if !swf_node::call_timing::is_slow(busy) {
         return;
     }

@@ -95,7 +95,8 @@ impl CallTimes {
         self.queue.fetch_add(remote.queue_us, Ordering::Relaxed);
         self.commit.fetch_add(remote.commit_us, Ordering::Relaxed);
         self.apply.fetch_add(remote.apply_us, Ordering::Relaxed);
-        self.poll_wait.fetch_add(remote.poll_wait_us, Ordering::Relaxed);
+        self.poll_wait
+            .fetch_add(remote.poll_wait_us, Ordering::Relaxed);
         self.leader.fetch_add(remote.leader_us, Ordering::Relaxed);
     }
 }

@@ -57,8 +57,11 @@ fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
 
 fn histogram_vec(name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> HistogramVec {
     register(
-        HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets.to_vec()), labels)
-            .expect("valid histogram"),
+        HistogramVec::new(
+            HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+            labels,
+        )
+        .expect("valid histogram"),
     )
 }
 
@@ -105,7 +108,8 @@ pub struct NodeMetrics {
 }
 
 /// The node's metrics, registered on first use (`init` at start).
-pub static METRICS: LazyLock<NodeMetrics> = LazyLock::new(|| NodeMetrics {
+pub static METRICS: LazyLock<NodeMetrics> = LazyLock::new(|| {
+    NodeMetrics {
     leader_calls: counter_vec(
         "swfd_leader_calls_total",
         "Calls this node ran as the leader, by API, action, outcome (ok or the fault's code) and \
@@ -280,6 +284,7 @@ pub static METRICS: LazyLock<NodeMetrics> = LazyLock::new(|| NodeMetrics {
         "Estimated keys of each column family (rocksdb.estimate-num-keys; deletes make it rough)",
         &["cf"],
     ),
+}
 });
 
 /// Registers every metric of the process (the store's, the node's, the process collector's), so a
@@ -428,7 +433,7 @@ impl ApplyRecorder {
 /// `other`. Label sets not in `rows` are removed.
 pub fn set_task_lists(gauge: &IntGaugeVec, mut rows: Vec<(String, &'static str, String, i64)>) {
     gauge.reset();
-    rows.sort_by(|a, b| b.3.cmp(&a.3));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.3));
     let mut other: HashMap<&'static str, i64> = HashMap::new();
     for (i, (domain, kind, list, n)) in rows.into_iter().enumerate() {
         if i < MAX_TASK_LIST_LABELS {
@@ -461,27 +466,58 @@ mod tests {
     fn sfn_execution_events_are_found_without_parsing() {
         let key = [swf_core::sfn::keys::HISTORY, 0, 1];
         let cases: &[(&[u8], &[u8], Option<&str>)] = &[
-            (&key, br#"{"timestamp":1.5,"type":"ExecutionSucceeded","id":3}"#, Some("succeeded")),
-            (&key, br#"{"timestamp":1.5,"type":"ExecutionStarted","id":1}"#, Some("started")),
-            (&key, br#"{"timestamp":1.5,"type":"ExecutionStartedX","id":1}"#, None),
-            (&key, br#"{"timestamp":1.5,"type":"TaskStateEntered","id":2}"#, None),
-            (b"e123", br#"{"timestamp":1.5,"type":"ExecutionFailed"}"#, None),
+            (
+                &key,
+                br#"{"timestamp":1.5,"type":"ExecutionSucceeded","id":3}"#,
+                Some("succeeded"),
+            ),
+            (
+                &key,
+                br#"{"timestamp":1.5,"type":"ExecutionStarted","id":1}"#,
+                Some("started"),
+            ),
+            (
+                &key,
+                br#"{"timestamp":1.5,"type":"ExecutionStartedX","id":1}"#,
+                None,
+            ),
+            (
+                &key,
+                br#"{"timestamp":1.5,"type":"TaskStateEntered","id":2}"#,
+                None,
+            ),
+            (
+                b"e123",
+                br#"{"timestamp":1.5,"type":"ExecutionFailed"}"#,
+                None,
+            ),
             (&key, b"", None),
         ];
         for (k, v, want) in cases {
-            assert_eq!(sfn_execution_status(k, v), *want, "{}", String::from_utf8_lossy(v));
+            assert_eq!(
+                sfn_execution_status(k, v),
+                *want,
+                "{}",
+                String::from_utf8_lossy(v)
+            );
         }
     }
 
     #[test]
     fn task_lists_past_the_cap_are_summed_as_other() {
-        let gauge = IntGaugeVec::new(Opts::new("t", "t"), &["domain", "kind", "task_list"]).unwrap();
+        let gauge =
+            IntGaugeVec::new(Opts::new("t", "t"), &["domain", "kind", "task_list"]).unwrap();
         let rows = (0..MAX_TASK_LIST_LABELS + 5)
             .map(|i| ("d".to_string(), "activity", format!("l{i}"), i as i64 + 1))
             .collect();
         set_task_lists(&gauge, rows);
         // The five smallest (1..=5) are summed.
-        assert_eq!(gauge.with_label_values(&["other", "activity", "other"]).get(), 15);
+        assert_eq!(
+            gauge
+                .with_label_values(&["other", "activity", "other"])
+                .get(),
+            15
+        );
         assert_eq!(
             gauge
                 .with_label_values(&[

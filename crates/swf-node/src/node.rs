@@ -445,7 +445,8 @@ impl Node {
             .set(m.last_applied.map_or(0, |l| l.index) as i64);
         M.raft_snapshot_index
             .set(m.snapshot.map_or(0, |l| l.index) as i64);
-        M.raft_purged_index.set(m.purged.map_or(0, |l| l.index) as i64);
+        M.raft_purged_index
+            .set(m.purged.map_or(0, |l| l.index) as i64);
         M.raft_voters
             .set(m.membership_config.membership().voter_ids().count() as i64);
         M.raft_millis_since_quorum_ack

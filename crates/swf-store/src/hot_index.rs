@@ -81,19 +81,15 @@ impl HotIndex {
         for w in writes {
             match w {
                 Write::Enqueue(q) => {
-                    if self.queues.insert(keys::queue_key(q), q.clone()).is_none() {
+                    let added = self.queues.insert(keys::queue_key(q), q.clone()).is_none();
+                    if added {
                         *self.backlog.entry(list_of(q)).or_insert(0) += 1;
                     }
                 }
                 Write::Dequeue(q) => {
-                    if self.queues.remove(&keys::queue_key(q)).is_some() {
-                        let list = list_of(q);
-                        if let Some(n) = self.backlog.get_mut(&list) {
-                            *n -= 1;
-                            if *n == 0 {
-                                self.backlog.remove(&list);
-                            }
-                        }
+                    let removed = self.queues.remove(&keys::queue_key(q)).is_some();
+                    if removed {
+                        self.backlog_taken(list_of(q));
                     }
                 }
                 Write::Arm(d) => {
@@ -115,6 +111,16 @@ impl HotIndex {
             .take(limit)
             .map(|(_, q)| q.clone())
             .collect()
+    }
+
+    /// One task fewer queued on `list`.
+    fn backlog_taken(&mut self, list: ListKey) {
+        if let Some(n) = self.backlog.get_mut(&list) {
+            *n -= 1;
+            if *n == 0 {
+                self.backlog.remove(&list);
+            }
+        }
     }
 
     /// Every task list with tasks queued, and how many (the backlog metric; O(task lists)).

@@ -14,8 +14,8 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
 
 /// Latency buckets, in seconds, for the storage paths (50 µs to 10 s).
 const STORAGE_BUCKETS: &[f64] = &[
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0, 2.5, 10.0,
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 10.0,
 ];
 
 /// Seconds buckets for snapshots (1 ms to 10 min).
@@ -90,7 +90,10 @@ pub static METRICS: LazyLock<StoreMetrics> = LazyLock::new(|| StoreMetrics {
         "swfd_raft_committed_index",
         "The highest log index this node knows to be committed",
     ),
-    snapshots_built: counter("swfd_snapshots_built_total", "Snapshots (checkpoints) built"),
+    snapshots_built: counter(
+        "swfd_snapshots_built_total",
+        "Snapshots (checkpoints) built",
+    ),
     snapshot_build_seconds: histogram(
         "swfd_snapshot_build_seconds",
         "Time building one snapshot took",

@@ -268,7 +268,8 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
             .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let m = &crate::metrics::METRICS;
         m.snapshots_built.inc();
-        m.snapshot_build_seconds.observe(began.elapsed().as_secs_f64());
+        m.snapshot_build_seconds
+            .observe(began.elapsed().as_secs_f64());
         tracing::info!(snapshot = %meta.snapshot_id, "snapshot checkpoint taken");
         let (path, scratch) = snapshot::receiving_file(&self.snapshots)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
