@@ -254,6 +254,12 @@ async fn metrics_on_one_node_move_with_the_work() -> Result<()> {
         )
     };
     assert_eq!(ok("RegisterDomain"), 1.0);
+    // The console's call rate: the calls taken so far, in /cluster/status.
+    let taken = swfd.cluster_status().await?["calls_total"]
+        .as_u64()
+        .context("calls_total")?;
+    // Three registrations, start, poll, respond, the failed describe.
+    assert_eq!(taken, 7);
     assert_eq!(ok("StartWorkflowExecution"), 1.0);
     assert_eq!(ok("PollForDecisionTask"), 1.0);
     assert_eq!(ok("RespondDecisionTaskCompleted"), 1.0);

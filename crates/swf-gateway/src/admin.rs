@@ -372,8 +372,12 @@ async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
         .into_response()
 }
 
+/// The node's view of the cluster, with `calls_total`: the calls this node took since it started
+/// (sampled twice, a call rate).
 async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {
-    axum::Json(gw.node.cluster_status()).into_response()
+    let mut status = gw.node.cluster_status();
+    status["calls_total"] = crate::metrics::calls_total().into();
+    axum::Json(status).into_response()
 }
 
 /// This node's own applied-state digest (never forwarded: it is how replicas are compared).

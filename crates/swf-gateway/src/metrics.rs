@@ -151,6 +151,19 @@ pub(crate) fn record_call(c: &CallRecord<'_>) {
     );
 }
 
+/// Calls this node has taken since it started (the sum of `swfd_calls_total`): a console samples it
+/// twice for a live call rate.
+pub fn calls_total() -> u64 {
+    use prometheus::core::Collector;
+    METRICS
+        .calls
+        .collect()
+        .iter()
+        .flat_map(|family| family.get_metric())
+        .map(|m| m.get_counter().get_value() as u64)
+        .sum()
+}
+
 /// The Prometheus text exposition of every registered metric.
 pub fn render() -> Vec<u8> {
     let mut out = Vec::new();
