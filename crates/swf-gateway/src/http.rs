@@ -243,8 +243,11 @@ impl Gateway {
             return refused(&Fault::unknown_operation(action), request_id);
         }
         // Every log line the call produces on this node carries its request id (and the leader's
-        // lines carry it too: it travels in `ExecuteRequest.request_id`).
-        let span = tracing::info_span!("call", request_id = %request_id, action, api = api.label());
+        // lines carry it too: it travels in `ExecuteRequest.request_id`). The span is at ERROR
+        // level so that any filter that lets one of the call's lines through enables it too
+        // (`SWFD_LOG=warn` still shows the slow-call line with its request id).
+        let span =
+            tracing::error_span!("call", request_id = %request_id, action, api = api.label());
         let forwarded = self.node.raft.metrics().borrow().current_leader != Some(self.node.id);
         let times = Arc::new(CallTimes::default());
         let began = std::time::Instant::now();

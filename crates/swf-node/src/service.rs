@@ -64,7 +64,8 @@ impl SwfNode for SwfNodeServer {
         };
         // Every log line of the call on this node carries its request id (the `call` span), as
         // on the node that took it.
-        let span = tracing::info_span!(
+        // ERROR level: enabled under any filter that shows a line of the call (see the gateway).
+        let span = tracing::error_span!(
             "call",
             request_id = %req.request_id,
             action = %req.action,
