@@ -28,6 +28,13 @@ def test_kubernetes_manifests():
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["SWFD_AUTH_CONFIG"] == "/etc/swfd-auth/auth.toml"
     assert "auth.toml" in kinds["Secret"]["stringData"]
+    # Prometheus scrapes /metrics on the admin listener, which listens on the pod's address.
+    annotations = sts["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    ports = {p["containerPort"] for p in container["ports"]}
+    assert int(annotations["prometheus.io/port"]) in ports
+    assert env["SWFD_ADMIN_ADDR"].endswith(":" + annotations["prometheus.io/port"])
     headless = [d for d in docs if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"]
     assert headless and headless[0]["spec"]["publishNotReadyAddresses"] is True
 
@@ -68,3 +75,16 @@ def test_entrypoint_derives_node_id_and_members(tmp_path):
     env.update({"SWFD_NODE_ID": "7", "SWFD_INITIAL_MEMBERS": "7=a:1"})
     out = subprocess.run(["sh", str(entry)], env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert out == "7|7=a:1|"
+
+
+def test_grafana_dashboard_uses_documented_metrics():
+    import json
+    import re
+
+    dashboard = json.loads((ROOT / "deploy/grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert exprs
+    documented = (ROOT / "docs/observability.md").read_text()
+    for name in {n for e in exprs for n in re.findall(r"\b(?:swfd|process)_[a-z_]+", e)}:
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert f"`{base}`" in documented, f"{base} is not in docs/observability.md"

@@ -1,6 +1,7 @@
 //! The admin API, served on a listener of its own (`--admin-addr`), never on the SWF port: cluster
 //! status, membership changes, leader transfer, the state digest and online backups
-//! (`GET /cluster/backup`, streamed) under `/cluster/...`. Every
+//! (`GET /cluster/backup`, streamed) under `/cluster/...`, and the Prometheus metrics at `/metrics`
+//! (open to anyone with `--metrics-open`). Every
 //! request except `GET /health` and `GET /ready` must carry an admin credential, checked by an
 //! [`AdminAuth`] before it is routed (an unknown path without a credential is refused too, so the
 //! listener tells nothing to a caller without one).
@@ -167,19 +168,30 @@ pub struct AdminApp {
     gateway: Arc<Gateway>,
     routes: axum::Router,
     timeouts: Timeouts,
+    /// `GET /metrics` without a credential (`--metrics-open`).
+    metrics_open: bool,
 }
 
 /// The admin API of `gateway`, behind `auth`.
 pub fn admin_router(gateway: Arc<Gateway>, auth: Arc<dyn AdminAuth>) -> AdminApp {
+    crate::metrics::init();
     AdminApp {
         auth,
         routes: admin_routes(gateway.clone()),
         gateway,
         timeouts: Timeouts::default(),
+        metrics_open: false,
     }
 }
 
 impl AdminApp {
+    /// Serves `GET /metrics` to anyone (`--metrics-open`: for a scraper without the admin token);
+    /// by default it needs the admin credential like every route but `/health` and `/ready`.
+    pub fn with_open_metrics(mut self, open: bool) -> AdminApp {
+        self.metrics_open = open;
+        self
+    }
+
     /// Sets the connection timeouts.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> AdminApp {
         self.timeouts = timeouts;
@@ -191,6 +203,7 @@ fn admin_routes(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/cluster/status", get(cluster_status))
         .route("/cluster/digest", get(cluster_digest))
         .route("/cluster/members", post(add_member))
@@ -238,7 +251,11 @@ impl Handler for AdminApp {
     fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
         Box::pin(async move {
             let open = request.method() == http::Method::GET
-                && matches!(request.uri().path(), "/health" | "/ready");
+                && match request.uri().path() {
+                    "/health" | "/ready" => true,
+                    "/metrics" => self.metrics_open,
+                    _ => false,
+                };
             if !open {
                 let (parts, body) = request.into_parts();
                 let bytes = axum::body::to_bytes(body, usize::MAX)
@@ -280,6 +297,10 @@ impl Handler for AdminApp {
             }
             route(&self.routes, request).await
         })
+    }
+
+    fn listener(&self) -> &'static str {
+        "admin"
     }
 
     fn request_timeout(&self) -> std::time::Duration {
@@ -368,8 +389,25 @@ async fn transfer_leader(State(gw): State<Arc<Gateway>>, body: Bytes) -> Respons
     }
 }
 
+/// The Prometheus metrics (text format), with the values read at scrape refreshed first.
+async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
+    gw.node.refresh_metrics();
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        crate::metrics::render(),
+    )
+        .into_response()
+}
+
+/// The node's view of the cluster, with `calls_total`: the calls this node took since it started
+/// (sampled twice, a call rate).
 async fn cluster_status(State(gw): State<Arc<Gateway>>) -> Response {
-    axum::Json(gw.node.cluster_status()).into_response()
+    let mut status = gw.node.cluster_status();
+    status["calls_total"] = crate::metrics::calls_total().into();
+    axum::Json(status).into_response()
 }
 
 /// This node's own applied-state digest (never forwarded: it is how replicas are compared).

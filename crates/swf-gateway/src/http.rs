@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use swf_node::call_timing::{with_times, CallTimes};
 use swf_node::Node;
 use swf_types::Fault;
 use tracing::Instrument;
@@ -158,6 +159,16 @@ impl SwfReply {
     }
 }
 
+/// The answer to a call refused before its action is known to be one of the model's (counted with
+/// `api` and `action` "none", so no label takes a value a client made up).
+fn refused(fault: &Fault, request_id: String) -> SwfReply {
+    crate::metrics::METRICS
+        .calls
+        .with_label_values(&["none", "none", fault.code(), "local"])
+        .inc();
+    SwfReply::fault(fault, request_id)
+}
+
 /// `POST /` through axum (only reached for a request target the lean server does not route itself,
 /// e.g. the absolute form `http://host/`).
 async fn swf_call(
@@ -206,7 +217,7 @@ impl Gateway {
             (Some(auth), SwfBody::Bytes(b)) => {
                 match crate::authn::authenticate(auth, head.as_deref(), target, b) {
                     Ok(c) => Some(c),
-                    Err(f) => return SwfReply::fault(&f, request_id),
+                    Err(f) => return refused(&f, request_id),
                 }
             }
             _ => None,
@@ -218,7 +229,7 @@ impl Gateway {
         } else if let Some(a) = target.strip_prefix(SFN_TARGET_PREFIX) {
             (Api::Sfn, a, swf_types::model::sfn_model())
         } else {
-            return SwfReply::fault(&Fault::unknown_operation(target), request_id);
+            return refused(&Fault::unknown_operation(target), request_id);
         };
         let body = match body {
             SwfBody::Bytes(b) => b,
@@ -236,14 +247,36 @@ impl Gateway {
         // body is validated against the model on the leader, which executes the call: every path
         // into the state machine is checked there (`swf_types::model::check_request`).
         if !model.operations.contains_key(action) {
-            return SwfReply::fault(&Fault::unknown_operation(action), request_id);
+            return refused(&Fault::unknown_operation(action), request_id);
         }
-        let span = tracing::debug_span!("swf", action, api = api.wire(), request_id = %request_id);
-        let call = self.node.call(api, action, body, &request_id);
-        match swf_node::request::with_caller(caller, call)
-            .instrument(span)
-            .await
-        {
+        // Every log line the call produces on this node carries its request id (and the leader's
+        // lines carry it too: it travels in `ExecuteRequest.request_id`). The span is at ERROR
+        // level so that any filter that lets one of the call's lines through enables it too
+        // (`SWFD_LOG=warn` still shows the slow-call line with its request id).
+        let span =
+            tracing::error_span!("call", request_id = %request_id, action, api = api.label());
+        let forwarded = self.node.raft.metrics().borrow().current_leader != Some(self.node.id);
+        let times = Arc::new(CallTimes::default());
+        let began = std::time::Instant::now();
+        let call =
+            swf_node::request::with_caller(caller, self.node.call(api, action, body, &request_id));
+        let result = with_times(times.clone(), call)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(f) => f.code(),
+        };
+        crate::metrics::record_call(&crate::metrics::CallRecord {
+            api: api.label(),
+            action,
+            outcome,
+            forwarded,
+            took: began.elapsed(),
+            stages: times.stages(),
+        });
+        match result {
             Ok(out) => SwfReply {
                 code: 200,
                 body: out,
@@ -251,7 +284,7 @@ impl Gateway {
             },
             Err(f) => {
                 if f.kind.http_status() >= 500 {
-                    tracing::warn!(action, code = f.code(), message = %f.message, "call failed");
+                    tracing::warn!(code = f.code(), message = %f.message, "call failed");
                 }
                 SwfReply::fault(&f, request_id)
             }

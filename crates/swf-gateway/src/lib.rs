@@ -10,12 +10,15 @@
 //! With an auth configuration (`Gateway::with_auth`) every SWF and Step Functions call must carry a
 //! valid SigV4 signature (`authn`); without one, anyone may call anything.
 //! The web console is served on the SWF port under `/console/` (`console`).
+//! `GET /metrics` on the admin listener renders the Prometheus metrics (`metrics`); every call runs
+//! in a `call` span carrying its request id, and a slow one is logged with where its time went.
 
 mod admin;
 mod authn;
 mod console;
 mod h1;
 mod http;
+pub mod metrics;
 mod serve;
 
 pub use admin::{

@@ -196,6 +196,10 @@ pub async fn serve<H: Handler>(
             refuse_over_capacity(stream, options.tls.is_none(), &remote);
             continue;
         };
+        let permit = (
+            permit,
+            crate::metrics::ConnectionGauge::open(app.listener()),
+        );
         // Without Nagle: a response is one write, and delayed ACKs would stall it 40 ms.
         let _ = stream.set_nodelay(true);
         let (app, stop) = (app.clone(), stop_rx.clone());

@@ -483,10 +483,38 @@ impl Executor {
         list: ListKey,
         start: impl Fn(&swf_core::state::QueuedTask) -> Op,
     ) -> Result<Option<Reply>, Fault> {
-        let (domain, kind, task_list) = (list.0.as_str(), list.1, list.2.as_str());
         // Tasks are handed signed tokens: a cluster without a keyring gets one first.
         self.ensure_token_key().await?;
         let guard = self.matcher.register(list.clone())?;
+        let began = tokio::time::Instant::now();
+        let mut waited = Duration::ZERO;
+        let result = self
+            .poll_registered(&list, &guard, &start, &mut waited)
+            .await;
+        let outcome = match &result {
+            Ok(Some(_)) => "task",
+            Ok(None) => "empty",
+            Err(_) => "fault",
+        };
+        crate::metrics::METRICS
+            .poll_wait
+            .with_label_values(&[crate::metrics::kind_label(list.1), outcome])
+            .observe(began.elapsed().as_secs_f64());
+        if let Some(times) = crate::call_timing::current() {
+            times.add_poll_wait(waited);
+        }
+        result
+    }
+
+    /// `poll_list` once registered; `waited` sums the time spent waiting for a task to be queued.
+    async fn poll_registered(
+        &self,
+        list: &ListKey,
+        guard: &crate::matcher::PollerGuard,
+        start: &impl Fn(&swf_core::state::QueuedTask) -> Op,
+        waited: &mut Duration,
+    ) -> Result<Option<Reply>, Fault> {
+        let (domain, kind, task_list) = (list.0.as_str(), list.1, list.2.as_str());
         let deadline = tokio::time::Instant::now() + self.long_poll;
         loop {
             let notified = guard.waiters.notify.notified();
@@ -508,7 +536,7 @@ impl Executor {
                     continue;
                 };
                 let busy = guard.busy();
-                let started = self.start_task(&list, start(&task), claim).await;
+                let started = self.start_task(list, start(&task), claim).await;
                 drop(busy);
                 match started {
                     Ok(reply) => return Ok(Some(reply)),
@@ -521,9 +549,14 @@ impl Executor {
                     Err(f) => return Err(f),
                 }
             }
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep_until(deadline) => return Ok(None),
+            let wait_began = tokio::time::Instant::now();
+            let timed_out = tokio::select! {
+                _ = &mut notified => false,
+                _ = tokio::time::sleep_until(deadline) => true,
+            };
+            *waited += wait_began.elapsed();
+            if timed_out {
+                return Ok(None);
             }
         }
     }

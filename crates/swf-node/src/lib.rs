@@ -7,6 +7,8 @@
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
 //! - transport security: `tls` (PEM files, reloaded on change), `peer_tls` (mutual TLS between nodes);
 //! - operations: `backup` (online backups, streamed from the leader);
+//! - observability: `metrics` (Prometheus metrics; `Node::refresh_metrics` before a scrape),
+//!   `call_timing` (where a call's time went, and the slow-call log);
 //! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
 //!   `elections` — the last two are stop-gaps for what openraft 0.9 lacks (leader transfer, pre-vote).
 
@@ -16,6 +18,7 @@
 
 mod authorize;
 pub mod backup;
+pub mod call_timing;
 pub mod channel;
 pub mod config;
 pub mod control;
@@ -26,6 +29,7 @@ pub mod matcher;
 #[cfg(test)]
 mod matcher_test;
 pub mod membership;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod peer_tls;

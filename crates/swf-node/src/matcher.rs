@@ -243,6 +243,17 @@ impl Matcher {
             .collect()
     }
 
+    /// Pollers registered on each task list that has any (the pollers metric).
+    pub fn pollers_by_list(&self) -> Vec<(ListKey, usize)> {
+        self.lists
+            .lock()
+            .expect("lists lock")
+            .iter()
+            .map(|(k, w)| (k.clone(), w.pollers.load(Ordering::SeqCst)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
     /// Pollers registered on all task lists (`pollers` in `GET /cluster/status`; only a leader holds
     /// any).
     pub fn total_pollers(&self) -> usize {

@@ -67,10 +67,14 @@ impl Node {
             tls: config.peer_tls.clone(),
         };
 
+        crate::metrics::init();
+        crate::metrics::METRICS.node_id.set(config.node_id as i64);
         let matcher = Arc::new(Matcher::new(config.max_pollers_per_task_list));
         let timer_wake = Arc::new(tokio::sync::Notify::new());
         let (hook_matcher, hook_timers) = (matcher.clone(), timer_wake.clone());
+        let recorder = crate::metrics::ApplyRecorder::default();
         let hook: swf_store::ApplyHook = Arc::new(move |writes: &[Write]| {
+            recorder.record(writes);
             let queued: Vec<QueuedTask> = writes
                 .iter()
                 .filter_map(|w| match w {
@@ -200,14 +204,26 @@ impl Node {
         });
 
         // Pollers re-check where they stand whenever leadership changes.
+        // (and the term and leader changes are counted).
         let mut metrics = raft.metrics();
         let leadership_matcher = matcher.clone();
         tokio::spawn(async move {
-            let mut leader = metrics.borrow().current_leader;
+            let (mut leader, mut term) = {
+                let m = metrics.borrow();
+                (m.current_leader, m.current_term)
+            };
             while metrics.changed().await.is_ok() {
-                let now = metrics.borrow().current_leader;
+                let (now, now_term) = {
+                    let m = metrics.borrow();
+                    (m.current_leader, m.current_term)
+                };
+                if now_term != term {
+                    term = now_term;
+                    crate::metrics::METRICS.term_changes.inc();
+                }
                 if now != leader {
                     leader = now;
+                    crate::metrics::METRICS.leader_changes.inc();
                     leadership_matcher.wake_all();
                 }
             }
@@ -421,6 +437,104 @@ impl Node {
     /// that polled them (the console's task-list page; polls wait on the leader only).
     pub fn task_lists(&self, domain: &str) -> Vec<crate::matcher::ListView> {
         self.matcher.lists_of(domain)
+    }
+
+    /// Sets the metrics that are read when scraped (`crate::metrics`): Raft's view, open executions,
+    /// backlog and pollers per task list, RocksDB's sizes. Cheap: no scan of applied state.
+    pub fn refresh_metrics(&self) {
+        use crate::metrics::{domain_label, kind_label, set_task_lists, METRICS as M};
+        let m = self.raft.metrics().borrow().clone();
+        M.serving.set(self.is_serving() as i64);
+        let role = match m.state {
+            openraft::ServerState::Leader => "leader",
+            openraft::ServerState::Follower => "follower",
+            openraft::ServerState::Candidate => "candidate",
+            openraft::ServerState::Learner => "learner",
+            openraft::ServerState::Shutdown => "shutdown",
+        };
+        for r in ["leader", "follower", "candidate", "learner", "shutdown"] {
+            M.raft_role.with_label_values(&[r]).set((r == role) as i64);
+        }
+        M.raft_term.set(m.current_term as i64);
+        M.raft_leader_id.set(m.current_leader.unwrap_or(0) as i64);
+        let last_log = m.last_log_index.unwrap_or(0);
+        M.raft_last_log_index.set(last_log as i64);
+        M.raft_applied_index
+            .set(m.last_applied.map_or(0, |l| l.index) as i64);
+        M.raft_snapshot_index
+            .set(m.snapshot.map_or(0, |l| l.index) as i64);
+        M.raft_purged_index
+            .set(m.purged.map_or(0, |l| l.index) as i64);
+        M.raft_voters
+            .set(m.membership_config.membership().voter_ids().count() as i64);
+        M.raft_millis_since_quorum_ack
+            .set(m.millis_since_quorum_ack.map_or(-1, |ms| ms as i64));
+        M.raft_replication_lag.reset();
+        if let Some(replication) = &m.replication {
+            for (id, matched) in replication.iter() {
+                if *id == self.id {
+                    continue;
+                }
+                let lag = last_log.saturating_sub(matched.map_or(0, |l| l.index));
+                M.raft_replication_lag
+                    .with_label_values(&[&id.to_string()])
+                    .set(lag as i64);
+            }
+        }
+        M.long_polls_held.set(self.matcher.total_pollers() as i64);
+        let pollers = self
+            .matcher
+            .pollers_by_list()
+            .into_iter()
+            .map(|((d, k, l), n)| (domain_label(&d), kind_label(k), l, n as i64))
+            .collect();
+        set_task_lists(&M.task_pollers, pollers);
+        if let Ok(backlog) = swf_store::hot_index::read(&self.db, |i| i.backlog()) {
+            let rows = backlog
+                .into_iter()
+                .map(|((d, k, l), n)| (domain_label(&d), kind_label(k), l, n as i64))
+                .collect();
+            set_task_lists(&M.task_backlog, rows);
+        }
+        if let Ok(open) = swf_store::hot_index::open_executions(&self.db) {
+            M.open_executions.set(open);
+        }
+        let counts = swf_core::state::Lookup::sfn_get(&self.reader, &swf_core::sfn::keys::counts());
+        if let Ok(Some(bytes)) = counts {
+            if let Ok(c) = serde_json::from_slice::<swf_core::sfn::records::Counts>(&bytes) {
+                M.sfn_open_executions.set(c.open_executions as i64);
+            }
+        }
+        let cfs = swf_store::db::STATE_CFS
+            .iter()
+            .chain([&swf_store::db::CF_LOGS, &swf_store::db::CF_META]);
+        for cf in cfs {
+            let Some(handle) = self.db.cf_handle(cf) else {
+                continue;
+            };
+            let prop = |name: &str| {
+                self.db
+                    .property_int_value_cf(handle, name)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0) as i64
+            };
+            M.rocksdb_sst_bytes
+                .with_label_values(&[cf])
+                .set(prop("rocksdb.total-sst-files-size"));
+            M.rocksdb_live_data_bytes
+                .with_label_values(&[cf])
+                .set(prop("rocksdb.estimate-live-data-size"));
+            M.rocksdb_pending_compaction_bytes
+                .with_label_values(&[cf])
+                .set(prop("rocksdb.estimate-pending-compaction-bytes"));
+            M.rocksdb_memtable_bytes
+                .with_label_values(&[cf])
+                .set(prop("rocksdb.cur-size-all-mem-tables"));
+            M.rocksdb_estimated_keys
+                .with_label_values(&[cf])
+                .set(prop("rocksdb.estimate-num-keys"));
+        }
     }
 
     /// Moves leadership to the node the JSON `body` names (`{"to": N}`, or `{}` for the most

@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use openraft::error::ClientWriteError;
 use openraft::Raft;
@@ -24,6 +24,9 @@ use swf_core::{Batch, Command, Outcome};
 use swf_store::TypeConfig;
 use swf_types::{Fault, Timestamp};
 use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::call_timing::CallTimes;
+use crate::metrics::METRICS;
 
 /// An entry's outcomes, once it is applied.
 pub(crate) type Applied = Pin<Box<dyn Future<Output = Result<Vec<Outcome>, Fault>> + Send>>;
@@ -78,6 +81,10 @@ struct Pending {
     reply: oneshot::Sender<Result<Outcome, Fault>>,
     /// Set for a command wanted only while its caller waits: see `propose_unless_gone`.
     orphan: Option<Orphan>,
+    /// The stages of the call this command is for, if it is being timed (`call_timing`).
+    times: Option<Arc<CallTimes>>,
+    /// When the command was queued.
+    queued_at: Instant,
 }
 
 impl Pending {
@@ -127,6 +134,8 @@ impl Proposer {
                 size,
                 reply,
                 orphan: None,
+                times: crate::call_timing::current(),
+                queued_at: Instant::now(),
             })
             .map_err(|_| Fault::unavailable("The node is shutting down"))?;
         answer
@@ -151,6 +160,8 @@ impl Proposer {
                 size,
                 reply,
                 orphan: Some(orphan),
+                times: crate::call_timing::current(),
+                queued_at: Instant::now(),
             })
             .map_err(|_| Fault::unavailable("The node is shutting down"))?;
         Ok(answer)
@@ -199,14 +210,24 @@ async fn run(log: impl Log, clock: Arc<Clock>, mut rx: mpsc::UnboundedReceiver<P
             continue;
         }
         let now = clock.now();
+        let proposed_at = Instant::now();
+        let mut timed: Vec<Arc<CallTimes>> = Vec::new();
         let (cmds, replies): (Vec<Command>, Vec<_>) = batch
             .into_iter()
             .map(|mut p| {
                 p.cmd.now = now;
+                let waited = proposed_at.saturating_duration_since(p.queued_at);
+                METRICS.proposer_queue_seconds.observe(waited.as_secs_f64());
+                if let Some(t) = p.times {
+                    t.add_queue(waited);
+                    timed.push(t);
+                }
                 (p.cmd, (p.reply, p.orphan))
             })
             .unzip();
         let count = cmds.len();
+        METRICS.proposer_batch.observe(count as f64);
+        METRICS.proposer_entries.inc();
         match log.write(Batch(cmds)).await {
             Err(f) => {
                 drop(slot);
@@ -218,6 +239,14 @@ async fn run(log: impl Log, clock: Arc<Clock>, mut rx: mpsc::UnboundedReceiver<P
                 tokio::spawn(async move {
                     let outcomes = applied.await;
                     drop(slot);
+                    // One entry is in flight at a time, so the store's latest apply is this one's.
+                    let took = proposed_at.elapsed();
+                    let apply = swf_store::metrics::METRICS.last_apply().min(took);
+                    METRICS.proposer_commit_seconds.observe(took.as_secs_f64());
+                    for t in timed {
+                        t.add_commit(took - apply);
+                        t.add_apply(apply);
+                    }
                     match outcomes {
                         Ok(outcomes) => {
                             if outcomes.len() != count {
@@ -281,6 +310,8 @@ mod tests {
                 size: 0,
                 reply,
                 orphan: while_waiting.then(|| Box::new(|_: Outcome| {}) as Orphan),
+                times: None,
+                queued_at: Instant::now(),
             };
             if gone {
                 drop(answer);

@@ -425,7 +425,7 @@ impl Router {
         // gives up no later than this one.
         req.set_timeout(timeout);
         match client.execute(req).await {
-            Ok(resp) => match resp.into_inner().result {
+            Ok(resp) => match answered(resp.into_inner()) {
                 Some(execute_response::Result::Output(out)) => Ok(out),
                 Some(execute_response::Result::Fault(f)) => Err(Fault {
                     kind: FaultKind::from_code(&f.code).unwrap_or(FaultKind::Internal),
@@ -444,6 +444,15 @@ impl Router {
             }
         }
     }
+}
+
+/// The result of an `Execute` answer, after taking in the stages the answering node reported (for
+/// the slow-call log of the call being timed on this task, if any).
+fn answered(resp: swf_proto::ExecuteResponse) -> Option<execute_response::Result> {
+    if let (Some(times), Some(timing)) = (crate::call_timing::current(), &resp.timing) {
+        times.absorb(timing);
+    }
+    resp.result
 }
 
 /// One call as the routing loop carries it.
@@ -620,6 +629,14 @@ pub enum Api {
 }
 
 impl Api {
+    /// The value of the `api` label of metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Api::Swf => "swf",
+            Api::Sfn => "sfn",
+        }
+    }
+
     /// The value of `ExecuteRequest.api`.
     pub fn wire(self) -> &'static str {
         match self {

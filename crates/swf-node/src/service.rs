@@ -16,6 +16,9 @@ use swf_proto::{execute_response, ExecuteRequest, ExecuteResponse, RaftPayload};
 use swf_store::TypeConfig;
 use swf_types::Fault;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::call_timing::{with_times, CallTimes};
 
 use crate::leader::LeaderPath;
 use crate::request::MAX_HOPS;
@@ -54,11 +57,29 @@ impl SwfNode for SwfNodeServer {
                         result: Some(execute_response::Result::Fault(crate::router::proto_fault(
                             &f,
                         ))),
+                        timing: None,
                     }));
                 }
             }
         };
-        crate::request::with_caller(caller, self.execute_as(req)).await
+        // Every log line of the call on this node carries its request id (the `call` span), as
+        // on the node that took it.
+        // ERROR level: enabled under any filter that shows a line of the call (see the gateway).
+        let span = tracing::error_span!(
+            "call",
+            request_id = %req.request_id,
+            action = %req.action,
+            api = crate::router::Api::from_wire(&req.api).map_or("?", |a| a.label()),
+            hops = req.hops,
+        );
+        let times = std::sync::Arc::new(CallTimes::default());
+        let began = std::time::Instant::now();
+        let call = crate::request::with_caller(caller, self.execute_as(req));
+        let mut response = with_times(times.clone(), call).instrument(span).await;
+        if let Ok(r) = &mut response {
+            r.get_mut().timing = Some(times.stages().to_wire(began.elapsed()));
+        }
+        response
     }
 }
 
@@ -79,6 +100,7 @@ impl SwfNodeServer {
                     &req.action,
                     &req.input,
                     &req.request_id,
+                    crate::leader::Source::Peer,
                 )
                 .await
         } else if req.hops >= MAX_HOPS {
@@ -103,6 +125,7 @@ impl SwfNodeServer {
         };
         Ok(Response::new(ExecuteResponse {
             result: Some(result),
+            timing: None,
         }))
     }
 }

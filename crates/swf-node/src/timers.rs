@@ -135,6 +135,13 @@ async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) 
     }
     let count = due.len();
     let latest_ms = now - due[0].due.0;
+    let m = &crate::metrics::METRICS;
+    for d in &due {
+        m.deadline_lateness
+            .with_label_values(&[deadline_label(&d.kind)])
+            .observe((now - d.due.0).max(0) as f64 / 1000.0);
+    }
+    m.deadlines_fired.inc_by(count as u64);
     match executor.fire(due).await {
         Ok(()) => {
             tracing::debug!(count, latest_ms, "deadlines fired");
@@ -144,5 +151,21 @@ async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) 
             tracing::warn!(count, code = f.code(), message = %f.message, "firing deadlines failed");
             Duration::from_millis(100)
         }
+    }
+}
+
+/// The `kind` label of a deadline in `swfd_deadline_lateness_seconds`.
+fn deadline_label(kind: &swf_core::state::DeadlineKind) -> &'static str {
+    use swf_core::state::DeadlineKind as K;
+    match kind {
+        K::Timer { .. } => "timer",
+        K::ActivityScheduleToStart => "activity_schedule_to_start",
+        K::ActivityScheduleToClose => "activity_schedule_to_close",
+        K::ActivityStartToClose => "activity_start_to_close",
+        K::ActivityHeartbeat => "activity_heartbeat",
+        K::DecisionStartToClose => "decision_start_to_close",
+        K::WorkflowStartToClose => "workflow_start_to_close",
+        K::Retention => "retention",
+        K::Sfn(_) => "sfn",
     }
 }

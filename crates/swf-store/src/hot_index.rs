@@ -20,12 +20,17 @@
 //! (reads that must be current run after the entry's apply returned).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rocksdb::{IteratorMode, DB};
-use swf_core::state::{Deadline, ExecutionRecord, QueuedTask, Write};
+use swf_core::state::{Deadline, ExecutionRecord, QueuedTask, TaskKind, Write};
+use swf_types::shapes::EventType;
 
-use crate::db::{Db, CF_DEADLINES, CF_QUEUES};
+use crate::db::{Db, CF_DEADLINES, CF_OPEN_RUNS, CF_QUEUES};
+
+/// A task list: domain, kind of task, name.
+pub type ListKey = (String, TaskKind, String);
 use crate::error::StoreError;
 use crate::keys;
 
@@ -34,6 +39,8 @@ use crate::keys;
 pub struct HotIndex {
     queues: BTreeMap<Vec<u8>, QueuedTask>,
     deadlines: BTreeMap<Vec<u8>, Deadline>,
+    /// How many tasks each task list has queued (the backlog metric), kept with `queues`.
+    backlog: HashMap<ListKey, usize>,
 }
 
 impl HotIndex {
@@ -57,9 +64,15 @@ impl HotIndex {
             }
             Ok(out)
         }
+        let queues: BTreeMap<Vec<u8>, QueuedTask> = scan(db, CF_QUEUES)?;
+        let mut backlog = HashMap::new();
+        for q in queues.values() {
+            *backlog.entry(list_of(q)).or_insert(0) += 1;
+        }
         Ok(HotIndex {
-            queues: scan(db, CF_QUEUES)?,
+            queues,
             deadlines: scan(db, CF_DEADLINES)?,
+            backlog,
         })
     }
 
@@ -68,10 +81,16 @@ impl HotIndex {
         for w in writes {
             match w {
                 Write::Enqueue(q) => {
-                    self.queues.insert(keys::queue_key(q), q.clone());
+                    let added = self.queues.insert(keys::queue_key(q), q.clone()).is_none();
+                    if added {
+                        *self.backlog.entry(list_of(q)).or_insert(0) += 1;
+                    }
                 }
                 Write::Dequeue(q) => {
-                    self.queues.remove(&keys::queue_key(q));
+                    let removed = self.queues.remove(&keys::queue_key(q)).is_some();
+                    if removed {
+                        self.backlog_taken(list_of(q));
+                    }
                 }
                 Write::Arm(d) => {
                     self.deadlines.insert(keys::deadline_key(d), d.clone());
@@ -92,6 +111,21 @@ impl HotIndex {
             .take(limit)
             .map(|(_, q)| q.clone())
             .collect()
+    }
+
+    /// One task fewer queued on `list`.
+    fn backlog_taken(&mut self, list: ListKey) {
+        if let Some(n) = self.backlog.get_mut(&list) {
+            *n -= 1;
+            if *n == 0 {
+                self.backlog.remove(&list);
+            }
+        }
+    }
+
+    /// Every task list with tasks queued, and how many (the backlog metric; O(task lists)).
+    pub fn backlog(&self) -> Vec<(ListKey, usize)> {
+        self.backlog.iter().map(|(k, n)| (k.clone(), *n)).collect()
     }
 
     /// How many queued tasks start with `prefix`, counting at most `limit`.
@@ -115,6 +149,48 @@ impl HotIndex {
         }
         (due, None)
     }
+}
+
+/// The task list a queued task is on.
+fn list_of(q: &QueuedTask) -> ListKey {
+    (q.domain.clone(), q.kind, q.task_list.clone())
+}
+
+/// How many executions an entry's writes opened (WorkflowExecutionStarted) less those they closed
+/// (the six close events), for the open-executions count.
+fn opened_less_closed(writes: &[Write]) -> i64 {
+    writes
+        .iter()
+        .map(|w| match w {
+            Write::Event { event, .. } => match event.event_type {
+                EventType::WorkflowExecutionStarted => 1,
+                EventType::WorkflowExecutionCompleted
+                | EventType::WorkflowExecutionFailed
+                | EventType::WorkflowExecutionCanceled
+                | EventType::WorkflowExecutionTerminated
+                | EventType::WorkflowExecutionTimedOut
+                | EventType::WorkflowExecutionContinuedAsNew => -1,
+                _ => 0,
+            },
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Open executions in RocksDB (a keys-only walk of `open_runs`, once when the mirror is loaded).
+fn count_open_runs(db: &DB) -> Result<i64, StoreError> {
+    let handle = db
+        .cf_handle(CF_OPEN_RUNS)
+        .ok_or(StoreError::MissingColumnFamily(CF_OPEN_RUNS))?;
+    let mut n = 0;
+    let mut it = db.raw_iterator_cf(handle);
+    it.seek_to_first();
+    while it.valid() {
+        n += 1;
+        it.next();
+    }
+    it.status()?;
+    Ok(n)
 }
 
 /// Most execution records cached; past this the least recently written are dropped.
@@ -178,6 +254,9 @@ impl RecordCache {
 pub struct Mirror {
     index: RwLock<HotIndex>,
     records: Mutex<RecordCache>,
+    /// Open SWF executions: counted when loaded, then changed by each applied entry's start and
+    /// close events (the open-executions metric, without a scan per scrape).
+    open_runs: AtomicI64,
 }
 
 impl Mirror {
@@ -186,8 +265,14 @@ impl Mirror {
         Ok(Mirror {
             index: RwLock::new(HotIndex::load(db)?),
             records: Mutex::new(RecordCache::default()),
+            open_runs: AtomicI64::new(count_open_runs(db)?),
         })
     }
+}
+
+/// How many SWF executions are open (as of the last applied entry).
+pub fn open_executions(db: &Db) -> Result<i64, StoreError> {
+    Ok(db.mirror()?.open_runs.load(Ordering::Relaxed))
 }
 
 /// Mirrors one applied entry's writes (call right after its batch is written).
@@ -198,6 +283,10 @@ pub fn applied(db: &Db, writes: &[Write]) -> Result<(), StoreError> {
         .lock()
         .map_err(|_| StoreError::Poisoned("record cache"))?
         .apply(writes);
+    let delta = opened_less_closed(writes);
+    if delta != 0 {
+        mirror.open_runs.fetch_add(delta, Ordering::Relaxed);
+    }
     if !writes.iter().any(|w| {
         matches!(
             w,
@@ -226,6 +315,9 @@ pub fn reload(db: &Db) -> Result<(), StoreError> {
         .index
         .write()
         .map_err(|_| StoreError::Poisoned("hot index"))? = fresh;
+    mirror
+        .open_runs
+        .store(count_open_runs(db)?, Ordering::Relaxed);
     Ok(())
 }
 

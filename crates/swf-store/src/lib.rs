@@ -16,6 +16,7 @@ pub mod error;
 pub mod hot_index;
 pub mod keys;
 pub mod log_store;
+pub mod metrics;
 pub mod reader;
 pub mod recover;
 pub mod snapshot;

@@ -36,7 +36,11 @@ fn run_flusher(db: Db, rx: std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
+        let began = std::time::Instant::now();
         let synced = db.flush_wal(true).map_err(|e| e.to_string());
+        let m = &crate::metrics::METRICS;
+        m.wal_sync_seconds.observe(began.elapsed().as_secs_f64());
+        m.wal_sync_appends.observe(waiting.len() as f64);
         for callback in waiting {
             callback.log_io_completed(synced.clone().map_err(std::io::Error::other));
         }
@@ -176,6 +180,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         &mut self,
         committed: Option<LogId<u64>>,
     ) -> Result<(), StorageError<u64>> {
+        if let Some(c) = committed {
+            crate::metrics::METRICS.committed_index.set(c.index as i64);
+        }
         self.put_meta(KEY_COMMITTED, &committed, false)
     }
 

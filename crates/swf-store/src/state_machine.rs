@@ -261,10 +261,15 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
         // it on demand by `get_current_snapshot`. openraft 0.9 keeps only the meta of a snapshot it
         // asked to build (core/sm/worker.rs), so the data returned here is an empty scratch file.
         let (db, dir) = (self.db.clone(), self.snapshots.clone());
+        let began = std::time::Instant::now();
         let meta = tokio::task::spawn_blocking(move || snapshot::checkpoint(&db, &dir))
             .await
             .map_err(|e| StorageIOError::write_snapshot(None, &std::io::Error::other(e)))?
             .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let m = &crate::metrics::METRICS;
+        m.snapshots_built.inc();
+        m.snapshot_build_seconds
+            .observe(began.elapsed().as_secs_f64());
         tracing::info!(snapshot = %meta.snapshot_id, "snapshot checkpoint taken");
         let (path, scratch) = snapshot::receiving_file(&self.snapshots)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
@@ -310,8 +315,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 results.push(Outcomes::default());
                 continue;
             }
+            let began = std::time::Instant::now();
             let mut batch = WriteBatch::default();
             let mut committed = Vec::new();
+            let mut commands = 0;
             let outcomes = match &entry.payload {
                 EntryPayload::Blank => Outcomes::default(),
                 EntryPayload::Membership(m) => {
@@ -319,6 +326,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     Outcomes::default()
                 }
                 EntryPayload::Normal(cmds) => {
+                    commands = cmds.0.len();
                     let applied =
                         swf_core::apply_batch(&self.reader, log_id.index, &cmds.0, &self.limits)
                             .map_err(|e| StorageIOError::apply(log_id, &e))?;
@@ -340,6 +348,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             if let (Some(hook), false) = (&self.on_apply, committed.is_empty()) {
                 hook(&committed);
             }
+            crate::metrics::METRICS.applied(commands, began.elapsed());
             results.push(outcomes);
         }
         Ok(results)
@@ -362,6 +371,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
         snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError<u64>> {
+        let began = std::time::Instant::now();
         let data = snapshot.into_std().await;
         let (db, dir, m) = (self.db.clone(), self.snapshots.clone(), meta.clone());
         let path = tokio::task::spawn_blocking(move || snapshot::install(&db, &dir, &m, data))
@@ -373,6 +383,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         tracing::info!(snapshot = %meta.snapshot_id, path = %path.display(), "snapshot installed");
         crate::hot_index::reload(&self.db)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        let metrics = &crate::metrics::METRICS;
+        metrics.snapshots_installed.inc();
+        metrics
+            .snapshot_install_seconds
+            .observe(began.elapsed().as_secs_f64());
         Ok(())
     }
 

@@ -135,6 +135,29 @@ pub struct Args {
     /// Seconds a request may take to arrive once begun, head and body (default 60); past it: 408.
     #[arg(long, env = "SWFD_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
+    /// Log format: `text` (default, for people) or `json` (one JSON object per line, for log
+    /// shippers; a call's lines carry its request id in `span.request_id`).
+    #[arg(long, env = "SWFD_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Calls slower than this many milliseconds (long-poll wait excluded) are logged at WARN with
+    /// where the time went: forward, queue, commit, apply (default 1000; 0 logs every call).
+    #[arg(long, env = "SWFD_SLOW_CALL_MS")]
+    pub slow_call_ms: Option<u64>,
+    /// Serve `GET /metrics` on the admin listener without the admin token. By default a scrape
+    /// needs it, as every admin route but /health and /ready (Prometheus: `bearer_token_file`).
+    #[arg(long, env = "SWFD_METRICS_OPEN")]
+    pub metrics_open: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format).
+    Json,
 }
 
 /// The TOML file: the same settings, kebab-case.
@@ -170,6 +193,9 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub write_timeout_secs: Option<u64>,
     pub request_timeout_secs: Option<u64>,
+    pub log_format: Option<LogFormat>,
+    pub slow_call_ms: Option<u64>,
+    pub metrics_open: Option<bool>,
 }
 
 /// The resolved settings.
@@ -203,6 +229,11 @@ pub struct Settings {
     pub peer_tls: Option<swf_node::peer_tls::PeerTlsFiles>,
     pub max_connections: usize,
     pub timeouts: swf_gateway::Timeouts,
+    pub log_format: LogFormat,
+    /// Calls slower than this are logged (`swf_node::call_timing`).
+    pub slow_call: Duration,
+    /// `GET /metrics` without the admin token.
+    pub metrics_open: bool,
 }
 
 impl Settings {
@@ -367,6 +398,13 @@ impl Settings {
                     .unwrap_or(20),
             ),
             auth_config: args.auth_config.clone().or(file.auth_config),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            slow_call: Duration::from_millis(
+                args.slow_call_ms
+                    .or(file.slow_call_ms)
+                    .unwrap_or(swf_node::call_timing::DEFAULT_SLOW_CALL_MS),
+            ),
+            metrics_open: args.metrics_open || file.metrics_open.unwrap_or(false),
         };
         Ok(settings)
     }

@@ -30,13 +30,8 @@ async fn main() -> anyhow::Result<()> {
         return admin::run(command).await;
     }
     let settings = Settings::resolve(&args)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWFD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(settings.log_format);
+    swf_node::call_timing::set_slow_call_threshold(settings.slow_call);
 
     let transport = security::Transport::load(&settings)?;
     let http = TcpListener::bind(&settings.http_addr)
@@ -78,7 +73,8 @@ async fn main() -> anyhow::Result<()> {
     let gateway = swf_gateway::Gateway::with_auth(node.clone(), auth);
     let app = swf_gateway::router(gateway.clone()).with_timeouts(settings.timeouts);
     let admin_app = swf_gateway::admin_router(gateway, transport.admin_auth.clone())
-        .with_timeouts(settings.timeouts);
+        .with_timeouts(settings.timeouts)
+        .with_open_metrics(settings.metrics_open);
     let options = swf_gateway::ServeOptions {
         tls: transport.http.clone(),
         max_connections: settings.max_connections,
@@ -128,6 +124,24 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())
+}
+
+/// Logs to stderr, filtered by `SWFD_LOG` (default `info,openraft=warn`), as text or one JSON
+/// object per line. A call's lines carry its `call` span (request id, action, API): in text
+/// before the message, in JSON as `span` (and `spans`). Colours only when stderr is a terminal.
+fn init_logging(format: config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWFD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    // Colours only on a terminal: a file or a log shipper gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => builder.init(),
+        config::LogFormat::Json => builder.json().init(),
+    }
 }
 
 async fn shutdown_signal() {

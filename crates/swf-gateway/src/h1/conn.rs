@@ -112,6 +112,10 @@ pub trait Handler: Send + Sync + 'static {
     }
     /// Any other request.
     fn other(&self, request: http::Request<axum::body::Body>) -> BoxFuture<'_, Routed>;
+    /// The `listener` label of this handler's open-connections gauge.
+    fn listener(&self) -> &'static str {
+        "swf"
+    }
     /// How long a request may take to arrive once it has begun.
     fn request_timeout(&self) -> Duration {
         REQUEST_READ_TIMEOUT
