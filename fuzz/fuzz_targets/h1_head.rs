@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
             let again = parse_head(&more).expect("same head").expect("complete");
             assert_eq!(again.len, head.len);
             assert_eq!(again.framing, head.framing);
-            if let (Kind::Swf { target: a }, Kind::Swf { target: b }) = (&head.kind, &again.kind) {
+            if let (Kind::Swf { target: a, .. }, Kind::Swf { target: b, .. }) = (&head.kind, &again.kind) {
                 assert_eq!(a, b);
             }
         }

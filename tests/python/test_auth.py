@@ -79,7 +79,7 @@ def swfd():
     log = open(os.path.join(root, "swfd.log"), "wb")
     proc = subprocess.Popen(
         [SWFD_BIN, "--data-dir", os.path.join(root, "data"), "--http-addr", "127.0.0.1:0",
-         "--grpc-addr", "127.0.0.1:0", "--long-poll-secs", "2", "--auth-config", str(config)],
+         "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--long-poll-secs", "2", "--auth-config", str(config)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True,
     )
     found = {}

@@ -50,7 +50,7 @@ class Swfd:
                 SWFD_BIN,
                 "--data-dir", os.path.join(self.root, "data"),
                 "--http-addr", "127.0.0.1:0",
-                "--grpc-addr", "127.0.0.1:0",
+                "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
                 "--long-poll-secs", "5",
             ],
             stdin=subprocess.DEVNULL,
