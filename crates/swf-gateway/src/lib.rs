@@ -11,6 +11,7 @@
 //! valid SigV4 signature (`authn`); without one, anyone may call anything.
 
 mod admin;
+mod admin_sigv4;
 mod authn;
 mod h1;
 mod http;
@@ -20,6 +21,7 @@ pub use admin::{
     admin_router, AdminApp, AdminAuth, AdminRequest, AdminVerdict, AnyOf, BearerToken,
     MIN_TOKEN_LEN,
 };
+pub use admin_sigv4::{admin_action, SigV4Admin, ADMIN_SERVICE};
 pub use http::{Gateway, SwfBody, SwfReply, MAX_BODY};
 pub use serve::{
     router, serve, App, ServeOptions, Timeouts, MAX_CONNECTIONS, TLS_HANDSHAKE_TIMEOUT,
