@@ -6,7 +6,10 @@
 //! With `SWF_E2E_AUTH=1` every swfd the harness starts runs with auth on: an auth configuration
 //! ([`sign::ALLOW_ALL`]) whose one principal, allowed everything, has the keys every SDK client of the
 //! harness signs with; [`Swfd::raw_call`] signs its calls the same way. [`Swfd::start_with_auth`]
-//! starts swfd with a configuration of the test's own.
+//! starts swfd with a configuration of the test's own. swfd requires mutual TLS between nodes
+//! whenever auth is on, so every swfd started with `--auth-config` (and no `--peer-ca` of the
+//! test's own) also gets the harness's peer certificates ([`peer_tls_args`]: one CA per test
+//! process, one certificate for [`PEER_NAME`]).
 //!
 //! The binary is `$SWFD_BIN` if set, else `$SWF_BIN_DIR/swfd` if that is set (scripts/test.sh sets it to
 //! the binaries `cargo test --workspace` just built, so no second build with other features happens);
@@ -54,6 +57,50 @@ pub const AMZ_JSON: &str = "application/x-amz-json-1.0";
 /// The admin token every node started by the harness has (`--admin-token-file`), so a node started
 /// with `--join` can join any other.
 pub const ADMIN_TOKEN: &str = "swfd-e2e-admin-token-0123456789";
+
+/// The name on the harness's peer certificate, and the one its nodes allow.
+pub const PEER_NAME: &str = "swfd-peer";
+
+/// The harness's cluster CA (PEM) and the peer certificate it signed, made once per test process.
+fn harness_pki() -> Result<&'static (String, certs::Leaf)> {
+    static PKI: OnceLock<Result<(String, certs::Leaf), String>> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let make = || -> Result<(String, certs::Leaf)> {
+            let ca = certs::Ca::new("swf-e2e cluster CA")?;
+            let leaf = ca.issue(&[PEER_NAME], certs::Validity::Current)?;
+            Ok((ca.pem(), leaf))
+        };
+        make().map_err(|e| format!("{e:#}"))
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("making the harness's certificates: {e}"))
+}
+
+/// Writes the harness's peer CA and certificate into `dir`; the `--peer-*` flags naming them.
+pub fn peer_tls_args(dir: &std::path::Path) -> Result<Vec<String>> {
+    let (ca_pem, leaf) = harness_pki()?;
+    let ca = dir.join("peer-ca.crt");
+    std::fs::write(&ca, ca_pem).context("writing the peer CA")?;
+    let (cert, key) = leaf.write(dir, "peer")?;
+    Ok(vec![
+        "--peer-ca".into(),
+        ca.display().to_string(),
+        "--peer-cert".into(),
+        cert.display().to_string(),
+        "--peer-key".into(),
+        key.display().to_string(),
+        "--peer-allowed-names".into(),
+        PEER_NAME.into(),
+    ])
+}
+
+/// Adds the harness's peer TLS flags to `args` when they turn auth on without peer TLS of their own.
+fn add_peer_tls(args: &mut Vec<String>, dir: &std::path::Path) -> Result<()> {
+    if args.iter().any(|a| a == "--auth-config") && !args.iter().any(|a| a == "--peer-ca") {
+        args.extend(peer_tls_args(dir)?);
+    }
+    Ok(())
+}
 
 /// Runs `cargo build -p <package> --bin <bin>...` (with `$CARGO`, as set by `cargo test`).
 fn cargo_build(package: &str, bins: &[&str]) -> Result<()> {
@@ -180,10 +227,12 @@ impl Swfd {
             .prefix("swfd-e2e-")
             .tempdir()
             .context("creating temp dir")?;
+        let mut extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        add_peer_tls(&mut extra_args, root.path())?;
         let mut swfd = Swfd {
             child: None,
             root,
-            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_args,
             grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
@@ -197,6 +246,12 @@ impl Swfd {
     /// Starts swfd with extra command-line arguments (e.g. `["--long-poll-secs", "1"]`).
     pub async fn start_with(args: &[&str]) -> Result<Self> {
         Self::start_inner(None, &[], args).await
+    }
+
+    /// Starts swfd with auth off whatever `SWF_E2E_AUTH` says (for a test of what a node without
+    /// auth does, such as a plaintext gRPC port).
+    pub async fn start_without_auth(args: &[&str]) -> Result<Self> {
+        Self::start_inner(Some(""), &[], args).await
     }
 
     /// Starts swfd with auth on: `auth_toml` is written to the configuration file
@@ -232,12 +287,14 @@ impl Swfd {
         let auth_toml = auth_toml.or((auth_by_default()
             && !extra_args.iter().any(|a| a == "--auth-config"))
         .then_some(sign::ALLOW_ALL));
-        if let Some(text) = auth_toml {
+        // `Some("")`: auth off on purpose.
+        if let Some(text) = auth_toml.filter(|t| !t.is_empty()) {
             let path = root.path().join("auth.toml");
             std::fs::write(&path, text).context("writing auth.toml")?;
             extra_args.push("--auth-config".into());
             extra_args.push(path.display().to_string());
         }
+        add_peer_tls(&mut extra_args, root.path())?;
         let mut swfd = Swfd {
             child: None,
             root,
@@ -287,6 +344,7 @@ impl Swfd {
                 extra.push("--auth-config".into());
                 extra.push(path.display().to_string());
             }
+            add_peer_tls(&mut extra, root.path())?;
             let mut node = Swfd {
                 child: None,
                 root,

@@ -141,7 +141,7 @@ async fn forged_raft_rpcs_without_a_peer_certificate_are_refused() -> Result<()>
     // Without mTLS the probe works: both forged RPCs are answered, and the forged AppendEntries
     // (term 99) deposes a lone leader, which comes back at a term above the forged one. (The Vote
     // itself is refused while the leader's lease holds.)
-    let plain = Swfd::start().await?;
+    let plain = Swfd::start_without_auth(&[]).await?;
     let results = forge(plain.grpc_addr()).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     ensure!(
