@@ -583,10 +583,7 @@ async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_auth_config_anyone_may_call_and_the_log_says_so() -> anyhow::Result<()> {
-    if swf_e2e::auth_by_default() {
-        return Ok(());
-    }
-    let swfd = Swfd::start().await?;
+    let swfd = Swfd::start_without_auth(&[]).await?;
     assert!(
         swfd.log().contains("AUTH IS OFF"),
         "no loud line in the log:\n{}",
