@@ -133,7 +133,8 @@ async fn admin_calls_need_an_admin_principal_or_the_token() -> Result<()> {
     assert_eq!((status, body["generation"].as_u64()), (200, Some(2)), "{body}");
 
     // A principal without `admin = true` (allowed everything on the SWF port): AccessDenied in
-    // AWS's form, naming the admin action and the cluster.
+    // AWS's form, naming the admin action and the cluster (in the server's --account-id, as its
+    // domain ARNs; the user in the auth configuration's account).
     for (method, path, action) in [
         ("GET", "/cluster/status", "swfd:GetClusterStatus"),
         ("GET", "/cluster/digest", "swfd:GetClusterDigest"),
@@ -150,7 +151,7 @@ async fn admin_calls_need_an_admin_principal_or_the_token() -> Result<()> {
             out["message"],
             format!(
                 "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: {action} \
-                 on resource: arn:aws:swfd:us-east-1:123456789012:cluster"
+                 on resource: arn:aws:swfd:us-east-1:000000000000:cluster"
             ),
             "{path}"
         );
