@@ -615,7 +615,11 @@ async fn the_config_file_key_turns_auth_on() -> anyhow::Result<()> {
         format!("auth-config = {:?}\n", auth.display().to_string()),
     )?;
     let cfg = cfg.display().to_string();
-    let swfd = Swfd::start_with(&["--config", &cfg]).await?;
+    // Auth on needs mutual TLS on the gRPC port; the harness adds it only for an --auth-config flag.
+    let mut args = vec!["--config".to_string(), cfg];
+    args.extend(swf_e2e::peer_tls_args(dir.path())?);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let swfd = Swfd::start_with(&args).await?;
     call_with(&swfd, None, LIST, &list_body(), |_| {}).await.is(
         "MissingAuthenticationTokenException",
         "Request is missing Authentication Token",
