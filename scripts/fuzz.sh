@@ -25,7 +25,7 @@ TARGET_TRIPLE=x86_64-unknown-linux-gnu
 SECS=${FUZZ_SECS:-10}
 CPU_SECS=${FUZZ_CPU_SECS:-}
 NICE=${FUZZ_NICE:-19}
-ALL=(h1_head h1_chunked request_validation decisions tokens sfn_definition sigv4 policy)
+ALL=(h1_head h1_chunked h1_conn request_validation decisions tokens sfn_definition sigv4 policy)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 

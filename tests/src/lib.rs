@@ -312,6 +312,16 @@ impl Swfd {
     /// Starts an `n`-node cluster (`--initial-members`, one fixed gRPC port each on 127.0.0.1) and waits
     /// until every node is healthy. Node `i + 1` is the `i`-th element.
     pub async fn start_cluster(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, auth_by_default()).await
+    }
+
+    /// [`Swfd::start_cluster`] with auth off whatever `SWF_E2E_AUTH` says (for tests of the
+    /// plaintext gRPC port).
+    pub async fn start_cluster_without_auth(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, false).await
+    }
+
+    async fn start_cluster_inner(n: usize, args: &[&str], auth: bool) -> Result<Vec<Swfd>> {
         let ports: Vec<u16> = (0..n)
             .map(|_| {
                 std::net::TcpListener::bind("127.0.0.1:0")
@@ -338,7 +348,7 @@ impl Swfd {
                 members.clone(),
             ];
             extra.extend(args.iter().map(|s| s.to_string()));
-            if auth_by_default() && !extra.iter().any(|a| a == "--auth-config") {
+            if auth && !extra.iter().any(|a| a == "--auth-config") {
                 let path = root.path().join("auth.toml");
                 std::fs::write(&path, sign::ALLOW_ALL).context("writing auth.toml")?;
                 extra.push("--auth-config".into());
@@ -783,6 +793,33 @@ pub async fn signed_post(
         req = req.header(n, v);
     }
     req.body(body).send().await
+}
+
+/// The head of a raw `POST /` AWS JSON 1.0 call (request line and header fields, ending with the
+/// blank line) for `host`, `target` and `body`, signed as the harness's clients sign (harmless when
+/// auth is off): for tests that write requests to a socket themselves. `extra` header lines (each
+/// ending with `\r\n`) are added unsigned.
+pub fn raw_head(host: &str, target: &str, body: &[u8], extra: &str) -> String {
+    let headers = vec![
+        ("host".to_string(), host.to_string()),
+        ("content-type".to_string(), AMZ_JSON.to_string()),
+        ("x-amz-target".to_string(), target.to_string()),
+    ];
+    let mut signer = sign::Signer::e2e();
+    if target.starts_with("AWSStepFunctions.") {
+        signer.service = "states".into();
+    }
+    let mut head = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nX-Amz-Target: {target}\r\nContent-Type: {AMZ_JSON}\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in signer.sign(&headers, body) {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(extra);
+    head.push_str("\r\n");
+    head
 }
 
 /// An SWF client for `endpoint` with region us-east-1 and dummy static credentials.

@@ -518,8 +518,21 @@ async fn duplicate_folded_and_changed_headers() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
     let swfd = start(&[]).await?;
-    // The digest is on the admin listener (docs/security.md, Transport).
-    let (_, before) = swfd.admin_get("/cluster/digest").await?;
+    // The digest is on the admin listener (docs/security.md, Transport). The first leader creates
+    // the token keyring (one log entry, its record in the `sfn` column family) soon after it is
+    // elected: wait for it, or it would land between the two digests.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let before = loop {
+        let (_, digest) = swfd.admin_get("/cluster/digest").await?;
+        if digest["column_families"]["sfn"]["entries"].as_u64() >= Some(1) {
+            break digest;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no token keyring: {digest}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let body = json!({"name": "never", "workflowExecutionRetentionPeriodInDays": "1"});
     // Unsigned, badly signed, unknown key, expired key, denied by policy.
     call_with(
