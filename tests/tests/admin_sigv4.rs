@@ -65,10 +65,9 @@ async fn call(
     if !body.is_empty() {
         headers.push(("content-type".into(), "application/json".into()));
     }
-    let mut req = swfd.http().request(
-        method.parse()?,
-        format!("{}{path}", swfd.admin_endpoint()),
-    );
+    let mut req = swfd
+        .http()
+        .request(method.parse()?, format!("{}{path}", swfd.admin_endpoint()));
     for (n, v) in &headers {
         req = req.header(n, v);
     }
@@ -130,7 +129,11 @@ async fn admin_calls_need_an_admin_principal_or_the_token() -> Result<()> {
         rotate,
     )
     .await?;
-    assert_eq!((status, body["generation"].as_u64()), (200, Some(2)), "{body}");
+    assert_eq!(
+        (status, body["generation"].as_u64()),
+        (200, Some(2)),
+        "{body}"
+    );
 
     // A principal without `admin = true` (allowed everything on the SWF port): AccessDenied in
     // AWS's form, naming the admin action and the cluster (in the server's --account-id, as its
@@ -143,7 +146,11 @@ async fn admin_calls_need_an_admin_principal_or_the_token() -> Result<()> {
         ("POST", "/cluster/token-key/rotate", "swfd:RotateTokenKey"),
         ("GET", "/no/such/route", "swfd:Admin"),
     ] {
-        let body: &[u8] = if method == "POST" { br#"{"node_id": 1}"# } else { b"" };
+        let body: &[u8] = if method == "POST" {
+            br#"{"node_id": 1}"#
+        } else {
+            b""
+        };
         let (status, out) = call(&swfd, method, path, Some(&dev), body, body).await?;
         assert_eq!(status, 403, "{path}: {out}");
         assert_eq!(out["__type"], "AccessDeniedException", "{path}");

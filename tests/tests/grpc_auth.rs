@@ -72,7 +72,13 @@ async fn forge(addr: std::net::SocketAddr) -> Vec<Result<(), String>> {
         Ok(Err(s)) => Err(format!("execute: {s}")),
         Err(_) => Err("execute: timed out".into()),
     });
-    let r = tokio::time::timeout(limit, raft.vote(RaftPayload { data: forged_vote() })).await;
+    let r = tokio::time::timeout(
+        limit,
+        raft.vote(RaftPayload {
+            data: forged_vote(),
+        }),
+    )
+    .await;
     out.push(match r {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(s)) => Err(format!("vote: {s}")),

@@ -18,7 +18,12 @@ use tokio::net::TcpStream;
 fn request(action: &str, body: &str) -> Vec<u8> {
     format!(
         "{}{body}",
-        swf_e2e::raw_head("x", &format!("{TARGET_PREFIX}{action}"), body.as_bytes(), "")
+        swf_e2e::raw_head(
+            "x",
+            &format!("{TARGET_PREFIX}{action}"),
+            body.as_bytes(),
+            ""
+        )
     )
     .into_bytes()
 }

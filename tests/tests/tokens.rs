@@ -369,7 +369,11 @@ async fn tokens_survive_a_restart_and_key_rotations_up_to_the_bound() -> anyhow:
                 .send()
                 .await,
         );
-        assert_eq!(e.code(), Some("UnknownResourceFault"), "generation {generation}");
+        assert_eq!(
+            e.code(),
+            Some("UnknownResourceFault"),
+            "generation {generation}"
+        );
     }
     // The bound: the first key is dropped by the rotation that makes generation KEEP + 1, and the
     // tokens signed under it with it (docs/security.md: rotate no more often than the longest task

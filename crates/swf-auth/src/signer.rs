@@ -49,7 +49,11 @@ pub fn sign_request(
     let all: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
-        .chain(added.iter().map(|(n, v)| (n.clone(), v.as_bytes().to_vec())))
+        .chain(
+            added
+                .iter()
+                .map(|(n, v)| (n.clone(), v.as_bytes().to_vec())),
+        )
         .collect();
     let fields: Vec<(&str, &[u8])> = all.iter().map(|(n, v)| (n.as_str(), &v[..])).collect();
     let mut signed: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
@@ -105,7 +109,10 @@ mod tests {
             };
             let keys = One(SigningKeyCache::default(), token);
             let now = 1_700_000_000;
-            let base = [("host", "127.0.0.1:7952"), ("content-type", "application/json")];
+            let base = [
+                ("host", "127.0.0.1:7952"),
+                ("content-type", "application/json"),
+            ];
             let body = br#"{"node_id": 2}"#;
             let added = sign_request(
                 &creds,

@@ -233,12 +233,18 @@ mod tests {
         }
         let ring = Keyring::load(&s).unwrap().unwrap();
         assert_eq!((ring.current() as usize, ring.keys.len()), (KEEP, KEEP));
-        assert!(ring.verify(g1, "t", &[b"x"], &sig1), "KEEP - 1 rotations: kept");
+        assert!(
+            ring.verify(g1, "t", &[b"x"], &sig1),
+            "KEEP - 1 rotations: kept"
+        );
         run(&mut s, TokenKeyOp::Rotate { key: key(99) });
         let ring = Keyring::load(&s).unwrap().unwrap();
         assert_eq!(ring.keys.len(), KEEP);
         assert_eq!(ring.keys[0].generation, 2);
-        assert!(!ring.verify(g1, "t", &[b"x"], &sig1), "KEEP rotations: gone");
+        assert!(
+            !ring.verify(g1, "t", &[b"x"], &sig1),
+            "KEEP rotations: gone"
+        );
     }
 
     #[test]

@@ -67,7 +67,11 @@ impl AdminAuth for SigV4Admin {
             .headers
             .get_all(axum::http::header::AUTHORIZATION)
             .iter()
-            .any(|v| v.as_bytes().trim_ascii_start().starts_with(ALGORITHM.as_bytes()));
+            .any(|v| {
+                v.as_bytes()
+                    .trim_ascii_start()
+                    .starts_with(ALGORITHM.as_bytes())
+            });
         if !sigv4 {
             return AdminVerdict::Missing;
         }

@@ -92,7 +92,11 @@ async fn get_status(
     endpoint: &str,
 ) -> anyhow::Result<Value> {
     let resp = http
-        .send(reqwest::Method::GET, &url(endpoint, "/cluster/status"), None)
+        .send(
+            reqwest::Method::GET,
+            &url(endpoint, "/cluster/status"),
+            None,
+        )
         .await
         .with_context(|| format!("reaching {endpoint}"))?;
     let status = resp.status();

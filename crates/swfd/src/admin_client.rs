@@ -27,7 +27,12 @@ pub struct KeyArgs {
     #[arg(long, global = true, env = "AWS_ACCESS_KEY_ID")]
     pub access_key_id: Option<String>,
     /// Secret of --access-key-id.
-    #[arg(long, global = true, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
     pub secret_access_key: Option<String>,
     /// Session token of a temporary key.
     #[arg(long, global = true, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
@@ -64,7 +69,9 @@ pub struct AdminClient {
 fn profile_keys(profile: &str) -> anyhow::Result<Credentials> {
     let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".aws/credentials"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".aws/credentials")
+        }
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the credentials file {}", path.display()))?;
