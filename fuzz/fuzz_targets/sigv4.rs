@@ -9,7 +9,9 @@
 use libfuzzer_sys::fuzz_target;
 use swf_auth::canonical::{canonical_query, canonical_uri};
 use swf_auth::signer::{sign_request, Credentials, Outgoing};
-use swf_auth::sigv4::{parse_authorization, verify, Expect, KeyRef, Keys, Request, SigningKeyCache};
+use swf_auth::sigv4::{
+    parse_authorization, verify, Expect, KeyRef, Keys, Request, SigningKeyCache,
+};
 
 /// 2023-11-14T22:13:20Z.
 const NOW: i64 = 1_700_000_000;
@@ -125,6 +127,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(&b) = body.first() {
         let mut other = body.to_vec();
         other[0] = b ^ 1;
-        assert!(verify(&req(&other), &keys, &expect).is_err(), "the body is not signed");
+        assert!(
+            verify(&req(&other), &keys, &expect).is_err(),
+            "the body is not signed"
+        );
     }
 });
