@@ -13,20 +13,8 @@ use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `crate::h1`, as in the gateway.
-#[allow(dead_code)]
-mod h1 {
-    #[path = "../../../crates/swf-gateway/src/h1/parse.rs"]
-    pub mod parse;
-
-    #[path = "../../../crates/swf-gateway/src/h1/chunked.rs"]
-    pub mod chunked;
-
-    #[path = "../../../crates/swf-gateway/src/h1/response.rs"]
-    pub mod response;
-
-    #[path = "../../../crates/swf-gateway/src/h1/conn.rs"]
-    pub mod conn;
-}
+#[path = "h1_conn/h1.rs"]
+mod h1;
 
 /// `crate::http`: the types the connection loop hands to its handler.
 #[allow(dead_code)]
@@ -67,10 +55,7 @@ impl Handler for Echo {
         })
     }
 
-    fn other(
-        &self,
-        _request: axum::http::Request<axum::body::Body>,
-    ) -> BoxFuture<'_, Routed> {
+    fn other(&self, _request: axum::http::Request<axum::body::Body>) -> BoxFuture<'_, Routed> {
         Box::pin(async {
             Routed {
                 status: 200,
@@ -86,7 +71,11 @@ impl Handler for Echo {
 fn check_responses(out: &[u8]) {
     let mut rest = out;
     while !rest.is_empty() {
-        assert!(rest.starts_with(b"HTTP/1.1 "), "not a status line: {:?}", String::from_utf8_lossy(&rest[..rest.len().min(64)]));
+        assert!(
+            rest.starts_with(b"HTTP/1.1 "),
+            "not a status line: {:?}",
+            String::from_utf8_lossy(&rest[..rest.len().min(64)])
+        );
         let end = rest
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -104,7 +93,9 @@ fn check_responses(out: &[u8]) {
             .unwrap_or(0);
         let next = end + 4 + len;
         // A response to HEAD has a Content-Length and no body: what follows starts a response.
-        rest = if next <= rest.len() && (next == rest.len() || rest[next..].starts_with(b"HTTP/1.1 ")) {
+        rest = if next <= rest.len()
+            && (next == rest.len() || rest[next..].starts_with(b"HTTP/1.1 "))
+        {
             &rest[next..]
         } else {
             &rest[end + 4..]
