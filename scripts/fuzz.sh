@@ -47,7 +47,7 @@ cpu_secs() {
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo -1; return; }
   # Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
   set -- ${stat##*) }
-  echo $(( ($12 + $13) / TICKS ))
+  echo $(( (${12} + ${13}) / TICKS ))
 }
 
 # A long campaign of target $1, stopped at $CPU_SECS CPU-seconds; appends a row to $DOC.

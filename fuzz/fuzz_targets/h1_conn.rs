@@ -21,6 +21,8 @@ mod h1;
 mod http {
     /// The gateway's request size limit.
     pub const MAX_BODY: usize = 1024 * 1024;
+    /// The content type of SWF answers.
+    pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
     pub enum SwfBody {
         Bytes(Vec<u8>),

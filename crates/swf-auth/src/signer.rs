@@ -90,7 +90,7 @@ mod tests {
 
     impl Keys for One {
         fn key(&self, id: &str) -> Option<KeyRef<'_>> {
-            (id == "AKID").then(|| KeyRef {
+            (id == "AKID").then_some(KeyRef {
                 secret: "secret",
                 session_token: self.1,
                 expires: None,
