@@ -4,8 +4,17 @@
 # corpus of each target, then fuzzes each for a short smoke run.
 #
 #   scripts/fuzz.sh                 replay + 10 s per target
-#   FUZZ_SECS=600 scripts/fuzz.sh   longer campaigns (new inputs go to fuzz/corpus-new/<target>)
+#   FUZZ_SECS=600 scripts/fuzz.sh   longer runs, by wall-clock time (new inputs go to fuzz/corpus-new/<target>)
 #   scripts/fuzz.sh h1_head tokens  only these targets
+#   FUZZ_CPU_SECS=3600 scripts/fuzz.sh [targets]
+#                                   a long campaign per target, by CPU time: each target fuzzes until
+#                                   its process has used that many CPU-seconds (user + system, read
+#                                   from /proc; time spent waiting for a core on a busy machine does
+#                                   not count), resuming from fuzz/corpus/<target> and whatever earlier
+#                                   campaigns left in fuzz/corpus-new/<target>; then a row is appended
+#                                   to the "Long campaigns" table of docs/security.md. FUZZ_NICE=19
+#                                   (the default) runs it at low priority. The full log is kept in
+#                                   fuzz/logs/.
 #
 # A crash leaves its input in fuzz/artifacts/<target>/; reproduce with
 #   fuzz/target/x86_64-unknown-linux-gnu/release/<target> fuzz/artifacts/<target>/crash-...
@@ -14,7 +23,9 @@ cd "$(dirname "$0")/../fuzz"
 
 TARGET_TRIPLE=x86_64-unknown-linux-gnu
 SECS=${FUZZ_SECS:-10}
-ALL=(h1_head h1_chunked request_validation decisions tokens sfn_definition)
+CPU_SECS=${FUZZ_CPU_SECS:-}
+NICE=${FUZZ_NICE:-19}
+ALL=(h1_head h1_chunked h1_conn request_validation decisions tokens sfn_definition sigv4 policy)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 
@@ -27,6 +38,65 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 cargo build --release --target "$TARGET_TRIPLE" $(printf -- '--bin %s ' "${TARGETS[@]}")
 
 BIN=target/$TARGET_TRIPLE/release
+DOC=../docs/security.md
+TICKS=$(getconf CLK_TCK)
+
+# CPU-seconds used so far by process $1 (user + system).
+cpu_secs() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo -1; return; }
+  # Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+  set -- ${stat##*) }
+  echo $(( (${12} + ${13}) / TICKS ))
+}
+
+# A long campaign of target $1, stopped at $CPU_SECS CPU-seconds; appends a row to $DOC.
+campaign() {
+  local t=$1 log pid used=0 start end status findings execs cov
+  mkdir -p logs
+  log="logs/$t-$(date -u +%Y%m%dT%H%M%SZ).log"
+  start=$(date +%s)
+  dict=()
+  [ -f "dict/$t.dict" ] && dict=(-dict="dict/$t.dict")
+  echo "== $t: campaign of ${CPU_SECS} CPU-seconds (log: fuzz/$log)"
+  nice -n "$NICE" "$BIN/$t" -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
+    -artifact_prefix="artifacts/$t/" -print_final_stats=1 "${dict[@]}" \
+    "corpus-new/$t" "corpus/$t" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    used=$(cpu_secs "$pid")
+    if [ "$used" -ge "$CPU_SECS" ]; then
+      kill -INT "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 5
+  done
+  status=0
+  wait "$pid" || status=$?
+  end=$(date +%s)
+  findings=$(find "artifacts/$t" -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+  # The last status line: `#<executions> <event> cov: <edges> ...`.
+  execs=$(grep -aE '^#[0-9]+' "$log" | tail -n 1 | sed -E 's/^#([0-9]+).*/\1/')
+  cov=$(grep -aE '^#[0-9]+.*cov: [0-9]+' "$log" | tail -n 1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
+  echo "   $t: ${used} CPU-s, $((end - start)) s wall, ${execs:-?} executions, cov ${cov:-?}, findings ${findings} (exit ${status})"
+  if [ -f "$DOC" ] && grep -q '^<!-- campaign-rows -->' "$DOC"; then
+    local row
+    row="| $(date -u +%Y-%m-%d) | \`$(git rev-parse --short HEAD 2>/dev/null || echo '?')\` | \`$t\` | ${used} | $((end - start)) | ${execs:-?} | ${cov:-?} | $(ls "corpus/$t" "corpus-new/$t" | wc -l) | ${findings} |"
+    # Rows go just above the marker, so the table reads oldest first.
+    awk -v row="$row" '/^<!-- campaign-rows -->/ { print row } { print }' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+  fi
+  [ "$findings" -eq 0 ]
+}
+
+if [ -n "$CPU_SECS" ]; then
+  failed=0
+  for t in "${TARGETS[@]}"; do
+    mkdir -p "corpus/$t" "corpus-new/$t" "artifacts/$t"
+    campaign "$t" || { echo "FAIL: $t left findings in fuzz/artifacts/$t" >&2; failed=1; }
+  done
+  exit $failed
+fi
+
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t" "corpus-new/$t" "artifacts/$t"
   echo "== $t: replaying $(ls "corpus/$t" | wc -l) corpus inputs"

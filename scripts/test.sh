@@ -14,6 +14,12 @@ echo "== cargo test"
 # The end-to-end tests use the swfd and example binaries this very build made.
 SWF_BIN_DIR="$target_dir/debug" cargo test --workspace
 
+# The same tests again with auth on (SWF_E2E_AUTH=1: every swfd the harness starts has an auth
+# configuration and mutual TLS between nodes, every client and raw request signs; docs/security.md).
+# About 5 minutes more on a 2-core machine; no doctests (they start no swfd).
+echo "== cargo test with auth on"
+SWF_E2E_AUTH=1 SWF_BIN_DIR="$target_dir/debug" cargo test --workspace --tests
+
 echo "== python client tests (boto3, AWS CLI; the console in headless Chromium)"
 venv="$target_dir/py-venv"
 # (Again when a requirement was added since the venv was made, e.g. selenium for the console tests.)

@@ -6,7 +6,10 @@
 //! With `SWF_E2E_AUTH=1` every swfd the harness starts runs with auth on: an auth configuration
 //! ([`sign::ALLOW_ALL`]) whose one principal, allowed everything, has the keys every SDK client of the
 //! harness signs with; [`Swfd::raw_call`] signs its calls the same way. [`Swfd::start_with_auth`]
-//! starts swfd with a configuration of the test's own.
+//! starts swfd with a configuration of the test's own. swfd requires mutual TLS between nodes
+//! whenever auth is on, so every swfd started with `--auth-config` (and no `--peer-ca` of the
+//! test's own) also gets the harness's peer certificates ([`peer_tls_args`]: one CA per test
+//! process, one certificate for [`PEER_NAME`]).
 //!
 //! The binary is `$SWFD_BIN` if set, else `$SWF_BIN_DIR/swfd` if that is set (scripts/test.sh sets it to
 //! the binaries `cargo test --workspace` just built, so no second build with other features happens);
@@ -54,6 +57,50 @@ pub const AMZ_JSON: &str = "application/x-amz-json-1.0";
 /// The admin token every node started by the harness has (`--admin-token-file`), so a node started
 /// with `--join` can join any other.
 pub const ADMIN_TOKEN: &str = "swfd-e2e-admin-token-0123456789";
+
+/// The name on the harness's peer certificate, and the one its nodes allow.
+pub const PEER_NAME: &str = "swfd-peer";
+
+/// The harness's cluster CA (PEM) and the peer certificate it signed, made once per test process.
+fn harness_pki() -> Result<&'static (String, certs::Leaf)> {
+    static PKI: OnceLock<Result<(String, certs::Leaf), String>> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let make = || -> Result<(String, certs::Leaf)> {
+            let ca = certs::Ca::new("swf-e2e cluster CA")?;
+            let leaf = ca.issue(&[PEER_NAME], certs::Validity::Current)?;
+            Ok((ca.pem(), leaf))
+        };
+        make().map_err(|e| format!("{e:#}"))
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("making the harness's certificates: {e}"))
+}
+
+/// Writes the harness's peer CA and certificate into `dir`; the `--peer-*` flags naming them.
+pub fn peer_tls_args(dir: &std::path::Path) -> Result<Vec<String>> {
+    let (ca_pem, leaf) = harness_pki()?;
+    let ca = dir.join("peer-ca.crt");
+    std::fs::write(&ca, ca_pem).context("writing the peer CA")?;
+    let (cert, key) = leaf.write(dir, "peer")?;
+    Ok(vec![
+        "--peer-ca".into(),
+        ca.display().to_string(),
+        "--peer-cert".into(),
+        cert.display().to_string(),
+        "--peer-key".into(),
+        key.display().to_string(),
+        "--peer-allowed-names".into(),
+        PEER_NAME.into(),
+    ])
+}
+
+/// Adds the harness's peer TLS flags to `args` when they turn auth on without peer TLS of their own.
+fn add_peer_tls(args: &mut Vec<String>, dir: &std::path::Path) -> Result<()> {
+    if args.iter().any(|a| a == "--auth-config") && !args.iter().any(|a| a == "--peer-ca") {
+        args.extend(peer_tls_args(dir)?);
+    }
+    Ok(())
+}
 
 /// Runs `cargo build -p <package> --bin <bin>...` (with `$CARGO`, as set by `cargo test`).
 fn cargo_build(package: &str, bins: &[&str]) -> Result<()> {
@@ -180,10 +227,12 @@ impl Swfd {
             .prefix("swfd-e2e-")
             .tempdir()
             .context("creating temp dir")?;
+        let mut extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        add_peer_tls(&mut extra_args, root.path())?;
         let mut swfd = Swfd {
             child: None,
             root,
-            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_args,
             grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
@@ -197,6 +246,12 @@ impl Swfd {
     /// Starts swfd with extra command-line arguments (e.g. `["--long-poll-secs", "1"]`).
     pub async fn start_with(args: &[&str]) -> Result<Self> {
         Self::start_inner(None, &[], args).await
+    }
+
+    /// Starts swfd with auth off whatever `SWF_E2E_AUTH` says (for a test of what a node without
+    /// auth does, such as a plaintext gRPC port).
+    pub async fn start_without_auth(args: &[&str]) -> Result<Self> {
+        Self::start_inner(Some(""), &[], args).await
     }
 
     /// Starts swfd with auth on: `auth_toml` is written to the configuration file
@@ -232,12 +287,14 @@ impl Swfd {
         let auth_toml = auth_toml.or((auth_by_default()
             && !extra_args.iter().any(|a| a == "--auth-config"))
         .then_some(sign::ALLOW_ALL));
-        if let Some(text) = auth_toml {
+        // `Some("")`: auth off on purpose.
+        if let Some(text) = auth_toml.filter(|t| !t.is_empty()) {
             let path = root.path().join("auth.toml");
             std::fs::write(&path, text).context("writing auth.toml")?;
             extra_args.push("--auth-config".into());
             extra_args.push(path.display().to_string());
         }
+        add_peer_tls(&mut extra_args, root.path())?;
         let mut swfd = Swfd {
             child: None,
             root,
@@ -255,7 +312,13 @@ impl Swfd {
     /// Starts an `n`-node cluster (`--initial-members`, one fixed gRPC port each on 127.0.0.1) and waits
     /// until every node is healthy. Node `i + 1` is the `i`-th element.
     pub async fn start_cluster(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
-        Self::start_cluster_prepared(n, args, |_, _, _| Ok(())).await
+        Self::start_cluster_inner(n, args, auth_by_default(), |_, _, _| Ok(())).await
+    }
+
+    /// [`Swfd::start_cluster`] with auth off whatever `SWF_E2E_AUTH` says (for tests of the
+    /// plaintext gRPC port).
+    pub async fn start_cluster_without_auth(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, false, |_, _, _| Ok(())).await
     }
 
     /// [`Swfd::start_cluster`], with `prepare(node id, data dir, member list)` run for each node
@@ -263,6 +326,15 @@ impl Swfd {
     pub async fn start_cluster_prepared(
         n: usize,
         args: &[&str],
+        prepare: impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
+    ) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, auth_by_default(), prepare).await
+    }
+
+    async fn start_cluster_inner(
+        n: usize,
+        args: &[&str],
+        auth: bool,
         mut prepare: impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
     ) -> Result<Vec<Swfd>> {
         let ports: Vec<u16> = (0..n)
@@ -291,12 +363,13 @@ impl Swfd {
                 members.clone(),
             ];
             extra.extend(args.iter().map(|s| s.to_string()));
-            if auth_by_default() && !extra.iter().any(|a| a == "--auth-config") {
+            if auth && !extra.iter().any(|a| a == "--auth-config") {
                 let path = root.path().join("auth.toml");
                 std::fs::write(&path, sign::ALLOW_ALL).context("writing auth.toml")?;
                 extra.push("--auth-config".into());
                 extra.push(path.display().to_string());
             }
+            add_peer_tls(&mut extra, root.path())?;
             let mut node = Swfd {
                 child: None,
                 root,
@@ -736,6 +809,33 @@ pub async fn signed_post(
         req = req.header(n, v);
     }
     req.body(body).send().await
+}
+
+/// The head of a raw `POST /` AWS JSON 1.0 call (request line and header fields, ending with the
+/// blank line) for `host`, `target` and `body`, signed as the harness's clients sign (harmless when
+/// auth is off): for tests that write requests to a socket themselves. `extra` header lines (each
+/// ending with `\r\n`) are added unsigned.
+pub fn raw_head(host: &str, target: &str, body: &[u8], extra: &str) -> String {
+    let headers = vec![
+        ("host".to_string(), host.to_string()),
+        ("content-type".to_string(), AMZ_JSON.to_string()),
+        ("x-amz-target".to_string(), target.to_string()),
+    ];
+    let mut signer = sign::Signer::e2e();
+    if target.starts_with("AWSStepFunctions.") {
+        signer.service = "states".into();
+    }
+    let mut head = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nX-Amz-Target: {target}\r\nContent-Type: {AMZ_JSON}\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in signer.sign(&headers, body) {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(extra);
+    head.push_str("\r\n");
+    head
 }
 
 /// An SWF client for `endpoint` with region us-east-1 and dummy static credentials.

@@ -52,6 +52,17 @@ impl Signer {
     /// The headers signing adds (`authorization`, `x-amz-date`, and `x-amz-security-token` for a
     /// temporary key) to a `POST /` with these `headers` (which must include `host`) and `body`.
     pub fn sign(&self, headers: &[(String, String)], body: &[u8]) -> Vec<(String, String)> {
+        self.sign_request("POST", "/", headers, body)
+    }
+
+    /// [`Signer::sign`] for any method and path (`/cluster/status`, with an optional `?query`).
+    pub fn sign_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Vec<(String, String)> {
         let creds = Credentials::new(
             self.key.clone(),
             self.secret.clone(),
@@ -75,8 +86,8 @@ impl Signer {
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
         let signable = SignableRequest::new(
-            "POST",
-            format!("http://{host}/"),
+            method,
+            format!("http://{host}{path}"),
             headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
             SignableBody::Bytes(body),
         )

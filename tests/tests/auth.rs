@@ -518,8 +518,21 @@ async fn duplicate_folded_and_changed_headers() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
     let swfd = start(&[]).await?;
-    // The digest is on the admin listener (docs/security.md, Transport).
-    let (_, before) = swfd.admin_get("/cluster/digest").await?;
+    // The digest is on the admin listener (docs/security.md, Transport). The first leader creates
+    // the token keyring (one log entry, its record in the `sfn` column family) soon after it is
+    // elected: wait for it, or it would land between the two digests.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let before = loop {
+        let (_, digest) = swfd.admin_get("/cluster/digest").await?;
+        if digest["column_families"]["sfn"]["entries"].as_u64() >= Some(1) {
+            break digest;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no token keyring: {digest}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let body = json!({"name": "never", "workflowExecutionRetentionPeriodInDays": "1"});
     // Unsigned, badly signed, unknown key, expired key, denied by policy.
     call_with(
@@ -583,10 +596,7 @@ async fn a_refused_call_proposes_nothing() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_auth_config_anyone_may_call_and_the_log_says_so() -> anyhow::Result<()> {
-    if swf_e2e::auth_by_default() {
-        return Ok(());
-    }
-    let swfd = Swfd::start().await?;
+    let swfd = Swfd::start_without_auth(&[]).await?;
     assert!(
         swfd.log().contains("AUTH IS OFF"),
         "no loud line in the log:\n{}",
@@ -618,7 +628,11 @@ async fn the_config_file_key_turns_auth_on() -> anyhow::Result<()> {
         format!("auth-config = {:?}\n", auth.display().to_string()),
     )?;
     let cfg = cfg.display().to_string();
-    let swfd = Swfd::start_with(&["--config", &cfg]).await?;
+    // Auth on needs mutual TLS on the gRPC port; the harness adds it only for an --auth-config flag.
+    let mut args = vec!["--config".to_string(), cfg];
+    args.extend(swf_e2e::peer_tls_args(dir.path())?);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let swfd = Swfd::start_with(&args).await?;
     call_with(&swfd, None, LIST, &list_body(), |_| {}).await.is(
         "MissingAuthenticationTokenException",
         "Request is missing Authentication Token",

@@ -24,10 +24,15 @@ async fn open_poll(entry: &Swfd, fx: &Fixture, identity: &str) -> Result<TcpStre
     let body = json!({"domain": fx.domain, "taskList": {"name": fx.decision_list},
         "identity": identity})
     .to_string();
+    // Signed as the harness's clients sign (the suite may run with auth on).
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: swf\r\nX-Amz-Target: SimpleWorkflowService.PollForDecisionTask\r\n\
-         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+        "{}{body}",
+        swf_e2e::raw_head(
+            "swf",
+            "SimpleWorkflowService.PollForDecisionTask",
+            body.as_bytes(),
+            ""
+        )
     );
     let mut stream = TcpStream::connect(entry.http_addr()).await?;
     stream.write_all(request.as_bytes()).await?;

@@ -13,12 +13,17 @@ use swf_e2e::{setup_domain, start_execution, Swfd, AMZ_JSON, TARGET_PREFIX};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A raw SWF request (keep-alive).
+/// A raw SWF request (keep-alive), signed as the harness's clients sign (the suite may run with
+/// auth on).
 fn request(action: &str, body: &str) -> Vec<u8> {
     format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {TARGET_PREFIX}{action}\r\n\
-         Content-Type: {AMZ_JSON}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+        "{}{body}",
+        swf_e2e::raw_head(
+            "x",
+            &format!("{TARGET_PREFIX}{action}"),
+            body.as_bytes(),
+            ""
+        )
     )
     .into_bytes()
 }

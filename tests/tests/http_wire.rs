@@ -131,12 +131,17 @@ impl Wire {
 }
 
 /// An SWF call as raw bytes with a `Content-Length` body.
+/// Signed as the harness's clients sign (the suite may run with auth on).
 fn swf_request(action: &str, body: &Value, extra: &str) -> Vec<u8> {
     let body = body.to_string();
     format!(
-        "POST / HTTP/1.1\r\nHost: swf\r\nX-Amz-Target: SimpleWorkflowService.{action}\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-        body.len()
+        "{}{body}",
+        swf_e2e::raw_head(
+            "swf",
+            &format!("SimpleWorkflowService.{action}"),
+            body.as_bytes(),
+            extra
+        )
     )
     .into_bytes()
 }
@@ -206,10 +211,24 @@ async fn chunked_body_with_trailers() -> Result<()> {
     let mut wire = Wire::connect(&swfd).await?;
     let body = register("chunky").to_string();
     let (a, b) = body.as_bytes().split_at(10);
-    let mut req =
-        b"POST / HTTP/1.1\r\nHost: swf\r\nX-Amz-Target: SimpleWorkflowService.RegisterDomain\r\n\
-                    Transfer-Encoding: chunked\r\n\r\n"
-            .to_vec();
+    // Signed over the decoded body (the suite may run with auth on).
+    let target = "SimpleWorkflowService.RegisterDomain";
+    let signed: String = swf_e2e::sign::Signer::e2e()
+        .sign(
+            &[
+                ("host".into(), "swf".into()),
+                ("x-amz-target".into(), target.into()),
+            ],
+            body.as_bytes(),
+        )
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: swf\r\nX-Amz-Target: {target}\r\n{signed}\
+         Transfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
     req.extend(format!("{:x};ext=1\r\n", a.len()).as_bytes());
     req.extend(a);
     req.extend(format!("\r\n{:X}\r\n", b.len()).as_bytes());
@@ -433,7 +452,9 @@ async fn refused_heads_and_framing() -> Result<()> {
 
 #[tokio::test]
 async fn other_routes_go_to_the_router() -> Result<()> {
-    let swfd = Swfd::start().await?;
+    // Unsigned requests (a POST without a target is an unknown operation before anything is
+    // verified only without auth): auth off.
+    let swfd = Swfd::start_without_auth(&[]).await?;
     let mut wire = Wire::connect(&swfd).await?;
     wire.send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /no/such/path HTTP/1.1\r\n\r\nGET /cluster/status HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n")
         .await?;

@@ -36,7 +36,8 @@ async fn execute(
 
 #[tokio::test]
 async fn the_internal_path_validates_every_call_on_the_leader() -> anyhow::Result<()> {
-    let node = Swfd::start().await?;
+    // Plaintext gRPC to the node: auth off (with auth on the port needs mTLS: tests/grpc_auth.rs).
+    let node = Swfd::start_without_auth(&[]).await?;
     let mut grpc = SwfNodeClient::connect(format!("http://{}", node.grpc_addr()))
         .await?
         .max_encoding_message_size(64 << 20)

@@ -184,7 +184,8 @@ async fn execute(
 /// answered for nodes of the previous release during a rolling upgrade.
 #[tokio::test]
 async fn execute_takes_no_control_action_but_the_legacy_probe() -> anyhow::Result<()> {
-    let node = Swfd::start().await?;
+    // Plaintext gRPC to the node: auth off (with auth on the port needs mTLS: tests/grpc_auth.rs).
+    let node = Swfd::start_without_auth(&[]).await?;
     assert_eq!(
         execute(&node, "_Ping", &json!({}), "p").await?,
         Ok(json!({}))
@@ -215,7 +216,8 @@ async fn execute_takes_no_control_action_but_the_legacy_probe() -> anyhow::Resul
 
 #[tokio::test]
 async fn a_call_sent_twice_with_one_request_id_applies_once() -> anyhow::Result<()> {
-    let nodes = Swfd::start_cluster(3, &[]).await?;
+    // Plaintext gRPC to the nodes: auth off (with auth on the port needs mTLS: tests/grpc_auth.rs).
+    let nodes = Swfd::start_cluster_without_auth(3, &[]).await?;
     let all: Vec<&Swfd> = nodes.iter().collect();
     let leader = agreed_leader(&all, None).await?;
     let follower = &nodes[(leader as usize) % 3];

@@ -5,7 +5,7 @@
 //! another domain's run is refused (SWF's ValidationException for a page token it does not take: its
 //! API reference says an expired token gets "a 400 error", and aws-swf issue #57 shows
 //! `ValidationException: Specified token has exceeded its maximum lifetime`); tokens survive a restart,
-//! a key rotation (not two) and a leader change.
+//! key rotations (the retired keys are kept, up to a bound) and a leader change.
 
 mod sfn_support;
 
@@ -311,8 +311,15 @@ async fn rotate(swfd: &Swfd) -> anyhow::Result<u64> {
     Ok(r["generation"].as_u64().expect("a generation"))
 }
 
+/// `token` with its key generation (the middle part of `body.generation.mac`) replaced.
+fn with_generation(token: &str, generation: u32) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a signed token: {token}");
+    format!("{}.{generation}.{}", parts[0], parts[2])
+}
+
 #[tokio::test]
-async fn tokens_survive_a_restart_and_one_key_rotation_not_two() -> anyhow::Result<()> {
+async fn tokens_survive_a_restart_and_key_rotations_up_to_the_bound() -> anyhow::Result<()> {
     let mut swfd = Swfd::start_with(&["--long-poll-secs", "1"]).await?;
     let client = swfd.client();
     let fx = setup_domain(&client, "keep").await?;
@@ -323,10 +330,12 @@ async fn tokens_survive_a_restart_and_one_key_rotation_not_two() -> anyhow::Resu
         .task_token(task.task_token())
         .decisions(schedule_activity(&fx, "a1", "x"))
         .decisions(schedule_activity(&fx, "a2", "x"))
+        .decisions(schedule_activity(&fx, "a3", "x"))
         .send()
         .await?;
     let first = poll_activity(&client, &fx).await?;
     let second = poll_activity(&client, &fx).await?;
+    let third = poll_activity(&client, &fx).await?;
 
     // A restart: the key is replicated state, read back from the data directory.
     swfd.restart().await?;
@@ -344,12 +353,45 @@ async fn tokens_survive_a_restart_and_one_key_rotation_not_two() -> anyhow::Resu
         .task_token(first.task_token())
         .send()
         .await?;
-    // Two rotations: the first key is gone, and its tokens with it.
+    // Two rotations: the retired keys are kept, so a task open from before both still completes.
     assert_eq!(rotate(&swfd).await?, 3);
+    client
+        .respond_activity_task_completed()
+        .task_token(second.task_token())
+        .send()
+        .await?;
+    // A token naming a key generation that does not exist (or another existing one) is refused.
+    for generation in [0, 2, 3, 77] {
+        let e = service_error(
+            client
+                .record_activity_task_heartbeat()
+                .task_token(with_generation(third.task_token(), generation))
+                .send()
+                .await,
+        );
+        assert_eq!(
+            e.code(),
+            Some("UnknownResourceFault"),
+            "generation {generation}"
+        );
+    }
+    // The bound: the first key is dropped by the rotation that makes generation KEEP + 1, and the
+    // tokens signed under it with it (docs/security.md: rotate no more often than the longest task
+    // runs divided by KEEP - 1).
+    let keep = swf_core::keyring::KEEP as u64;
+    for generation in 4..=keep {
+        assert_eq!(rotate(&swfd).await?, generation);
+    }
+    client
+        .record_activity_task_heartbeat()
+        .task_token(third.task_token())
+        .send()
+        .await?;
+    assert_eq!(rotate(&swfd).await?, keep + 1);
     let e = service_error(
         client
             .respond_activity_task_completed()
-            .task_token(second.task_token())
+            .task_token(third.task_token())
             .send()
             .await,
     );
@@ -419,7 +461,8 @@ async fn tokens_survive_a_leader_change() -> anyhow::Result<()> {
     assert_eq!(e.code(), Some("UnknownResourceFault"));
 
     // Rotation through any node runs on the leader, once per call: a token minted before two
-    // rotations (through both survivors, whichever leads) is refused.
+    // rotations (through both survivors, whichever leads) still works, since the retired keys are
+    // kept; a token naming a generation that does not exist is refused.
     let next = poll_decision(&b, &fx).await?;
     b.respond_decision_task_completed()
         .task_token(next.task_token())
@@ -435,10 +478,14 @@ async fn tokens_survive_a_leader_change() -> anyhow::Result<()> {
     assert_eq!(rotate(survivors[1]).await?, 3);
     let e = service_error(
         b.record_activity_task_heartbeat()
-            .task_token(act2.task_token())
+            .task_token(with_generation(act2.task_token(), 4))
             .send()
             .await,
     );
     assert_eq!(e.code(), Some("UnknownResourceFault"));
+    b.respond_activity_task_completed()
+        .task_token(act2.task_token())
+        .send()
+        .await?;
     Ok(())
 }

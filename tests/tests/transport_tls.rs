@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use swf_e2e::certs::{client_config, connect, Ca, Validity};
-use swf_e2e::{Swfd, AMZ_JSON, TARGET_PREFIX};
+use swf_e2e::{Swfd, TARGET_PREFIX};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -34,12 +34,17 @@ where
     Ok((status, body.to_string()))
 }
 
+/// A ListDomains call, signed as the harness's clients sign (the suite may run with auth on).
 fn list_domains() -> String {
     let body = r#"{"registrationStatus":"REGISTERED"}"#;
     format!(
-        "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET_PREFIX}ListDomains\r\n\
-         Content-Type: {AMZ_JSON}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+        "{}{body}",
+        swf_e2e::raw_head(
+            "localhost",
+            &format!("{TARGET_PREFIX}ListDomains"),
+            body.as_bytes(),
+            "Connection: close\r\n"
+        )
     )
 }
 

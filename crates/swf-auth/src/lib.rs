@@ -5,7 +5,8 @@
 //! Functions action, decisions included (`swf_context`, `sfn_context`): which action, which resource
 //! ARN, which condition keys. Pure: no I/O but reading the configuration file, no clock (the caller
 //! passes the time). The gateway authenticates with it, the leader authorises with it, and the admin
-//! listener can verify an admin principal's request with [`Auth::authenticate`].
+//! listener can verify an admin principal's request with [`Auth::authenticate_admin`]; `signer`
+//! signs a request the same way (for `swfd admin`).
 
 pub mod caller;
 pub mod canonical;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod policy;
 pub mod sfn_context;
+pub mod signer;
 pub mod sigv4;
 pub mod store;
 pub mod swf_context;

@@ -7,10 +7,11 @@
 //!   after it forms, a data directory of an earlier release at its first leader); applying it when a
 //!   keyring exists changes nothing, so two leaders racing to create one are harmless.
 //! - **Rotation.** `TokenKeyOp::Rotate` (the admin API's `POST /cluster/token-key/rotate`, `swfd admin
-//!   rotate-token-key`) adds a key of the next generation, which signs from then on, and keeps the one
-//!   before it: a token signed under the previous key stays valid (its task may still be open) until
-//!   the next rotation drops that key. So a token outlives one rotation and not two; rotate no more
-//!   often than the longest task runs.
+//!   rotate-token-key`) adds a key of the next generation, which signs from then on, and keeps the
+//!   retired keys, so a token signed under one of them stays valid while its task is open: up to
+//!   [`KEEP`] keys in all (the current one and `KEEP - 1` retired ones), the oldest dropped first. A
+//!   token outlives `KEEP - 1` rotations, not `KEEP`: rotate no more often than the longest task
+//!   runs divided by that. A generation no longer kept (or never made) verifies nothing.
 //! - **Where.** One record under [`KEYRING_KEY`] in the keyspace of opaque records (the store's `sfn`
 //!   column family), so snapshots, digests and installs carry it with no store change.
 //!
@@ -32,8 +33,9 @@ pub const KEYRING_KEY: &[u8] = b"k";
 pub const KEY_LEN: usize = 32;
 /// Bytes of one signature (a whole HMAC-SHA256 tag).
 pub const MAC_LEN: usize = 32;
-/// Keys kept: the current one and the one before it.
-pub(crate) const KEEP: usize = 2;
+/// Keys kept: the current one and up to seven retired ones. Bounded so the record (read for every
+/// token signed or checked) stays small: about 100 bytes a key.
+pub const KEEP: usize = 8;
 
 /// What an `Op::TokenKey` command does: part of the log format, so defined in `command`.
 pub use crate::command::TokenKeyOp;
@@ -197,7 +199,7 @@ mod tests {
     }
 
     #[test]
-    fn init_once_rotate_keeps_the_previous_key_only() {
+    fn init_once_rotate_keeps_retired_keys_up_to_the_bound() {
         let mut s = MemState::default();
         assert_eq!(Keyring::load(&s).unwrap(), None);
         run(&mut s, TokenKeyOp::Init { key: key(1) });
@@ -220,7 +222,29 @@ mod tests {
         run(&mut s, TokenKeyOp::Rotate { key: key(4) });
         let ring = Keyring::load(&s).unwrap().unwrap();
         assert_eq!(ring.current(), 3);
-        assert!(!ring.verify(g1, "t", &[b"x"], &sig1), "two rotations: gone");
+        assert!(ring.verify(g1, "t", &[b"x"], &sig1), "two rotations: kept");
+        assert!(
+            !ring.verify(4, "t", &[b"x"], &sig1) && !ring.verify(0, "t", &[b"x"], &sig1),
+            "a generation never made verifies nothing"
+        );
+        // Rotations up to KEEP - 1 after g1 keep it; the next one drops it (oldest first).
+        for i in 3..KEEP as u8 {
+            run(&mut s, TokenKeyOp::Rotate { key: key(2 + i) });
+        }
+        let ring = Keyring::load(&s).unwrap().unwrap();
+        assert_eq!((ring.current() as usize, ring.keys.len()), (KEEP, KEEP));
+        assert!(
+            ring.verify(g1, "t", &[b"x"], &sig1),
+            "KEEP - 1 rotations: kept"
+        );
+        run(&mut s, TokenKeyOp::Rotate { key: key(99) });
+        let ring = Keyring::load(&s).unwrap().unwrap();
+        assert_eq!(ring.keys.len(), KEEP);
+        assert_eq!(ring.keys[0].generation, 2);
+        assert!(
+            !ring.verify(g1, "t", &[b"x"], &sig1),
+            "KEEP rotations: gone"
+        );
     }
 
     #[test]

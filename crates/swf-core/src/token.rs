@@ -193,7 +193,7 @@ mod tests {
             TaskToken::check(&s, Some(&r1)),
             Some(Checked::Signed(t.clone()))
         );
-        // Another cluster's key, no keyring, a key rotated out twice: refused.
+        // Another cluster's key, no keyring, a key no longer kept (rotated out): refused.
         assert_eq!(TaskToken::check(&s, Some(&ring(&[(1, 8)]))), None);
         assert_eq!(TaskToken::check(&s, None), None);
         assert_eq!(TaskToken::check(&s, Some(&ring(&[(2, 1), (3, 2)]))), None);

@@ -7,8 +7,8 @@
 //! listener tells nothing to a caller without one).
 //!
 //! Credentials: [`BearerToken`] (`Authorization: Bearer <token>`, the token read from a file and
-//! re-read when the file changes). [`AdminAuth`] is the seam where another check plugs in (a SigV4
-//! admin principal); [`AnyOf`] accepts a request that any of several checks accepts.
+//! re-read when the file changes) and, with an auth configuration, a SigV4 signature of an admin
+//! principal (`admin_sigv4`). [`AnyOf`] accepts a request that any of several checks accepts.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -44,6 +44,13 @@ pub enum AdminVerdict {
     /// The request carries a credential of this kind, and it is not valid (the reason is logged, not
     /// sent).
     Denied(String),
+    /// The request carries a credential of this kind and is refused with this AWS error (a SigV4
+    /// signature that does not verify, a principal who is not an admin): sent as it is.
+    Refused {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
 }
 
 /// Decides whether a request comes from an administrator.
@@ -60,9 +67,8 @@ impl AdminAuth for AnyOf {
         for auth in &self.0 {
             match auth.check(request) {
                 AdminVerdict::Allowed => return AdminVerdict::Allowed,
-                AdminVerdict::Denied(why) if verdict == AdminVerdict::Missing => {
-                    verdict = AdminVerdict::Denied(why)
-                }
+                AdminVerdict::Missing => {}
+                refusal if verdict == AdminVerdict::Missing => verdict = refusal,
                 _ => {}
             }
         }
@@ -277,8 +283,17 @@ impl Handler for AdminApp {
                         return refusal(
                             401,
                             "MissingAuthenticationTokenException",
-                            "The admin API needs an admin credential (Authorization: Bearer <token>)",
+                            "The admin API needs an admin credential (Authorization: Bearer <token>, \
+                             or a SigV4 signature of an admin principal)",
                         );
+                    }
+                    AdminVerdict::Refused {
+                        status,
+                        code,
+                        message,
+                    } => {
+                        tracing::warn!(path = parts.uri.path(), code, reason = %message, "admin call refused");
+                        return refusal(status, code, &message);
                     }
                     AdminVerdict::Denied(why) => {
                         tracing::warn!(path = parts.uri.path(), reason = %why, "admin call refused");

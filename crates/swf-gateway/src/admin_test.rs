@@ -72,12 +72,20 @@ impl AdminAuth for Fixed {
 fn any_of_accepts_what_one_accepts() {
     use AdminVerdict::*;
     let denied = || Denied("no".into());
+    let refused = || Refused {
+        status: 403,
+        code: "AccessDeniedException",
+        message: "no".into(),
+    };
     for (verdicts, want) in [
         (vec![], Missing),
         (vec![Missing, Missing], Missing),
         (vec![Missing, denied()], denied()),
         (vec![denied(), Allowed], Allowed),
         (vec![Allowed, Missing], Allowed),
+        (vec![Missing, refused()], refused()),
+        (vec![refused(), denied()], refused()),
+        (vec![refused(), Allowed], Allowed),
     ] {
         let any = AnyOf(
             verdicts

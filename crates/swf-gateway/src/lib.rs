@@ -14,6 +14,7 @@
 //! in a `call` span carrying its request id, and a slow one is logged with where its time went.
 
 mod admin;
+mod admin_sigv4;
 mod authn;
 mod console;
 mod h1;
@@ -25,6 +26,7 @@ pub use admin::{
     admin_router, AdminApp, AdminAuth, AdminRequest, AdminVerdict, AnyOf, BearerToken,
     MIN_TOKEN_LEN,
 };
+pub use admin_sigv4::{admin_action, SigV4Admin, ADMIN_SERVICE};
 pub use console::ADMIN_SERVICE as CONSOLE_ADMIN_SERVICE;
 pub use http::{Gateway, SwfBody, SwfReply, MAX_BODY};
 pub use serve::{

@@ -1,7 +1,8 @@
 //! `swfd admin ...`: cluster administration against any node's admin endpoint (`--admin-addr`;
-//! `status`, `members`, `add`, `remove`, `transfer-leader`, `backup`), with the admin bearer token
-//! read from a file, and the request a `--join`ing node sends to be added. Also the offline
-//! subcommands `recover`, `restore` and `check-config`.
+//! `status`, `members`, `add`, `remove`, `transfer-leader`, `rotate-token-key`, `backup`), signed
+//! with an admin principal's key or carrying the admin bearer token of a file (`admin_client`), and
+//! the request a `--join`ing node sends to be added. Also the offline subcommands `recover`,
+//! `restore` and `check-config`.
 
 use std::time::Duration;
 
@@ -18,14 +19,12 @@ pub enum Command {
         #[arg(long, global = true, default_value = "http://127.0.0.1:7952")]
         endpoint: String,
         /// File holding the admin token (the node's --admin-token-file; by default a node keeps it
-        /// in <data-dir>/admin-token).
-        #[arg(
-            long,
-            global = true,
-            env = "SWFD_ADMIN_TOKEN_FILE",
-            default_value = "swfd-data/admin-token"
-        )]
-        token_file: std::path::PathBuf,
+        /// in <data-dir>/admin-token, and `swfd admin` reads swfd-data/admin-token). Given, it is
+        /// used even when keys are.
+        #[arg(long, global = true, env = "SWFD_ADMIN_TOKEN_FILE")]
+        token_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        keys: crate::admin_client::KeyArgs,
         #[command(subcommand)]
         action: Admin,
     },
@@ -124,22 +123,16 @@ pub fn read_token(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or("").trim().to_string())
 }
 
-/// An HTTP client that sends `Authorization: Bearer <token>` with every request.
-fn client(token: &str) -> anyhow::Result<reqwest::Client> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-        .context("the admin token is not valid header text")?;
-    value.set_sensitive(true);
-    headers.insert(reqwest::header::AUTHORIZATION, value);
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?)
-}
-
-async fn get_status(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<Value> {
+async fn get_status(
+    http: &crate::admin_client::AdminClient,
+    endpoint: &str,
+) -> anyhow::Result<Value> {
     let resp = http
-        .get(url(endpoint, "/cluster/status"))
-        .send()
+        .send(
+            reqwest::Method::GET,
+            &url(endpoint, "/cluster/status"),
+            None,
+        )
         .await
         .with_context(|| format!("reaching {endpoint}"))?;
     let status = resp.status();
@@ -155,15 +148,13 @@ async fn get_status(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<Va
 }
 
 async fn change(
-    http: &reqwest::Client,
+    http: &crate::admin_client::AdminClient,
     endpoint: &str,
     path: &str,
     body: Value,
 ) -> anyhow::Result<Value> {
     let resp = http
-        .post(url(endpoint, path))
-        .json(&body)
-        .send()
+        .send(reqwest::Method::POST, &url(endpoint, path), Some(&body))
         .await
         .with_context(|| format!("reaching {endpoint}"))?;
     let status = resp.status();
@@ -180,12 +171,13 @@ async fn change(
 
 /// Runs an admin command and prints its result.
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let (endpoint, token_file, action) = match command {
+    let (endpoint, token_file, keys, action) = match command {
         Command::Admin {
             endpoint,
             token_file,
+            keys,
             action,
-        } => (endpoint, token_file, action),
+        } => (endpoint, token_file, keys, action),
         Command::Recover {
             data_dir,
             node_id,
@@ -203,7 +195,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::CheckConfig { flags } => return crate::check_config::run(flags),
     };
-    let http = client(&read_token(&token_file)?)?;
+    let http = crate::admin_client::AdminClient::new(token_file, &keys)?;
     let out = match action {
         Admin::Status => get_status(&http, &endpoint).await?,
         Admin::Members => {
@@ -315,7 +307,9 @@ pub async fn join(
             .cloned()
             .unwrap_or_default();
         turn += 1;
-        let http = match read_token(&token_file).and_then(|t| client(&t)) {
+        let http = match read_token(&token_file)
+            .map(|t| crate::admin_client::AdminClient::bearer(&t))
+        {
             Ok(http) => http,
             Err(e) => {
                 tracing::warn!(node_id, error = %e, "joining the cluster: no admin token; retrying");

@@ -11,7 +11,11 @@ use serde_json::{json, Value};
 
 /// Streams a backup from the first of `endpoints` (comma-separated admin endpoints) whose node leads,
 /// into `out` (written as `<out>.part`, checked, then renamed). Returns what to print.
-pub async fn backup(http: &reqwest::Client, endpoints: &str, out: &Path) -> anyhow::Result<Value> {
+pub async fn backup(
+    http: &crate::admin_client::AdminClient,
+    endpoints: &str,
+    out: &Path,
+) -> anyhow::Result<Value> {
     let part = PathBuf::from(format!("{}.part", out.display()));
     let mut refusals = Vec::new();
     for endpoint in endpoints
@@ -20,7 +24,7 @@ pub async fn backup(http: &reqwest::Client, endpoints: &str, out: &Path) -> anyh
         .filter(|e| !e.is_empty())
     {
         let url = format!("{}/cluster/backup", endpoint.trim_end_matches('/'));
-        let mut resp = match http.get(&url).send().await {
+        let mut resp = match http.send(reqwest::Method::GET, &url, None).await {
             Ok(r) => r,
             Err(e) => {
                 refusals.push(format!("{endpoint}: {e}"));

@@ -108,6 +108,13 @@ pub struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "SWFD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// PEM certificate chain of the admin listener: with --admin-tls-key, the admin API speaks TLS
+    /// only (it may be the same files as --tls-cert / --tls-key). Reloaded like --tls-cert.
+    #[arg(long, env = "SWFD_ADMIN_TLS_CERT")]
+    pub admin_tls_cert: Option<PathBuf>,
+    /// PEM private key of --admin-tls-cert.
+    #[arg(long, env = "SWFD_ADMIN_TLS_KEY")]
+    pub admin_tls_key: Option<PathBuf>,
     /// PEM file of the cluster CA: with --peer-cert, --peer-key and --peer-allowed-names, the gRPC port
     /// and every connection to a peer use mutual TLS. Reloaded when the files change and on SIGHUP.
     #[arg(long, env = "SWFD_PEER_CA")]
@@ -185,6 +192,8 @@ pub struct FileConfig {
     pub admin_token_file: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub admin_tls_cert: Option<PathBuf>,
+    pub admin_tls_key: Option<PathBuf>,
     pub peer_ca: Option<PathBuf>,
     pub peer_cert: Option<PathBuf>,
     pub peer_key: Option<PathBuf>,
@@ -225,6 +234,8 @@ pub struct Settings {
     pub admin_token_file: Option<PathBuf>,
     /// TLS on the SWF endpoint: (certificate chain, key).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// TLS on the admin listener: (certificate chain, key).
+    pub admin_tls: Option<(PathBuf, PathBuf)>,
     /// Mutual TLS between nodes.
     pub peer_tls: Option<swf_node::peer_tls::PeerTlsFiles>,
     pub max_connections: usize,
@@ -262,6 +273,14 @@ impl Settings {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
             _ => anyhow::bail!("tls-cert and tls-key go together"),
+        };
+        let admin_tls = match (
+            args.admin_tls_cert.clone().or(file.admin_tls_cert),
+            args.admin_tls_key.clone().or(file.admin_tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("admin-tls-cert and admin-tls-key go together"),
         };
         let peer_tls = match (
             args.peer_ca.clone().or(file.peer_ca),
@@ -320,6 +339,7 @@ impl Settings {
                 .unwrap_or_else(|| "127.0.0.1:7952".into()),
             admin_token_file: args.admin_token_file.clone().or(file.admin_token_file),
             tls,
+            admin_tls,
             peer_tls,
             max_connections: args
                 .max_connections
@@ -425,17 +445,14 @@ impl Settings {
             }
         };
         rule(self.node_id == 0, "node-id must be at least 1");
-        // With auth on, the gRPC port must not be the way around it (docs/security.md): a cluster
-        // whose nodes talk in plaintext would take forged Raft and forwarding calls from anyone.
-        let clustered = self.join.is_some()
-            || self
-                .initial_members
-                .as_ref()
-                .is_some_and(|members| members.len() > 1);
+        // With auth on, the gRPC port must not be the way around it (docs/security.md): a node
+        // whose gRPC port is plaintext takes forged Raft entries and `Execute` calls (with any
+        // caller, past the gateway's checks) from anyone who reaches it — a single node too, which
+        // serves gRPC and may be given peers later (`swfd admin add`).
         rule(
-            self.auth_config.is_some() && clustered && self.peer_tls.is_none(),
-            "auth-config on a cluster needs mutual TLS between nodes: give peer-ca, peer-cert, \
-             peer-key and peer-allowed-names too",
+            self.auth_config.is_some() && self.peer_tls.is_none(),
+            "auth-config needs mutual TLS between nodes on the gRPC port, on a single node too: \
+             give peer-ca, peer-cert, peer-key and peer-allowed-names too",
         );
         rule(
             self.long_poll < Duration::from_secs(1),

@@ -5,6 +5,7 @@
 //! a running cluster.
 
 mod admin;
+mod admin_client;
 mod auth;
 mod backup;
 mod check_config;
@@ -33,7 +34,9 @@ async fn main() -> anyhow::Result<()> {
     init_logging(settings.log_format);
     swf_node::call_timing::set_slow_call_threshold(settings.slow_call);
 
-    let transport = security::Transport::load(&settings)?;
+    // The auth configuration first: the admin listener verifies admin principals with it.
+    let auth = auth::start(&settings)?;
+    let transport = security::Transport::load(&settings, auth.as_ref())?;
     let http = TcpListener::bind(&settings.http_addr)
         .await
         .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
@@ -69,7 +72,6 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     transport.reload_on_sighup();
-    let auth = auth::start(&settings)?;
     let gateway = swf_gateway::Gateway::with_auth(node.clone(), auth);
     let app = swf_gateway::router(gateway.clone()).with_timeouts(settings.timeouts);
     let admin_app = swf_gateway::admin_router(gateway, transport.admin_auth.clone())
@@ -80,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         max_connections: settings.max_connections,
     };
     let admin_options = swf_gateway::ServeOptions {
-        tls: None,
+        tls: transport.admin.clone(),
         max_connections: settings.max_connections,
     };
     // One signal stops both listeners.

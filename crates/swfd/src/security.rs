@@ -1,12 +1,14 @@
-//! The transport security of a node, from its settings: TLS on the SWF endpoint, mutual TLS between
-//! nodes, and the admin credential. Certificates are reloaded when their files change (checked every
-//! second) and on SIGHUP; the admin token file is re-read when it changes.
+//! The transport security of a node, from its settings: TLS on the SWF endpoint and on the admin
+//! listener, mutual TLS between nodes, and the admin credential (the bearer token of a file, and with
+//! auth on a SigV4 signature of an admin principal). Certificates are reloaded when their files
+//! change (checked every second) and on SIGHUP; the admin token file is re-read when it changes.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use swf_gateway::{AdminAuth, BearerToken};
+use swf_auth::Auth;
+use swf_gateway::{AdminAuth, AnyOf, BearerToken, SigV4Admin};
 use swf_node::peer_tls::PeerTls;
 use swf_node::tls::{Reload, Reloading};
 
@@ -16,6 +18,8 @@ use crate::config::Settings;
 pub struct Transport {
     /// TLS of the SWF endpoint (`None`: plaintext).
     pub http: Option<Arc<Reloading<rustls::ServerConfig>>>,
+    /// TLS of the admin listener (`None`: plaintext).
+    pub admin: Option<Arc<Reloading<rustls::ServerConfig>>>,
     /// Mutual TLS between nodes (`None`: plaintext).
     pub peer: Option<Arc<PeerTls>>,
     /// Who may call the admin API.
@@ -23,16 +27,12 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Loads certificates and the admin token (any error stops the start).
-    pub fn load(settings: &Settings) -> anyhow::Result<Transport> {
+    /// Loads certificates and the admin token (any error stops the start); `auth`, the auth
+    /// configuration in force, adds SigV4 admin principals to the admin credentials.
+    pub fn load(settings: &Settings, auth: Option<&Arc<Auth>>) -> anyhow::Result<Transport> {
         let http = match &settings.tls {
             Some((cert, key)) => {
-                let (c, k) = (cert.clone(), key.clone());
-                let r = Reloading::new("SWF endpoint TLS", vec![c.clone(), k.clone()], move || {
-                    swf_node::tls::http_server_config(&c, &k)
-                })
-                .map_err(anyhow::Error::msg)
-                .context("loading the SWF endpoint's TLS certificate")?;
+                let r = server_tls("SWF endpoint TLS", cert, key)?;
                 tracing::info!(cert = %cert.display(), "the SWF endpoint speaks TLS");
                 Some(r)
             }
@@ -40,6 +40,14 @@ impl Transport {
                 tracing::warn!("the SWF endpoint is plaintext (no --tls-cert / --tls-key)");
                 None
             }
+        };
+        let admin = match &settings.admin_tls {
+            Some((cert, key)) => {
+                let r = server_tls("admin listener TLS", cert, key)?;
+                tracing::info!(cert = %cert.display(), "the admin listener speaks TLS");
+                Some(r)
+            }
+            None => None,
         };
         let peer = match &settings.peer_tls {
             Some(files) => {
@@ -66,10 +74,25 @@ impl Transport {
             .map_err(anyhow::Error::msg)
             .context("loading the admin token")?;
         tracing::info!(token_file = %token_path.display(), "the admin API takes a bearer token");
+        let admin_auth: Arc<dyn AdminAuth> = match auth {
+            Some(auth) => {
+                tracing::info!("the admin API also takes SigV4 signatures of admin principals");
+                Arc::new(AnyOf(vec![
+                    Arc::new(token),
+                    Arc::new(SigV4Admin::new(
+                        auth.clone(),
+                        &settings.region,
+                        &settings.account_id,
+                    )),
+                ]))
+            }
+            None => Arc::new(token),
+        };
         Ok(Transport {
             http,
+            admin,
             peer,
-            admin_auth: Arc::new(token),
+            admin_auth,
         })
     }
 
@@ -77,6 +100,9 @@ impl Transport {
     pub fn reload_on_sighup(&self) {
         let mut reloadable: Vec<Arc<dyn Reload>> = Vec::new();
         if let Some(r) = &self.http {
+            reloadable.push(r.clone());
+        }
+        if let Some(r) = &self.admin {
             reloadable.push(r.clone());
         }
         if let Some(r) = &self.peer {
@@ -96,6 +122,20 @@ impl Transport {
             }
         });
     }
+}
+
+/// A server TLS configuration from PEM files, reloaded when they change.
+fn server_tls(
+    what: &'static str,
+    cert: &Path,
+    key: &Path,
+) -> anyhow::Result<Arc<Reloading<rustls::ServerConfig>>> {
+    let (c, k) = (cert.to_path_buf(), key.to_path_buf());
+    Reloading::new(what, vec![c.clone(), k.clone()], move || {
+        swf_node::tls::http_server_config(&c, &k)
+    })
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("loading the certificate of the {what}"))
 }
 
 /// Creates `path` with a random token (readable by its owner only) unless it exists.

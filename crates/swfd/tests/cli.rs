@@ -25,6 +25,8 @@ fn help_lists_the_contract_flags() {
         "--admin-token-file",
         "--tls-cert",
         "--tls-key",
+        "--admin-tls-cert",
+        "--admin-tls-key",
         "--peer-ca",
         "--peer-cert",
         "--peer-key",
@@ -32,6 +34,31 @@ fn help_lists_the_contract_flags() {
         "--max-connections",
     ] {
         assert!(help.contains(flag), "swfd --help lacks {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn admin_help_lists_the_credential_flags() {
+    let out = swfd()
+        .args(["admin", "status", "--help"])
+        .output()
+        .expect("run swfd admin status --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--endpoint",
+        "--token-file",
+        "--access-key-id",
+        "--secret-access-key",
+        "--session-token",
+        "--profile",
+        "--region",
+        "--ca-cert",
+    ] {
+        assert!(
+            help.contains(flag),
+            "swfd admin --help lacks {flag}:\n{help}"
+        );
     }
 }
 
