@@ -15,7 +15,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::clock::ClusterClock;
 use crate::config::NodeConfig;
+use crate::disk::DiskGuard;
 use crate::control::ClusterServer;
 use crate::elections::ElectionGate;
 use crate::executor::Executor;
@@ -87,6 +89,13 @@ impl Node {
         });
         let log_store = LogStore::new(db.clone());
         let state_machine = StateMachineStore::new(db.clone(), config.limits.clone(), Some(hook));
+        let clock = Arc::new(ClusterClock::new(state_machine.last_stamp()));
+        let disk = Arc::new(DiskGuard::new(
+            config.data_dir.clone(),
+            config.min_free_disk,
+        ));
+        // Read once before Raft starts, so a node that starts on a full disk refuses at once.
+        disk.check();
 
         let raft_config = Config {
             cluster_name: "swfd".into(),
@@ -125,6 +134,8 @@ impl Node {
             config.limits.clone(),
             matcher.clone(),
             config.long_poll,
+            clock.clone(),
+            disk.clone(),
         ));
         let router = Arc::new(Router::new(
             config.node_id,
@@ -150,6 +161,7 @@ impl Node {
             raft.clone(),
             router.clone(),
             elections.clone(),
+            clock,
             stop.subscribe(),
         );
         let transfer = Arc::new(Transfer::new(
@@ -157,6 +169,17 @@ impl Node {
             raft.clone(),
             elections.clone(),
         ));
+        crate::disk::spawn(
+            disk.clone(),
+            crate::disk::Effects {
+                node_id: config.node_id,
+                raft: raft.clone(),
+                router: router.clone(),
+                transfer: transfer.clone(),
+                elections: elections.clone(),
+            },
+            stop.subscribe(),
+        );
         let cluster_service = ClusterServer {
             node_id: config.node_id,
             raft: raft.clone(),
@@ -173,7 +196,10 @@ impl Node {
             leader: leader_path,
             router: router.clone(),
         };
-        let raft_service = RaftServer { raft: raft.clone() };
+        let raft_service = RaftServer {
+            raft: raft.clone(),
+            disk: disk.clone(),
+        };
         // No Nagle (a response written in two segments would otherwise wait for the peer's delayed
         // ACK); mutual TLS when configured: a peer without a certificate never reaches these services.
         let incoming = crate::peer_tls::incoming(grpc_listener, config.peer_tls.clone());

@@ -12,7 +12,9 @@ use swf_types::{Fault, FaultKind, Timestamp};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{not_leader, Applied, Clock, Log, Orphan, Proposer, MAX_COMMANDS};
+use super::{not_leader, Applied, Log, Orphan, Proposer, MAX_COMMANDS};
+use crate::clock::ClusterClock;
+use crate::disk::DiskGuard;
 
 /// The test's verdict on an entry in flight: applied (`Ok`) or lost (`Err`).
 type Verdict = oneshot::Sender<Result<(), Fault>>;
@@ -88,7 +90,11 @@ fn cmd(id: &str) -> Command {
 }
 
 fn start(log: &TestLog) -> Arc<Proposer> {
-    Arc::new(Proposer::start(log.clone(), Arc::new(Clock::default())))
+    Arc::new(Proposer::start(
+        log.clone(),
+        Arc::new(ClusterClock::single()),
+        Arc::new(DiskGuard::new(std::env::temp_dir(), 0)),
+    ))
 }
 
 /// Lets the spawned tasks (the proposer, the callers) run until `done` holds; a bounded number of

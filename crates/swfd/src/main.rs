@@ -7,6 +7,7 @@
 mod admin;
 mod auth;
 mod config;
+mod data_dir;
 mod security;
 
 use anyhow::Context;
@@ -28,6 +29,10 @@ async fn main() -> anyhow::Result<()> {
         return admin::run(command).await;
     }
     let settings = Settings::resolve(&args)?;
+    if let Err(e) = data_dir::check_writable(&settings.data_dir) {
+        eprintln!("{}", data_dir::not_writable_message(&settings.data_dir, &e));
+        std::process::exit(data_dir::EXIT_NOT_WRITABLE);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWFD_LOG")
