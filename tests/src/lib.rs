@@ -170,7 +170,10 @@ pub fn clockshift_lib() -> Result<PathBuf> {
             .output()
             .with_context(|| format!("running {cc}"))?;
         if !out.status.success() {
-            bail!("{cc} clockshift.c: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "{cc} clockshift.c: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     Ok(lib)

@@ -79,7 +79,9 @@ fn on_tmpfs(options: &str, dir: &str) -> Vec<String> {
 
 /// Runs `args` inside `node`'s mount namespace.
 fn in_ns(node: &Swfd, args: &[&str]) -> anyhow::Result<String> {
-    let pid = node.pid().ok_or_else(|| anyhow::anyhow!("node not running"))?;
+    let pid = node
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("node not running"))?;
     let out = Command::new("nsenter")
         .args(["-t", &pid.to_string(), "-m", "--"])
         .args(args)
@@ -139,7 +141,9 @@ async fn start_until_acknowledged(
     let mut errors = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, answer) = node.raw_call("StartWorkflowExecution", body.clone()).await?;
+        let (status, answer) = node
+            .raw_call("StartWorkflowExecution", body.clone())
+            .await?;
         if status == 200 {
             return Ok(errors);
         }
@@ -164,7 +168,8 @@ async fn digest(node: &Swfd) -> anyhow::Result<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_full_disk_refuses_writes_moves_leadership_and_resumes_on_its_own() -> anyhow::Result<()> {
+async fn a_full_disk_refuses_writes_moves_leadership_and_resumes_on_its_own() -> anyhow::Result<()>
+{
     if let Some(why) = mounts_unavailable() {
         return skip(&why);
     }
@@ -190,13 +195,21 @@ async fn a_full_disk_refuses_writes_moves_leadership_and_resumes_on_its_own() ->
 
     // Node 3 leads, then its disk fills up.
     transfer_leader(&nodes[0], 3)?;
-    anyhow::ensure!(agreed_leader(&refs, None).await? == 3, "node 3 did not take over");
+    anyhow::ensure!(
+        agreed_leader(&refs, None).await? == 3,
+        "node 3 did not take over"
+    );
     let free = free_bytes(&nodes[2])?;
     let filler = nodes[2].data_dir().join("filler");
     let fill = free.saturating_sub((MIN_FREE_MB / 2) << 20);
     in_ns(
         &nodes[2],
-        &["fallocate", "-l", &fill.to_string(), &filler.display().to_string()],
+        &[
+            "fallocate",
+            "-l",
+            &fill.to_string(),
+            &filler.display().to_string(),
+        ],
     )?;
     println!("node 3: {} MiB free, filled {} MiB", free >> 20, fill >> 20);
 
@@ -226,7 +239,10 @@ async fn a_full_disk_refuses_writes_moves_leadership_and_resumes_on_its_own() ->
     // Node 3 takes no log entries while full: it lags the others.
     let lagging = digest(&nodes[2]).await?["last_applied"].as_u64();
     let ahead = digest(&nodes[0]).await?["last_applied"].as_u64();
-    anyhow::ensure!(lagging < ahead, "node 3 applied {lagging:?}, the leader {ahead:?}");
+    anyhow::ensure!(
+        lagging < ahead,
+        "node 3 applied {lagging:?}, the leader {ahead:?}"
+    );
 
     // Space freed: node 3 catches up on its own and every replica is identical.
     in_ns(&nodes[2], &["rm", "-f", &filler.display().to_string()])?;
@@ -250,7 +266,10 @@ async fn a_full_disk_refuses_writes_moves_leadership_and_resumes_on_its_own() ->
     }
     // It can lead again, and every acknowledged call is there.
     transfer_leader(&nodes[0], 3)?;
-    anyhow::ensure!(agreed_leader(&refs, None).await? == 3, "node 3 did not lead again");
+    anyhow::ensure!(
+        agreed_leader(&refs, None).await? == 3,
+        "node 3 did not lead again"
+    );
     for id in &acknowledged {
         let (status, answer) = nodes[2]
             .raw_call(
@@ -267,7 +286,10 @@ async fn a_full_disk_refuses_writes_moves_leadership_and_resumes_on_its_own() ->
         );
     }
     let written = start_until_acknowledged(&nodes[2], &fx.domain, "after").await?;
-    anyhow::ensure!(written.is_empty(), "refused after space was freed: {written:?}");
+    anyhow::ensure!(
+        written.is_empty(),
+        "refused after space was freed: {written:?}"
+    );
     Ok(())
 }
 
@@ -297,7 +319,11 @@ async fn a_read_only_data_dir_stops_swfd_at_start_with_exit_code_73() -> anyhow:
     std::fs::write(root.path().join("token"), "t0k3n-for-the-read-only-test\n")?;
     let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(73), "exit status; stderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(73),
+        "exit status; stderr:\n{stderr}"
+    );
     assert!(
         stderr.contains("is not writable") && stderr.contains("read-only"),
         "{stderr}"

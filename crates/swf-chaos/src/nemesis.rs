@@ -399,7 +399,11 @@ impl Nemesis {
         for (k, &i) in targets.iter().enumerate() {
             let (now, then) = crate::skew::offsets(p.variant, k);
             if let Err(e) = clocks.set(i + 1, now) {
-                return (vec![i + 1], false, format!("setting node {}'s clock: {e}", i + 1));
+                return (
+                    vec![i + 1],
+                    false,
+                    format!("setting node {}'s clock: {e}", i + 1),
+                );
             }
             detail.push(format!("node {} {now:+} s", i + 1));
             if let Some(then) = then {

@@ -74,7 +74,7 @@ fn env_for(lib: &Path, file: &Path) -> Vec<(String, String)> {
 /// value for the first half of the hold, the second after). With two targets (5 nodes) the second
 /// gets the opposite sign, so the minority's clocks disagree with each other too.
 pub fn offsets(variant: u32, target: usize) -> (i64, Option<i64>) {
-    let sign = if target % 2 == 0 { 1 } else { -1 };
+    let sign = if target.is_multiple_of(2) { 1 } else { -1 };
     match variant % 3 {
         0 => (sign * 3600, None),
         1 => (-sign * 3600, None),

@@ -227,7 +227,10 @@ mod tests {
         let own = wall_ms();
         clock.record(2, own + H);
         let t = clock.now().expect("two of three").0;
-        assert!(t >= own && t < own + 1_000, "the earlier of own and +1h: {t}");
+        assert!(
+            t >= own && t < own + 1_000,
+            "the earlier of own and +1h: {t}"
+        );
         clock.record(3, own - H);
         let t = clock.now().expect("three").0;
         assert!(t >= own && t < own + 1_000, "the median: {t}");

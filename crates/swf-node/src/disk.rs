@@ -134,8 +134,13 @@ pub(crate) fn spawn(
                 last_transfer = Some(tokio::time::Instant::now());
                 let req = crate::transfer::TransferRequest { to: None };
                 match fx.transfer.run(&fx.router, req).await {
-                    Ok(t) => tracing::warn!(to = t.leader_id, "low on disk space: leadership handed over"),
-                    Err(f) => tracing::warn!(error = %f.message, "low on disk space: handing leadership over failed"),
+                    Ok(t) => tracing::warn!(
+                        to = t.leader_id,
+                        "low on disk space: leadership handed over"
+                    ),
+                    Err(f) => {
+                        tracing::warn!(error = %f.message, "low on disk space: handing leadership over failed")
+                    }
                 }
             }
             tokio::select! {

@@ -22,8 +22,8 @@ use swf_types::actions::SwfAction;
 use swf_types::shapes::*;
 use swf_types::Fault;
 
-use crate::matcher::{ClaimGuard, ListKey, Matcher};
 use crate::clock::ClusterClock;
+use crate::matcher::{ClaimGuard, ListKey, Matcher};
 use crate::proposer::Proposer;
 
 // Step Functions actions: a child module, so it shares the executor's write path, read barrier and

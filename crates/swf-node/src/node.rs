@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 
 use crate::clock::ClusterClock;
 use crate::config::NodeConfig;
-use crate::disk::DiskGuard;
 use crate::control::ClusterServer;
+use crate::disk::DiskGuard;
 use crate::elections::ElectionGate;
 use crate::executor::Executor;
 use crate::leader::LeaderPath;
