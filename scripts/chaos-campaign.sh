@@ -38,7 +38,7 @@ python3 - "$out" "$first" "$n" <<'PY' | tee "$out/summary.md"
 import json, os, sys, glob
 out, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rows, total_ok, kinds_all = [], 0, {}
-print("| seed | nodes | result | calls | calls/s | workflows | faults applied (by kind) | anomalies |")
+print("| seed | nodes | result | calls | calls ÷ duration (liveness wait included) | workflows | faults applied (by kind) | anomalies |")
 print("|---|---|---|---|---|---|---|---|")
 for seed in range(first, first + n):
     for path in sorted(glob.glob(f"{out}/seed-{seed}-n*.json")):
