@@ -199,12 +199,52 @@ pub fn example_bins() -> Result<(PathBuf, PathBuf)> {
     .map_err(|e| anyhow!(e))
 }
 
+/// Builds the `LD_PRELOAD` clock shim (`crates/swf-chaos/clockshift.c`: moves a process's wall clock
+/// by `SWF_CLOCKSHIFT_SECS` or the offset in the file `SWF_CLOCKSHIFT_FILE`) with the C compiler
+/// (`$CC`, else `cc`) into a temporary directory of this process; its path.
+pub fn clockshift_lib() -> Result<PathBuf> {
+    const SOURCE: &str = include_str!("../../crates/swf-chaos/clockshift.c");
+    let dir = std::env::temp_dir().join(format!("swf-e2e-clockshift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (src, lib) = (dir.join("clockshift.c"), dir.join("libclockshift.so"));
+    if !lib.exists() {
+        std::fs::write(&src, SOURCE)?;
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let out = Command::new(&cc)
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&lib)
+            .arg(&src)
+            .output()
+            .with_context(|| format!("running {cc}"))?;
+        if !out.status.success() {
+            bail!(
+                "{cc} clockshift.c: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    Ok(lib)
+}
+
+/// How to launch a node beyond its flags.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// Environment variables (e.g. the clock shim's, see [`clockshift_lib`]).
+    pub env: Vec<(String, String)>,
+    /// A command that runs swfd: its program and arguments (where `{data-dir}` stands for the data
+    /// directory), followed by swfd's path and flags (e.g. `unshare -m ...` to give the node a data
+    /// directory on a filesystem of its own).
+    pub wrapper: Vec<String>,
+}
+
 /// One running `swfd` process on its own temporary data directory.
 pub struct Swfd {
     child: Option<Child>,
     /// Root temp dir: `data/` is swfd's data dir, `swfd.log` its stderr.
     root: tempfile::TempDir,
     extra_args: Vec<String>,
+    /// Environment variables and a wrapper command for the process (see [`Launch`]).
+    launch: Launch,
     /// The `--grpc-addr` to pass: port 0 for a lone node, a fixed port for a cluster member (its
     /// address is in the cluster's membership, so it must survive restarts).
     grpc_arg: String,
@@ -233,6 +273,7 @@ impl Swfd {
             child: None,
             root,
             extra_args,
+            launch: Launch::default(),
             grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
@@ -299,6 +340,7 @@ impl Swfd {
             child: None,
             root,
             extra_args,
+            launch: Launch::default(),
             grpc_arg: "127.0.0.1:0".into(),
             http: ([127, 0, 0, 1], 0).into(),
             grpc: ([127, 0, 0, 1], 0).into(),
@@ -312,13 +354,13 @@ impl Swfd {
     /// Starts an `n`-node cluster (`--initial-members`, one fixed gRPC port each on 127.0.0.1) and waits
     /// until every node is healthy. Node `i + 1` is the `i`-th element.
     pub async fn start_cluster(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
-        Self::start_cluster_inner(n, args, auth_by_default(), |_, _, _| Ok(())).await
+        Self::start_cluster_inner(n, args, auth_by_default(), |_, _, _| Ok(()), &[]).await
     }
 
     /// [`Swfd::start_cluster`] with auth off whatever `SWF_E2E_AUTH` says (for tests of the
     /// plaintext gRPC port).
     pub async fn start_cluster_without_auth(n: usize, args: &[&str]) -> Result<Vec<Swfd>> {
-        Self::start_cluster_inner(n, args, false, |_, _, _| Ok(())).await
+        Self::start_cluster_inner(n, args, false, |_, _, _| Ok(()), &[]).await
     }
 
     /// [`Swfd::start_cluster`], with `prepare(node id, data dir, member list)` run for each node
@@ -328,7 +370,17 @@ impl Swfd {
         args: &[&str],
         prepare: impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
     ) -> Result<Vec<Swfd>> {
-        Self::start_cluster_inner(n, args, auth_by_default(), prepare).await
+        Self::start_cluster_inner(n, args, auth_by_default(), prepare, &[]).await
+    }
+
+    /// [`Swfd::start_cluster`] with how to launch each node: `launch[i]` for node `i + 1` (nodes past
+    /// the end of `launch` are launched plainly).
+    pub async fn start_cluster_launched(
+        n: usize,
+        args: &[&str],
+        launch: &[Launch],
+    ) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, auth_by_default(), |_, _, _| Ok(()), launch).await
     }
 
     async fn start_cluster_inner(
@@ -336,6 +388,7 @@ impl Swfd {
         args: &[&str],
         auth: bool,
         mut prepare: impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
+        launch: &[Launch],
     ) -> Result<Vec<Swfd>> {
         let ports: Vec<u16> = (0..n)
             .map(|_| {
@@ -374,6 +427,7 @@ impl Swfd {
                 child: None,
                 root,
                 extra_args: extra,
+                launch: launch.get(i).cloned().unwrap_or_default(),
                 grpc_arg: format!("127.0.0.1:{port}"),
                 http: ([127, 0, 0, 1], 0).into(),
                 grpc: ([127, 0, 0, 1], 0).into(),
@@ -486,13 +540,24 @@ impl Swfd {
             .context("opening swfd.log")?;
         std::fs::write(self.admin_token_file(), format!("{ADMIN_TOKEN}\n"))
             .context("writing the admin token file")?;
-        let mut child = Command::new(&bin)
+        let mut command = match self.launch.wrapper.split_first() {
+            Some((program, rest)) => {
+                let dir = self.data_dir().display().to_string();
+                let mut c = Command::new(program);
+                c.args(rest.iter().map(|a| a.replace("{data-dir}", &dir)))
+                    .arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let mut child = command
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", &self.grpc_arg])
             .args(["--admin-addr", "127.0.0.1:0", "--admin-token-file"])
             .arg(self.admin_token_file())
             .args(&self.extra_args)
+            .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

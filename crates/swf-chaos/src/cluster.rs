@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use serde_json::Value;
 
 use crate::net::{self, NetMode};
+use crate::skew::Clocks;
 
 const HTTP_PORT: u16 = 7950;
 const GRPC_PORT: u16 = 7951;
@@ -43,6 +44,8 @@ pub struct Cluster {
     /// The admin token every node is started with (`--admin-token-file`).
     pub token: String,
     token_file: PathBuf,
+    /// Set when the nodes run with the clock shim (the `clock` fault).
+    pub clocks: Option<Clocks>,
 }
 
 impl Cluster {
@@ -53,6 +56,7 @@ impl Cluster {
         n: usize,
         work_dir: &Path,
         long_poll_secs: u64,
+        clocks: Option<Clocks>,
     ) -> anyhow::Result<Cluster> {
         let mut nodes = Vec::new();
         for id in 1..=n {
@@ -87,6 +91,7 @@ impl Cluster {
             swfd: swfd.to_path_buf(),
             nodes,
             long_poll_secs,
+            clocks,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(3))
                 .build()?,
@@ -157,6 +162,9 @@ impl Cluster {
             }
             NetMode::Loopback => Command::new(&self.swfd),
         };
+        if let Some(clocks) = &self.clocks {
+            cmd.envs(clocks.env(node.id)?);
+        }
         let child = cmd
             .args(&args)
             .env("RUST_LOG", "warn")

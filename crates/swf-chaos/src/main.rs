@@ -15,6 +15,7 @@ mod nemesis;
 mod net;
 mod report;
 mod sfn;
+mod skew;
 mod timeline;
 mod vanisher;
 mod workload;
@@ -50,11 +51,11 @@ struct Args {
     /// Where to write the JSON report (the timeline and logs go next to it).
     #[arg(long, default_value = "target/chaos/report.json")]
     report: PathBuf,
-    /// Fault kinds (comma-separated): kill,pause,partition,netem,leader-transfer,membership,bad-member.
+    /// Fault kinds (comma-separated): kill,pause,partition,netem,leader-transfer,membership,bad-member,clock.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "kill,pause,partition,netem,leader-transfer,membership,bad-member"
+        default_value = "kill,pause,partition,netem,leader-transfer,membership,bad-member,clock"
     )]
     faults: Vec<String>,
     /// The swfd binary (default: `swfd` next to this executable).
@@ -78,6 +79,13 @@ struct Args {
     /// Use loopback addresses instead of network namespaces (no partitions or link faults).
     #[arg(long)]
     loopback: bool,
+    /// Multiplies the workload: starts per second, deciders and workers (5: about 5× the calls per
+    /// second and a few hundred workflows open at once on 3 nodes).
+    #[arg(long, default_value_t = 1.0)]
+    intensity: f64,
+    /// Faults every few seconds: held 2–5 s with 1–3 s between them (default 3–9 s and 3–7 s).
+    #[arg(long)]
+    fast_faults: bool,
 }
 
 fn main() {
@@ -122,6 +130,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     if args.nodes != 3 && args.nodes != 5 {
         bail!("--nodes must be 3 or 5");
     }
+    if !(args.intensity > 0.0 && args.intensity <= 50.0) {
+        bail!("--intensity must be above 0 and at most 50");
+    }
     for k in &args.faults {
         if !nemesis::ALL_KINDS.contains(&k.as_str()) {
             bail!(
@@ -152,7 +163,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     std::fs::create_dir_all(&work)?;
 
     let caps = net::setup(args.nodes, args.loopback);
-    let (kinds, unavailable) = nemesis::availability(&caps, &args.faults);
+    let shim = if args.faults.iter().any(|k| k == "clock") {
+        skew::build(&work.join("clocks"))
+    } else {
+        Err("not asked for".into())
+    };
+    let (kinds, unavailable) = nemesis::availability(&caps, shim.as_ref().err(), &args.faults);
+    let clocks = shim.ok().map(|lib| skew::Clocks {
+        lib,
+        dir: work.join("clocks"),
+    });
     let mut notes = Vec::new();
     if let Some(e) = &caps.namespace_error {
         notes.push(format!(
@@ -165,12 +185,18 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 .into(),
         );
     }
+    if args.intensity != 1.0 {
+        notes.push(format!("workload intensity x{}", args.intensity));
+    }
+    if args.fast_faults {
+        notes.push("fast faults: held 2-5 s, 1-3 s apart".into());
+    }
     for (k, w) in &unavailable {
         tracing::warn!(kind = %k, reason = %w, "fault not available");
     }
     let long_poll = 10;
     tracing::info!(nodes = args.nodes, mode = ?caps.mode, "starting cluster");
-    let mut cluster = Cluster::start(&swfd, caps.mode, args.nodes, &work, long_poll)
+    let mut cluster = Cluster::start(&swfd, caps.mode, args.nodes, &work, long_poll, clocks)
         .await
         .context("starting the cluster")?;
     let endpoints = cluster.endpoints();
@@ -178,11 +204,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     workload::register(&endpoints, &rec).await?;
 
     let t0 = now_ms();
+    let scaled = |n: usize| ((n as f64 * args.intensity).round() as usize).max(1);
     let cfg = workload::Config {
         seed: args.seed,
-        deciders: args.deciders,
-        workers: args.workers,
-        rate: args.rate,
+        deciders: scaled(args.deciders),
+        workers: scaled(args.workers),
+        rate: args.rate * args.intensity,
         long_poll_secs: long_poll,
         vanishers: args.vanishers,
     };
@@ -191,7 +218,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut sfn_load = sfn::SfnLoad::start(&endpoints, 2, long_poll, load.shared.clone())
         .await
         .context("starting the Step Functions load")?;
-    let plan = nemesis::schedule(args.seed, args.duration as f64, args.nodes, &kinds);
+    let plan = nemesis::schedule(
+        args.seed,
+        args.duration as f64,
+        args.nodes,
+        &kinds,
+        args.fast_faults,
+    );
     let mut nem = Nemesis {
         caps: caps.clone(),
         t0_ms: t0,

@@ -23,6 +23,7 @@ pub const ALL_KINDS: &[&str] = &[
     "leader-transfer",
     "membership",
     "bad-member",
+    "clock",
 ];
 
 /// One fault of the schedule, before it runs: when, how long, and the seeded choices.
@@ -56,8 +57,16 @@ pub struct FaultRecord {
     pub isolated: Vec<usize>,
 }
 
-/// The seeded schedule for `duration` seconds over `nodes` nodes with the given kinds.
-pub fn schedule(seed: u64, duration: f64, nodes: usize, kinds: &[String]) -> Vec<Planned> {
+/// The seeded schedule for `duration` seconds over `nodes` nodes with the given kinds. Faults are held
+/// 3–9 s with 3–7 s between them, or with `fast` 2–5 s with 1–3 s between (the same draws, so a seed's
+/// choices of kinds and targets are the same either way).
+pub fn schedule(
+    seed: u64,
+    duration: f64,
+    nodes: usize,
+    kinds: &[String],
+    fast: bool,
+) -> Vec<Planned> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x6e656d65736973);
     let mut out = Vec::new();
     if kinds.is_empty() {
@@ -69,6 +78,8 @@ pub fn schedule(seed: u64, duration: f64, nodes: usize, kinds: &[String]) -> Vec
         let kind = kinds[rng.gen_range(0..kinds.len())].clone();
         let dur = if kind == "leader-transfer" {
             0.0
+        } else if fast {
+            rng.gen_range(2.0..5.0)
         } else {
             rng.gen_range(3.0..9.0)
         };
@@ -85,13 +96,22 @@ pub fn schedule(seed: u64, duration: f64, nodes: usize, kinds: &[String]) -> Vec
             order,
             variant: rng.gen_range(0..3),
         });
-        t += dur + rng.gen_range(3.0..7.0);
+        t += dur
+            + if fast {
+                rng.gen_range(1.0..3.0)
+            } else {
+                rng.gen_range(3.0..7.0)
+            };
     }
     out
 }
 
 /// Which kinds can run on this machine; the others with the reason.
-pub fn availability(caps: &Capabilities, kinds: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+pub fn availability(
+    caps: &Capabilities,
+    clock_shim_error: Option<&String>,
+    kinds: &[String],
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut ok = Vec::new();
     let mut not = Vec::new();
     for k in kinds {
@@ -107,6 +127,10 @@ pub fn availability(caps: &Capabilities, kinds: &[String]) -> (Vec<String>, Vec<
             "netem" if !caps.netem && !caps.tbf && !caps.iptables => {
                 Some("neither tc netem, tc tbf nor iptables works here".into())
             }
+            "clock" if clock_shim_error.is_some() => Some(format!(
+                "the clock shim could not be built: {}",
+                clock_shim_error.map_or("", |e| e.as_str())
+            )),
             _ => None,
         };
         match why {
@@ -257,6 +281,7 @@ impl Nemesis {
                 let (targets, applied, detail) = self.bad_member(cluster, p, hold).await;
                 (targets, applied, detail)
             }
+            "clock" => self.skew_clocks(cluster, p, hold).await,
             other => (vec![], false, format!("unknown fault kind {other}")),
         };
         let end = self.now();
@@ -346,6 +371,72 @@ impl Nemesis {
         )
     }
 
+    /// Moves the wall clocks of a minority of the nodes (the leader among them when aimed at it) an
+    /// hour ahead or behind, or jumps them 10 minutes one way and then the other halfway through,
+    /// hands leadership to the first of them (a leader whose clock is off is the case that matters),
+    /// and sets the clocks right again at the end (one more jump).
+    async fn skew_clocks(
+        &self,
+        cluster: &mut Cluster,
+        p: &Planned,
+        hold: Duration,
+    ) -> (Vec<usize>, bool, String) {
+        let Some(clocks) = cluster.clocks.clone() else {
+            return (vec![], false, "nodes do not run with the clock shim".into());
+        };
+        let n = cluster.nodes.len();
+        let first = self.target(cluster, p).await;
+        let mut targets = vec![first];
+        targets.extend(
+            p.order
+                .iter()
+                .copied()
+                .filter(|&i| i != first)
+                .take((n - 1) / 2 - 1),
+        );
+        let mut detail = Vec::new();
+        let mut later = Vec::new();
+        for (k, &i) in targets.iter().enumerate() {
+            let (now, then) = crate::skew::offsets(p.variant, k);
+            if let Err(e) = clocks.set(i + 1, now) {
+                return (
+                    vec![i + 1],
+                    false,
+                    format!("setting node {}'s clock: {e}", i + 1),
+                );
+            }
+            detail.push(format!("node {} {now:+} s", i + 1));
+            if let Some(then) = then {
+                later.push((i, then));
+            }
+        }
+        // The shim re-reads the file at most every 100 ms.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let leader = cluster.leader().await;
+        if leader != Some(first) {
+            let via = leader.unwrap_or(first);
+            match cluster.transfer_leader(via, first) {
+                Ok(_) => detail.push(format!("leadership to node {}", first + 1)),
+                Err(e) => detail.push(format!("transfer to node {} refused: {e}", first + 1)),
+            }
+        }
+        tokio::time::sleep(hold / 2).await;
+        for (i, then) in later {
+            let _ = clocks.set(i + 1, then);
+            detail.push(format!("then node {} jumps to {then:+} s", i + 1));
+        }
+        tokio::time::sleep(hold / 2).await;
+        let mut ok = true;
+        for &i in &targets {
+            ok &= clocks.set(i + 1, 0).is_ok();
+        }
+        (
+            targets.iter().map(|i| i + 1).collect(),
+            ok,
+            detail.join("; "),
+        )
+    }
+
     async fn rejoin(&self, cluster: &mut Cluster, i: usize) -> String {
         let via = (0..cluster.nodes.len()).find(|&j| j != i && cluster.is_running(j));
         let Some(via) = via else {
@@ -366,6 +457,9 @@ impl Nemesis {
     pub async fn heal_all(&mut self, cluster: &mut Cluster) {
         for i in 0..cluster.nodes.len() {
             net::heal_node(&self.caps, i + 1);
+            if let Some(clocks) = &cluster.clocks {
+                let _ = clocks.set(i + 1, 0);
+            }
             if cluster.nodes[i].paused {
                 let _ = cluster.resume(i);
             }
@@ -419,14 +513,21 @@ mod tests {
     #[test]
     fn schedule_is_seeded_and_fits_the_run() {
         let kinds: Vec<String> = ALL_KINDS.iter().map(|s| s.to_string()).collect();
-        let a = schedule(7, 60.0, 3, &kinds);
-        assert_eq!(a, schedule(7, 60.0, 3, &kinds));
-        assert_ne!(a, schedule(8, 60.0, 3, &kinds));
+        let a = schedule(7, 60.0, 3, &kinds, false);
+        assert_eq!(a, schedule(7, 60.0, 3, &kinds, false));
+        assert_ne!(a, schedule(8, 60.0, 3, &kinds, false));
         assert!(a.len() >= 3, "{a:?}");
         for w in a.windows(2) {
             assert!(w[0].at + w[0].duration < w[1].at, "faults do not overlap");
         }
         assert!(a.iter().all(|p| p.at + p.duration <= 56.0));
+        // Fast: more faults, a few seconds apart, still not overlapping.
+        let f = schedule(7, 60.0, 3, &kinds, true);
+        assert!(f.len() > a.len(), "{} fast vs {}", f.len(), a.len());
+        for w in f.windows(2) {
+            assert!(w[0].at + w[0].duration < w[1].at);
+            assert!(w[1].at - (w[0].at + w[0].duration) <= 3.0);
+        }
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct NodeConfig {
     pub member_catch_up: Duration,
     /// Mutual TLS on the gRPC port and to peers (`None`: plaintext).
     pub peer_tls: Option<std::sync::Arc<crate::peer_tls::PeerTls>>,
+    /// Below this many bytes free in the data directory's filesystem the node refuses writes (see
+    /// `disk`); 0: never.
+    pub min_free_disk: u64,
 }
 
 impl Default for NodeConfig {
@@ -44,6 +47,7 @@ impl Default for NodeConfig {
             snapshot_every: 20_000,
             member_catch_up: Duration::from_secs(60),
             peer_tls: None,
+            min_free_disk: 64 << 20,
         }
     }
 }

@@ -36,6 +36,7 @@ pub struct ClusterServer {
 fn reply(result: Result<(), Fault>) -> Result<Response<ControlReply>, Status> {
     Ok(Response::new(ControlReply {
         fault: result.err().as_ref().map(proto_fault),
+        wall_ms: 0,
     }))
 }
 
@@ -86,7 +87,10 @@ impl ClusterServer {
 #[tonic::async_trait]
 impl Cluster for ClusterServer {
     async fn ping(&self, _: Request<PingRequest>) -> Result<Response<ControlReply>, Status> {
-        reply(Ok(()))
+        Ok(Response::new(ControlReply {
+            fault: None,
+            wall_ms: crate::clock::wall_ms(),
+        }))
     }
 
     async fn hold_elections(

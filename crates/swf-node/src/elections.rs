@@ -1,7 +1,7 @@
 //! Whether this node may call elections on its own timer: not while a leader transfer asks it to hold
 //! (see `transfer`), not once it is stopping (a node draining its calls after SIGTERM that won an
-//! election would leave the cluster leaderless a moment later), and not while it cannot reach a
-//! majority of the voters. openraft 0.9 has no
+//! election would leave the cluster leaderless a moment later), not while its data directory is low
+//! on disk space (see `disk`), and not while it cannot reach a majority of the voters. openraft 0.9 has no
 //! pre-vote, so a node cut off from the others would campaign again and again, raising its term each
 //! time, and on reconnecting that term would depose a healthy leader for nothing. The quorum watch
 //! probes each other voter (`Cluster.Ping`) ten times a second; when fewer than a
@@ -9,6 +9,9 @@
 //! first campaign — the node stops campaigning, and it resumes as soon as a majority answers again.
 //! It only ever withholds a campaign that could not win, so it cannot delay a real failover: a survivor
 //! that reaches the other survivors keeps its timer.
+//!
+//! The answers carry the answering node's wall clock, from which `ClusterClock` reads the cluster's
+//! time (on every node, so a node that becomes leader has its readings already).
 //!
 //! The same probes (on a leader too) name the voters that do not answer, for a node's account of why
 //! it does not serve (`Node::not_serving_reason`), and tell the router when this node is cut off from
@@ -23,6 +26,7 @@ use openraft::{Raft, ServerState};
 use swf_store::TypeConfig;
 use tokio::sync::watch;
 
+use crate::clock::ClusterClock;
 use crate::router::Router;
 
 /// How often the quorum watch probes each other voter.
@@ -33,12 +37,13 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
 /// follower waits before its first campaign, so a cut-off node stops before campaigning at all.
 const IN_REACH: Duration = Duration::from_millis(400);
 
-/// The two reasons to keep this node from campaigning on its own.
+/// The three reasons to keep this node from campaigning on its own.
 pub struct ElectionGate {
     raft: Raft<TypeConfig>,
     held: AtomicBool,
     isolated: AtomicBool,
     stopping: AtomicBool,
+    disk_low: AtomicBool,
     /// The other voters that did not answer the quorum watch's probes lately (empty while the watch
     /// does not probe: on a leader, a learner, or a single voter).
     silent: Mutex<Vec<u64>>,
@@ -52,6 +57,7 @@ impl ElectionGate {
             held: AtomicBool::new(false),
             isolated: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            disk_low: AtomicBool::new(false),
             silent: Mutex::new(Vec::new()),
         }
     }
@@ -65,6 +71,12 @@ impl ElectionGate {
     /// The node is stopping: it never campaigns again (it still votes and follows).
     pub fn set_stopping(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        self.apply();
+    }
+
+    /// Whether this node's data directory is low on disk space (a leader it elected could not write).
+    pub fn set_disk_low(&self, low: bool) {
+        self.disk_low.store(low, Ordering::SeqCst);
         self.apply();
     }
 
@@ -92,7 +104,8 @@ impl ElectionGate {
     fn apply(&self) {
         let allowed = !self.held.load(Ordering::SeqCst)
             && !self.isolated.load(Ordering::SeqCst)
-            && !self.stopping.load(Ordering::SeqCst);
+            && !self.stopping.load(Ordering::SeqCst)
+            && !self.disk_low.load(Ordering::SeqCst);
         self.raft.runtime_config().elect(allowed);
     }
 }
@@ -103,6 +116,7 @@ pub fn spawn_quorum_watch(
     raft: Raft<TypeConfig>,
     router: Arc<Router>,
     gate: Arc<ElectionGate>,
+    clock: Arc<ClusterClock>,
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
@@ -118,6 +132,10 @@ pub fn spawn_quorum_watch(
             let membership = m.membership_config.membership().clone();
             let voters: Vec<u64> = membership.voter_ids().collect();
             let leading = m.state == ServerState::Leader;
+            clock.set_voters(
+                voters.len(),
+                voters.iter().filter(|v| **v != node_id).copied().collect(),
+            );
             if !voters.contains(&node_id) || voters.len() < 2 {
                 gate.set_silent(Vec::new());
                 gate.set_isolated(false);
@@ -133,10 +151,13 @@ pub fn spawn_quorum_watch(
                 let Some(addr) = membership.get_node(v).map(|n| n.addr.clone()) else {
                     continue;
                 };
-                let (router, answered, v) = (router.clone(), answered.clone(), *v);
+                let (router, answered, clock, v) =
+                    (router.clone(), answered.clone(), clock.clone(), *v);
                 tokio::spawn(async move {
-                    if let Ok(true) = tokio::time::timeout(PROBE_TIMEOUT, router.probe(&addr)).await
+                    if let Ok(Some(wall_ms)) =
+                        tokio::time::timeout(PROBE_TIMEOUT, router.probe(&addr)).await
                     {
+                        clock.record(v, wall_ms);
                         answered
                             .lock()
                             .expect("probe map lock")

@@ -22,8 +22,9 @@ use swf_types::actions::SwfAction;
 use swf_types::shapes::*;
 use swf_types::Fault;
 
+use crate::clock::ClusterClock;
 use crate::matcher::{ClaimGuard, ListKey, Matcher};
-use crate::proposer::{Clock, Proposer};
+use crate::proposer::Proposer;
 
 // Step Functions actions: a child module, so it shares the executor's write path, read barrier and
 // long polls without widening their visibility.
@@ -40,8 +41,8 @@ pub struct Executor {
     limits: Limits,
     pub(crate) matcher: Arc<Matcher>,
     long_poll: Duration,
-    /// The leader's clock (never goes backwards).
-    clock: Arc<Clock>,
+    /// The cluster time the leader stamps (see `clock`).
+    clock: Arc<ClusterClock>,
     /// Stamps and proposes commands, in batches under load.
     proposer: Proposer,
     /// Set once the token keyring is known to exist (it is never removed), see `token_key`.
@@ -93,25 +94,32 @@ fn empty() -> Vec<u8> {
 }
 
 impl Executor {
-    /// An executor proposing to `raft` and reading through `reader`.
+    /// An executor proposing to `raft` and reading through `reader`, stamping `clock`'s time, refusing
+    /// writes while `disk` says the data directory is low on space.
     pub fn new(
         raft: Raft<TypeConfig>,
         reader: StateReader,
         limits: Limits,
         matcher: Arc<Matcher>,
         long_poll: Duration,
+        clock: Arc<ClusterClock>,
+        disk: Arc<crate::disk::DiskGuard>,
     ) -> Executor {
-        let clock = Arc::new(Clock::default());
         Executor {
             reader,
             limits,
             matcher,
             long_poll,
-            proposer: Proposer::start(raft.clone(), clock.clone()),
+            proposer: Proposer::start(raft.clone(), clock.clone(), disk),
             raft,
             clock,
             token_key_ready: Default::default(),
         }
+    }
+
+    /// The cluster time this node stamps when it leads.
+    pub fn clock(&self) -> &ClusterClock {
+        &self.clock
     }
 
     /// Proposes `op` (after a dry run) and returns the applied outcome; `size` is the size of the call's
@@ -136,7 +144,7 @@ impl Executor {
             _ => Vec::new(),
         };
         let cmd = Command {
-            now: self.clock.now(),
+            now: self.clock.estimate(),
             op,
             fresh_ids,
             request_id: crate::request::current_request_id(),
@@ -567,7 +575,7 @@ impl Executor {
     /// timeout). The claim is held until the proposal is done with.
     async fn start_task(&self, list: &ListKey, op: Op, claim: ClaimGuard) -> Result<Reply, Fault> {
         let cmd = Command {
-            now: self.clock.now(),
+            now: self.clock.estimate(),
             op,
             fresh_ids: Vec::new(),
             // Task starts are not client writes: the state machine starts a task once anyway.

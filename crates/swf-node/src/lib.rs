@@ -1,8 +1,10 @@
 //! The swfd node, by concern:
-//! - serving calls: `executor` (actions into stamped commands or reads), `proposer`, `matcher` (long
+//! - serving calls: `executor` (actions into stamped commands or reads), `proposer`, `clock` (the
+//!   cluster time it stamps, safe against skewed clocks), `matcher` (long
 //!   polls held in memory), `timers`, `router` (how a call reaches the leader), `leader` (the leader's
 //!   own path for a call, in-process when it took the call itself), `request` (a call's context across
 //!   forwarding), `service` (the `SwfNode` gRPC server);
+//! - storage: `disk` (refuses writes while the data directory is low on space);
 //! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
 //! - transport security: `tls` (PEM files, reloaded on change), `peer_tls` (mutual TLS between nodes);
@@ -20,8 +22,10 @@ mod authorize;
 pub mod backup;
 pub mod call_timing;
 pub mod channel;
+pub mod clock;
 pub mod config;
 pub mod control;
+pub mod disk;
 pub mod elections;
 pub mod executor;
 pub mod leader;

@@ -15,8 +15,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::clock::ClusterClock;
 use crate::config::NodeConfig;
 use crate::control::ClusterServer;
+use crate::disk::DiskGuard;
 use crate::elections::ElectionGate;
 use crate::executor::Executor;
 use crate::leader::LeaderPath;
@@ -91,6 +93,13 @@ impl Node {
         });
         let log_store = LogStore::new(db.clone());
         let state_machine = StateMachineStore::new(db.clone(), config.limits.clone(), Some(hook));
+        let clock = Arc::new(ClusterClock::new(state_machine.last_stamp()));
+        let disk = Arc::new(DiskGuard::new(
+            config.data_dir.clone(),
+            config.min_free_disk,
+        ));
+        // Read once before Raft starts, so a node that starts on a full disk refuses at once.
+        disk.check();
 
         let raft_config = Config {
             cluster_name: "swfd".into(),
@@ -129,6 +138,8 @@ impl Node {
             config.limits.clone(),
             matcher.clone(),
             config.long_poll,
+            clock.clone(),
+            disk.clone(),
         ));
         let router = Arc::new(Router::new(
             config.node_id,
@@ -154,6 +165,7 @@ impl Node {
             raft.clone(),
             router.clone(),
             elections.clone(),
+            clock,
             stop.subscribe(),
         );
         let transfer = Arc::new(Transfer::new(
@@ -161,6 +173,17 @@ impl Node {
             raft.clone(),
             elections.clone(),
         ));
+        crate::disk::spawn(
+            disk.clone(),
+            crate::disk::Effects {
+                node_id: config.node_id,
+                raft: raft.clone(),
+                router: router.clone(),
+                transfer: transfer.clone(),
+                elections: elections.clone(),
+            },
+            stop.subscribe(),
+        );
         let cluster_service = ClusterServer {
             node_id: config.node_id,
             raft: raft.clone(),
@@ -177,7 +200,10 @@ impl Node {
             leader: leader_path,
             router: router.clone(),
         };
-        let raft_service = RaftServer { raft: raft.clone() };
+        let raft_service = RaftServer {
+            raft: raft.clone(),
+            disk: disk.clone(),
+        };
         // No Nagle (a response written in two segments would otherwise wait for the peer's delayed
         // ACK); mutual TLS when configured: a peer without a certificate never reaches these services.
         let incoming = crate::peer_tls::incoming(grpc_listener, config.peer_tls.clone());

@@ -1,7 +1,7 @@
 //! `Proposer`: the leader's single path into the Raft log, with group commit of commands.
 //!
-//! Every state change goes through one proposer task. It stamps each command with the leader's clock
-//! right before proposing it, so log order is time order (two racing calls could otherwise enter the log
+//! Every state change goes through one proposer task. It stamps each command with the cluster time
+//! (`clock`) right before proposing it, so log order is time order (two racing calls could otherwise enter the log
 //! in the opposite order of their stamps and an execution's history would go back in time; found by
 //! swf-chaos). At most `IN_FLIGHT` entries (one) are proposed and not yet applied; the calls that arrive
 //! meanwhile are proposed together as one entry (`swf_core::Batch`), applied in order as if each were its
@@ -15,8 +15,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use openraft::error::ClientWriteError;
 use openraft::Raft;
@@ -26,6 +26,8 @@ use swf_types::{Fault, Timestamp};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::call_timing::CallTimes;
+use crate::clock::ClusterClock;
+use crate::disk::DiskGuard;
 use crate::metrics::METRICS;
 
 /// An entry's outcomes, once it is applied.
@@ -94,19 +96,23 @@ impl Pending {
     }
 }
 
-/// The leader's clock: wall time in milliseconds that never goes backwards on this node.
-#[derive(Default)]
-pub(crate) struct Clock(Mutex<i64>);
+/// How long the proposer waits for a cluster time (a majority of the voters' clock readings, see
+/// `clock`) before it refuses the entry as `ServiceUnavailable`.
+const CLOCK_WAIT: Duration = Duration::from_secs(2);
 
-impl Clock {
-    pub(crate) fn now(&self) -> Timestamp {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let mut last = self.0.lock().expect("clock lock");
-        *last = (*last).max(wall);
-        Timestamp(*last)
+/// The stamp for the next entry: the cluster time, waited for up to `CLOCK_WAIT`.
+async fn stamp_time(clock: &ClusterClock) -> Result<Timestamp, Fault> {
+    let deadline = tokio::time::Instant::now() + CLOCK_WAIT;
+    loop {
+        if let Some(t) = clock.now() {
+            return Ok(t);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Fault::unavailable(
+                "The leader cannot read the clocks of a majority of the cluster",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -117,10 +123,10 @@ pub(crate) struct Proposer {
 
 impl Proposer {
     /// Starts the proposer task (on the current tokio runtime) for `log` (the Raft log), stamping with
-    /// `clock`.
-    pub(crate) fn start(log: impl Log, clock: Arc<Clock>) -> Proposer {
+    /// `clock`, refusing every entry while `disk` says the data directory is low on space.
+    pub(crate) fn start(log: impl Log, clock: Arc<ClusterClock>, disk: Arc<DiskGuard>) -> Proposer {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(log, clock, rx));
+        tokio::spawn(run(log, clock, disk, rx));
         Proposer { tx }
     }
 
@@ -174,7 +180,12 @@ fn unavailable(e: &dyn std::fmt::Display) -> Fault {
 
 /// The proposer loop: waits for a command and a free in-flight slot, gathers what queued meanwhile,
 /// stamps and proposes it as one entry, and hands each caller its outcome once the entry is applied.
-async fn run(log: impl Log, clock: Arc<Clock>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn run(
+    log: impl Log,
+    clock: Arc<ClusterClock>,
+    disk: Arc<DiskGuard>,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     // A command taken off the queue that did not fit in the previous entry.
     let mut carried: Option<Pending> = None;
@@ -209,7 +220,20 @@ async fn run(log: impl Log, clock: Arc<Clock>, mut rx: mpsc::UnboundedReceiver<P
         if batch.is_empty() {
             continue;
         }
-        let now = clock.now();
+        let stamped = match disk.refusal() {
+            Some(f) => Err(f),
+            None => stamp_time(&clock).await,
+        };
+        let now = match stamped {
+            Ok(now) => now,
+            Err(f) => {
+                drop(slot);
+                for p in batch {
+                    let _ = p.reply.send(Err(f.clone()));
+                }
+                continue;
+            }
+        };
         let proposed_at = Instant::now();
         let mut timed: Vec<Arc<CallTimes>> = Vec::new();
         let (cmds, replies): (Vec<Command>, Vec<_>) = batch

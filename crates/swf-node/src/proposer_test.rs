@@ -12,7 +12,9 @@ use swf_types::{Fault, FaultKind, Timestamp};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{not_leader, Applied, Clock, Log, Orphan, Proposer, MAX_COMMANDS};
+use super::{not_leader, Applied, Log, Orphan, Proposer, MAX_COMMANDS};
+use crate::clock::ClusterClock;
+use crate::disk::DiskGuard;
 
 /// The test's verdict on an entry in flight: applied (`Ok`) or lost (`Err`).
 type Verdict = oneshot::Sender<Result<(), Fault>>;
@@ -88,7 +90,11 @@ fn cmd(id: &str) -> Command {
 }
 
 fn start(log: &TestLog) -> Arc<Proposer> {
-    Arc::new(Proposer::start(log.clone(), Arc::new(Clock::default())))
+    Arc::new(Proposer::start(
+        log.clone(),
+        Arc::new(ClusterClock::single()),
+        Arc::new(DiskGuard::new(std::env::temp_dir(), 0)),
+    ))
 }
 
 /// Lets the spawned tasks (the proposer, the callers) run until `done` holds; a bounded number of
@@ -233,4 +239,35 @@ async fn a_departed_pollers_start_is_dropped_or_handed_to_its_orphan_handler() {
     })
     .await;
     assert_eq!(*orphaned.lock().unwrap(), [("leaves", Ok(Reply::Done))]);
+}
+
+/// On a data directory low on space the leader proposes nothing: each call gets a retryable
+/// `ServiceUnavailable` at once and the log sees no entry; a cluster time missing gives the same
+/// after `CLOCK_WAIT`.
+#[tokio::test(start_paused = true)]
+async fn nothing_is_proposed_on_a_full_disk_or_without_a_cluster_time() {
+    let log = TestLog::default();
+    let full = DiskGuard::new(std::env::temp_dir(), u64::MAX);
+    assert_eq!(full.check(), (true, true));
+    let p = Arc::new(Proposer::start(
+        log.clone(),
+        Arc::new(ClusterClock::single()),
+        Arc::new(full),
+    ));
+    let f = call(&p, "a").await.unwrap().unwrap_err();
+    assert_eq!(f.code(), "ServiceUnavailableException");
+    assert!(f.message.contains("low on disk space"), "{}", f.message);
+    assert!(log.entries().is_empty());
+
+    let log = TestLog::default();
+    let no_time = ClusterClock::new(Arc::default());
+    let p = Arc::new(Proposer::start(
+        log.clone(),
+        Arc::new(no_time),
+        Arc::new(DiskGuard::new(std::env::temp_dir(), 0)),
+    ));
+    let f = call(&p, "b").await.unwrap().unwrap_err();
+    assert_eq!(f.code(), "ServiceUnavailableException");
+    assert!(f.message.contains("clocks"), "{}", f.message);
+    assert!(log.entries().is_empty());
 }

@@ -133,6 +133,14 @@ impl SwfNodeServer {
 /// `RaftService` server.
 pub struct RaftServer {
     pub raft: Raft<TypeConfig>,
+    /// While it says the data directory is low on space, what would write to it is refused (see `disk`).
+    pub disk: Arc<crate::disk::DiskGuard>,
+}
+
+/// The answer to a Raft message that would write to a data directory low on space: the sender treats
+/// the node as unreachable for now and retries later.
+fn disk_low() -> Status {
+    Status::unavailable("this node's data directory is low on disk space")
 }
 
 fn decode<T: serde::de::DeserializeOwned>(p: RaftPayload) -> Result<T, Status> {
@@ -151,14 +159,21 @@ impl RaftService for RaftServer {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        encode(
-            &self
-                .raft
-                .append_entries(decode(request.into_inner())?)
-                .await,
-        )
+        let mut req: openraft::raft::AppendEntriesRequest<TypeConfig> =
+            decode(request.into_inner())?;
+        // Heartbeats (no entries) pass. Entries do not; the rest of the message (the leader's vote,
+        // its commit index) is still taken, so the node knows the leader (it forwards calls to it)
+        // and does not campaign, and then the sender is told to back off.
+        if !req.entries.is_empty() && self.disk.is_low() {
+            req.entries.clear();
+            let _ = self.raft.append_entries(req).await;
+            return Err(disk_low());
+        }
+        encode(&self.raft.append_entries(req).await)
     }
 
+    /// Votes pass even while low on space: a vote is a few bytes (the margin is there for them), and a
+    /// cluster that lost another node may need this one's to elect a leader.
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
         encode(&self.raft.vote(decode(request.into_inner())?).await)
     }
@@ -167,6 +182,9 @@ impl RaftService for RaftServer {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
+        if self.disk.is_low() {
+            return Err(disk_low());
+        }
         encode(
             &self
                 .raft

@@ -1,12 +1,13 @@
 //! The timer service: on the leader, it reads the earliest armed deadlines from applied state, sleeps
 //! until the first is due (or until an applied entry arms a new one, or leadership changes), and fires
-//! each due deadline by proposing `Op::FireDeadline`, stamped with the leader's clock, never before the
-//! due time. Deadlines live in applied state, so a restarted node or a new leader re-arms everything by
+//! each due deadline by proposing `Op::FireDeadline`, stamped with the cluster time (`clock`), never
+//! before the due time: what is due is judged by the cluster time too, never by this node's own clock
+//! (which may be ahead). Deadlines live in applied state, so a restarted node or a new leader re-arms everything by
 //! reading them, and overdue ones fire at once — except heartbeat timeouts, which a new leader holds for
 //! one heartbeat period after taking over (the worker's heartbeats could not land during the election).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use openraft::Raft;
 use swf_core::state::{Deadline, DeadlineKind, Lookup};
@@ -21,12 +22,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// Deadlines read per look.
 const BATCH: usize = 256;
 
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// How long to wait before looking again when there is no cluster time (no majority of clock readings).
+const NO_CLOCK_RETRY: Duration = Duration::from_millis(100);
 
 /// Starts the timer service of node `node_id`; it stops when `stop` turns true.
 pub fn spawn(
@@ -39,7 +36,7 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
-        // When this node last became leader (wall clock, ms), for the heartbeat grace.
+        // When this node last became leader (cluster time, ms), for the heartbeat grace.
         let mut leader_since: Option<i64> = None;
         loop {
             if *stop.borrow() {
@@ -57,8 +54,13 @@ pub fn spawn(
                         tracing::warn!(error = %e, "creating the token key");
                     }
                 }
-                let since = *leader_since.get_or_insert_with(wall_ms);
-                fire_due(&reader, &executor, since).await
+                match leader_since.or_else(|| executor.clock().now().map(|t| t.0)) {
+                    Some(since) => {
+                        leader_since = Some(since);
+                        fire_due(&reader, &executor, since).await
+                    }
+                    None => NO_CLOCK_RETRY,
+                }
             } else {
                 leader_since = None;
                 MAX_SLEEP
@@ -108,7 +110,9 @@ fn fire_at(reader: &StateReader, d: &Deadline, leader_since: i64) -> i64 {
 async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) -> Duration {
     // Only deadlines already due are read (a wake-up for a newly armed deadline, usually far ahead,
     // costs one index lookup); the first one not yet due says how long to sleep.
-    let now = wall_ms();
+    let Some(now) = executor.clock().now().map(|t| t.0) else {
+        return NO_CLOCK_RETRY;
+    };
     let (deadlines, later) = match reader.due_deadlines(now, BATCH) {
         Ok(d) => d,
         Err(e) => {

@@ -27,7 +27,7 @@ impl Executor {
     /// Proposes `op` as the leader's own command (no client request id: it is not de-duplicated).
     async fn propose_token_key(&self, op: TokenKeyOp) -> Result<(), Fault> {
         let cmd = Command {
-            now: self.clock.now(),
+            now: self.clock.estimate(),
             op: Op::TokenKey(op),
             fresh_ids: Vec::new(),
             request_id: None,

@@ -472,6 +472,7 @@ mod tests {
                     )]),
                 ),
             ),
+            last_stamp: 0,
         };
         put(CF_META, KEY_APPLIED, &serde_json::to_vec(&applied).unwrap());
         ensure_cluster_id(&db, "old-cluster").unwrap();

@@ -66,6 +66,14 @@ pub type Meta = SnapshotMeta<u64, BasicNode>;
 pub(crate) struct AppliedMeta {
     pub last_applied: Option<openraft::LogId<u64>>,
     pub membership: StoredMembership<u64, BasicNode>,
+    /// The latest time (ms) stamped into an applied command: a new leader never stamps below it. Absent
+    /// (0) in stores written before it was kept, and after a snapshot install until the next entry.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last_stamp: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// The snapshot directory of the database at `db` (`<data dir>/db` → `<data dir>/snapshots`).
@@ -505,6 +513,7 @@ fn load(db: &Db, path: &Path, meta: &Meta) -> io::Result<()> {
     let applied = AppliedMeta {
         last_applied: meta.last_log_id,
         membership: meta.last_membership.clone(),
+        last_stamp: 0,
     };
     batch.put_cf(
         cf(CF_META)?,
@@ -569,6 +578,7 @@ mod tests {
                 index,
             )),
             membership: Default::default(),
+            last_stamp: 0,
         };
         put(
             db,
@@ -765,6 +775,7 @@ mod tests {
                 7,
             )),
             membership: Default::default(),
+            last_stamp: 0,
         };
         put(
             &db,

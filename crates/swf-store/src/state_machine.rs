@@ -7,7 +7,7 @@
 //! `snapshot`): building, sending and installing one never holds the state in memory.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -46,6 +46,8 @@ pub struct StateMachineStore {
     compactor: Compactor,
     /// Bytes handed to RocksDB in applied entries' write batches (what the WAL and memtables take).
     written: Arc<AtomicU64>,
+    /// The latest time stamped into an applied command (also kept in the applied meta).
+    last_stamp: Arc<AtomicI64>,
 }
 
 fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
@@ -55,7 +57,13 @@ fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
 impl StateMachineStore {
     /// The state machine over `db` with the given limits; `on_apply` sees each entry's committed writes.
     pub fn new(db: Db, limits: Limits, on_apply: Option<ApplyHook>) -> StateMachineStore {
+        let stored_stamp = db
+            .cf_handle(CF_META)
+            .and_then(|cf| db.get_cf(cf, KEY_APPLIED).ok().flatten())
+            .and_then(|b| serde_json::from_slice::<AppliedMeta>(&b).ok())
+            .map_or(0, |m| m.last_stamp);
         StateMachineStore {
+            last_stamp: Arc::new(AtomicI64::new(stored_stamp)),
             reader: StateReader::new(db.clone()),
             snapshots: snapshot::dir_of(&db),
             compactor: Compactor::start(&db),
@@ -70,6 +78,12 @@ impl StateMachineStore {
     /// sizes: keys, values and batch framing, as RocksDB's WAL receives them).
     pub fn bytes_written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
+    }
+
+    /// The latest time stamped into an applied command (ms), kept up to date as entries apply: a new
+    /// leader never stamps below it (see swf-node's `clock`).
+    pub fn last_stamp(&self) -> Arc<AtomicI64> {
+        self.last_stamp.clone()
     }
 
     /// The purged ranges worth compacting now (see `compactor`).
@@ -332,16 +346,22 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                             .map_err(|e| StorageIOError::apply(log_id, &e))?;
                     self.stage(&mut batch, &applied.writes);
                     committed = applied.writes;
+                    if let Some(t) = cmds.0.iter().map(|c| c.now.0).max() {
+                        meta.last_stamp = meta.last_stamp.max(t);
+                    }
                     Outcomes(applied.outcomes)
                 }
             };
             meta.last_applied = Some(log_id);
+            // After a snapshot install the meta starts again from 0: the stamp known before counts.
+            meta.last_stamp = meta.last_stamp.max(self.last_stamp.load(Ordering::SeqCst));
             batch.put_cf(self.cf(CF_META), KEY_APPLIED, serialize(&meta));
             self.written
                 .fetch_add(batch.size_in_bytes() as u64, Ordering::Relaxed);
             self.db
                 .write(batch)
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;
+            self.last_stamp.fetch_max(meta.last_stamp, Ordering::SeqCst);
             self.compactor.compact(Self::purged_ranges(&committed));
             crate::hot_index::applied(&self.db, &committed)
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;

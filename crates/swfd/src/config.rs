@@ -84,6 +84,11 @@ pub struct Args {
     /// the node removed again (default 60); it becomes a voter only once caught up.
     #[arg(long, env = "SWFD_MEMBER_CATCH_UP_SECS")]
     pub member_catch_up_secs: Option<u64>,
+    /// MiB that must stay free on the data directory's filesystem (default 64; 0: no check). Below it
+    /// the node refuses writes (ServiceUnavailable, retryable), hands leadership away and stops taking
+    /// log entries, until space is freed (see docs/operations.md, "Full disk").
+    #[arg(long, env = "SWFD_MIN_FREE_DISK_MB")]
+    pub min_free_disk_mb: Option<u64>,
     /// Seconds after SIGTERM/SIGINT within which swfd exits, whatever is still in flight (default 20;
     /// Kubernetes waits 30 by default before it kills).
     #[arg(long, env = "SWFD_SHUTDOWN_GRACE_SECS")]
@@ -186,6 +191,7 @@ pub struct FileConfig {
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub member_catch_up_secs: Option<u64>,
+    pub min_free_disk_mb: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub auth_config: Option<PathBuf>,
     pub admin_addr: Option<String>,
@@ -227,6 +233,8 @@ pub struct Settings {
     pub region: String,
     pub account_id: String,
     pub member_catch_up: Duration,
+    /// Bytes that must stay free in the data directory (0: no check).
+    pub min_free_disk: u64,
     pub shutdown_grace: Duration,
     pub auth_config: Option<PathBuf>,
     pub admin_addr: String,
@@ -412,6 +420,11 @@ impl Settings {
                     .or(file.member_catch_up_secs)
                     .unwrap_or(60),
             ),
+            min_free_disk: args
+                .min_free_disk_mb
+                .or(file.min_free_disk_mb)
+                .unwrap_or(64)
+                .saturating_mul(1 << 20),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_secs
                     .or(file.shutdown_grace_secs)
@@ -527,6 +540,7 @@ impl Settings {
         c.join = self.join.is_some();
         c.snapshot_every = self.snapshot_every;
         c.member_catch_up = self.member_catch_up;
+        c.min_free_disk = self.min_free_disk;
         c
     }
 

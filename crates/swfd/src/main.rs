@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod check_config;
 mod config;
+mod data_dir;
 mod security;
 
 use anyhow::Context;
@@ -31,6 +32,10 @@ async fn main() -> anyhow::Result<()> {
         return admin::run(command).await;
     }
     let settings = Settings::resolve(&args)?;
+    if let Err(e) = data_dir::check_writable(&settings.data_dir) {
+        eprintln!("{}", data_dir::not_writable_message(&settings.data_dir, &e));
+        std::process::exit(data_dir::EXIT_NOT_WRITABLE);
+    }
     init_logging(settings.log_format);
     swf_node::call_timing::set_slow_call_threshold(settings.slow_call);
 

@@ -5,11 +5,13 @@
 
 pub mod availability;
 pub mod delivery;
+pub mod history_time;
 pub mod indeterminate;
 pub mod liveness;
 pub mod lost;
 pub mod replicas;
 pub mod timeouts;
+pub mod timeouts_reference;
 pub mod validity;
 pub mod vanished;
 
@@ -87,6 +89,7 @@ pub const INVARIANTS: &[&str] = &[
     "vanished-poll-recovered",
     "availability",
     "step-functions",
+    "history-time",
 ];
 
 /// Runs every checker; `availability` holds the fault windows' figures (see `availability::measure`).
@@ -105,6 +108,7 @@ pub fn check_all(
     out.insert(INVARIANTS[6].to_string(), indeterminate::check(ops, fs));
     out.insert(INVARIANTS[7].to_string(), vanished::check(ops, fs));
     out.insert(INVARIANTS[8].to_string(), availability::check(availability));
+    out.insert(INVARIANTS[10].to_string(), history_time::check(ops, fs));
     out
 }
 

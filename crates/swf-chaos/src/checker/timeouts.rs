@@ -1,7 +1,9 @@
 //! Invariant 6, no timeout fires early: every ActivityTaskTimedOut, DecisionTaskTimedOut, TimerFired
 //! and WorkflowExecutionTimedOut comes at least its timeout after the event that armed it (event
 //! timestamps are the leader's clock). A heartbeat timeout also comes at least the heartbeat timeout
-//! after the invoke time of every heartbeat the worker had acknowledged for that attempt.
+//! after the invoke time of every heartbeat the worker had acknowledged for that attempt. The same is
+//! judged by the reference clock too (`timeouts_reference`), so a leader whose clock is ahead cannot
+//! hide an early firing behind its own timestamps.
 
 use std::collections::BTreeMap;
 
@@ -117,6 +119,7 @@ pub fn check(ops: &[Op], fs: &FinalState) -> Verdict {
         }
         v.checked += checked;
     }
+    super::timeouts_reference::check(ops, fs, &mut v);
     v
 }
 
