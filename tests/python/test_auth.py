@@ -29,6 +29,8 @@ import botocore.credentials
 import pytest
 from botocore.exceptions import ClientError
 
+from peer_tls import peer_tls_args
+
 REPO = Path(__file__).resolve().parents[2]
 SWFD_BIN = os.environ.get("SWFD_BIN", str(REPO / "target" / "debug" / "swfd"))
 LISTENING = re.compile(r"^swfd listening http=(\S+) grpc=(\S+)(?: admin=(\S+))?$")
@@ -79,7 +81,7 @@ def swfd():
     log = open(os.path.join(root, "swfd.log"), "wb")
     proc = subprocess.Popen(
         [SWFD_BIN, "--data-dir", os.path.join(root, "data"), "--http-addr", "127.0.0.1:0",
-         "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--long-poll-secs", "2", "--auth-config", str(config)],
+         "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--long-poll-secs", "2", "--auth-config", str(config), *peer_tls_args(root)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True,
     )
     found = {}

@@ -44,6 +44,8 @@ from selenium.common.exceptions import (
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from peer_tls import peer_tls_args
+
 REPO = Path(__file__).resolve().parents[2]
 SWFD_BIN = os.environ.get("SWFD_BIN", str(REPO / "target" / "debug" / "swfd"))
 CHROMIUM = os.environ.get("CHROMIUM_BIN", shutil.which("chromium") or "/usr/bin/chromium")
@@ -540,7 +542,13 @@ def test_console_cluster_page_after_leader_kill(root, browser):
         assert int(wait_for(b, "#cluster-term").text) > old_term
         wait_for(b, "#cluster-health", "HEALTHY")
         cells = row_cells(b, "#members tr", f"node {first}")
-        assert int(cells[4]) > 0, cells
+        # Columns: node, address, role, applied index, matched index, lag, replication.
+        assert int(cells[5]) > 0, cells
+        # Every live voter's applied index, from its answers to the quorum watch.
+        for n in alive:
+            WebDriverWait(b, WAIT, 0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+                lambda d, n=n: row_cells(d, "#members tr", f"node {n}")[3].isdigit()
+                and int(row_cells(d, "#members tr", f"node {n}")[3]) > 0)
         # The dead node is shown as not replicating.
         assert row_cells(b, "#members tr", "not replicating")[0] == f"node {first}"
         role = {r[0]: r[2] for r in all_rows(b, "#members tbody tr")}
@@ -560,6 +568,9 @@ def test_console_cluster_page_after_leader_kill(root, browser):
         b.get(f"{nodes[follower].endpoint}/console/#/cluster")
         wait_for(b, "#cluster-leader", f"node {new}")
         wait_for(b, "#cluster", f"Node {follower} is not the leader")
+        # A follower knows every live voter's applied index too (its quorum watch probes them).
+        WebDriverWait(b, WAIT, 0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: row_cells(d, "#members tr", f"node {new}")[3].isdigit())
     finally:
         for node in nodes.values():
             node.stop()
@@ -593,7 +604,7 @@ def sign_in(b, key, secret):
 def test_console_with_auth(root, browser):
     config = Path(root, "auth.toml")
     config.write_text(AUTH_CONFIG)
-    node = Swfd(root, "--grpc-addr", "127.0.0.1:0", "--auth-config", str(config))
+    node = Swfd(root, "--grpc-addr", "127.0.0.1:0", "--auth-config", str(config), *peer_tls_args(root))
     try:
         node.wait_healthy()
         swf = client(node.endpoint, key="AKIDOPERATOR", secret="operator-secret")

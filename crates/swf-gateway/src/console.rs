@@ -240,6 +240,20 @@ fn cluster_view(node: &swf_node::Node) -> serde_json::Value {
             .collect::<serde_json::Map<_, _>>()
     });
     view["replication"] = json!(replication);
+    // Each voter's applied index: this node's own, and the others' from their answers to this node's
+    // quorum watch (probed every 100 ms on every voter; `age_ms` says how fresh).
+    let mut applied = serde_json::Map::new();
+    applied.insert(
+        node.id.to_string(),
+        json!({"applied": m.last_applied.map_or(0, |l| l.index), "age_ms": 0}),
+    );
+    for (id, index, age) in node.peer_applied() {
+        applied.insert(
+            id.to_string(),
+            json!({"applied": index, "age_ms": age.as_millis() as u64}),
+        );
+    }
+    view["applied"] = serde_json::Value::Object(applied);
     view["millis_since_quorum_ack"] = json!(m.millis_since_quorum_ack);
     view
 }

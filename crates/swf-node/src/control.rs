@@ -37,6 +37,7 @@ fn reply(result: Result<(), Fault>) -> Result<Response<ControlReply>, Status> {
     Ok(Response::new(ControlReply {
         fault: result.err().as_ref().map(proto_fault),
         wall_ms: 0,
+        applied_index: 0,
     }))
 }
 
@@ -90,6 +91,12 @@ impl Cluster for ClusterServer {
         Ok(Response::new(ControlReply {
             fault: None,
             wall_ms: crate::clock::wall_ms(),
+            applied_index: self
+                .raft
+                .metrics()
+                .borrow()
+                .last_applied
+                .map_or(0, |l| l.index),
         }))
     }
 

@@ -47,6 +47,9 @@ pub struct ElectionGate {
     /// The other voters that did not answer the quorum watch's probes lately (empty while the watch
     /// does not probe: on a leader, a learner, or a single voter).
     silent: Mutex<Vec<u64>>,
+    /// The applied index each other voter answered the quorum watch's last probe with, and when
+    /// (for the console; 0 from a release that does not tell).
+    applied: Mutex<HashMap<u64, (u64, Instant)>>,
 }
 
 impl ElectionGate {
@@ -59,6 +62,7 @@ impl ElectionGate {
             stopping: AtomicBool::new(false),
             disk_low: AtomicBool::new(false),
             silent: Mutex::new(Vec::new()),
+            applied: Mutex::new(HashMap::new()),
         }
     }
 
@@ -95,6 +99,27 @@ impl ElectionGate {
     /// The other voters that have not answered this node's probes lately.
     pub fn silent_voters(&self) -> Vec<u64> {
         self.silent.lock().expect("silent voters lock").clone()
+    }
+
+    fn record_applied(&self, node: u64, index: u64) {
+        self.applied
+            .lock()
+            .expect("applied lock")
+            .insert(node, (index, Instant::now()));
+    }
+
+    /// The last applied index of each other voter, as its latest answer to the quorum watch said, with
+    /// how long ago (only while this node is a voter of two or more; learners are not probed).
+    pub fn peer_applied(&self) -> Vec<(u64, u64, Duration)> {
+        let mut out: Vec<(u64, u64, Duration)> = self
+            .applied
+            .lock()
+            .expect("applied lock")
+            .iter()
+            .map(|(node, (index, at))| (*node, *index, at.elapsed()))
+            .collect();
+        out.sort();
+        out
     }
 
     fn set_silent(&self, silent: Vec<u64>) {
@@ -151,13 +176,19 @@ pub fn spawn_quorum_watch(
                 let Some(addr) = membership.get_node(v).map(|n| n.addr.clone()) else {
                     continue;
                 };
-                let (router, answered, clock, v) =
-                    (router.clone(), answered.clone(), clock.clone(), *v);
+                let (router, answered, clock, gate, v) = (
+                    router.clone(),
+                    answered.clone(),
+                    clock.clone(),
+                    gate.clone(),
+                    *v,
+                );
                 tokio::spawn(async move {
-                    if let Ok(Some(wall_ms)) =
+                    if let Ok(Some((wall_ms, applied))) =
                         tokio::time::timeout(PROBE_TIMEOUT, router.probe(&addr)).await
                     {
                         clock.record(v, wall_ms);
+                        gate.record_applied(v, applied);
                         answered
                             .lock()
                             .expect("probe map lock")

@@ -327,9 +327,15 @@ impl Node {
             // A leader serves once it has applied an entry of its own term (the blank entry it
             // appends when elected): everything an earlier leader committed is applied by then.
             // Comparing applied with the last log index instead made a busy leader, whose log is
-            // always a few entries ahead of what is applied, answer `/health` with 503.
+            // always a few entries ahead of what is applied, answer `/health` with 503. And it
+            // serves only while a majority of the voters answers it (the quorum watch's probes):
+            // a leader cut off from its quorum commits nothing.
             Some(leader) if leader == self.id => {
+                let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
+                let silent = self.elections.silent_voters();
+                let in_reach = voters.iter().filter(|v| !silent.contains(v)).count();
                 m.last_applied.map(|l| l.leader_id.get_term()) == Some(m.current_term)
+                    && (voters.len() <= 1 || in_reach > voters.len() / 2)
             }
             // A follower serves while the leader it follows answers it: one cut off from its leader
             // (the quorum watch's probes go unanswered) cannot forward calls.
@@ -457,6 +463,12 @@ impl Node {
             "not_serving_reason": self.not_serving_reason(),
             "pollers": self.matcher.total_pollers(),
         })
+    }
+
+    /// The last applied index of each other voter, as its latest answer to this node's quorum watch
+    /// said, and how long ago (the console's cluster page).
+    pub fn peer_applied(&self) -> Vec<(u64, u64, Duration)> {
+        self.elections.peer_applied()
     }
 
     /// The task lists of `domain` polled on this node, with their pollers now and the identities

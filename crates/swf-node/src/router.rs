@@ -307,15 +307,19 @@ impl Router {
     }
 
     /// Whether the node at `addr` answers a `Cluster.Ping`, and with which wall clock (ms since the
-    /// epoch; 0 when it does not tell). A node of the release before `Cluster` existed answers
-    /// `Unimplemented`, which proves it alive just as well (rolling upgrades).
-    pub async fn probe(&self, addr: &str) -> Option<i64> {
+    /// epoch; 0 when it does not tell) and last applied index (0 when it does not tell). A node of the
+    /// release before `Cluster` existed answers `Unimplemented`, which proves it alive just as well
+    /// (rolling upgrades).
+    pub async fn probe(&self, addr: &str) -> Option<(i64, u64)> {
         let channel = self.channel(addr).ok()?;
         let mut req = tonic::Request::new(swf_proto::PingRequest {});
         req.set_timeout(CONTROL_TIMEOUT);
         match ClusterClient::new(channel).ping(req).await {
-            Ok(reply) => Some(reply.into_inner().wall_ms),
-            Err(status) => (status.code() == tonic::Code::Unimplemented).then_some(0),
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                Some((reply.wall_ms, reply.applied_index))
+            }
+            Err(status) => (status.code() == tonic::Code::Unimplemented).then_some((0, 0)),
         }
     }
 

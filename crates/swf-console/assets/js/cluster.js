@@ -82,6 +82,12 @@ function view(c, rate, prev, calls) {
       ['Node', (m) => `node ${m.id}`],
       ['gRPC address', (m) => m.addr],
       ['Role', (m) => badge(role(m))],
+      ['Applied index', (m) => {
+        const a = (c.applied || {})[m.id];
+        if (!a) return '–';
+        // A reading older than two probe timeouts means the node stopped answering.
+        return h('span', { class: a.age_ms > 2000 ? 'bad' : null, title: `${a.age_ms} ms ago` }, a.applied);
+      }],
       ['Matched index', (m) => (rep[m.id] ? rep[m.id].matched ?? '–' : m.id === c.node_id ? c.last_applied : '–')],
       ['Lag (entries)', (m) => (rep[m.id] ? h('span', { class: rep[m.id].lag > 100 ? 'bad' : null }, rep[m.id].lag) : '–')],
       ['Replication', (m) => {
