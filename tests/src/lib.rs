@@ -383,6 +383,16 @@ impl Swfd {
         Self::start_cluster_inner(n, args, auth_by_default(), |_, _, _| Ok(()), launch).await
     }
 
+    /// [`Swfd::start_cluster_launched`] with auth off whatever `SWF_E2E_AUTH` says (for tests that
+    /// talk to the gRPC port in plaintext).
+    pub async fn start_cluster_launched_without_auth(
+        n: usize,
+        args: &[&str],
+        launch: &[Launch],
+    ) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, false, |_, _, _| Ok(()), launch).await
+    }
+
     async fn start_cluster_inner(
         n: usize,
         args: &[&str],

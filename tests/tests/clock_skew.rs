@@ -104,7 +104,10 @@ async fn skewed_clocks_never_move_history_back_nor_fire_timers_early() -> anyhow
         env: offset.map(|o| skewed(&lib, o)).unwrap_or_default(),
         wrapper: Vec::new(),
     });
-    let nodes = Swfd::start_cluster_launched(3, &["--long-poll-secs", "5"], &launch).await?;
+    // Without auth whatever SWF_E2E_AUTH says: the test reads each node's clock with a plaintext
+    // `Cluster.Ping` on its gRPC port, which auth (and its mandatory mTLS) would refuse.
+    let nodes =
+        Swfd::start_cluster_launched_without_auth(3, &["--long-poll-secs", "5"], &launch).await?;
     for (i, want) in [(1usize, -3_600_000i64), (2, 3_600_000)] {
         let off = node_wall_ms(&nodes[i]).await? - reference_ms();
         anyhow::ensure!(
