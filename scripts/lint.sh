@@ -26,3 +26,7 @@ if [ -n "$rocksdb_a" ]; then
   export ROCKSDB_LIB_DIR="$(dirname "$rocksdb_a")" ROCKSDB_STATIC=1
 fi
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== fuzz targets compile (fuzz/ is a crate of its own, outside the workspace)"
+# Type-checked here so a change in the gateway, the core or auth cannot leave them broken unnoticed;
+# scripts/fuzz.sh builds and runs them.
+(cd fuzz && cargo check --quiet --bins)

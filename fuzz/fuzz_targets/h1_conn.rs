@@ -63,6 +63,7 @@ impl Handler for Echo {
                 status: 200,
                 headers: axum::http::HeaderMap::new(),
                 body: axum::body::Bytes::from_static(b"ok\n"),
+                stream: None,
             }
         })
     }
