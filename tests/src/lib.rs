@@ -400,6 +400,26 @@ impl Swfd {
         mut prepare: impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
         launch: &[Launch],
     ) -> Result<Vec<Swfd>> {
+        // The gRPC ports are picked here (bound to port 0 and let go) and bound again by swfd: another
+        // process may take one in between ("Address already in use"). Then start again on new ports.
+        let mut attempt = 0;
+        loop {
+            match Self::start_cluster_once(n, args, auth, &mut prepare, launch).await {
+                Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_cluster_once(
+        n: usize,
+        args: &[&str],
+        auth: bool,
+        prepare: &mut impl FnMut(u64, &std::path::Path, &str) -> Result<()>,
+        launch: &[Launch],
+    ) -> Result<Vec<Swfd>> {
         let ports: Vec<u16> = (0..n)
             .map(|_| {
                 std::net::TcpListener::bind("127.0.0.1:0")
@@ -450,7 +470,10 @@ impl Swfd {
             nodes.push(node);
         }
         for node in &mut nodes {
-            node.await_healthy().await?;
+            if let Err(e) = node.await_healthy().await {
+                let log = node.log();
+                return Err(e.context(log));
+            }
         }
         Ok(nodes)
     }
