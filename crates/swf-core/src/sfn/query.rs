@@ -235,13 +235,19 @@ pub fn describe_state_machine<S: SfnRead + ?Sized>(
     Ok(out)
 }
 
-/// ListStateMachineVersions: newest first.
-pub fn list_state_machine_versions<S: SfnRead + ?Sized>(
+/// One page of a state machine's versions or aliases (`call` names the action, `list` the output
+/// member, `arn_field` the member each item's ARN goes in): the machine must exist and be named by
+/// its plain ARN.
+#[allow(clippy::too_many_arguments)]
+fn machine_children<S: SfnRead + ?Sized>(
     s: &S,
     l: &Limits,
     sm: &str,
     max_results: Option<i64>,
     token: Option<&str>,
+    (call, list, arn_field): (&str, &str, &str),
+    prefix: fn(&str) -> Vec<u8>,
+    newest_first: bool,
 ) -> Result<Value, Fault> {
     let name = match arn::parse_qualified(l, sm)? {
         Some((name, Qualifier::Latest)) => name,
@@ -251,20 +257,46 @@ pub fn list_state_machine_versions<S: SfnRead + ?Sized>(
     get::<StateMachine, S>(s, &keys::state_machine(&name))?.ok_or_else(|| does_not_exist(sm))?;
     let (rows, next) = page(
         s,
-        ("ListStateMachineVersions", sm),
-        &keys::version_prefix(&name),
+        (call, sm),
+        &prefix(&name),
         token,
         max_results,
-        true,
+        newest_first,
     )?;
     let items = rows
         .iter()
         .map(|(_, v)| {
-            let v: Version = decode(v)?;
-            Ok(json!({"stateMachineVersionArn": v.arn, "creationDate": v.created}))
+            // Versions and aliases both keep `arn` and `created`.
+            let r: Value = decode(v)?;
+            Ok(json!({arn_field: r["arn"], "creationDate": r["created"]}))
         })
         .collect::<Result<Vec<_>, Fault>>()?;
-    Ok(with_next(json!({ "stateMachineVersions": items }), next))
+    Ok(with_next(json!({ list: items }), next))
+}
+
+/// ListStateMachineVersions: newest first.
+pub fn list_state_machine_versions<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
+    let names = (
+        "ListStateMachineVersions",
+        "stateMachineVersions",
+        "stateMachineVersionArn",
+    );
+    machine_children(
+        s,
+        l,
+        sm,
+        max_results,
+        token,
+        names,
+        keys::version_prefix,
+        true,
+    )
 }
 
 /// ListStateMachineAliases: by name.
@@ -275,28 +307,21 @@ pub fn list_state_machine_aliases<S: SfnRead + ?Sized>(
     max_results: Option<i64>,
     token: Option<&str>,
 ) -> Result<Value, Fault> {
-    let name = match arn::parse_qualified(l, sm)? {
-        Some((name, Qualifier::Latest)) => name,
-        Some(_) => return Err(arn::invalid_arn(format_args!("Invalid ARN: {sm}"))),
-        None => return Err(does_not_exist(sm)),
-    };
-    get::<StateMachine, S>(s, &keys::state_machine(&name))?.ok_or_else(|| does_not_exist(sm))?;
-    let (rows, next) = page(
+    let names = (
+        "ListStateMachineAliases",
+        "stateMachineAliases",
+        "stateMachineAliasArn",
+    );
+    machine_children(
         s,
-        ("ListStateMachineAliases", sm),
-        &keys::alias_prefix(&name),
-        token,
+        l,
+        sm,
         max_results,
+        token,
+        names,
+        keys::alias_prefix,
         false,
-    )?;
-    let items = rows
-        .iter()
-        .map(|(_, v)| {
-            let a: Alias = decode(v)?;
-            Ok(json!({"stateMachineAliasArn": a.arn, "creationDate": a.created}))
-        })
-        .collect::<Result<Vec<_>, Fault>>()?;
-    Ok(with_next(json!({ "stateMachineAliases": items }), next))
+    )
 }
 
 /// DescribeStateMachineAlias.
