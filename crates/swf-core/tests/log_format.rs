@@ -657,7 +657,7 @@ fn task_tokens_handed_out_stay_valid() {
 fn stored_step_functions_records_read_as_they_were_written() {
     // Activity, state machine and execution records (with the interpreter's `ExecutionState`, an open
     // task and the history event form), made by applying commands, as the store keeps them.
-    use swf_core::sfn::records::{Activity, Counts, Execution, StateMachine};
+    use swf_core::sfn::records::{Activity, Counts, Execution, StateMachine, StoredDefinition};
     use swf_core::sfn::{keys, SfnOp};
     let mut state = swf_core::memstate::MemState::default();
     let limits = swf_core::Limits::default();
@@ -696,7 +696,13 @@ fn stored_step_functions_records_read_as_they_were_written() {
     golden("record/sfn_state_machine", &machine);
     let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:m:e";
     let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
-    golden("record/sfn_execution", &execution);
+    // Since the definition is stored once for all executions that run it, the record names it.
+    let id = execution.definition_id.clone().expect("stored apart");
+    assert!(execution.definition.is_empty());
+    golden("record/sfn_execution_shared_definition", &execution);
+    let stored: StoredDefinition = serde_json::from_value(read(keys::definition(&id))).unwrap();
+    assert_eq!(stored.refs, 1);
+    golden("record/sfn_definition", &stored);
     // Its task started with a signed token (the keyring's release).
     let task_id = *execution.tasks.keys().next().expect("a task is open");
     for (i, op) in [
@@ -723,7 +729,10 @@ fn stored_step_functions_records_read_as_they_were_written() {
     let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
     let started: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
     assert!(started.tasks[&task_id].token_signed);
-    golden("record/sfn_execution_signed_token", &started);
+    golden(
+        "record/sfn_execution_signed_token_shared_definition",
+        &started,
+    );
     let event = read(keys::history(exec_arn, 1));
     golden("record/sfn_history_event", &event);
     let counts: Counts = serde_json::from_value(read(keys::counts())).unwrap();
@@ -793,7 +802,104 @@ fn step_functions_versions_and_aliases_read_as_they_were_written() {
         execution.version_arn.as_deref(),
         Some(format!("{SM}:1").as_str())
     );
-    golden("record/sfn_execution_through_alias", &execution);
+    golden(
+        "record/sfn_execution_through_alias_shared_definition",
+        &execution,
+    );
+}
+
+#[test]
+fn step_functions_execution_records_with_the_definition_inline_still_run() {
+    // Execution records written before definitions were stored apart (`stored_definitions`) carry the
+    // text inline and no id: they still parse and write back unchanged, and such an execution runs on
+    // to its end with the definition it started with.
+    use swf_core::sfn::records::Execution;
+    use swf_core::sfn::{keys, query, SfnOp};
+    for name in [
+        "sfn_execution",
+        "sfn_execution_signed_token",
+        "sfn_execution_through_alias",
+    ] {
+        let path = golden_dir().join(format!("record/{name}.json"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let e: Execution = serde_json::from_str(&text).unwrap();
+        assert!(
+            !e.definition.is_empty() && e.definition_id.is_none(),
+            "{name}"
+        );
+        let back: Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            back,
+            serde_json::from_str::<Value>(&text).unwrap(),
+            "{name}"
+        );
+    }
+    let old: Execution = serde_json::from_str(
+        &std::fs::read_to_string(golden_dir().join("record/sfn_execution.json")).unwrap(),
+    )
+    .unwrap();
+    // The state the first form was written in: the activity, the machine, the open count.
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let apply = |state: &mut swf_core::memstate::MemState, i: u64, op: SfnOp| -> Value {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(state, i + 1, &cmd, &limits).unwrap();
+        let reply = applied.outcome.clone().unwrap();
+        state.write(applied.writes);
+        match reply {
+            Reply::Sfn(v) => v,
+            other => panic!("{other:?}"),
+        }
+    };
+    apply(
+        &mut state,
+        0,
+        SfnOp::CreateActivity(shape(json!({"name": "work"}))),
+    );
+    apply(
+        &mut state,
+        1,
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r",
+            "definition": json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string()}),
+        )),
+    );
+    state
+        .sfn
+        .insert(keys::execution(&old.arn), serde_json::to_vec(&old).unwrap());
+    state.sfn.insert(
+        keys::counts(),
+        serde_json::to_vec(&json!({"activities": 1, "state_machines": 1, "open_executions": 1}))
+            .unwrap(),
+    );
+    let task_id = *old.tasks.keys().next().unwrap();
+    let started = apply(
+        &mut state,
+        2,
+        SfnOp::StartTask {
+            execution_arn: old.arn.clone(),
+            task_id,
+            worker_name: None,
+        },
+    );
+    let token = started["taskToken"].as_str().unwrap().to_string();
+    apply(
+        &mut state,
+        3,
+        SfnOp::SendTaskSuccess(shape(json!({"taskToken": token, "output": "{\"done\":1}"}))),
+    );
+    let described = query::describe_execution(&state, &limits, &old.arn).unwrap();
+    assert_eq!(described["status"], "SUCCEEDED");
+    assert_eq!(described["output"], "{\"done\":1}");
+    let machine = query::describe_state_machine_for_execution(&state, &limits, &old.arn).unwrap();
+    assert_eq!(machine["definition"], old.definition.as_str());
+    // It stayed in the first form: no stored copy was made for it.
+    assert!(!state.sfn.keys().any(|k| k[0] == keys::DEFINITION));
 }
 
 #[test]

@@ -12,7 +12,9 @@ use super::arn::{self, Kind};
 use super::command::{StartExecutionInput, StopExecutionInput};
 use super::records::{Activity, Alias, Execution, OpenTask, StateMachine, TaskEnd, Version};
 use super::state_machines::does_not_exist;
-use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
+use super::{
+    deadline, fault, get, keys, put, reply, stored_definitions, SfnDeadline, TASKS_DOMAIN,
+};
 use crate::command::Outcome;
 use crate::ctx::{fault, Ctx};
 use crate::state::{Lookup, QueuedTask, ReadError, TaskKind, Write};
@@ -76,8 +78,11 @@ pub(crate) fn load<S: Lookup + ?Sized>(
     if let Err(f) = arn::parse(ctx.limits, exec_arn, Kind::Execution) {
         return Ok(Err(f));
     }
-    Ok(get::<Execution, S>(ctx, &keys::execution(exec_arn))?
-        .ok_or_else(|| does_not_exist_execution(exec_arn)))
+    let Some(mut exec) = get::<Execution, S>(ctx, &keys::execution(exec_arn))? else {
+        return Ok(Err(does_not_exist_execution(exec_arn)));
+    };
+    stored_definitions::fill(ctx, &mut exec)?;
+    Ok(Ok(exec))
 }
 
 /// What an execution runs, from the ARN StartExecution was given: the state machine, and the
@@ -205,6 +210,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
         name: name.clone(),
         state_machine_arn: sm.arn.clone(),
         definition: run.definition.clone(),
+        definition_id: None,
         role_arn: run.role_arn.clone(),
         state_machine_updated: sm.updated,
         input: input_text,
@@ -231,6 +237,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
         );
     }
     super::count(ctx, |c| c.open_executions += 1)?;
+    stored_definitions::attach(ctx, &mut exec)?;
     advance(ctx, &mut exec, out)?;
     Ok(reply(
         json!({"executionArn": exec_arn, "startDate": exec.started}),
@@ -374,7 +381,7 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
     if exec.is_running() && exec.state.status != Status::Running {
         close(ctx, exec, &out.events)?;
     }
-    put(ctx, keys::execution(&exec.arn), &*exec);
+    stored_definitions::store(ctx, exec);
     Ok(())
 }
 
@@ -437,7 +444,10 @@ fn close<S: Lookup + ?Sized>(
 }
 
 /// Removes a closed execution whose retention ended: its record, its index entries and its history.
-pub(crate) fn purge<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution) {
+pub(crate) fn purge<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &Execution,
+) -> Result<(), ReadError> {
     for id in 1..=exec.state.last_event_id {
         super::delete(ctx, keys::history(&exec.arn, id));
     }
@@ -448,4 +458,5 @@ pub(crate) fn purge<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution) 
         );
     }
     super::delete(ctx, keys::execution(&exec.arn));
+    stored_definitions::release(ctx, exec)
 }

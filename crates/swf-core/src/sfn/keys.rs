@@ -17,6 +17,8 @@ pub const VERSION: u8 = b'v';
 pub const ALIAS: u8 = b'l';
 /// The one record of resource counts (the quotas): `[COUNTS]`.
 pub const COUNTS: u8 = b'n';
+/// Definitions that executions run, stored once and shared (`stored_definitions`), by content id.
+pub const DEFINITION: u8 = b'd';
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
     key.extend_from_slice(&(s.len() as u32).to_be_bytes());
@@ -103,6 +105,13 @@ pub fn history_prefix(arn: &str) -> Vec<u8> {
 pub fn history(arn: &str, id: u64) -> Vec<u8> {
     let mut k = history_prefix(arn);
     k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// The key of a stored definition.
+pub fn definition(id: &str) -> Vec<u8> {
+    let mut k = vec![DEFINITION];
+    push_str(&mut k, id);
     k
 }
 

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod query;
 pub mod records;
 mod state_machines;
+mod stored_definitions;
 mod tasks;
 pub mod versions;
 

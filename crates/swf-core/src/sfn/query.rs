@@ -10,7 +10,7 @@ use swf_types::{Fault, FaultKind};
 use super::arn::{self, Kind, Qualifier};
 use super::executions::does_not_exist_execution;
 use super::keys;
-use super::records::{Activity, Alias, Execution, StateMachine, Tag, Version};
+use super::records::{Activity, Alias, Execution, StateMachine, StoredDefinition, Tag, Version};
 use super::state_machines::does_not_exist;
 use crate::limits::Limits;
 use crate::state::{Lookup, ReadError};
@@ -375,7 +375,14 @@ pub fn list_state_machines<S: SfnRead + ?Sized>(
 /// The execution an ARN names, or `ExecutionDoesNotExist`.
 pub fn execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Result<Execution, Fault> {
     arn::parse(l, e, Kind::Execution)?;
-    get(s, &keys::execution(e))?.ok_or_else(|| does_not_exist_execution(e))
+    let mut x: Execution =
+        get(s, &keys::execution(e))?.ok_or_else(|| does_not_exist_execution(e))?;
+    if let (true, Some(id)) = (x.definition.is_empty(), &x.definition_id) {
+        if let Some(d) = get::<StoredDefinition, S>(s, &keys::definition(id))? {
+            x.definition = d.text;
+        }
+    }
+    Ok(x)
 }
 
 pub fn describe_execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Result<Value, Fault> {

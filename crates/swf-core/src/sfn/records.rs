@@ -126,8 +126,14 @@ pub struct Execution {
     pub arn: String,
     pub name: String,
     pub state_machine_arn: String,
-    /// The definition it runs (UpdateStateMachine does not change a running execution).
+    /// The definition it runs (UpdateStateMachine does not change a running execution). In memory
+    /// always the text; stored empty when `definition_id` names the shared stored copy
+    /// (`stored_definitions`), as every execution started since that form exists does.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub definition: String,
+    /// The content id of the stored definition it runs (`keys::definition`), if it is stored apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_id: Option<String>,
     pub role_arn: String,
     /// The state machine's update date when the execution started.
     pub state_machine_updated: Timestamp,
@@ -177,6 +183,14 @@ impl Execution {
     pub fn is_running(&self) -> bool {
         self.status == "RUNNING"
     }
+}
+
+/// A definition stored once for every execution that runs it, with the number of executions (open or
+/// kept closed) that refer to it; removed when the last of them is purged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDefinition {
+    pub text: String,
+    pub refs: u64,
 }
 
 /// How many activities and state machines exist and how many executions are open, kept with every

@@ -1366,3 +1366,68 @@ fn versions_and_aliases() {
         .keys()
         .all(|k| k[0] != super::keys::VERSION && k[0] != super::keys::ALIAS));
 }
+
+#[test]
+fn executions_share_one_stored_copy_of_their_definition() {
+    let pass = |r: &str| {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": r, "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 10, "End": true}}})
+    };
+    let mut w = World::new();
+    w.machine(pass("one"));
+    w.start(1_000, "a", "{}").unwrap();
+    w.start(1_000, "b", "{}").unwrap();
+    let stored = |w: &World| -> Vec<(String, u64)> {
+        w.state
+            .sfn
+            .iter()
+            .filter(|(k, _)| k[0] == super::keys::DEFINITION)
+            .map(|(_, v)| {
+                let d: super::records::StoredDefinition = serde_json::from_slice(v).unwrap();
+                (d.text, d.refs)
+            })
+            .collect()
+    };
+    assert_eq!(stored(&w), vec![(pass("one").to_string(), 2)]);
+    // The execution records name it and do not carry the text.
+    for name in ["a", "b"] {
+        let raw: Value =
+            serde_json::from_slice(&w.state.sfn[&super::keys::execution(&exec_arn(name))]).unwrap();
+        assert!(raw.get("definition").is_none() && raw["definition_id"].is_string());
+        let d = query::describe_state_machine_for_execution(&w.state, &w.limits, &exec_arn(name))
+            .unwrap();
+        assert_eq!(d["definition"], pass("one").to_string());
+    }
+    // An update gives later executions a copy of their own; the running ones keep theirs.
+    w.run(
+        2_000,
+        SfnOp::UpdateStateMachine(UpdateStateMachineInput {
+            state_machine_arn: SM.into(),
+            definition: Some(pass("two").to_string()),
+            role_arn: None,
+            publish: None,
+            version_description: None,
+            stamped_revision_id: Some("5d1b8a4e-0000-4000-8000-000000000009".into()),
+        }),
+    )
+    .unwrap();
+    w.start(3_000, "c", "{}").unwrap();
+    let mut copies = stored(&w);
+    copies.sort();
+    assert_eq!(
+        copies,
+        vec![(pass("one").to_string(), 2), (pass("two").to_string(), 1)]
+    );
+    // They run to their end with their own definitions (the Wait fires), and once their retention is
+    // over the last purge removes each copy.
+    w.fire_all_due(20_000);
+    for (name, result) in [("a", "one"), ("b", "one"), ("c", "two")] {
+        let d = query::describe_execution(&w.state, &w.limits, &exec_arn(name)).unwrap();
+        assert_eq!(
+            (d["status"].as_str(), d["output"].as_str()),
+            (Some("SUCCEEDED"), Some(format!("\"{result}\"").as_str()))
+        );
+    }
+    w.fire_all_due(20_000 + super::RETENTION_MS);
+    assert!(stored(&w).is_empty());
+}

@@ -201,7 +201,7 @@ pub(super) fn heartbeat<S: Lookup + ?Sized>(
             task.heartbeat_due = Some(due);
             ctx.writes.push(Write::Disarm(old_d));
             ctx.writes.push(Write::Arm(new_d));
-            super::put(ctx, super::keys::execution(&arn), &exec);
+            super::stored_definitions::store(ctx, &mut exec);
         }
     }
     Ok(reply(json!({})))
@@ -223,7 +223,7 @@ pub(super) fn fire<S: Lookup + ?Sized>(
     };
     if kind == SfnDeadline::Retention {
         if !exec.is_running() && exec.retention_due == Some(d.due.0) {
-            super::executions::purge(ctx, &exec);
+            super::executions::purge(ctx, &exec)?;
         }
         return Ok(reply(json!({})));
     }
