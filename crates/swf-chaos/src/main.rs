@@ -15,6 +15,8 @@ mod nemesis;
 mod net;
 mod report;
 mod sfn;
+mod sfn_express;
+mod sfn_nested;
 mod skew;
 mod timeline;
 mod vanisher;
@@ -218,6 +220,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut sfn_load = sfn::SfnLoad::start(&endpoints, 2, long_poll, load.shared.clone())
         .await
         .context("starting the Step Functions load")?;
+    // Nested (`startExecution.sync:2`) parents of that machine, and Express runs answered in the call.
+    let mut nested = sfn_nested::NestedLoad::start(
+        &endpoints,
+        sfn_load.state_machine_arn(),
+        load.shared.clone(),
+    )
+    .await;
+    let mut express = sfn_express::ExpressLoad::start(&endpoints, load.shared.clone()).await;
     let plan = nemesis::schedule(
         args.seed,
         args.duration as f64,
@@ -265,6 +275,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     load.stop(Duration::from_secs(long_poll + 5)).await;
     sfn_load.stop(Duration::from_secs(long_poll + 5)).await;
+    if let Some(n) = nested.as_mut() {
+        n.stop(Duration::from_secs(long_poll + 5)).await;
+    }
+    if let Some(x) = express.as_mut() {
+        x.stop(Duration::from_secs(15)).await;
+    }
     let _ = collect::wait_quiescent(&cluster, Duration::from_secs(30)).await;
     tracing::info!("reading the final state");
     let mut fs = FinalState {
@@ -277,7 +293,19 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let ops = rec.snapshot();
     let availability = checker::availability::measure(&ops, &nem.log, t0, args.duration as f64);
     let mut verdicts = checker::check_all(&ops, &fs, &availability);
-    verdicts.insert("step-functions".into(), sfn_load.check(&endpoints).await);
+    let mut sfn_verdict = sfn_load.check(&endpoints).await;
+    let more = [
+        match &nested {
+            Some(n) => Some(n.check(&endpoints).await),
+            None => None,
+        },
+        express.as_ref().map(|x| x.check()),
+    ];
+    for v in more.into_iter().flatten() {
+        sfn_verdict.checked += v.checked;
+        sfn_verdict.anomalies.extend(v.anomalies);
+    }
+    verdicts.insert("step-functions".into(), sfn_verdict);
     if !fs.read_errors.is_empty() {
         let mut v = Verdict::default();
         v.flag("final-state-read", json!({"problem": "the final state could not be read completely", "errors": fs.read_errors}));

@@ -45,7 +45,7 @@ pub struct SfnLoad {
 /// A reply: the body of a 200, or the error code (`Err(None)`: no answer, maybe applied).
 type Answer = Result<Value, Option<String>>;
 
-async fn call(
+pub(crate) async fn call(
     http: &reqwest::Client,
     endpoint: &str,
     action: &str,
@@ -80,7 +80,7 @@ async fn call(
 }
 
 /// A call retried on the next nodes while it gets no answer (up to `attempts`).
-async fn call_retried(
+pub(crate) async fn call_retried(
     http: &reqwest::Client,
     endpoints: &[String],
     home: usize,
@@ -106,7 +106,7 @@ async fn call_retried(
     last
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .build()
@@ -181,6 +181,11 @@ impl SfnLoad {
         Ok(SfnLoad { log, tasks, sm_arn })
     }
 
+    /// The main machine's ARN (the nested executions' children run it).
+    pub fn state_machine_arn(&self) -> &str {
+        &self.sm_arn
+    }
+
     /// Waits for the tasks (they stop with the SWF workload's flags), aborting them after `grace`.
     pub async fn stop(&mut self, grace: Duration) {
         let deadline = tokio::time::Instant::now() + grace;
@@ -215,26 +220,9 @@ impl SfnLoad {
             }
         }
         // Every execution of the machine, with its history.
-        let mut names = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut body = json!({"stateMachineArn": self.sm_arn, "maxResults": 1000});
-            if let Some(t) = &token {
-                body["nextToken"] = json!(t);
-            }
-            match call_retried(&h, endpoints, 0, "ListExecutions", &body, 10).await {
-                Ok(page) => {
-                    for e in page["executions"].as_array().into_iter().flatten() {
-                        names.insert(
-                            e["name"].as_str().unwrap_or_default().to_string(),
-                            e["executionArn"].as_str().unwrap_or_default().to_string(),
-                        );
-                    }
-                    token = page["nextToken"].as_str().map(String::from);
-                    if token.is_none() {
-                        break;
-                    }
-                }
+        let names: BTreeMap<String, String> =
+            match list_executions(&h, endpoints, &self.sm_arn).await {
+                Ok(l) => l.into_iter().map(|(name, arn, _)| (name, arn)).collect(),
                 Err(e) => {
                     v.flag(
                         "step-functions",
@@ -242,8 +230,7 @@ impl SfnLoad {
                     );
                     return v;
                 }
-            }
-        }
+            };
         for name in &started {
             if !names.contains_key(name) {
                 v.flag(
@@ -287,7 +274,32 @@ impl SfnLoad {
     }
 }
 
-async fn history(
+/// Every execution of a state machine: (name, ARN, status).
+pub(crate) async fn list_executions(
+    h: &reqwest::Client,
+    endpoints: &[String],
+    sm_arn: &str,
+) -> Result<Vec<(String, String, String)>, Option<String>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"stateMachineArn": sm_arn, "maxResults": 1000});
+        if let Some(t) = &token {
+            body["nextToken"] = json!(t);
+        }
+        let page = call_retried(h, endpoints, 0, "ListExecutions", &body, 10).await?;
+        for e in page["executions"].as_array().into_iter().flatten() {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            out.push((text("name"), text("executionArn"), text("status")));
+        }
+        token = page["nextToken"].as_str().map(String::from);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+pub(crate) async fn history(
     h: &reqwest::Client,
     endpoints: &[String],
     arn: &str,
@@ -311,7 +323,7 @@ async fn history(
 /// Ids from 1 without gaps, `previousEventId` the event before (0 for event 2, as AWS writes it),
 /// ExecutionStarted first, time never going back, nothing after the close event, and no activity
 /// timeout before its deadline.
-fn check_history(v: &mut Verdict, arn: &str, events: &[Value]) {
+pub(crate) fn check_history(v: &mut Verdict, arn: &str, events: &[Value]) {
     let mut flag = |problem: &str, detail: Value| {
         v.flag(
             "step-functions",
