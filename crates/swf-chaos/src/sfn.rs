@@ -162,10 +162,13 @@ impl SfnLoad {
             .to_string();
         let log = Arc::new(Mutex::new(Log::default()));
         let mut tasks = Vec::new();
+        let started = log.clone();
         tasks.push(tokio::spawn(starter(
             endpoints.to_vec(),
             sm_arn.clone(),
-            log.clone(),
+            "c-",
+            Duration::from_millis(500),
+            move |name| started.lock().expect("sfn log").started.push(name),
             shared.clone(),
         )));
         for i in 0..workers {
@@ -385,12 +388,21 @@ pub(crate) fn check_history(v: &mut Verdict, arn: &str, events: &[Value]) {
     }
 }
 
-async fn starter(endpoints: Vec<String>, sm: String, log: Arc<Mutex<Log>>, shared: Arc<Shared>) {
+/// Starts executions of `sm` named `{prefix}{n}` with input `{"i": n}`, one every `every`, until the
+/// workload stops starting; `acknowledged` gets the name of each start answered 200.
+pub(crate) async fn starter(
+    endpoints: Vec<String>,
+    sm: String,
+    prefix: &'static str,
+    every: Duration,
+    acknowledged: impl Fn(String) + Send,
+    shared: Arc<Shared>,
+) {
     let h = http();
     let mut seq = 0u64;
     while !shared.stop_new.load(Ordering::Relaxed) {
         seq += 1;
-        let name = format!("c-{seq}");
+        let name = format!("{prefix}{seq}");
         // The same name and input on every attempt: a retried start is the same execution.
         let body =
             json!({"stateMachineArn": sm, "name": name, "input": json!({"i": seq}).to_string()});
@@ -405,9 +417,9 @@ async fn starter(endpoints: Vec<String>, sm: String, log: Arc<Mutex<Log>>, share
         .await
         .is_ok()
         {
-            log.lock().expect("sfn log").started.push(name);
+            acknowledged(name);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(every).await;
     }
 }
 

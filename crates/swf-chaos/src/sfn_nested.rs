@@ -5,7 +5,6 @@
 //! valid, and a parent that succeeded names a child that exists and succeeded with the input it was
 //! given; a parent that failed, timed out or was aborted is an anomaly (nothing in the run fails one).
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 use crate::checker::Verdict;
-use crate::sfn::{call_retried, check_history, history, http, list_executions};
+use crate::sfn::{call_retried, check_history, history, http, list_executions, starter};
 use crate::workload::Shared;
 
 /// The running parents.
@@ -59,10 +58,13 @@ impl NestedLoad {
             }
         };
         let started = Arc::new(Mutex::new(Vec::new()));
+        let acknowledged = started.clone();
         let task = tokio::spawn(starter(
             endpoints.to_vec(),
             parent_arn.clone(),
-            started.clone(),
+            "p-",
+            Duration::from_millis(1500),
+            move |name| acknowledged.lock().expect("nested log").push(name),
             shared,
         ));
         Some(NestedLoad {
@@ -181,35 +183,5 @@ async fn check_child(
             json!({"problem": "a parent succeeded without its child's result", "execution": arn,
                    "output": output, "child_status": child_status}),
         );
-    }
-}
-
-async fn starter(
-    endpoints: Vec<String>,
-    sm: String,
-    started: Arc<Mutex<Vec<String>>>,
-    shared: Arc<Shared>,
-) {
-    let h = http();
-    let mut seq = 0u64;
-    while !shared.stop_new.load(Ordering::Relaxed) {
-        seq += 1;
-        let name = format!("p-{seq}");
-        let body =
-            json!({"stateMachineArn": sm, "name": name, "input": json!({"i": seq}).to_string()});
-        if call_retried(
-            &h,
-            &endpoints,
-            seq as usize,
-            "StartExecution",
-            &body,
-            endpoints.len() * 2,
-        )
-        .await
-        .is_ok()
-        {
-            started.lock().expect("nested log").push(name);
-        }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
     }
 }
