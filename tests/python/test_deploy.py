@@ -5,6 +5,7 @@ swfd, and the image entrypoint turns a pod ordinal and the peer list into node i
 import os
 import pathlib
 import subprocess
+import sys
 import tempfile
 
 import yaml
@@ -88,3 +89,42 @@ def test_grafana_dashboard_uses_documented_metrics():
     for name in {n for e in exprs for n in re.findall(r"\b(?:swfd|process)_[a-z_]+", e)}:
         base = re.sub(r"_(bucket|sum|count)$", "", name)
         assert f"`{base}`" in documented, f"{base} is not in docs/observability.md"
+
+
+def test_kubernetes_manifests_match_the_api_schema():
+    """Every field of every manifest is one the Kubernetes API knows, of its type, with the required
+    ones present (the API's object models of the `kubernetes` client, offline; no cluster here)."""
+    import k8s_schema
+
+    docs = list(yaml.safe_load_all((ROOT / "deploy/k8s/swfd.yaml").read_text()))
+    assert len(docs) >= 9
+    for doc in docs:
+        assert k8s_schema.validate(doc) == [], doc["kind"]
+    # The check itself catches a misspelt field, a wrong type and a missing required field.
+    sts = next(d for d in docs if d["kind"] == "StatefulSet")
+    sts["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    sts["spec"]["replicas"] = "3"
+    found = k8s_schema.validate(sts)
+    assert any("readinesProbe: not a field of V1Container" in p for p in found)
+    assert any("spec.replicas: expected int" in p for p in found)
+    del sts["spec"]["template"]["spec"]["containers"][0]["readinesProbe"]
+    sts["spec"]["replicas"] = 3
+    del sts["spec"]["selector"]
+    assert any("selector" in p for p in k8s_schema.validate(sts))
+
+
+def test_compose_file_matches_the_compose_spec():
+    """The compose file validates against the Compose Specification's schema (vendored in
+    check-jsonschema, offline), and a service with an unknown key does not."""
+    checker = str(pathlib.Path(sys.executable).parent / "check-jsonschema")
+    ok = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", str(ROOT / "deploy/docker-compose.yml")],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    compose = yaml.safe_load((ROOT / "deploy/docker-compose.yml").read_text())
+    compose["services"]["swfd-1"]["enviroment"] = {"X": "1"}
+    with tempfile.TemporaryDirectory() as d:
+        bad = pathlib.Path(d) / "compose.yml"
+        bad.write_text(yaml.safe_dump(compose))
+        res = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", str(bad)],
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode != 0 and "enviroment" in (res.stdout + res.stderr)
