@@ -196,6 +196,8 @@ pub(super) fn start<S: Lookup + ?Sized>(
         input,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
+        redrive_count: 0,
+        redrive_time_ms: None,
     };
     let world = StateWorld::new(ctx);
     let (state, out) = interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
