@@ -120,10 +120,10 @@ fn who_can_be_redriven() {
             Some(reason::EVENT_LIMIT),
         ),
         (
-            "failed with 24,998 events",
+            "failed with 24,990 events",
             |d, ex| {
                 handle(d, ex, &fail(3), at(1));
-                ex.last_event_id = MAX_EVENTS_TO_REDRIVE - 1;
+                ex.last_event_id = MAX_EVENTS_TO_REDRIVE - 9;
             },
             None,
         ),
