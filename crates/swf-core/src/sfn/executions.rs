@@ -34,20 +34,20 @@ pub(crate) fn does_not_exist_execution(exec_arn: &str) -> Fault {
 /// The interpreter's view of the replicated state (seeing this command's own writes): whether an
 /// activity exists. A read error is kept and returned once the step is done (the activity is taken to
 /// exist meanwhile; the command fails as a whole).
-struct StateWorld<'c, 'a, S: Lookup + ?Sized> {
+pub(super) struct StateWorld<'c, 'a, S: Lookup + ?Sized> {
     ctx: &'c Ctx<'a, S>,
     error: RefCell<Option<ReadError>>,
 }
 
 impl<'c, 'a, S: Lookup + ?Sized> StateWorld<'c, 'a, S> {
-    fn new(ctx: &'c Ctx<'a, S>) -> Self {
+    pub(super) fn new(ctx: &'c Ctx<'a, S>) -> Self {
         StateWorld {
             ctx,
             error: RefCell::new(None),
         }
     }
 
-    fn done(self) -> Result<(), ReadError> {
+    pub(super) fn done(self) -> Result<(), ReadError> {
         self.error.into_inner().map_or(Ok(()), Err)
     }
 }
@@ -224,6 +224,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
         retention_due: None,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
+        redrive_tokens: Vec::new(),
     };
     for scope in exec.index_scopes() {
         put(

@@ -1366,3 +1366,7 @@ fn versions_and_aliases() {
         .keys()
         .all(|k| k[0] != super::keys::VERSION && k[0] != super::keys::ALIAS));
 }
+
+/// RedriveExecution's cases, on this file's `World`.
+#[path = "redrive_test.rs"]
+mod redrive_test;
