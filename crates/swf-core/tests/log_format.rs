@@ -866,7 +866,6 @@ fn a_redriven_step_functions_execution_reads_as_it_was_written() {
             json!({"executionArn": exec_arn, "clientToken": "c-1"}),
         )),
     );
-    drop(apply);
     let execution: Execution =
         serde_json::from_slice(&state.sfn[&keys::execution(exec_arn)]).unwrap();
     assert_eq!(execution.status, "RUNNING");
