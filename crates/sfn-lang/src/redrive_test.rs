@@ -377,3 +377,36 @@ fn redriven_twice_counts_two() {
     assert_eq!(ex.info.redrive_count, 2);
     assert_eq!(ex.info.redrive_time_ms, Some(T0 + 20));
 }
+
+#[test]
+fn map_iterations_never_started_start_after_the_redriven_one() {
+    let d = def(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true}}}}}}),
+    );
+    let (mut ex, out) = start(&d, info(json!(["a", "b", "c"])), 1, at(0));
+    let first = scheduled(&out);
+    assert_eq!(first.len(), 1);
+    handle(&d, &mut ex, &fail(first[0].0), at(1));
+    assert_eq!(ex.status, Status::Failed);
+    // Item 0 runs again; items 1 and 2, never started, start one by one after it.
+    let out = redrive_at(&d, &mut ex, 100).expect("redrivable");
+    assert_eq!(
+        scheduled(&out)
+            .iter()
+            .map(|(_, i)| i.clone())
+            .collect::<Vec<_>>(),
+        [json!("a")]
+    );
+    let mut task = scheduled(&out)[0].0;
+    let mut inputs = Vec::new();
+    for n in 0..3 {
+        let out = handle(&d, &mut ex, &ok(task, json!(n)), at(101 + n));
+        if let Some((t, i)) = scheduled(&out).first().cloned() {
+            task = t;
+            inputs.push(i);
+        }
+    }
+    assert_eq!(inputs, [json!("b"), json!("c")]);
+    assert_eq!(ex.status, Status::Succeeded);
+}
