@@ -30,22 +30,32 @@ pub struct Context {
     /// `$$.Task.Token`: present only while evaluating a Task state's Parameters.
     pub task_token: Option<String>,
     pub map_item: Option<MapItem>,
+    /// `$$.Execution.RedriveCount`: how many times the execution was redriven (0 before any).
+    #[serde(default)]
+    pub execution_redrive_count: u32,
+    /// `$$.Execution.RedriveTime`: the last redrive's time; present only once redriven.
+    #[serde(default)]
+    pub execution_redrive_time: Option<String>,
 }
 
 impl Context {
     /// The `$$` object, keys in the order AWS documents them.
     pub fn to_value(&self) -> Value {
         let mut root = Map::new();
-        root.insert(
-            "Execution".into(),
-            json!({
-                "Id": self.execution_id,
-                "Input": self.execution_input,
-                "Name": self.execution_name,
-                "RoleArn": self.execution_role_arn,
-                "StartTime": self.execution_start_time,
-            }),
-        );
+        let mut execution = json!({
+            "Id": self.execution_id,
+            "Input": self.execution_input,
+            "Name": self.execution_name,
+            "RoleArn": self.execution_role_arn,
+            "StartTime": self.execution_start_time,
+            // Always there, 0 before any redrive (a context AWS handed a Lambda function, recorded in
+            // DataDog/datadog-lambda-python's tests: `"StartTime": ..., "RedriveCount": 0`).
+            "RedriveCount": self.execution_redrive_count,
+        });
+        if let Some(t) = &self.execution_redrive_time {
+            execution["RedriveTime"] = json!(t);
+        }
+        root.insert("Execution".into(), execution);
         root.insert(
             "State".into(),
             json!({

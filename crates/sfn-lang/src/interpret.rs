@@ -46,6 +46,16 @@ pub struct ExecutionInfo {
     /// The alias it was started through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_arn: Option<String>,
+    /// Times redriven (`redrive`); `$$.Execution.RedriveCount`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
+    /// The last redrive's leader-stamped time (ms); `$$.Execution.RedriveTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_time_ms: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The execution's status.
@@ -300,6 +310,8 @@ impl Engine<'_> {
             state_machine_name: self.info.state_machine_name.clone(),
             task_token: None,
             map_item,
+            execution_redrive_count: self.info.redrive_count,
+            execution_redrive_time: self.info.redrive_time_ms.map(rfc3339),
         }
         .to_value()
     }
@@ -643,11 +655,13 @@ impl Engine<'_> {
                 json!({"name": th.state, "index": i}),
             );
         }
-        if let Some(fan) = th.fanout.take() {
-            for (i, c) in fan.children.into_iter().enumerate() {
+        // The fanout stays (a retry or a catch replaces it): RedriveExecution re-runs only the
+        // branches / iterations without a result (`redrive`).
+        if let Some(fan) = th.fanout.as_ref() {
+            for (i, c) in fan.children.iter().enumerate() {
                 if let (Some(c), None) = (c, &fan.results[i]) {
                     if Some(i) != failed {
-                        self.cancel(&c);
+                        self.cancel(c);
                         if is_map {
                             self.push(
                                 "MapIterationAborted",
@@ -1098,6 +1112,9 @@ pub fn handle_in(
     limit_history(exec, &mut out, first_id, stamp.now_ms);
     out
 }
+
+#[path = "redrive.rs"]
+pub mod redrive;
 
 #[cfg(test)]
 #[path = "interpret_test.rs"]

@@ -22,6 +22,8 @@ fn info(input: Value) -> ExecutionInfo {
         input,
         version_arn: None,
         alias_arn: None,
+        redrive_count: 0,
+        redrive_time_ms: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! `validate`), paths (`path`) and the context object (`context`), intrinsic functions (`intrinsics`),
 //! the data flow of a state (`dataflow`), Choice rules (`choice`), Retry / Catch (`retry`), Wait
 //! (`wait`), TestState's one-state runs (`test_state`), and a pure interpreter step (`interpret`) that turns an incoming event into AWS's history
-//! events and the effects the engine must carry out.
+//! events and the effects the engine must carry out, with RedriveExecution's restart (`redrive`).
 //!
 //! No I/O, no clock, no randomness: time and random values come from the caller (leader-stamped; see
 //! `entropy`), and JSON objects keep their key order (serde_json `preserve_order`) as AWS's outputs
@@ -27,6 +27,7 @@ pub use context::Context;
 pub use definition::{Definition, InvalidDefinition, State, StateKind};
 pub use entropy::Entropy;
 pub use error::StatesError;
+pub use interpret::redrive;
 pub use path::Path;
 
 #[cfg(test)]

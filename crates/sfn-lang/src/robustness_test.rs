@@ -47,6 +47,8 @@ fn drive(def: &Definition, input: Value) {
         input,
         version_arn: None,
         alias_arn: None,
+        redrive_count: 0,
+        redrive_time_ms: None,
     };
     let (mut ex, mut out) = start(def, info, 3, Stamp { now_ms: 0 });
     for step in 0..50 {

@@ -157,6 +157,7 @@ pub fn test_state(req: &Request<'_>, entropy: &mut Entropy) -> Result<Value, Ref
             state_machine_name: "TestState".into(),
             task_token: None,
             map_item: None,
+            ..Context::default()
         }
         .to_value(),
     };

@@ -339,6 +339,7 @@ fn sfn_ops() -> Vec<SfnOp> {
         SfnOp::DeleteStateMachineAlias(shape(
             json!({"stateMachineAliasArn": format!("{SM}:PROD")}),
         )),
+        SfnOp::RedriveExecution(shape(json!({"executionArn": EXEC, "clientToken": "c-1"}))),
     ];
     for op in &all {
         match op {
@@ -359,7 +360,8 @@ fn sfn_ops() -> Vec<SfnOp> {
             | SfnOp::DeleteStateMachineVersion(_)
             | SfnOp::CreateStateMachineAlias(_)
             | SfnOp::UpdateStateMachineAlias(_)
-            | SfnOp::DeleteStateMachineAlias(_) => {}
+            | SfnOp::DeleteStateMachineAlias(_)
+            | SfnOp::RedriveExecution(_) => {}
         }
     }
     all
@@ -900,6 +902,81 @@ fn step_functions_execution_records_with_the_definition_inline_still_run() {
     assert_eq!(machine["definition"], old.definition.as_str());
     // It stayed in the first form: no stored copy was made for it.
     assert!(!state.sfn.keys().any(|k| k[0] == keys::DEFINITION));
+}
+
+#[test]
+fn a_redriven_step_functions_execution_reads_as_it_was_written() {
+    // An execution whose Parallel failed in one branch (the branches' threads are kept), redriven
+    // with a client token: the record with its redrive count, date and tokens (RedriveExecution's
+    // release).
+    use swf_core::sfn::records::Execution;
+    use swf_core::sfn::{keys, SfnOp};
+    const ACT: &str = "arn:aws:states:us-east-1:000000000000:activity:work";
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let task = |n: &str| json!({"StartAt": n, "States": {n: {"Type": "Task", "Resource": ACT, "End": true}}});
+    let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:m:e";
+    let mut apply = |i: u64, op: SfnOp| -> Value {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, i, &cmd, &limits).unwrap();
+        let out = match applied.outcome.as_ref().unwrap() {
+            Reply::Sfn(v) => v.clone(),
+            _ => json!({}),
+        };
+        state.write(applied.writes);
+        out
+    };
+    apply(1, SfnOp::CreateActivity(shape(json!({"name": "work"}))));
+    apply(
+        2,
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r",
+            "definition": json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+                "Branches": [task("A"), task("B")]}}}).to_string()}),
+        )),
+    );
+    apply(
+        3,
+        SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+                "name": "e", "input": "{}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        },
+    );
+    // Branch tasks are ActivityScheduled events 5 and 7; the first fails.
+    let started = apply(
+        4,
+        SfnOp::StartTask {
+            execution_arn: exec_arn.into(),
+            task_id: 5,
+            worker_name: None,
+        },
+    );
+    apply(
+        5,
+        SfnOp::SendTaskFailure(shape(
+            json!({"taskToken": started["taskToken"], "error": "E"}),
+        )),
+    );
+    apply(
+        6,
+        SfnOp::RedriveExecution(shape(
+            json!({"executionArn": exec_arn, "clientToken": "c-1"}),
+        )),
+    );
+    let execution: Execution =
+        serde_json::from_slice(&state.sfn[&keys::execution(exec_arn)]).unwrap();
+    assert_eq!(execution.status, "RUNNING");
+    assert_eq!(execution.state.info.redrive_count, 1);
+    golden("record/sfn_execution_redriven", &execution);
 }
 
 #[test]

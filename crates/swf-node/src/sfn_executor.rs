@@ -56,6 +56,7 @@ struct ListExecutionsIn {
     max_results: Option<i64>,
     next_token: Option<String>,
     map_run_arn: Option<String>,
+    redrive_filter: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -351,10 +352,12 @@ impl Executor {
             }
             SfnAction::DescribeExecution => {
                 let i: ArnInput = parse(input)?;
-                json(&query::describe_execution(
+                // The redrive window is judged at the cluster time (`redriveStatus`).
+                json(&query::describe_execution_at(
                     self.read_barrier().await?,
                     l,
                     &i.arn,
+                    Some(self.clock().estimate().0),
                 )?)
             }
             SfnAction::DescribeStateMachineForExecution => {
@@ -375,11 +378,19 @@ impl Executor {
                 let Some(sm) = i.state_machine_arn else {
                     return Err(Fault::validation("stateMachineArn must be specified"));
                 };
-                json(&query::list_executions(
+                // PENDING_REDRIVE is a Map Run's child status: with a state machine ARN the model
+                // says the call is a validation error.
+                if i.status_filter.as_deref() == Some("PENDING_REDRIVE") {
+                    return Err(Fault::validation(
+                        "statusFilter PENDING_REDRIVE requires a mapRunArn",
+                    ));
+                }
+                json(&query::list_executions_filtered(
                     self.read_barrier().await?,
                     l,
                     &sm,
                     i.status_filter.as_deref(),
+                    i.redrive_filter.as_deref(),
                     i.max_results,
                     i.next_token.as_deref(),
                 )?)
@@ -425,11 +436,14 @@ impl Executor {
             SfnAction::GetActivityTask => Err(Fault::internal(
                 "a long poll is dispatched by Executor::execute_sfn",
             )),
-            // Not served yet (docs/stepfunctions.md): map runs, redrive, Express.
+            // Not served yet (docs/stepfunctions.md): map runs, Express.
             SfnAction::TestState => json(&test_state(parse(input)?)?),
+            SfnAction::RedriveExecution => {
+                self.write_sfn(n, SfnOp::RedriveExecution(parse(input)?))
+                    .await
+            }
             SfnAction::DescribeMapRun
             | SfnAction::ListMapRuns
-            | SfnAction::RedriveExecution
             | SfnAction::StartSyncExecution
             | SfnAction::UpdateMapRun => Err(Fault::unknown_operation(action).with_message(
                 format!("The action {action} is not supported by this server yet"),

@@ -80,6 +80,8 @@ pub enum FaultKind {
     ExpiredToken,
     /// `AccessDeniedException`: the caller's policies do not allow the call.
     AccessDenied,
+    /// Step Functions' `ExecutionNotRedrivable`.
+    ExecutionNotRedrivable,
 }
 
 impl FaultKind {
@@ -131,6 +133,7 @@ impl FaultKind {
             FaultKind::UnrecognizedClient => "UnrecognizedClientException",
             FaultKind::ExpiredToken => "ExpiredTokenException",
             FaultKind::AccessDenied => "AccessDeniedException",
+            FaultKind::ExecutionNotRedrivable => "ExecutionNotRedrivable",
         }
     }
 
@@ -181,7 +184,7 @@ impl FaultKind {
         FaultKind::AccessDenied,
     ];
 
-    pub const SFN: [FaultKind; 22] = [
+    pub const SFN: [FaultKind; 23] = [
         FaultKind::ActivityDoesNotExist,
         FaultKind::ActivityLimitExceeded,
         FaultKind::ActivityWorkerLimitExceeded,
@@ -204,6 +207,7 @@ impl FaultKind {
         FaultKind::ResourceNotFound,
         FaultKind::Conflict,
         FaultKind::ServiceQuotaExceeded,
+        FaultKind::ExecutionNotRedrivable,
     ];
 
     /// Every fault kind.

@@ -37,6 +37,8 @@ pub enum SfnOp {
     CreateStateMachineAlias(CreateStateMachineAliasInput),
     UpdateStateMachineAlias(UpdateStateMachineAliasInput),
     DeleteStateMachineAlias(AliasArnInput),
+    /// RedriveExecution (`redrive`); nothing is generated but the leader's time.
+    RedriveExecution(RedriveExecutionInput),
 }
 
 impl SfnOp {
@@ -61,6 +63,7 @@ impl SfnOp {
             SfnOp::CreateStateMachineAlias(_) => "Sfn.CreateStateMachineAlias",
             SfnOp::UpdateStateMachineAlias(_) => "Sfn.UpdateStateMachineAlias",
             SfnOp::DeleteStateMachineAlias(_) => "Sfn.DeleteStateMachineAlias",
+            SfnOp::RedriveExecution(_) => "Sfn.RedriveExecution",
         }
     }
 }
@@ -230,4 +233,13 @@ pub struct TagResourceInput {
 pub struct UntagResourceInput {
     pub resource_arn: String,
     pub tag_keys: Vec<String>,
+}
+
+/// `RedriveExecutionInput`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedriveExecutionInput {
+    pub execution_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
 }

@@ -36,20 +36,20 @@ pub(crate) fn does_not_exist_execution(exec_arn: &str) -> Fault {
 /// The interpreter's view of the replicated state (seeing this command's own writes): whether an
 /// activity exists. A read error is kept and returned once the step is done (the activity is taken to
 /// exist meanwhile; the command fails as a whole).
-struct StateWorld<'c, 'a, S: Lookup + ?Sized> {
+pub(super) struct StateWorld<'c, 'a, S: Lookup + ?Sized> {
     ctx: &'c Ctx<'a, S>,
     error: RefCell<Option<ReadError>>,
 }
 
 impl<'c, 'a, S: Lookup + ?Sized> StateWorld<'c, 'a, S> {
-    fn new(ctx: &'c Ctx<'a, S>) -> Self {
+    pub(super) fn new(ctx: &'c Ctx<'a, S>) -> Self {
         StateWorld {
             ctx,
             error: RefCell::new(None),
         }
     }
 
-    fn done(self) -> Result<(), ReadError> {
+    pub(super) fn done(self) -> Result<(), ReadError> {
         self.error.into_inner().map_or(Ok(()), Err)
     }
 }
@@ -201,6 +201,8 @@ pub(super) fn start<S: Lookup + ?Sized>(
         input,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
+        redrive_count: 0,
+        redrive_time_ms: None,
     };
     let world = StateWorld::new(ctx);
     let (state, out) = interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
@@ -228,6 +230,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
         retention_due: None,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
+        redrive_tokens: Vec::new(),
     };
     for scope in exec.index_scopes() {
         put(

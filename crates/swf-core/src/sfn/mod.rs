@@ -1,6 +1,6 @@
 //! Step Functions on the same replicated state machine as SWF: activities, state machines (STANDARD)
 //! with their published versions and aliases,
-//! executions run by `sfn-lang`'s interpreter, and activity tasks. Every transition is applied from
+//! executions run by `sfn-lang`'s interpreter (and redriven, `redrive`), and activity tasks. Every transition is applied from
 //! an `Op::Sfn` command stamped by the leader (time, execution names, the seed of an execution's
 //! randomness), so replicas agree; nothing here reads a clock or draws a random number.
 //!
@@ -19,6 +19,7 @@ mod executions;
 pub mod keys;
 pub mod query;
 pub mod records;
+pub mod redrive;
 mod state_machines;
 mod stored_definitions;
 mod tasks;
@@ -103,6 +104,7 @@ pub(crate) fn apply<S: Lookup + ?Sized>(
         SfnOp::CreateStateMachineAlias(i) => aliases::create(ctx, i),
         SfnOp::UpdateStateMachineAlias(i) => aliases::update(ctx, i),
         SfnOp::DeleteStateMachineAlias(i) => aliases::delete(ctx, &i.state_machine_alias_arn),
+        SfnOp::RedriveExecution(i) => redrive::redrive(ctx, i),
     }
 }
 

@@ -386,6 +386,17 @@ pub fn execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Result<Exec
 }
 
 pub fn describe_execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Result<Value, Fault> {
+    describe_execution_at(s, l, e, None)
+}
+
+/// DescribeExecution, with the redrive window judged at `now_ms` (the node's cluster time; `None`
+/// leaves the time limits out of `redriveStatus`).
+pub fn describe_execution_at<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    e: &str,
+    now_ms: Option<i64>,
+) -> Result<Value, Fault> {
     let x = execution(s, l, e)?;
     let mut v = json!({
         "executionArn": x.arn,
@@ -417,6 +428,9 @@ pub fn describe_execution<S: SfnRead + ?Sized>(s: &S, l: &Limits, e: &str) -> Re
     if let Some(c) = &x.cause {
         v["cause"] = json!(c);
     }
+    let machine = keys::state_machine(super::redrive::machine_name(&x));
+    let machine_exists = get::<StateMachine, S>(s, &machine)?.is_some();
+    super::redrive::describe_members(&x, machine_exists, now_ms, &mut v);
     Ok(v)
 }
 
@@ -465,6 +479,19 @@ pub fn list_executions<S: SfnRead + ?Sized>(
     max_results: Option<i64>,
     token: Option<&str>,
 ) -> Result<Value, Fault> {
+    list_executions_filtered(s, l, sm, status, None, max_results, token)
+}
+
+/// [`list_executions`] with ListExecutions' `redriveFilter` (REDRIVEN / NOT_REDRIVEN).
+pub fn list_executions_filtered<S: SfnRead + ?Sized>(
+    s: &S,
+    l: &Limits,
+    sm: &str,
+    status: Option<&str>,
+    redrive_filter: Option<&str>,
+    max_results: Option<i64>,
+    token: Option<&str>,
+) -> Result<Value, Fault> {
     // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
     // is refused.
     // A version or alias ARN lists the executions started through it.
@@ -508,7 +535,9 @@ pub fn list_executions<S: SfnRead + ?Sized>(
             let Some(x) = get::<Execution, S>(s, &keys::execution(&exec_arn))? else {
                 continue;
             };
-            if status.is_some_and(|st| st != x.status) {
+            if status.is_some_and(|st| st != x.status)
+                || !super::redrive::passes_filter(&x, redrive_filter)
+            {
                 if budget == 0 {
                     next = Some(token_of(s, bound, k)?);
                     break 'scan;
@@ -535,6 +564,10 @@ pub fn list_executions<S: SfnRead + ?Sized>(
             }
             if let Some(a) = &x.alias_arn {
                 item["stateMachineAliasArn"] = json!(a);
+            }
+            item["redriveCount"] = json!(x.state.info.redrive_count);
+            if let Some(t) = x.state.info.redrive_time_ms {
+                item["redriveDate"] = json!(swf_types::Timestamp(t));
             }
             items.push(item);
             last_key = k.clone();

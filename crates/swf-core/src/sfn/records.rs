@@ -168,6 +168,20 @@ pub struct Execution {
     /// The alias it was started through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_arn: Option<String>,
+    /// The client tokens of its last successful redrives, newest last (RedriveExecution's
+    /// idempotency; `redrive`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redrive_tokens: Vec<RedriveToken>,
+}
+
+/// A client token RedriveExecution succeeded with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedriveToken {
+    pub token: String,
+    /// When it was first used (ms): it answers for 15 minutes from then.
+    pub first_used_ms: i64,
+    /// The redrive date it answers with.
+    pub redrive_date: Timestamp,
 }
 
 impl Execution {

@@ -1431,3 +1431,7 @@ fn executions_share_one_stored_copy_of_their_definition() {
     w.fire_all_due(20_000 + super::RETENTION_MS);
     assert!(stored(&w).is_empty());
 }
+
+/// RedriveExecution's cases, on this file's `World`.
+#[path = "redrive_test.rs"]
+mod redrive_test;
