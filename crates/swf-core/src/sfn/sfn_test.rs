@@ -124,6 +124,8 @@ impl World {
                 tags: None,
                 publish: None,
                 version_description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
             }),
         )
         .unwrap();
@@ -207,6 +209,8 @@ fn activities_and_state_machines_control_plane() {
                 tags: None,
                 publish: None,
                 version_description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
             }),
             FaultKind::InvalidDefinition,
             "arn:aws:lambda:us-east-1:1:function:f",
@@ -1080,6 +1084,8 @@ fn quotas_on_activities_state_machines_and_open_executions() {
             tags: None,
             publish: None,
             version_description: None,
+            logging_configuration: None,
+            tracing_configuration: None,
         })
     };
     let refused = |w: &mut World, op: SfnOp| {
@@ -1240,6 +1246,8 @@ fn versions_and_aliases() {
             tags: None,
             publish: Some(publish),
             version_description: Some("first".into()),
+            logging_configuration: None,
+            tracing_configuration: None,
         })
     };
     let update = |def: &str, publish: bool, rev: &str| {

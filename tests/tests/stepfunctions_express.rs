@@ -1,0 +1,255 @@
+//! EXPRESS state machines through `aws-sdk-sfn` against the real `swfd`: StartSyncExecution of a
+//! Choice / Pass machine answering its output and billing details, of a failing machine answering
+//! FAILED with the error and cause, of a machine with a Wait state (the close comes in a later log
+//! entry); StartSyncExecution on STANDARD refused; the create-time refusal of an activity Task;
+//! asynchronous Express executions and the execution APIs' refusals of them; and, on a 3-node
+//! cluster, StartSyncExecution sent to a follower, answered even though the leader is killed -9
+//! while the execution runs. What AWS answers is as recorded from the real service (localstack's
+//! tests/aws/services/stepfunctions/v2/test_sfn_api_express.snapshot.json). The SDK's `sync-` host
+//! prefix is undone by the client (`sfn_sync_client`), as users of a custom endpoint do.
+
+mod sfn_support;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::types::{StateMachineType, SyncExecutionStatus};
+use serde_json::{json, Value};
+use sfn_support::*;
+use swf_e2e::{agreed_leader, Swfd};
+
+async fn express(client: &aws_sdk_sfn::Client, name: &str, definition: &Value) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .r#type(StateMachineType::Express)
+        .definition(definition.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect("create an EXPRESS state machine")
+        .state_machine_arn()
+        .to_string()
+}
+
+fn parsed(text: Option<&str>) -> Value {
+    serde_json::from_str(text.expect("JSON text")).expect("JSON")
+}
+
+#[tokio::test]
+async fn express_machines_sync_and_async() -> anyhow::Result<()> {
+    let swfd = Swfd::start().await?;
+    let client = sfn_sync_client(&swfd);
+    let choose = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 3, "Next": "Big"}],
+              "Default": "Small"},
+        "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "End": true},
+        "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "End": true}
+    }});
+    let sm = express(&client, "choose", &choose).await;
+    let d = client
+        .describe_state_machine()
+        .state_machine_arn(&sm)
+        .send()
+        .await?;
+    assert_eq!(d.r#type(), &StateMachineType::Express);
+    let listed = client.list_state_machines().send().await?;
+    assert_eq!(
+        listed.state_machines()[0].r#type(),
+        &StateMachineType::Express
+    );
+
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(&sm)
+        .name("sync-1")
+        .input(r#"{"n": 5}"#)
+        .send()
+        .await?;
+    assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
+    assert_eq!(parsed(out.output()), json!({"n": 5, "size": "big"}));
+    assert_eq!(parsed(out.input()), json!({"n": 5}));
+    assert_eq!(out.name(), Some("sync-1"));
+    assert_eq!(out.state_machine_arn(), Some(sm.as_str()));
+    let prefix = format!("{ARN_PREFIX}express:choose:sync-1:");
+    assert!(out.execution_arn().starts_with(&prefix), "{out:?}");
+    assert!(out.stop_date() >= out.start_date());
+    assert_eq!(out.input_details().map(|d| d.included()), Some(true));
+    assert_eq!(out.output_details().map(|d| d.included()), Some(true));
+    // AWS answered 64 MB and 100 ms for a small execution (recorded).
+    let billing = out.billing_details().expect("billingDetails");
+    assert_eq!(billing.billed_memory_used_in_mb(), 64);
+    assert_eq!(billing.billed_duration_in_milliseconds() % 100, 0);
+    assert!(billing.billed_duration_in_milliseconds() >= 100);
+    assert!(out.error().is_none() && out.cause().is_none());
+
+    // A failing machine answers 200 with FAILED and the error and cause.
+    let fail = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "it broke"}}});
+    let failing = express(&client, "failing", &fail).await;
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(&failing)
+        .send()
+        .await?;
+    assert_eq!(out.status(), &SyncExecutionStatus::Failed);
+    assert_eq!(
+        (out.error(), out.cause()),
+        (Some("Boom"), Some("it broke"))
+    );
+    assert!(out.output().is_none());
+
+    // A Wait state: the close is applied in a later entry than the start.
+    let wait = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+        "P": {"Type": "Pass", "Result": {"waited": true}, "End": true}}});
+    let waiting = express(&client, "waiting", &wait).await;
+    let t0 = Instant::now();
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(&waiting)
+        .input("{}")
+        .send()
+        .await?;
+    assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
+    assert_eq!(parsed(out.output()), json!({"waited": true}));
+    assert!(t0.elapsed() >= Duration::from_secs(1));
+    assert!(out.billing_details().unwrap().billed_duration_in_milliseconds() >= 1000);
+
+    // StartSyncExecution on STANDARD.
+    let standard = machine(&client, "standard", &choose).await?;
+    let err = client
+        .start_sync_execution()
+        .state_machine_arn(&standard)
+        .send()
+        .await
+        .expect_err("STANDARD is refused");
+    let e = err.into_service_error();
+    assert_eq!(e.code(), Some("StateMachineTypeNotSupported"));
+    assert_eq!(
+        e.message(),
+        Some("This operation is not supported by this type of state machine")
+    );
+
+    // Activities are refused in an Express machine, as AWS refuses them (recorded).
+    let act = activity(&client, "work").await?;
+    let task = json!({"StartAt": "ActivityTask", "States": {"ActivityTask": {"Type": "Task", "Resource": act, "End": true}}});
+    let err = client
+        .create_state_machine()
+        .name("with-activity")
+        .r#type(StateMachineType::Express)
+        .definition(task.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect_err("an activity in an Express machine is refused");
+    let e = err.into_service_error();
+    assert_eq!(e.code(), Some("InvalidDefinition"));
+    assert_eq!(e.message(), Some("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support Activity ARN at /States/ActivityTask/Resource'"));
+
+    // Asynchronous Express executions: started, then invisible to the execution APIs, as on AWS.
+    let started = client
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input(r#"{"n": 1}"#)
+        .send()
+        .await?;
+    let exec = started.execution_arn().to_string();
+    assert!(exec.starts_with(&format!("{ARN_PREFIX}express:choose:")), "{exec}");
+    let invalid = "Invalid Arn: 'Resource type not valid in this context: express'";
+    let e = client
+        .describe_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .expect_err("DescribeExecution refuses an Express ARN")
+        .into_service_error();
+    assert_eq!((e.code(), e.message()), (Some("InvalidArn"), Some(invalid)));
+    let e = client
+        .get_execution_history()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .expect_err("GetExecutionHistory refuses an Express ARN")
+        .into_service_error();
+    assert_eq!((e.code(), e.message()), (Some("InvalidArn"), Some(invalid)));
+    let e = client
+        .stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .expect_err("StopExecution refuses an Express ARN")
+        .into_service_error();
+    assert_eq!((e.code(), e.message()), (Some("InvalidArn"), Some(invalid)));
+    let e = client
+        .list_executions()
+        .state_machine_arn(&sm)
+        .send()
+        .await
+        .expect_err("ListExecutions refuses an EXPRESS machine")
+        .into_service_error();
+    assert_eq!(
+        (e.code(), e.message()),
+        (
+            Some("StateMachineTypeNotSupported"),
+            Some("This operation is not supported by this type of state machine")
+        )
+    );
+    Ok(())
+}
+
+/// StartSyncExecution sent to a follower of a 3-node cluster is answered by that follower, which
+/// waits for its own replica to apply the close; the leader is killed -9 while the execution sits in
+/// a Wait state, and the new leader finishes it.
+#[tokio::test]
+async fn sync_execution_through_a_follower_survives_a_leader_kill() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &[]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let leader_ix = (leader - 1) as usize;
+    let followers: Vec<usize> = (0..3).filter(|i| *i != leader_ix).collect();
+    let client = sfn_sync_client(&nodes[followers[0]]);
+
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"got.$": "$.x"}, "End": true}}});
+    let quick = express(&client, "quick", &pass).await;
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(&quick)
+        .input(r#"{"x": 7}"#)
+        .send()
+        .await?;
+    assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
+    assert_eq!(parsed(out.output()), json!({"got": 7}));
+
+    let wait = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 3, "Next": "P"},
+        "P": {"Type": "Pass", "Result": "done", "End": true}}});
+    let slow = express(&client, "slow", &wait).await;
+    let applied = |d: &Value| d["last_applied"].as_u64().unwrap_or(0);
+    let (_, before) = nodes[followers[0]].admin_get("/cluster/digest").await?;
+    let call = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .start_sync_execution()
+                .state_machine_arn(&slow)
+                .send()
+                .await
+        })
+    };
+    // Once the follower applied a later entry (the start), the leader goes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, now) = nodes[followers[0]].admin_get("/cluster/digest").await?;
+        if applied(&now) > applied(&before) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the start was never applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nodes[leader_ix].kill9();
+    let survivors: Vec<&Swfd> = followers.iter().map(|i| &nodes[*i]).collect();
+    agreed_leader(&survivors, Some(leader)).await?;
+    let out = call.await??;
+    assert_eq!(out.status(), &SyncExecutionStatus::Succeeded, "{out:?}");
+    assert_eq!(parsed(out.output()), json!("done"));
+    Ok(())
+}
