@@ -64,8 +64,13 @@ async fn express_machines_sync_and_async() -> anyhow::Result<()> {
         .state_machine_arn(&sm)
         .name("sync-1")
         .input(r#"{"n": 5}"#)
+        .trace_header("Root=1-5759e988-bd862e3fe1be46a994272793")
         .send()
         .await?;
+    assert_eq!(
+        out.trace_header(),
+        Some("Root=1-5759e988-bd862e3fe1be46a994272793")
+    );
     assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
     assert_eq!(parsed(out.output()), json!({"n": 5, "size": "big"}));
     assert_eq!(parsed(out.input()), json!({"n": 5}));
@@ -92,10 +97,7 @@ async fn express_machines_sync_and_async() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(out.status(), &SyncExecutionStatus::Failed);
-    assert_eq!(
-        (out.error(), out.cause()),
-        (Some("Boom"), Some("it broke"))
-    );
+    assert_eq!((out.error(), out.cause()), (Some("Boom"), Some("it broke")));
     assert!(out.output().is_none());
 
     // A Wait state: the close is applied in a later entry than the start.
@@ -113,7 +115,12 @@ async fn express_machines_sync_and_async() -> anyhow::Result<()> {
     assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
     assert_eq!(parsed(out.output()), json!({"waited": true}));
     assert!(t0.elapsed() >= Duration::from_secs(1));
-    assert!(out.billing_details().unwrap().billed_duration_in_milliseconds() >= 1000);
+    assert!(
+        out.billing_details()
+            .unwrap()
+            .billed_duration_in_milliseconds()
+            >= 1000
+    );
 
     // StartSyncExecution on STANDARD.
     let standard = machine(&client, "standard", &choose).await?;
@@ -154,7 +161,10 @@ async fn express_machines_sync_and_async() -> anyhow::Result<()> {
         .send()
         .await?;
     let exec = started.execution_arn().to_string();
-    assert!(exec.starts_with(&format!("{ARN_PREFIX}express:choose:")), "{exec}");
+    assert!(
+        exec.starts_with(&format!("{ARN_PREFIX}express:choose:")),
+        "{exec}"
+    );
     let invalid = "Invalid Arn: 'Resource type not valid in this context: express'";
     let e = client
         .describe_execution()
@@ -251,5 +261,44 @@ async fn sync_execution_through_a_follower_survives_a_leader_kill() -> anyhow::R
     let out = call.await??;
     assert_eq!(out.status(), &SyncExecutionStatus::Succeeded, "{out:?}");
     assert_eq!(parsed(out.output()), json!("done"));
+    Ok(())
+}
+
+/// Measures StartSyncExecution of a one-state Pass machine against StartExecution of the same
+/// machine as STANDARD, on one node, one call at a time (printed; `docs/stepfunctions.md`).
+#[tokio::test]
+async fn sync_execution_latency_measure() -> anyhow::Result<()> {
+    let swfd = Swfd::start().await?;
+    let client = sfn_sync_client(&swfd);
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let exp = express(&client, "exp", &pass).await;
+    let std = machine(&client, "std", &pass).await?;
+    let n = 200;
+    let mut sync_ms = Vec::new();
+    let mut start_ms = Vec::new();
+    for i in 0..n {
+        let t = Instant::now();
+        let out = client
+            .start_sync_execution()
+            .state_machine_arn(&exp)
+            .send()
+            .await?;
+        assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
+        sync_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        start(&client, &std, &format!("s{i}"), "{}").await?;
+        start_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+    };
+    println!(
+        "MEASURE {n} calls each: StartSyncExecution p50 {:.2} ms p99 {:.2} ms; StartExecution (STANDARD) p50 {:.2} ms p99 {:.2} ms",
+        pct(&mut sync_ms, 0.5),
+        pct(&mut sync_ms, 0.99),
+        pct(&mut start_ms, 0.5),
+        pct(&mut start_ms, 0.99)
+    );
     Ok(())
 }

@@ -811,7 +811,8 @@ fn express_records_read_as_they_were_written() {
     const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
     let mut state = swf_core::memstate::MemState::default();
     let limits = swf_core::Limits::default();
-    let wait = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}});
+    let wait =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}});
     let ops = vec![
         SfnOp::CreateStateMachine(shape(
             json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r", "type": "EXPRESS",

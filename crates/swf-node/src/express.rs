@@ -35,12 +35,15 @@ const WAIT_MARGIN: Duration = Duration::from_secs(60);
 /// How often a waiting caller reads its replica again.
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// One waiting caller: its registration id and where its execution's closed record goes.
+type Waiter = (u64, oneshot::Sender<Execution>);
+
 /// Callers waiting for Express executions to close, by execution ARN.
 #[derive(Default)]
 pub struct ExpressWaiters {
     /// How many are registered: the apply hook does nothing while none are.
     count: AtomicUsize,
-    waiting: Mutex<HashMap<String, Vec<(u64, oneshot::Sender<Execution>)>>>,
+    waiting: Mutex<HashMap<String, Vec<Waiter>>>,
     next_id: AtomicUsize,
 }
 
@@ -53,7 +56,11 @@ struct Registration<'a> {
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        let mut w = self.waiters.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self
+            .waiters
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(list) = w.get_mut(&self.arn) {
             let before = list.len();
             list.retain(|(id, _)| *id != self.id);
@@ -137,16 +144,20 @@ pub(crate) async fn start_sync_execution(
     input: Vec<u8>,
     request_id: &str,
 ) -> Result<Vec<u8>, Fault> {
-    let metadata_only = serde_json::from_slice::<Value>(&input)
-        .ok()
-        .and_then(|v| v.get("includedData").and_then(Value::as_str).map(String::from))
-        .is_some_and(|d| d == "METADATA_ONLY");
+    let body = serde_json::from_slice::<Value>(&input).unwrap_or_default();
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    let metadata_only = text("includedData").is_some_and(|d| d == "METADATA_ONLY");
+    let trace_header = text("traceHeader");
     let started = router
         .call_api(Api::Sfn, "StartSyncExecution", input, 0, request_id)
         .await?;
     let arn = serde_json::from_slice::<Value>(&started)
         .ok()
-        .and_then(|v| v.get("executionArn").and_then(Value::as_str).map(String::from))
+        .and_then(|v| {
+            v.get("executionArn")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
         .ok_or_else(|| Fault::internal("the leader answered no executionArn"))?;
     let (_registration, mut rx) = waiters.register(&arn);
     let limit = Duration::from_millis(express::MAX_DURATION_MS as u64) + WAIT_MARGIN;
@@ -173,6 +184,10 @@ pub(crate) async fn start_sync_execution(
             tokio::time::sleep(RECHECK).await;
         }
     };
-    serde_json::to_vec(&express::sync_output(&x, metadata_only))
-        .map_err(|e| Fault::internal(e.to_string()))
+    let mut out = express::sync_output(&x, metadata_only);
+    if let Some(t) = trace_header {
+        // Echoed as given (there is no X-Ray on-prem).
+        out["traceHeader"] = Value::String(t);
+    }
+    serde_json::to_vec(&out).map_err(|e| Fault::internal(e.to_string()))
 }

@@ -146,11 +146,18 @@ fn express_create_refusals_are_aws_texts() {
         let mut w = World::new();
         let got = w.create(name, "EXPRESS", &def);
         match want {
-            Some(msg) => assert_eq!(got, Err((FaultKind::InvalidDefinition, msg.into())), "{name}"),
+            Some(msg) => assert_eq!(
+                got,
+                Err((FaultKind::InvalidDefinition, msg.into())),
+                "{name}"
+            ),
             None => assert!(got.is_ok(), "{name}: {got:?}"),
         }
         // ValidateStateMachineDefinition with type EXPRESS reports the same faults.
-        assert_eq!(express::diagnostics(&def.to_string()).len(), usize::from(want.is_some()));
+        assert_eq!(
+            express::diagnostics(&def.to_string()).len(),
+            usize::from(want.is_some())
+        );
     }
     // The same activity machine is fine as STANDARD.
     let mut w = World::new();
@@ -222,13 +229,19 @@ fn sync_start_runs_to_the_end_in_one_command_and_keeps_no_history() {
         arn.starts_with("arn:aws:states:us-east-1:000000000000:express:m:run:"),
         "{arn}"
     );
-    assert_eq!(arn.len(), "arn:aws:states:us-east-1:000000000000:express:m:run:".len() + 36);
+    assert_eq!(
+        arn.len(),
+        "arn:aws:states:us-east-1:000000000000:express:m:run:".len() + 36
+    );
     let x = w.record(&arn).expect("the record");
     assert!(x.express);
     assert_eq!(x.status, "SUCCEEDED");
     assert_eq!(x.output.as_deref(), Some(r#"{"a":1}"#));
     assert!(
-        w.state.sfn.keys().all(|k| k[0] != keys::HISTORY && k[0] != keys::EXECUTION_INDEX),
+        w.state
+            .sfn
+            .keys()
+            .all(|k| k[0] != keys::HISTORY && k[0] != keys::EXECUTION_INDEX),
         "no history and no list entry"
     );
     let out = express::sync_output(&x, false);
@@ -292,15 +305,20 @@ fn async_express_executions_are_refused_by_the_execution_apis_as_aws_refuses_the
     );
     // Two starts with the same name are two executions (Express is not idempotent).
     let again = w.start(1_000, SM, "{}", false);
-    assert!(again.is_err(), "the same seed makes the same ARN: {again:?}");
+    assert!(
+        again.is_err(),
+        "the same seed makes the same ARN: {again:?}"
+    );
 }
 
 #[test]
 fn express_executions_time_out_after_five_minutes() {
-    let waits = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
+    let waits =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
     let short = json!({"TimeoutSeconds": 10, "StartAt": "W",
         "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
-    let quick = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": true}}});
+    let quick =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": true}}});
     // (definition, time it closes, status)
     let cases = [
         (waits, express::MAX_DURATION_MS, "TIMED_OUT"),
@@ -324,13 +342,20 @@ fn express_executions_time_out_after_five_minutes() {
             assert_eq!(x.error.as_deref(), Some("States.Timeout"));
         }
         let out = express::sync_output(&x, false);
-        assert_eq!(out["billingDetails"]["billedDurationInMilliseconds"], closes);
+        assert_eq!(
+            out["billingDetails"]["billedDurationInMilliseconds"],
+            closes
+        );
     }
 }
 
 #[test]
 fn billed_duration_rounds_up_to_100_ms() {
     for (ran, billed) in [(0, 100), (1, 100), (100, 100), (101, 200), (2_345, 2_400)] {
-        assert_eq!(express::billed_duration_ms(5_000, 5_000 + ran), billed, "{ran}");
+        assert_eq!(
+            express::billed_duration_ms(5_000, 5_000 + ran),
+            billed,
+            "{ran}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! CreateStateMachine (STANDARD or EXPRESS, whose refusals are `express`'s; the definition validated by `sfn-lang`, `InvalidDefinition` with
-//! AWS's message naming each fault's path; Task resources other than activities refused there),
+//! CreateStateMachine (STANDARD or EXPRESS, whose own refusals are `express`'s; the definition
+//! validated by `sfn-lang`, `InvalidDefinition` with AWS's message naming each fault's path; Task
+//! resources other than activities refused there),
 //! the state machine quota (`StateMachineLimitExceeded`), UpdateStateMachine and DeleteStateMachine.
 
 use serde_json::json;
