@@ -13,7 +13,10 @@ mod sfn_support;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use aws_sdk_sfn::types::{StateMachineType, SyncExecutionStatus};
+use aws_sdk_sfn::types::{
+    CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachineType,
+    SyncExecutionStatus, TracingConfiguration,
+};
 use serde_json::{json, Value};
 use sfn_support::*;
 use swf_e2e::{agreed_leader, Swfd};
@@ -53,11 +56,54 @@ async fn express_machines_sync_and_async() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(d.r#type(), &StateMachineType::Express);
-    let listed = client.list_state_machines().send().await?;
+    // The logging and tracing configurations are echoed as given.
+    let group = "arn:aws:logs:us-east-1:000000000000:log-group:sfn:*";
+    let logged = client
+        .create_state_machine()
+        .name("logged")
+        .r#type(StateMachineType::Express)
+        .definition(choose.to_string())
+        .role_arn(ROLE)
+        .logging_configuration(
+            LoggingConfiguration::builder()
+                .level(LogLevel::Error)
+                .include_execution_data(true)
+                .destinations(
+                    LogDestination::builder()
+                        .cloud_watch_logs_log_group(
+                            CloudWatchLogsLogGroup::builder()
+                                .log_group_arn(group)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .tracing_configuration(TracingConfiguration::builder().enabled(true).build())
+        .send()
+        .await?;
+    let d = client
+        .describe_state_machine()
+        .state_machine_arn(logged.state_machine_arn())
+        .send()
+        .await?;
+    let l = d.logging_configuration().expect("loggingConfiguration");
     assert_eq!(
-        listed.state_machines()[0].r#type(),
-        &StateMachineType::Express
+        (l.level(), l.include_execution_data()),
+        (Some(&LogLevel::Error), true)
     );
+    assert_eq!(
+        l.destinations()[0]
+            .cloud_watch_logs_log_group()
+            .and_then(|g| g.log_group_arn()),
+        Some(group)
+    );
+    assert_eq!(d.tracing_configuration().map(|t| t.enabled()), Some(true));
+    let listed = client.list_state_machines().send().await?;
+    assert!(listed
+        .state_machines()
+        .iter()
+        .all(|m| m.r#type() == &StateMachineType::Express));
 
     let out = client
         .start_sync_execution()

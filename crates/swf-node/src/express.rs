@@ -191,3 +191,46 @@ pub(crate) async fn start_sync_execution(
     }
     serde_json::to_vec(&out).map_err(|e| Fault::internal(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored Express record (swf-core's golden file) under `arn` with `status`.
+    fn record(arn: &str, status: &str) -> Write {
+        let mut x: Execution = serde_json::from_str(include_str!(
+            "../../swf-core/tests/golden/record/sfn_execution_express.json"
+        ))
+        .expect("a record");
+        x.arn = arn.to_string();
+        x.status = status.to_string();
+        Write::Sfn {
+            key: keys::execution(arn),
+            value: Some(serde_json::to_vec(&x).unwrap()),
+        }
+    }
+
+    #[tokio::test]
+    async fn waiters_are_woken_by_a_closed_record_only_and_leave_no_trace() {
+        let w = ExpressWaiters::default();
+        // Nothing registered: nothing decoded.
+        w.observe(&[record("a", "SUCCEEDED")]);
+        let (reg, mut rx) = w.register("a");
+        let (reg_b, _rx_b) = w.register("b");
+        assert_eq!(w.count.load(Ordering::Relaxed), 2);
+        // Still running, or another execution, or not a record: no wake.
+        w.observe(&[record("a", "RUNNING"), record("c", "FAILED")]);
+        w.observe(&[Write::Sfn {
+            key: keys::history("a", 1),
+            value: Some(b"{}".to_vec()),
+        }]);
+        assert!(rx.try_recv().is_err());
+        w.observe(&[record("a", "SUCCEEDED")]);
+        assert_eq!(rx.try_recv().expect("woken").status, "SUCCEEDED");
+        assert_eq!(w.count.load(Ordering::Relaxed), 1);
+        drop(reg);
+        drop(reg_b);
+        assert_eq!(w.count.load(Ordering::Relaxed), 0);
+        assert!(w.waiting.lock().unwrap().is_empty());
+    }
+}

@@ -135,6 +135,12 @@ pub struct UpdateStateMachineInput {
     /// the update changes the definition or the role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stamped_revision_id: Option<String>,
+    /// Replaces the echoed `loggingConfiguration` (no logs are written on-prem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging_configuration: Option<serde_json::Value>,
+    /// Replaces the echoed `tracingConfiguration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing_configuration: Option<serde_json::Value>,
 }
 
 /// `PublishStateMachineVersionInput`.

@@ -203,6 +203,25 @@ fn describe_and_list_show_the_type_and_echo_the_configurations() {
         .map(|m| m["type"].as_str().unwrap())
         .collect();
     assert_eq!(types, ["EXPRESS", "STANDARD"]);
+    // UpdateStateMachine with only a configuration replaces it (no new revision).
+    let off = json!({"level": "OFF", "includeExecutionData": false});
+    let updated = w.run(
+        5,
+        SfnOp::UpdateStateMachine(UpdateStateMachineInput {
+            state_machine_arn: SM.into(),
+            definition: None,
+            role_arn: None,
+            publish: None,
+            version_description: None,
+            stamped_revision_id: Some("r-1".into()),
+            logging_configuration: Some(off.clone()),
+            tracing_configuration: Some(json!({"enabled": false})),
+        }),
+    );
+    assert!(updated.unwrap().get("revisionId").is_none());
+    let d = query::describe_state_machine(&w.state, &w.limits, SM).unwrap();
+    assert_eq!(d["loggingConfiguration"], off);
+    assert_eq!(d["tracingConfiguration"], json!({"enabled": false}));
     // The same name again as the other type is another state machine.
     assert_eq!(
         w.create("m", "STANDARD", &pass()).unwrap_err().0,

@@ -955,6 +955,8 @@ fn garbage_commands_never_panic_and_faults_write_nothing() {
                 publish: Some(r.next().is_multiple_of(2)),
                 version_description: None,
                 stamped_revision_id: Some(r.pick(&texts)),
+                logging_configuration: None,
+                tracing_configuration: None,
             }),
             10 => SfnOp::PublishStateMachineVersion(PublishStateMachineVersionInput {
                 state_machine_arn: r.pick(&texts),
@@ -1258,6 +1260,8 @@ fn versions_and_aliases() {
             publish: Some(publish),
             version_description: None,
             stamped_revision_id: Some(rev.into()),
+            logging_configuration: None,
+            tracing_configuration: None,
         })
     };
     let publish = |rev: Option<&str>| {

@@ -130,7 +130,12 @@ pub(super) fn update<S: Lookup + ?Sized>(
     if let Err(f) = arn::parse_qualified(ctx.limits, &i.state_machine_arn) {
         return Ok(Err(f));
     }
-    if i.definition.is_none() && i.role_arn.is_none() && i.publish != Some(true) {
+    if i.definition.is_none()
+        && i.role_arn.is_none()
+        && i.publish != Some(true)
+        && i.logging_configuration.is_none()
+        && i.tracing_configuration.is_none()
+    {
         return Ok(Err(fault(
             FaultKind::Validation,
             "Either the definition or the roleArn must be specified",
@@ -157,6 +162,13 @@ pub(super) fn update<S: Lookup + ?Sized>(
         fault!(check_definition(d));
         changed |= *d != m.definition;
         m.definition = d.clone();
+    }
+    // The configurations are echoed only; changing them makes no new revision.
+    if let Some(l) = &i.logging_configuration {
+        m.logging = Some(l.clone());
+    }
+    if let Some(t) = &i.tracing_configuration {
+        m.tracing = Some(t.clone());
     }
     if changed {
         // A new revision (its id stamped by the leader); an update that changes nothing keeps the
