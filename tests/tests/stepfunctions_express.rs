@@ -1,7 +1,8 @@
 //! EXPRESS state machines through `aws-sdk-sfn` against the real `swfd`: StartSyncExecution of a
 //! Choice / Pass machine answering its output and billing details, of a failing machine answering
 //! FAILED with the error and cause, of a machine with a Wait state (the close comes in a later log
-//! entry); StartSyncExecution on STANDARD refused; the create-time refusal of an activity Task;
+//! entry), of one timing out (TIMED_OUT), with `includedData: METADATA_ONLY`; StartSyncExecution on
+//! STANDARD or on a missing state machine refused; the create-time refusal of an activity Task;
 //! asynchronous Express executions and the execution APIs' refusals of them; and, on a 3-node
 //! cluster, StartSyncExecution sent to a follower, answered even though the leader is killed -9
 //! while the execution runs. What AWS answers is as recorded from the real service (localstack's
@@ -166,6 +167,47 @@ async fn express_machines_sync_and_async() -> anyhow::Result<()> {
             .unwrap()
             .billed_duration_in_milliseconds()
             >= 1000
+    );
+
+    // TimeoutSeconds under the five-minute limit: TIMED_OUT, with `States.Timeout`.
+    let slow = json!({"TimeoutSeconds": 1, "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}});
+    let timing_out = express(&client, "timing-out", &slow).await;
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(&timing_out)
+        .send()
+        .await?;
+    assert_eq!(out.status(), &SyncExecutionStatus::TimedOut);
+    assert_eq!(out.error(), Some("States.Timeout"));
+
+    // METADATA_ONLY leaves the input and output out.
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(&sm)
+        .input(r#"{"n": 1}"#)
+        .included_data(aws_sdk_sfn::types::IncludedData::MetadataOnly)
+        .send()
+        .await?;
+    assert_eq!(out.status(), &SyncExecutionStatus::Succeeded);
+    assert!(out.input().is_none() && out.output().is_none(), "{out:?}");
+    assert_eq!(out.input_details().map(|d| d.included()), Some(false));
+
+    // A state machine that does not exist.
+    let missing = format!("{ARN_PREFIX}stateMachine:missing");
+    let e = client
+        .start_sync_execution()
+        .state_machine_arn(&missing)
+        .send()
+        .await
+        .expect_err("no such state machine")
+        .into_service_error();
+    assert_eq!(
+        (e.code(), e.message()),
+        (
+            Some("StateMachineDoesNotExist"),
+            Some(format!("State Machine Does Not Exist: '{missing}'").as_str())
+        )
     );
 
     // StartSyncExecution on STANDARD.
