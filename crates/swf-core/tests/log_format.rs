@@ -340,6 +340,11 @@ fn sfn_ops() -> Vec<SfnOp> {
             json!({"stateMachineAliasArn": format!("{SM}:PROD")}),
         )),
         SfnOp::RedriveExecution(shape(json!({"executionArn": EXEC, "clientToken": "c-1"}))),
+        SfnOp::StartSyncExecution {
+            input: shape(json!({"stateMachineArn": SM, "name": "e", "input": "{}"})),
+            default_name: "0b0e3c2a-0000-4000-8000-000000000001".into(),
+            seed: 43,
+        },
     ];
     for op in &all {
         match op {
@@ -361,7 +366,8 @@ fn sfn_ops() -> Vec<SfnOp> {
             | SfnOp::CreateStateMachineAlias(_)
             | SfnOp::UpdateStateMachineAlias(_)
             | SfnOp::DeleteStateMachineAlias(_)
-            | SfnOp::RedriveExecution(_) => {}
+            | SfnOp::RedriveExecution(_)
+            | SfnOp::StartSyncExecution { .. } => {}
         }
     }
     all
@@ -977,6 +983,57 @@ fn a_redriven_step_functions_execution_reads_as_it_was_written() {
     assert_eq!(execution.status, "RUNNING");
     assert_eq!(execution.state.info.redrive_count, 1);
     golden("record/sfn_execution_redriven", &execution);
+}
+
+#[test]
+fn express_records_read_as_they_were_written() {
+    // An EXPRESS state machine (with the logging and tracing configurations it echoes) and an
+    // Express execution waiting in a Wait state, as the store keeps them.
+    use swf_core::sfn::records::{Execution, StateMachine};
+    use swf_core::sfn::{keys, SfnOp};
+    const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let wait =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}});
+    let ops = vec![
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r", "type": "EXPRESS",
+            "definition": wait.to_string(),
+            "loggingConfiguration": {"level": "ERROR", "includeExecutionData": false,
+                "destinations": [{"cloudWatchLogsLogGroup":
+                    {"logGroupArn": "arn:aws:logs:us-east-1:000000000000:log-group:g:*"}}]},
+            "tracingConfiguration": {"enabled": true}}),
+        )),
+        SfnOp::StartSyncExecution {
+            input: shape(json!({"stateMachineArn": SM, "name": "e", "input": "{}"})),
+            default_name: "unused".into(),
+            seed: 42,
+        },
+    ];
+    let mut replies = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, i as u64 + 1, &cmd, &limits).unwrap();
+        replies.push(applied.outcome.clone().unwrap());
+        state.write(applied.writes);
+    }
+    let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
+    let machine: StateMachine = serde_json::from_value(read(keys::state_machine("m"))).unwrap();
+    assert!(machine.express);
+    golden("record/sfn_state_machine_express", &machine);
+    let Reply::Sfn(started) = &replies[1] else {
+        panic!("{:?}", replies[1])
+    };
+    let exec_arn = started["executionArn"].as_str().unwrap();
+    let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
+    assert!(execution.express && execution.is_running());
+    golden("record/sfn_execution_express", &execution);
 }
 
 #[test]

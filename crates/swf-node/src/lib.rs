@@ -3,7 +3,8 @@
 //!   cluster time it stamps, safe against skewed clocks), `matcher` (long
 //!   polls held in memory), `timers`, `router` (how a call reaches the leader), `leader` (the leader's
 //!   own path for a call, in-process when it took the call itself), `request` (a call's context across
-//!   forwarding), `service` (the `SwfNode` gRPC server);
+//!   forwarding), `service` (the `SwfNode` gRPC server), `express` (StartSyncExecution's wait for
+//!   the close, on the node that took the call);
 //! - storage: `disk` (refuses writes while the data directory is low on space);
 //! - Raft wiring: `node` (start, status, shutdown), `network` and `service::RaftServer` (openraft's
 //!   RPCs), `channel`, `timing` (the timing constants), `config`;
@@ -28,6 +29,7 @@ pub mod control;
 pub mod disk;
 pub mod elections;
 pub mod executor;
+pub mod express;
 pub mod leader;
 pub mod matcher;
 #[cfg(test)]

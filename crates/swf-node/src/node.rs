@@ -21,6 +21,7 @@ use crate::control::ClusterServer;
 use crate::disk::DiskGuard;
 use crate::elections::ElectionGate;
 use crate::executor::Executor;
+use crate::express::ExpressWaiters;
 use crate::leader::LeaderPath;
 use crate::matcher::Matcher;
 use crate::membership::{MemberChange, Membership};
@@ -54,6 +55,8 @@ pub struct Node {
     grpc_task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     matcher: Arc<Matcher>,
     elections: Arc<ElectionGate>,
+    /// StartSyncExecution callers waiting here for their execution's close (`express`).
+    express: Arc<ExpressWaiters>,
 }
 
 impl Node {
@@ -74,6 +77,8 @@ impl Node {
         let matcher = Arc::new(Matcher::new(config.max_pollers_per_task_list));
         let timer_wake = Arc::new(tokio::sync::Notify::new());
         let (hook_matcher, hook_timers) = (matcher.clone(), timer_wake.clone());
+        let express = Arc::new(ExpressWaiters::default());
+        let hook_express = express.clone();
         let recorder = crate::metrics::ApplyRecorder::default();
         let hook: swf_store::ApplyHook = Arc::new(move |writes: &[Write]| {
             recorder.record(writes);
@@ -90,6 +95,7 @@ impl Node {
             if writes.iter().any(|w| matches!(w, Write::Arm(_))) {
                 hook_timers.notify_one();
             }
+            hook_express.observe(writes);
         });
         let log_store = LogStore::new(db.clone());
         let state_machine = StateMachineStore::new(db.clone(), config.limits.clone(), Some(hook));
@@ -310,6 +316,7 @@ impl Node {
             grpc_task: tokio::sync::Mutex::new(Some(grpc_task)),
             matcher,
             elections,
+            express,
         }))
         .inspect(|node| node.spawn_not_serving_log(stop_log))
     }
@@ -608,6 +615,17 @@ impl Node {
         input: Vec<u8>,
         request_id: &str,
     ) -> Result<Vec<u8>, swf_types::Fault> {
+        if api == crate::router::Api::Sfn && action == "StartSyncExecution" {
+            // Started on the leader, waited for here (see `express`).
+            return crate::express::start_sync_execution(
+                &self.router,
+                &self.reader,
+                &self.express,
+                input,
+                request_id,
+            )
+            .await;
+        }
         self.router
             .call_api(api, action, input, 0, request_id)
             .await

@@ -299,6 +299,16 @@ impl Executor {
                 };
                 self.write_sfn(n, op).await
             }
+            SfnAction::StartSyncExecution => {
+                // The start only: the node that took the call waits for the close
+                // (`crate::express`).
+                let op = SfnOp::StartSyncExecution {
+                    input: parse(input)?,
+                    default_name: new_uuid(),
+                    seed: rand::thread_rng().next_u64(),
+                };
+                self.write_sfn(n, op).await
+            }
             SfnAction::StopExecution => {
                 self.write_sfn(n, SfnOp::StopExecution(parse(input)?)).await
             }
@@ -417,13 +427,11 @@ impl Executor {
             }
             SfnAction::ValidateStateMachineDefinition => {
                 let i: ValidateIn = parse(input)?;
+                let mut diagnostics = Vec::new();
                 if i.kind.as_deref() == Some("EXPRESS") {
-                    return Err(Fault {
-                        kind: FaultKind::StateMachineTypeNotSupported,
-                        message: "EXPRESS state machines are not supported by this server".into(),
-                    });
+                    diagnostics = swf_core::sfn::express::diagnostics(&i.definition);
                 }
-                let diagnostics = sfn_lang::validate::validate(&i.definition);
+                diagnostics.extend(sfn_lang::validate::validate(&i.definition));
                 let failed = diagnostics
                     .iter()
                     .any(|d| d.severity == sfn_lang::validate::Severity::Error);
@@ -436,18 +444,17 @@ impl Executor {
             SfnAction::GetActivityTask => Err(Fault::internal(
                 "a long poll is dispatched by Executor::execute_sfn",
             )),
-            // Not served yet (docs/stepfunctions.md): map runs, Express.
             SfnAction::TestState => json(&test_state(parse(input)?)?),
             SfnAction::RedriveExecution => {
                 self.write_sfn(n, SfnOp::RedriveExecution(parse(input)?))
                     .await
             }
-            SfnAction::DescribeMapRun
-            | SfnAction::ListMapRuns
-            | SfnAction::StartSyncExecution
-            | SfnAction::UpdateMapRun => Err(Fault::unknown_operation(action).with_message(
-                format!("The action {action} is not supported by this server yet"),
-            )),
+            // Not served yet (docs/stepfunctions.md): map runs.
+            SfnAction::DescribeMapRun | SfnAction::ListMapRuns | SfnAction::UpdateMapRun => {
+                Err(Fault::unknown_operation(action).with_message(format!(
+                    "The action {action} is not supported by this server yet"
+                )))
+            }
         }
     }
 

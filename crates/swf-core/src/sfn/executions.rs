@@ -1,4 +1,5 @@
-//! Executions: StartExecution (STANDARD idempotency, the open executions quota), StopExecution, and `advance`, which carries out
+//! Executions: StartExecution (STANDARD idempotency, the open executions quota; Express runs, see
+//! `express`), StopExecution, and `advance`, which carries out
 //! one interpreter step — stores its history events, queues and closes activity tasks, arms and
 //! disarms deadlines, and closes the execution when the interpreter says it ended.
 
@@ -85,6 +86,19 @@ pub(crate) fn load<S: Lookup + ?Sized>(
     Ok(Ok(exec))
 }
 
+/// The execution stored under `exec_arn`, whatever its kind (`load` refuses an `express:` ARN, as
+/// the API does): for the engine's own work, such as a deadline firing.
+pub(crate) fn load_any<S: Lookup + ?Sized>(
+    ctx: &Ctx<'_, S>,
+    exec_arn: &str,
+) -> Result<Option<Execution>, ReadError> {
+    let Some(mut exec) = get::<Execution, S>(ctx, &keys::execution(exec_arn))? else {
+        return Ok(None);
+    };
+    stored_definitions::fill(ctx, &mut exec)?;
+    Ok(Some(exec))
+}
+
 /// What an execution runs, from the ARN StartExecution was given: the state machine, and the
 /// definition and role of its current revision, of a version, or of the version an alias chose.
 pub(crate) struct Run {
@@ -149,10 +163,26 @@ pub(super) fn start<S: Lookup + ?Sized>(
     default_name: &str,
     seed: u64,
 ) -> Result<Outcome, ReadError> {
+    start_run(ctx, i, default_name, seed, false)
+}
+
+/// StartExecution (`sync`: StartSyncExecution's start, refused on STANDARD). An execution of an
+/// EXPRESS state machine gets an `express:` ARN, no ListExecutions index entry and the five-minute
+/// limit (`express`).
+pub(super) fn start_run<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &StartExecutionInput,
+    default_name: &str,
+    seed: u64,
+    sync: bool,
+) -> Result<Outcome, ReadError> {
     let Some(run) = fault!(resolve(ctx, &i.state_machine_arn, seed)?) else {
         return Ok(Err(does_not_exist(&i.state_machine_arn)));
     };
     let sm = &run.machine;
+    if sync && !sm.express {
+        return Ok(Err(super::express::not_supported()));
+    }
     let name = i.name.clone().unwrap_or_else(|| default_name.to_string());
     if !arn::valid_name(&name) {
         return Ok(Err(arn::invalid_name(&name)));
@@ -167,7 +197,11 @@ pub(super) fn start<S: Lookup + ?Sized>(
             )))
         }
     };
-    let exec_arn = arn::execution(ctx.limits, &sm.name, &name);
+    let exec_arn = if sm.express {
+        super::express::execution_arn(ctx.limits, &sm.name, &name, seed)
+    } else {
+        arn::execution(ctx.limits, &sm.name, &name)
+    };
     let key = keys::execution(&exec_arn);
     if let Some(e) = get::<Execution, S>(ctx, &key)? {
         // STANDARD idempotency: the same name and input while it runs is the same execution.
@@ -205,8 +239,12 @@ pub(super) fn start<S: Lookup + ?Sized>(
         redrive_time_ms: None,
     };
     let world = StateWorld::new(ctx);
-    let (state, out) = interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
+    let (state, mut out) =
+        interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
     world.done()?;
+    if sm.express {
+        super::express::cap_duration(&mut out, ctx.now.0);
+    }
     let mut exec = Execution {
         arn: exec_arn.clone(),
         name: name.clone(),
@@ -231,6 +269,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
         redrive_tokens: Vec::new(),
+        express: sm.express,
     };
     for scope in exec.index_scopes() {
         put(
@@ -328,7 +367,8 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
     exec: &mut Execution,
     out: interpret::Outcome,
 ) -> Result<(), ReadError> {
-    for e in &out.events {
+    // An Express execution keeps no history (AWS has none to show for it).
+    for e in out.events.iter().filter(|_| !exec.express) {
         put(ctx, keys::history(&exec.arn, e.id), &e.to_wire());
     }
     for effect in out.effects {
@@ -435,7 +475,12 @@ fn close<S: Lookup + ?Sized>(
         let d = deadline(&exec.arn, SfnDeadline::ExecutionTimeout, 0, due);
         ctx.writes.push(Write::Disarm(d));
     }
-    let due = ctx.now.0.saturating_add(super::RETENTION_MS);
+    let retention = if exec.express {
+        super::express::RETENTION_MS
+    } else {
+        super::RETENTION_MS
+    };
+    let due = ctx.now.0.saturating_add(retention);
     ctx.writes.push(Write::Arm(deadline(
         &exec.arn,
         SfnDeadline::Retention,
@@ -451,7 +496,12 @@ pub(crate) fn purge<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     exec: &Execution,
 ) -> Result<(), ReadError> {
-    for id in 1..=exec.state.last_event_id {
+    let stored_history = if exec.express {
+        0
+    } else {
+        exec.state.last_event_id
+    };
+    for id in 1..=stored_history {
         super::delete(ctx, keys::history(&exec.arn, id));
     }
     for scope in exec.index_scopes() {

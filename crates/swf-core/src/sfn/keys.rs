@@ -79,6 +79,16 @@ pub fn execution(arn: &str) -> Vec<u8> {
     k
 }
 
+/// The execution ARN an execution record's key names (`None` for any other key).
+pub fn execution_arn_of(key: &[u8]) -> Option<&str> {
+    let rest = key.strip_prefix(&[EXECUTION])?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let arn = rest.get(4..)?;
+    (arn.len() == len)
+        .then(|| std::str::from_utf8(arn).ok())
+        .flatten()
+}
+
 /// The prefix of one state machine's execution index.
 pub fn execution_index_prefix(state_machine_arn: &str) -> Vec<u8> {
     let mut k = vec![EXECUTION_INDEX];
@@ -124,5 +134,8 @@ mod tests {
         assert!(execution_index("sm", 2000, "a") < execution_index("sm", 1000, "a"));
         assert!(history("e", 2) < history("e", 10));
         assert!(!history("e", 1).starts_with(&history_prefix("e1")));
+        assert_eq!(execution_arn_of(&execution("arn:x")), Some("arn:x"));
+        assert_eq!(execution_arn_of(&history("arn:x", 1)), None);
+        assert_eq!(execution_arn_of(&[EXECUTION, 0, 0]), None);
     }
 }

@@ -1,5 +1,5 @@
-//! Step Functions on the same replicated state machine as SWF: activities, state machines (STANDARD)
-//! with their published versions and aliases,
+//! Step Functions on the same replicated state machine as SWF: activities, state machines (STANDARD
+//! and EXPRESS, `express`) with their published versions and aliases,
 //! executions run by `sfn-lang`'s interpreter (and redriven, `redrive`), and activity tasks. Every transition is applied from
 //! an `Op::Sfn` command stamped by the leader (time, execution names, the seed of an execution's
 //! randomness), so replicas agree; nothing here reads a clock or draws a random number.
@@ -16,6 +16,7 @@ pub mod arn;
 pub mod command;
 mod definitions;
 mod executions;
+pub mod express;
 pub mod keys;
 pub mod query;
 pub mod records;
@@ -105,6 +106,11 @@ pub(crate) fn apply<S: Lookup + ?Sized>(
         SfnOp::UpdateStateMachineAlias(i) => aliases::update(ctx, i),
         SfnOp::DeleteStateMachineAlias(i) => aliases::delete(ctx, &i.state_machine_alias_arn),
         SfnOp::RedriveExecution(i) => redrive::redrive(ctx, i),
+        SfnOp::StartSyncExecution {
+            input,
+            default_name,
+            seed,
+        } => express::start_sync(ctx, input, default_name, *seed),
     }
 }
 
@@ -180,3 +186,6 @@ pub(crate) fn fault(kind: swf_types::FaultKind, message: impl Into<String>) -> F
 
 #[cfg(test)]
 mod sfn_test;
+
+#[cfg(test)]
+mod express_test;

@@ -221,10 +221,10 @@ pub fn describe_state_machine<S: SfnRead + ?Sized>(
         "status": "ACTIVE",
         "definition": definition,
         "roleArn": role,
-        "type": "STANDARD",
+        "type": m.type_name(),
         "creationDate": created,
-        "loggingConfiguration": logging(),
-        "tracingConfiguration": {"enabled": false},
+        "loggingConfiguration": m.logging.clone().unwrap_or_else(logging),
+        "tracingConfiguration": m.tracing.clone().unwrap_or_else(|| json!({"enabled": false})),
     });
     if let Some(r) = revision {
         out["revisionId"] = json!(r);
@@ -366,7 +366,7 @@ pub fn list_state_machines<S: SfnRead + ?Sized>(
         .iter()
         .map(|(_, v)| {
             let m: StateMachine = decode(v)?;
-            Ok(json!({"stateMachineArn": m.arn, "name": m.name, "type": "STANDARD", "creationDate": m.created}))
+            Ok(json!({"stateMachineArn": m.arn, "name": m.name, "type": m.type_name(), "creationDate": m.created}))
         })
         .collect::<Result<Vec<_>, Fault>>()?;
     Ok(with_next(json!({ "stateMachines": items }), next))
@@ -495,7 +495,14 @@ pub fn list_executions_filtered<S: SfnRead + ?Sized>(
     // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
     // is refused.
     // A version or alias ARN lists the executions started through it.
-    let exists = match arn::parse_qualified(l, sm)? {
+    let parsed = arn::parse_qualified(l, sm)?;
+    if let Some((name, _)) = &parsed {
+        // AWS keeps no list of Express executions.
+        if get::<StateMachine, S>(s, &keys::state_machine(name))?.is_some_and(|m| m.express) {
+            return Err(super::express::not_supported());
+        }
+    }
+    let exists = match parsed {
         None => false,
         Some((name, Qualifier::Latest)) => {
             get::<StateMachine, S>(s, &keys::state_machine(&name))?.is_some()

@@ -28,7 +28,7 @@ pub struct Activity {
     pub tags: Vec<Tag>,
 }
 
-/// A state machine (STANDARD).
+/// A state machine (STANDARD or EXPRESS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateMachine {
     pub arn: String,
@@ -53,6 +53,27 @@ pub struct StateMachine {
     /// Names of its aliases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Whether it is an EXPRESS state machine (`type: EXPRESS`; absent: STANDARD).
+    #[serde(default, skip_serializing_if = "crate::state::is_false")]
+    pub express: bool,
+    /// The `loggingConfiguration` it was created with, echoed by DescribeStateMachine (absent:
+    /// level `OFF`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<serde_json::Value>,
+    /// The `tracingConfiguration` it was created with (absent: disabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<serde_json::Value>,
+}
+
+impl StateMachine {
+    /// Its `type` as the API shows it.
+    pub fn type_name(&self) -> &'static str {
+        if self.express {
+            "EXPRESS"
+        } else {
+            "STANDARD"
+        }
+    }
 }
 
 /// A published version of a state machine: the definition and role of one revision, immutable.
@@ -120,7 +141,7 @@ pub struct OpenTask {
     pub token_signed: bool,
 }
 
-/// An execution (STANDARD).
+/// An execution (of a STANDARD or an EXPRESS state machine).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     pub arn: String,
@@ -172,6 +193,10 @@ pub struct Execution {
     /// idempotency; `redrive`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redrive_tokens: Vec<RedriveToken>,
+    /// An execution of an EXPRESS state machine (`express:` ARN): no history is stored, it is not
+    /// indexed for ListExecutions, and it is removed soon after it closes (`express::RETENTION_MS`).
+    #[serde(default, skip_serializing_if = "crate::state::is_false")]
+    pub express: bool,
 }
 
 /// A client token RedriveExecution succeeded with.
@@ -187,10 +212,12 @@ pub struct RedriveToken {
 impl Execution {
     /// The ARNs whose ListExecutions lists it: the state machine's, and the version's and alias's it
     /// was started through.
+    /// An Express execution is in no index (ListExecutions refuses EXPRESS state machines).
     pub fn index_scopes(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.state_machine_arn.as_str())
-            .chain(self.version_arn.as_deref())
-            .chain(self.alias_arn.as_deref())
+            .filter(|_| !self.express)
+            .chain(self.version_arn.as_deref().filter(|_| !self.express))
+            .chain(self.alias_arn.as_deref().filter(|_| !self.express))
     }
 
     /// Whether the execution still runs.

@@ -278,6 +278,8 @@ fn the_definition_the_execution_started_with_is_kept() {
             publish: None,
             version_description: None,
             stamped_revision_id: Some("rev-2".into()),
+            logging_configuration: None,
+            tracing_configuration: None,
         }),
     )
     .unwrap();

@@ -124,6 +124,8 @@ impl World {
                 tags: None,
                 publish: None,
                 version_description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
             }),
         )
         .unwrap();
@@ -207,6 +209,8 @@ fn activities_and_state_machines_control_plane() {
                 tags: None,
                 publish: None,
                 version_description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
             }),
             FaultKind::InvalidDefinition,
             "arn:aws:lambda:us-east-1:1:function:f",
@@ -951,6 +955,8 @@ fn garbage_commands_never_panic_and_faults_write_nothing() {
                 publish: Some(r.next().is_multiple_of(2)),
                 version_description: None,
                 stamped_revision_id: Some(r.pick(&texts)),
+                logging_configuration: None,
+                tracing_configuration: None,
             }),
             10 => SfnOp::PublishStateMachineVersion(PublishStateMachineVersionInput {
                 state_machine_arn: r.pick(&texts),
@@ -1080,6 +1086,8 @@ fn quotas_on_activities_state_machines_and_open_executions() {
             tags: None,
             publish: None,
             version_description: None,
+            logging_configuration: None,
+            tracing_configuration: None,
         })
     };
     let refused = |w: &mut World, op: SfnOp| {
@@ -1240,6 +1248,8 @@ fn versions_and_aliases() {
             tags: None,
             publish: Some(publish),
             version_description: Some("first".into()),
+            logging_configuration: None,
+            tracing_configuration: None,
         })
     };
     let update = |def: &str, publish: bool, rev: &str| {
@@ -1250,6 +1260,8 @@ fn versions_and_aliases() {
             publish: Some(publish),
             version_description: None,
             stamped_revision_id: Some(rev.into()),
+            logging_configuration: None,
+            tracing_configuration: None,
         })
     };
     let publish = |rev: Option<&str>| {
@@ -1408,6 +1420,8 @@ fn executions_share_one_stored_copy_of_their_definition() {
             publish: None,
             version_description: None,
             stamped_revision_id: Some("5d1b8a4e-0000-4000-8000-000000000009".into()),
+            logging_configuration: None,
+            tracing_configuration: None,
         }),
     )
     .unwrap();

@@ -218,7 +218,7 @@ pub(super) fn fire<S: Lookup + ?Sized>(
         return Ok(reply(json!({})));
     }
     ctx.writes.push(Write::Disarm(d.clone()));
-    let Ok(mut exec) = load(ctx, &d.run_id)? else {
+    let Some(mut exec) = super::executions::load_any(ctx, &d.run_id)? else {
         return Ok(reply(json!({})));
     };
     if kind == SfnDeadline::Retention {
