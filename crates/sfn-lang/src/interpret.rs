@@ -107,6 +107,9 @@ pub struct Thread {
     /// The workflow variables this thread sees (a branch or iteration starts with its parent's).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub variables: serde_json::Map<String, Value>,
+    /// Which of `variables` belong to an outer scope (read-only here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outer_variables: Vec<String>,
 }
 
 /// The stored position of an execution.
@@ -343,6 +346,7 @@ impl Engine<'_> {
             waiting: Waiting::Nothing,
             fanout: None,
             variables: std::mem::take(&mut th.variables),
+            outer_variables: std::mem::take(&mut th.outer_variables),
         };
         let ty = format!("{}StateEntered", state.type_name());
         th.entered_event_id = self.push(
@@ -589,6 +593,7 @@ impl Engine<'_> {
                 waiting: Waiting::Nothing,
                 fanout: None,
                 variables: th.variables.clone(),
+                outer_variables: th.variables.keys().cloned().collect(),
             };
             let flow = self.enter(sub, &mut child, &sub.start_at, input);
             if let Some(fan) = th.fanout.as_mut() {
@@ -786,6 +791,7 @@ impl Engine<'_> {
         th: &mut Thread,
         assigned: &variables::Assigned,
     ) -> Result<(), StatesError> {
+        variables::check_scope(assigned, &th.outer_variables)?;
         variables::check_sizes(assigned, &th.variables)?;
         for (k, v) in assigned {
             th.variables.insert(k.clone(), v.clone());
@@ -1105,6 +1111,7 @@ pub fn start_in(
             waiting: Waiting::Nothing,
             fanout: None,
             variables: serde_json::Map::new(),
+            outer_variables: Vec::new(),
         },
         info,
     };

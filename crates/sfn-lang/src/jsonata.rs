@@ -10,8 +10,10 @@
 //! `$hash`, `$random([seed])`, `$uuid` and `$parse` are provided the same way. Objects built by an
 //! expression come back with their keys sorted (the crate keeps objects in a hash map whose order is
 //! not stable across processes; sorting keeps every replica identical), whereas AWS keeps insertion
-//! order; JSON written around the expressions keeps its order. Evaluation depth is bounded, and a
-//! panic inside the crate is caught and reported as `States.QueryEvaluationError`.
+//! order; JSON written around the expressions keeps its order. The crate recurses on the machine
+//! stack, so expressions are parsed and evaluated on a thread of their own with a large stack, their
+//! bracket nesting, evaluation depth and result nesting are bounded, and a panic inside the crate is
+//! caught and reported as `States.QueryEvaluationError`.
 //!
 //! Errors are `States.QueryEvaluationError` with AWS's causes (recorded against AWS in localstack's
 //! `tests/aws/services/stepfunctions/v2/assign` snapshots), e.g. `The JSONata expression
@@ -46,8 +48,33 @@ pub struct JsonataFields {
     pub cause: Option<Value>,
 }
 
-/// How deep an evaluation may recurse.
-const MAX_DEPTH: usize = 500;
+/// How deep an evaluation may recurse (the crate's count of nested evaluations; a recursive JSONata
+/// function uses 3 to 5 per call).
+const MAX_DEPTH: usize = 5_000;
+/// The stack of the thread an expression is parsed and evaluated on. The crate recurses on the
+/// machine stack (about 8 KiB per level in a debug build): 128 MiB holds `MAX_DEPTH` three times
+/// over. Only the pages touched are ever committed.
+const EVAL_STACK_BYTES: usize = 128 << 20;
+/// Deepest nesting of arrays and objects an expression's result may have (stored executions are read
+/// back with serde_json, whose limit is 128 levels in all).
+const MAX_RESULT_NESTING: usize = 64;
+
+/// Runs `f` on a thread with a stack large enough for the crate's recursion, and waits for it. A
+/// thread that cannot be started stops the node (evaluating inline instead could overflow, and
+/// failing the state would make this replica differ from the others).
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("jsonata".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, f)
+            .expect("starting the JSONata evaluation thread");
+        match handle.join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
+}
 
 /// The expression inside a `{% ... %}` string.
 pub fn expression(s: &str) -> Option<&str> {
@@ -62,8 +89,53 @@ pub fn is_expression(v: &Value) -> bool {
     v.as_str().and_then(expression).is_some()
 }
 
+/// Deepest nesting of brackets an expression may have (the parser recurses once per level).
+const MAX_NESTING: usize = 100;
+/// Longest expression, in bytes.
+const MAX_EXPRESSION_BYTES: usize = 65_536;
+
+/// How deeply `(`, `[` and `{` nest outside string literals.
+fn nesting(expr: &str) -> usize {
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None::<char>);
+    let mut chars = expr.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(_) if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '\'' | '`' => quote = Some(c),
+                '(' | '[' | '{' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
+    max
+}
+
 /// A syntax problem in an expression, for the create-time checks.
 pub fn syntax_problem(expr: &str) -> Option<String> {
+    if expr.len() > MAX_EXPRESSION_BYTES {
+        return Some(format!(
+            "the expression is longer than {MAX_EXPRESSION_BYTES} bytes"
+        ));
+    }
+    if nesting(expr) > MAX_NESTING {
+        return Some(format!(
+            "the expression nests brackets deeper than {MAX_NESTING} levels"
+        ));
+    }
+    on_big_stack(|| parse_problem(expr))
+}
+
+/// The crate's verdict on an expression's syntax (on the caller's stack).
+fn parse_problem(expr: &str) -> Option<String> {
     let arena = Bump::new();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         JsonAta::new(expr, &arena).map(|_| ())
@@ -106,28 +178,35 @@ pub fn evaluate_expression(
     env: &Env,
     entropy: &mut Entropy,
 ) -> Result<Option<Value>, String> {
-    if let Some(p) = syntax_problem(expr) {
-        return Err(p);
+    if expr.len() > MAX_EXPRESSION_BYTES || nesting(expr) > MAX_NESTING {
+        return Err(syntax_problem(expr).unwrap_or_default());
     }
     let now_ms = env
         .context
         .get(variables::NOW_KEY)
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    STAMPED.with(|s| {
-        *s.borrow_mut() = Some(Stamped {
-            now_ms,
-            entropy: entropy.clone(),
-        })
+    let stamped = Stamped {
+        now_ms,
+        entropy: entropy.clone(),
+    };
+    let (out, drawn) = on_big_stack(move || {
+        if let Some(p) = parse_problem(expr) {
+            return (Err(p), None);
+        }
+        STAMPED.with(|s| *s.borrow_mut() = Some(stamped));
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(expr, env)));
+        let st = STAMPED.with(|s| s.borrow_mut().take());
+        let out = match out {
+            Ok(r) => r,
+            Err(_) => Err("the JSONata evaluator failed on this expression".into()),
+        };
+        (out, st.map(|s| s.entropy))
     });
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(expr, env)));
-    if let Some(st) = STAMPED.with(|s| s.borrow_mut().take()) {
-        *entropy = st.entropy;
+    if let Some(e) = drawn {
+        *entropy = e;
     }
-    match out {
-        Ok(r) => r,
-        Err(_) => Err("the JSONata evaluator failed on this expression".into()),
-    }
+    out
 }
 
 fn run(expr: &str, env: &Env) -> Result<Option<Value>, String> {
@@ -171,7 +250,7 @@ fn run(expr: &str, env: &Env) -> Result<Option<Value>, String> {
     let v = j
         .evaluate_timeboxed(None, Some(MAX_DEPTH), None)
         .map_err(|e| e.to_string())?;
-    from_jvalue(v)
+    from_jvalue(v, 0)
 }
 
 fn to_jvalue<'a>(arena: &'a Bump, v: &Value) -> &'a JValue<'a> {
@@ -209,7 +288,12 @@ fn number(f: f64) -> Result<Value, String> {
         .ok_or_else(|| "the expression gave an invalid number".into())
 }
 
-fn from_jvalue<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, String> {
+fn from_jvalue<'a>(v: &'a JValue<'a>, depth: usize) -> Result<Option<Value>, String> {
+    if depth > MAX_RESULT_NESTING {
+        return Err(format!(
+            "the result nests arrays and objects deeper than {MAX_RESULT_NESTING} levels"
+        ));
+    }
     Ok(Some(match v {
         JValue::Undefined => return Ok(None),
         JValue::Null => Value::Null,
@@ -219,7 +303,7 @@ fn from_jvalue<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, String> {
         JValue::Array(..) | JValue::Range(..) => {
             let mut out = Vec::new();
             for m in v.members() {
-                if let Some(x) = from_jvalue(m)? {
+                if let Some(x) = from_jvalue(m, depth + 1)? {
                     out.push(x);
                 }
             }
@@ -228,7 +312,7 @@ fn from_jvalue<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, String> {
         JValue::Object(..) => {
             let mut entries: Vec<(String, Value)> = Vec::new();
             for (k, x) in v.entries() {
-                if let Some(x) = from_jvalue(x)? {
+                if let Some(x) = from_jvalue(x, depth + 1)? {
                     entries.push((k.to_string(), x));
                 }
             }
@@ -515,13 +599,15 @@ pub fn choose(
         match evaluate_value(cond, &env, &location, entropy)? {
             Value::Bool(true) => return Ok(Some(i)),
             Value::Bool(false) => {}
-            other => return Err(failure(
-                &location,
-                format!(
+            other => {
+                return Err(failure(
+                    &location,
+                    format!(
                     "The Condition of the choice rule {i} must evaluate to a boolean, but was {}",
                     json_text(&other)
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(None)

@@ -383,3 +383,31 @@ fn create_time_refusals() {
     assert!(m.contains("These fields are required: [Condition]"), "{m}");
     assert!(Definition::parse(&machine(json!({"A": {"Type": "Task", "Resource": ACT, "TimeoutSeconds": "{% 3 %}", "End": true}})).to_string()).is_ok());
 }
+
+#[test]
+fn deep_expressions_fail_cleanly_on_a_small_stack() {
+    // Definitions are network input: neither deep nesting nor deep recursion may overflow the stack
+    // of the thread applying commands (checked here on a 2 MiB one, a tokio worker's size).
+    let t = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let nested = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+            assert!(syntax_problem(&nested).is_some());
+            let arr = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+            assert!(syntax_problem(&arr).is_some());
+            let r = eval(
+                "($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))",
+                json!({}),
+            );
+            assert_eq!(r.unwrap_err().0, "States.QueryEvaluationError");
+            assert_eq!(
+                eval(
+                    "($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(50))",
+                    json!({})
+                ),
+                Ok(json!(50))
+            );
+        })
+        .unwrap();
+    t.join().expect("no overflow");
+}

@@ -1,8 +1,9 @@
 //! Workflow variables (`Assign`, `$name` references), both query languages.
 //!
 //! Where they live: each [`Thread`](crate::interpret::Thread) keeps the variables it can see; a
-//! Parallel branch or Map iteration starts with a copy of its parent's (it reads them, and what it
-//! assigns stays in the copy, so nothing leaks out and the parent's are never changed). While a state
+//! Parallel branch or Map iteration starts with a copy of its parent's, which it reads but may not
+//! assign (`States.Runtime`, as localstack's model of AWS refuses an outer-scope write); what it
+//! assigns itself stays in its copy, so nothing leaks out. While a state
 //! runs, the variables ride inside the context value (`$$`) under [`VARS_KEY`], a key no path or
 //! expression can spell: a JSONPath `$name.x` is parsed as a context path starting with that key (see
 //! `path`), `$$` itself is shown without it, and the JSONata glue binds each variable by name.
@@ -134,6 +135,16 @@ pub fn check_sizes(assigned: &Assigned, current: &Map<String, Value>) -> Result<
         )));
     }
     Ok(())
+}
+
+/// A Parallel branch or Map iteration reads its outer scope's variables but may not assign them.
+pub fn check_scope(assigned: &Assigned, outer: &[String]) -> Result<(), StatesError> {
+    match assigned.keys().find(|k| outer.contains(k)) {
+        Some(name) => Err(StatesError::Runtime(format!(
+            "The variable '{name}' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Adds `assignedVariables` (each value as JSON text) and `assignedVariablesDetails` to a

@@ -191,31 +191,25 @@ fn choice_uses_the_matched_rules_assign_or_its_own_for_default() {
 #[test]
 fn map_and_parallel_read_outer_variables_and_keep_their_own() {
     // BASE_SCOPE_MAP / BASE_SCOPE_PARALLEL: iterations and branches read `$x`; what they assign does
-    // not leak out, and the outer `x` is unchanged.
+    // not leak out.
     let (ex, out) = run(
         json!({"StartAt": "S0", "States": {
             "S0": {"Type": "Pass", "Assign": {"x": 42, "items": [1, 2, 3]}, "Next": "M"},
             "M": {"Type": "Map", "ItemsPath": "$items", "MaxConcurrency": 1, "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Inner", "States": {
-                "Inner": {"Type": "Pass", "Assign": {"innerX.$": "$x", "x": 0}, "End": true}}}, "Next": "P"},
+                "Inner": {"Type": "Pass", "Assign": {"innerX.$": "$x"}, "End": true}}}, "Next": "P"},
             "P": {"Type": "Parallel", "Branches": [
-                {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Assign": {"x": -1, "seen.$": "$x"}, "End": true}}}],
+                {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Assign": {"value.$": "$", "seen.$": "$x"}, "End": true}}}],
                 "ResultSelector": {"outer.$": "$x"}, "Next": "S2"},
             "S2": {"Type": "Pass", "Assign": {"final.$": "$x"}, "End": true}}}),
         json!({}),
     );
     let inner = exits(&out, "PassStateExited");
-    assert_eq!(
-        inner[1]["assignedVariables"],
-        json!({"innerX": "42", "x": "0"})
-    );
-    assert_eq!(
-        inner[3]["assignedVariables"],
-        json!({"innerX": "42", "x": "0"})
-    );
+    assert_eq!(inner[1]["assignedVariables"], json!({"innerX": "42"}));
+    assert_eq!(inner[3]["assignedVariables"], json!({"innerX": "42"}));
     assert_eq!(
         inner[4]["assignedVariables"],
-        json!({"x": "-1", "seen": "42"})
+        json!({"value": "[1,2,3]", "seen": "42"})
     );
     assert_eq!(
         exits(&out, "ParallelStateExited")[0]["output"],
@@ -225,6 +219,17 @@ fn map_and_parallel_read_outer_variables_and_keep_their_own() {
     assert_eq!(inner[5]["assignedVariables"], json!({"final": "42"}));
     assert!(!ex.root.variables.contains_key("innerX"));
     assert!(!ex.root.variables.contains_key("seen"));
+    // Assigning an outer variable inside an iteration fails the state.
+    let (ex, out) = run(
+        json!({"StartAt": "S0", "States": {
+            "S0": {"Type": "Pass", "Assign": {"x": 42}, "Next": "M"},
+            "M": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "Inner", "States": {
+                "Inner": {"Type": "Pass", "Assign": {"x": 0}, "End": true}}}, "End": true}}}),
+        json!({"items": [1]}),
+    );
+    assert_eq!(ex.status, Status::Failed);
+    assert_eq!(last(&out).1["error"], json!("States.Runtime"));
+    assert_eq!(ex.root.variables["x"], json!(42));
 }
 
 #[test]
