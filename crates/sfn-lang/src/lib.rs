@@ -19,6 +19,8 @@ pub mod error;
 pub mod interpret;
 pub mod intrinsics;
 pub mod jsonata;
+mod jsonata_functions;
+mod jsonata_states;
 pub mod path;
 pub mod retry;
 pub mod test_state;

@@ -7,6 +7,10 @@
 //!   cargo test -p sfn-lang --test jsonata_suite -- --ignored --nocapture
 //! ```
 //!
+//! With `JSONATA_SUITE_GLUE=1` the cases go through sfn-lang's own glue instead
+//! (`sfn_lang::jsonata::evaluate_standalone`: the crate plus the functions sfn-lang adds), which is
+//! what a JSONata state evaluates with (the cases with `depth` / `timelimit` keep sfn-lang's limits).
+//!
 //! Each case runs on its own thread (large stack, 10 s limit); a case passes when the result equals
 //! `result` (numbers compared as f64, objects regardless of key order, arrays as multisets when
 //! `unordered`), when `undefinedResult` and nothing comes back, or when the error code equals `code`.
@@ -110,10 +114,15 @@ fn run_case(case: Value, dir: PathBuf, suite: PathBuf) -> Outcome {
         }
         _ => case.get("data").map(|d| d.to_string()),
     };
-    let want_code = case["code"]
-        .as_str()
-        .or_else(|| case["error"]["code"].as_str())
-        .map(str::to_string);
+    if std::env::var_os("JSONATA_SUITE_GLUE").is_some() {
+        let input: Option<Value> = data.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        let bindings = case["bindings"].as_object().cloned().unwrap_or_default();
+        let got = sfn_lang::jsonata::evaluate_standalone(&expr, input.as_ref(), &bindings, 0);
+        return judge(
+            &case,
+            got.map_err(|e| e.split(' ').next().unwrap_or_default().to_string()),
+        );
+    }
     let arena = Bump::new();
     let got = JsonAta::new(&expr, &arena).and_then(|j| {
         if let Some(b) = case["bindings"].as_object() {
@@ -129,9 +138,18 @@ fn run_case(case: Value, dir: PathBuf, suite: PathBuf) -> Outcome {
                 v => serde_json::from_str::<Value>(&v.serialize(false)).ok(),
             })
     });
+    judge(&case, got.map_err(|e| e.code().to_string()))
+}
+
+/// Compares an outcome (a result, or an error code) with what the case expects.
+fn judge(case: &Value, got: Result<Option<Value>, String>) -> Outcome {
+    let want_code = case["code"]
+        .as_str()
+        .or_else(|| case["error"]["code"].as_str())
+        .map(str::to_string);
     match (got, want_code) {
-        (Err(e), Some(code)) if e.code() == code => Outcome::Pass,
-        (Err(e), Some(code)) => Outcome::Fail(format!("wanted error {code}, got {}", e.code())),
+        (Err(e), Some(code)) if e == code => Outcome::Pass,
+        (Err(e), Some(code)) => Outcome::Fail(format!("wanted error {code}, got {e}")),
         (Err(e), None) => Outcome::Fail(format!("error {e}")),
         (Ok(_), Some(code)) => Outcome::Fail(format!("wanted error {code}, got a result")),
         (Ok(None), None) if case["undefinedResult"] == Value::Bool(true) => Outcome::Pass,
@@ -215,8 +233,13 @@ fn official_jsonata_suite() {
             println!("{g}: {p}/{t}");
         }
     }
+    let who = if std::env::var_os("JSONATA_SUITE_GLUE").is_some() {
+        "sfn-lang's JSONata (jsonata-rs and the added functions)"
+    } else {
+        "jsonata-rs"
+    };
     println!(
-        "jsonata-rs on the JSONata test suite: {passed} of {total} cases pass ({:.1}%), {} groups",
+        "{who} on the JSONata test suite: {passed} of {total} cases pass ({:.1}%), {} groups",
         100.0 * passed as f64 / total.max(1) as f64,
         per_group.len()
     );
