@@ -435,11 +435,11 @@ impl Engine<'_> {
             StateKind::Choice { choices, default } => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
                 // A matched rule's Assign applies, or the state's own when it goes to Default.
-                let (next, assign) =
+                let (next, rule) =
                     match jsonata::choose(state, choices, &raw, &eff, &ctx, self.entropy)? {
-                        Some(i) => (choices[i].next.clone(), choices[i].assign.as_ref()),
+                        Some(i) => (choices[i].next.clone(), Some(&choices[i])),
                         None => match default {
-                            Some(d) => (d.clone(), state.assign.as_ref()),
+                            Some(d) => (d.clone(), None),
                             None => return Err(choice::no_choice_matched(&eff)),
                         },
                     };
@@ -447,7 +447,7 @@ impl Engine<'_> {
                     state,
                     &raw,
                     &eff,
-                    assign,
+                    jsonata::step_fields(state, rule),
                     &ctx,
                     self.entropy,
                 )?;
@@ -945,7 +945,7 @@ impl Engine<'_> {
                             state,
                             &raw,
                             &eff,
-                            state.assign.as_ref(),
+                            jsonata::step_fields(state, None),
                             &ctx,
                             self.entropy,
                         )

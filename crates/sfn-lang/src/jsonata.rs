@@ -55,6 +55,8 @@ const MAX_DEPTH: usize = 5_000;
 /// machine stack (about 8 KiB per level in a debug build): 128 MiB holds `MAX_DEPTH` three times
 /// over. Only the pages touched are ever committed.
 const EVAL_STACK_BYTES: usize = 128 << 20;
+/// Most memory one evaluation may use for its values.
+const MAX_ARENA_BYTES: usize = 64 << 20;
 /// Deepest nesting of arrays and objects an expression's result may have (stored executions are read
 /// back with serde_json, whose limit is 128 levels in all).
 const MAX_RESULT_NESTING: usize = 64;
@@ -218,7 +220,10 @@ fn evaluate_on(
         });
         let out = match out {
             Ok(r) => r,
-            Err(_) => Err("the JSONata evaluator failed on this expression".into()),
+            Err(_) => Err(format!(
+                "the evaluation failed (it may have used more than {} MiB)",
+                MAX_ARENA_BYTES >> 20
+            )),
         };
         (out, drawn)
     });
@@ -230,6 +235,10 @@ fn evaluate_on(
 
 fn run(expr: &str, env: &Env, dollar: Option<&Value>) -> Result<Option<Value>, String> {
     let arena = Bump::new();
+    // The arena holds every value an evaluation makes; its limit is the evaluation's fuel (a loop
+    // by tail calls never deepens the stack, but allocates each round). Past it the crate's
+    // allocation panics, which is caught: deterministic, unlike a time limit.
+    arena.set_allocation_limit(Some(MAX_ARENA_BYTES));
     let vars = variables::visible(env.context).cloned().unwrap_or_default();
     let mut states = Map::new();
     states.insert("input".into(), env.input.clone());
@@ -260,6 +269,11 @@ fn run(expr: &str, env: &Env, dollar: Option<&Value>) -> Result<Option<Value>, S
     let v = j
         .evaluate_timeboxed(input_text.as_deref(), Some(MAX_DEPTH), None)
         .map_err(message)?;
+    from_jvalue(v, 0)
+}
+
+/// A value of the crate as JSON (objects with sorted keys); `None` for undefined.
+pub(crate) fn json_of<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, String> {
     from_jvalue(v, 0)
 }
 

@@ -1,7 +1,9 @@
 //! The functions Step Functions adds to JSONata (`$partition`, `$range`, `$hash`, `$random([seed])`,
 //! `$uuid`, `$parse`, as AWS documents them under "JSONata functions provided by Step Functions"),
 //! JSONata 2.0.6 functions the crate lacks (`$average`, `$type`, `$shuffle`, `$sift`, `$spread`, the
-//! URL encoding functions, `$formatBase`), and deterministic `$now` / `$millis`: each reads the leader-stamped time or draws from the execution's
+//! URL encoding functions, `$formatBase`), `$keys` / `$each` / `$string` of objects in sorted key
+//! order (the crate's objects iterate in an order that differs between processes), and deterministic
+//! `$now` / `$millis`: each reads the leader-stamped time or draws from the execution's
 //! [`Entropy`], handed to the evaluation thread through a thread-local ([`with_stamp`]). The prelude
 //! binds them, with `$states` and the variables, over the crate's own names.
 
@@ -23,7 +25,11 @@ pub(crate) const PRELUDE: &str = "($states := $__sfn_states; \
      $decodeUrlComponent := $__sfn_decode_url; $decodeUrl := $__sfn_decode_url; \
      $formatBase := $__sfn_format_base; \
      $sift := function($o, $f){ ($r := $merge($each($o, function($v, $k){ $f($v, $k, $o) ? {$k: $v} })); $count($keys($r)) = 0 ? $r[false] : $r) }; \
-     $spread := function($o){ $type($o) = 'array' ? $map($o, function($x){ $spread($x) }) : $type($o) = 'object' ? $each($o, function($v, $k){ {$k: $v} }) : $o }; ";
+     $spread := function($o){ $type($o) = 'array' ? $map($o, function($x){ $spread($x) }) : $type($o) = 'object' ? $each($o, function($v, $k){ {$k: $v} }) : $o }; \
+     $keys := $__sfn_keys; \
+     $each := function($o, $f){ $map($keys($o), function($k){ $f($lookup($o, $k), $k, $o) }) }; \
+     $__crate_string := $string; \
+     $string := function($v, $p){ $type($v) in ['object', 'array'] ? $__sfn_string_json($v, $p) : $exists($p) ? $__crate_string($v, $p) : $__crate_string($v) }; ";
 
 /// The time and entropy an evaluation draws from.
 pub(crate) struct Stamped {
@@ -63,6 +69,9 @@ pub(crate) fn register<'a>(j: &JsonAta<'a>) {
     j.register_function("__sfn_encode_url", 1, fn_encode_url);
     j.register_function("__sfn_decode_url", 1, fn_decode_url);
     j.register_function("__sfn_format_base", 2, fn_format_base);
+    // Object iteration in a stable order (sorted keys).
+    j.register_function("__sfn_keys", 1, fn_keys);
+    j.register_function("__sfn_string_json", 2, fn_string_json);
 }
 
 /// A JSON value in the crate's arena.
@@ -377,4 +386,65 @@ fn fn_format_base<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> 
     }
     let s: String = digits.into_iter().rev().collect();
     Ok(JValue::string(ctx.arena, &s))
+}
+
+/// The entries of an object sorted by key (the crate's objects iterate in an order that differs
+/// between processes; every replica must see the same one).
+fn sorted_entries<'a>(v: &'a JValue<'a>) -> Vec<(String, &'a JValue<'a>)> {
+    let mut e: Vec<(String, &'a JValue<'a>)> =
+        v.entries().map(|(k, x)| (k.to_string(), *x)).collect();
+    e.sort_by(|a, b| a.0.cmp(&b.0));
+    e
+}
+
+/// `$keys(object)`: its keys, sorted (AWS gives them in insertion order); of an array of objects,
+/// the keys of all of them, each once.
+fn fn_keys<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> JResult<'a> {
+    let Some(v) = args.first().filter(|a| !a.is_undefined()) else {
+        return Ok(JValue::undefined());
+    };
+    let mut keys: Vec<String> = Vec::new();
+    let objects: Vec<&'a JValue<'a>> = if v.is_array() {
+        v.members().filter(|m| m.is_object()).collect()
+    } else if v.is_object() {
+        vec![*v]
+    } else {
+        return Ok(JValue::undefined());
+    };
+    for o in objects {
+        for (k, _) in sorted_entries(o) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(JValue::undefined());
+    }
+    let out = JValue::array(ctx.arena, ArrayFlags::SEQUENCE);
+    for k in keys {
+        out.push(JValue::string(ctx.arena, &k));
+    }
+    Ok(out)
+}
+
+/// `$string(value[, prettify])` of an object or array: JSON text with the keys of every object
+/// sorted; other values go to the crate's own `$string`.
+fn fn_string_json<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> JResult<'a> {
+    let Some(v) = args.first() else {
+        return Ok(JValue::undefined());
+    };
+    let json = match crate::jsonata::json_of(v) {
+        Ok(Some(j)) => j,
+        Ok(None) => return Ok(JValue::undefined()),
+        Err(e) => return arg_error(&e),
+    };
+    let pretty = args.get(1).is_some_and(|p| p.is_truthy());
+    let text = if pretty {
+        serde_json::to_string_pretty(&json)
+    } else {
+        serde_json::to_string(&json)
+    }
+    .unwrap_or_default();
+    Ok(JValue::string(ctx.arena, &text))
 }

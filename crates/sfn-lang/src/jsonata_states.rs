@@ -51,18 +51,38 @@ pub fn output_and_assign(
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<(Value, Option<Assigned>), StatesError> {
+    let fields = Fields {
+        output: fields(state).output.as_ref(),
+        assign: assign_override.unwrap_or(state.assign.as_ref()),
+    };
+    evaluate_output_and_assign(raw_input, result, fields, context, entropy)
+}
+
+/// The `Output` and `Assign` that apply to a step (a matched Choice rule has its own).
+#[derive(Clone, Copy, Default)]
+pub struct Fields<'a> {
+    pub output: Option<&'a Value>,
+    pub assign: Option<&'a Value>,
+}
+
+fn evaluate_output_and_assign(
+    raw_input: &Value,
+    result: Option<&Value>,
+    fields: Fields,
+    context: &Value,
+    entropy: &mut Entropy,
+) -> Result<(Value, Option<Assigned>), StatesError> {
     let env = Env {
         input: raw_input,
         result,
         error_output: None,
         context,
     };
-    let out = match &fields(state).output {
+    let out = match fields.output {
         Some(o) => evaluate_value(o, &env, "Output", entropy)?,
         None => result.unwrap_or(raw_input).clone(),
     };
-    let assign_field = assign_override.unwrap_or(state.assign.as_ref());
-    let assigned = match assign_field {
+    let assigned = match fields.assign {
         Some(a) => Some(assign(a, &env, "Assign", entropy)?),
         None => None,
     };
@@ -70,15 +90,30 @@ pub fn output_and_assign(
     Ok((out, assigned))
 }
 
-/// Choice / Wait in JSONata: `Output` (default: the input) and the given `Assign`.
+/// Choice / Wait in JSONata: the given `Output` (default: the input) and `Assign`.
 pub fn pass_through_and_assign(
-    state: &State,
     raw_input: &Value,
-    assign: Option<&Value>,
+    fields: Fields,
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<(Value, Option<Assigned>), StatesError> {
-    output_and_assign(state, raw_input, None, Some(assign), context, entropy)
+    evaluate_output_and_assign(raw_input, None, fields, context, entropy)
+}
+
+/// The Output and Assign of a Choice state that picked `rule` (`None`: its Default), or of a Wait
+/// state: a matched rule's own, else the state's. (localstack's model of AWS: the state's `Assign`
+/// and `Output` apply only with `Default`.)
+pub fn step_fields<'a>(state: &'a State, rule: Option<&'a crate::choice::Choice>) -> Fields<'a> {
+    match rule {
+        Some(r) => Fields {
+            output: r.output.as_ref(),
+            assign: r.assign.as_ref(),
+        },
+        None => Fields {
+            output: fields(state).output.as_ref(),
+            assign: state.assign.as_ref(),
+        },
+    }
 }
 
 /// A Choice state's pick: the matched rule's index (None: Default), in either language.

@@ -272,6 +272,17 @@ fn choice_conditions_with_assign() {
         result(&run(states, json!({"age": 3})).1),
         Ok(json!("minor"))
     );
+    // A matched rule's Output replaces the state's input; the state's own Output is for Default.
+    let states2 = json!({
+        "C": {"Type": "Choice", "Choices": [
+            {"Condition": "{% $states.input.n > 1 %}", "Output": {"big": "{% $states.input.n %}"}, "Next": "Done"}],
+            "Default": "Done", "Output": "{% 'small' %}"},
+        "Done": {"Type": "Succeed"}});
+    assert_eq!(
+        result(&run(states2.clone(), json!({"n": 5})).1),
+        Ok(json!({"big": 5}))
+    );
+    assert_eq!(result(&run(states2, json!({"n": 0})).1), Ok(json!("small")));
     let (_, out) = run(
         json!({"C": {"Type": "Choice", "Choices": [{"Condition": "{% 'yes' %}", "Next": "D"}]},
                "D": {"Type": "Succeed"}}),
@@ -407,6 +418,17 @@ fn deep_expressions_fail_cleanly_on_a_small_stack() {
                 ),
                 Ok(json!(50))
             );
+            // Endless tail calls and huge ranges stop at the arena's limit, the same way everywhere.
+            for endless in [
+                "($f := function($x){ $x > 0 ? $f($x, -1) : 0 }; $f(3))",
+                "$count([1..10000000])",
+            ] {
+                assert_eq!(
+                    eval(endless, json!({})).unwrap_err().0,
+                    "States.QueryEvaluationError",
+                    "{endless}"
+                );
+            }
         })
         .unwrap();
     t.join().expect("no overflow");

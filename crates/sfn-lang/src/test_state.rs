@@ -453,16 +453,22 @@ fn run_jsonata(
             Ok(done(out, next_of(state)))
         }
         StateKind::Choice { choices, default } => {
-            let (next, assign) =
+            let (next, rule) =
                 match jsonata::choose(state, choices, input, input, context, entropy)? {
-                    Some(i) => (choices[i].next.clone(), choices[i].assign.as_ref()),
+                    Some(i) => (choices[i].next.clone(), Some(&choices[i])),
                     None => match default {
-                        Some(d) => (d.clone(), state.assign.as_ref()),
+                        Some(d) => (d.clone(), None),
                         None => return Err(choice::no_choice_matched(input)),
                     },
                 };
-            let (out, assigned) =
-                variables::pass_through_and_assign(state, input, input, assign, context, entropy)?;
+            let (out, assigned) = variables::pass_through_and_assign(
+                state,
+                input,
+                input,
+                jsonata::step_fields(state, rule),
+                context,
+                entropy,
+            )?;
             report.assigned(assigned)?;
             Ok(done(out, Some(next)))
         }
@@ -472,7 +478,7 @@ fn run_jsonata(
                 state,
                 input,
                 input,
-                state.assign.as_ref(),
+                jsonata::step_fields(state, None),
                 context,
                 entropy,
             )?;

@@ -198,19 +198,20 @@ pub fn output_and_assign(
 }
 
 /// A Choice or Wait state's output and assigned variables, from its effective input (JSONPath) or raw
-/// input (JSONata). `assign` is the Assign that applies: the state's own, or a matched Choice rule's.
+/// input (JSONata). `fields` are the Assign (and JSONata Output) that apply: the state's own, or a
+/// matched Choice rule's (`jsonata::step_fields`).
 pub fn pass_through_and_assign(
     state: &State,
     raw_input: &Value,
     effective_input: &Value,
-    assign: Option<&Value>,
+    fields: crate::jsonata::Fields,
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<(Value, Option<Assigned>), StatesError> {
     if state.jsonata.is_some() {
-        return crate::jsonata::pass_through_and_assign(state, raw_input, assign, context, entropy);
+        return crate::jsonata::pass_through_and_assign(raw_input, fields, context, entropy);
     }
-    let assigned = match assign {
+    let assigned = match fields.assign {
         Some(a) => Some(assign_jsonpath(a, effective_input, context, entropy)?),
         None => None,
     };
