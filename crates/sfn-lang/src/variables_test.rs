@@ -16,8 +16,7 @@ fn def(v: Value) -> Definition {
 
 fn refused(v: Value) -> String {
     Definition::parse(&v.to_string())
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string()
 }
 
