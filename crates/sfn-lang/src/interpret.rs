@@ -104,12 +104,10 @@ pub struct Thread {
     pub retry_counts: Vec<u32>,
     pub waiting: Waiting,
     pub fanout: Option<Box<Fanout>>,
-    /// The workflow variables this thread sees (a branch or iteration starts with its parent's).
+    /// The workflow variables this thread assigned (a branch or iteration also reads its outer
+    /// scopes', which are not copied here: see `Engine::outer`).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub variables: serde_json::Map<String, Value>,
-    /// Which of `variables` belong to an outer scope (read-only here).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub outer_variables: Vec<String>,
 }
 
 /// The stored position of an execution.
@@ -254,6 +252,9 @@ struct Engine<'a> {
     last_event_id: &'a mut u64,
     next_private_id: &'a mut u64,
     out: Outcome,
+    /// The variables of the scopes around the thread being run (its Parallel / Map parents'): read
+    /// but never assigned by it.
+    outer: serde_json::Map<String, Value>,
 }
 
 pub(crate) fn rfc3339(ms: i64) -> String {
@@ -308,7 +309,19 @@ impl Engine<'_> {
             map_item,
         }
         .to_value();
-        variables::with_variables(ctx, &th.variables, self.now_ms)
+        if self.outer.is_empty() {
+            return variables::with_variables(ctx, &th.variables, self.now_ms);
+        }
+        let mut all = self.outer.clone();
+        all.extend(th.variables.clone());
+        variables::with_variables(ctx, &all, self.now_ms)
+    }
+
+    /// Makes `th`'s variables part of the outer scope for its children; returns the scope to restore.
+    fn enter_scope(&mut self, th: &Thread) -> serde_json::Map<String, Value> {
+        let saved = self.outer.clone();
+        self.outer.extend(th.variables.clone());
+        saved
     }
 
     /// Enters `name` and runs on until the thread blocks or ends.
@@ -346,7 +359,6 @@ impl Engine<'_> {
             waiting: Waiting::Nothing,
             fanout: None,
             variables: std::mem::take(&mut th.variables),
-            outer_variables: std::mem::take(&mut th.outer_variables),
         };
         let ty = format!("{}StateEntered", state.type_name());
         th.entered_event_id = self.push(
@@ -592,10 +604,11 @@ impl Engine<'_> {
                 retry_counts: Vec::new(),
                 waiting: Waiting::Nothing,
                 fanout: None,
-                variables: th.variables.clone(),
-                outer_variables: th.variables.keys().cloned().collect(),
+                variables: serde_json::Map::new(),
             };
+            let saved = self.enter_scope(th);
             let flow = self.enter(sub, &mut child, &sub.start_at, input);
+            self.outer = saved;
             if let Some(fan) = th.fanout.as_mut() {
                 fan.children[i] = Some(child);
             }
@@ -791,8 +804,8 @@ impl Engine<'_> {
         th: &mut Thread,
         assigned: &variables::Assigned,
     ) -> Result<(), StatesError> {
-        variables::check_scope(assigned, &th.outer_variables)?;
-        variables::check_sizes(assigned, &th.variables)?;
+        variables::check_scope(assigned, &self.outer)?;
+        variables::check_sizes(assigned, &th.variables, &self.outer)?;
         for (k, v) in assigned {
             th.variables.insert(k.clone(), v.clone());
         }
@@ -981,7 +994,10 @@ impl Engine<'_> {
                         continue;
                     };
                     let flow = if th.fanout.as_ref().is_some_and(|f| f.results[i].is_none()) {
-                        self.deliver(sub, &mut child, ev)
+                        let saved = self.enter_scope(th);
+                        let flow = self.deliver(sub, &mut child, ev);
+                        self.outer = saved;
+                        flow
                     } else {
                         None
                     };
@@ -1111,7 +1127,6 @@ pub fn start_in(
             waiting: Waiting::Nothing,
             fanout: None,
             variables: serde_json::Map::new(),
-            outer_variables: Vec::new(),
         },
         info,
     };
@@ -1124,6 +1139,7 @@ pub fn start_in(
         last_event_id: &mut exec.last_event_id,
         next_private_id: &mut exec.next_private_id,
         out: Outcome::default(),
+        outer: serde_json::Map::new(),
     };
     let mut d = json!({"input": json_text(&info.input), "inputDetails": {"truncated": false}, "roleArn": info.role_arn});
     if let Some(a) = &info.alias_arn {
@@ -1177,6 +1193,7 @@ pub fn handle_in(
         last_event_id: &mut exec.last_event_id,
         next_private_id: &mut exec.next_private_id,
         out: Outcome::default(),
+        outer: serde_json::Map::new(),
     };
     match event {
         Event::Stop { error, cause } => {

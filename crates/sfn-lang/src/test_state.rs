@@ -131,7 +131,7 @@ impl Report {
         assigned: Option<crate::variables::Assigned>,
     ) -> Result<(), StatesError> {
         let Some(a) = assigned else { return Ok(()) };
-        crate::variables::check_sizes(&a, &self.variables)?;
+        crate::variables::check_sizes(&a, &self.variables, &Map::new())?;
         self.variables.extend(a);
         let all = Value::Object(self.variables.clone());
         self.note("variables", &all);

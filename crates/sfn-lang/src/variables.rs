@@ -1,9 +1,10 @@
 //! Workflow variables (`Assign`, `$name` references), both query languages.
 //!
-//! Where they live: each [`Thread`](crate::interpret::Thread) keeps the variables it can see; a
-//! Parallel branch or Map iteration starts with a copy of its parent's, which it reads but may not
-//! assign (`States.Runtime`, as localstack's model of AWS refuses an outer-scope write); what it
-//! assigns itself stays in its copy, so nothing leaks out. While a state
+//! Where they live: each [`Thread`](crate::interpret::Thread) keeps the variables it assigned. A
+//! Parallel branch or Map iteration also reads those of the scopes around it (the interpreter passes
+//! them down while it runs the child; they are not copied into it), but may not assign them
+//! (`States.Runtime`, as localstack's model of AWS refuses an outer-scope write); what it assigns
+//! stays in its own thread, so nothing leaks out. While a state
 //! runs, the variables ride inside the context value (`$$`) under [`VARS_KEY`], a key no path or
 //! expression can spell: a JSONPath `$name.x` is parsed as a context path starting with that key (see
 //! `path`), `$$` itself is shown without it, and the JSONata glue binds each variable by name.
@@ -106,8 +107,12 @@ pub fn assign_jsonpath(
 }
 
 /// The size rules: each value at most 256 KiB, one Assign at most 256 KiB in all, and all the
-/// variables of the thread after it at most 10 MiB.
-pub fn check_sizes(assigned: &Assigned, current: &Map<String, Value>) -> Result<(), StatesError> {
+/// variables the thread sees after it (its own and its outer scopes') at most 10 MiB.
+pub fn check_sizes(
+    assigned: &Assigned,
+    current: &Map<String, Value>,
+    outer: &Map<String, Value>,
+) -> Result<(), StatesError> {
     let mut total = 0;
     for (name, v) in assigned {
         let n = json_text(v).len();
@@ -125,6 +130,7 @@ pub fn check_sizes(assigned: &Assigned, current: &Map<String, Value>) -> Result<
     }
     let all: usize = current
         .iter()
+        .chain(outer)
         .filter(|(k, _)| !assigned.contains_key(*k))
         .map(|(_, v)| json_text(v).len())
         .sum::<usize>()
@@ -138,8 +144,8 @@ pub fn check_sizes(assigned: &Assigned, current: &Map<String, Value>) -> Result<
 }
 
 /// A Parallel branch or Map iteration reads its outer scope's variables but may not assign them.
-pub fn check_scope(assigned: &Assigned, outer: &[String]) -> Result<(), StatesError> {
-    match assigned.keys().find(|k| outer.contains(k)) {
+pub fn check_scope(assigned: &Assigned, outer: &Map<String, Value>) -> Result<(), StatesError> {
+    match assigned.keys().find(|k| outer.contains_key(*k)) {
         Some(name) => Err(StatesError::Runtime(format!(
             "The variable '{name}' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it."
         ))),
