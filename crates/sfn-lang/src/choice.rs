@@ -68,6 +68,8 @@ pub enum Rule {
         test: Test,
         expected: bool,
     },
+    /// A JSONata `Condition` (the whole field value, `{% ... %}` or a boolean), evaluated by `jsonata`.
+    Condition(Value),
 }
 
 /// A top-level rule and where it leads.
@@ -75,6 +77,10 @@ pub enum Rule {
 pub struct Choice {
     pub rule: Rule,
     pub next: String,
+    /// Variables the rule sets when it matches.
+    pub assign: Option<Value>,
+    /// JSONata: the state's output when this rule matches.
+    pub output: Option<Value>,
 }
 
 /// The comparison operator names, with what they mean (the `...Path` form is the name plus `Path`).
@@ -230,6 +236,11 @@ pub fn evaluate(rule: &Rule, input: &Value, context: &Value) -> Result<bool, Sta
                 .ok_or_else(|| missing(variable))?;
             v.as_str().is_some_and(|s| string_matches(s, pattern))
         }
+        Rule::Condition(_) => {
+            return Err(StatesError::Runtime(
+                "A JSONata Condition is evaluated in a JSONata state only".into(),
+            ))
+        }
         Rule::Compare {
             variable,
             kind,
@@ -265,17 +276,32 @@ pub fn choose<'a>(
     input: &Value,
     context: &Value,
 ) -> Result<&'a str, StatesError> {
-    for c in choices {
+    if let Some(i) = choose_index(choices, input, context)? {
+        return Ok(&choices[i].next);
+    }
+    default.ok_or_else(|| no_choice_matched(input))
+}
+
+/// The index of the first rule that matches, if any.
+pub fn choose_index(
+    choices: &[Choice],
+    input: &Value,
+    context: &Value,
+) -> Result<Option<usize>, StatesError> {
+    for (i, c) in choices.iter().enumerate() {
         if evaluate(&c.rule, input, context)? {
-            return Ok(&c.next);
+            return Ok(Some(i));
         }
     }
-    default.ok_or_else(|| {
-        StatesError::NoChoiceMatched(format!(
-            "No Choice Rules matched the input '{}' and no Default was given.",
-            json_text(input)
-        ))
-    })
+    Ok(None)
+}
+
+/// `States.NoChoiceMatched` for `input`.
+pub fn no_choice_matched(input: &Value) -> StatesError {
+    StatesError::NoChoiceMatched(format!(
+        "No Choice Rules matched the input '{}' and no Default was given.",
+        json_text(input)
+    ))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The data flow of a state (JSONPath query language): InputPath then Parameters give the *effective
+//! The data flow of a state (JSONPath query language; JSONata states are handed to `jsonata`): InputPath then Parameters give the *effective
 //! input*; ResultSelector, ResultPath and OutputPath turn a result into the *state output*. Also the
 //! payload templates (`.$` keys with paths or intrinsic calls, nested objects and arrays), Map items
 //! (ItemsPath, ItemSelector with `$$.Map.Item`), and the dynamic fields of Task (`TimeoutSecondsPath`,
@@ -107,6 +107,9 @@ pub fn effective_input(
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<Value, StatesError> {
+    if state.jsonata.is_some() {
+        return crate::jsonata::effective_input(state, raw_input, context, entropy);
+    }
     let selected = apply_path(&state.input_path, "InputPath", raw_input, context)?;
     let out = match &state.parameters {
         Some(t) => apply_template(t, &selected, context, entropy)?,
@@ -124,6 +127,17 @@ pub fn state_output(
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<Value, StatesError> {
+    if state.jsonata.is_some() {
+        return crate::jsonata::output_and_assign(
+            state,
+            raw_input,
+            Some(result),
+            Some(None),
+            context,
+            entropy,
+        )
+        .map(|(out, _)| out);
+    }
     let selected = match &state.result_selector {
         Some(t) => apply_template(t, result, context, entropy)?,
         None => result.clone(),

@@ -1,4 +1,5 @@
-//! The typed model of a state machine definition (JSONPath query language): the machine, its states
+//! The typed model of a state machine definition (JSONPath states, and JSONata states whose expression
+//! fields are kept in [`crate::jsonata::JsonataFields`]): the machine, its states
 //! with all their fields, Retry and Catch. Built only by [`Definition::parse`], which validates first
 //! (see `validate`), so a `Definition` in hand is one AWS would have accepted.
 
@@ -65,6 +66,10 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub next: String,
     pub result_path: PathField,
+    /// Variables to set from the error output.
+    pub assign: Option<Value>,
+    /// JSONata: the handler's input (default: the error output).
+    pub output: Option<Value>,
 }
 
 /// A Task state's own fields.
@@ -136,6 +141,10 @@ pub struct State {
     pub result_selector: Option<Value>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// `Assign`: variables set when the state is done (see `variables`).
+    pub assign: Option<Value>,
+    /// Set for a state whose query language is JSONata: its expression fields (see `jsonata`).
+    pub jsonata: Option<Box<crate::jsonata::JsonataFields>>,
 }
 
 impl State {

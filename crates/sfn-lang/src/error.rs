@@ -23,6 +23,10 @@ pub enum StatesError {
     /// `States.DataLimitExceeded`: a payload exceeded 256 KiB. Not caught by `States.ALL`.
     #[error("States.DataLimitExceeded: {0}")]
     DataLimitExceeded(String),
+    /// `States.QueryEvaluationError`: a JSONata expression failed or gave nothing; `location` is the
+    /// field (`Output`, `Assign/name`, `Arguments/key`), written into the `EvaluationFailed` event.
+    #[error("States.QueryEvaluationError: {cause}")]
+    QueryEvaluation { location: String, cause: String },
 }
 
 impl StatesError {
@@ -35,6 +39,7 @@ impl StatesError {
             StatesError::ResultPathMatchFailure(_) => "States.ResultPathMatchFailure",
             StatesError::NoChoiceMatched(_) => "States.NoChoiceMatched",
             StatesError::DataLimitExceeded(_) => "States.DataLimitExceeded",
+            StatesError::QueryEvaluation { .. } => "States.QueryEvaluationError",
         }
     }
 
@@ -47,6 +52,7 @@ impl StatesError {
             | StatesError::ResultPathMatchFailure(c)
             | StatesError::NoChoiceMatched(c)
             | StatesError::DataLimitExceeded(c) => c,
+            StatesError::QueryEvaluation { cause, .. } => cause,
         }
     }
 

@@ -14,8 +14,8 @@ use crate::dataflow::{self, check_size};
 use crate::definition::{Definition, State, StateKind, Transition};
 use crate::entropy::Entropy;
 use crate::error::{json_text, StatesError};
-use crate::retry::{catch_output, next_retry, RetryDecision};
-use crate::{choice, wait};
+use crate::retry::{next_retry, RetryDecision};
+use crate::{choice, jsonata, variables};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -114,6 +114,10 @@ pub struct Thread {
     pub retry_counts: Vec<u32>,
     pub waiting: Waiting,
     pub fanout: Option<Box<Fanout>>,
+    /// The workflow variables this thread assigned (a branch or iteration also reads its outer
+    /// scopes', which are not copied here: see `Engine::outer`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub variables: serde_json::Map<String, Value>,
 }
 
 /// The stored position of an execution.
@@ -258,6 +262,9 @@ struct Engine<'a> {
     last_event_id: &'a mut u64,
     next_private_id: &'a mut u64,
     out: Outcome,
+    /// The variables of the scopes around the thread being run (its Parallel / Map parents'): read
+    /// but never assigned by it.
+    outer: serde_json::Map<String, Value>,
 }
 
 pub(crate) fn rfc3339(ms: i64) -> String {
@@ -297,7 +304,7 @@ impl Engine<'_> {
     }
 
     fn context(&self, th: &Thread, map_item: Option<MapItem>) -> Value {
-        Context {
+        let ctx = Context {
             execution_id: self.info.execution_arn.clone(),
             execution_input: self.info.input.clone(),
             execution_name: self.info.name.clone(),
@@ -313,7 +320,20 @@ impl Engine<'_> {
             execution_redrive_count: self.info.redrive_count,
             execution_redrive_time: self.info.redrive_time_ms.map(rfc3339),
         }
-        .to_value()
+        .to_value();
+        if self.outer.is_empty() {
+            return variables::with_variables(ctx, &th.variables, self.now_ms);
+        }
+        let mut all = self.outer.clone();
+        all.extend(th.variables.clone());
+        variables::with_variables(ctx, &all, self.now_ms)
+    }
+
+    /// Makes `th`'s variables part of the outer scope for its children; returns the scope to restore.
+    fn enter_scope(&mut self, th: &Thread) -> serde_json::Map<String, Value> {
+        let saved = self.outer.clone();
+        self.outer.extend(th.variables.clone());
+        saved
     }
 
     /// Enters `name` and runs on until the thread blocks or ends.
@@ -350,6 +370,7 @@ impl Engine<'_> {
             retry_counts: vec![0; state.retry.len()],
             waiting: Waiting::Nothing,
             fanout: None,
+            variables: std::mem::take(&mut th.variables),
         };
         let ty = format!("{}StateEntered", state.type_name());
         th.entered_event_id = self.push(
@@ -360,11 +381,18 @@ impl Engine<'_> {
         self.execute(def, th)
     }
 
-    fn runtime(&self, th: &Thread, e: StatesError) -> (String, String) {
-        (
-            e.name().to_string(),
-            e.cause_in_state(&th.state, th.entered_event_id),
-        )
+    fn runtime(&mut self, th: &Thread, e: StatesError) -> (String, String) {
+        let cause = e.cause_in_state(&th.state, th.entered_event_id);
+        if let StatesError::QueryEvaluation { location, .. } = &e {
+            // AWS records a JSONata failure as EvaluationFailed before the state fails (localstack's
+            // snapshots recorded against AWS, v2/assign/test_assign_reference_variables).
+            self.push(
+                "EvaluationFailed",
+                "evaluationFailedEventDetails",
+                json!({"error": e.name(), "cause": cause, "location": location, "state": th.state}),
+            );
+        }
+        (e.name().to_string(), cause)
     }
 
     /// Runs the current state from its start (on entry, and again on a retry).
@@ -391,12 +419,14 @@ impl Engine<'_> {
             StateKind::Pass { result } => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
                 let result = result.clone().unwrap_or(eff);
-                let out = dataflow::state_output(state, &raw, &result, &ctx, self.entropy)?;
-                self.exit(state, th, out)
+                let (out, assigned) =
+                    variables::output_and_assign(state, &raw, &result, &ctx, self.entropy)?;
+                self.exit_assigning(state, th, out, assigned)?
             }
             StateKind::Task(task) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
-                let (timeout, heartbeat) = dataflow::task_timeouts(task, &eff, &ctx)?;
+                let (timeout, heartbeat) =
+                    jsonata::task_timeouts(state, task, &raw, &eff, &ctx, self.entropy)?;
                 // A missing activity: no ActivityScheduled; the state fails with States.Runtime (never
                 // retried or caught), so the execution fails right after TaskStateEntered.
                 if !self.world.activity_exists(&task.resource) {
@@ -428,24 +458,35 @@ impl Engine<'_> {
             }
             StateKind::Choice { choices, default } => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
-                let next = choice::choose(choices, default.as_deref(), &eff, &ctx)?.to_string();
-                let out = dataflow::state_output(
-                    &no_result_fields(state),
+                // A matched rule's Assign applies, or the state's own when it goes to Default.
+                let (next, rule) =
+                    match jsonata::choose(state, choices, &raw, &eff, &ctx, self.entropy)? {
+                        Some(i) => (choices[i].next.clone(), Some(&choices[i])),
+                        None => match default {
+                            Some(d) => (d.clone(), None),
+                            None => return Err(choice::no_choice_matched(&eff)),
+                        },
+                    };
+                let (out, assigned) = variables::pass_through_and_assign(
+                    state,
+                    &raw,
                     &eff,
-                    &eff,
+                    jsonata::step_fields(state, rule),
                     &ctx,
                     self.entropy,
                 )?;
-                self.push(
-                    "ChoiceStateExited",
-                    "stateExitedEventDetails",
-                    io_details("output", Some(&th.state), &out),
-                );
+                let mut d = io_details("output", Some(&th.state), &out);
+                if let Some(a) = &assigned {
+                    self.assign(th, a)?;
+                    variables::add_to_exit_details(&mut d, a);
+                }
+                self.push("ChoiceStateExited", "stateExitedEventDetails", d);
                 Flow::Goto(next, out)
             }
             StateKind::Wait(spec) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
-                let due_ms = wait::due_time(spec, &eff, &ctx, self.now_ms)?;
+                let due_ms =
+                    jsonata::due_time(state, spec, &raw, &eff, &ctx, self.now_ms, self.entropy)?;
                 let timer_id = th.entered_event_id;
                 th.waiting = Waiting::Timer { timer_id };
                 self.out.effects.push(Effect::ArmTimer { timer_id, due_ms });
@@ -468,7 +509,8 @@ impl Engine<'_> {
                 Flow::Done(out)
             }
             StateKind::Fail(fail) => {
-                let (error, cause) = dataflow::fail_error_cause(fail, &raw, &ctx, self.entropy)?;
+                let (error, cause) =
+                    jsonata::fail_error_cause(state, fail, &raw, &ctx, self.entropy)?;
                 Flow::Failed(error.unwrap_or_default(), cause.unwrap_or_default())
             }
             StateKind::Parallel { branches } => {
@@ -488,8 +530,9 @@ impl Engine<'_> {
             }
             StateKind::Map(map) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
-                let items = dataflow::map_items(map, &eff, &ctx)?;
-                let max_concurrency = dataflow::max_concurrency(map, &eff, &ctx)?;
+                let items = jsonata::map_items(state, map, &raw, &eff, &ctx, self.entropy)?;
+                let max_concurrency =
+                    jsonata::max_concurrency(state, map, &raw, &eff, &ctx, self.entropy)?;
                 self.push(
                     "MapStateStarted",
                     "mapStateStartedEventDetails",
@@ -553,7 +596,9 @@ impl Engine<'_> {
                         .as_ref()
                         .map(|f| f.effective_input.clone())
                         .unwrap_or(Value::Null);
-                    match dataflow::map_item_input(map, &item, &fan, &ctx, self.entropy) {
+                    let raw = th.raw_input.clone();
+                    match jsonata::map_item_input(state, map, &item, &raw, &fan, &ctx, self.entropy)
+                    {
                         Ok(input) => (&*map.processor, input),
                         Err(e) => {
                             let (error, cause) = self.runtime(th, e);
@@ -571,8 +616,11 @@ impl Engine<'_> {
                 retry_counts: Vec::new(),
                 waiting: Waiting::Nothing,
                 fanout: None,
+                variables: serde_json::Map::new(),
             };
+            let saved = self.enter_scope(th);
             let flow = self.enter(sub, &mut child, &sub.start_at, input);
+            self.outer = saved;
             if let Some(fan) = th.fanout.as_mut() {
                 fan.children[i] = Some(child);
             }
@@ -630,8 +678,16 @@ impl Engine<'_> {
         th.fanout = None;
         th.waiting = Waiting::Nothing;
         let ctx = self.context(th, None);
-        match dataflow::state_output(state, &th.raw_input.clone(), &result, &ctx, self.entropy) {
-            Ok(out) => self.exit(state, th, out),
+        match variables::output_and_assign(
+            state,
+            &th.raw_input.clone(),
+            &result,
+            &ctx,
+            self.entropy,
+        )
+        .and_then(|(out, assigned)| self.exit_assigning(state, th, out, assigned))
+        {
+            Ok(flow) => flow,
             Err(e) => {
                 let (error, cause) = self.runtime(th, e);
                 self.state_failed(state, th, error, cause)
@@ -716,7 +772,33 @@ impl Engine<'_> {
             return Flow::Blocked;
         }
         if let Some(catcher) = crate::retry::find_catcher(&state.catch, &error) {
-            return match catch_output(catcher, &th.raw_input, &error, &cause) {
+            let ctx = self.context(th, None);
+            let raw = th.raw_input.clone();
+            let caught = jsonata::catch_output_and_assign(
+                state,
+                catcher,
+                &raw,
+                &error,
+                &cause,
+                &ctx,
+                self.entropy,
+            )
+            .and_then(|(out, assigned)| {
+                // A catcher with Assign: AWS writes the state's `...StateExited` with the variables
+                // (localstack's snapshot of `test_assign_in_catch_state`, recorded against AWS).
+                if let Some(a) = &assigned {
+                    self.assign(th, a)?;
+                    let mut d = io_details("output", Some(&th.state), &out);
+                    variables::add_to_exit_details(&mut d, a);
+                    self.push(
+                        &format!("{}StateExited", state.type_name()),
+                        "stateExitedEventDetails",
+                        d,
+                    );
+                }
+                Ok(out)
+            });
+            return match caught {
                 // No `...StateExited` for a caught error: AWS goes straight to the handler's
                 // `...StateEntered` (e.g. TaskStateEntered, TaskFailed, FailStateEntered, as a
                 // recorded history in aws-solutions-library-samples/...#1139 shows).
@@ -730,13 +812,53 @@ impl Engine<'_> {
         Flow::Failed(error, cause)
     }
 
+    /// Sets assigned variables in the thread, within AWS's size limits.
+    fn assign(
+        &mut self,
+        th: &mut Thread,
+        assigned: &variables::Assigned,
+    ) -> Result<(), StatesError> {
+        variables::check_scope(assigned, &self.outer)?;
+        variables::check_sizes(assigned, &th.variables, &self.outer)?;
+        for (k, v) in assigned {
+            th.variables.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+
+    /// [`Engine::exit`], first setting the variables the state assigned.
+    fn exit_assigning(
+        &mut self,
+        state: &State,
+        th: &mut Thread,
+        out: Value,
+        assigned: Option<variables::Assigned>,
+    ) -> Result<Flow, StatesError> {
+        if let Some(a) = &assigned {
+            self.assign(th, a)?;
+        }
+        Ok(self.exit_with(state, th, out, assigned.as_ref()))
+    }
+
+    /// Exits without assigning variables.
+    #[allow(dead_code)]
     fn exit(&mut self, state: &State, th: &mut Thread, out: Value) -> Flow {
+        self.exit_with(state, th, out, None)
+    }
+
+    fn exit_with(
+        &mut self,
+        state: &State,
+        th: &mut Thread,
+        out: Value,
+        assigned: Option<&variables::Assigned>,
+    ) -> Flow {
         let ty = format!("{}StateExited", state.type_name());
-        self.push(
-            &ty,
-            "stateExitedEventDetails",
-            io_details("output", Some(&th.state), &out),
-        );
+        let mut d = io_details("output", Some(&th.state), &out);
+        if let Some(a) = assigned {
+            variables::add_to_exit_details(&mut d, a);
+        }
+        self.push(&ty, "stateExitedEventDetails", d);
         match &state.transition {
             Transition::Next(n) => Flow::Goto(n.clone(), out),
             Transition::End | Transition::None => Flow::Done(out),
@@ -784,10 +906,13 @@ impl Engine<'_> {
                 let ctx = self.context(th, None);
                 let raw = th.raw_input.clone();
                 Some(
-                    match check_size(output, "output").and_then(|_| {
-                        dataflow::state_output(state, &raw, output, &ctx, self.entropy)
-                    }) {
-                        Ok(out) => self.exit(state, th, out),
+                    match check_size(output, "output")
+                        .and_then(|_| {
+                            variables::output_and_assign(state, &raw, output, &ctx, self.entropy)
+                        })
+                        .and_then(|(out, assigned)| self.exit_assigning(state, th, out, assigned))
+                    {
+                        Ok(flow) => flow,
                         Err(e) => {
                             let (error, cause) = self.runtime(th, e);
                             self.state_failed(state, th, error, cause)
@@ -841,18 +966,20 @@ impl Engine<'_> {
                 th.waiting = Waiting::Nothing;
                 let ctx = self.context(th, None);
                 let raw = th.raw_input.clone();
-                let res =
-                    dataflow::effective_input(state, &raw, &ctx, self.entropy).and_then(|eff| {
-                        dataflow::state_output(
-                            &no_result_fields(state),
+                let res = dataflow::effective_input(state, &raw, &ctx, self.entropy)
+                    .and_then(|eff| {
+                        variables::pass_through_and_assign(
+                            state,
+                            &raw,
                             &eff,
-                            &eff,
+                            jsonata::step_fields(state, None),
                             &ctx,
                             self.entropy,
                         )
-                    });
+                    })
+                    .and_then(|(out, assigned)| self.exit_assigning(state, th, out, assigned));
                 Some(match res {
-                    Ok(out) => self.exit(state, th, out),
+                    Ok(flow) => flow,
                     Err(e) => {
                         let (error, cause) = self.runtime(th, e);
                         Flow::Failed(error, cause)
@@ -881,7 +1008,10 @@ impl Engine<'_> {
                         continue;
                     };
                     let flow = if th.fanout.as_ref().is_some_and(|f| f.results[i].is_none()) {
-                        self.deliver(sub, &mut child, ev)
+                        let saved = self.enter_scope(th);
+                        let flow = self.deliver(sub, &mut child, ev);
+                        self.outer = saved;
+                        flow
                     } else {
                         None
                     };
@@ -1010,6 +1140,7 @@ pub fn start_in(
             retry_counts: Vec::new(),
             waiting: Waiting::Nothing,
             fanout: None,
+            variables: serde_json::Map::new(),
         },
         info,
     };
@@ -1022,6 +1153,7 @@ pub fn start_in(
         last_event_id: &mut exec.last_event_id,
         next_private_id: &mut exec.next_private_id,
         out: Outcome::default(),
+        outer: serde_json::Map::new(),
     };
     let mut d = json!({"input": json_text(&info.input), "inputDetails": {"truncated": false}, "roleArn": info.role_arn});
     if let Some(a) = &info.alias_arn {
@@ -1075,6 +1207,7 @@ pub fn handle_in(
         last_event_id: &mut exec.last_event_id,
         next_private_id: &mut exec.next_private_id,
         out: Outcome::default(),
+        outer: serde_json::Map::new(),
     };
     match event {
         Event::Stop { error, cause } => {

@@ -516,7 +516,7 @@ fn limited<'a>(f: &str, v: &'a Value) -> Result<&'a str, StatesError> {
     Ok(s)
 }
 
-fn hash(algo: &str, data: &[u8]) -> Option<String> {
+pub(crate) fn hash(algo: &str, data: &[u8]) -> Option<String> {
     use sha2::Digest;
     let bytes: Vec<u8> = match algo {
         "MD5" => md5::Md5::digest(data).to_vec(),

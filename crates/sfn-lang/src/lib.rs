@@ -1,4 +1,5 @@
-//! The Amazon States Language, JSONPath dialect, as a pure library for the Step Functions engine that
+//! The Amazon States Language, JSONPath and JSONata dialects, with workflow variables (`variables`,
+//! `jsonata`), as a pure library for the Step Functions engine that
 //! runs inside swf-core's deterministic apply: definitions and their validation (`definition`,
 //! `validate`), paths (`path`) and the context object (`context`), intrinsic functions (`intrinsics`),
 //! the data flow of a state (`dataflow`), Choice rules (`choice`), Retry / Catch (`retry`), Wait
@@ -17,10 +18,14 @@ pub mod entropy;
 pub mod error;
 pub mod interpret;
 pub mod intrinsics;
+pub mod jsonata;
+mod jsonata_functions;
+mod jsonata_states;
 pub mod path;
 pub mod retry;
 pub mod test_state;
 pub mod validate;
+pub mod variables;
 pub mod wait;
 
 pub use context::Context;

@@ -388,8 +388,17 @@ impl Path {
         if !lx.eat('$') {
             return Err(lx.err("a path must start with '$'"));
         }
-        let context = lx.eat('$');
-        let segments = lx.segments(false)?;
+        let mut context = lx.eat('$');
+        let mut segments = Vec::new();
+        // `$name...`: a workflow variable. Variables travel in the context value under a key no path
+        // can spell (see `variables`), so a variable path is a context path with that key first.
+        if !context && matches!(lx.peek(), Some(c) if c.is_alphabetic() || c == '_') {
+            let name = lx.name()?;
+            context = true;
+            segments.push(Segment::Name(crate::variables::VARS_KEY.into()));
+            segments.push(Segment::Name(name));
+        }
+        segments.extend(lx.segments(false)?);
         Ok(Path {
             context,
             segments,
@@ -410,6 +419,18 @@ impl Path {
         Ok(p)
     }
 
+    /// The variable a `$name...` path starts with.
+    pub fn variable(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Name(k), Segment::Name(v), ..]
+                if self.context && k == crate::variables::VARS_KEY =>
+            {
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
     /// True if the path names at most one node (only names and indexes).
     pub fn is_definite(&self) -> bool {
         self.segments
@@ -421,6 +442,9 @@ impl Path {
     /// `None` if absent; an indefinite path gives an array of the matches (possibly empty).
     pub fn query(&self, input: &Value, context: &Value) -> Option<Value> {
         let root = if self.context { context } else { input };
+        if self.context && self.segments.is_empty() {
+            return Some(crate::variables::without_variables(context));
+        }
         let found = select(root, &self.segments);
         if self.is_definite() {
             found.into_iter().next().cloned()

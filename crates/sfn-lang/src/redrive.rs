@@ -70,6 +70,7 @@ pub fn redrive(
         last_event_id: &mut exec.last_event_id,
         next_private_id: &mut exec.next_private_id,
         out: Outcome::default(),
+        outer: serde_json::Map::new(),
     };
     eng.push(
         "ExecutionRedriven",

@@ -1,4 +1,5 @@
-//! Network input must never panic a node: thousands of mutated definitions, paths and intrinsic calls
+//! Network input must never panic a node: thousands of mutated definitions (JSONata ones too), paths,
+//! intrinsic calls and JSONata expressions
 //! (deterministic mutations from a fixed seed) go through parsing, validation and evaluation, and the
 //! definitions that still validate are run by the interpreter.
 
@@ -125,5 +126,54 @@ fn mutated_inputs_never_panic() {
         if let Ok(c) = intrinsics::parse(&c) {
             let _ = intrinsics::evaluate(&c, &input, &ctx, &mut rng);
         }
+    }
+}
+
+#[test]
+fn mutated_jsonata_definitions_never_panic() {
+    // JSONata states and variables: mutated definitions (expressions included) are validated and the
+    // valid ones run; mutated expressions are evaluated on their own.
+    let act = "arn:aws:states:us-east-1:123456789012:activity:work";
+    let seed_def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Assign": {"n": "{% $count($states.input.b) %}", "m": "{% $states.input.b[0] %}"},
+              "Output": {"x": "{% $states.input.a * 2 %}", "s": "{% $string($states.input) %}"}, "Next": "T"},
+        "T": {"Type": "Task", "Resource": act, "Arguments": {"k": "{% $n & '-' & $uuid() %}"},
+              "TimeoutSeconds": "{% $n + 3 %}", "Output": "{% $merge([$states.input, $states.result]) %}",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "C"}], "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Condition": "{% $n > 1 and $m < 5 %}", "Assign": {"k": "{% $random() %}"}, "Next": "M"}], "Default": "W"},
+        "W": {"Type": "Wait", "Seconds": "{% $n %}", "Next": "M"},
+        "M": {"Type": "Map", "Items": "{% $range(1, $n, 1) %}", "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}"},
+              "ItemProcessor": {"StartAt": "X", "States": {"X": {"Type": "Pass", "Output": "{% $states.input.v ~> $string() %}", "End": true}}}, "Next": "F"},
+        "F": {"Type": "Fail", "Error": "{% 'E' & $n %}", "Cause": "{% $join($states.input, ',') %}"}}})
+    .to_string();
+    let input = json!({"a": 2, "b": [1, 2], "s": "xyz"});
+    let mut rng = Entropy::new(2027);
+    let mut ran = 0;
+    for _ in 0..1500 {
+        let text = mutate(&seed_def, &mut rng);
+        if let Ok(def) = Definition::parse(&text) {
+            drive(&def, input.clone());
+            ran += 1;
+        }
+    }
+    assert!(ran > 50, "enough mutants stay valid ({ran})");
+    drive(&Definition::parse(&seed_def).unwrap(), input.clone());
+    let exprs = [
+        "$states.input.b[$ > 1].{'v': $}",
+        "($f := function($x){ $x > 0 ? $f($x - 1) : 0 }; $f(3))",
+        "$sum($map([1..5], function($v, $i){ $v * $i }))",
+        "$states.input ~> |$|{'z': 1}|",
+    ];
+    let ctx =
+        crate::variables::with_variables(Context::default().to_value(), &serde_json::Map::new(), 0);
+    let env = crate::jsonata::Env {
+        input: &input,
+        result: None,
+        error_output: None,
+        context: &ctx,
+    };
+    for _ in 0..1500 {
+        let e = mutate(exprs[(rng.next_u64() % 4) as usize], &mut rng);
+        let _ = crate::jsonata::evaluate_expression(&e, &env, &mut rng);
     }
 }

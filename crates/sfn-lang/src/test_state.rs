@@ -52,6 +52,8 @@ pub struct Request<'a> {
     /// Retries already made by the retrier that matches the (mocked) error.
     pub retrier_retry_count: u32,
     pub now_ms: i64,
+    /// The workflow variables the state sees, JSON text of an object (`variables`).
+    pub variables: Option<&'a str>,
 }
 
 /// A request TestState refuses, with the error code AWS answers.
@@ -118,9 +120,24 @@ fn the_state(req: &Request<'_>) -> Result<State, Refusal> {
 struct Report {
     level: Level,
     inspection: Map<String, Value>,
+    /// The variables after the state (given ones, then what it assigned).
+    variables: Map<String, Value>,
 }
 
 impl Report {
+    /// Records what the state assigned (`inspectionData.variables`: every variable after the state).
+    fn assigned(
+        &mut self,
+        assigned: Option<crate::variables::Assigned>,
+    ) -> Result<(), StatesError> {
+        let Some(a) = assigned else { return Ok(()) };
+        crate::variables::check_sizes(&a, &self.variables, &Map::new())?;
+        self.variables.extend(a);
+        let all = Value::Object(self.variables.clone());
+        self.note("variables", &all);
+        Ok(())
+    }
+
     fn note(&mut self, field: &str, v: &Value) {
         self.inspection.insert(field.into(), json!(json_text(v)));
     }
@@ -161,6 +178,24 @@ pub fn test_state(req: &Request<'_>, entropy: &mut Entropy) -> Result<Value, Ref
         }
         .to_value(),
     };
+    let variables = match req.variables {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(Refusal::Validation(
+                    "The variables must be a JSON object".into(),
+                ))
+            }
+        },
+    };
+    if let Some(bad) = variables
+        .keys()
+        .find_map(|k| crate::variables::name_problem(k))
+    {
+        return Err(Refusal::Validation(bad));
+    }
+    let context = crate::variables::with_variables(context, &variables, req.now_ms);
     let mocked = matches!(
         state.kind,
         StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_)
@@ -174,9 +209,14 @@ pub fn test_state(req: &Request<'_>, entropy: &mut Entropy) -> Result<Value, Ref
     let mut report = Report {
         level: req.level,
         inspection: Map::new(),
+        variables,
     };
     report.note("input", &input);
-    let outcome = run(&state, &input, &context, req, entropy, &mut report);
+    let outcome = if state.jsonata.is_some() {
+        run_jsonata(&state, &input, &context, req, entropy, &mut report)
+    } else {
+        run(&state, &input, &context, req, entropy, &mut report)
+    };
     let out = match outcome {
         Ok(Ran::Done {
             output,
@@ -196,10 +236,26 @@ pub fn test_state(req: &Request<'_>, entropy: &mut Entropy) -> Result<Value, Ref
             }
             out
         }
-        Ok(Ran::Errored { error, cause }) => {
-            on_error(&state, &input, &error, &cause, req, &mut report)
-        }
-        Err(e) => on_error(&state, &input, e.name(), e.cause(), req, &mut report),
+        Ok(Ran::Errored { error, cause }) => on_error(
+            &state,
+            &input,
+            &error,
+            &cause,
+            req,
+            &context,
+            entropy,
+            &mut report,
+        ),
+        Err(e) => on_error(
+            &state,
+            &input,
+            e.name(),
+            e.cause(),
+            req,
+            &context,
+            entropy,
+            &mut report,
+        ),
     };
     Ok(report.finish(out))
 }
@@ -258,6 +314,10 @@ fn run(
                 }
             };
             report.note("afterResultSelector", &result);
+            if let Some(a) = &state.assign {
+                let assigned = crate::variables::assign_jsonpath(a, &result, context, entropy)?;
+                report.assigned(Some(assigned))?;
+            }
             let merged = apply_result_path(&state.result_path, input, result)?;
             report.note("afterResultPath", &merged);
             let out = apply_path(&state.output_path, "OutputPath", &merged, context)?;
@@ -289,6 +349,10 @@ fn run(
                 None => result,
             };
             report.note("afterResultSelector", &selected);
+            if let Some(a) = &state.assign {
+                let assigned = crate::variables::assign_jsonpath(a, &selected, context, entropy)?;
+                report.assigned(Some(assigned))?;
+            }
             let merged = apply_result_path(&state.result_path, input, selected)?;
             report.note("afterResultPath", &merged);
             let out = apply_path(&state.output_path, "OutputPath", &merged, context)?;
@@ -298,14 +362,28 @@ fn run(
         StateKind::Choice { choices, default } => {
             let after = apply_path(&state.input_path, "InputPath", input, context)?;
             report.note("afterInputPath", &after);
-            let next = choice::choose(choices, default.as_deref(), &after, context)?;
+            let (next, assign) = match choice::choose_index(choices, &after, context)? {
+                Some(i) => (choices[i].next.clone(), choices[i].assign.as_ref()),
+                None => match default {
+                    Some(d) => (d.clone(), state.assign.as_ref()),
+                    None => return Err(choice::no_choice_matched(&after)),
+                },
+            };
+            if let Some(a) = assign {
+                let assigned = crate::variables::assign_jsonpath(a, &after, context, entropy)?;
+                report.assigned(Some(assigned))?;
+            }
             let out = apply_path(&state.output_path, "OutputPath", &after, context)?;
-            Ok(done(out, Some(next.to_string())))
+            Ok(done(out, Some(next)))
         }
         StateKind::Wait(spec) => {
             let after = apply_path(&state.input_path, "InputPath", input, context)?;
             report.note("afterInputPath", &after);
             wait::due_time(spec, &after, context, req.now_ms)?;
+            if let Some(a) = &state.assign {
+                let assigned = crate::variables::assign_jsonpath(a, &after, context, entropy)?;
+                report.assigned(Some(assigned))?;
+            }
             let out = apply_path(&state.output_path, "OutputPath", &after, context)?;
             Ok(done(out, next_of(state)))
         }
@@ -328,14 +406,112 @@ fn run(
     }
 }
 
+/// A JSONata state: `Arguments` (reported as `afterArguments`), the mocked result for Task,
+/// Parallel and Map, then `Output` and `Assign` (`variables`).
+fn run_jsonata(
+    state: &State,
+    input: &Value,
+    context: &Value,
+    req: &Request<'_>,
+    entropy: &mut Entropy,
+    report: &mut Report,
+) -> Result<Ran, StatesError> {
+    use crate::jsonata;
+    use crate::variables;
+    match &state.kind {
+        StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_) => {
+            if matches!(state.kind, StateKind::Map(_)) {
+                if let StateKind::Map(map) = &state.kind {
+                    let items = jsonata::map_items(state, map, input, input, context, entropy)?;
+                    report.note("afterItemsPath", &Value::Array(items));
+                }
+            } else {
+                let args = dataflow::effective_input(state, input, context, entropy)?;
+                report.note("afterArguments", &args);
+            }
+            let result = match &req.mock {
+                Some(Mock::Result(text)) => serde_json::from_str::<Value>(text).map_err(|_| {
+                    StatesError::Runtime(format!("The mocked result is not JSON: {text}"))
+                })?,
+                Some(Mock::Error { error, cause }) => {
+                    return Ok(Ran::Errored {
+                        error: error.clone(),
+                        cause: cause.clone(),
+                    })
+                }
+                None => return Err(StatesError::Runtime("no mock".into())),
+            };
+            report.note("result", &result);
+            let (out, assigned) =
+                variables::output_and_assign(state, input, &result, context, entropy)?;
+            report.assigned(assigned)?;
+            Ok(done(out, next_of(state)))
+        }
+        StateKind::Pass { .. } => {
+            let (out, assigned) =
+                variables::output_and_assign(state, input, input, context, entropy)?;
+            report.assigned(assigned)?;
+            Ok(done(out, next_of(state)))
+        }
+        StateKind::Choice { choices, default } => {
+            let (next, rule) =
+                match jsonata::choose(state, choices, input, input, context, entropy)? {
+                    Some(i) => (choices[i].next.clone(), Some(&choices[i])),
+                    None => match default {
+                        Some(d) => (d.clone(), None),
+                        None => return Err(choice::no_choice_matched(input)),
+                    },
+                };
+            let (out, assigned) = variables::pass_through_and_assign(
+                state,
+                input,
+                input,
+                jsonata::step_fields(state, rule),
+                context,
+                entropy,
+            )?;
+            report.assigned(assigned)?;
+            Ok(done(out, Some(next)))
+        }
+        StateKind::Wait(spec) => {
+            jsonata::due_time(state, spec, input, input, context, req.now_ms, entropy)?;
+            let (out, assigned) = variables::pass_through_and_assign(
+                state,
+                input,
+                input,
+                jsonata::step_fields(state, None),
+                context,
+                entropy,
+            )?;
+            report.assigned(assigned)?;
+            Ok(done(out, next_of(state)))
+        }
+        StateKind::Succeed => {
+            let out = dataflow::state_output(state, input, input, context, entropy)?;
+            Ok(done(out, None))
+        }
+        StateKind::Fail(fail) => {
+            let (error, cause) = jsonata::fail_error_cause(state, fail, input, context, entropy)?;
+            Ok(Ran::Done {
+                output: None,
+                next: None,
+                error: Some((error.unwrap_or_default(), cause.unwrap_or_default())),
+            })
+        }
+    }
+}
+
 /// An error in the state: retried (`RETRIABLE`), caught (`CAUGHT_ERROR`, the catcher's next state
 /// and output) or not (`FAILED`).
+#[allow(clippy::too_many_arguments)]
 fn on_error(
     state: &State,
     input: &Value,
     error: &str,
     cause: &str,
     req: &Request<'_>,
+    context: &Value,
+    entropy: &mut Entropy,
     report: &mut Report,
 ) -> Value {
     let mut out = json!({"error": error, "cause": cause});
@@ -356,7 +532,11 @@ fn on_error(
         .enumerate()
         .find(|(_, c)| retry::error_matches(&c.error_equals, error))
     {
-        if let Ok(v) = retry::catch_output(c, input, error, cause) {
+        let caught = crate::jsonata::catch_output_and_assign(
+            state, c, input, error, cause, context, entropy,
+        )
+        .and_then(|(v, assigned)| report.assigned(assigned).map(|_| v));
+        if let Ok(v) = caught {
             report
                 .inspection
                 .insert("errorDetails".into(), json!({"catchIndex": i}));

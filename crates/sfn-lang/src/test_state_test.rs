@@ -18,6 +18,7 @@ fn ask(definition: Value, input: Value, level: Level, mock: Option<Mock>, retrie
         context: None,
         retrier_retry_count: retries,
         now_ms: 1_700_000_000_000,
+        variables: None,
     };
     test_state(&req, &mut Entropy::new(1)).expect("answered")
 }
@@ -248,6 +249,7 @@ fn refusals() {
         context: None,
         retrier_retry_count: 0,
         now_ms: 0,
+        variables: None,
     };
     let e = &mut Entropy::new(1);
     assert!(matches!(
@@ -291,4 +293,53 @@ fn refusals() {
         ..req("", None, "{}")
     };
     assert!(matches!(test_state(&r, e), Err(Refusal::Validation(_))));
+}
+
+#[test]
+fn jsonata_states_and_variables() {
+    // A JSONata Task with a mocked result: `afterArguments`, `result`, and `variables` (every
+    // variable after the state: the given ones and what it assigned).
+    let state = json!({"Type": "Task", "QueryLanguage": "JSONata",
+        "Resource": "arn:aws:states:us-east-1:123456789012:activity:a",
+        "Arguments": {"id": "{% $states.input.id %}", "who": "{% $user %}"},
+        "Output": "{% $states.result.n + 1 %}",
+        "Assign": {"seen": "{% $states.result.n %}"}, "End": true})
+    .to_string();
+    let req = Request {
+        definition: &state,
+        state_name: None,
+        input: Some(r#"{"id": 7}"#),
+        level: Level::Debug,
+        mock: Some(Mock::Result(r#"{"n": 41}"#.into())),
+        context: None,
+        retrier_retry_count: 0,
+        now_ms: 1_700_000_000_000,
+        variables: Some(r#"{"user": "ana"}"#),
+    };
+    let out = test_state(&req, &mut Entropy::new(1)).unwrap();
+    assert_eq!(out["status"], json!("SUCCEEDED"));
+    assert_eq!(out["output"], json!("42"));
+    let d = &out["inspectionData"];
+    assert_eq!(parsed(&d["afterArguments"]), json!({"id": 7, "who": "ana"}));
+    assert_eq!(parsed(&d["variables"]), json!({"user": "ana", "seen": 41}));
+    // A JSONPath Pass with Assign reading a given variable.
+    let state = json!({"Type": "Pass", "Assign": {"copy.$": "$user"}, "End": true}).to_string();
+    let req = Request {
+        definition: &state,
+        mock: None,
+        ..req
+    };
+    let out = test_state(&req, &mut Entropy::new(1)).unwrap();
+    assert_eq!(
+        parsed(&out["inspectionData"]["variables"]),
+        json!({"user": "ana", "copy": "ana"})
+    );
+    let bad = Request {
+        variables: Some("[1]"),
+        ..req
+    };
+    assert!(matches!(
+        test_state(&bad, &mut Entropy::new(1)),
+        Err(Refusal::Validation(_))
+    ));
 }

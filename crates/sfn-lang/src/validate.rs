@@ -71,6 +71,27 @@ pub fn check(text: &str) -> (Option<Definition>, Vec<Diagnostic>) {
 
 const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 
+/// Fields only JSONPath states have.
+const JSONPATH_ONLY: [&str; 14] = [
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Result",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "MaxConcurrencyPath",
+];
+
+/// Fields only JSONata states have.
+const JSONATA_ONLY: [&str; 3] = ["Arguments", "Output", "Items"];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Top,
@@ -84,6 +105,10 @@ struct Checker {
     diags: Vec<Diagnostic>,
     /// Every state name seen, anywhere in the machine (names are unique machine-wide).
     names: BTreeSet<String>,
+    /// The machine's top-level `QueryLanguage` is JSONata (every state's default, nested ones too).
+    top_jsonata: bool,
+    /// The state being checked is a JSONata state (for its Catch and Choice rules).
+    cur_jsonata: bool,
 }
 
 fn pointer(loc: &str, key: &str) -> String {
@@ -417,7 +442,34 @@ impl Checker {
             let Some(o) = self.object(r, &rl) else {
                 continue;
             };
-            self.allowed(o, &["ErrorEquals", "Next", "ResultPath", "Comment"], &rl);
+            self.allowed(
+                o,
+                &[
+                    "ErrorEquals",
+                    "Next",
+                    "ResultPath",
+                    "Comment",
+                    "Assign",
+                    "Output",
+                ],
+                &rl,
+            );
+            let jsonata = self.cur_jsonata;
+            for (f, bad) in [("ResultPath", jsonata), ("Output", !jsonata)] {
+                if bad && o.contains_key(f) {
+                    let (lang, other) = if jsonata {
+                        ("JSONata", "JSONPath")
+                    } else {
+                        ("JSONPath", "JSONata")
+                    };
+                    self.err(SCHEMA, format!("The QueryLanguage is set to '{lang}', but field '{f}' is only supported for the '{other}' QueryLanguage"), &rl);
+                }
+            }
+            let assign = self.assign(o.get("Assign"), &pointer(&rl, "Assign"), jsonata);
+            let output = o.get("Output").cloned();
+            if let Some(v) = &output {
+                self.expressions(v, &pointer(&rl, "Output"));
+            }
             self.required(o, &["ErrorEquals", "Next"], &rl);
             let error_equals = self.error_equals(o, &rl);
             if error_equals.iter().any(|e| e == "States.ALL") && i + 1 != arr.len() {
@@ -433,6 +485,8 @@ impl Checker {
                 error_equals,
                 next,
                 result_path,
+                assign,
+                output,
             });
         }
         out
@@ -456,6 +510,9 @@ impl Checker {
         self.required(obj, &["StartAt", "States"], loc);
         if let Some(q) = obj.get("QueryLanguage") {
             self.query_language(q, &pointer(loc, "QueryLanguage"));
+            if scope == Scope::Top {
+                self.top_jsonata = q.as_str() == Some("JSONata");
+            }
         }
         if let Some(pc) = obj.get("ProcessorConfig") {
             let l = pointer(loc, "ProcessorConfig");
@@ -546,12 +603,7 @@ impl Checker {
 
     fn query_language(&mut self, q: &Value, loc: &str) {
         match q.as_str() {
-            Some("JSONPath") => {}
-            Some("JSONata") => self.err(
-                SCHEMA,
-                "The query language JSONata is not supported on-prem yet; use JSONPath",
-                loc,
-            ),
+            Some("JSONPath") | Some("JSONata") => {}
             _ => self.err(
                 SCHEMA,
                 "Unexpected value; expected one of [JSONPath, JSONata]",
@@ -697,15 +749,26 @@ impl Checker {
                     "TimeoutSecondsPath",
                     "HeartbeatSeconds",
                     "HeartbeatSecondsPath",
+                    "Assign",
+                    "Arguments",
+                    "Output",
                 ],
             ]
             .concat(),
             "Pass" => [
                 &IO[..],
-                &["Parameters", "Result", "ResultPath", "Next", "End"],
+                &[
+                    "Parameters",
+                    "Result",
+                    "ResultPath",
+                    "Next",
+                    "End",
+                    "Assign",
+                    "Output",
+                ],
             ]
             .concat(),
-            "Choice" => [&IO[..], &["Choices", "Default"]].concat(),
+            "Choice" => [&IO[..], &["Choices", "Default", "Assign", "Output"]].concat(),
             "Wait" => [
                 &IO[..],
                 &[
@@ -715,10 +778,12 @@ impl Checker {
                     "TimestampPath",
                     "Next",
                     "End",
+                    "Assign",
+                    "Output",
                 ],
             ]
             .concat(),
-            "Succeed" => IO.to_vec(),
+            "Succeed" => [&IO[..], &["Output"]].concat(),
             "Fail" => vec![
                 "Type",
                 "Comment",
@@ -739,6 +804,9 @@ impl Checker {
                     "End",
                     "Retry",
                     "Catch",
+                    "Assign",
+                    "Arguments",
+                    "Output",
                 ],
             ]
             .concat(),
@@ -758,6 +826,9 @@ impl Checker {
                     "End",
                     "Retry",
                     "Catch",
+                    "Assign",
+                    "Items",
+                    "Output",
                 ],
             ]
             .concat(),
@@ -804,6 +875,17 @@ impl Checker {
         if let Some(q) = obj.get("QueryLanguage") {
             self.query_language(q, &pointer(loc, "QueryLanguage"));
         }
+        let jsonata_state = self.state_language(obj, loc);
+        self.cur_jsonata = jsonata_state;
+        let assign = self.assign(obj.get("Assign"), &pointer(loc, "Assign"), jsonata_state);
+        let mut jf = crate::jsonata::JsonataFields::default();
+        let stripped;
+        let obj = if jsonata_state {
+            stripped = self.jsonata_fields(ty, obj, loc, &mut jf);
+            &stripped
+        } else {
+            obj
+        };
         let has = |f: &str| fields.contains(&f);
         let comment = self.string(obj, "Comment", loc);
         let input_path = self.path(obj, "InputPath", loc, false);
@@ -884,7 +966,172 @@ impl Checker {
             result_selector,
             retry,
             catch,
+            assign,
+            jsonata: jsonata_state.then(|| Box::new(jf)),
         })
+    }
+
+    /// The state's query language (its own `QueryLanguage`, else the machine's) is JSONata; refuses
+    /// fields of the other language with AWS's messages (as measured with
+    /// ValidateStateMachineDefinition, quoted in floci-io/floci#2968).
+    fn state_language(&mut self, obj: &Map<String, Value>, loc: &str) -> bool {
+        let own = obj.get("QueryLanguage").and_then(Value::as_str);
+        if self.top_jsonata && own == Some("JSONPath") {
+            self.err(
+                SCHEMA,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                loc,
+            );
+        }
+        let jsonata = match own {
+            Some("JSONata") => true,
+            Some("JSONPath") => false,
+            _ => self.top_jsonata,
+        };
+        let (lang, other, only): (&str, &str, &[&str]) = if jsonata {
+            ("JSONata", "JSONPath", &JSONPATH_ONLY)
+        } else {
+            ("JSONPath", "JSONata", &JSONATA_ONLY)
+        };
+        for f in only {
+            if obj.contains_key(*f) {
+                self.err(
+                    SCHEMA,
+                    format!("The QueryLanguage is set to '{lang}', but field '{f}' is only supported for the '{other}' QueryLanguage"),
+                    loc,
+                );
+            }
+        }
+        jsonata
+    }
+
+    /// Checks the `{% %}` expressions of a JSONata field's value (anywhere inside it).
+    fn expressions(&mut self, v: &Value, loc: &str) {
+        match v {
+            Value::String(s) => {
+                if let Some(expr) = crate::jsonata::expression(s) {
+                    if let Some(p) = crate::jsonata::syntax_problem(expr) {
+                        self.err(
+                            SCHEMA,
+                            format!("The JSONata expression '{expr}' is not valid: {p}"),
+                            loc,
+                        );
+                    }
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    self.expressions(x, &pointer(loc, k));
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.expressions(x, &pointer(loc, &i.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A JSONata state's expression fields go into `jf`; returns the state's fields without them (a
+    /// Wait's expression gets a placeholder `Seconds`) for the checks shared with JSONPath states.
+    fn jsonata_fields(
+        &mut self,
+        ty: &str,
+        obj: &Map<String, Value>,
+        loc: &str,
+        jf: &mut crate::jsonata::JsonataFields,
+    ) -> Map<String, Value> {
+        let mut rest = obj.clone();
+        for f in ["Arguments", "Output", "Items"] {
+            if let Some(v) = obj.get(f) {
+                self.expressions(v, &pointer(loc, f));
+            }
+        }
+        jf.arguments = rest.shift_remove("Arguments");
+        jf.output = rest.shift_remove("Output");
+        jf.items = rest.shift_remove("Items");
+        if let Some(v) = &jf.items {
+            if !v.is_array() && !crate::jsonata::is_expression(v) {
+                self.err(
+                    SCHEMA,
+                    "The field 'Items' must be a JSON array or a JSONata expression",
+                    &pointer(loc, "Items"),
+                );
+            }
+        }
+        if ty == "Map" {
+            if let Some(v) = rest.shift_remove("ItemSelector") {
+                self.expressions(&v, &pointer(loc, "ItemSelector"));
+                jf.item_selector = Some(v);
+            }
+        }
+        let mut take = |c: &mut Checker, f: &str| -> Option<Value> {
+            if obj.get(f).is_some_and(|v| v.is_string()) {
+                let v = rest.shift_remove(f)?;
+                if !crate::jsonata::is_expression(&v)
+                    && !matches!(f, "Error" | "Cause" | "Timestamp")
+                {
+                    c.err(
+                        SCHEMA,
+                        format!("The field '{f}' must be a number or a JSONata expression"),
+                        &pointer(loc, f),
+                    );
+                }
+                c.expressions(&v, &pointer(loc, f));
+                if crate::jsonata::is_expression(&v) {
+                    return Some(v);
+                }
+                rest.insert(f.into(), v);
+            }
+            None
+        };
+        match ty {
+            "Task" => {
+                jf.timeout_seconds = take(self, "TimeoutSeconds");
+                jf.heartbeat_seconds = take(self, "HeartbeatSeconds");
+            }
+            "Map" => jf.max_concurrency = take(self, "MaxConcurrency"),
+            "Wait" => {
+                jf.seconds = take(self, "Seconds");
+                jf.timestamp = take(self, "Timestamp");
+                if jf.seconds.is_some() || jf.timestamp.is_some() {
+                    rest.insert("Seconds".into(), Value::from(0));
+                }
+            }
+            "Fail" => {
+                jf.error = take(self, "Error");
+                jf.cause = take(self, "Cause");
+            }
+            _ => {}
+        }
+        rest
+    }
+
+    /// `Assign`: an object whose names are valid variable names; JSONPath `.$` values are checked as
+    /// payload templates, JSONata `{% %}` values as expressions.
+    fn assign(&mut self, v: Option<&Value>, loc: &str, jsonata: bool) -> Option<Value> {
+        let v = v?;
+        let Some(m) = v.as_object() else {
+            self.err(SCHEMA, "Expected value of type: Object", loc);
+            return None;
+        };
+        for k in m.keys() {
+            let name = if jsonata {
+                k.as_str()
+            } else {
+                k.strip_suffix(".$").unwrap_or(k)
+            };
+            if let Some(p) = crate::variables::name_problem(name) {
+                self.err(SCHEMA, p, &pointer(loc, k));
+            }
+        }
+        if jsonata {
+            self.expressions(v, loc);
+        } else {
+            self.template_value(v, loc);
+        }
+        Some(v.clone())
     }
 
     fn task(&mut self, obj: &Map<String, Value>, loc: &str) -> Task {
@@ -1055,13 +1302,43 @@ impl Checker {
                     if next.is_none() {
                         self.required(co, &["Next"], &cl);
                     }
-                    let rule = self.rule(co, &cl, true);
+                    let jsonata = self.cur_jsonata;
+                    let assign = self.assign(co.get("Assign"), &pointer(&cl, "Assign"), jsonata);
+                    let output = co.get("Output").cloned();
+                    let rule = if jsonata {
+                        self.allowed(
+                            co,
+                            &["Condition", "Next", "Assign", "Output", "Comment"],
+                            &cl,
+                        );
+                        self.required(co, &["Condition"], &cl);
+                        let cond = co.get("Condition").cloned();
+                        if let Some(c) = &cond {
+                            if !c.is_boolean() && !crate::jsonata::is_expression(c) {
+                                self.err(SCHEMA, "The field 'Condition' must be a boolean or a JSONata expression", &pointer(&cl, "Condition"));
+                            }
+                            self.expressions(c, &pointer(&cl, "Condition"));
+                        }
+                        if let Some(o) = &output {
+                            self.expressions(o, &pointer(&cl, "Output"));
+                        }
+                        cond.map(Rule::Condition)
+                    } else {
+                        for f in ["Condition", "Output"] {
+                            if co.contains_key(f) {
+                                self.err(SCHEMA, format!("The QueryLanguage is set to 'JSONPath', but field '{f}' is only supported for the 'JSONata' QueryLanguage"), &cl);
+                            }
+                        }
+                        self.rule(co, &cl, true)
+                    };
                     if let Some(next) = next {
                         // A rule with errors still links to its Next, so its target is not reported
                         // unreachable as well; the definition is refused anyway.
                         choices.push(Choice {
                             rule: rule.unwrap_or(Rule::Or(Vec::new())),
                             next,
+                            assign,
+                            output,
                         });
                     }
                 }
@@ -1085,7 +1362,7 @@ impl Checker {
             let k = k.as_str();
             match k {
                 "Variable" | "Comment" => {}
-                "Next" if top => {}
+                "Next" | "Assign" | "Condition" | "Output" if top => {}
                 "And" | "Or" | "Not" => operators.push(k),
                 _ if TESTS.iter().any(|(n, _)| *n == k) => operators.push(k),
                 _ if COMPARISONS

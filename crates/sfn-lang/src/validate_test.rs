@@ -288,7 +288,7 @@ fn refused_definitions() {
             ],
         ),
         (
-            json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Pass", "End": true}}}),
+            json!({"StartAt": "A", "QueryLanguage": "JSONpath", "States": {"A": {"Type": "Pass", "End": true}}}),
             vec![s(SCHEMA, "/QueryLanguage")],
         ),
         (

@@ -1060,3 +1060,52 @@ fn step_functions_deadlines_read_as_they_were_written() {
         .collect();
     golden("record/sfn_deadlines", &deadlines);
 }
+
+#[test]
+fn stored_step_functions_variables_read_as_they_were_written() {
+    // An execution holding workflow variables (a JSONPath Pass assigning one, a JSONata Pass
+    // assigning another, then an activity Task waiting): the variables live in the interpreter's
+    // thread (`variables`, left out when empty, so the older stored forms above still read).
+    use swf_core::sfn::records::Execution;
+    use swf_core::sfn::{keys, SfnOp};
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let ops = vec![
+        SfnOp::CreateActivity(shape(json!({"name": "work"}))),
+        SfnOp::CreateStateMachine(shape(
+            json!({"name": "v", "roleArn": "arn:aws:iam::000000000000:role/r",
+            "definition": json!({"StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Assign": {"x.$": "$.k"}, "Next": "B"},
+                "B": {"Type": "Pass", "QueryLanguage": "JSONata",
+                    "Assign": {"y": "{% $x + 1 %}"}, "Next": "T"},
+                "T": {"Type": "Task",
+                    "Resource": "arn:aws:states:us-east-1:000000000000:activity:work",
+                    "End": true}}}).to_string()}),
+        )),
+        SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:v",
+                "name": "e", "input": "{\"k\":1}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        },
+    ];
+    for (i, op) in ops.into_iter().enumerate() {
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + i as i64),
+            op: Op::Sfn(op),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(&state, i as u64 + 1, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    }
+    let read = |key: Vec<u8>| -> Value { serde_json::from_slice(&state.sfn[&key]).unwrap() };
+    let exec_arn = "arn:aws:states:us-east-1:000000000000:execution:v:e";
+    let execution: Execution = serde_json::from_value(read(keys::execution(exec_arn))).unwrap();
+    golden("record/sfn_execution_variables", &execution);
+    let exited = read(keys::history(exec_arn, 5));
+    golden("record/sfn_history_event_assigned_variables", &exited);
+}

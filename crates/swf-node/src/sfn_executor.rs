@@ -126,11 +126,6 @@ struct StateConfigurationIn {
 /// and the random seed are this node's: nothing replicated depends on them.
 fn test_state(i: TestStateIn) -> Result<Value, Fault> {
     use sfn_lang::test_state::{Level, Mock, Refusal, Request};
-    if i.variables.is_some() {
-        return Err(Fault::validation(
-            "Variables are not supported by this server yet",
-        ));
-    }
     let level = match i.inspection_level.as_deref() {
         Some("DEBUG") => Level::Debug,
         Some("TRACE") => Level::Trace,
@@ -170,6 +165,7 @@ fn test_state(i: TestStateIn) -> Result<Value, Fault> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0),
+        variables: i.variables.as_deref(),
     };
     let mut entropy = sfn_lang::Entropy::new(rand::thread_rng().next_u64());
     sfn_lang::test_state::test_state(&req, &mut entropy).map_err(|r| match r {

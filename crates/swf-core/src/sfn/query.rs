@@ -611,9 +611,11 @@ pub fn get_execution_history<S: SfnRead + ?Sized>(
                 if let Some(obj) = ev.as_object_mut() {
                     for (_, details) in obj.iter_mut() {
                         if let Some(d) = details.as_object_mut() {
-                            for (field, flag) in
-                                [("input", "inputDetails"), ("output", "outputDetails")]
-                            {
+                            for (field, flag) in [
+                                ("input", "inputDetails"),
+                                ("output", "outputDetails"),
+                                ("assignedVariables", "assignedVariablesDetails"),
+                            ] {
                                 if d.remove(field).is_some() {
                                     d.insert(flag.into(), json!({"truncated": false}));
                                 }
