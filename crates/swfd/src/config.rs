@@ -499,6 +499,31 @@ impl Settings {
             self.max_connections < 1,
             "max-connections must be at least 1",
         );
+        rule(
+            self.max_pollers_per_task_list < 1,
+            "max-pollers-per-task-list must be at least 1",
+        );
+        // They name every resource (`arn:aws:swf:REGION:ACCOUNT:/domain/...`), and a signed
+        // request's scope carries the region.
+        rule(
+            self.region.is_empty()
+                || !self
+                    .region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            &format!(
+                "region '{}' is not a region name (lowercase letters, digits and '-', e.g. \
+                 us-east-1)",
+                self.region
+            ),
+        );
+        rule(
+            self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()),
+            &format!(
+                "account-id '{}' is not an AWS account id (12 digits)",
+                self.account_id
+            ),
+        );
         for (name, t) in [
             ("request-timeout-secs", self.timeouts.request),
             ("idle-timeout-secs", self.timeouts.idle),
@@ -649,6 +674,11 @@ mod tests {
             &["--max-connections", "0"][..],
             &["--idle-timeout-secs", "0"][..],
             &["--write-timeout-secs", "0"][..],
+            &["--max-pollers-per-task-list", "0"][..],
+            &["--region", ""][..],
+            &["--region", "EU"][..],
+            &["--account-id", "0000000000001"][..],
+            &["--account-id", "00000000000x"][..],
         ] {
             assert!(resolve(bad).is_err(), "{bad:?}");
         }
