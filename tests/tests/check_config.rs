@@ -138,6 +138,8 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
         "US East",
         "--max-pollers-per-task-list",
         "0",
+        "--admin-ca",
+        s(&d.join("a-file")),
     ])?;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -159,6 +161,7 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
         "account-id '12345' is not an AWS account id",
         "region 'US East' is not a region name",
         "max-pollers-per-task-list must be at least 1",
+        "admin-ca: ",
     ] {
         assert!(
             problems.iter().any(|p| p.contains(part)),
@@ -228,7 +231,10 @@ fn min_free_disk_is_checked_against_the_data_directorys_filesystem() -> Result<(
     let dir = tempfile::tempdir()?;
     let d = dir.path();
     let (free, size) = df_mib(d)?;
-    anyhow::ensure!(size > free + 2, "the filesystem of {d:?} is all free? ({free} of {size})");
+    anyhow::ensure!(
+        size > free + 2,
+        "the filesystem of {d:?} is all free? ({free} of {size})"
+    );
     // Between what is free and the filesystem's size: only the free space can be short.
     let short = (free + size) / 2;
     for data_dir in [d.to_path_buf(), d.join("to/be/created")] {
@@ -247,7 +253,10 @@ fn min_free_disk_is_checked_against_the_data_directorys_filesystem() -> Result<(
                 .any(|l| l.starts_with("problem: ") && l.contains(&want)),
             "'{want}' not named in:\n{stderr}"
         );
-        assert!(stderr.contains("1 problem in the configuration"), "{stderr}");
+        assert!(
+            stderr.contains("1 problem in the configuration"),
+            "{stderr}"
+        );
     }
     let out = check(&["--data-dir", s(d), "--min-free-disk-mb", "1"])?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -260,7 +269,10 @@ fn min_free_disk_is_checked_against_the_data_directorys_filesystem() -> Result<(
     // 0 turns the guard off: nothing to check.
     let out = check(&["--data-dir", s(d), "--min-free-disk-mb", "0"])?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && !stdout.contains("min-free-disk-mb"), "{stdout}");
+    assert!(
+        out.status.success() && !stdout.contains("min-free-disk-mb"),
+        "{stdout}"
+    );
     // Not a number: refused by the flag parser, named.
     let out = check(&["--data-dir", s(d), "--min-free-disk-mb", "lots"])?;
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -3,11 +3,11 @@
 //! is named (not only the first): the file parses, the flags that go together are given together,
 //! the listen addresses resolve, the node id and the member list agree, the auth configuration loads
 //! with its policies, the TLS files (SWF endpoint, admin listener) and mutual-TLS files are readable
-//! and their keys match, the admin token file is usable, the data directory is writable or can be
-//! created, and its filesystem has the `--min-free-disk-mb` free that the node must keep. The rules
-//! on single values (ranges, the region and account id) are `Settings::problems`, which swfd also
-//! applies at start. Exit code 1 with the
-//! problems on stderr, or 0 with a short summary on stdout.
+//! and their keys match, the admin token file is usable, the `--admin-ca` (trusted for an https://
+//! `--join`) holds a certificate, the data directory is writable or can be created, and its
+//! filesystem has the `--min-free-disk-mb` free that the node must keep. The rules on single values
+//! (ranges, the region and account id) are `Settings::problems`, which swfd also applies at start.
+//! Exit code 1 with the problems on stderr, or 0 with a short summary on stdout.
 
 use std::net::ToSocketAddrs;
 use std::path::Path;
@@ -120,6 +120,11 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
                     "join '{url}' is not an admin endpoint URL (http://HOST:PORT)"
                 ));
             }
+        }
+    }
+    if let Some(ca) = &settings.admin_ca {
+        if let Err(e) = crate::admin_client::http_client(Some(ca)) {
+            problems.push(format!("admin-ca: {e:#}"));
         }
     }
     let auth = match &settings.auth_config {

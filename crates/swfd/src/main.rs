@@ -42,6 +42,11 @@ async fn main() -> anyhow::Result<()> {
     // The auth configuration first: the admin listener verifies admin principals with it.
     let auth = auth::start(&settings)?;
     let transport = security::Transport::load(&settings, auth.as_ref())?;
+    // The CA a --join call trusts: one that cannot be used is a configuration error, not a reason
+    // to retry the join for ever.
+    if settings.join.is_some() {
+        admin_client::http_client(settings.admin_ca.as_deref()).context("admin-ca")?;
+    }
     let http = TcpListener::bind(&settings.http_addr)
         .await
         .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
@@ -74,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
             node.id,
             advertised,
             settings.admin_token_path(),
+            settings.admin_ca.clone(),
         ));
     }
     transport.reload_on_sighup();
