@@ -152,7 +152,7 @@ impl Soak {
         totals: (u64, u64, u64),
     ) -> anyhow::Result<Option<String>> {
         self.window.extend_from_slice(interval);
-        if t % self.every != 0 {
+        if !t.is_multiple_of(self.every) {
             return Ok(None);
         }
         let p = Percentiles::of(&mut self.window);
@@ -179,9 +179,12 @@ impl Soak {
 mod tests {
     use super::*;
 
+    /// A watch as (name, pid, dir).
+    type Parts<'a> = (&'a str, u32, &'a str);
+
     #[test]
     fn watches_parse() {
-        let cases: &[(&str, Option<(&str, u32, &str)>)] = &[
+        let cases: &[(&str, Option<Parts>)] = &[
             ("node1=42:/tmp/a", Some(("node1", 42, "/tmp/a"))),
             (
                 "n_2=7:rel/dir:with:colons",
