@@ -4,7 +4,8 @@
 //! `clock_skew.rs`): a request signed by a client whose clock is right passes on node 2, because the
 //! cluster's time is the lower median of the voters' clocks (`swf-node::clock`), which node 2's
 //! wrong clock does not move; and one signed by node 2's wrong time is refused there as
-//! "Signature not yet current", as the other nodes would. A single node with the same shifted clock
+//! "Signature not yet current", as the other nodes would; a signed admin call (`swfd admin status`
+//! with the admin principal's keys) is judged by the same time. A single node with the same shifted clock
 //! has no other clock to go by: it refuses the right time ("Signature expired"), which also shows the
 //! shim took effect under auth (where the plaintext `Cluster.Ping` of `clock_skew.rs` is refused).
 //!
@@ -111,6 +112,23 @@ async fn a_node_with_a_wrong_clock_judges_signatures_by_the_cluster_time() -> an
         let (status, body) = list_domains_signed_at(&nodes[1], SystemTime::now()).await?;
         assert_eq!(status, 200, "{body}");
     }
+    // The admin API's SigV4 check goes by the same time: `swfd admin status` signed with the admin
+    // principal's keys (at the right time, this process's clock) is let in on node 2.
+    let out = std::process::Command::new(swf_e2e::swfd_bin()?)
+        .args(["admin", "status", "--endpoint", &nodes[1].admin_endpoint()])
+        .args(["--access-key-id", swf_e2e::sign::E2E_KEY])
+        .args(["--secret-access-key", swf_e2e::sign::E2E_SECRET])
+        .env_remove("SWFD_ADMIN_TOKEN_FILE")
+        .env_remove("AWS_PROFILE")
+        .output()?;
+    assert!(
+        out.status.success(),
+        "signed swfd admin status on node 2: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(status["node_id"], 2, "{status}");
+
     // Signed by node 2's own (wrong) time: 20 minutes in the cluster's future, refused on node 2 as
     // on the others.
     let ahead = SystemTime::now() + Duration::from_secs(SHIFT_SECS as u64);
