@@ -4,6 +4,7 @@
 # corpus of each target, then fuzzes each for a short smoke run.
 #
 #   scripts/fuzz.sh                 replay + 10 s per target
+#   FUZZ_SECS=20 scripts/fuzz.sh    what CI runs (.ci/run, after the tests): replay + 20 s per target
 #   FUZZ_SECS=600 scripts/fuzz.sh   longer runs, by wall-clock time (new inputs go to fuzz/corpus-new/<target>)
 #   scripts/fuzz.sh h1_head tokens  only these targets
 #   FUZZ_CPU_SECS=3600 scripts/fuzz.sh [targets]
@@ -21,7 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-TARGET_TRIPLE=x86_64-unknown-linux-gnu
+# The host's own triple (x86_64-unknown-linux-gnu here): built for it explicitly, see RUSTFLAGS below.
+TARGET_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 SECS=${FUZZ_SECS:-10}
 CPU_SECS=${FUZZ_CPU_SECS:-}
 NICE=${FUZZ_NICE:-19}
@@ -100,7 +102,7 @@ fi
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t" "corpus-new/$t" "artifacts/$t"
   echo "== $t: replaying $(ls "corpus/$t" | wc -l) corpus inputs"
-  "$BIN/$t" -runs=0 "corpus/$t" 2>&1 | tail -n 2
+  "$BIN/$t" -runs=0 -artifact_prefix="artifacts/$t/" "corpus/$t" 2>&1 | tail -n 2
   echo "== $t: fuzzing ${SECS}s"
   dict=()
   [ -f "dict/$t.dict" ] && dict=(-dict="dict/$t.dict")

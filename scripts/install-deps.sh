@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine with only the Rust toolchain lacks to build swfd
-# (clang and libclang for RocksDB's bindings) and, with --python, to run the Python client tests
+# (clang and libclang for RocksDB's bindings; a C++ compiler for RocksDB and libFuzzer) and, with --python, to run the Python client tests
 # (python3-venv; chromium and chromium-driver for the console's browser tests).
 set -euo pipefail
 
@@ -20,6 +20,8 @@ have_libclang() {
 }
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 have_libclang || missing+=(libclang-dev)
+# A C++17 compiler and libstdc++: RocksDB, and libFuzzer, which libfuzzer-sys compiles for the fuzz
+# targets (scripts/fuzz.sh, run by .ci/run).
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 # The chaos suite's partitions and lossy links (scripts/chaos.sh).

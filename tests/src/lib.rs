@@ -393,6 +393,16 @@ impl Swfd {
         Self::start_cluster_inner(n, args, false, |_, _, _| Ok(()), launch).await
     }
 
+    /// [`Swfd::start_cluster_launched`] with auth on whatever `SWF_E2E_AUTH` says (the harness's
+    /// allow-all configuration, and mutual TLS between the nodes).
+    pub async fn start_cluster_launched_with_auth(
+        n: usize,
+        args: &[&str],
+        launch: &[Launch],
+    ) -> Result<Vec<Swfd>> {
+        Self::start_cluster_inner(n, args, true, |_, _, _| Ok(()), launch).await
+    }
+
     async fn start_cluster_inner(
         n: usize,
         args: &[&str],

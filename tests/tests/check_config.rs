@@ -1,6 +1,7 @@
 //! `swfd check-config` (issue 18) through the real binary: a good configuration (file, flags, auth
 //! configuration, TLS and mutual-TLS files, admin token, a data directory to create) passes with a
-//! short summary and exit code 0; a bad one fails with every problem named, not only the first.
+//! short summary and exit code 0; a bad one fails with every problem named, not only the first; and
+//! `--min-free-disk-mb` is checked against the free space of the data directory's filesystem.
 
 use std::path::Path;
 use std::process::Output;
@@ -125,6 +126,20 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
         s(&d.join("auth.toml")),
         "--admin-token-file",
         s(&d.join("token")),
+        "--admin-tls-cert",
+        s(&tls_cert),
+        "--admin-tls-key",
+        s(&other_key),
+        "--min-free-disk-mb",
+        "999999999999",
+        "--account-id",
+        "12345",
+        "--region",
+        "US East",
+        "--max-pollers-per-task-list",
+        "0",
+        "--admin-ca",
+        s(&d.join("a-file")),
     ])?;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -141,6 +156,12 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
         "the auth configuration",
         "shorter than 16 characters",
         "data dir",
+        "TLS of the admin listener",
+        "min-free-disk-mb 999999999999 is more than the whole filesystem",
+        "account-id '12345' is not an AWS account id",
+        "region 'US East' is not a region name",
+        "max-pollers-per-task-list must be at least 1",
+        "admin-ca: ",
     ] {
         assert!(
             problems.iter().any(|p| p.contains(part)),
@@ -161,6 +182,8 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
         s(&tls_cert),
         "--peer-ca",
         "x",
+        "--admin-tls-key",
+        s(&other_key),
         "--join",
         "127.0.0.1:7952",
         "--data-dir",
@@ -171,9 +194,91 @@ fn a_bad_configuration_names_every_problem() -> Result<()> {
     for part in [
         "no-such-key",
         "tls-cert and tls-key go together",
+        "admin-tls-cert and admin-tls-key go together",
         "peer-ca, peer-cert",
     ] {
         assert!(stderr.contains(part), "'{part}' not named in:\n{stderr}");
     }
+    Ok(())
+}
+
+/// (free MiB, size MiB) of the filesystem holding `path`, as `df` reads them.
+fn df_mib(path: &Path) -> Result<(u64, u64)> {
+    let out = std::process::Command::new("df")
+        .args(["-B1048576", "--output=avail,size"])
+        .arg(path)
+        .output()
+        .context("running df")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut numbers = text
+        .lines()
+        .nth(1)
+        .context("df printed no figures")?
+        .split_whitespace()
+        .map(|n| n.parse::<u64>());
+    Ok((
+        numbers.next().context("no avail")??,
+        numbers.next().context("no size")??,
+    ))
+}
+
+/// `--min-free-disk-mb` (issue 18, full disk) against the data directory's filesystem: more than is
+/// free now would have the node refuse writes and leadership from its start, so check-config names
+/// it (also for a data directory still to be created: its parent's filesystem), exits non-zero, and
+/// accepts a minimum the filesystem has free, saying how much is free.
+#[test]
+fn min_free_disk_is_checked_against_the_data_directorys_filesystem() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let (free, size) = df_mib(d)?;
+    anyhow::ensure!(
+        size > free + 2,
+        "the filesystem of {d:?} is all free? ({free} of {size})"
+    );
+    // Between what is free and the filesystem's size: only the free space can be short.
+    let short = (free + size) / 2;
+    for data_dir in [d.to_path_buf(), d.join("to/be/created")] {
+        let out = check(&[
+            "--data-dir",
+            s(&data_dir),
+            "--min-free-disk-mb",
+            &short.to_string(),
+        ])?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let want = format!("less than min-free-disk-mb {short}: the node would refuse writes");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("problem: ") && l.contains(&want)),
+            "'{want}' not named in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("1 problem in the configuration"),
+            "{stderr}"
+        );
+    }
+    let out = check(&["--data-dir", s(d), "--min-free-disk-mb", "1"])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("MiB free, min-free-disk-mb 1)"), "{stdout}");
+    // 0 turns the guard off: nothing to check.
+    let out = check(&["--data-dir", s(d), "--min-free-disk-mb", "0"])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !stdout.contains("min-free-disk-mb"),
+        "{stdout}"
+    );
+    // Not a number: refused by the flag parser, named.
+    let out = check(&["--data-dir", s(d), "--min-free-disk-mb", "lots"])?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--min-free-disk-mb"),
+        "{stderr}"
+    );
     Ok(())
 }

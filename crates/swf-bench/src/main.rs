@@ -2,8 +2,10 @@
 //! measures any SWF endpoint the same way: swfd on one node, a swfd cluster, or moto_server. It runs closed-
 //! loop drivers (or paces starts with `--rate`), prints a progress line every second, and writes a JSON report
 //! with workflows and calls per second, latency percentiles overall and per action, errors and a timeline.
+//! `--soak FILE` adds a CSV row per minute with the nodes' memory and data-directory size (`soak`).
 
 mod client;
+mod soak;
 mod stats;
 mod workload;
 
@@ -63,6 +65,20 @@ struct Args {
     /// attempt to the next endpoint. 1: no retries.
     #[arg(long, default_value_t = 3)]
     max_attempts: u32,
+    /// The domain's workflowExecutionRetentionPeriodInDays when it is registered ("0": closed runs
+    /// are purged at once, as a soak wants).
+    #[arg(long, default_value = "1")]
+    retention_days: String,
+    /// Soak mode: write a CSV row to this file every --soak-every seconds of the measured run (calls,
+    /// errors, p50/p99 of the period, and each --watch node's RSS and data-directory size).
+    #[arg(long)]
+    soak: Option<PathBuf>,
+    /// Seconds per soak row.
+    #[arg(long, default_value_t = 60)]
+    soak_every: u64,
+    /// A node to sample in soak mode, NAME=PID:DIR (its process id and data directory). Repeat.
+    #[arg(long)]
+    watch: Vec<soak::Watch>,
 }
 
 #[tokio::main]
@@ -90,7 +106,7 @@ async fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("swf-bench-{run_tag}"));
     let mut admin = SwfClient::new(&args.endpoint[0], Duration::from_secs(30))?;
-    workload::setup(&mut admin, &domain)
+    workload::setup(&mut admin, &domain, &args.retention_days)
         .await
         .context("registering the domain and types")?;
 
@@ -115,6 +131,13 @@ async fn run(args: Args) -> Result<()> {
         })
         .collect();
 
+    let mut soak = match &args.soak {
+        Some(path) => Some(
+            soak::Soak::create(path, args.watch.clone(), args.soak_every)
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => None,
+    };
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
     stats.set_recording(true);
     stats.take_interval();
@@ -127,6 +150,13 @@ async fn run(args: Args) -> Result<()> {
         tokio::time::sleep_until(next.into()).await;
         let now = stats.totals();
         let mut interval = stats.take_interval();
+        if let Some(soak) = &mut soak {
+            if let Some(row) = soak.second(t, &interval, now)? {
+                if !args.quiet {
+                    eprintln!("[soak] {row}");
+                }
+            }
+        }
         let p = Percentiles::of(&mut interval);
         let tick = Tick {
             t,

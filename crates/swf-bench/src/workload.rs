@@ -91,12 +91,17 @@ impl Shared {
     }
 }
 
-/// Registers the domain and the two types, accepting that they may exist already.
-pub async fn setup(client: &mut SwfClient, domain: &str) -> anyhow::Result<()> {
+/// Registers the domain (closed runs kept `retention_days`) and the two types, accepting that they
+/// may exist already.
+pub async fn setup(
+    client: &mut SwfClient,
+    domain: &str,
+    retention_days: &str,
+) -> anyhow::Result<()> {
     let steps = [
         (
             "RegisterDomain",
-            json!({"name": domain, "workflowExecutionRetentionPeriodInDays": "1"}),
+            json!({"name": domain, "workflowExecutionRetentionPeriodInDays": retention_days}),
         ),
         (
             "RegisterWorkflowType",

@@ -30,11 +30,16 @@ pub fn admin_action(method: &axum::http::Method, path: &str) -> &'static str {
     }
 }
 
+/// What a request's date is judged against: seconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// Accepts a request SigV4-signed by an admin principal of the auth configuration in force.
 pub struct SigV4Admin {
     auth: Arc<Auth>,
     /// The resource a denial names: `arn:aws:swfd:REGION:ACCOUNT:cluster`.
     resource: String,
+    /// The time a signature's date is judged by (the cluster's, once the node runs).
+    clock: Clock,
 }
 
 impl SigV4Admin {
@@ -44,7 +49,15 @@ impl SigV4Admin {
         SigV4Admin {
             auth,
             resource: format!("arn:aws:swfd:{region}:{account}:cluster"),
+            clock: Arc::new(swf_auth::time::now),
         }
+    }
+
+    /// Judges a signature's date (±15 minutes) by `clock` instead of this process's clock: swfd gives
+    /// the cluster's time (`Node::cluster_now_secs`), as the SWF port uses.
+    pub fn with_clock(mut self, clock: Clock) -> SigV4Admin {
+        self.clock = clock;
+        self
     }
 }
 
@@ -94,7 +107,7 @@ impl AdminAuth for SigV4Admin {
                 body: request.body,
             },
             ADMIN_SERVICE,
-            swf_auth::time::now(),
+            (self.clock)(),
             action,
             &self.resource,
         ) {

@@ -21,9 +21,12 @@ pub(crate) fn service_of(target: &str) -> &'static str {
 }
 
 /// Verifies the call whose head (request line and header fields, as received) is `head`; `None`
-/// for a head we could not get (treated as carrying no `Authorization`).
+/// for a head we could not get (treated as carrying no `Authorization`). `now` (seconds since the
+/// epoch) is what the request's date and a temporary key's expiry are judged against: the cluster's
+/// time (`Node::cluster_now_secs`), so a node whose own clock is off judges clients as the others do.
 pub(crate) fn authenticate(
     auth: &Auth,
+    now: i64,
     head: Option<&[u8]>,
     target: &str,
     body: &[u8],
@@ -49,7 +52,7 @@ pub(crate) fn authenticate(
                 body,
             },
             service_of(target),
-            swf_auth::time::now(),
+            now,
         )
         .map_err(|e| e.fault())?;
     Ok(Arc::new(auth.caller(&principal)))

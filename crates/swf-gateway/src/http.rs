@@ -215,7 +215,8 @@ impl Gateway {
         // Authentication comes first, as at AWS: an unsigned call learns nothing else.
         let caller = match (&self.auth, &body) {
             (Some(auth), SwfBody::Bytes(b)) => {
-                match crate::authn::authenticate(auth, head.as_deref(), target, b) {
+                let now = self.node.cluster_now_secs();
+                match crate::authn::authenticate(auth, now, head.as_deref(), target, b) {
                     Ok(c) => Some(c),
                     Err(f) => return refused(&f, request_id),
                 }

@@ -19,6 +19,7 @@ mod authn;
 mod console;
 mod h1;
 mod http;
+mod lean_tls;
 pub mod metrics;
 mod serve;
 
@@ -26,7 +27,7 @@ pub use admin::{
     admin_router, AdminApp, AdminAuth, AdminRequest, AdminVerdict, AnyOf, BearerToken,
     MIN_TOKEN_LEN,
 };
-pub use admin_sigv4::{admin_action, SigV4Admin, ADMIN_SERVICE};
+pub use admin_sigv4::{admin_action, Clock, SigV4Admin, ADMIN_SERVICE};
 pub use console::ADMIN_SERVICE as CONSOLE_ADMIN_SERVICE;
 pub use http::{Gateway, SwfBody, SwfReply, MAX_BODY};
 pub use serve::{

@@ -218,11 +218,15 @@ pub async fn serve<H: Handler>(
                     drop(permit);
                 });
             }
+            // TLS that holds no buffer while the connection waits (`lean_tls`).
             Some(tls) => {
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+                let config = tls.current();
                 tokio::spawn(async move {
-                    let handshake =
-                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    let handshake = tokio::time::timeout(
+                        TLS_HANDSHAKE_TIMEOUT,
+                        crate::lean_tls::accept(stream, config),
+                    )
+                    .await;
                     match handshake {
                         Ok(Ok(tls_stream)) => serve_conn(tls_stream, app, stop).await,
                         Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),

@@ -151,6 +151,14 @@ impl ClusterClock {
 
     /// The best guess of the stamp for a dry run or a log line: `now` when there is a cluster time,
     /// else this node's wall clock (never below the last stamps). Never stamped into a command.
+    /// The cluster time now (ms since the epoch) for judging a client's clock: the lower median of
+    /// the voters' readings, without the floors of a stamp (the last applied stamp could be ahead of
+    /// the true time by a former leader's error); this node's own wall clock without a majority.
+    pub fn cluster_now_ms(&self) -> i64 {
+        let inner = self.inner.lock().expect("clock lock");
+        Self::cluster_now_of(&inner).unwrap_or_else(wall_ms)
+    }
+
     pub(crate) fn estimate(&self) -> Timestamp {
         let inner = self.inner.lock().expect("clock lock");
         let cluster = Self::cluster_now_of(&inner).unwrap_or_else(wall_ms);

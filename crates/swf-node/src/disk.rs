@@ -32,6 +32,16 @@ pub(crate) fn low_after(free: u64, min_free: u64, was_low: bool) -> bool {
     }
 }
 
+/// The space of the filesystem holding `path`: (bytes free to an unprivileged writer, its size in
+/// bytes). What the guard reads, and what `swfd check-config` checks `--min-free-disk-mb` against.
+pub fn space(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    let s = rustix::fs::statvfs(path)?;
+    Ok((
+        s.f_bavail.saturating_mul(s.f_frsize),
+        s.f_blocks.saturating_mul(s.f_frsize),
+    ))
+}
+
 /// The free space of the data directory and whether it is too little; see the module doc.
 pub struct DiskGuard {
     dir: PathBuf,
@@ -74,8 +84,8 @@ impl DiskGuard {
         if self.min_free == 0 {
             return (false, false);
         }
-        let free = match rustix::fs::statvfs(&self.dir) {
-            Ok(s) => s.f_bavail.saturating_mul(s.f_frsize),
+        let free = match space(&self.dir) {
+            Ok((free, _)) => free,
             Err(e) => {
                 tracing::warn!(error = %e, dir = %self.dir.display(), "reading the data directory's free space");
                 return (self.is_low(), false);

@@ -57,6 +57,9 @@ pub struct Node {
     elections: Arc<ElectionGate>,
     /// StartSyncExecution callers waiting here for their execution's close (`express`).
     express: Arc<ExpressWaiters>,
+    /// The cluster's time as this node reads it (what the leader stamps; clients' clocks are judged
+    /// by it too, see [`Node::cluster_now_secs`]).
+    clock: Arc<ClusterClock>,
 }
 
 impl Node {
@@ -171,7 +174,7 @@ impl Node {
             raft.clone(),
             router.clone(),
             elections.clone(),
-            clock,
+            clock.clone(),
             stop.subscribe(),
         );
         let transfer = Arc::new(Transfer::new(
@@ -317,6 +320,7 @@ impl Node {
             matcher,
             elections,
             express,
+            clock,
         }))
         .inspect(|node| node.spawn_not_serving_log(stop_log))
     }
@@ -434,6 +438,15 @@ impl Node {
                 }
             }
         });
+    }
+
+    /// The cluster's time now, in seconds since the Unix epoch: the lower median of the voters' clocks
+    /// as this node reads them (`clock`), which one node's wrong clock does not move; this node's own
+    /// clock while it has no majority of fresh readings (a single node, or cut off). The gateway judges
+    /// a signed request's time by it (SigV4's 15 minutes of allowed skew), so a node whose own clock is
+    /// off does not refuse clients whose clocks are right.
+    pub fn cluster_now_secs(&self) -> i64 {
+        self.clock.cluster_now_ms().div_euclid(1000)
     }
 
     /// Whether the node is ready for traffic: it serves SWF calls and its applied state is within

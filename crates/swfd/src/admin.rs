@@ -293,6 +293,7 @@ pub async fn join(
     node_id: u64,
     grpc_addr: String,
     token_file: std::path::PathBuf,
+    admin_ca: Option<std::path::PathBuf>,
 ) {
     let endpoints: Vec<String> = endpoint
         .split(',')
@@ -308,7 +309,7 @@ pub async fn join(
             .unwrap_or_default();
         turn += 1;
         let http = match read_token(&token_file)
-            .map(|t| crate::admin_client::AdminClient::bearer(&t))
+            .and_then(|t| crate::admin_client::AdminClient::bearer(&t, admin_ca.as_deref()))
         {
             Ok(http) => http,
             Err(e) => {
@@ -331,7 +332,7 @@ pub async fn join(
                 return;
             }
             Err(e) => {
-                tracing::warn!(node_id, %endpoint, error = %e, "joining the cluster; retrying");
+                tracing::warn!(node_id, %endpoint, error = format!("{e:#}"), "joining the cluster; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }

@@ -8,7 +8,7 @@
 //! default token file `swfd-data/admin-token`. A signed call refused with 401 (the node takes no
 //! SigV4, because its auth is off) is sent again with the default token file when there is one, so
 //! AWS variables exported for the quickstart do not get in the way. `https://` endpoints are
-//! trusted with `--ca-cert` (the admin listener's CA).
+//! trusted with `--ca-cert` (the admin listener's CA); a `--join`ing node trusts its `--admin-ca`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,7 +113,8 @@ fn token_of(path: &Path) -> anyhow::Result<String> {
     crate::admin::read_token(path)
 }
 
-fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<reqwest::Client> {
+/// An HTTP client that trusts `ca_cert` (PEM, one certificate or more) besides the system's roots.
+pub(crate) fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<reqwest::Client> {
     let builder = reqwest::Client::builder();
     let builder = match ca_cert {
         None => builder,
@@ -126,6 +127,9 @@ fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<reqwest::Client> {
                 roots
                     .add(cert.context("parsing the CA certificate")?)
                     .context("adding the CA certificate")?;
+            }
+            if roots.is_empty() {
+                bail!("{} holds no PEM certificate", path.display());
             }
             let config = rustls::ClientConfig::builder_with_provider(Arc::new(
                 rustls::crypto::ring::default_provider(),
@@ -173,12 +177,13 @@ impl AdminClient {
         Ok(AdminClient { http, credential })
     }
 
-    /// A client with the bearer token `token` (a `--join`ing node).
-    pub fn bearer(token: &str) -> AdminClient {
-        AdminClient {
-            http: reqwest::Client::new(),
+    /// A client with the bearer token `token` that trusts `ca_cert` for https:// endpoints (a
+    /// `--join`ing node, with its `--admin-ca`).
+    pub fn bearer(token: &str, ca_cert: Option<&Path>) -> anyhow::Result<AdminClient> {
+        Ok(AdminClient {
+            http: http_client(ca_cert)?,
             credential: Credential::Bearer(token.to_string()),
-        }
+        })
     }
 
     /// Sends `method url` with an optional JSON body and the credential.

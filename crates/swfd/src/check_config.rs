@@ -2,9 +2,12 @@
 //! file) without starting anything, for an init container or a deploy pipeline. Every problem found
 //! is named (not only the first): the file parses, the flags that go together are given together,
 //! the listen addresses resolve, the node id and the member list agree, the auth configuration loads
-//! with its policies, the TLS and mutual-TLS files are readable and their keys match, the admin
-//! token file is usable, and the data directory is writable or can be created. Exit code 1 with the
-//! problems on stderr, or 0 with a short summary on stdout.
+//! with its policies, the TLS files (SWF endpoint, admin listener) and mutual-TLS files are readable
+//! and their keys match, the admin token file is usable, the `--admin-ca` (trusted for an https://
+//! `--join`) holds a certificate, the data directory is writable or can be created, and its
+//! filesystem has the `--min-free-disk-mb` free that the node must keep. The rules on single values
+//! (ranges, the region and account id) are `Settings::problems`, which swfd also applies at start.
+//! Exit code 1 with the problems on stderr, or 0 with a short summary on stdout.
 
 use std::net::ToSocketAddrs;
 use std::path::Path;
@@ -52,10 +55,17 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
         },
         None => FileConfig::default(),
     };
-    if args.tls_cert.is_some() != args.tls_key.is_some()
-        || (args.tls_cert.is_none() && file.tls_cert.is_some() != file.tls_key.is_some())
-    {
+    // A pair may come half from the flags and half from the file, as `Settings::resolve` takes it.
+    let given = |flag: &Option<std::path::PathBuf>, in_file: &Option<std::path::PathBuf>| {
+        flag.is_some() || in_file.is_some()
+    };
+    if given(&args.tls_cert, &file.tls_cert) != given(&args.tls_key, &file.tls_key) {
         problems.push("tls-cert and tls-key go together".into());
+    }
+    if given(&args.admin_tls_cert, &file.admin_tls_cert)
+        != given(&args.admin_tls_key, &file.admin_tls_key)
+    {
+        problems.push("admin-tls-cert and admin-tls-key go together".into());
     }
     let peer = [
         args.peer_ca.is_some() || file.peer_ca.is_some(),
@@ -112,6 +122,11 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
             }
         }
     }
+    if let Some(ca) = &settings.admin_ca {
+        if let Err(e) = crate::admin_client::http_client(Some(ca)) {
+            problems.push(format!("admin-ca: {e:#}"));
+        }
+    }
     let auth = match &settings.auth_config {
         Some(path) => match swf_auth::Auth::load(path, &settings.region, &settings.account_id) {
             Ok(auth) => format!("on ({} principals)", auth.store().principals.len()),
@@ -128,6 +143,11 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
     if let Some((cert, key)) = &settings.tls {
         if let Err(e) = swf_node::tls::http_server_config(cert, key) {
             problems.push(format!("TLS of the SWF endpoint: {e}"));
+        }
+    }
+    if let Some((cert, key)) = &settings.admin_tls {
+        if let Err(e) = swf_node::tls::http_server_config(cert, key) {
+            problems.push(format!("TLS of the admin listener: {e}"));
         }
     }
     if let Some(files) = &settings.peer_tls {
@@ -151,14 +171,21 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
             ""
         }
     };
+    let disk = match disk_space_problem(&settings.data_dir, settings.min_free_disk) {
+        Ok(state) => state,
+        Err(e) => {
+            problems.push(e);
+            String::new()
+        }
+    };
     let members = match (&settings.initial_members, &settings.join) {
         (Some(m), _) => format!("{} initial members (this node included)", m.len()),
         (None, Some(j)) => format!("joins through {j}"),
         (None, None) => "a single-node cluster (or an existing data directory)".into(),
     };
     let summary = format!(
-        "OK: node {} | http {}{} | grpc {}{} | admin {} | data dir {} ({data_dir}) | {members} | \
-         auth {auth}",
+        "OK: node {} | http {}{} | grpc {}{} | admin {}{} | data dir {} ({data_dir}{disk}) | \
+         {members} | auth {auth}",
         settings.node_id,
         settings.http_addr,
         if settings.tls.is_some() { " (TLS)" } else { "" },
@@ -169,6 +196,11 @@ pub fn check(args: &Args) -> (Vec<String>, String) {
             ""
         },
         settings.admin_addr,
+        if settings.admin_tls.is_some() {
+            " (TLS)"
+        } else {
+            ""
+        },
         settings.data_dir.display(),
     );
     (problems, summary)
@@ -197,6 +229,60 @@ fn token_problem(path: &Path, problems: &mut Vec<String>) {
             path.display()
         )),
     }
+}
+
+/// Whether the data directory's filesystem (or, before it exists, that of its nearest existing
+/// parent) has the `--min-free-disk-mb` it must keep free (`min_free` bytes; 0: not checked). Below
+/// it the node would refuse writes and leadership from its start (`swf_node::disk`). The summary
+/// part on success.
+fn disk_space_problem(dir: &Path, min_free: u64) -> Result<String, String> {
+    if min_free == 0 {
+        return Ok(String::new());
+    }
+    let Some(existing) = dir.ancestors().find(|p| {
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
+        p.exists()
+    }) else {
+        return Ok(String::new()); // named by the data-dir check
+    };
+    let existing = if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        existing
+    };
+    let (free, size) = swf_node::disk::space(existing).map_err(|e| {
+        format!(
+            "data dir {}: cannot read the free space of its filesystem: {e}",
+            dir.display()
+        )
+    })?;
+    let mib = |b: u64| b >> 20;
+    if min_free > size {
+        return Err(format!(
+            "min-free-disk-mb {} is more than the whole filesystem of data dir {} ({} MiB)",
+            mib(min_free),
+            dir.display(),
+            mib(size)
+        ));
+    }
+    if free < min_free {
+        return Err(format!(
+            "data dir {}: {} MiB free on its filesystem, less than min-free-disk-mb {}: the node \
+             would refuse writes and leadership from the start",
+            dir.display(),
+            mib(free),
+            mib(min_free)
+        ));
+    }
+    Ok(format!(
+        ", {} MiB free, min-free-disk-mb {}",
+        mib(free),
+        mib(min_free)
+    ))
 }
 
 /// Whether the data directory is usable: it exists and takes a file, or the nearest existing parent

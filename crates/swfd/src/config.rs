@@ -53,6 +53,10 @@ pub struct Args {
     /// commas, are tried in turn.
     #[arg(long, env = "SWFD_JOIN")]
     pub join: Option<String>,
+    /// PEM CA certificate(s) to trust for an https:// --join endpoint: the CA of the other nodes'
+    /// --admin-tls-cert, when it is a private one (the system's roots are trusted besides).
+    #[arg(long, env = "SWFD_ADMIN_CA")]
+    pub admin_ca: Option<PathBuf>,
     /// Snapshot the state (and purge the log behind it) every N applied entries (default 20000).
     #[arg(long, env = "SWFD_SNAPSHOT_EVERY")]
     pub snapshot_every: Option<u64>,
@@ -196,6 +200,7 @@ pub struct FileConfig {
     pub auth_config: Option<PathBuf>,
     pub admin_addr: Option<String>,
     pub admin_token_file: Option<PathBuf>,
+    pub admin_ca: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub admin_tls_cert: Option<PathBuf>,
@@ -240,6 +245,8 @@ pub struct Settings {
     pub admin_addr: String,
     /// `None`: `<data-dir>/admin-token`, created if missing.
     pub admin_token_file: Option<PathBuf>,
+    /// The CA trusted for an https:// `--join` endpoint besides the system's roots.
+    pub admin_ca: Option<PathBuf>,
     /// TLS on the SWF endpoint: (certificate chain, key).
     pub tls: Option<(PathBuf, PathBuf)>,
     /// TLS on the admin listener: (certificate chain, key).
@@ -346,6 +353,7 @@ impl Settings {
                 .or(file.admin_addr)
                 .unwrap_or_else(|| "127.0.0.1:7952".into()),
             admin_token_file: args.admin_token_file.clone().or(file.admin_token_file),
+            admin_ca: args.admin_ca.clone().or(file.admin_ca),
             tls,
             admin_tls,
             peer_tls,
@@ -499,6 +507,31 @@ impl Settings {
             self.max_connections < 1,
             "max-connections must be at least 1",
         );
+        rule(
+            self.max_pollers_per_task_list < 1,
+            "max-pollers-per-task-list must be at least 1",
+        );
+        // They name every resource (`arn:aws:swf:REGION:ACCOUNT:/domain/...`), and a signed
+        // request's scope carries the region.
+        rule(
+            self.region.is_empty()
+                || !self
+                    .region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            &format!(
+                "region '{}' is not a region name (lowercase letters, digits and '-', e.g. \
+                 us-east-1)",
+                self.region
+            ),
+        );
+        rule(
+            self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()),
+            &format!(
+                "account-id '{}' is not an AWS account id (12 digits)",
+                self.account_id
+            ),
+        );
         for (name, t) in [
             ("request-timeout-secs", self.timeouts.request),
             ("idle-timeout-secs", self.timeouts.idle),
@@ -649,6 +682,11 @@ mod tests {
             &["--max-connections", "0"][..],
             &["--idle-timeout-secs", "0"][..],
             &["--write-timeout-secs", "0"][..],
+            &["--max-pollers-per-task-list", "0"][..],
+            &["--region", ""][..],
+            &["--region", "EU"][..],
+            &["--account-id", "0000000000001"][..],
+            &["--account-id", "00000000000x"][..],
         ] {
             assert!(resolve(bad).is_err(), "{bad:?}");
         }

@@ -13,6 +13,8 @@ mod config;
 mod data_dir;
 mod security;
 
+use std::sync::{Arc, OnceLock};
+
 use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -41,7 +43,22 @@ async fn main() -> anyhow::Result<()> {
 
     // The auth configuration first: the admin listener verifies admin principals with it.
     let auth = auth::start(&settings)?;
-    let transport = security::Transport::load(&settings, auth.as_ref())?;
+    // Signed admin calls are judged by the cluster's time once the node runs (as SWF calls are).
+    let started: Arc<OnceLock<Arc<swf_node::Node>>> = Arc::default();
+    let clock: swf_gateway::Clock = {
+        let started = started.clone();
+        Arc::new(move || {
+            started
+                .get()
+                .map_or_else(swf_auth::time::now, |n| n.cluster_now_secs())
+        })
+    };
+    let transport = security::Transport::load(&settings, auth.as_ref(), clock)?;
+    // The CA a --join call trusts: one that cannot be used is a configuration error, not a reason
+    // to retry the join for ever.
+    if settings.join.is_some() {
+        admin_client::http_client(settings.admin_ca.as_deref()).context("admin-ca")?;
+    }
     let http = TcpListener::bind(&settings.http_addr)
         .await
         .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
@@ -62,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("starting the node")?;
     tracing::info!(node_id = node.id, %http_addr, %grpc_addr, data_dir = %settings.data_dir.display(), "swfd started");
+    let _ = started.set(node.clone());
 
     // A joining node asks the cluster to add it (it is not initialised on its own).
     if let Some(join) = settings.join.clone() {
@@ -74,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             node.id,
             advertised,
             settings.admin_token_path(),
+            settings.admin_ca.clone(),
         ));
     }
     transport.reload_on_sighup();

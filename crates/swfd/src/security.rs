@@ -28,8 +28,13 @@ pub struct Transport {
 
 impl Transport {
     /// Loads certificates and the admin token (any error stops the start); `auth`, the auth
-    /// configuration in force, adds SigV4 admin principals to the admin credentials.
-    pub fn load(settings: &Settings, auth: Option<&Arc<Auth>>) -> anyhow::Result<Transport> {
+    /// configuration in force, adds SigV4 admin principals to the admin credentials, whose signatures'
+    /// dates are judged by `clock` (the cluster's time).
+    pub fn load(
+        settings: &Settings,
+        auth: Option<&Arc<Auth>>,
+        clock: swf_gateway::Clock,
+    ) -> anyhow::Result<Transport> {
         let http = match &settings.tls {
             Some((cert, key)) => {
                 let r = server_tls("SWF endpoint TLS", cert, key)?;
@@ -79,11 +84,10 @@ impl Transport {
                 tracing::info!("the admin API also takes SigV4 signatures of admin principals");
                 Arc::new(AnyOf(vec![
                     Arc::new(token),
-                    Arc::new(SigV4Admin::new(
-                        auth.clone(),
-                        &settings.region,
-                        &settings.account_id,
-                    )),
+                    Arc::new(
+                        SigV4Admin::new(auth.clone(), &settings.region, &settings.account_id)
+                            .with_clock(clock),
+                    ),
                 ]))
             }
             None => Arc::new(token),
