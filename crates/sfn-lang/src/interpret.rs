@@ -77,6 +77,12 @@ pub enum Waiting {
     },
     /// The child threads of a Parallel or Map state.
     Children,
+    /// A nested execution started by a `states:startExecution` Task (`task_id` is its TaskScheduled
+    /// event id): its start, its end (`.sync`) or the callback with its token (`.waitForTaskToken`).
+    Nested {
+        task_id: u64,
+        mode: crate::nested::Mode,
+    },
 }
 
 /// The children of a Parallel or Map state.
@@ -151,6 +157,26 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// The child execution of nested task `task_id` started.
+    ChildStarted {
+        task_id: u64,
+        execution_arn: String,
+        start_date_ms: i64,
+    },
+    /// StartExecution of nested task `task_id` failed (`error` e.g.
+    /// `StepFunctions.StateMachineDoesNotExistException`).
+    ChildStartFailed {
+        task_id: u64,
+        error: String,
+        cause: String,
+    },
+    /// The child execution of `.sync` task `task_id` ended; `description` is its DescribeExecution
+    /// shape as the integration returns it (`Output` a JSON string, dates in epoch milliseconds).
+    ChildClosed {
+        task_id: u64,
+        succeeded: bool,
+        description: Value,
+    },
 }
 
 /// Work for the engine.
@@ -176,6 +202,21 @@ pub enum Effect {
     /// Arm the execution's TimeoutSeconds.
     ArmExecutionTimeout {
         due_ms: i64,
+    },
+    /// Start a child execution for nested task `task_id` (already TaskStarted); its timeout and
+    /// heartbeat are armed like an activity task's (the heartbeat at once: the task runs from now).
+    StartChild {
+        task_id: u64,
+        mode: crate::nested::Mode,
+        state_machine_arn: String,
+        /// The child's name: the `Name` parameter, or a UUID drawn from the execution's entropy.
+        name: String,
+        /// JSON text.
+        input: String,
+        /// The seed of the child's randomness, drawn from the execution's entropy.
+        seed: u64,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
     },
 }
 
@@ -214,6 +255,12 @@ pub trait World {
     /// Whether the activity `arn` exists now. A Task state entered for one that does not fails the
     /// execution with `States.Runtime` before anything is scheduled, as AWS does.
     fn activity_exists(&self, arn: &str) -> bool;
+
+    /// The task token of task `task_id` of execution `execution_arn` (`$$.Task.Token` of a
+    /// `.waitForTaskToken` task); `None`: no token can be issued (`$$.Task.Token` is then absent).
+    fn task_token(&self, _execution_arn: &str, _task_id: u64) -> Option<String> {
+        None
+    }
 }
 
 /// A world where every activity exists (the interpreter's tests, tools).
@@ -381,6 +428,9 @@ impl Engine<'_> {
                 let result = result.clone().unwrap_or(eff);
                 let out = dataflow::state_output(state, &raw, &result, &ctx, self.entropy)?;
                 self.exit(state, th, out)
+            }
+            StateKind::Task(task) if crate::nested::Mode::of(&task.resource).is_some() => {
+                self.nested_start(state, th, task)?
             }
             StateKind::Task(task) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
@@ -883,6 +933,10 @@ impl Engine<'_> {
                 }
                 None
             }
+            (Waiting::Nested { task_id, mode }, ev) => {
+                let (task_id, mode) = (*task_id, *mode);
+                self.nested_deliver(state, th, task_id, mode, ev)
+            }
             _ => None,
         }
     }
@@ -895,6 +949,7 @@ fn cancels(th: &Thread, effects: &mut Vec<Effect>) {
         Waiting::Timer { timer_id } | Waiting::Retry { timer_id } => {
             effects.push(Effect::CancelTimer { timer_id })
         }
+        Waiting::Nested { task_id, .. } => effects.push(Effect::CancelActivity { task_id }),
         Waiting::Children | Waiting::Nothing => {}
     }
     if let Some(fan) = &th.fanout {
@@ -1098,6 +1153,9 @@ pub fn handle_in(
     limit_history(exec, &mut out, first_id, stamp.now_ms);
     out
 }
+
+#[path = "interpret_nested.rs"]
+mod interpret_nested;
 
 #[cfg(test)]
 #[path = "interpret_test.rs"]

@@ -17,6 +17,7 @@ pub mod entropy;
 pub mod error;
 pub mod interpret;
 pub mod intrinsics;
+pub mod nested;
 pub mod path;
 pub mod retry;
 pub mod test_state;

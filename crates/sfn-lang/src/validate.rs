@@ -890,10 +890,14 @@ impl Checker {
     fn task(&mut self, obj: &Map<String, Value>, loc: &str) -> Task {
         self.required(obj, &["Resource"], loc);
         let resource = self.string(obj, "Resource", loc).unwrap_or_default();
-        if obj.contains_key("Resource") && !resource.is_empty() && !is_activity_arn(&resource) {
+        if obj.contains_key("Resource")
+            && !resource.is_empty()
+            && !is_activity_arn(&resource)
+            && crate::nested::Mode::of(&resource).is_none()
+        {
             self.err(
                 SCHEMA,
-                format!("The resource '{resource}' is not supported: this on-premises Step Functions runs only activity tasks (arn:aws:states:<region>:<account>:activity:<name>)"),
+                format!("The resource '{resource}' is not supported: this on-premises Step Functions runs activity tasks (arn:aws:states:<region>:<account>:activity:<name>) and nested executions (arn:aws:states:::states:startExecution, .sync, .sync:2, .waitForTaskToken)"),
                 &pointer(loc, "Resource"),
             );
         }

@@ -812,6 +812,8 @@ fn step_functions_deadlines_read_as_they_were_written() {
             | SfnDeadline::Timer
             | SfnDeadline::ExecutionTimeout
             | SfnDeadline::Retention => {}
+            // Sampled by `child_execution_deadlines_read_as_they_were_written`.
+            SfnDeadline::StartChild | SfnDeadline::ChildClosed | SfnDeadline::StopChild => {}
         }
     }
     let deadlines: Vec<Deadline> = kinds
@@ -819,4 +821,90 @@ fn step_functions_deadlines_read_as_they_were_written() {
         .map(|k| deadline(DeadlineKind::Sfn(k)))
         .collect();
     golden("record/sfn_deadlines", &deadlines);
+}
+
+#[test]
+fn child_execution_deadlines_read_as_they_were_written() {
+    let deadlines: Vec<Deadline> = [
+        SfnDeadline::StartChild,
+        SfnDeadline::ChildClosed,
+        SfnDeadline::StopChild,
+    ]
+    .into_iter()
+    .map(|k| deadline(DeadlineKind::Sfn(k)))
+    .collect();
+    golden("record/sfn_deadlines_children", &deadlines);
+}
+
+#[test]
+fn parent_and_child_execution_records_read_as_they_were_written() {
+    // A parent whose `.sync` task waits for a child: the parent with its pending start, then with
+    // the running child; the child with its parent link.
+    use swf_core::sfn::keys;
+    use swf_core::sfn::records::Execution;
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let role = "arn:aws:iam::000000000000:role/r";
+    let child_sm = "arn:aws:states:us-east-1:000000000000:stateMachine:child";
+    let ops = vec![
+        Op::Sfn(SfnOp::CreateStateMachine(shape(
+            json!({"name": "child", "roleArn": role,
+            "definition": json!({"StartAt": "W", "States": {"W": {"Type": "Wait",
+                "Seconds": 60, "End": true}}}).to_string()}),
+        ))),
+        Op::Sfn(SfnOp::CreateStateMachine(shape(
+            json!({"name": "parent", "roleArn": role,
+            "definition": json!({"StartAt": "N", "States": {"N": {"Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child_sm, "Input.$": "$"},
+                "TimeoutSeconds": 600, "End": true}}}).to_string()}),
+        ))),
+        Op::Sfn(SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:parent",
+                "name": "p", "input": "{\"k\":1}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        }),
+    ];
+    let parent_arn = "arn:aws:states:us-east-1:000000000000:execution:parent:p";
+    let mut index = 0;
+    let mut apply = |state: &mut swf_core::memstate::MemState, op: Op| {
+        index += 1;
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + index as i64),
+            op,
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(state, index, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    };
+    for op in ops {
+        apply(&mut state, op);
+    }
+    let read = |state: &swf_core::memstate::MemState, key: Vec<u8>| -> Value {
+        serde_json::from_slice(&state.sfn[&key]).unwrap()
+    };
+    let pending: Execution =
+        serde_json::from_value(read(&state, keys::execution(parent_arn))).unwrap();
+    assert_eq!(pending.pending_children.len(), 1);
+    golden("record/sfn_execution_child_pending", &pending);
+    let due: Vec<Deadline> = state
+        .deadlines
+        .iter()
+        .filter(|d| d.kind == DeadlineKind::Sfn(SfnDeadline::StartChild))
+        .cloned()
+        .collect();
+    apply(&mut state, Op::FireDeadlines(due));
+    let waiting: Execution =
+        serde_json::from_value(read(&state, keys::execution(parent_arn))).unwrap();
+    let child_arn = waiting.children.values().next().expect("a child").clone();
+    golden("record/sfn_execution_child_running", &waiting);
+    let child: Execution =
+        serde_json::from_value(read(&state, keys::execution(&child_arn))).unwrap();
+    assert_eq!(child.parent.as_ref().map(|p| p.notify), Some(true));
+    golden("record/sfn_execution_of_a_parent", &child);
 }

@@ -6,11 +6,13 @@ use std::cell::RefCell;
 
 use serde_json::{json, Value};
 use sfn_lang::interpret::{self, Effect, Event, ExecutionInfo, Stamp, Status, World};
-use swf_types::{Fault, FaultKind};
+use swf_types::{Fault, FaultKind, Timestamp};
 
 use super::arn::{self, Kind};
 use super::command::{StartExecutionInput, StopExecutionInput};
-use super::records::{Activity, Alias, Execution, OpenTask, StateMachine, TaskEnd, Version};
+use super::records::{
+    Activity, Alias, Execution, OpenTask, ParentLink, StateMachine, TaskEnd, Version,
+};
 use super::state_machines::does_not_exist;
 use super::{deadline, fault, get, keys, put, reply, SfnDeadline, TASKS_DOMAIN};
 use crate::command::Outcome;
@@ -63,6 +65,16 @@ impl<S: Lookup + ?Sized> World for StateWorld<'_, '_, S> {
             Err(e) => {
                 self.error.borrow_mut().get_or_insert(e);
                 true
+            }
+        }
+    }
+
+    fn task_token(&self, execution_arn: &str, task_id: u64) -> Option<String> {
+        match super::children::task_token(self.ctx, execution_arn, task_id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
             }
         }
     }
@@ -144,6 +156,21 @@ pub(super) fn start<S: Lookup + ?Sized>(
     default_name: &str,
     seed: u64,
 ) -> Result<Outcome, ReadError> {
+    let (exec_arn, started) = fault!(start_with(ctx, i, default_name, seed, None)?);
+    Ok(reply(
+        json!({"executionArn": exec_arn, "startDate": started}),
+    ))
+}
+
+/// Starts an execution (StartExecution, or a nested-execution Task's child when `parent` is set):
+/// its ARN and start date, or StartExecution's fault.
+pub(crate) fn start_with<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &StartExecutionInput,
+    default_name: &str,
+    seed: u64,
+    parent: Option<ParentLink>,
+) -> Result<Result<(String, Timestamp), Fault>, ReadError> {
     let Some(run) = fault!(resolve(ctx, &i.state_machine_arn, seed)?) else {
         return Ok(Err(does_not_exist(&i.state_machine_arn)));
     };
@@ -167,9 +194,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
     if let Some(e) = get::<Execution, S>(ctx, &key)? {
         // STANDARD idempotency: the same name and input while it runs is the same execution.
         if e.is_running() && e.input == input_text {
-            return Ok(reply(
-                json!({"executionArn": e.arn, "startDate": e.started}),
-            ));
+            return Ok(Ok((e.arn, e.started)));
         }
         return Ok(Err(fault(
             FaultKind::ExecutionAlreadyExists,
@@ -222,6 +247,9 @@ pub(super) fn start<S: Lookup + ?Sized>(
         retention_due: None,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
+        parent: parent.clone(),
+        children: Default::default(),
+        pending_children: Default::default(),
     };
     for scope in exec.index_scopes() {
         put(
@@ -232,9 +260,7 @@ pub(super) fn start<S: Lookup + ?Sized>(
     }
     super::count(ctx, |c| c.open_executions += 1)?;
     advance(ctx, &mut exec, out)?;
-    Ok(reply(
-        json!({"executionArn": exec_arn, "startDate": exec.started}),
-    ))
+    Ok(Ok((exec_arn, exec.started)))
 }
 
 pub(super) fn stop<S: Lookup + ?Sized>(
@@ -352,6 +378,7 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
             }
             Effect::CancelActivity { task_id } => {
                 close_task(ctx, exec, task_id, TaskEnd::TimedOut);
+                super::children::cancel(ctx, exec, task_id);
             }
             Effect::ArmTimer { timer_id, due_ms } => {
                 let d = deadline(&exec.arn, SfnDeadline::Timer, timer_id, due_ms);
@@ -369,10 +396,31 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
                 ctx.writes.push(Write::Arm(d));
                 exec.timeout_due = Some(due_ms);
             }
+            Effect::StartChild {
+                task_id,
+                mode,
+                state_machine_arn,
+                name,
+                input,
+                seed,
+                timeout_seconds,
+                heartbeat_seconds,
+            } => {
+                let child = super::records::PendingChild {
+                    mode,
+                    state_machine_arn,
+                    name,
+                    input,
+                    seed,
+                };
+                let times = (timeout_seconds, heartbeat_seconds);
+                super::children::schedule(ctx, exec, task_id, child, times)?;
+            }
         }
     }
     if exec.is_running() && exec.state.status != Status::Running {
         close(ctx, exec, &out.events)?;
+        super::children::closed(ctx, exec);
     }
     put(ctx, keys::execution(&exec.arn), &*exec);
     Ok(())

@@ -13,6 +13,7 @@
 mod activities;
 pub mod aliases;
 pub mod arn;
+mod children;
 pub mod command;
 mod definitions;
 mod executions;
@@ -55,6 +56,12 @@ pub enum SfnDeadline {
     /// The end of a closed execution's retention ([`RETENTION_MS`]): its record, index entry and
     /// history are removed, and its name can be used again.
     Retention,
+    /// Start the child execution of nested task `event_id` of execution `run_id` (due at once).
+    StartChild,
+    /// The child of `.sync` task `event_id` of execution `run_id` ended: tell the parent.
+    ChildClosed,
+    /// Stop execution `run_id`: its parent stopped or no longer waits for it.
+    StopChild,
 }
 
 /// How long a closed execution stays (AWS keeps closed STANDARD executions 90 days).
@@ -111,7 +118,12 @@ pub(crate) fn fire<S: Lookup + ?Sized>(
     d: &Deadline,
     kind: SfnDeadline,
 ) -> Result<Outcome, ReadError> {
-    tasks::fire(ctx, d, kind)
+    match kind {
+        SfnDeadline::StartChild | SfnDeadline::ChildClosed | SfnDeadline::StopChild => {
+            children::fire(ctx, d, kind)
+        }
+        _ => tasks::fire(ctx, d, kind),
+    }
 }
 
 /// A successful reply carrying the action's JSON output.
@@ -177,3 +189,6 @@ pub(crate) fn fault(kind: swf_types::FaultKind, message: impl Into<String>) -> F
 
 #[cfg(test)]
 mod sfn_test;
+
+#[cfg(test)]
+mod children_test;

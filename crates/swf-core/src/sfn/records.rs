@@ -162,6 +162,36 @@ pub struct Execution {
     /// The alias it was started through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_arn: Option<String>,
+    /// The execution whose nested-execution Task started it (`sfn::children`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+    /// The children of its `.sync` / `.sync:2` tasks still waited for: task id → child ARN.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub children: BTreeMap<u64, String>,
+    /// Child starts asked for and not carried out yet: task id → what to start.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending_children: BTreeMap<u64, PendingChild>,
+}
+
+/// The parent of a child execution: its ARN and the id of the task that started the child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub execution_arn: String,
+    pub task_id: u64,
+    /// Whether the parent waits for the child's end (`.sync`, `.sync:2`).
+    #[serde(default)]
+    pub notify: bool,
+}
+
+/// A child execution to start (from the interpreter's `Effect::StartChild`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingChild {
+    pub mode: sfn_lang::nested::Mode,
+    pub state_machine_arn: String,
+    pub name: String,
+    /// JSON text.
+    pub input: String,
+    pub seed: u64,
 }
 
 impl Execution {
