@@ -83,6 +83,10 @@ pub enum Waiting {
         task_id: u64,
         mode: crate::nested::Mode,
     },
+    /// The Map Run of a Distributed Map (`run_id` is its MapRunStarted event id).
+    MapRun {
+        run_id: u64,
+    },
 }
 
 /// The children of a Parallel or Map state.
@@ -177,6 +181,14 @@ pub enum Event {
         succeeded: bool,
         description: Value,
     },
+    /// Map Run `run_id` ended: the children's outputs in item order, or the run's error.
+    MapRunEnded {
+        run_id: u64,
+        succeeded: bool,
+        results: Vec<Value>,
+        error: String,
+        cause: String,
+    },
 }
 
 /// Work for the engine.
@@ -217,6 +229,23 @@ pub enum Effect {
         seed: u64,
         timeout_seconds: Option<u64>,
         heartbeat_seconds: Option<u64>,
+    },
+    /// Start the Map Run of a Distributed Map (already MapRunStarted): one child execution of the
+    /// Map's ItemProcessor per input.
+    StartMapRun {
+        run_id: u64,
+        map_run_arn: String,
+        /// The Map state (state names are unique machine-wide: the engine finds its ItemProcessor).
+        state_name: String,
+        /// `<state machine name>/<label>`: the children's state machine name.
+        state_machine_name: String,
+        execution_type: String,
+        inputs: Vec<Value>,
+        /// 0 = no limit.
+        max_concurrency: u64,
+        tolerated_percentage: f64,
+        tolerated_count: u64,
+        seed: u64,
     },
 }
 
@@ -523,6 +552,9 @@ impl Engine<'_> {
                 }));
                 th.waiting = Waiting::Children;
                 self.start_children(state, th)
+            }
+            StateKind::Map(map) if map.distributed.is_some() => {
+                self.map_run_start(state, th, map)?
             }
             StateKind::Map(map) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
@@ -933,6 +965,10 @@ impl Engine<'_> {
                 }
                 None
             }
+            (Waiting::MapRun { run_id }, ev) => {
+                let run_id = *run_id;
+                self.map_run_deliver(state, th, run_id, ev)
+            }
             (Waiting::Nested { task_id, mode }, ev) => {
                 let (task_id, mode) = (*task_id, *mode);
                 self.nested_deliver(state, th, task_id, mode, ev)
@@ -950,6 +986,7 @@ fn cancels(th: &Thread, effects: &mut Vec<Effect>) {
             effects.push(Effect::CancelTimer { timer_id })
         }
         Waiting::Nested { task_id, .. } => effects.push(Effect::CancelActivity { task_id }),
+        Waiting::MapRun { run_id } => effects.push(Effect::CancelActivity { task_id: run_id }),
         Waiting::Children | Waiting::Nothing => {}
     }
     if let Some(fan) = &th.fanout {
@@ -1156,6 +1193,9 @@ pub fn handle_in(
 
 #[path = "interpret_nested.rs"]
 mod interpret_nested;
+
+#[path = "interpret_distributed.rs"]
+mod interpret_distributed;
 
 #[cfg(test)]
 #[path = "interpret_test.rs"]

@@ -13,6 +13,7 @@ pub mod choice;
 pub mod context;
 pub mod dataflow;
 pub mod definition;
+pub mod distributed;
 pub mod entropy;
 pub mod error;
 pub mod interpret;

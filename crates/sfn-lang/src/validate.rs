@@ -461,13 +461,17 @@ impl Checker {
             let l = pointer(loc, "ProcessorConfig");
             if let Some(o) = self.object(pc, &l) {
                 self.allowed(o, &["Mode", "ExecutionType"], &l);
-                match o.get("Mode").and_then(Value::as_str) {
-                    None | Some("INLINE") => {}
-                    Some("DISTRIBUTED") => self.err(
+                match o.get("ExecutionType") {
+                    None => {}
+                    Some(Value::String(t)) if t == "STANDARD" || t == "EXPRESS" => {}
+                    Some(_) => self.err(
                         SCHEMA,
-                        "Map state mode DISTRIBUTED is not supported on-prem yet; use INLINE",
-                        &pointer(&l, "Mode"),
+                        "Unexpected value; expected one of [STANDARD, EXPRESS]",
+                        &pointer(&l, "ExecutionType"),
                     ),
+                }
+                match o.get("Mode").and_then(Value::as_str) {
+                    None | Some("INLINE") | Some("DISTRIBUTED") => {}
                     Some(_) => self.err(
                         SCHEMA,
                         "Unexpected value; expected one of [INLINE, DISTRIBUTED]",
@@ -767,20 +771,7 @@ impl Checker {
             }
         };
         if ty == "Map" {
-            for f in [
-                "ItemReader",
-                "ItemBatcher",
-                "ResultWriter",
-                "ToleratedFailurePercentage",
-                "ToleratedFailurePercentagePath",
-                "ToleratedFailureCount",
-                "ToleratedFailureCountPath",
-                "Label",
-            ] {
-                if obj.contains_key(f) {
-                    self.err(SCHEMA, format!("The field \"{f}\" belongs to Distributed Map, which is not supported on-prem yet"), &pointer(loc, f));
-                }
-            }
+            validate_distributed::check_fields(self, obj, loc);
         }
         let known: Vec<&str> = fields
             .iter()
@@ -1033,7 +1024,9 @@ impl Checker {
                 &pointer(loc, "Parameters"),
             );
         }
+        let distributed = validate_distributed::parse(self, obj, loc);
         Some(MapState {
+            distributed,
             items_path: self.opt_ref_path(obj, "ItemsPath", loc),
             item_selector,
             processor: Box::new(processor),
@@ -1246,6 +1239,9 @@ pub fn is_activity_arn(s: &str) -> bool {
         && parts[6].chars().count() <= 80
         && !parts[6].contains(':')
 }
+
+#[path = "validate_distributed.rs"]
+mod validate_distributed;
 
 #[cfg(test)]
 #[path = "validate_test.rs"]

@@ -108,7 +108,13 @@ pub(crate) fn closed<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &mut Execut
             .push(Write::Arm(deadline(&child, SfnDeadline::StopChild, 0, now)));
     }
     if let Some(p) = exec.parent.as_ref().filter(|p| p.notify) {
-        let d = deadline(&p.execution_arn, SfnDeadline::ChildClosed, p.task_id, now);
+        // A Map Run's child names the run and its item.
+        let kind = if exec.map_run_arn.as_deref() == Some(p.execution_arn.as_str()) {
+            SfnDeadline::MapRunChildClosed
+        } else {
+            SfnDeadline::ChildClosed
+        };
+        let d = deadline(&p.execution_arn, kind, p.task_id, now);
         ctx.writes.push(Write::Arm(d));
     }
 }

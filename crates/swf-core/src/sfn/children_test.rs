@@ -13,26 +13,26 @@ use crate::limits::Limits;
 use crate::memstate::MemState;
 use crate::state::Deadline;
 
-const ACT: &str = "arn:aws:states:us-east-1:000000000000:activity:work";
+pub(super) const ACT: &str = "arn:aws:states:us-east-1:000000000000:activity:work";
 const ROLE: &str = "arn:aws:iam::000000000000:role/r";
 
-fn sm_arn(name: &str) -> String {
+pub(super) fn sm_arn(name: &str) -> String {
     format!("arn:aws:states:us-east-1:000000000000:stateMachine:{name}")
 }
 
-fn exec_arn(sm: &str, name: &str) -> String {
+pub(super) fn exec_arn(sm: &str, name: &str) -> String {
     format!("arn:aws:states:us-east-1:000000000000:execution:{sm}:{name}")
 }
 
-struct World {
-    state: MemState,
-    limits: Limits,
+pub(super) struct World {
+    pub(super) state: MemState,
+    pub(super) limits: Limits,
     index: u64,
-    now: i64,
+    pub(super) now: i64,
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         let mut w = World {
             state: MemState::default(),
             limits: Limits::default(),
@@ -47,11 +47,11 @@ impl World {
         w
     }
 
-    fn run(&mut self, op: SfnOp) -> Result<Value, (FaultKind, String)> {
+    pub(super) fn run(&mut self, op: SfnOp) -> Result<Value, (FaultKind, String)> {
         self.run_op(Op::Sfn(op))
     }
 
-    fn run_op(&mut self, op: Op) -> Result<Value, (FaultKind, String)> {
+    pub(super) fn run_op(&mut self, op: Op) -> Result<Value, (FaultKind, String)> {
         self.index += 1;
         self.now += 10;
         let cmd = Command {
@@ -72,7 +72,7 @@ impl World {
 
     /// Fires every due deadline, one command per round, until none is due (what the timer service
     /// does).
-    fn settle(&mut self) {
+    pub(super) fn settle(&mut self) {
         for _ in 0..20 {
             let due: Vec<Deadline> = self
                 .state
@@ -89,7 +89,7 @@ impl World {
         panic!("deadlines keep coming");
     }
 
-    fn machine(&mut self, name: &str, definition: Value) {
+    pub(super) fn machine(&mut self, name: &str, definition: Value) {
         self.run(SfnOp::CreateStateMachine(CreateStateMachineInput {
             name: name.into(),
             definition: definition.to_string(),
@@ -102,7 +102,7 @@ impl World {
         .unwrap();
     }
 
-    fn start(&mut self, sm: &str, name: &str, input: Value) -> String {
+    pub(super) fn start(&mut self, sm: &str, name: &str, input: Value) -> String {
         self.run(SfnOp::StartExecution {
             input: StartExecutionInput {
                 state_machine_arn: sm_arn(sm),
@@ -118,7 +118,7 @@ impl World {
     }
 
     /// Takes the first queued activity task: (token, input).
-    fn take(&mut self) -> (String, Value) {
+    pub(super) fn take(&mut self) -> (String, Value) {
         let q = self
             .state
             .queues
@@ -139,7 +139,11 @@ impl World {
         )
     }
 
-    fn succeed(&mut self, token: &str, output: Value) -> Result<Value, (FaultKind, String)> {
+    pub(super) fn succeed(
+        &mut self,
+        token: &str,
+        output: Value,
+    ) -> Result<Value, (FaultKind, String)> {
         let r = self.run(SfnOp::SendTaskSuccess(SendTaskSuccessInput {
             task_token: token.into(),
             output: output.to_string(),
@@ -148,7 +152,7 @@ impl World {
         r
     }
 
-    fn history(&self, exec: &str) -> Vec<Value> {
+    pub(super) fn history(&self, exec: &str) -> Vec<Value> {
         let h = query::get_execution_history(
             &self.state,
             &self.limits,
@@ -162,7 +166,7 @@ impl World {
         h["events"].as_array().unwrap().clone()
     }
 
-    fn types(&self, exec: &str) -> Vec<String> {
+    pub(super) fn types(&self, exec: &str) -> Vec<String> {
         self.history(exec)
             .iter()
             .map(|e| e["type"].as_str().unwrap().to_string())
@@ -170,7 +174,7 @@ impl World {
     }
 
     /// The details member of the first event of type `ty`.
-    fn details(&self, exec: &str, ty: &str) -> Value {
+    pub(super) fn details(&self, exec: &str, ty: &str) -> Value {
         let e = self
             .history(exec)
             .into_iter()
@@ -186,13 +190,13 @@ impl World {
         e[&member].clone()
     }
 
-    fn describe(&self, exec: &str) -> Value {
+    pub(super) fn describe(&self, exec: &str) -> Value {
         query::describe_execution(&self.state, &self.limits, exec).unwrap()
     }
 }
 
 /// A child that runs the activity on its input.
-fn child_machine() -> Value {
+pub(super) fn child_machine() -> Value {
     json!({"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": ACT, "End": true}}})
 }
 

@@ -37,6 +37,7 @@ pub enum SfnOp {
     CreateStateMachineAlias(CreateStateMachineAliasInput),
     UpdateStateMachineAlias(UpdateStateMachineAliasInput),
     DeleteStateMachineAlias(AliasArnInput),
+    UpdateMapRun(UpdateMapRunInput),
 }
 
 impl SfnOp {
@@ -61,6 +62,7 @@ impl SfnOp {
             SfnOp::CreateStateMachineAlias(_) => "Sfn.CreateStateMachineAlias",
             SfnOp::UpdateStateMachineAlias(_) => "Sfn.UpdateStateMachineAlias",
             SfnOp::DeleteStateMachineAlias(_) => "Sfn.DeleteStateMachineAlias",
+            SfnOp::UpdateMapRun(_) => "Sfn.UpdateMapRun",
         }
     }
 }
@@ -230,4 +232,17 @@ pub struct TagResourceInput {
 pub struct UntagResourceInput {
     pub resource_arn: String,
     pub tag_keys: Vec<String>,
+}
+
+/// `UpdateMapRunInput`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateMapRunInput {
+    pub map_run_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_percentage: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_count: Option<u64>,
 }

@@ -174,7 +174,41 @@ pub(crate) fn start_with<S: Lookup + ?Sized>(
     let Some(run) = fault!(resolve(ctx, &i.state_machine_arn, seed)?) else {
         return Ok(Err(does_not_exist(&i.state_machine_arn)));
     };
-    let sm = &run.machine;
+    let target = Launch {
+        state_machine_arn: run.machine.arn.clone(),
+        state_machine_name: run.machine.name.clone(),
+        state_machine_updated: run.machine.updated,
+        definition: run.definition,
+        role_arn: run.role_arn,
+        version_arn: run.version_arn,
+        alias_arn: run.alias_arn,
+        map_run_arn: None,
+    };
+    launch(ctx, &target, i, default_name, seed, parent)
+}
+
+/// What an execution runs, resolved: a state machine (or its version or alias), or a Map Run's
+/// ItemProcessor (`map_run_arn`; its state machine name is `<machine>/<label>`).
+pub(crate) struct Launch {
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub state_machine_updated: Timestamp,
+    pub definition: String,
+    pub role_arn: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub map_run_arn: Option<String>,
+}
+
+/// Starts an execution of `run` with `i`'s name and input.
+pub(crate) fn launch<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    run: &Launch,
+    i: &StartExecutionInput,
+    default_name: &str,
+    seed: u64,
+    parent: Option<ParentLink>,
+) -> Result<Result<(String, Timestamp), Fault>, ReadError> {
     let name = i.name.clone().unwrap_or_else(|| default_name.to_string());
     if !arn::valid_name(&name) {
         return Ok(Err(arn::invalid_name(&name)));
@@ -189,7 +223,7 @@ pub(crate) fn start_with<S: Lookup + ?Sized>(
             )))
         }
     };
-    let exec_arn = arn::execution(ctx.limits, &sm.name, &name);
+    let exec_arn = arn::execution(ctx.limits, &run.state_machine_name, &name);
     let key = keys::execution(&exec_arn);
     if let Some(e) = get::<Execution, S>(ctx, &key)? {
         // STANDARD idempotency: the same name and input while it runs is the same execution.
@@ -216,8 +250,8 @@ pub(crate) fn start_with<S: Lookup + ?Sized>(
         name: name.clone(),
         role_arn: run.role_arn.clone(),
         start_time_ms: ctx.now.0,
-        state_machine_arn: sm.arn.clone(),
-        state_machine_name: sm.name.clone(),
+        state_machine_arn: run.state_machine_arn.clone(),
+        state_machine_name: run.state_machine_name.clone(),
         input,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
@@ -228,10 +262,10 @@ pub(crate) fn start_with<S: Lookup + ?Sized>(
     let mut exec = Execution {
         arn: exec_arn.clone(),
         name: name.clone(),
-        state_machine_arn: sm.arn.clone(),
+        state_machine_arn: run.state_machine_arn.clone(),
         definition: run.definition.clone(),
         role_arn: run.role_arn.clone(),
-        state_machine_updated: sm.updated,
+        state_machine_updated: run.state_machine_updated,
         input: input_text,
         status: "RUNNING".into(),
         started: ctx.now,
@@ -250,6 +284,7 @@ pub(crate) fn start_with<S: Lookup + ?Sized>(
         parent: parent.clone(),
         children: Default::default(),
         pending_children: Default::default(),
+        map_run_arn: run.map_run_arn.clone(),
     };
     for scope in exec.index_scopes() {
         put(
@@ -379,6 +414,7 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
             Effect::CancelActivity { task_id } => {
                 close_task(ctx, exec, task_id, TaskEnd::TimedOut);
                 super::children::cancel(ctx, exec, task_id);
+                super::map_runs::cancel(ctx, exec, task_id)?;
             }
             Effect::ArmTimer { timer_id, due_ms } => {
                 let d = deadline(&exec.arn, SfnDeadline::Timer, timer_id, due_ms);
@@ -415,6 +451,32 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
                 };
                 let times = (timeout_seconds, heartbeat_seconds);
                 super::children::schedule(ctx, exec, task_id, child, times)?;
+            }
+            Effect::StartMapRun {
+                run_id,
+                map_run_arn,
+                state_name,
+                state_machine_name,
+                execution_type,
+                inputs,
+                max_concurrency,
+                tolerated_percentage,
+                tolerated_count,
+                seed,
+            } => {
+                let start = super::map_runs::Start {
+                    run_id,
+                    map_run_arn,
+                    state_name,
+                    state_machine_name,
+                    execution_type,
+                    inputs,
+                    max_concurrency,
+                    tolerated_percentage,
+                    tolerated_count,
+                    seed,
+                };
+                super::map_runs::create(ctx, exec, start);
             }
         }
     }

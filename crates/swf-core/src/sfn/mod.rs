@@ -18,6 +18,7 @@ pub mod command;
 mod definitions;
 mod executions;
 pub mod keys;
+pub mod map_runs;
 pub mod query;
 pub mod records;
 mod state_machines;
@@ -62,6 +63,10 @@ pub enum SfnDeadline {
     ChildClosed,
     /// Stop execution `run_id`: its parent stopped or no longer waits for it.
     StopChild,
+    /// Move Map Run `run_id` on: start children up to its concurrency, end it when all are done.
+    MapRunStep,
+    /// Item `event_id`'s child of Map Run `run_id` ended.
+    MapRunChildClosed,
 }
 
 /// How long a closed execution stays (AWS keeps closed STANDARD executions 90 days).
@@ -109,6 +114,7 @@ pub(crate) fn apply<S: Lookup + ?Sized>(
         SfnOp::CreateStateMachineAlias(i) => aliases::create(ctx, i),
         SfnOp::UpdateStateMachineAlias(i) => aliases::update(ctx, i),
         SfnOp::DeleteStateMachineAlias(i) => aliases::delete(ctx, &i.state_machine_alias_arn),
+        SfnOp::UpdateMapRun(i) => map_runs::update(ctx, i),
     }
 }
 
@@ -122,6 +128,7 @@ pub(crate) fn fire<S: Lookup + ?Sized>(
         SfnDeadline::StartChild | SfnDeadline::ChildClosed | SfnDeadline::StopChild => {
             children::fire(ctx, d, kind)
         }
+        SfnDeadline::MapRunStep | SfnDeadline::MapRunChildClosed => map_runs::fire(ctx, d, kind),
         _ => tasks::fire(ctx, d, kind),
     }
 }
@@ -192,3 +199,6 @@ mod sfn_test;
 
 #[cfg(test)]
 mod children_test;
+
+#[cfg(test)]
+mod map_runs_test;

@@ -63,7 +63,7 @@ fn bad_token() -> Fault {
 
 /// The call a page token is for and its scope (the state machine or execution ARN; "" for the
 /// account-wide lists): a token is good only for the call and scope that issued it.
-type Bound<'a> = (&'a str, &'a str);
+pub(crate) type Bound<'a> = (&'a str, &'a str);
 
 /// The key a page token continues after; it must lie within `prefix`.
 fn after<S: SfnRead + ?Sized>(
@@ -95,7 +95,7 @@ fn token_of<S: SfnRead + ?Sized>(
 }
 
 /// A page of records under `prefix`.
-fn page<S: SfnRead + ?Sized>(
+pub(crate) fn page<S: SfnRead + ?Sized>(
     s: &S,
     bound: Bound<'_>,
     prefix: &[u8],
@@ -119,7 +119,7 @@ fn page<S: SfnRead + ?Sized>(
     Ok((rows, next))
 }
 
-fn with_next(mut v: Value, next: Option<String>) -> Value {
+pub(crate) fn with_next(mut v: Value, next: Option<String>) -> Value {
     if let Some(n) = next {
         v["nextToken"] = json!(n);
     }
@@ -461,16 +461,27 @@ pub fn list_executions<S: SfnRead + ?Sized>(
     // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
     // is refused.
     // A version or alias ARN lists the executions started through it.
-    let exists = match arn::parse_qualified(l, sm)? {
-        None => false,
-        Some((name, Qualifier::Latest)) => {
-            get::<StateMachine, S>(s, &keys::state_machine(&name))?.is_some()
-        }
-        Some((name, Qualifier::Version(n))) => {
-            get::<Version, S>(s, &keys::version(&name, n))?.is_some()
-        }
-        Some((name, Qualifier::Alias(a))) => get::<Alias, S>(s, &keys::alias(&name, &a))?.is_some(),
-    };
+    // A Map Run ARN lists the run's child executions.
+    let by_map_run = sm.split(':').nth(5) == Some("mapRun");
+    if by_map_run && !super::map_runs::exists(s, sm)? {
+        return Err(Fault {
+            kind: FaultKind::ResourceNotFound,
+            message: format!("Resource not found: '{sm}'"),
+        });
+    }
+    let exists = by_map_run
+        || match arn::parse_qualified(l, sm)? {
+            None => false,
+            Some((name, Qualifier::Latest)) => {
+                get::<StateMachine, S>(s, &keys::state_machine(&name))?.is_some()
+            }
+            Some((name, Qualifier::Version(n))) => {
+                get::<Version, S>(s, &keys::version(&name, n))?.is_some()
+            }
+            Some((name, Qualifier::Alias(a))) => {
+                get::<Alias, S>(s, &keys::alias(&name, &a))?.is_some()
+            }
+        };
     let prefix = keys::execution_index_prefix(sm);
     if !exists
         && s.sfn_scan(&prefix, None, 1, false)
@@ -528,6 +539,9 @@ pub fn list_executions<S: SfnRead + ?Sized>(
             }
             if let Some(a) = &x.alias_arn {
                 item["stateMachineAliasArn"] = json!(a);
+            }
+            if by_map_run {
+                item["mapRunArn"] = json!(sm);
             }
             items.push(item);
             last_key = k.clone();

@@ -171,6 +171,9 @@ pub struct Execution {
     /// Child starts asked for and not carried out yet: task id → what to start.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending_children: BTreeMap<u64, PendingChild>,
+    /// The Map Run that started it (a Distributed Map's child), listed under that ARN too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run_arn: Option<String>,
 }
 
 /// The parent of a child execution: its ARN and the id of the task that started the child.
@@ -201,6 +204,7 @@ impl Execution {
         std::iter::once(self.state_machine_arn.as_str())
             .chain(self.version_arn.as_deref())
             .chain(self.alias_arn.as_deref())
+            .chain(self.map_run_arn.as_deref())
     }
 
     /// Whether the execution still runs.

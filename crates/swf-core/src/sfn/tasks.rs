@@ -278,7 +278,9 @@ pub(super) fn fire<S: Lookup + ?Sized>(
         SfnDeadline::Retention
         | SfnDeadline::StartChild
         | SfnDeadline::ChildClosed
-        | SfnDeadline::StopChild => return Ok(reply(json!({}))),
+        | SfnDeadline::StopChild
+        | SfnDeadline::MapRunStep
+        | SfnDeadline::MapRunChildClosed => return Ok(reply(json!({}))),
     };
     // A firing never faults (a burst of firings shares one command).
     let _ = step(ctx, &mut exec, &event)?;
