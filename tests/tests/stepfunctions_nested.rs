@@ -342,3 +342,187 @@ async fn nested_sync_and_callback_survive_a_leader_kill() -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+/// A Distributed Map of 20 items, one child execution each running an activity, MaxConcurrency 5
+/// raised to 10 by UpdateMapRun, two failures within ToleratedFailureCount; the MapRun APIs and
+/// ListExecutions by `mapRunArn` along the way.
+#[tokio::test]
+async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Result<()> {
+    let swfd = Swfd::start_with(&["--long-poll-secs", "2"]).await?;
+    let client = sfn_client(&swfd);
+    let act = activity(&client, "item").await?;
+    let def = json!({"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "MaxConcurrency": 5,
+        "ToleratedFailureCount": 2,
+        "Label": "fan",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Work",
+            "States": {"Work": {"Type": "Task", "Resource": act, "End": true}}
+        },
+        "End": true
+    }}});
+    let sm = machine(&client, "fan", &def).await?;
+    let items: Vec<Value> = (0..20).map(|i| json!({"i": i, "fail": i == 2 || i == 7})).collect();
+    let exec = start(&client, &sm, "e", &json!({ "items": items }).to_string()).await?;
+
+    // The run's ARN, from MapRunStarted.
+    let run = loop {
+        let events = history(&client, &exec).await?;
+        if let Some(arn) = events.iter().find_map(|e| {
+            e.map_run_started_event_details()
+                .and_then(|d| d.map_run_arn())
+                .map(String::from)
+        }) {
+            break arn;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(run.starts_with(&format!("{ARN_PREFIX}mapRun:fan/fan:")), "{run}");
+    let running = |client: Client, run: String| async move {
+        let d = client.describe_map_run().map_run_arn(&run).send().await?;
+        anyhow::Ok((d.item_counts().map(|c| c.running()).unwrap_or(-1), d))
+    };
+    // Five children run at once, never more.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while running(client.clone(), run.clone()).await?.0 < 5 {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "five never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, d) = running(client.clone(), run.clone()).await?;
+    assert_eq!(d.execution_arn(), exec);
+    assert_eq!(d.max_concurrency(), 5);
+    assert_eq!(d.tolerated_failure_count(), 2);
+    assert_eq!(d.item_counts().map(|c| c.total()), Some(20));
+
+    let mut done = 0;
+    let answer = |token: String, input: String| {
+        let client = client.clone();
+        async move {
+            let v: Value = serde_json::from_str(&input)?;
+            if v["fail"] == json!(true) {
+                client
+                    .send_task_failure()
+                    .task_token(&token)
+                    .error("Item.Failed")
+                    .cause(format!("item {}", v["i"]))
+                    .send()
+                    .await?;
+            } else {
+                client
+                    .send_task_success()
+                    .task_token(&token)
+                    .output(json!({"done": v["i"]}).to_string())
+                    .send()
+                    .await?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    for _ in 0..5 {
+        let (token, input) = take(&client, &act).await?;
+        let (now_running, _) = running(client.clone(), run.clone()).await?;
+        assert!(now_running <= 5, "{now_running} children running");
+        answer(token, input).await?;
+        done += 1;
+    }
+    // UpdateMapRun raises the limit: ten run at once.
+    client
+        .update_map_run()
+        .map_run_arn(&run)
+        .max_concurrency(10)
+        .send()
+        .await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (now_running, d) = running(client.clone(), run.clone()).await?;
+        assert!(now_running <= 10);
+        if now_running == 10 {
+            assert_eq!(d.max_concurrency(), 10);
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "ten never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    while done < 20 {
+        let (token, input) = take(&client, &act).await?;
+        answer(token, input).await?;
+        done += 1;
+    }
+    assert_eq!(
+        wait_closed(&client, &exec).await?,
+        ExecutionStatus::Succeeded
+    );
+    let out = output(&client, &exec).await?;
+    let out = out.as_array().cloned().unwrap_or_default();
+    assert_eq!(out.len(), 20);
+    for (i, o) in out.iter().enumerate() {
+        if i == 2 || i == 7 {
+            assert_eq!(o["Error"], "Item.Failed");
+        } else {
+            assert_eq!(o, &json!({"done": i}));
+        }
+    }
+    let (_, d) = running(client.clone(), run.clone()).await?;
+    assert_eq!(d.status().as_str(), "SUCCEEDED");
+    let counts = d.item_counts().unwrap();
+    assert_eq!((counts.succeeded(), counts.failed()), (18, 2));
+    assert!(d.stop_date().is_some());
+    // ListMapRuns of the execution, and the run's children by ListExecutions.
+    let runs = client.list_map_runs().execution_arn(&exec).send().await?;
+    assert_eq!(runs.map_runs().len(), 1);
+    assert_eq!(runs.map_runs()[0].map_run_arn(), run);
+    assert_eq!(
+        runs.map_runs()[0].state_machine_arn(),
+        format!("{ARN_PREFIX}stateMachine:fan/fan")
+    );
+    let mut children = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_executions()
+            .map_run_arn(&run)
+            .max_results(7)
+            .set_next_token(token)
+            .send()
+            .await?;
+        children.extend(page.executions().iter().cloned());
+        token = page.next_token().map(String::from);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(children.len(), 20);
+    assert!(children.iter().all(|c| c.map_run_arn() == Some(run.as_str())));
+    assert_eq!(
+        children
+            .iter()
+            .filter(|c| c.status() == &ExecutionStatus::Failed)
+            .count(),
+        2
+    );
+    let kinds = types(&history(&client, &exec).await?);
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // Unknown runs: ResourceNotFound.
+    let missing = client
+        .describe_map_run()
+        .map_run_arn(format!("{ARN_PREFIX}mapRun:fan/fan:00000000-0000-4000-8000-000000000000"))
+        .send()
+        .await;
+    assert_eq!(code(missing), "ResourceNotFound");
+    Ok(())
+}
