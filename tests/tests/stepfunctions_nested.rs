@@ -365,7 +365,9 @@ async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Resu
         "End": true
     }}});
     let sm = machine(&client, "fan", &def).await?;
-    let items: Vec<Value> = (0..20).map(|i| json!({"i": i, "fail": i == 2 || i == 7})).collect();
+    let items: Vec<Value> = (0..20)
+        .map(|i| json!({"i": i, "fail": i == 2 || i == 7}))
+        .collect();
     let exec = start(&client, &sm, "e", &json!({ "items": items }).to_string()).await?;
 
     // The run's ARN, from MapRunStarted.
@@ -380,7 +382,10 @@ async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Resu
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    assert!(run.starts_with(&format!("{ARN_PREFIX}mapRun:fan/fan:")), "{run}");
+    assert!(
+        run.starts_with(&format!("{ARN_PREFIX}mapRun:fan/fan:")),
+        "{run}"
+    );
     let running = |client: Client, run: String| async move {
         let d = client.describe_map_run().map_run_arn(&run).send().await?;
         anyhow::Ok((d.item_counts().map(|c| c.running()).unwrap_or(-1), d))
@@ -495,7 +500,9 @@ async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Resu
         }
     }
     assert_eq!(children.len(), 20);
-    assert!(children.iter().all(|c| c.map_run_arn() == Some(run.as_str())));
+    assert!(children
+        .iter()
+        .all(|c| c.map_run_arn() == Some(run.as_str())));
     assert_eq!(
         children
             .iter()
@@ -520,7 +527,9 @@ async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Resu
     // Unknown runs: ResourceNotFound.
     let missing = client
         .describe_map_run()
-        .map_run_arn(format!("{ARN_PREFIX}mapRun:fan/fan:00000000-0000-4000-8000-000000000000"))
+        .map_run_arn(format!(
+            "{ARN_PREFIX}mapRun:fan/fan:00000000-0000-4000-8000-000000000000"
+        ))
         .send()
         .await;
     assert_eq!(code(missing), "ResourceNotFound");
