@@ -757,6 +757,7 @@ impl Engine<'_> {
     /// Cancels whatever a thread (and its children) waits for.
     fn cancel(&mut self, th: &Thread) {
         cancels(th, &mut self.out.effects);
+        self.map_runs_aborted(th);
     }
 
     /// The state raised `error`: retry, catch, or fail the thread.

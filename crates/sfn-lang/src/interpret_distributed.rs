@@ -91,6 +91,21 @@ impl Engine<'_> {
         Ok(Flow::Blocked)
     }
 
+    /// `MapRunAborted` for each Map Run a cancelled thread (or one of its running children) waits
+    /// for.
+    pub(super) fn map_runs_aborted(&mut self, th: &Thread) {
+        if let Waiting::MapRun { .. } = th.waiting {
+            self.push("MapRunAborted", "", Value::Null);
+        }
+        if let Some(fan) = &th.fanout {
+            for (c, r) in fan.children.iter().zip(&fan.results) {
+                if let (Some(c), None) = (c, r) {
+                    self.map_runs_aborted(c);
+                }
+            }
+        }
+    }
+
     pub(super) fn map_run_deliver(
         &mut self,
         state: &State,

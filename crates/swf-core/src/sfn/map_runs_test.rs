@@ -226,9 +226,19 @@ fn stopping_the_parent_aborts_the_run_and_its_children() {
     w.settle();
     let d = map_runs::describe(&w.state, &w.limits, &run).unwrap();
     assert_eq!(d["status"], "ABORTED");
-    for k in children(&w, &run) {
+    let kids = children(&w, &run);
+    for k in &kids {
         assert_eq!(k["status"], "ABORTED");
     }
+    assert_eq!(
+        w.types(&exec)[w.types(&exec).len() - 2..],
+        ["MapRunAborted", "ExecutionAborted"]
+    );
+    // A child's DescribeStateMachineForExecution names its run and label.
+    let child = kids[0]["executionArn"].as_str().unwrap();
+    let sm = query::describe_state_machine_for_execution(&w.state, &w.limits, child).unwrap();
+    assert_eq!(sm["mapRunArn"], run);
+    assert_eq!(sm["label"].as_str().map(str::len), Some(36));
 }
 
 #[test]

@@ -434,6 +434,13 @@ pub fn describe_state_machine_for_execution<S: SfnRead + ?Sized>(
         "loggingConfiguration": logging(),
         "tracingConfiguration": {"enabled": false},
     });
+    // A Map Run's child: the run and its label (`<machine>/<label>`).
+    if let Some(run) = &x.map_run_arn {
+        out["mapRunArn"] = json!(run);
+        if let Some((_, label)) = name.split_once('/') {
+            out["label"] = json!(label);
+        }
+    }
     // The revision of the version it ran, while that version is still there.
     if let Some(Some((sm, Qualifier::Version(n)))) = x
         .version_arn
