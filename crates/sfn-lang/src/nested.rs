@@ -124,3 +124,62 @@ pub fn details(mode: Mode, extra: Value) -> Value {
     }
     Value::Object(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_requests_and_results() {
+        let modes = [
+            (
+                "arn:aws:states:::states:startExecution",
+                Some(Mode::FireAndForget),
+            ),
+            (
+                "arn:aws:states:::states:startExecution.sync",
+                Some(Mode::Sync),
+            ),
+            (
+                "arn:aws:states:::states:startExecution.sync:2",
+                Some(Mode::Sync2),
+            ),
+            (
+                "arn:aws:states:::states:startExecution.waitForTaskToken",
+                Some(Mode::WaitForTaskToken),
+            ),
+            ("arn:aws:states:::states:startExecution.sync:3", None),
+            ("arn:aws:states:::states:startSyncExecution", None),
+            ("arn:aws:states:::lambda:invoke", None),
+        ];
+        for (resource, mode) in modes {
+            assert_eq!(Mode::of(resource), mode, "{resource}");
+            // Create-time: exactly these integration resources are taken.
+            let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": resource, "End": true}}});
+            let refused = crate::Definition::parse(&def.to_string()).is_err();
+            assert_eq!(refused, mode.is_none(), "{resource}");
+        }
+        let r = request(&json!({"StateMachineArn": "sm", "Input": {"a": 1}})).unwrap();
+        assert_eq!((r.input.as_str(), r.name), ("{\"a\":1}", None));
+        let r =
+            request(&json!({"StateMachineArn": "sm", "Input": "{\"b\":2}", "Name": "n"})).unwrap();
+        assert_eq!(
+            (r.input.as_str(), r.name.as_deref()),
+            ("{\"b\":2}", Some("n"))
+        );
+        assert_eq!(
+            request(&json!({"StateMachineArn": "sm"})).unwrap().input,
+            "{}"
+        );
+        assert!(request(&json!({"Input": {}})).is_err());
+        assert!(request(&json!({"StateMachineArn": "sm", "Name": 3})).is_err());
+        let d = json!({"Output": "{\"x\":1}", "Status": "SUCCEEDED"});
+        assert_eq!(sync_result(Mode::Sync, &d)["Output"], json!("{\"x\":1}"));
+        assert_eq!(sync_result(Mode::Sync2, &d)["Output"], json!({"x": 1}));
+        assert_eq!(
+            region("arn:aws:states:eu-west-1:1:execution:m:e"),
+            "eu-west-1"
+        );
+    }
+}
