@@ -104,6 +104,8 @@ pub struct MapState {
     /// 0 = no limit.
     pub max_concurrency: u64,
     pub max_concurrency_path: Option<Path>,
+    /// The Distributed Map fields, for `ProcessorConfig.Mode: DISTRIBUTED` (`None`: inline).
+    pub distributed: Option<Box<crate::distributed::Distributed>>,
 }
 
 /// The state types.

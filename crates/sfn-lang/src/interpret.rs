@@ -87,6 +87,16 @@ pub enum Waiting {
     },
     /// The child threads of a Parallel or Map state.
     Children,
+    /// A nested execution started by a `states:startExecution` Task (`task_id` is its TaskScheduled
+    /// event id): its start, its end (`.sync`) or the callback with its token (`.waitForTaskToken`).
+    Nested {
+        task_id: u64,
+        mode: crate::nested::Mode,
+    },
+    /// The Map Run of a Distributed Map (`run_id` is its MapRunStarted event id).
+    MapRun {
+        run_id: u64,
+    },
 }
 
 /// The children of a Parallel or Map state.
@@ -165,6 +175,34 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// The child execution of nested task `task_id` started.
+    ChildStarted {
+        task_id: u64,
+        execution_arn: String,
+        start_date_ms: i64,
+    },
+    /// StartExecution of nested task `task_id` failed (`error` e.g.
+    /// `StepFunctions.StateMachineDoesNotExistException`).
+    ChildStartFailed {
+        task_id: u64,
+        error: String,
+        cause: String,
+    },
+    /// The child execution of `.sync` task `task_id` ended; `description` is its DescribeExecution
+    /// shape as the integration returns it (`Output` a JSON string, dates in epoch milliseconds).
+    ChildClosed {
+        task_id: u64,
+        succeeded: bool,
+        description: Value,
+    },
+    /// Map Run `run_id` ended: the children's outputs in item order, or the run's error.
+    MapRunEnded {
+        run_id: u64,
+        succeeded: bool,
+        results: Vec<Value>,
+        error: String,
+        cause: String,
+    },
 }
 
 /// Work for the engine.
@@ -190,6 +228,38 @@ pub enum Effect {
     /// Arm the execution's TimeoutSeconds.
     ArmExecutionTimeout {
         due_ms: i64,
+    },
+    /// Start a child execution for nested task `task_id` (already TaskStarted); its timeout and
+    /// heartbeat are armed like an activity task's (the heartbeat at once: the task runs from now).
+    StartChild {
+        task_id: u64,
+        mode: crate::nested::Mode,
+        state_machine_arn: String,
+        /// The child's name: the `Name` parameter, or a UUID drawn from the execution's entropy.
+        name: String,
+        /// JSON text.
+        input: String,
+        /// The seed of the child's randomness, drawn from the execution's entropy.
+        seed: u64,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    },
+    /// Start the Map Run of a Distributed Map (already MapRunStarted): one child execution of the
+    /// Map's ItemProcessor per input.
+    StartMapRun {
+        run_id: u64,
+        map_run_arn: String,
+        /// The Map state (state names are unique machine-wide: the engine finds its ItemProcessor).
+        state_name: String,
+        /// `<state machine name>/<label>`: the children's state machine name.
+        state_machine_name: String,
+        execution_type: String,
+        inputs: Vec<Value>,
+        /// 0 = no limit.
+        max_concurrency: u64,
+        tolerated_percentage: f64,
+        tolerated_count: u64,
+        seed: u64,
     },
 }
 
@@ -228,6 +298,12 @@ pub trait World {
     /// Whether the activity `arn` exists now. A Task state entered for one that does not fails the
     /// execution with `States.Runtime` before anything is scheduled, as AWS does.
     fn activity_exists(&self, arn: &str) -> bool;
+
+    /// The task token of task `task_id` of execution `execution_arn` (`$$.Task.Token` of a
+    /// `.waitForTaskToken` task); `None`: no token can be issued (`$$.Task.Token` is then absent).
+    fn task_token(&self, _execution_arn: &str, _task_id: u64) -> Option<String> {
+        None
+    }
 }
 
 /// A world where every activity exists (the interpreter's tests, tools).
@@ -423,6 +499,9 @@ impl Engine<'_> {
                     variables::output_and_assign(state, &raw, &result, &ctx, self.entropy)?;
                 self.exit_assigning(state, th, out, assigned)?
             }
+            StateKind::Task(task) if crate::nested::Mode::of(&task.resource).is_some() => {
+                self.nested_start(state, th, task)?
+            }
             StateKind::Task(task) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
                 let (timeout, heartbeat) =
@@ -527,6 +606,9 @@ impl Engine<'_> {
                 }));
                 th.waiting = Waiting::Children;
                 self.start_children(state, th)
+            }
+            StateKind::Map(map) if map.distributed.is_some() => {
+                self.map_run_start(state, th, map)?
             }
             StateKind::Map(map) => {
                 let eff = dataflow::effective_input(state, &raw, &ctx, self.entropy)?;
@@ -745,6 +827,7 @@ impl Engine<'_> {
     /// Cancels whatever a thread (and its children) waits for.
     fn cancel(&mut self, th: &Thread) {
         cancels(th, &mut self.out.effects);
+        self.map_runs_aborted(th);
     }
 
     /// The state raised `error`: retry, catch, or fail the thread.
@@ -1027,6 +1110,14 @@ impl Engine<'_> {
                 }
                 None
             }
+            (Waiting::MapRun { run_id }, ev) => {
+                let run_id = *run_id;
+                self.map_run_deliver(state, th, run_id, ev)
+            }
+            (Waiting::Nested { task_id, mode }, ev) => {
+                let (task_id, mode) = (*task_id, *mode);
+                self.nested_deliver(state, th, task_id, mode, ev)
+            }
             _ => None,
         }
     }
@@ -1039,6 +1130,8 @@ fn cancels(th: &Thread, effects: &mut Vec<Effect>) {
         Waiting::Timer { timer_id } | Waiting::Retry { timer_id } => {
             effects.push(Effect::CancelTimer { timer_id })
         }
+        Waiting::Nested { task_id, .. } => effects.push(Effect::CancelActivity { task_id }),
+        Waiting::MapRun { run_id } => effects.push(Effect::CancelActivity { task_id: run_id }),
         Waiting::Children | Waiting::Nothing => {}
     }
     if let Some(fan) = &th.fanout {
@@ -1248,6 +1341,12 @@ pub fn handle_in(
 
 #[path = "redrive.rs"]
 pub mod redrive;
+
+#[path = "interpret_nested.rs"]
+mod interpret_nested;
+
+#[path = "interpret_distributed.rs"]
+mod interpret_distributed;
 
 #[cfg(test)]
 #[path = "interpret_test.rs"]

@@ -518,13 +518,17 @@ impl Checker {
             let l = pointer(loc, "ProcessorConfig");
             if let Some(o) = self.object(pc, &l) {
                 self.allowed(o, &["Mode", "ExecutionType"], &l);
-                match o.get("Mode").and_then(Value::as_str) {
-                    None | Some("INLINE") => {}
-                    Some("DISTRIBUTED") => self.err(
+                match o.get("ExecutionType") {
+                    None => {}
+                    Some(Value::String(t)) if t == "STANDARD" || t == "EXPRESS" => {}
+                    Some(_) => self.err(
                         SCHEMA,
-                        "Map state mode DISTRIBUTED is not supported on-prem yet; use INLINE",
-                        &pointer(&l, "Mode"),
+                        "Unexpected value; expected one of [STANDARD, EXPRESS]",
+                        &pointer(&l, "ExecutionType"),
                     ),
+                }
+                match o.get("Mode").and_then(Value::as_str) {
+                    None | Some("INLINE") | Some("DISTRIBUTED") => {}
                     Some(_) => self.err(
                         SCHEMA,
                         "Unexpected value; expected one of [INLINE, DISTRIBUTED]",
@@ -838,20 +842,7 @@ impl Checker {
             }
         };
         if ty == "Map" {
-            for f in [
-                "ItemReader",
-                "ItemBatcher",
-                "ResultWriter",
-                "ToleratedFailurePercentage",
-                "ToleratedFailurePercentagePath",
-                "ToleratedFailureCount",
-                "ToleratedFailureCountPath",
-                "Label",
-            ] {
-                if obj.contains_key(f) {
-                    self.err(SCHEMA, format!("The field \"{f}\" belongs to Distributed Map, which is not supported on-prem yet"), &pointer(loc, f));
-                }
-            }
+            validate_distributed::check_fields(self, obj, loc);
         }
         let known: Vec<&str> = fields
             .iter()
@@ -1137,10 +1128,14 @@ impl Checker {
     fn task(&mut self, obj: &Map<String, Value>, loc: &str) -> Task {
         self.required(obj, &["Resource"], loc);
         let resource = self.string(obj, "Resource", loc).unwrap_or_default();
-        if obj.contains_key("Resource") && !resource.is_empty() && !is_activity_arn(&resource) {
+        if obj.contains_key("Resource")
+            && !resource.is_empty()
+            && !is_activity_arn(&resource)
+            && crate::nested::Mode::of(&resource).is_none()
+        {
             self.err(
                 SCHEMA,
-                format!("The resource '{resource}' is not supported: this on-premises Step Functions runs only activity tasks (arn:aws:states:<region>:<account>:activity:<name>)"),
+                format!("The resource '{resource}' is not supported: this on-premises Step Functions runs activity tasks (arn:aws:states:<region>:<account>:activity:<name>) and nested executions (arn:aws:states:::states:startExecution, .sync, .sync:2, .waitForTaskToken)"),
                 &pointer(loc, "Resource"),
             );
         }
@@ -1276,7 +1271,9 @@ impl Checker {
                 &pointer(loc, "Parameters"),
             );
         }
+        let distributed = validate_distributed::parse(self, obj, loc);
         Some(MapState {
+            distributed,
             items_path: self.opt_ref_path(obj, "ItemsPath", loc),
             item_selector,
             processor: Box::new(processor),
@@ -1519,6 +1516,9 @@ pub fn is_activity_arn(s: &str) -> bool {
         && parts[6].chars().count() <= 80
         && !parts[6].contains(':')
 }
+
+#[path = "validate_distributed.rs"]
+mod validate_distributed;
 
 #[cfg(test)]
 #[path = "validate_test.rs"]

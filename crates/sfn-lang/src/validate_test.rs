@@ -282,10 +282,8 @@ fn refused_definitions() {
             one(
                 json!({"A": {"Type": "Map", "ItemReader": {}, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "X", "States": {"X": {"Type": "Succeed"}}}, "End": true}}),
             ),
-            vec![
-                s(SCHEMA, "/States/A/ItemReader"),
-                s(SCHEMA, "/States/A/ItemProcessor/ProcessorConfig/Mode"),
-            ],
+            // DISTRIBUTED is served; ItemReader needs S3.
+            vec![s(SCHEMA, "/States/A/ItemReader")],
         ),
         (
             json!({"StartAt": "A", "QueryLanguage": "JSONpath", "States": {"A": {"Type": "Pass", "End": true}}}),

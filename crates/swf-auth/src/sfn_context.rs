@@ -35,6 +35,7 @@ pub fn question(action: &str, body: &Value, caller: &Caller) -> Question {
             .or_else(|| field("stateMachineArn"))
             .or_else(|| field("stateMachineVersionArn"))
             .or_else(|| field("stateMachineAliasArn"))
+            .or_else(|| field("mapRunArn"))
             .or_else(|| field("executionArn"))
             .or_else(|| field("resourceArn"))
             .unwrap_or_else(|| "*".to_string()),

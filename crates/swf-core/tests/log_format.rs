@@ -345,6 +345,9 @@ fn sfn_ops() -> Vec<SfnOp> {
             default_name: "0b0e3c2a-0000-4000-8000-000000000001".into(),
             seed: 43,
         },
+        SfnOp::UpdateMapRun(shape(json!({
+            "mapRunArn": "arn:aws:states:us-east-1:000000000000:mapRun:m/fan:00000000-0000-4000-8000-000000000000",
+            "maxConcurrency": 5, "toleratedFailurePercentage": 12.5, "toleratedFailureCount": 2}))),
     ];
     for op in &all {
         match op {
@@ -367,7 +370,8 @@ fn sfn_ops() -> Vec<SfnOp> {
             | SfnOp::UpdateStateMachineAlias(_)
             | SfnOp::DeleteStateMachineAlias(_)
             | SfnOp::RedriveExecution(_)
-            | SfnOp::StartSyncExecution { .. } => {}
+            | SfnOp::StartSyncExecution { .. }
+            | SfnOp::UpdateMapRun(_) => {}
         }
     }
     all
@@ -1052,6 +1056,9 @@ fn step_functions_deadlines_read_as_they_were_written() {
             | SfnDeadline::Timer
             | SfnDeadline::ExecutionTimeout
             | SfnDeadline::Retention => {}
+            // Sampled by `child_execution_deadlines_read_as_they_were_written`.
+            SfnDeadline::StartChild | SfnDeadline::ChildClosed | SfnDeadline::StopChild => {}
+            SfnDeadline::MapRunStep | SfnDeadline::MapRunChildClosed => {}
         }
     }
     let deadlines: Vec<Deadline> = kinds
@@ -1108,4 +1115,148 @@ fn stored_step_functions_variables_read_as_they_were_written() {
     golden("record/sfn_execution_variables", &execution);
     let exited = read(keys::history(exec_arn, 5));
     golden("record/sfn_history_event_assigned_variables", &exited);
+}
+
+#[test]
+fn child_execution_deadlines_read_as_they_were_written() {
+    let deadlines: Vec<Deadline> = [
+        SfnDeadline::StartChild,
+        SfnDeadline::ChildClosed,
+        SfnDeadline::StopChild,
+        SfnDeadline::MapRunStep,
+        SfnDeadline::MapRunChildClosed,
+    ]
+    .into_iter()
+    .map(|k| deadline(DeadlineKind::Sfn(k)))
+    .collect();
+    golden("record/sfn_deadlines_children", &deadlines);
+}
+
+#[test]
+fn parent_and_child_execution_records_read_as_they_were_written() {
+    // A parent whose `.sync` task waits for a child: the parent with its pending start, then with
+    // the running child; the child with its parent link.
+    use swf_core::sfn::keys;
+    use swf_core::sfn::records::Execution;
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let role = "arn:aws:iam::000000000000:role/r";
+    let child_sm = "arn:aws:states:us-east-1:000000000000:stateMachine:child";
+    let ops = vec![
+        Op::Sfn(SfnOp::CreateStateMachine(shape(
+            json!({"name": "child", "roleArn": role,
+            "definition": json!({"StartAt": "W", "States": {"W": {"Type": "Wait",
+                "Seconds": 60, "End": true}}}).to_string()}),
+        ))),
+        Op::Sfn(SfnOp::CreateStateMachine(shape(
+            json!({"name": "parent", "roleArn": role,
+            "definition": json!({"StartAt": "N", "States": {"N": {"Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child_sm, "Input.$": "$"},
+                "TimeoutSeconds": 600, "End": true}}}).to_string()}),
+        ))),
+        Op::Sfn(SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:parent",
+                "name": "p", "input": "{\"k\":1}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        }),
+    ];
+    let parent_arn = "arn:aws:states:us-east-1:000000000000:execution:parent:p";
+    let mut index = 0;
+    let mut apply = |state: &mut swf_core::memstate::MemState, op: Op| {
+        index += 1;
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + index as i64),
+            op,
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(state, index, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    };
+    for op in ops {
+        apply(&mut state, op);
+    }
+    let read = |state: &swf_core::memstate::MemState, key: Vec<u8>| -> Value {
+        serde_json::from_slice(&state.sfn[&key]).unwrap()
+    };
+    let pending: Execution =
+        serde_json::from_value(read(&state, keys::execution(parent_arn))).unwrap();
+    assert_eq!(pending.pending_children.len(), 1);
+    golden("record/sfn_execution_child_pending", &pending);
+    let due: Vec<Deadline> = state
+        .deadlines
+        .iter()
+        .filter(|d| d.kind == DeadlineKind::Sfn(SfnDeadline::StartChild))
+        .cloned()
+        .collect();
+    apply(&mut state, Op::FireDeadlines(due));
+    let waiting: Execution =
+        serde_json::from_value(read(&state, keys::execution(parent_arn))).unwrap();
+    let child_arn = waiting.children.values().next().expect("a child").clone();
+    golden("record/sfn_execution_child_running", &waiting);
+    let child: Execution =
+        serde_json::from_value(read(&state, keys::execution(&child_arn))).unwrap();
+    assert_eq!(child.parent.as_ref().map(|p| p.notify), Some(true));
+    golden("record/sfn_execution_of_a_parent", &child);
+}
+
+#[test]
+fn map_run_records_read_as_they_were_written() {
+    // A Distributed Map's run after its first step: two children running under MaxConcurrency 2.
+    use swf_core::sfn::keys;
+    use swf_core::sfn::map_runs::MapRun;
+    let mut state = swf_core::memstate::MemState::default();
+    let limits = swf_core::Limits::default();
+    let role = "arn:aws:iam::000000000000:role/r";
+    let def = json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "Label": "fan",
+        "MaxConcurrency": 2, "ToleratedFailureCount": 1, "ItemsPath": "$.items",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}},
+        "End": true}}});
+    let mut index = 0;
+    let mut apply = |state: &mut swf_core::memstate::MemState, op: Op| {
+        index += 1;
+        let cmd = Command {
+            now: Timestamp(1_700_000_000_000 + index as i64),
+            op,
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let applied = swf_core::apply(state, index, &cmd, &limits).unwrap();
+        applied.outcome.as_ref().unwrap();
+        state.write(applied.writes);
+    };
+    apply(
+        &mut state,
+        Op::Sfn(SfnOp::CreateStateMachine(shape(
+            json!({"name": "m", "roleArn": role, "definition": def.to_string()}),
+        ))),
+    );
+    apply(
+        &mut state,
+        Op::Sfn(SfnOp::StartExecution {
+            input: shape(
+                json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+                "name": "e", "input": "{\"items\":[1,2,3]}"}),
+            ),
+            default_name: "unused".into(),
+            seed: 42,
+        }),
+    );
+    let due: Vec<Deadline> = state
+        .deadlines
+        .iter()
+        .filter(|d| d.kind == DeadlineKind::Sfn(SfnDeadline::MapRunStep))
+        .cloned()
+        .collect();
+    let arn = due[0].run_id.clone();
+    apply(&mut state, Op::FireDeadlines(due));
+    let run: MapRun = serde_json::from_slice(&state.sfn[&keys::map_run(&arn)]).unwrap();
+    assert_eq!(run.items.iter().filter(|i| i.child.is_some()).count(), 2);
+    golden("record/sfn_map_run", &run);
 }

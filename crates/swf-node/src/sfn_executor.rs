@@ -61,6 +61,20 @@ struct ListExecutionsIn {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct MapRunIn {
+    map_run_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListMapRunsIn {
+    execution_arn: String,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct HistoryIn {
     execution_arn: String,
     max_results: Option<i64>,
@@ -376,13 +390,19 @@ impl Executor {
             }
             SfnAction::ListExecutions => {
                 let i: ListExecutionsIn = parse(input)?;
-                if i.map_run_arn.is_some() {
-                    return Err(Fault::validation(
-                        "Distributed Map runs are not supported by this server",
-                    ));
-                }
-                let Some(sm) = i.state_machine_arn else {
-                    return Err(Fault::validation("stateMachineArn must be specified"));
+                // A Map Run ARN lists the run's children (`query::list_executions`).
+                let sm = match (i.state_machine_arn, i.map_run_arn) {
+                    (Some(_), Some(_)) => {
+                        return Err(Fault::validation(
+                            "Only one of stateMachineArn and mapRunArn may be specified",
+                        ))
+                    }
+                    (Some(sm), None) | (None, Some(sm)) => sm,
+                    (None, None) => {
+                        return Err(Fault::validation(
+                            "Must specify either stateMachineArn or mapRunArn",
+                        ))
+                    }
                 };
                 // PENDING_REDRIVE is a Map Run's child status: with a state machine ARN the model
                 // says the call is a validation error.
@@ -445,12 +465,25 @@ impl Executor {
                 self.write_sfn(n, SfnOp::RedriveExecution(parse(input)?))
                     .await
             }
-            // Not served yet (docs/stepfunctions.md): map runs.
-            SfnAction::DescribeMapRun | SfnAction::ListMapRuns | SfnAction::UpdateMapRun => {
-                Err(Fault::unknown_operation(action).with_message(format!(
-                    "The action {action} is not supported by this server yet"
-                )))
+            SfnAction::DescribeMapRun => {
+                let i: MapRunIn = parse(input)?;
+                json(&swf_core::sfn::map_runs::describe(
+                    self.read_barrier().await?,
+                    l,
+                    &i.map_run_arn,
+                )?)
             }
+            SfnAction::ListMapRuns => {
+                let i: ListMapRunsIn = parse(input)?;
+                json(&swf_core::sfn::map_runs::list(
+                    self.read_barrier().await?,
+                    l,
+                    &i.execution_arn,
+                    i.max_results,
+                    i.next_token.as_deref(),
+                )?)
+            }
+            SfnAction::UpdateMapRun => self.write_sfn(n, SfnOp::UpdateMapRun(parse(input)?)).await,
         }
     }
 

@@ -47,6 +47,7 @@ pub enum SfnOp {
         default_name: String,
         seed: u64,
     },
+    UpdateMapRun(UpdateMapRunInput),
 }
 
 impl SfnOp {
@@ -73,6 +74,7 @@ impl SfnOp {
             SfnOp::DeleteStateMachineAlias(_) => "Sfn.DeleteStateMachineAlias",
             SfnOp::RedriveExecution(_) => "Sfn.RedriveExecution",
             SfnOp::StartSyncExecution { .. } => "Sfn.StartSyncExecution",
+            SfnOp::UpdateMapRun(_) => "Sfn.UpdateMapRun",
         }
     }
 }
@@ -263,4 +265,17 @@ pub struct RedriveExecutionInput {
     pub execution_arn: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
+}
+
+/// `UpdateMapRunInput`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateMapRunInput {
+    pub map_run_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_percentage: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_count: Option<u64>,
 }

@@ -7,11 +7,13 @@ use std::cell::RefCell;
 
 use serde_json::{json, Value};
 use sfn_lang::interpret::{self, Effect, Event, ExecutionInfo, Stamp, Status, World};
-use swf_types::{Fault, FaultKind};
+use swf_types::{Fault, FaultKind, Timestamp};
 
 use super::arn::{self, Kind};
 use super::command::{StartExecutionInput, StopExecutionInput};
-use super::records::{Activity, Alias, Execution, OpenTask, StateMachine, TaskEnd, Version};
+use super::records::{
+    Activity, Alias, Execution, OpenTask, ParentLink, StateMachine, TaskEnd, Version,
+};
 use super::state_machines::does_not_exist;
 use super::{
     deadline, fault, get, keys, put, reply, stored_definitions, SfnDeadline, TASKS_DOMAIN,
@@ -66,6 +68,16 @@ impl<S: Lookup + ?Sized> World for StateWorld<'_, '_, S> {
             Err(e) => {
                 self.error.borrow_mut().get_or_insert(e);
                 true
+            }
+        }
+    }
+
+    fn task_token(&self, execution_arn: &str, task_id: u64) -> Option<String> {
+        match super::children::task_token(self.ctx, execution_arn, task_id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
             }
         }
     }
@@ -179,10 +191,71 @@ pub(super) fn start_run<S: Lookup + ?Sized>(
     let Some(run) = fault!(resolve(ctx, &i.state_machine_arn, seed)?) else {
         return Ok(Err(does_not_exist(&i.state_machine_arn)));
     };
-    let sm = &run.machine;
-    if sync && !sm.express {
+    if sync && !run.machine.express {
         return Ok(Err(super::express::not_supported()));
     }
+    let (exec_arn, started) = fault!(launch(ctx, &Launch::of(run), i, default_name, seed, None)?);
+    Ok(reply(
+        json!({"executionArn": exec_arn, "startDate": started}),
+    ))
+}
+
+/// Starts a nested-execution Task's child (`parent`): its ARN and start date, or StartExecution's
+/// fault.
+pub(crate) fn start_with<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    i: &StartExecutionInput,
+    default_name: &str,
+    seed: u64,
+    parent: Option<ParentLink>,
+) -> Result<Result<(String, Timestamp), Fault>, ReadError> {
+    let Some(run) = fault!(resolve(ctx, &i.state_machine_arn, seed)?) else {
+        return Ok(Err(does_not_exist(&i.state_machine_arn)));
+    };
+    launch(ctx, &Launch::of(run), i, default_name, seed, parent)
+}
+
+/// What an execution runs, resolved: a state machine (or its version or alias), or a Map Run's
+/// ItemProcessor (`map_run_arn`; its state machine name is `<machine>/<label>`).
+pub(crate) struct Launch {
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub state_machine_updated: Timestamp,
+    pub definition: String,
+    pub role_arn: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub map_run_arn: Option<String>,
+    /// An EXPRESS state machine's run (`express`).
+    pub express: bool,
+}
+
+impl Launch {
+    /// What StartExecution of a resolved ARN runs.
+    fn of(run: Run) -> Launch {
+        Launch {
+            state_machine_arn: run.machine.arn.clone(),
+            state_machine_name: run.machine.name.clone(),
+            state_machine_updated: run.machine.updated,
+            express: run.machine.express,
+            definition: run.definition,
+            role_arn: run.role_arn,
+            version_arn: run.version_arn,
+            alias_arn: run.alias_arn,
+            map_run_arn: None,
+        }
+    }
+}
+
+/// Starts an execution of `run` with `i`'s name and input.
+pub(crate) fn launch<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    run: &Launch,
+    i: &StartExecutionInput,
+    default_name: &str,
+    seed: u64,
+    parent: Option<ParentLink>,
+) -> Result<Result<(String, Timestamp), Fault>, ReadError> {
     let name = i.name.clone().unwrap_or_else(|| default_name.to_string());
     if !arn::valid_name(&name) {
         return Ok(Err(arn::invalid_name(&name)));
@@ -197,18 +270,16 @@ pub(super) fn start_run<S: Lookup + ?Sized>(
             )))
         }
     };
-    let exec_arn = if sm.express {
-        super::express::execution_arn(ctx.limits, &sm.name, &name, seed)
+    let exec_arn = if run.express {
+        super::express::execution_arn(ctx.limits, &run.state_machine_name, &name, seed)
     } else {
-        arn::execution(ctx.limits, &sm.name, &name)
+        arn::execution(ctx.limits, &run.state_machine_name, &name)
     };
     let key = keys::execution(&exec_arn);
     if let Some(e) = get::<Execution, S>(ctx, &key)? {
         // STANDARD idempotency: the same name and input while it runs is the same execution.
         if e.is_running() && e.input == input_text {
-            return Ok(reply(
-                json!({"executionArn": e.arn, "startDate": e.started}),
-            ));
+            return Ok(Ok((e.arn, e.started)));
         }
         return Ok(Err(fault(
             FaultKind::ExecutionAlreadyExists,
@@ -230,8 +301,8 @@ pub(super) fn start_run<S: Lookup + ?Sized>(
         name: name.clone(),
         role_arn: run.role_arn.clone(),
         start_time_ms: ctx.now.0,
-        state_machine_arn: sm.arn.clone(),
-        state_machine_name: sm.name.clone(),
+        state_machine_arn: run.state_machine_arn.clone(),
+        state_machine_name: run.state_machine_name.clone(),
         input,
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
@@ -242,17 +313,17 @@ pub(super) fn start_run<S: Lookup + ?Sized>(
     let (state, mut out) =
         interpret::start_in(&def, info, seed, Stamp { now_ms: ctx.now.0 }, &world);
     world.done()?;
-    if sm.express {
+    if run.express {
         super::express::cap_duration(&mut out, ctx.now.0);
     }
     let mut exec = Execution {
         arn: exec_arn.clone(),
         name: name.clone(),
-        state_machine_arn: sm.arn.clone(),
+        state_machine_arn: run.state_machine_arn.clone(),
         definition: run.definition.clone(),
         definition_id: None,
         role_arn: run.role_arn.clone(),
-        state_machine_updated: sm.updated,
+        state_machine_updated: run.state_machine_updated,
         input: input_text,
         status: "RUNNING".into(),
         started: ctx.now,
@@ -269,7 +340,11 @@ pub(super) fn start_run<S: Lookup + ?Sized>(
         version_arn: run.version_arn.clone(),
         alias_arn: run.alias_arn.clone(),
         redrive_tokens: Vec::new(),
-        express: sm.express,
+        express: run.express,
+        parent: parent.clone(),
+        children: Default::default(),
+        pending_children: Default::default(),
+        map_run_arn: run.map_run_arn.clone(),
     };
     for scope in exec.index_scopes() {
         put(
@@ -281,9 +356,7 @@ pub(super) fn start_run<S: Lookup + ?Sized>(
     super::count(ctx, |c| c.open_executions += 1)?;
     stored_definitions::attach(ctx, &mut exec)?;
     advance(ctx, &mut exec, out)?;
-    Ok(reply(
-        json!({"executionArn": exec_arn, "startDate": exec.started}),
-    ))
+    Ok(Ok((exec_arn, exec.started)))
 }
 
 pub(super) fn stop<S: Lookup + ?Sized>(
@@ -402,6 +475,8 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
             }
             Effect::CancelActivity { task_id } => {
                 close_task(ctx, exec, task_id, TaskEnd::TimedOut);
+                super::children::cancel(ctx, exec, task_id);
+                super::map_runs::cancel(ctx, exec, task_id)?;
             }
             Effect::ArmTimer { timer_id, due_ms } => {
                 let d = deadline(&exec.arn, SfnDeadline::Timer, timer_id, due_ms);
@@ -419,10 +494,57 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
                 ctx.writes.push(Write::Arm(d));
                 exec.timeout_due = Some(due_ms);
             }
+            Effect::StartChild {
+                task_id,
+                mode,
+                state_machine_arn,
+                name,
+                input,
+                seed,
+                timeout_seconds,
+                heartbeat_seconds,
+            } => {
+                let child = super::records::PendingChild {
+                    mode,
+                    state_machine_arn,
+                    name,
+                    input,
+                    seed,
+                };
+                let times = (timeout_seconds, heartbeat_seconds);
+                super::children::schedule(ctx, exec, task_id, child, times)?;
+            }
+            Effect::StartMapRun {
+                run_id,
+                map_run_arn,
+                state_name,
+                state_machine_name,
+                execution_type,
+                inputs,
+                max_concurrency,
+                tolerated_percentage,
+                tolerated_count,
+                seed,
+            } => {
+                let start = super::map_runs::Start {
+                    run_id,
+                    map_run_arn,
+                    state_name,
+                    state_machine_name,
+                    execution_type,
+                    inputs,
+                    max_concurrency,
+                    tolerated_percentage,
+                    tolerated_count,
+                    seed,
+                };
+                super::map_runs::create(ctx, exec, start);
+            }
         }
     }
     if exec.is_running() && exec.state.status != Status::Running {
         close(ctx, exec, &out.events)?;
+        super::children::closed(ctx, exec);
     }
     stored_definitions::store(ctx, exec);
     Ok(())

@@ -19,6 +19,10 @@ pub const ALIAS: u8 = b'l';
 pub const COUNTS: u8 = b'n';
 /// Definitions that executions run, stored once and shared (`stored_definitions`), by content id.
 pub const DEFINITION: u8 = b'd';
+/// Map Runs, by Map Run ARN.
+pub const MAP_RUN: u8 = b'r';
+/// The per-execution Map Run index: the execution's runs in the order they started.
+pub const MAP_RUN_INDEX: u8 = b'q';
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
     key.extend_from_slice(&(s.len() as u32).to_be_bytes());
@@ -101,6 +105,27 @@ pub fn execution_index(state_machine_arn: &str, start_ms: i64, name: &str) -> Ve
     let mut k = execution_index_prefix(state_machine_arn);
     k.extend_from_slice(&(u64::MAX - start_ms.max(0) as u64).to_be_bytes());
     push_str(&mut k, name);
+    k
+}
+
+/// The key of a Map Run.
+pub fn map_run(arn: &str) -> Vec<u8> {
+    let mut k = vec![MAP_RUN];
+    push_str(&mut k, arn);
+    k
+}
+
+/// The prefix of one execution's Map Run index.
+pub fn map_run_index_prefix(execution_arn: &str) -> Vec<u8> {
+    let mut k = vec![MAP_RUN_INDEX];
+    push_str(&mut k, execution_arn);
+    k
+}
+
+/// An execution's Map Run started by event `run_id` (its MapRunStarted): the run's ARN.
+pub fn map_run_index(execution_arn: &str, run_id: u64) -> Vec<u8> {
+    let mut k = map_run_index_prefix(execution_arn);
+    k.extend_from_slice(&run_id.to_be_bytes());
     k
 }
 

@@ -13,11 +13,13 @@
 mod activities;
 pub mod aliases;
 pub mod arn;
+mod children;
 pub mod command;
 mod definitions;
 mod executions;
 pub mod express;
 pub mod keys;
+pub mod map_runs;
 pub mod query;
 pub mod records;
 pub mod redrive;
@@ -58,6 +60,16 @@ pub enum SfnDeadline {
     /// The end of a closed execution's retention ([`RETENTION_MS`]): its record, index entry and
     /// history are removed, and its name can be used again.
     Retention,
+    /// Start the child execution of nested task `event_id` of execution `run_id` (due at once).
+    StartChild,
+    /// The child of `.sync` task `event_id` of execution `run_id` ended: tell the parent.
+    ChildClosed,
+    /// Stop execution `run_id`: its parent stopped or no longer waits for it.
+    StopChild,
+    /// Move Map Run `run_id` on: start children up to its concurrency, end it when all are done.
+    MapRunStep,
+    /// Item `event_id`'s child of Map Run `run_id` ended.
+    MapRunChildClosed,
 }
 
 /// How long a closed execution stays (AWS keeps closed STANDARD executions 90 days).
@@ -111,6 +123,7 @@ pub(crate) fn apply<S: Lookup + ?Sized>(
             default_name,
             seed,
         } => express::start_sync(ctx, input, default_name, *seed),
+        SfnOp::UpdateMapRun(i) => map_runs::update(ctx, i),
     }
 }
 
@@ -120,7 +133,13 @@ pub(crate) fn fire<S: Lookup + ?Sized>(
     d: &Deadline,
     kind: SfnDeadline,
 ) -> Result<Outcome, ReadError> {
-    tasks::fire(ctx, d, kind)
+    match kind {
+        SfnDeadline::StartChild | SfnDeadline::ChildClosed | SfnDeadline::StopChild => {
+            children::fire(ctx, d, kind)
+        }
+        SfnDeadline::MapRunStep | SfnDeadline::MapRunChildClosed => map_runs::fire(ctx, d, kind),
+        _ => tasks::fire(ctx, d, kind),
+    }
 }
 
 /// A successful reply carrying the action's JSON output.
@@ -189,3 +208,9 @@ mod sfn_test;
 
 #[cfg(test)]
 mod express_test;
+
+#[cfg(test)]
+mod children_test;
+
+#[cfg(test)]
+mod map_runs_test;

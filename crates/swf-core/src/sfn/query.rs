@@ -63,7 +63,7 @@ fn bad_token() -> Fault {
 
 /// The call a page token is for and its scope (the state machine or execution ARN; "" for the
 /// account-wide lists): a token is good only for the call and scope that issued it.
-type Bound<'a> = (&'a str, &'a str);
+pub(crate) type Bound<'a> = (&'a str, &'a str);
 
 /// The key a page token continues after; it must lie within `prefix`.
 fn after<S: SfnRead + ?Sized>(
@@ -95,7 +95,7 @@ fn token_of<S: SfnRead + ?Sized>(
 }
 
 /// A page of records under `prefix`.
-fn page<S: SfnRead + ?Sized>(
+pub(crate) fn page<S: SfnRead + ?Sized>(
     s: &S,
     bound: Bound<'_>,
     prefix: &[u8],
@@ -119,7 +119,7 @@ fn page<S: SfnRead + ?Sized>(
     Ok((rows, next))
 }
 
-fn with_next(mut v: Value, next: Option<String>) -> Value {
+pub(crate) fn with_next(mut v: Value, next: Option<String>) -> Value {
     if let Some(n) = next {
         v["nextToken"] = json!(n);
     }
@@ -455,6 +455,13 @@ pub fn describe_state_machine_for_execution<S: SfnRead + ?Sized>(
         "loggingConfiguration": logging(),
         "tracingConfiguration": {"enabled": false},
     });
+    // A Map Run's child: the run and its label (`<machine>/<label>`).
+    if let Some(run) = &x.map_run_arn {
+        out["mapRunArn"] = json!(run);
+        if let Some((_, label)) = name.split_once('/') {
+            out["label"] = json!(label);
+        }
+    }
     // The revision of the version it ran, while that version is still there.
     if let Some(Some((sm, Qualifier::Version(n)))) = x
         .version_arn
@@ -495,23 +502,38 @@ pub fn list_executions_filtered<S: SfnRead + ?Sized>(
     // Executions of a deleted state machine stay listed by its ARN; an ARN that never named one
     // is refused.
     // A version or alias ARN lists the executions started through it.
-    let parsed = arn::parse_qualified(l, sm)?;
+    // A Map Run ARN lists the run's child executions.
+    let by_map_run = sm.split(':').nth(5) == Some("mapRun");
+    if by_map_run && !super::map_runs::exists(s, sm)? {
+        return Err(Fault {
+            kind: FaultKind::ResourceNotFound,
+            message: format!("Resource not found: '{sm}'"),
+        });
+    }
+    let parsed = if by_map_run {
+        None
+    } else {
+        arn::parse_qualified(l, sm)?
+    };
     if let Some((name, _)) = &parsed {
         // AWS keeps no list of Express executions.
         if get::<StateMachine, S>(s, &keys::state_machine(name))?.is_some_and(|m| m.express) {
             return Err(super::express::not_supported());
         }
     }
-    let exists = match parsed {
-        None => false,
-        Some((name, Qualifier::Latest)) => {
-            get::<StateMachine, S>(s, &keys::state_machine(&name))?.is_some()
-        }
-        Some((name, Qualifier::Version(n))) => {
-            get::<Version, S>(s, &keys::version(&name, n))?.is_some()
-        }
-        Some((name, Qualifier::Alias(a))) => get::<Alias, S>(s, &keys::alias(&name, &a))?.is_some(),
-    };
+    let exists = by_map_run
+        || match parsed {
+            None => false,
+            Some((name, Qualifier::Latest)) => {
+                get::<StateMachine, S>(s, &keys::state_machine(&name))?.is_some()
+            }
+            Some((name, Qualifier::Version(n))) => {
+                get::<Version, S>(s, &keys::version(&name, n))?.is_some()
+            }
+            Some((name, Qualifier::Alias(a))) => {
+                get::<Alias, S>(s, &keys::alias(&name, &a))?.is_some()
+            }
+        };
     let prefix = keys::execution_index_prefix(sm);
     if !exists
         && s.sfn_scan(&prefix, None, 1, false)
@@ -575,6 +597,9 @@ pub fn list_executions_filtered<S: SfnRead + ?Sized>(
             item["redriveCount"] = json!(x.state.info.redrive_count);
             if let Some(t) = x.state.info.redrive_time_ms {
                 item["redriveDate"] = json!(swf_types::Timestamp(t));
+            }
+            if by_map_run {
+                item["mapRunArn"] = json!(sm);
             }
             items.push(item);
             last_key = k.clone();

@@ -197,6 +197,18 @@ pub struct Execution {
     /// indexed for ListExecutions, and it is removed soon after it closes (`express::RETENTION_MS`).
     #[serde(default, skip_serializing_if = "crate::state::is_false")]
     pub express: bool,
+    /// The execution whose nested-execution Task started it (`sfn::children`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+    /// The children of its `.sync` / `.sync:2` tasks still waited for: task id → child ARN.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub children: BTreeMap<u64, String>,
+    /// Child starts asked for and not carried out yet: task id → what to start.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending_children: BTreeMap<u64, PendingChild>,
+    /// The Map Run that started it (a Distributed Map's child), listed under that ARN too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run_arn: Option<String>,
 }
 
 /// A client token RedriveExecution succeeded with.
@@ -209,6 +221,27 @@ pub struct RedriveToken {
     pub redrive_date: Timestamp,
 }
 
+/// The parent of a child execution: its ARN and the id of the task that started the child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub execution_arn: String,
+    pub task_id: u64,
+    /// Whether the parent waits for the child's end (`.sync`, `.sync:2`).
+    #[serde(default)]
+    pub notify: bool,
+}
+
+/// A child execution to start (from the interpreter's `Effect::StartChild`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingChild {
+    pub mode: sfn_lang::nested::Mode,
+    pub state_machine_arn: String,
+    pub name: String,
+    /// JSON text.
+    pub input: String,
+    pub seed: u64,
+}
+
 impl Execution {
     /// The ARNs whose ListExecutions lists it: the state machine's, and the version's and alias's it
     /// was started through.
@@ -218,6 +251,7 @@ impl Execution {
             .filter(|_| !self.express)
             .chain(self.version_arn.as_deref().filter(|_| !self.express))
             .chain(self.alias_arn.as_deref().filter(|_| !self.express))
+            .chain(self.map_run_arn.as_deref())
     }
 
     /// Whether the execution still runs.

@@ -26,7 +26,7 @@ pub(super) fn token(exec_arn: &str, task_id: u64) -> String {
     task(exec_arn, task_id).encode()
 }
 
-fn task(exec_arn: &str, task_id: u64) -> TaskToken {
+pub(super) fn task(exec_arn: &str, task_id: u64) -> TaskToken {
     TaskToken {
         kind: TaskKind::Activity,
         run_id: exec_arn.to_string(),
@@ -77,6 +77,10 @@ fn open_task<S: Lookup + ?Sized>(
         Err(_) => return Ok(Err(does_not_exist())),
     };
     if let Some(task) = exec.tasks.get(&task_id).filter(|task| task.started) {
+        // A nested execution's task takes a callback only with `.waitForTaskToken`.
+        if super::children::refuses_callbacks(task) {
+            return Ok(Err(invalid_token()));
+        }
         // An unsigned token (anyone can build one from a history) only for a task handed one.
         if checked.for_task(task.token_signed).is_none() {
             return Ok(Err(invalid_token()));
@@ -245,6 +249,8 @@ pub(super) fn fire<S: Lookup + ?Sized>(
                 return Ok(reply(json!({})));
             }
             close_task(ctx, &mut exec, id, TaskEnd::TimedOut);
+            // A nested task that timed out no longer waits for its child.
+            super::children::cancel(ctx, &mut exec, id);
             let error = match kind {
                 SfnDeadline::TaskTimeout => "States.Timeout",
                 _ => "States.HeartbeatTimeout",
@@ -269,7 +275,12 @@ pub(super) fn fire<S: Lookup + ?Sized>(
             exec.timeout_due = None;
             Event::ExecutionTimedOut
         }
-        SfnDeadline::Retention => return Ok(reply(json!({}))),
+        SfnDeadline::Retention
+        | SfnDeadline::StartChild
+        | SfnDeadline::ChildClosed
+        | SfnDeadline::StopChild
+        | SfnDeadline::MapRunStep
+        | SfnDeadline::MapRunChildClosed => return Ok(reply(json!({}))),
     };
     // A firing never faults (a burst of firings shares one command).
     let _ = step(ctx, &mut exec, &event)?;
