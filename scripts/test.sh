@@ -23,7 +23,7 @@ SWF_E2E_AUTH=1 SWF_BIN_DIR="$target_dir/debug" cargo test --workspace --tests
 echo "== python client tests (boto3, AWS CLI; the console in headless Chromium)"
 venv="$target_dir/py-venv"
 # (Again when a requirement was added since the venv was made, e.g. selenium for the console tests.)
-if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import selenium" >/dev/null 2>&1; then
+if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import selenium, kubernetes" >/dev/null 2>&1; then
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
 fi

@@ -228,7 +228,6 @@ impl Executor {
         n: usize,
         input: &Value,
     ) -> Result<Vec<u8>, Fault> {
-        let action = a.name();
         let l = &self.limits;
         match a {
             SfnAction::CreateActivity => {
