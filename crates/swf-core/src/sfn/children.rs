@@ -152,10 +152,6 @@ pub(crate) fn fire<S: Lookup + ?Sized>(
     d: &Deadline,
     kind: SfnDeadline,
 ) -> Result<Outcome, ReadError> {
-    if ctx.now < d.due {
-        return Ok(reply(json!({})));
-    }
-    ctx.writes.push(Write::Disarm(d.clone()));
     let task_id = d.event_id as u64;
     match kind {
         SfnDeadline::StartChild => start_child(ctx, &d.run_id, task_id)?,

@@ -246,10 +246,6 @@ pub(crate) fn fire<S: Lookup + ?Sized>(
     d: &Deadline,
     kind: SfnDeadline,
 ) -> Result<Outcome, ReadError> {
-    if ctx.now < d.due {
-        return Ok(reply(json!({})));
-    }
-    ctx.writes.push(Write::Disarm(d.clone()));
     let Some(mut run) = get::<MapRun, S>(ctx, &keys::map_run(&d.run_id))? else {
         return Ok(reply(json!({})));
     };

@@ -133,6 +133,11 @@ pub(crate) fn fire<S: Lookup + ?Sized>(
     d: &Deadline,
     kind: SfnDeadline,
 ) -> Result<Outcome, ReadError> {
+    // An early deadline changes nothing; a due one leaves the index whatever it finds.
+    if ctx.now < d.due {
+        return Ok(reply(serde_json::json!({})));
+    }
+    ctx.writes.push(Write::Disarm(d.clone()));
     match kind {
         SfnDeadline::StartChild | SfnDeadline::ChildClosed | SfnDeadline::StopChild => {
             children::fire(ctx, d, kind)

@@ -211,17 +211,13 @@ pub(super) fn heartbeat<S: Lookup + ?Sized>(
     Ok(reply(json!({})))
 }
 
-/// Fires a deadline: a stale one (its task, timer or execution moved on) only leaves the index, an
-/// early one changes nothing.
+/// Fires a due deadline (`sfn::fire` has disarmed it): a stale one (its task, timer or execution moved
+/// on) changes nothing.
 pub(super) fn fire<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     d: &Deadline,
     kind: SfnDeadline,
 ) -> Result<Outcome, ReadError> {
-    if ctx.now < d.due {
-        return Ok(reply(json!({})));
-    }
-    ctx.writes.push(Write::Disarm(d.clone()));
     let Some(mut exec) = super::executions::load_any(ctx, &d.run_id)? else {
         return Ok(reply(json!({})));
     };
