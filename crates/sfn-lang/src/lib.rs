@@ -39,3 +39,6 @@ pub use path::Path;
 
 #[cfg(test)]
 mod robustness_test;
+
+#[cfg(test)]
+mod test_fixtures;

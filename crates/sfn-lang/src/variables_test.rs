@@ -3,38 +3,9 @@
 //! recorded against AWS in localstack's `tests/aws/services/stepfunctions/v2/assign` snapshots (named
 //! per test).
 
-use crate::definition::Definition;
-use crate::interpret::{handle, start, Effect, Event, ExecutionInfo, Outcome, Stamp, Status};
+use crate::interpret::{handle, start, Effect, Event, Outcome, Stamp, Status};
+use crate::test_fixtures::{def, info, refused, ACT, T0};
 use serde_json::{json, Value};
-
-const ACT: &str = "arn:aws:states:us-east-1:123456789012:activity:work";
-const T0: i64 = 1_700_000_000_000;
-
-fn def(v: Value) -> Definition {
-    Definition::parse(&v.to_string()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn refused(v: Value) -> String {
-    Definition::parse(&v.to_string())
-        .expect_err("refused")
-        .to_string()
-}
-
-fn info(input: Value) -> ExecutionInfo {
-    ExecutionInfo {
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:sm:run".into(),
-        name: "run".into(),
-        role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        start_time_ms: T0,
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
-        state_machine_name: "sm".into(),
-        input,
-        version_arn: None,
-        alias_arn: None,
-        redrive_count: 0,
-        redrive_time_ms: None,
-    }
-}
 
 fn run(d: Value, input: Value) -> (crate::interpret::ExecutionState, Outcome) {
     start(&def(d), info(input), 7, Stamp { now_ms: T0 })
