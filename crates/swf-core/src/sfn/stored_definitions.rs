@@ -12,7 +12,7 @@
 use sha2::{Digest, Sha256};
 
 use super::records::{Execution, StoredDefinition};
-use super::{get, keys, put};
+use super::{definitions, get, keys, put};
 use crate::ctx::Ctx;
 use crate::state::{Lookup, ReadError};
 
@@ -50,7 +50,10 @@ pub(crate) fn fill<S: Lookup + ?Sized>(
     exec: &mut Execution,
 ) -> Result<(), ReadError> {
     if let (true, Some(id)) = (exec.definition.is_empty(), &exec.definition_id) {
-        if let Some(d) = get::<StoredDefinition, S>(ctx, &keys::definition(id))? {
+        if let Some(text) = definitions::text_of(id) {
+            exec.definition = text.to_string();
+        } else if let Some(d) = get::<StoredDefinition, S>(ctx, &keys::definition(id))? {
+            definitions::remember_text(id, &d.text);
             exec.definition = d.text;
         }
     }
