@@ -1259,4 +1259,11 @@ fn map_run_records_read_as_they_were_written() {
     let run: MapRun = serde_json::from_slice(&state.sfn[&keys::map_run(&arn)]).unwrap();
     assert_eq!(run.items.iter().filter(|i| i.child.is_some()).count(), 2);
     golden("record/sfn_map_run", &run);
+    // The parent names its runs (`map_runs`), so its purge removes them.
+    let parent: swf_core::sfn::records::Execution = serde_json::from_slice(
+        &state.sfn[&keys::execution("arn:aws:states:us-east-1:000000000000:execution:m:e")],
+    )
+    .unwrap();
+    assert_eq!(parent.map_runs.len(), 1);
+    golden("record/sfn_execution_with_a_map_run", &parent);
 }

@@ -345,6 +345,7 @@ pub(crate) fn launch<S: Lookup + ?Sized>(
         children: Default::default(),
         pending_children: Default::default(),
         map_run_arn: run.map_run_arn.clone(),
+        map_runs: Vec::new(),
     };
     for scope in exec.index_scopes() {
         put(
@@ -538,6 +539,7 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
                     tolerated_count,
                     seed,
                 };
+                exec.map_runs.push(run_id);
                 super::map_runs::create(ctx, exec, start);
             }
         }
@@ -633,5 +635,6 @@ pub(crate) fn purge<S: Lookup + ?Sized>(
         );
     }
     super::delete(ctx, keys::execution(&exec.arn));
+    super::map_runs::purge(ctx, exec)?;
     stored_definitions::release(ctx, exec)
 }

@@ -227,6 +227,22 @@ pub(crate) fn cancel<S: Lookup + ?Sized>(
     Ok(())
 }
 
+/// Removes the Map Runs of a purged execution (their records and index entries). Their children
+/// are executions of their own, purged by their own retention.
+pub(crate) fn purge<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &Execution,
+) -> Result<(), ReadError> {
+    for &run_id in &exec.map_runs {
+        let index = keys::map_run_index(&exec.arn, run_id);
+        if let Some(arn) = get::<String, S>(ctx, &index)? {
+            super::delete(ctx, keys::map_run(&arn));
+        }
+        super::delete(ctx, index);
+    }
+    Ok(())
+}
+
 /// Ends a run with `status`: running children are stopped.
 fn end<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, run: &mut MapRun, status: &str) {
     run.status = status.into();

@@ -322,3 +322,38 @@ fn item_reader_and_result_writer_are_refused_and_distributed_fields_need_distrib
         assert!(message.contains(text), "{message}");
     }
 }
+
+#[test]
+fn a_purged_parent_takes_its_map_runs_with_it() {
+    let mut w = World::new();
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    w.machine("m", distributed(pass, json!({"Label": "fan"})));
+    let exec = w.start("m", "e", json!({"items": [1, 2, 3]}));
+    assert_eq!(w.describe(&exec)["status"], "SUCCEEDED");
+    let run = map_run_arn(&w, &exec);
+    assert!(map_runs::describe(&w.state, &w.limits, &run).is_ok());
+    let has_run_keys = |w: &World| {
+        w.state
+            .sfn
+            .keys()
+            .any(|k| [super::keys::MAP_RUN, super::keys::MAP_RUN_INDEX].contains(&k[0]))
+    };
+    assert!(has_run_keys(&w));
+    // Past every retention (the parent's and its children's), the timer service fires the purges.
+    w.now += super::RETENTION_MS + 1_000;
+    w.settle();
+    assert_eq!(
+        map_runs::describe(&w.state, &w.limits, &run)
+            .unwrap_err()
+            .kind,
+        FaultKind::ResourceNotFound
+    );
+    assert!(!has_run_keys(&w), "a Map Run outlived its execution");
+    // Nothing of the executions is left either: only the activity, the machines and the counts.
+    assert!(w.state.sfn.keys().all(|k| [
+        super::keys::ACTIVITY,
+        super::keys::STATE_MACHINE,
+        super::keys::COUNTS
+    ]
+    .contains(&k[0])));
+}

@@ -209,6 +209,10 @@ pub struct Execution {
     /// The Map Run that started it (a Distributed Map's child), listed under that ARN too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_run_arn: Option<String>,
+    /// The Map Runs it started, by run id (their MapRunStarted event ids): removed with it when it
+    /// is purged. Records written before this field name none, and their runs stay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map_runs: Vec<u64>,
 }
 
 /// A client token RedriveExecution succeeded with.
