@@ -48,12 +48,7 @@ async fn worker_runs_pass_task_choice_succeed() -> anyhow::Result<()> {
                 .send()
                 .await?;
             let output = json!({"ok": true, "echo": input["prep"]["greeting"]});
-            client
-                .send_task_success()
-                .task_token(&token)
-                .output(output.to_string())
-                .send()
-                .await?;
+            succeed(&client, &token, output.to_string()).await?;
             anyhow::Ok(input)
         })
     };
@@ -212,13 +207,7 @@ async fn retry_then_catch() -> anyhow::Result<()> {
     let exec = start(&client, &sm, "e", r#"{"n":1}"#).await?;
     for _ in 0..2 {
         let (token, _) = take(&client, &act).await?;
-        client
-            .send_task_failure()
-            .task_token(&token)
-            .error("Flaky")
-            .cause("try again")
-            .send()
-            .await?;
+        fail(&client, &token, "Flaky", "try again").await?;
     }
     assert_eq!(
         wait_closed(&client, &exec).await?,
@@ -316,12 +305,7 @@ async fn parallel_and_map_over_activities() -> anyhow::Result<()> {
                 let n = serde_json::from_str::<Value>(&input)?["n"]
                     .as_i64()
                     .unwrap_or(0);
-                client
-                    .send_task_success()
-                    .task_token(&token)
-                    .output((n * n).to_string())
-                    .send()
-                    .await?;
+                succeed(&client, &token, (n * n).to_string()).await?;
                 served += 1;
             }
             anyhow::Ok(served)
@@ -499,12 +483,7 @@ async fn restart_keeps_the_execution_and_its_token() -> anyhow::Result<()> {
         .task_token(&token)
         .send()
         .await?;
-    client
-        .send_task_success()
-        .task_token(&token)
-        .output(r#"{"done":true}"#)
-        .send()
-        .await?;
+    succeed(&client, &token, r#"{"done":true}"#).await?;
     // The Wait state's deadline is durable too; restart again while it is armed.
     swfd.restart().await?;
     let client = sfn_client(&swfd);

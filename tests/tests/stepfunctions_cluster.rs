@@ -51,12 +51,7 @@ async fn hundred_concurrent_executions_with_concurrent_workers() -> anyhow::Resu
                 let n = serde_json::from_str::<Value>(t.input().unwrap_or("{}"))?["n"]
                     .as_i64()
                     .unwrap_or(-1);
-                client
-                    .send_task_success()
-                    .task_token(token)
-                    .output((2 * n).to_string())
-                    .send()
-                    .await?;
+                succeed(&client, token, (2 * n).to_string()).await?;
                 seen.push(n);
             }
         }));

@@ -70,12 +70,7 @@ async fn jsonata_machine_with_variables_over_an_activity() -> anyhow::Result<()>
     ] {
         let (token, input) = take(&client, &act).await?;
         assert_eq!(serde_json::from_str::<Value>(&input)?, want);
-        client
-            .send_task_success()
-            .task_token(token)
-            .output(json!({"price": price}).to_string())
-            .send()
-            .await?;
+        succeed(&client, token, json!({"price": price}).to_string()).await?;
     }
     assert_eq!(
         wait_closed(&client, &exec).await?,

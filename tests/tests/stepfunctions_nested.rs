@@ -96,12 +96,7 @@ async fn sync_and_sync2_wait_for_a_child_running_an_activity() -> anyhow::Result
         );
         let child_exec = child_of(&client, &parent).await?;
         assert!(child_exec.starts_with(&format!("{ARN_PREFIX}execution:child:")));
-        client
-            .send_task_success()
-            .task_token(&token)
-            .output(r#"{"n": 42}"#)
-            .send()
-            .await?;
+        succeed(&client, &token, r#"{"n": 42}"#).await?;
         assert_eq!(
             wait_closed(&client, &parent).await?,
             ExecutionStatus::Succeeded
@@ -175,12 +170,7 @@ async fn wait_for_task_token_is_completed_with_the_token_the_child_received() ->
         .to_string();
     assert!(!parent_token.is_empty());
     // The child ends; the parent still waits for its callback.
-    client
-        .send_task_success()
-        .task_token(&child_token)
-        .output("{}")
-        .send()
-        .await?;
+    succeed(&client, &child_token, "{}").await?;
     let kid = format!("{ARN_PREFIX}execution:child:kid");
     assert_eq!(
         wait_closed(&client, &kid).await?,
@@ -197,12 +187,7 @@ async fn wait_for_task_token_is_completed_with_the_token_the_child_received() ->
         .task_token(&parent_token)
         .send()
         .await?;
-    client
-        .send_task_success()
-        .task_token(&parent_token)
-        .output(r#"{"approved": true}"#)
-        .send()
-        .await?;
+    succeed(&client, &parent_token, r#"{"approved": true}"#).await?;
     assert_eq!(
         wait_closed(&client, &parent).await?,
         ExecutionStatus::Succeeded
@@ -408,20 +393,9 @@ async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Resu
         async move {
             let v: Value = serde_json::from_str(&input)?;
             if v["fail"] == json!(true) {
-                client
-                    .send_task_failure()
-                    .task_token(&token)
-                    .error("Item.Failed")
-                    .cause(format!("item {}", v["i"]))
-                    .send()
-                    .await?;
+                fail(&client, &token, "Item.Failed", format!("item {}", v["i"])).await?;
             } else {
-                client
-                    .send_task_success()
-                    .task_token(&token)
-                    .output(json!({"done": v["i"]}).to_string())
-                    .send()
-                    .await?;
+                succeed(&client, &token, json!({"done": v["i"]}).to_string()).await?;
             }
             anyhow::Ok(())
         }

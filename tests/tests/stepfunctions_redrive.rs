@@ -22,13 +22,7 @@ fn pass_task(act: &str) -> Value {
 }
 
 async fn fail_task(client: &aws_sdk_sfn::Client, token: &str) -> anyhow::Result<()> {
-    client
-        .send_task_failure()
-        .task_token(token)
-        .error("Flaky")
-        .cause("the first attempt broke")
-        .send()
-        .await?;
+    fail(client, token, "Flaky", "the first attempt broke").await?;
     Ok(())
 }
 
@@ -89,12 +83,7 @@ async fn failed_activity_redriven_then_succeeds() -> anyhow::Result<()> {
         .send()
         .await;
     assert_eq!(code(late), "TaskDoesNotExist");
-    client
-        .send_task_success()
-        .task_token(&token)
-        .output(r#"{"ok":true}"#)
-        .send()
-        .await?;
+    succeed(&client, &token, r#"{"ok":true}"#).await?;
     assert_eq!(
         wait_closed(&client, &exec).await?,
         ExecutionStatus::Succeeded
@@ -184,12 +173,7 @@ async fn parallel_reruns_only_the_failed_branch() -> anyhow::Result<()> {
     let sm = machine(&client, "redrive-parallel", &def).await?;
     let exec = start(&client, &sm, "par", r#"{"x":1}"#).await?;
     let (g, _) = take(&client, &good).await?;
-    client
-        .send_task_success()
-        .task_token(&g)
-        .output(r#""good result""#)
-        .send()
-        .await?;
+    succeed(&client, &g, r#""good result""#).await?;
     let (b, _) = take(&client, &bad).await?;
     fail_task(&client, &b).await?;
     assert_eq!(wait_closed(&client, &exec).await?, ExecutionStatus::Failed);
@@ -203,12 +187,7 @@ async fn parallel_reruns_only_the_failed_branch() -> anyhow::Result<()> {
     // Only the Bad branch's task comes again.
     let (b, input) = take(&client, &bad).await?;
     assert_eq!(input, r#"{"x":1}"#);
-    client
-        .send_task_success()
-        .task_token(&b)
-        .output(r#""bad now good""#)
-        .send()
-        .await?;
+    succeed(&client, &b, r#""bad now good""#).await?;
     assert_eq!(
         wait_closed(&client, &exec).await?,
         ExecutionStatus::Succeeded
@@ -326,12 +305,7 @@ async fn stopped_execution_redriven_with_a_client_token_and_listed_by_redrive_fi
     // Finish both: the plain one's task and the redriven one's new task (in queue order).
     for _ in 0..2 {
         let (t, _) = take(&client, &act).await?;
-        client
-            .send_task_success()
-            .task_token(&t)
-            .output("{}")
-            .send()
-            .await?;
+        succeed(&client, &t, "{}").await?;
     }
     assert_eq!(
         wait_closed(&client, &exec).await?,

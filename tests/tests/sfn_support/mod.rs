@@ -121,6 +121,38 @@ pub async fn take(client: &Client, activity_arn: &str) -> Result<(String, String
     bail!("no activity task within 60 s")
 }
 
+/// SendTaskSuccess with `output`.
+pub async fn succeed(
+    client: &Client,
+    token: impl Into<String>,
+    output: impl Into<String>,
+) -> Result<()> {
+    client
+        .send_task_success()
+        .task_token(token)
+        .output(output)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// SendTaskFailure with `error` and `cause`.
+pub async fn fail(
+    client: &Client,
+    token: impl Into<String>,
+    error: impl Into<String>,
+    cause: impl Into<String>,
+) -> Result<()> {
+    client
+        .send_task_failure()
+        .task_token(token)
+        .error(error)
+        .cause(cause)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// Polls DescribeExecution until the execution is no longer RUNNING; returns the final status.
 pub async fn wait_closed(client: &Client, exec: &str) -> Result<ExecutionStatus> {
     let deadline = Instant::now() + Duration::from_secs(60);
