@@ -3,15 +3,13 @@
 //! it through `StopChild`; the history events and outputs of each mode.
 
 use serde_json::{json, Value};
-use swf_types::{FaultKind, Timestamp};
+use swf_types::FaultKind;
 
 use super::command::*;
 use super::query;
+use super::test_world::{Answer, Core};
 use super::SfnOp;
-use crate::command::{Command, Op, Reply};
-use crate::limits::Limits;
-use crate::memstate::MemState;
-use crate::state::Deadline;
+use crate::command::Op;
 
 pub(super) const ACT: &str = "arn:aws:states:us-east-1:000000000000:activity:work";
 const ROLE: &str = "arn:aws:iam::000000000000:role/r";
@@ -25,18 +23,28 @@ pub(super) fn exec_arn(sm: &str, name: &str) -> String {
 }
 
 pub(super) struct World {
-    pub(super) state: MemState,
-    pub(super) limits: Limits,
-    index: u64,
+    core: Core,
+    /// The time of the last command; each command is stamped 10 ms after the one before.
     pub(super) now: i64,
+}
+
+impl std::ops::Deref for World {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
 }
 
 impl World {
     pub(super) fn new() -> World {
         let mut w = World {
-            state: MemState::default(),
-            limits: Limits::default(),
-            index: 0,
+            core: Core::new(),
             now: 1_000,
         };
         w.run(SfnOp::CreateActivity(CreateActivityInput {
@@ -47,40 +55,20 @@ impl World {
         w
     }
 
-    pub(super) fn run(&mut self, op: SfnOp) -> Result<Value, (FaultKind, String)> {
+    pub(super) fn run(&mut self, op: SfnOp) -> Answer {
         self.run_op(Op::Sfn(op))
     }
 
-    pub(super) fn run_op(&mut self, op: Op) -> Result<Value, (FaultKind, String)> {
-        self.index += 1;
+    pub(super) fn run_op(&mut self, op: Op) -> Answer {
         self.now += 10;
-        let cmd = Command {
-            now: Timestamp(self.now),
-            op,
-            fresh_ids: vec![],
-            request_id: None,
-        };
-        let applied = crate::apply::apply(&self.state, self.index, &cmd, &self.limits).unwrap();
-        self.state.write(applied.writes);
-        match applied.outcome {
-            Ok(Reply::Sfn(v)) => Ok(v),
-            Ok(Reply::Done) => Ok(json!({})),
-            Ok(other) => panic!("unexpected reply {other:?}"),
-            Err(f) => Err((f.kind, f.message)),
-        }
+        self.core.apply(self.now, op)
     }
 
     /// Fires every due deadline, one command per round, until none is due (what the timer service
     /// does).
     pub(super) fn settle(&mut self) {
         for _ in 0..20 {
-            let due: Vec<Deadline> = self
-                .state
-                .deadlines
-                .iter()
-                .filter(|d| d.due.0 <= self.now)
-                .cloned()
-                .collect();
+            let due = self.core.due(self.now);
             if due.is_empty() {
                 return;
             }

@@ -9,48 +9,38 @@ use swf_types::{FaultKind, Timestamp};
 
 use super::command::*;
 use super::records::Execution;
+use super::test_world::{Answer, Core};
 use super::{express, keys, query, SfnOp};
-use crate::command::{Command, Op, Reply};
-use crate::limits::Limits;
-use crate::memstate::MemState;
-use crate::state::{Deadline, Lookup};
+use crate::command::Op;
+use crate::state::Lookup;
 
 const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
 const ROLE: &str = "arn:aws:iam::000000000000:role/r";
 
 struct World {
-    state: MemState,
-    limits: Limits,
-    index: u64,
+    core: Core,
 }
 
-type Answer = Result<Value, (FaultKind, String)>;
+impl std::ops::Deref for World {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+}
 
 impl World {
     fn new() -> World {
-        World {
-            state: MemState::default(),
-            limits: Limits::default(),
-            index: 0,
-        }
+        World { core: Core::new() }
     }
 
     fn run_op(&mut self, now_ms: i64, op: Op) -> Answer {
-        self.index += 1;
-        let cmd = Command {
-            now: Timestamp(now_ms),
-            op,
-            fresh_ids: vec![],
-            request_id: None,
-        };
-        let applied = crate::apply::apply(&self.state, self.index, &cmd, &self.limits).unwrap();
-        self.state.write(applied.writes);
-        match applied.outcome {
-            Ok(Reply::Sfn(v)) => Ok(v),
-            Ok(Reply::Done) => Ok(json!({})),
-            Ok(other) => panic!("unexpected reply {other:?}"),
-            Err(f) => Err((f.kind, f.message)),
-        }
+        self.core.apply(now_ms, op)
     }
 
     fn run(&mut self, now_ms: i64, op: SfnOp) -> Answer {
@@ -107,16 +97,7 @@ impl World {
     }
 
     fn fire_all_due(&mut self, now_ms: i64) {
-        let due: Vec<Deadline> = self
-            .state
-            .deadlines
-            .iter()
-            .filter(|d| d.due.0 <= now_ms)
-            .cloned()
-            .collect();
-        if !due.is_empty() {
-            self.run_op(now_ms, Op::FireDeadlines(due)).unwrap();
-        }
+        self.core.fire_due(now_ms);
     }
 }
 

@@ -209,6 +209,9 @@ pub(crate) fn fault(kind: swf_types::FaultKind, message: impl Into<String>) -> F
 }
 
 #[cfg(test)]
+mod test_world;
+
+#[cfg(test)]
 mod sfn_test;
 
 #[cfg(test)]

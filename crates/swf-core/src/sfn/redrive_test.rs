@@ -4,6 +4,7 @@
 //! DescribeExecution members and ListExecutions' `redriveFilter`.
 
 use super::*;
+use crate::limits::Limits;
 use crate::sfn::redrive::{CLIENT_TOKEN_WINDOW_MS, REDRIVABLE_PERIOD_MS};
 use crate::state::DeadlineKind;
 use sfn_lang::redrive::reason;

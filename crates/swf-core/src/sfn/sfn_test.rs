@@ -7,11 +7,9 @@ use swf_types::{FaultKind, Timestamp};
 use super::command::*;
 use super::query;
 use super::tasks::token;
+use super::test_world::{Answer, Core};
 use super::SfnOp;
-use crate::command::{Command, Op, Reply};
-use crate::limits::Limits;
-use crate::memstate::MemState;
-use crate::state::Deadline;
+use crate::command::Op;
 
 const ACT: &str = "arn:aws:states:us-east-1:000000000000:activity:work";
 const SM: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:m";
@@ -21,54 +19,38 @@ fn exec_arn(name: &str) -> String {
 }
 
 struct World {
-    state: MemState,
-    limits: Limits,
-    index: u64,
+    core: Core,
+}
+
+impl std::ops::Deref for World {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
 }
 
 impl World {
     fn new() -> World {
-        World {
-            state: MemState::default(),
-            limits: Limits::default(),
-            index: 0,
-        }
+        World { core: Core::new() }
     }
 
     /// Applies `op` at `now_ms`: the reply's JSON, or the fault's (kind, message).
-    fn run(&mut self, now_ms: i64, op: SfnOp) -> Result<Value, (FaultKind, String)> {
+    fn run(&mut self, now_ms: i64, op: SfnOp) -> Answer {
         self.run_op(now_ms, Op::Sfn(op))
     }
 
-    fn run_op(&mut self, now_ms: i64, op: Op) -> Result<Value, (FaultKind, String)> {
-        self.index += 1;
-        let cmd = Command {
-            now: Timestamp(now_ms),
-            op,
-            fresh_ids: vec![],
-            request_id: None,
-        };
-        let applied = crate::apply::apply(&self.state, self.index, &cmd, &self.limits).unwrap();
-        self.state.write(applied.writes);
-        match applied.outcome {
-            Ok(Reply::Sfn(v)) => Ok(v),
-            Ok(Reply::Done) => Ok(json!({})),
-            Ok(other) => panic!("unexpected reply {other:?}"),
-            Err(f) => Err((f.kind, f.message)),
-        }
+    fn run_op(&mut self, now_ms: i64, op: Op) -> Answer {
+        self.core.apply(now_ms, op)
     }
 
     fn fire_all_due(&mut self, now_ms: i64) {
-        let due: Vec<Deadline> = self
-            .state
-            .deadlines
-            .iter()
-            .filter(|d| d.due.0 <= now_ms)
-            .cloned()
-            .collect();
-        if !due.is_empty() {
-            self.run_op(now_ms, Op::FireDeadlines(due)).unwrap();
-        }
+        self.core.fire_due(now_ms);
     }
 
     /// Whether the only armed deadlines are closed executions' retention.
