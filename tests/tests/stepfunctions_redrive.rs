@@ -317,3 +317,120 @@ async fn stopped_execution_redriven_with_a_client_token_and_listed_by_redrive_fi
     );
     Ok(())
 }
+
+/// AWS, "Redriving Map Runs": redriving the parent of a failed Distributed Map redrives the same
+/// Map Run (`MapRunRedriven`, DescribeMapRun's `redriveCount` / `redriveDate`); only the children
+/// that did not succeed run again, each under its own ARN with an `ExecutionRedriven` event; a
+/// failed child says `REDRIVABLE_BY_MAP_RUN`.
+#[tokio::test]
+async fn a_failed_map_run_is_redriven_with_its_parent() -> anyhow::Result<()> {
+    let swfd = Swfd::start_with(&["--long-poll-secs", "2"]).await?;
+    let client = sfn_client(&swfd);
+    let act = activity(&client, "item").await?;
+    let def = json!({"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "ItemsPath": "$.items", "Label": "fan",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Work",
+            "States": {"Work": {"Type": "Task", "Resource": act, "End": true}}
+        },
+        "End": true}}});
+    let sm = machine(&client, "fan", &def).await?;
+    let exec = start(&client, &sm, "e", r#"{"items": [1, 2, 3]}"#).await?;
+    // Answer the three items: 1 and 3 succeed, then 2 fails (no tolerance: the run fails).
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        tasks.push(take(&client, &act).await?);
+    }
+    for (token, input) in &tasks {
+        if input != "2" {
+            succeed(&client, token, format!("{{\"r\": {input}}}")).await?;
+        }
+    }
+    let (bad, _) = tasks.iter().find(|(_, i)| i == "2").unwrap();
+    fail(&client, bad, "Item.Failed", "item 2").await?;
+    assert_eq!(wait_closed(&client, &exec).await?, ExecutionStatus::Failed);
+    let run = history(&client, &exec)
+        .await?
+        .iter()
+        .find_map(|e| {
+            e.map_run_started_event_details()
+                .and_then(|d| d.map_run_arn())
+                .map(String::from)
+        })
+        .unwrap();
+    let d = client.describe_map_run().map_run_arn(&run).send().await?;
+    assert_eq!(d.status().as_str(), "FAILED");
+    assert_eq!(d.redrive_count(), Some(0));
+    let kids = client
+        .list_executions()
+        .map_run_arn(&run)
+        .send()
+        .await?
+        .executions()
+        .to_vec();
+    let failed_child = kids
+        .iter()
+        .find(|k| k.status() == &ExecutionStatus::Failed)
+        .unwrap()
+        .execution_arn()
+        .to_string();
+    let fc = client
+        .describe_execution()
+        .execution_arn(&failed_child)
+        .send()
+        .await?;
+    assert_eq!(
+        fc.redrive_status(),
+        Some(&ExecutionRedriveStatus::RedrivableByMapRun)
+    );
+
+    client
+        .redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await?;
+    let (token, input) = take(&client, &act).await?;
+    assert_eq!(input, "2");
+    let d = client.describe_map_run().map_run_arn(&run).send().await?;
+    assert_eq!(d.status().as_str(), "RUNNING");
+    assert_eq!(d.redrive_count(), Some(1));
+    assert!(d.redrive_date().is_some());
+    assert_eq!(d.item_counts().map(|c| c.succeeded()), Some(2));
+    succeed(&client, &token, r#"{"r": 2}"#).await?;
+    assert_eq!(
+        wait_closed(&client, &exec).await?,
+        ExecutionStatus::Succeeded
+    );
+    let out = client
+        .describe_execution()
+        .execution_arn(&exec)
+        .send()
+        .await?
+        .output()
+        .map(String::from)
+        .unwrap_or_default();
+    assert_eq!(
+        serde_json::from_str::<Value>(&out)?,
+        json!([{"r": 1}, {"r": 2}, {"r": 3}])
+    );
+    let events = history(&client, &exec).await?;
+    let redriven = events
+        .iter()
+        .find_map(|e| e.map_run_redriven_event_details())
+        .expect("a MapRunRedriven event");
+    assert_eq!(redriven.map_run_arn(), Some(run.as_str()));
+    assert_eq!(redriven.redrive_count(), Some(1));
+    // Only the failed child ran again.
+    for k in &kids {
+        let h = history(&client, k.execution_arn()).await?;
+        let again = types(&h).contains(&"ExecutionRedriven".to_string());
+        assert_eq!(
+            again,
+            k.execution_arn() == failed_child,
+            "{}",
+            k.execution_arn()
+        );
+    }
+    Ok(())
+}

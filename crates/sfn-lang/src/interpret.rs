@@ -128,6 +128,21 @@ pub struct Thread {
     /// scopes', which are not copied here: see `Engine::outer`).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub variables: serde_json::Map<String, Value>,
+    /// The Map Run this state's entry started (a Distributed Map), kept after the run ends so a
+    /// redrive of the execution redrives that run instead of starting a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run: Option<MapRunRef>,
+}
+
+/// The Map Run a Distributed Map's thread started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapRunRef {
+    /// Its MapRunStarted event id.
+    pub run_id: u64,
+    pub arn: String,
+    /// How many times it was redriven (MapRunRedriven's `redriveCount`).
+    #[serde(default)]
+    pub redrives: u64,
 }
 
 /// The stored position of an execution.
@@ -260,6 +275,12 @@ pub enum Effect {
         tolerated_percentage: f64,
         tolerated_count: u64,
         seed: u64,
+    },
+    /// Redrive the Map Run of a Distributed Map (already MapRunRedriven): its unsuccessful children
+    /// run again (redriven, or started if they never were), its successful ones are kept.
+    RedriveMapRun {
+        run_id: u64,
+        map_run_arn: String,
     },
 }
 
@@ -447,6 +468,7 @@ impl Engine<'_> {
             waiting: Waiting::Nothing,
             fanout: None,
             variables: std::mem::take(&mut th.variables),
+            map_run: None,
         };
         let ty = format!("{}StateEntered", state.type_name());
         th.entered_event_id = self.push(
@@ -699,6 +721,7 @@ impl Engine<'_> {
                 waiting: Waiting::Nothing,
                 fanout: None,
                 variables: serde_json::Map::new(),
+                map_run: None,
             };
             let saved = self.enter_scope(th);
             let flow = self.enter(sub, &mut child, &sub.start_at, input);
@@ -1234,6 +1257,7 @@ pub fn start_in(
             waiting: Waiting::Nothing,
             fanout: None,
             variables: serde_json::Map::new(),
+            map_run: None,
         },
         info,
     };

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Effect, Engine, Event, Flow, Thread, Waiting};
+use super::{Effect, Engine, Event, Flow, MapRunRef, Thread, Waiting};
 use crate::context::MapItem;
 use crate::dataflow;
 use crate::definition::{MapState, State};
@@ -75,6 +75,11 @@ impl Engine<'_> {
             json!({ "mapRunArn": map_run_arn }),
         );
         th.waiting = Waiting::MapRun { run_id };
+        th.map_run = Some(MapRunRef {
+            run_id,
+            arn: map_run_arn.clone(),
+            redrives: 0,
+        });
         let seed = self.entropy.next_u64();
         self.out.effects.push(Effect::StartMapRun {
             run_id,
@@ -89,6 +94,25 @@ impl Engine<'_> {
             seed,
         });
         Ok(Flow::Blocked)
+    }
+
+    /// Redrives the Map Run this thread's Distributed Map started (RedriveExecution of the parent):
+    /// `MapRunRedriven`, then the thread waits for the same run again.
+    pub(super) fn map_run_redrive(&mut self, th: &mut Thread) -> Option<Flow> {
+        let r = th.map_run.as_mut()?;
+        r.redrives = r.redrives.saturating_add(1);
+        let (run_id, arn, count) = (r.run_id, r.arn.clone(), r.redrives);
+        self.push(
+            "MapRunRedriven",
+            "mapRunRedrivenEventDetails",
+            json!({"mapRunArn": arn, "redriveCount": count}),
+        );
+        th.waiting = Waiting::MapRun { run_id };
+        self.out.effects.push(Effect::RedriveMapRun {
+            run_id,
+            map_run_arn: arn,
+        });
+        Some(Flow::Blocked)
     }
 
     /// `MapRunAborted` for each Map Run a cancelled thread (or one of its running children) waits

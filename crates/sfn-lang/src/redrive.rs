@@ -102,6 +102,14 @@ fn resume(eng: &mut Engine, def: &Definition, th: &mut Thread) -> Flow {
         let (name, input) = (th.state.clone(), th.raw_input.clone());
         return eng.enter(def, th, &name, input);
     };
+    // A Distributed Map whose run did not succeed: that run is redriven (AWS: "Redriving Map
+    // Runs"), its successful children kept.
+    if matches!(&state.kind, StateKind::Map(m) if m.distributed.is_some()) {
+        th.retry_counts = vec![0; state.retry.len()];
+        if let Some(flow) = eng.map_run_redrive(th) {
+            return flow;
+        }
+    }
     let fanout_kept =
         th.fanout.is_some() && matches!(state.kind, StateKind::Parallel { .. } | StateKind::Map(_));
     if !fanout_kept {

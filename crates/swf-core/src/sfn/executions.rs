@@ -290,7 +290,10 @@ pub(crate) fn launch<S: Lookup + ?Sized>(
         Ok(d) => d,
         Err(e) => return Ok(Err(fault(FaultKind::InvalidDefinition, e.to_string()))),
     };
-    if super::counts(ctx)?.open_executions >= ctx.limits.sfn_max_open_executions as u64 {
+    // The open executions quota is a STANDARD one (AWS limits Express by start rate instead).
+    if !run.express
+        && super::counts(ctx)?.open_executions >= ctx.limits.sfn_max_open_executions as u64
+    {
         return Ok(Err(fault(
             FaultKind::ExecutionLimitExceeded,
             EXECUTION_LIMIT,
@@ -354,7 +357,9 @@ pub(crate) fn launch<S: Lookup + ?Sized>(
             &exec_arn,
         );
     }
-    super::count(ctx, |c| c.open_executions += 1)?;
+    if !exec.express {
+        super::count(ctx, |c| c.open_executions += 1)?;
+    }
     stored_definitions::attach(ctx, &mut exec)?;
     advance(ctx, &mut exec, out)?;
     Ok(Ok((exec_arn, exec.started)))
@@ -542,6 +547,10 @@ pub(crate) fn advance<S: Lookup + ?Sized>(
                 exec.map_runs.push(run_id);
                 super::map_runs::create(ctx, exec, start);
             }
+            Effect::RedriveMapRun {
+                run_id,
+                map_run_arn: _,
+            } => super::map_runs::redrive(ctx, exec, run_id)?,
         }
     }
     if exec.is_running() && exec.state.status != Status::Running {
@@ -560,9 +569,11 @@ fn close<S: Lookup + ?Sized>(
     exec: &mut Execution,
     events: &[interpret::HistoryEvent],
 ) -> Result<(), ReadError> {
-    super::count(ctx, |c| {
-        c.open_executions = c.open_executions.saturating_sub(1)
-    })?;
+    if !exec.express {
+        super::count(ctx, |c| {
+            c.open_executions = c.open_executions.saturating_sub(1)
+        })?;
+    }
     exec.status = match exec.state.status {
         Status::Running => "RUNNING",
         Status::Succeeded => "SUCCEEDED",

@@ -359,3 +359,59 @@ fn billed_duration_rounds_up_to_100_ms() {
         );
     }
 }
+
+#[test]
+fn express_executions_do_not_count_against_the_open_executions_quota() {
+    // AWS's open executions quota is a STANDARD quota; Express is limited by start rate.
+    let waits =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}});
+    let mut w = World::new();
+    w.limits.sfn_max_open_executions = 1;
+    w.create("m", "EXPRESS", &waits).unwrap();
+    w.create("s", "STANDARD", &waits).unwrap();
+    let standard = SM.replace(":m", ":s");
+    let open = |w: &World| -> u64 {
+        serde_json::from_slice::<super::records::Counts>(&w.state.sfn[&keys::counts()])
+            .unwrap()
+            .open_executions
+    };
+    for i in 0..3 {
+        let input = StartExecutionInput {
+            state_machine_arn: SM.into(),
+            name: Some(format!("x{i}")),
+            input: None,
+        };
+        w.run(
+            0,
+            SfnOp::StartExecution {
+                input,
+                default_name: "unused".into(),
+                seed: i,
+            },
+        )
+        .unwrap();
+    }
+    assert_eq!(open(&w), 0);
+    w.start(0, &standard, "{}", false).unwrap();
+    assert_eq!(open(&w), 1);
+    let input = StartExecutionInput {
+        state_machine_arn: standard.clone(),
+        name: Some("second".into()),
+        input: None,
+    };
+    let refused = w
+        .run(
+            0,
+            SfnOp::StartExecution {
+                input,
+                default_name: "unused".into(),
+                seed: 9,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(refused.0, FaultKind::ExecutionLimitExceeded);
+    // Express runs still start, and their end does not touch the STANDARD count.
+    w.start(0, SM, "{}", true).unwrap();
+    w.fire_all_due(60_000);
+    assert_eq!(open(&w), 0);
+}

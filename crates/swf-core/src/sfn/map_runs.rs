@@ -62,6 +62,9 @@ pub struct RunItem {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Its child ended unsuccessfully and a redrive of the run could not redrive it.
+    #[serde(default, skip_serializing_if = "crate::state::is_false")]
+    pub not_redrivable: bool,
 }
 
 /// A Map Run.
@@ -89,6 +92,15 @@ pub struct MapRun {
     pub items: Vec<RunItem>,
     /// Names and seeds of the children.
     pub entropy: Entropy,
+    /// How many times it was redriven, and when last.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<Timestamp>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl MapRun {
@@ -176,6 +188,7 @@ pub(crate) fn create<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution,
             output: None,
             error: None,
             cause: None,
+            not_redrivable: false,
         })
         .collect();
     let run = MapRun {
@@ -195,6 +208,8 @@ pub(crate) fn create<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution,
         tolerated_count: s.tolerated_count,
         items,
         entropy: Entropy::new(s.seed),
+        redrive_count: 0,
+        redrive_date: None,
     };
     put(ctx, keys::map_run(&run.arn), &run);
     put(ctx, keys::map_run_index(&exec.arn, s.run_id), &run.arn);
@@ -224,6 +239,59 @@ pub(crate) fn cancel<S: Lookup + ?Sized>(
         end(ctx, &mut run, "ABORTED");
         put(ctx, keys::map_run(&arn), &run);
     }
+    Ok(())
+}
+
+/// Redrives the run of `run_id` (the parent's redrive, `Effect::RedriveMapRun`): running again,
+/// its successful children kept, the others pending a redrive (children never started pending a
+/// start); `MapRunStep` then redrives or starts them under MaxConcurrency as it starts children.
+pub(crate) fn redrive<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &Execution,
+    run_id: u64,
+) -> Result<(), ReadError> {
+    let Some(arn) = get::<String, S>(ctx, &keys::map_run_index(&exec.arn, run_id))? else {
+        return Ok(());
+    };
+    let Some(mut run) = get::<MapRun, S>(ctx, &keys::map_run(&arn))? else {
+        return Ok(());
+    };
+    run.status = "RUNNING".into();
+    run.stopped = None;
+    run.redrive_count = run.redrive_count.saturating_add(1);
+    run.redrive_date = Some(ctx.now);
+    for item in &mut run.items {
+        if matches!(item.status, ItemStatus::Succeeded | ItemStatus::Pending) {
+            continue;
+        }
+        // The child's own record says how it ended (a run that failed stopped its running
+        // children without hearing back from them).
+        if let Some(child) = &item.child {
+            if let Ok(c) = load(ctx, child)? {
+                match c.status.as_str() {
+                    "RUNNING" => {
+                        item.status = ItemStatus::Running;
+                        continue;
+                    }
+                    "SUCCEEDED" => {
+                        item.status = ItemStatus::Succeeded;
+                        item.output = c.output.clone();
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        item.status = ItemStatus::Pending;
+        item.output = None;
+        item.error = None;
+        item.cause = None;
+        item.not_redrivable = false;
+    }
+    put(ctx, keys::map_run(&arn), &run);
+    let now = ctx.now.0;
+    ctx.writes
+        .push(Write::Arm(deadline(&arn, SfnDeadline::MapRunStep, 0, now)));
     Ok(())
 }
 
@@ -370,6 +438,24 @@ fn start_item<S: Lookup + ?Sized>(
     run: &mut MapRun,
     i: usize,
 ) -> Result<(), ReadError> {
+    if let Some(child) = run.items[i].child.clone() {
+        // Pending a redrive of the run.
+        let item = &mut run.items[i];
+        if super::redrive::redrive_map_run_child(ctx, &child)? {
+            item.status = ItemStatus::Running;
+            return Ok(());
+        }
+        let ended = load(ctx, &child)?.ok();
+        item.status = match ended.as_ref().map(|c| c.status.as_str()) {
+            Some("TIMED_OUT") => ItemStatus::TimedOut,
+            Some("ABORTED") => ItemStatus::Aborted,
+            _ => ItemStatus::Failed,
+        };
+        item.error = ended.as_ref().and_then(|c| c.error.clone());
+        item.cause = ended.and_then(|c| c.cause);
+        item.not_redrivable = true;
+        return Ok(());
+    }
     let name = run.entropy.uuid();
     let seed = run.entropy.next_u64();
     let target = Launch {
@@ -562,8 +648,8 @@ fn counts(run: &MapRun, weight: impl Fn(&RunItem) -> u64) -> Value {
         "aborted": sum(ItemStatus::Aborted),
         "total": run.items.iter().map(&weight).sum::<u64>(),
         "resultsWritten": 0,
-        "failuresNotRedrivable": 0,
-        "pendingRedrive": 0,
+        "failuresNotRedrivable": run.items.iter().filter(|i| i.not_redrivable).map(&weight).sum::<u64>(),
+        "pendingRedrive": run.items.iter().filter(|i| i.status == ItemStatus::Pending && i.child.is_some()).map(&weight).sum::<u64>(),
     })
 }
 
@@ -580,10 +666,13 @@ pub fn describe<S: SfnRead + ?Sized>(s: &S, _l: &Limits, arn: &str) -> Result<Va
         "toleratedFailureCount": run.tolerated_count,
         "itemCounts": counts(&run, |i| i.items),
         "executionCounts": counts(&run, |i| u64::from(i.child.is_some() || i.status == ItemStatus::Pending)),
-        "redriveCount": 0,
+        "redriveCount": run.redrive_count,
     });
     if let Some(t) = run.stopped {
         v["stopDate"] = json!(t);
+    }
+    if let Some(t) = run.redrive_date {
+        v["redriveDate"] = json!(t);
     }
     Ok(v)
 }

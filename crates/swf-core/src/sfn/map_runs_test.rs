@@ -357,3 +357,134 @@ fn a_purged_parent_takes_its_map_runs_with_it() {
     ]
     .contains(&k[0])));
 }
+
+#[test]
+fn redriving_the_parent_redrives_only_the_unsuccessful_children_of_its_map_run() {
+    // AWS, "Redriving Map Runs": a redriven parent redrives its Distributed Map's Map Run (the same
+    // run, `MapRunRedriven` with its redriveCount), and only the child workflow executions that did
+    // not succeed run again.
+    let mut w = World::new();
+    let task =
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true}}});
+    w.machine("m", distributed(task, json!({"Label": "fan"})));
+    let exec = w.start("m", "e", json!({"items": [1, 2, 3]}));
+    let run = map_run_arn(&w, &exec);
+    let tasks: Vec<(String, Value)> = (0..3).map(|_| w.take()).collect();
+    for (token, input) in &tasks {
+        if input != &json!(2) {
+            w.succeed(token, json!({"r": input})).unwrap();
+        }
+    }
+    let (bad, _) = tasks.iter().find(|(_, i)| i == &json!(2)).unwrap();
+    w.run(SfnOp::SendTaskFailure(SendTaskFailureInput {
+        task_token: bad.clone(),
+        error: Some("Broken".into()),
+        cause: None,
+    }))
+    .unwrap();
+    w.settle();
+    assert_eq!(w.describe(&exec)["status"], "FAILED");
+    let d = map_runs::describe(&w.state, &w.limits, &run).unwrap();
+    assert_eq!(d["status"], "FAILED");
+    assert_eq!(d["redriveCount"], 0);
+    assert!(d.get("redriveDate").is_none());
+    let kids = children(&w, &run);
+    let failed_child = kids.iter().find(|k| k["status"] == "FAILED").unwrap()["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = query::describe_execution(&w.state, &w.limits, &failed_child).unwrap();
+    assert_eq!(d["redriveStatus"], "REDRIVABLE_BY_MAP_RUN");
+
+    w.run(SfnOp::RedriveExecution(RedriveExecutionInput {
+        execution_arn: exec.clone(),
+        client_token: None,
+    }))
+    .unwrap();
+    w.settle();
+    let types = w.types(&exec);
+    assert_eq!(
+        types[types.len() - 2..],
+        ["ExecutionRedriven", "MapRunRedriven"]
+    );
+    let redriven = w.details(&exec, "MapRunRedriven");
+    assert_eq!(redriven, json!({"mapRunArn": run, "redriveCount": 1}));
+    let d = map_runs::describe(&w.state, &w.limits, &run).unwrap();
+    assert_eq!(d["status"], "RUNNING");
+    assert_eq!(d["redriveCount"], 1);
+    assert!(d.get("redriveDate").is_some());
+    assert_eq!(d["itemCounts"]["succeeded"], 2);
+    assert_eq!(d["itemCounts"]["running"], 1);
+    // The failed child ran again under its own ARN (its history says so); the others did not.
+    assert!(w
+        .types(&failed_child)
+        .contains(&"ExecutionRedriven".to_string()));
+    for k in &kids {
+        let arn = k["executionArn"].as_str().unwrap();
+        if arn != failed_child {
+            assert!(!w.types(arn).contains(&"ExecutionRedriven".to_string()));
+        }
+    }
+    let (token, input) = w.take();
+    assert_eq!(input, json!(2));
+    w.succeed(&token, json!({"r": 2})).unwrap();
+    assert_eq!(w.describe(&exec)["status"], "SUCCEEDED");
+    let out: Value = serde_json::from_str(w.describe(&exec)["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out, json!([{"r": 1}, {"r": 2}, {"r": 3}]));
+    let types = w.types(&exec);
+    assert_eq!(
+        types[types.len() - 4..],
+        [
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let d = map_runs::describe(&w.state, &w.limits, &run).unwrap();
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["itemCounts"]["succeeded"], 3);
+    assert_eq!(d["executionCounts"]["total"], 3);
+    // Still one run for the execution.
+    let list = map_runs::list(&w.state, &w.limits, &exec, None, None).unwrap();
+    assert_eq!(list["mapRuns"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_map_run_redrive_also_reruns_the_children_its_failure_stopped() {
+    let mut w = World::new();
+    let task =
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true}}});
+    w.machine("m", distributed(task, json!({"Label": "fan"})));
+    let exec = w.start("m", "e", json!({"items": [1, 2]}));
+    let run = map_run_arn(&w, &exec);
+    let (token, _) = w.take();
+    w.run(SfnOp::SendTaskFailure(SendTaskFailureInput {
+        task_token: token,
+        error: Some("Broken".into()),
+        cause: None,
+    }))
+    .unwrap();
+    w.settle();
+    assert_eq!(w.describe(&exec)["status"], "FAILED");
+    let statuses: Vec<Value> = children(&w, &run)
+        .iter()
+        .map(|k| k["status"].clone())
+        .collect();
+    assert!(statuses.contains(&json!("ABORTED")), "{statuses:?}");
+    w.run(SfnOp::RedriveExecution(RedriveExecutionInput {
+        execution_arn: exec.clone(),
+        client_token: None,
+    }))
+    .unwrap();
+    w.settle();
+    let d = map_runs::describe(&w.state, &w.limits, &run).unwrap();
+    assert_eq!(d["itemCounts"]["running"], 2);
+    for _ in 0..2 {
+        let (token, input) = w.take();
+        w.succeed(&token, input).unwrap();
+    }
+    assert_eq!(w.describe(&exec)["status"], "SUCCEEDED");
+    let out: Value = serde_json::from_str(w.describe(&exec)["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out, json!([1, 2]));
+}

@@ -31,9 +31,14 @@ pub const CLIENT_TOKEN_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// How many client tokens an execution keeps (the model: "the last 10 client tokens").
 pub const CLIENT_TOKENS_KEPT: usize = 10;
 
-/// The name of the state machine an execution belongs to (the last part of its ARN).
+/// The name of the state machine an execution belongs to (the last part of its ARN; for a Map
+/// Run's child, whose machine is `<machine>/<label>`, the machine of its parent).
 pub fn machine_name(x: &Execution) -> &str {
-    x.state_machine_arn.rsplit(':').next().unwrap_or_default()
+    let name = x.state_machine_arn.rsplit(':').next().unwrap_or_default();
+    match x.map_run_arn {
+        Some(_) => name.split('/').next().unwrap_or_default(),
+        None => name,
+    }
 }
 
 /// Why `x` cannot be redriven at `now_ms` (AWS's `redriveStatusReason` texts), `None` when it can.
@@ -75,6 +80,8 @@ pub fn describe_members(
         out["redriveDate"] = json!(Timestamp(t));
     }
     match not_redrivable(x, machine_exists, now_ms) {
+        // A Distributed Map's child is redriven by redriving its Map Run (the parent's redrive).
+        None if x.map_run_arn.is_some() => out["redriveStatus"] = json!("REDRIVABLE_BY_MAP_RUN"),
         None => out["redriveStatus"] = json!("REDRIVABLE"),
         Some(r) => {
             out["redriveStatus"] = json!("NOT_REDRIVABLE");
@@ -119,6 +126,45 @@ pub(super) fn redrive<S: Lookup + ?Sized>(
             EXECUTION_LIMIT,
         )));
     }
+    if let Some(token) = &i.client_token {
+        exec.redrive_tokens.push(RedriveToken {
+            token: token.clone(),
+            first_used_ms: now,
+            redrive_date: ctx.now,
+        });
+        let extra = exec.redrive_tokens.len().saturating_sub(CLIENT_TOKENS_KEPT);
+        exec.redrive_tokens.drain(..extra);
+    }
+    if let Err(f) = run_again(ctx, &mut exec)? {
+        return Ok(Err(f));
+    }
+    Ok(reply(json!({"redriveDate": ctx.now})))
+}
+
+/// Redrives a Map Run's child (the run's redrive, `map_runs`): the same as RedriveExecution, minus
+/// the client token and the state machine check (the children's `<machine>/<label>` is not a stored
+/// machine; the parent's redrive checked the machine). `false` when it cannot be redriven.
+pub(super) fn redrive_map_run_child<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    arn: &str,
+) -> Result<bool, ReadError> {
+    let Ok(mut exec) = load(ctx, arn)? else {
+        return Ok(false);
+    };
+    if not_redrivable(&exec, true, Some(ctx.now.0)).is_some()
+        || super::counts(ctx)?.open_executions >= ctx.limits.sfn_max_open_executions as u64
+    {
+        return Ok(false);
+    }
+    Ok(run_again(ctx, &mut exec)?.is_ok())
+}
+
+/// Runs a closed execution again from its unfinished state and opens it again: no retention
+/// purge, no stop date, no result; counted as open.
+fn run_again<S: Lookup + ?Sized>(
+    ctx: &mut Ctx<'_, S>,
+    exec: &mut Execution,
+) -> Result<Result<(), swf_types::Fault>, ReadError> {
     let def = match super::definitions::parse(&exec.definition) {
         Ok(d) => d,
         Err(e) => {
@@ -128,7 +174,7 @@ pub(super) fn redrive<S: Lookup + ?Sized>(
         }
     };
     let world = StateWorld::new(ctx);
-    let out = lang::redrive(&def, &mut exec.state, Stamp { now_ms: now }, &world);
+    let out = lang::redrive(&def, &mut exec.state, Stamp { now_ms: ctx.now.0 }, &world);
     world.done()?;
     let Some(out) = out else {
         return Ok(Err(fault(
@@ -136,7 +182,6 @@ pub(super) fn redrive<S: Lookup + ?Sized>(
             reason::RUNNING,
         )));
     };
-    // Open again: no retention purge, no stop date, no result; counted as open.
     if let Some(due) = exec.retention_due.take() {
         let d = deadline(&exec.arn, SfnDeadline::Retention, 0, due);
         ctx.writes.push(Write::Disarm(d));
@@ -147,15 +192,6 @@ pub(super) fn redrive<S: Lookup + ?Sized>(
     exec.error = None;
     exec.cause = None;
     super::count(ctx, |c| c.open_executions += 1)?;
-    if let Some(token) = &i.client_token {
-        exec.redrive_tokens.push(RedriveToken {
-            token: token.clone(),
-            first_used_ms: now,
-            redrive_date: ctx.now,
-        });
-        let extra = exec.redrive_tokens.len().saturating_sub(CLIENT_TOKENS_KEPT);
-        exec.redrive_tokens.drain(..extra);
-    }
-    advance(ctx, &mut exec, out)?;
-    Ok(reply(json!({"redriveDate": ctx.now})))
+    advance(ctx, exec, out)?;
+    Ok(Ok(()))
 }
