@@ -2,7 +2,8 @@
 //! concurrent activity workers, the activity poller cap (`ActivityWorkerLimitExceeded`), and kill -9
 //! of the leader of a 3-node cluster mid-execution (the task token handed out before the kill
 //! completes the task after it, through a survivor, and the history stays valid), the heartbeat
-//! grace of a new leader, and a node catching up Step Functions state from a snapshot.
+//! grace of a new leader, a Distributed Map's run across a leader kill, and a node catching up Step
+//! Functions state from a snapshot.
 
 mod sfn_support;
 
@@ -163,10 +164,16 @@ async fn leader_killed_mid_execution_loses_nothing() -> anyhow::Result<()> {
     // Functions keyspace included (the interpreter ran in each replica's apply).
     nodes[leader_ix].relaunch()?;
     nodes[leader_ix].wait_until_healthy().await?;
+    replicas_agree(&nodes).await
+}
+
+/// Polls every node's digest until all stand at the same applied index with the same digest, the
+/// Step Functions keyspace not empty (20 s at most).
+async fn replicas_agree(nodes: &[Swfd]) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let mut digests = Vec::new();
-        for n in &nodes {
+        for n in nodes {
             let (_, d) = n.admin_get("/cluster/digest").await?;
             digests.push(d);
         }
@@ -176,7 +183,7 @@ async fn leader_killed_mid_execution_loses_nothing() -> anyhow::Result<()> {
         if same {
             let sfn = &digests[0]["column_families"]["sfn"];
             assert!(sfn["entries"].as_u64().unwrap_or(0) > 0, "{sfn}");
-            break;
+            return Ok(());
         }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
@@ -184,7 +191,79 @@ async fn leader_killed_mid_execution_loses_nothing() -> anyhow::Result<()> {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    Ok(())
+}
+
+/// A Distributed Map's run is replicated state moved by replicated deadlines: kill -9 of the leader
+/// while its children run loses nothing. The tokens handed out before the kill still work, the
+/// children held back by MaxConcurrency start under the new leader, the outputs come back in item
+/// order, and every replica ends with the same state.
+#[tokio::test]
+async fn a_map_run_survives_a_leader_kill() -> anyhow::Result<()> {
+    let mut nodes = Swfd::start_cluster(3, &["--long-poll-secs", "3"]).await?;
+    let leader = agreed_leader(&nodes.iter().collect::<Vec<_>>(), None).await?;
+    let leader_ix = (leader - 1) as usize;
+    let followers: Vec<usize> = (0..3).filter(|i| *i != leader_ix).collect();
+    let a = sfn_client(&nodes[followers[0]]);
+    let act = activity(&a, "item").await?;
+    let def = json!({"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 3, "Label": "fan",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Work",
+            "States": {"Work": {"Type": "Task", "Resource": act, "End": true}}
+        },
+        "End": true}}});
+    let sm = machine(&a, "fan", &def).await?;
+    let items: Vec<u32> = (0..8).collect();
+    let exec = start(&a, &sm, "e", &json!({ "items": items }).to_string()).await?;
+    let before: Vec<(String, String)> = vec![take(&a, &act).await?, take(&a, &act).await?];
+
+    nodes[leader_ix].kill9();
+    let survivors: Vec<&Swfd> = followers.iter().map(|i| &nodes[*i]).collect();
+    agreed_leader(&survivors, Some(leader)).await?;
+    let b = sfn_client(survivors[1]);
+    let answer = |input: &str| format!("{{\"double\": {}}}", input.parse::<u32>().unwrap_or(0) * 2);
+    for (token, input) in &before {
+        succeed(&b, token, answer(input)).await?;
+    }
+    for _ in before.len()..items.len() {
+        let (token, input) = take(&b, &act).await?;
+        succeed(&b, &token, answer(&input)).await?;
+    }
+    assert_eq!(wait_closed(&b, &exec).await?, ExecutionStatus::Succeeded);
+    let out = b
+        .describe_execution()
+        .execution_arn(&exec)
+        .send()
+        .await?
+        .output()
+        .map(String::from)
+        .unwrap_or_default();
+    let want: Vec<Value> = items.iter().map(|i| json!({"double": i * 2})).collect();
+    assert_eq!(serde_json::from_str::<Value>(&out)?, Value::Array(want));
+    let run = history(&b, &exec)
+        .await?
+        .iter()
+        .find_map(|e| {
+            e.map_run_started_event_details()
+                .and_then(|d| d.map_run_arn())
+                .map(String::from)
+        })
+        .unwrap();
+    let d = b.describe_map_run().map_run_arn(&run).send().await?;
+    assert_eq!(d.status().as_str(), "SUCCEEDED");
+    assert_eq!(
+        d.item_counts().map(|c| c.succeeded()),
+        Some(items.len() as i64)
+    );
+    assert_eq!(
+        d.execution_counts().map(|c| c.total()),
+        Some(items.len() as i64)
+    );
+
+    nodes[leader_ix].relaunch()?;
+    nodes[leader_ix].wait_until_healthy().await?;
+    replicas_agree(&nodes).await
 }
 
 /// A worker that keeps heartbeating through a survivor is not timed out by a leader failover, even with
