@@ -364,6 +364,30 @@ struct Engine<'a> {
     outer: serde_json::Map<String, Value>,
 }
 
+impl<'a> Engine<'a> {
+    /// An engine that writes `exec`'s next events at `stamp`: it borrows the execution's counters
+    /// and entropy (its threads are passed to each call apart).
+    fn over(
+        stamp: Stamp,
+        world: &'a dyn World,
+        info: &'a ExecutionInfo,
+        entropy: &'a mut Entropy,
+        last_event_id: &'a mut u64,
+        next_private_id: &'a mut u64,
+    ) -> Engine<'a> {
+        Engine {
+            now_ms: stamp.now_ms,
+            world,
+            info,
+            entropy,
+            last_event_id,
+            next_private_id,
+            out: Outcome::default(),
+            outer: serde_json::Map::new(),
+        }
+    }
+}
+
 pub(crate) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -1262,16 +1286,14 @@ pub fn start_in(
         info,
     };
     let info = exec.info.clone();
-    let mut eng = Engine {
-        now_ms: stamp.now_ms,
+    let mut eng = Engine::over(
+        stamp,
         world,
-        info: &info,
-        entropy: &mut exec.entropy,
-        last_event_id: &mut exec.last_event_id,
-        next_private_id: &mut exec.next_private_id,
-        out: Outcome::default(),
-        outer: serde_json::Map::new(),
-    };
+        &info,
+        &mut exec.entropy,
+        &mut exec.last_event_id,
+        &mut exec.next_private_id,
+    );
     let mut d = json!({"input": json_text(&info.input), "inputDetails": {"truncated": false}, "roleArn": info.role_arn});
     if let Some(a) = &info.alias_arn {
         d["stateMachineAliasArn"] = json!(a);
@@ -1316,16 +1338,14 @@ pub fn handle_in(
     }
     let first_id = exec.last_event_id + 1;
     let info = exec.info.clone();
-    let mut eng = Engine {
-        now_ms: stamp.now_ms,
+    let mut eng = Engine::over(
+        stamp,
         world,
-        info: &info,
-        entropy: &mut exec.entropy,
-        last_event_id: &mut exec.last_event_id,
-        next_private_id: &mut exec.next_private_id,
-        out: Outcome::default(),
-        outer: serde_json::Map::new(),
-    };
+        &info,
+        &mut exec.entropy,
+        &mut exec.last_event_id,
+        &mut exec.next_private_id,
+    );
     match event {
         Event::Stop { error, cause } => {
             eng.cancel(&exec.root);

@@ -62,16 +62,14 @@ pub fn redrive(
     exec.info.redrive_time_ms = Some(stamp.now_ms);
     let first_id = exec.last_event_id + 1;
     let info = exec.info.clone();
-    let mut eng = Engine {
-        now_ms: stamp.now_ms,
+    let mut eng = Engine::over(
+        stamp,
         world,
-        info: &info,
-        entropy: &mut exec.entropy,
-        last_event_id: &mut exec.last_event_id,
-        next_private_id: &mut exec.next_private_id,
-        out: Outcome::default(),
-        outer: serde_json::Map::new(),
-    };
+        &info,
+        &mut exec.entropy,
+        &mut exec.last_event_id,
+        &mut exec.next_private_id,
+    );
     eng.push(
         "ExecutionRedriven",
         "executionRedrivenEventDetails",
