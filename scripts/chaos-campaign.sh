@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Usage: scripts/chaos-campaign.sh N [FIRST_SEED]
-# Runs N seeded swf-chaos runs back to back (seeds FIRST_SEED.., default 1; odd-numbered runs on 3
-# nodes, even-numbered on 5), each with every fault kind, the workload at 5x (--intensity 5) and faults
+# Runs N seeded swf-chaos runs (seeds FIRST_SEED.., default 1; odd-numbered runs on 3 nodes,
+# even-numbered on 5), each with every fault kind, the workload at 5x (--intensity 5) and faults
 # every few seconds (--fast-faults), then prints a summary table and writes it to
 # target/chaos/campaign/summary.md. Runs niced (it shares the machine). Exits non-zero if any run
 # found anomalies or failed. Override with CAMPAIGN_DURATION (s, default 60), CAMPAIGN_INTENSITY
-# (default 5), CAMPAIGN_FAULTS (default: all), CAMPAIGN_NODES (3 or 5: all runs on that size).
+# (default 5), CAMPAIGN_FAULTS (default: all), CAMPAIGN_NODES (3 or 5: all runs on that size),
+# CAMPAIGN_LANES (default 1: runs at once, each in a network lane of its own, swf-chaos --lane) and
+# CAMPAIGN_CHAOS_BIN (default target/debug/swf-chaos; its swfd is the one next to it, so a release
+# build of both runs a release campaign).
 # Needs root, as scripts/chaos.sh does; builds nothing (run `cargo test --workspace --no-run` first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,24 +17,49 @@ first="${2:-1}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 out="$target_dir/chaos/campaign"
 mkdir -p "$out"
-bin="$target_dir/debug/swf-chaos"
+bin="${CAMPAIGN_CHAOS_BIN:-$target_dir/debug/swf-chaos}"
 [ -x "$bin" ] || { echo "chaos-campaign: $bin not built (cargo test --workspace --no-run)" >&2; exit 2; }
+lanes="${CAMPAIGN_LANES:-1}"
+[ "$lanes" -ge 1 ] && [ "$lanes" -le 9 ] || { echo "chaos-campaign: CAMPAIGN_LANES must be 1 to 9" >&2; exit 2; }
 
-failed=0
-for ((k = 0; k < n; k++)); do
-  seed=$((first + k))
-  nodes="${CAMPAIGN_NODES:-$(( k % 2 == 0 ? 3 : 5 ))}"
-  report="$out/seed-$seed-n$nodes.json"
-  args=(--nodes "$nodes" --duration "${CAMPAIGN_DURATION:-60}" --seed "$seed" --report "$report"
-        --intensity "${CAMPAIGN_INTENSITY:-5}" --fast-faults)
+# One run: seed $1 on $2 nodes in lane $3; its exit code in $out/seed-$1-n$2.rc.
+one_run() {
+  local seed=$1 nodes=$2 lane=$3 rc
+  local report="$out/seed-$seed-n$nodes.json"
+  local args=(--nodes "$nodes" --duration "${CAMPAIGN_DURATION:-60}" --seed "$seed" --report "$report"
+              --intensity "${CAMPAIGN_INTENSITY:-5}" --fast-faults --lane "$lane")
   [ -n "${CAMPAIGN_FAULTS:-}" ] && args+=(--faults "$CAMPAIGN_FAULTS")
-  echo "== chaos-campaign: run $((k + 1))/$n: seed $seed, $nodes nodes ($(date -u +%T))"
   nice -n 10 "$bin" "${args[@]}" > "$out/seed-$seed-n$nodes.out" 2>&1
   rc=$?
-  [ "$rc" -ne 0 ] && failed=$((failed + 1))
+  echo "$rc" > "$out/seed-$seed-n$nodes.rc"
+  echo "== chaos-campaign: seed $seed, $nodes nodes, lane $lane: exit $rc ($(date -u +%T))"
   grep -E '^swf-chaos:|^operations:|^faults:|^ANOMALY' "$out/seed-$seed-n$nodes.out" | head -8
   # Each run's work dir keeps only logs; drop them for passing runs to save disk.
   [ "$rc" -eq 0 ] && rm -rf "$out/seed-$seed-n$nodes-work" "$out/seed-$seed-n$nodes-ops.jsonl"
+}
+
+# Results of earlier campaigns with these seeds would be counted again.
+for ((k = 0; k < n; k++)); do rm -f "$out"/seed-"$((first + k))"-n*.{rc,json}; done
+
+# Lane L of the machine runs seeds k with k % lanes == L - 1, one after the other (lane 0 is left to
+# scripts/chaos.sh).
+for ((lane = 1; lane <= lanes; lane++)); do
+  (
+    for ((k = lane - 1; k < n; k += lanes)); do
+      seed=$((first + k))
+      nodes="${CAMPAIGN_NODES:-$(( k % 2 == 0 ? 3 : 5 ))}"
+      echo "== chaos-campaign: run $((k + 1))/$n: seed $seed, $nodes nodes, lane $lane ($(date -u +%T))"
+      one_run "$seed" "$nodes" "$lane"
+    done
+  ) &
+done
+wait
+failed=0
+for ((k = 0; k < n; k++)); do
+  seed=$((first + k))
+  for rcf in "$out"/seed-"$seed"-n*.rc; do
+    [ "$(cat "$rcf" 2>/dev/null || echo 1)" -eq 0 ] || failed=$((failed + 1))
+  done
 done
 
 python3 - "$out" "$first" "$n" <<'PY' | tee "$out/summary.md"

@@ -88,6 +88,10 @@ struct Args {
     /// Faults every few seconds: held 2–5 s with 1–3 s between them (default 3–9 s and 3–7 s).
     #[arg(long)]
     fast_faults: bool,
+    /// Network lane, 0 to 9, so several runs can share a machine: each lane has namespaces, links
+    /// and a subnet of its own (`net`). Concurrent runs need different lanes.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=9))]
+    lane: u8,
 }
 
 fn main() {
@@ -99,6 +103,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    net::set_lane(args.lane);
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let code = rt.block_on(async {
         tokio::select! {

@@ -5,13 +5,39 @@
 //! `tc netem` on a node's interface, or, where the kernel has no netem, a `tbf` rate limit plus an
 //! iptables random drop. Fallback when namespaces cannot be made: plain loopback addresses
 //! (127.0.0.11, ...) where partitions and link faults cannot tell nodes apart, so they are not run.
+//!
+//! Lanes (`--lane L`, 1 to 9) let runs share a machine: lane L names everything `swfcL-...`, uses
+//! the subnet `10.77.L.0/24` (loopback `127.0.L.x`) and cleans only its own leftovers. Lane 0, the
+//! default, keeps the names above.
 
 use std::process::Command;
+use std::sync::OnceLock;
 
-/// Name prefix of everything this tool creates (namespaces, links).
-pub const PREFIX: &str = "swfc";
-const BRIDGE: &str = "swfc0";
-const BRIDGE_ADDR: &str = "10.77.0.1/24";
+static LANE: OnceLock<u8> = OnceLock::new();
+
+/// Chooses the lane of this run (once, before anything is created).
+pub fn set_lane(lane: u8) {
+    let _ = LANE.set(lane);
+}
+
+fn lane() -> u8 {
+    LANE.get().copied().unwrap_or(0)
+}
+
+/// Name prefix of everything this run creates (namespaces, links).
+fn prefix() -> String {
+    match lane() {
+        0 => "swfc".to_string(),
+        l => format!("swfc{l}"),
+    }
+}
+
+fn bridge() -> String {
+    match lane() {
+        0 => "swfc0".to_string(),
+        l => format!("swfc{l}br"),
+    }
+}
 
 /// How nodes are addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,14 +79,14 @@ pub fn in_ns(n: usize, program: &str, args: &[&str]) -> Result<String, String> {
 }
 
 pub fn ns_name(n: usize) -> String {
-    format!("{PREFIX}-n{n}")
+    format!("{}-n{n}", prefix())
 }
 
 /// The address of node `n` (1-based) in a mode.
 pub fn node_ip(mode: NetMode, n: usize) -> String {
     match mode {
-        NetMode::Namespaces => format!("10.77.0.{}", 10 + n),
-        NetMode::Loopback => format!("127.0.0.{}", 10 + n),
+        NetMode::Namespaces => format!("10.77.{}.{}", lane(), 10 + n),
+        NetMode::Loopback => format!("127.0.{}.{}", lane(), 10 + n),
     }
 }
 
@@ -70,7 +96,7 @@ pub fn clean_leftovers() {
     if let Ok(list) = run("ip", &["netns", "list"]) {
         for line in list.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
-            if name.starts_with(&format!("{PREFIX}-n")) {
+            if name.starts_with(&format!("{}-n", prefix())) {
                 if let Ok(pids) = run("ip", &["netns", "pids", name]) {
                     for pid in pids.split_whitespace() {
                         let _ = run("kill", &["-CONT", pid]);
@@ -81,7 +107,7 @@ pub fn clean_leftovers() {
             }
         }
     }
-    let _ = run("ip", &["link", "del", BRIDGE]);
+    let _ = run("ip", &["link", "del", &bridge()]);
 }
 
 /// Creates the namespaces for `n` nodes (or falls back to loopback) and probes the fault tools.
@@ -129,12 +155,14 @@ fn probe_qdisc(spec: &[&str]) -> bool {
 }
 
 fn make_namespaces(n: usize) -> Result<(), String> {
-    run("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
-    run("ip", &["addr", "add", BRIDGE_ADDR, "dev", BRIDGE])?;
-    run("ip", &["link", "set", BRIDGE, "up"])?;
+    let bridge = bridge();
+    let bridge_addr = format!("10.77.{}.1/24", lane());
+    run("ip", &["link", "add", &bridge, "type", "bridge"])?;
+    run("ip", &["addr", "add", &bridge_addr, "dev", &bridge])?;
+    run("ip", &["link", "set", &bridge, "up"])?;
     for i in 1..=n {
         let ns = ns_name(i);
-        let veth = format!("{PREFIX}v{i}");
+        let veth = format!("{}v{i}", prefix());
         run("ip", &["netns", "add", &ns])?;
         run(
             "ip",
@@ -142,7 +170,7 @@ fn make_namespaces(n: usize) -> Result<(), String> {
                 "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
             ],
         )?;
-        run("ip", &["link", "set", &veth, "master", BRIDGE, "up"])?;
+        run("ip", &["link", "set", &veth, "master", &bridge, "up"])?;
         let addr = format!("{}/24", node_ip(NetMode::Namespaces, i));
         in_ns(i, "ip", &["addr", "add", &addr, "dev", "eth0"])?;
         in_ns(i, "ip", &["link", "set", "eth0", "up"])?;
