@@ -21,6 +21,7 @@ pub mod interpret;
 pub mod intrinsics;
 pub mod jsonata;
 mod jsonata_functions;
+mod jsonata_refs;
 mod jsonata_states;
 pub mod nested;
 pub mod path;
@@ -39,6 +40,9 @@ pub use path::Path;
 
 #[cfg(test)]
 mod robustness_test;
+
+#[cfg(test)]
+mod jsonata_order_test;
 
 #[cfg(test)]
 mod test_fixtures;
