@@ -28,6 +28,7 @@ pub mod path;
 pub mod retry;
 pub mod test_state;
 pub mod validate;
+pub mod variable_references;
 pub mod variables;
 pub mod wait;
 
@@ -43,6 +44,9 @@ mod robustness_test;
 
 #[cfg(test)]
 mod jsonata_order_test;
+
+#[cfg(test)]
+mod jsonata_create_test;
 
 #[cfg(test)]
 mod test_fixtures;

@@ -1001,12 +1001,11 @@ impl Checker {
         match v {
             Value::String(s) => {
                 if let Some(expr) = crate::jsonata::expression(s) {
-                    if let Some(p) = crate::jsonata::syntax_problem(expr) {
-                        self.err(
-                            SCHEMA,
-                            format!("The JSONata expression '{expr}' is not valid: {p}"),
-                            loc,
-                        );
+                    // AWS's codes and texts (floci-io/floci#2745, #2670, measured with
+                    // ValidateStateMachineDefinition); the parser's messages are the crate's.
+                    let in_catcher = loc.contains("/Catch/");
+                    if let Some((code, p)) = crate::jsonata::create_time_problem(expr, in_catcher) {
+                        self.err(code, p, loc);
                     }
                 }
             }
