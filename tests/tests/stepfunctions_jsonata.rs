@@ -192,6 +192,25 @@ async fn references_aws_refuses_at_create_time() -> anyhow::Result<()> {
             ("UNSUPPORTED_JSONATA_EXPRESSION", message, Some(location))
         );
     }
+    // A Map iteration assigning a variable of the outer scope: refused at create time too (our
+    // wording; AWS's text for it was not found).
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Assign": {"total": 0}, "Next": "M"},
+        "M": {"Type": "Map", "Items": [1, 2], "ItemProcessor": {"StartAt": "I", "States": {
+            "I": {"Type": "Pass", "Assign": {"total": "{% $states.input %}"}, "End": true}}}, "End": true}}});
+    let err = client
+        .create_state_machine()
+        .name("scope")
+        .definition(def.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect_err("refused");
+    let svc = err.into_service_error();
+    assert_eq!(
+        aws_sdk_sfn::error::ProvideErrorMetadata::message(&svc),
+        Some("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The variable 'total' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it at /States/M/ItemProcessor/States/I/Assign/total'")
+    );
     // A syntax error: INVALID_JSONATA_EXPRESSION with the parser's message, no code prefix.
     let v = client
         .validate_state_machine_definition()

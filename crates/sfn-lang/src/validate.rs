@@ -66,6 +66,13 @@ pub fn check(text: &str) -> (Option<Definition>, Vec<Diagnostic>) {
         }
     };
     let def = c.machine(&value, "", Scope::Top);
+    for (loc, name) in validate_scope::outer_scope_assignments(&value) {
+        c.err(
+            SCHEMA,
+            format!("The variable '{name}' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it"),
+            &loc,
+        );
+    }
     (def, c.diags)
 }
 
@@ -1518,6 +1525,8 @@ pub fn is_activity_arn(s: &str) -> bool {
 
 #[path = "validate_distributed.rs"]
 mod validate_distributed;
+#[path = "validate_scope.rs"]
+mod validate_scope;
 
 #[cfg(test)]
 #[path = "validate_test.rs"]
