@@ -4,7 +4,9 @@
 //! a `Condition` over a variable, and whose last state builds its `Output` from variables; the
 //! `assignedVariables` AWS writes into `...StateExited`; a definition AWS refuses (a JSONPath field
 //! in a JSONata state) with AWS's message; and an expression that gives nothing failing the execution
-//! with `States.QueryEvaluationError` after an `EvaluationFailed` event.
+//! with `States.QueryEvaluationError` after an `EvaluationFailed` event; DescribeStateMachine's
+//! `variableReferences`; and the references AWS refuses at create time (`$`, `$$`, a bare field name
+//! at the top level, `$states.errorOutput` outside a catcher).
 //!
 //! The messages and event shapes are AWS's: the refusal as measured with
 //! ValidateStateMachineDefinition (quoted in floci-io/floci#2968), the `assignedVariables` and
@@ -56,6 +58,23 @@ async fn jsonata_machine_with_variables_over_an_activity() -> anyhow::Result<()>
         }
     });
     let sm = machine(&client, "quote", &definition).await?;
+    // The variables each state reads (states reading none left out), as DescribeStateMachine's
+    // `variableReferences` (its shape as recorded against AWS in localstack's
+    // test_sfn_api_variable_references snapshots).
+    let want_refs: std::collections::HashMap<String, Vec<String>> = [
+        ("Quote", vec!["rate"]),
+        ("Decide", vec!["total"]),
+        ("Done", vec!["customer", "tier", "total"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    let described = client
+        .describe_state_machine()
+        .state_machine_arn(&sm)
+        .send()
+        .await?;
+    assert_eq!(described.variable_references(), Some(&want_refs));
     let exec = start(
         &client,
         &sm,
@@ -100,6 +119,104 @@ async fn jsonata_machine_with_variables_over_an_activity() -> anyhow::Result<()>
         .filter_map(|d| d.timeout_in_seconds())
         .collect();
     assert_eq!(scheduled, [60, 60], "TimeoutSeconds from an expression");
+    let for_exec = client
+        .describe_state_machine_for_execution()
+        .execution_arn(&exec)
+        .send()
+        .await?;
+    assert_eq!(for_exec.variable_references(), Some(&want_refs));
+    Ok(())
+}
+
+#[tokio::test]
+async fn references_aws_refuses_at_create_time() -> anyhow::Result<()> {
+    // AWS refuses these definitions at CreateStateMachine and ValidateStateMachineDefinition (the
+    // texts as measured against AWS and quoted in floci-io/floci#2699 and #2670 — `Reference to
+    // 'phone' at the top level is not supported. at /States/E/Output/v` — and in floci's tests of
+    // `$$` and `$states.errorOutput`, run through validate-state-machine-definition).
+    let swfd = Swfd::start().await?;
+    let client = sfn_client(&swfd);
+    let cases = [
+        (
+            json!({"v": "{% phone %}"}),
+            "Reference to 'phone' at the top level is not supported.",
+            "/States/E/Output/v",
+        ),
+        (
+            json!("{% $$ %}"),
+            "Reference to '$$' is not supported.",
+            "/States/E/Output",
+        ),
+        (
+            json!("{% $ %}"),
+            "Reference to '$' at the top level is not supported.",
+            "/States/E/Output",
+        ),
+        (
+            json!("{% $states.errorOutput %}"),
+            "Field '$states.errorOutput' does not exist.",
+            "/States/E/Output",
+        ),
+    ];
+    for (output, message, location) in cases {
+        let def = json!({"QueryLanguage": "JSONata", "StartAt": "E", "States": {
+            "E": {"Type": "Pass", "Output": output, "End": true}}});
+        let err = client
+            .create_state_machine()
+            .name("refused")
+            .definition(def.to_string())
+            .role_arn(ROLE)
+            .send()
+            .await
+            .expect_err("refused");
+        let svc = err.into_service_error();
+        assert!(svc.is_invalid_definition(), "{svc:?}");
+        assert_eq!(
+            aws_sdk_sfn::error::ProvideErrorMetadata::message(&svc),
+            Some(format!("Invalid State Machine Definition: 'UNSUPPORTED_JSONATA_EXPRESSION: {message} at {location}'").as_str())
+        );
+        let v = client
+            .validate_state_machine_definition()
+            .definition(def.to_string())
+            .send()
+            .await?;
+        assert_eq!(v.result().as_str(), "FAIL");
+        let d = &v.diagnostics()[0];
+        assert_eq!(
+            (d.code(), d.message(), d.location()),
+            ("UNSUPPORTED_JSONATA_EXPRESSION", message, Some(location))
+        );
+    }
+    // A Map iteration assigning a variable of the outer scope: refused at create time too (our
+    // wording; AWS's text for it was not found).
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Assign": {"total": 0}, "Next": "M"},
+        "M": {"Type": "Map", "Items": [1, 2], "ItemProcessor": {"StartAt": "I", "States": {
+            "I": {"Type": "Pass", "Assign": {"total": "{% $states.input %}"}, "End": true}}}, "End": true}}});
+    let err = client
+        .create_state_machine()
+        .name("scope")
+        .definition(def.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect_err("refused");
+    let svc = err.into_service_error();
+    assert_eq!(
+        aws_sdk_sfn::error::ProvideErrorMetadata::message(&svc),
+        Some("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The variable 'total' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it at /States/M/ItemProcessor/States/I/Assign/total'")
+    );
+    // A syntax error: INVALID_JSONATA_EXPRESSION with the parser's message, no code prefix.
+    let v = client
+        .validate_state_machine_definition()
+        .definition(
+            json!({"QueryLanguage": "JSONata", "StartAt": "E", "States": {
+                "E": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}})
+            .to_string(),
+        )
+        .send()
+        .await?;
+    assert_eq!(v.diagnostics()[0].code(), "INVALID_JSONATA_EXPRESSION");
     Ok(())
 }
 

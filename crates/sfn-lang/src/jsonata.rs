@@ -1,19 +1,20 @@
 //! The JSONata query language of Step Functions: `{% ... %}` strings in a JSONata state's fields
 //! (`Arguments`, `Output`, `Assign`, `Condition`, `Items`, `ItemSelector`, `TimeoutSeconds`,
 //! `HeartbeatSeconds`, `MaxConcurrency`, Wait `Seconds` / `Timestamp`, Fail `Error` / `Cause`, a
-//! catcher's `Output` / `Assign`), evaluated with the `jsonata-rs` crate and `$states` bound to
+//! catcher's `Output` / `Assign`), evaluated with the `seuil` crate and `$states` bound to
 //! `{input, result, errorOutput, context}` as AWS documents ("Transforming data with JSONata").
 //!
-//! Determinism: `$now()`, `$millis()`, `$random()` and `$uuid()` are rebound (the user expression is
-//! evaluated inside a block that shadows them) to functions reading the leader-stamped time and the
-//! execution's [`Entropy`], never the clock or the OS. AWS's own functions `$partition`, `$range`,
-//! `$hash`, `$random([seed])`, `$uuid` and `$parse` are provided the same way. Objects built by an
-//! expression come back with their keys sorted (the crate keeps objects in a hash map whose order is
-//! not stable across processes; sorting keeps every replica identical), whereas AWS keeps insertion
-//! order; JSON written around the expressions keeps its order. The crate recurses on the machine
-//! stack, so expressions are parsed and evaluated on a thread of their own with a large stack, their
-//! bracket nesting, evaluation depth and result nesting are bounded, and a panic inside the crate is
-//! caught and reported as `States.QueryEvaluationError`.
+//! Determinism (every replica applies the same entry and must write the same bytes): the evaluator
+//! keeps objects in insertion order (`IndexMap`), as AWS does, and has no process-random state; its
+//! `$now()`, `$millis()`, `$random()` and `$uuid()` come from an injected environment reading the
+//! leader-stamped time and the execution's [`Entropy`], never the clock or the OS, and its time
+//! limit is not used. AWS's own functions `$partition`, `$range`, `$hash`, `$random([seed])`,
+//! `$uuid` and `$parse` (and the few JSONata functions the crate lacks) are bound in the
+//! evaluator's scope, and the variables after them (they shadow functions of the same name). The
+//! crate recurses on the machine stack, so expressions are parsed and evaluated on a thread of their
+//! own with a large stack; their bracket nesting, operator chains, evaluation depth and result
+//! nesting are bounded, and a panic inside the crate is caught and reported as
+//! `States.QueryEvaluationError`.
 //!
 //! Errors are `States.QueryEvaluationError` with AWS's causes (recorded against AWS in localstack's
 //! `tests/aws/services/stepfunctions/v2/assign` snapshots), e.g. `The JSONata expression
@@ -21,11 +22,12 @@
 
 use crate::entropy::Entropy;
 use crate::error::StatesError;
-use crate::jsonata_functions::{register, to_jvalue, with_stamp, Stamped, PRELUDE};
+use crate::jsonata_functions::{bind, to_jvalue, with_stamp, Stamped, StampedEnv};
 use crate::variables::{self, Assigned};
 use bumpalo::Bump;
-use jsonata_rs::{JsonAta, Value as JValue};
 use serde_json::{Map, Number, Value};
+use seuil::evaluator::engine::Evaluator;
+use seuil::evaluator::Value as JValue;
 
 pub use crate::jsonata_states::*;
 
@@ -48,12 +50,13 @@ pub struct JsonataFields {
     pub cause: Option<Value>,
 }
 
-/// How deep an evaluation may recurse (the crate's count of nested evaluations; a recursive JSONata
-/// function uses 3 to 5 per call).
+/// How deep an evaluation may recurse (the crate's count of nested evaluations, past which it fails
+/// with `U1001`).
 const MAX_DEPTH: usize = 5_000;
 /// The stack of the thread an expression is parsed and evaluated on. The crate recurses on the
-/// machine stack (about 8 KiB per level in a debug build): 128 MiB holds `MAX_DEPTH` three times
-/// over. Only the pages touched are ever committed.
+/// machine stack (measured in a debug build: `MAX_DEPTH` nested calls need between 64 and 128 MiB,
+/// 100 nested brackets more than 2 MiB; the parser up to ~40 KiB per level). Only the pages touched
+/// are ever committed.
 const EVAL_STACK_BYTES: usize = 128 << 20;
 /// Most memory one evaluation may use for its values.
 const MAX_ARENA_BYTES: usize = 64 << 20;
@@ -96,29 +99,66 @@ const MAX_NESTING: usize = 100;
 /// Longest expression, in bytes.
 const MAX_EXPRESSION_BYTES: usize = 65_536;
 
-/// How deeply `(`, `[` and `{` nest outside string literals.
-fn nesting(expr: &str) -> usize {
-    let (mut depth, mut max, mut quote) = (0usize, 0usize, None::<char>);
-    let mut chars = expr.chars();
+/// Most operators in one run of an expression (between `,` / `;` at one bracket level, counting the
+/// runs of the brackets around it): a bound on how deep the parser recurses, which bracket nesting
+/// alone is not (`1 + 1 + ...`, `- - ... 1`, `a ? b : c ? ...` nest without brackets). The parser
+/// takes up to about 40 KiB of stack per level in a debug build.
+const MAX_OPERATOR_DEPTH: usize = 300;
+
+/// How deeply `(`, `[` and `{` nest outside string literals, and the most operators (counted per
+/// character, and `and` / `or` / `in`) on a path from the top through nested runs.
+fn nesting_and_operators(expr: &str) -> (usize, usize) {
+    // One frame per open bracket: the operators counted in the brackets around it, and in its run.
+    let mut frames: Vec<(usize, usize)> = vec![(0, 0)];
+    let (mut max_nest, mut max_ops, mut quote) = (0usize, 0usize, None::<char>);
+    let mut word = String::new();
+    let mut chars = expr.chars().peekable();
     while let Some(c) = chars.next() {
-        match quote {
-            Some(_) if c == '\\' => {
+        if let Some(q) = quote {
+            if c == '\\' {
                 chars.next();
+            } else if c == q {
+                quote = None;
             }
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '"' | '\'' | '`' => quote = Some(c),
-                '(' | '[' | '{' => {
-                    depth += 1;
-                    max = max.max(depth);
-                }
-                ')' | ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
+            continue;
         }
+        if c.is_alphanumeric() || c == '_' || c == '$' {
+            word.push(c);
+            let ends = chars
+                .peek()
+                .is_none_or(|n| !(n.is_alphanumeric() || *n == '_' || *n == '$'));
+            let is_op = ends && matches!(word.as_str(), "and" | "or" | "in");
+            if ends {
+                word.clear();
+            }
+            if !is_op {
+                continue;
+            }
+        }
+        let top = frames.len() - 1;
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => {
+                let (base, run) = frames[top];
+                frames.push((base + run + 1, 0));
+                max_nest = max_nest.max(frames.len() - 1);
+            }
+            ')' | ']' | '}' => {
+                if frames.len() > 1 {
+                    frames.pop();
+                }
+                // `f(a)(b)...`, `a[0][0]...`: each bracketed group is a step of the run around it.
+                let top = frames.len() - 1;
+                frames[top].1 += 1;
+            }
+            ',' | ';' => frames[top].1 = 0,
+            c if c.is_whitespace() => {}
+            _ => frames[top].1 += 1,
+        }
+        let (base, run) = frames[frames.len() - 1];
+        max_ops = max_ops.max(base + run);
     }
-    max
+    (max_nest, max_ops)
 }
 
 /// A syntax problem in an expression, for the create-time checks.
@@ -128,9 +168,15 @@ pub fn syntax_problem(expr: &str) -> Option<String> {
             "the expression is longer than {MAX_EXPRESSION_BYTES} bytes"
         ));
     }
-    if nesting(expr) > MAX_NESTING {
+    let (nest, operators) = nesting_and_operators(expr);
+    if nest > MAX_NESTING {
         return Some(format!(
             "the expression nests brackets deeper than {MAX_NESTING} levels"
+        ));
+    }
+    if operators > MAX_OPERATOR_DEPTH {
+        return Some(format!(
+            "the expression chains more than {MAX_OPERATOR_DEPTH} operators"
         ));
     }
     on_big_stack(|| parse_problem(expr))
@@ -138,14 +184,64 @@ pub fn syntax_problem(expr: &str) -> Option<String> {
 
 /// The crate's verdict on an expression's syntax (on the caller's stack).
 fn parse_problem(expr: &str) -> Option<String> {
-    let arena = Bump::new();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        JsonAta::new(expr, &arena).map(|_| ())
+        seuil::parser::parse(expr).map(|_| ())
     })) {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(e.to_string()),
         Err(_) => Some("the expression could not be parsed".into()),
     }
+}
+
+/// A create-time problem of an expression beyond the size limits, as `(code, message)` in AWS's
+/// words: `INVALID_JSONATA_EXPRESSION` with the parser's message, or `UNSUPPORTED_JSONATA_EXPRESSION`
+/// for references AWS refuses (see `jsonata_refs`); `in_catcher`: the expression is a catcher's
+/// `Output` / `Assign`.
+pub fn create_time_problem(expr: &str, in_catcher: bool) -> Option<(&'static str, String)> {
+    if expr.len() > MAX_EXPRESSION_BYTES || {
+        let (nest, operators) = nesting_and_operators(expr);
+        nest > MAX_NESTING || operators > MAX_OPERATOR_DEPTH
+    } {
+        return syntax_problem(expr).map(|p| (INVALID_EXPRESSION, p));
+    }
+    on_big_stack(|| {
+        let parsed = std::panic::catch_unwind(|| seuil::parser::parse(expr));
+        match parsed {
+            Ok(Ok(ast)) => crate::jsonata_refs::problem(&ast, in_catcher)
+                .map(|m| (crate::jsonata_refs::UNSUPPORTED, m)),
+            // AWS gives the parser's message without its code and position.
+            Ok(Err(e)) => Some((INVALID_EXPRESSION, parser_message(&e.to_string()))),
+            Err(_) => Some((
+                INVALID_EXPRESSION,
+                "the expression could not be parsed".into(),
+            )),
+        }
+    })
+}
+
+/// The code of a refused expression's diagnostic (AWS's).
+pub const INVALID_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
+
+/// `S0202 @ 3..4: Expected ...` without `S0202 @ 3..4: `.
+fn parser_message(m: &str) -> String {
+    match m.split_once(": ") {
+        Some((code, text)) if code.starts_with('S') => text.to_string(),
+        _ => m.to_string(),
+    }
+}
+
+/// The workflow variables an expression reads (empty when it does not parse).
+pub fn referenced_variables(expr: &str) -> Vec<String> {
+    if syntax_problem(expr).is_some() {
+        return Vec::new();
+    }
+    on_big_stack(|| {
+        std::panic::catch_unwind(|| seuil::parser::parse(expr))
+            .ok()
+            .and_then(Result::ok)
+            .map(|ast| crate::jsonata_refs::variables(&ast).into_iter().collect())
+            .unwrap_or_default()
+    })
 }
 
 /// What `$states` holds while a field is evaluated.
@@ -199,7 +295,8 @@ fn evaluate_on(
     dollar: Option<&Value>,
     entropy: &mut Entropy,
 ) -> Result<Option<Value>, String> {
-    if expr.len() > MAX_EXPRESSION_BYTES || nesting(expr) > MAX_NESTING {
+    let (nest, operators) = nesting_and_operators(expr);
+    if expr.len() > MAX_EXPRESSION_BYTES || nest > MAX_NESTING || operators > MAX_OPERATOR_DEPTH {
         return Err(syntax_problem(expr).unwrap_or_default());
     }
     let now_ms = env
@@ -234,10 +331,11 @@ fn evaluate_on(
 }
 
 fn run(expr: &str, env: &Env, dollar: Option<&Value>) -> Result<Option<Value>, String> {
+    let ast = seuil::parser::parse(expr).map_err(|e| e.to_string())?;
     let arena = Bump::new();
     // The arena holds every value an evaluation makes; its limit is the evaluation's fuel (a loop
-    // by tail calls never deepens the stack, but allocates each round). Past it the crate's
-    // allocation panics, which is caught: deterministic, unlike a time limit.
+    // that never deepens the recursion still allocates each round). Past it the arena's allocation
+    // panics, which is caught: deterministic, unlike a time limit.
     arena.set_allocation_limit(Some(MAX_ARENA_BYTES));
     let vars = variables::visible(env.context).cloned().unwrap_or_default();
     let mut states = Map::new();
@@ -249,46 +347,24 @@ fn run(expr: &str, env: &Env, dollar: Option<&Value>) -> Result<Option<Value>, S
         states.insert("errorOutput".into(), e.clone());
     }
     states.insert("context".into(), variables::without_variables(env.context));
-    // The user expression runs in a block that binds `$states`, the variables and the functions
-    // Step Functions defines, shadowing the crate's own `$now` / `$millis` / `$random` / `$uuid`.
-    let mut prelude = String::from(PRELUDE);
-    for name in vars.keys() {
+    // No time limit (it would differ between replicas); the clock and randomness are the stamp's.
+    let ev = Evaluator::new(&arena, &StampedEnv, None, MAX_DEPTH, None);
+    ev.bind_natives();
+    bind(&ev, &arena);
+    let input = match dollar {
+        Some(d) => to_jvalue(&arena, d),
+        None => JValue::undefined(&arena),
+    };
+    ev.bind("$", input);
+    ev.bind("states", to_jvalue(&arena, &Value::Object(states)));
+    // Variables are bound last: they shadow the functions of the same name, as on AWS.
+    for (name, value) in &vars {
         if variables::name_problem(name).is_none() {
-            prelude.push_str(&format!("${name} := $__sfn_vars.`{name}`; "));
+            ev.bind(arena.alloc_str(name), to_jvalue(&arena, value));
         }
     }
-    let wrapped = format!("{prelude}({expr}\n))");
-    // Positions in the crate's messages count from the start of the wrapped text.
-    let offset = prelude.chars().count() + 1;
-    let message = |e: jsonata_rs::Error| shift_position(&e.to_string(), offset);
-    let j = JsonAta::new(&wrapped, &arena).map_err(message)?;
-    j.assign_var("__sfn_states", to_jvalue(&arena, &Value::Object(states)));
-    j.assign_var("__sfn_vars", to_jvalue(&arena, &Value::Object(vars)));
-    register(&j);
-    let input_text = dollar.map(|d| serde_json::to_string(d).unwrap_or_default());
-    let v = j
-        .evaluate_timeboxed(input_text.as_deref(), Some(MAX_DEPTH), None)
-        .map_err(message)?;
+    let v = ev.evaluate(&ast, input).map_err(|e| e.to_string())?;
     from_jvalue(v, 0)
-}
-
-/// A value of the crate as JSON (objects with sorted keys); `None` for undefined.
-pub(crate) fn json_of<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, String> {
-    from_jvalue(v, 0)
-}
-
-/// `CODE @ N: text` with N counted from the user expression's start.
-fn shift_position(message: &str, offset: usize) -> String {
-    let Some((code, rest)) = message.split_once(" @ ") else {
-        return message.to_string();
-    };
-    let Some((pos, text)) = rest.split_once(':') else {
-        return message.to_string();
-    };
-    match pos.trim().parse::<usize>() {
-        Ok(p) => format!("{code} @ {}:{text}", p.saturating_sub(offset)),
-        Err(_) => message.to_string(),
-    }
 }
 
 fn number(f: f64) -> Result<Value, String> {
@@ -325,14 +401,13 @@ fn from_jvalue<'a>(v: &'a JValue<'a>, depth: usize) -> Result<Option<Value>, Str
             Value::Array(out)
         }
         JValue::Object(..) => {
-            let mut entries: Vec<(String, Value)> = Vec::new();
+            let mut out = Map::new();
             for (k, x) in v.entries() {
                 if let Some(x) = from_jvalue(x, depth + 1)? {
-                    entries.push((k.to_string(), x));
+                    out.insert(k.to_string(), x);
                 }
             }
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().collect())
+            Value::Object(out)
         }
         JValue::Regex(_)
         | JValue::Lambda { .. }

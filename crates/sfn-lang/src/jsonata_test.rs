@@ -358,7 +358,7 @@ fn create_time_refusals() {
         json!({"A": {"Type": "Pass", "Output": "{% $states.input. %}", "End": true}}),
     ));
     assert!(
-        m.contains("SCHEMA_VALIDATION_FAILED") && m.contains("/States/A/Output"),
+        m.contains("INVALID_JSONATA_EXPRESSION") && m.contains("/States/A/Output"),
         "{m}"
     );
     let m = refused(machine(

@@ -21,12 +21,14 @@ pub mod interpret;
 pub mod intrinsics;
 pub mod jsonata;
 mod jsonata_functions;
+mod jsonata_refs;
 mod jsonata_states;
 pub mod nested;
 pub mod path;
 pub mod retry;
 pub mod test_state;
 pub mod validate;
+pub mod variable_references;
 pub mod variables;
 pub mod wait;
 
@@ -39,6 +41,12 @@ pub use path::Path;
 
 #[cfg(test)]
 mod robustness_test;
+
+#[cfg(test)]
+mod jsonata_order_test;
+
+#[cfg(test)]
+mod jsonata_create_test;
 
 #[cfg(test)]
 mod test_fixtures;

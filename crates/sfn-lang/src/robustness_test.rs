@@ -177,3 +177,58 @@ fn mutated_jsonata_definitions_never_panic() {
         let _ = crate::jsonata::evaluate_expression(&e, &env, &mut rng);
     }
 }
+
+#[test]
+fn long_jsonata_chains_are_refused_not_overflowed() {
+    // The parser and evaluator recurse on the stack once per operator even without brackets (up to
+    // ~40 KiB a level in a debug build; 15,000 `+ 1` overflowed a 64 MiB stack): chains over the
+    // operator bound are refused at create time and at run time, shorter ones evaluate; and the
+    // deepest recursion the evaluation depth allows ends as an error, not an overflow.
+    let ctx =
+        crate::variables::with_variables(Context::default().to_value(), &serde_json::Map::new(), 0);
+    let input = json!({"a": {"a": 1}});
+    let env = crate::jsonata::Env {
+        input: &input,
+        result: None,
+        error_output: None,
+        context: &ctx,
+    };
+    let chains: [(&str, &str, &str); 10] = [
+        ("1", " + 1", ""),
+        ("", "-", "1"),
+        ("$states.input", ".a", ""),
+        ("", "true ? 1 : ", "2"),
+        ("", "$a := ", "1"),
+        ("[1]", "[0]", ""),
+        ("true", " and true", ""),
+        ("'a'", " & 'a'", ""),
+        ("1", " ~> $string()", ""),
+        ("", "$not(", "true"),
+    ];
+    for (head, link, tail) in chains {
+        for n in [5, 150, 400, 20_000] {
+            let e = format!("{head}{}{tail}", link.repeat(n));
+            let long = crate::jsonata::syntax_problem(&e);
+            let r = crate::jsonata::evaluate_expression(&e, &env, &mut Entropy::new(1));
+            if n >= 400 {
+                assert!(
+                    long.is_some(),
+                    "{head}{link}... x{n} is refused at create time"
+                );
+                assert!(r.is_err(), "{head}{link}... x{n} is refused at run time");
+            }
+            if n == 5 && !link.contains('(') {
+                assert_eq!(long, None, "{e}");
+            }
+        }
+    }
+    let recursion = [
+        "($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))",
+        "($f := function($n){ $n = 0 ? 0 : $f($n - 1) }; $f(100000000))",
+        "($f := function($n){ [$f($n)] }; $f(1))",
+    ];
+    for e in recursion {
+        let r = crate::jsonata::evaluate_expression(e, &env, &mut Entropy::new(1));
+        assert!(r.is_err(), "{e}: {r:?}");
+    }
+}

@@ -66,6 +66,13 @@ pub fn check(text: &str) -> (Option<Definition>, Vec<Diagnostic>) {
         }
     };
     let def = c.machine(&value, "", Scope::Top);
+    for (loc, name) in validate_scope::outer_scope_assignments(&value) {
+        c.err(
+            SCHEMA,
+            format!("The variable '{name}' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it"),
+            &loc,
+        );
+    }
     (def, c.diags)
 }
 
@@ -1001,12 +1008,11 @@ impl Checker {
         match v {
             Value::String(s) => {
                 if let Some(expr) = crate::jsonata::expression(s) {
-                    if let Some(p) = crate::jsonata::syntax_problem(expr) {
-                        self.err(
-                            SCHEMA,
-                            format!("The JSONata expression '{expr}' is not valid: {p}"),
-                            loc,
-                        );
+                    // AWS's codes and texts (floci-io/floci#2745, #2670, measured with
+                    // ValidateStateMachineDefinition); the parser's messages are the crate's.
+                    let in_catcher = loc.contains("/Catch/");
+                    if let Some((code, p)) = crate::jsonata::create_time_problem(expr, in_catcher) {
+                        self.err(code, p, loc);
                     }
                 }
             }
@@ -1519,6 +1525,8 @@ pub fn is_activity_arn(s: &str) -> bool {
 
 #[path = "validate_distributed.rs"]
 mod validate_distributed;
+#[path = "validate_scope.rs"]
+mod validate_scope;
 
 #[cfg(test)]
 #[path = "validate_test.rs"]

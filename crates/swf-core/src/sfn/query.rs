@@ -232,6 +232,12 @@ pub fn describe_state_machine<S: SfnRead + ?Sized>(
     if let Some(d) = description {
         out["description"] = json!(d);
     }
+    // The variables each state reads, when any state reads one (sfn-lang's variable_references).
+    if let Some(r) =
+        sfn_lang::variable_references::references(out["definition"].as_str().unwrap_or_default())
+    {
+        out["variableReferences"] = r;
+    }
     Ok(out)
 }
 
@@ -455,6 +461,9 @@ pub fn describe_state_machine_for_execution<S: SfnRead + ?Sized>(
         "loggingConfiguration": logging(),
         "tracingConfiguration": {"enabled": false},
     });
+    if let Some(r) = sfn_lang::variable_references::references(&x.definition) {
+        out["variableReferences"] = r;
+    }
     // A Map Run's child: the run and its label (`<machine>/<label>`).
     if let Some(run) = &x.map_run_arn {
         out["mapRunArn"] = json!(run);
