@@ -30,6 +30,7 @@ pub mod disk;
 pub mod elections;
 pub mod executor;
 pub mod express;
+pub mod future_size;
 pub mod leader;
 pub mod matcher;
 #[cfg(test)]
