@@ -259,11 +259,12 @@ impl Gateway {
         let forwarded = self.node.raft.metrics().borrow().current_leader != Some(self.node.id);
         let times = Arc::new(CallTimes::default());
         let began = std::time::Instant::now();
-        let call =
-            swf_node::request::with_caller(caller, self.node.call(api, action, body, &request_id));
-        let result = with_times(times.clone(), call)
-            .instrument(span.clone())
-            .await;
+        let result = with_times(
+            times.clone(),
+            swf_node::request::with_caller(caller, self.node.call(api, action, body, &request_id)),
+        )
+        .instrument(span.clone())
+        .await;
         let _entered = span.enter();
         let outcome = match &result {
             Ok(_) => "ok",

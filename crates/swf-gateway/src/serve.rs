@@ -135,7 +135,7 @@ impl Handler for App {
     }
 
     fn swf_signed(&self, target: String, head: Vec<u8>, body: SwfBody) -> BoxFuture<'_, SwfReply> {
-        Box::pin(async move {
+        swf_node::boxed_sized!("SWF call's handler (signed)", async move {
             self.gateway
                 .swf_call_signed(&target, Some(head), body)
                 .await
@@ -205,18 +205,21 @@ pub async fn serve<H: Handler>(
         let (app, stop) = (app.clone(), stop_rx.clone());
         match &options.tls {
             None => {
-                let conn = serve_conn(stream, app, stop);
+                // The connection's future is made inside the task's: made outside and moved in, it
+                // would take room twice (as the block's capture and as the awaited future), for the
+                // life of the connection.
+                let task = async move {
+                    serve_conn(stream, app, stop).await;
+                    drop(permit);
+                };
                 if !logged {
                     logged = true;
                     tracing::debug!(
-                        bytes = std::mem::size_of_val(&conn),
+                        bytes = std::mem::size_of_val(&task),
                         "size of a connection's future"
                     );
                 }
-                tokio::spawn(async move {
-                    conn.await;
-                    drop(permit);
-                });
+                tokio::spawn(task);
             }
             // TLS that holds no buffer while the connection waits (`lean_tls`).
             Some(tls) => {

@@ -105,9 +105,10 @@ tokio::task_local! {
     static TIMES: Arc<CallTimes>;
 }
 
-/// Runs `fut` (a call) with `times` collecting its stages.
-pub async fn with_times<F: Future>(times: Arc<CallTimes>, fut: F) -> F::Output {
-    TIMES.scope(times, fut).await
+/// Runs `fut` (a call) with `times` collecting its stages. (Not an `async fn`: one that awaits a
+/// future it was given keeps room for it twice, see `request::with_request_id`.)
+pub fn with_times<F: Future>(times: Arc<CallTimes>, fut: F) -> impl Future<Output = F::Output> {
+    TIMES.scope(times, fut)
 }
 
 /// The stages of the call running on this task, if any is being timed.

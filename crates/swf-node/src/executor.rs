@@ -217,11 +217,17 @@ impl Executor {
         // poll holds its future for up to a minute, so 10,000 idle polls would each pin the size of
         // the largest action's state (measured 6.6 KB) instead of the poll's.
         match a {
+            // The parsed request (a JSON tree, ~1 KB of small allocations) is dropped before the
+            // poll waits: the typed input is all it needs.
             SwfAction::PollForDecisionTask => {
-                Box::pin(self.poll_for_decision_task(parse(&body)?)).await
+                let input = parse(&body)?;
+                drop(body);
+                crate::boxed_sized!("PollForDecisionTask", self.poll_for_decision_task(input)).await
             }
             SwfAction::PollForActivityTask => {
-                Box::pin(self.poll_for_activity_task(parse(&body)?)).await
+                let input = parse(&body)?;
+                drop(body);
+                crate::boxed_sized!("PollForActivityTask", self.poll_for_activity_task(input)).await
             }
             _ => Box::pin(self.execute_call(a, size, &body, not_permitted)).await,
         }
@@ -491,8 +497,14 @@ impl Executor {
         list: ListKey,
         start: impl Fn(&swf_core::state::QueuedTask) -> Op,
     ) -> Result<Option<Reply>, Fault> {
-        // Tasks are handed signed tokens: a cluster without a keyring gets one first.
-        self.ensure_token_key().await?;
+        // Tasks are handed signed tokens: a cluster without a keyring gets one first. Boxed, and only
+        // until the keyring is known: a held poll does not carry the write's state.
+        if !self
+            .token_key_ready
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            Box::pin(self.ensure_token_key()).await?;
+        }
         let guard = self.matcher.register(list.clone())?;
         let began = tokio::time::Instant::now();
         let mut waited = Duration::ZERO;
@@ -544,7 +556,8 @@ impl Executor {
                     continue;
                 };
                 let busy = guard.busy();
-                let started = self.start_task(list, start(&task), claim).await;
+                // Boxed: the start's state (a Raft write) is not part of the waiting poll's future.
+                let started = Box::pin(self.start_task(list, start(&task), claim)).await;
                 drop(busy);
                 match started {
                     Ok(reply) => return Ok(Some(reply)),

@@ -100,7 +100,7 @@ impl LocalExecute for LeaderPath {
         input: Vec<u8>,
         request_id: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Fault>> + Send + 'a>> {
-        Box::pin(async move {
+        crate::boxed_sized!("leader path (in-process)", async move {
             self.run(api, action, &input, request_id, Source::Local)
                 .await
         })

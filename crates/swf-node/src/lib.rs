@@ -11,7 +11,8 @@
 //! - transport security: `tls` (PEM files, reloaded on change), `peer_tls` (mutual TLS between nodes);
 //! - operations: `backup` (online backups, streamed from the leader);
 //! - observability: `metrics` (Prometheus metrics; `Node::refresh_metrics` before a scrape),
-//!   `call_timing` (where a call's time went, and the slow-call log);
+//!   `call_timing` (where a call's time went, and the slow-call log), `future_size` (what a held
+//!   call's futures weigh, logged at DEBUG);
 //! - cluster control: `control` (the typed `Cluster` gRPC server), `membership`, `transfer` and
 //!   `elections` — the last two are stop-gaps for what openraft 0.9 lacks (leader transfer, pre-vote).
 
@@ -30,6 +31,7 @@ pub mod disk;
 pub mod elections;
 pub mod executor;
 pub mod express;
+pub mod future_size;
 pub mod leader;
 pub mod matcher;
 #[cfg(test)]

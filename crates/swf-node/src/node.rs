@@ -629,14 +629,15 @@ impl Node {
         request_id: &str,
     ) -> Result<Vec<u8>, swf_types::Fault> {
         if api == crate::router::Api::Sfn && action == "StartSyncExecution" {
-            // Started on the leader, waited for here (see `express`).
-            return crate::express::start_sync_execution(
+            // Started on the leader, waited for here (see `express`). Boxed: every other call's
+            // future (a long poll's too) would otherwise be as large as this one's.
+            return Box::pin(crate::express::start_sync_execution(
                 &self.router,
                 &self.reader,
                 &self.express,
                 input,
                 request_id,
-            )
+            ))
             .await;
         }
         self.router

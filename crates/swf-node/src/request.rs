@@ -15,8 +15,12 @@ tokio::task_local! {
 
 /// Runs `fut` (the leader executing a call) with the call's request id in scope, so the commands it
 /// proposes carry it.
-pub async fn with_request_id<F: Future>(request_id: String, fut: F) -> F::Output {
-    REQUEST_ID.scope(request_id, fut).await
+///
+/// A plain function returning the scope's future, not an `async fn`: an `async fn` that awaits a
+/// future it was given keeps room for that future twice (as its argument and as the awaited value),
+/// and a long poll holds its futures for a minute (see `future_size`).
+pub fn with_request_id<F: Future>(request_id: String, fut: F) -> impl Future<Output = F::Output> {
+    REQUEST_ID.scope(request_id, fut)
 }
 
 /// The request id of the call being executed on this task, if any (none for the leader's own
@@ -34,12 +38,13 @@ tokio::task_local! {
     static CALLER: Option<std::sync::Arc<swf_auth::Caller>>;
 }
 
-/// Runs `fut` (a call on its way to the leader, or executed there) as `caller`.
-pub async fn with_caller<F: Future>(
+/// Runs `fut` (a call on its way to the leader, or executed there) as `caller`. (Not an `async fn`,
+/// for the reason given at [`with_request_id`].)
+pub fn with_caller<F: Future>(
     caller: Option<std::sync::Arc<swf_auth::Caller>>,
     fut: F,
-) -> F::Output {
-    CALLER.scope(caller, fut).await
+) -> impl Future<Output = F::Output> {
+    CALLER.scope(caller, fut)
 }
 
 /// The caller of the call being handled on this task, if it was authenticated.

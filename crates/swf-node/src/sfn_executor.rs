@@ -216,7 +216,11 @@ impl Executor {
         crate::authorize::sfn(action, &body)?;
         // Boxed apart, as in `Executor::execute`: a held GetActivityTask keeps only its own state.
         match a {
-            SfnAction::GetActivityTask => Box::pin(self.get_activity_task(parse(&body)?)).await,
+            SfnAction::GetActivityTask => {
+                let input = parse(&body)?;
+                drop(body);
+                crate::boxed_sized!("GetActivityTask", self.get_activity_task(input)).await
+            }
             _ => Box::pin(self.execute_sfn_call(a, n, &body)).await,
         }
     }

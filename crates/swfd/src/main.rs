@@ -23,7 +23,9 @@ use crate::config::{Args, Settings};
 
 /// jemalloc instead of glibc's malloc, for Rust and (unprefixed) RocksDB's C++: glibc's allocator
 /// took ~19% of the leader's CPU under load (profile of release 1bc7aed, `docs/benchmarks.md`) and
-/// fragments with many idle connections.
+/// fragments with many idle connections. (Without the `jemalloc` feature: the system allocator, for
+/// heap profilers.)
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
