@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
+use aws_sdk_swf::error::ProvideErrorMetadata;
 use aws_sdk_swf::types::{ChildPolicy, Decision, DecisionType, StartTimerDecisionAttributes};
 use aws_sdk_swf::Client;
 use swf_e2e::{
@@ -183,8 +184,9 @@ async fn a_purged_run_leaves_nothing_in_the_store_but_the_dedup_table() -> Resul
         ..fx.clone()
     };
 
-    // (workflow id, signals before the close): a short history, and one of over 1,000 events.
-    for (workflow_id, signals) in [("purged-short", 0), ("purged-long", 1_000)] {
+    // (workflow id, signals before the close, which also make the decision task that closes it): a
+    // short history, and one of over 1,000 events.
+    for (workflow_id, signals) in [("purged-short", 1), ("purged-long", 1_000)] {
         let run = start_execution(&c, &fleeting, workflow_id, "").await?;
         let run_id = run.run_id().to_string();
         // Open work of every kind the run can hold at its close: an activity and a timer.
