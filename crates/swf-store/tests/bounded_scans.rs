@@ -7,6 +7,15 @@ use swf_core::sfn::query::SfnRead;
 use swf_store::db::CF_SFN;
 use swf_store::{open_db, StateReader};
 
+/// One scan and what it returns: prefix, after, limit, reverse, the keys.
+type Case = (
+    &'static str,
+    Option<&'static str>,
+    usize,
+    bool,
+    &'static [&'static str],
+);
+
 #[test]
 fn sfn_scans_stay_in_their_prefix_in_both_directions() {
     let dir = tempfile::tempdir().unwrap();
@@ -21,7 +30,7 @@ fn sfn_scans_stay_in_their_prefix_in_both_directions() {
     }
     let reader = StateReader::new(db.clone());
     // (prefix, after, limit, reverse, expected keys)
-    let cases: &[(&str, Option<&str>, usize, bool, &[&str])] = &[
+    let cases: &[Case] = &[
         ("eb", None, 10, false, &["eb1", "eb2", "eb3"]),
         ("eb", None, 2, false, &["eb1", "eb2"]),
         ("eb", Some("eb1"), 10, false, &["eb2", "eb3"]),
