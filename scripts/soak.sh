@@ -4,7 +4,8 @@
 # writes a CSV row per period (workflows/s, calls/s, errors, p50 and p99 of the period's calls, and
 # each node's RSS and data-directory size), and a plot of it is made as a PNG. What to look for:
 # RSS and data-directory size level off (compaction reclaims what retention purges), p99 stays flat,
-# no errors. The results go in docs/benchmarks.md ("Soak").
+# no errors. RocksDB's per-column-family figures are sampled alongside (rocksdb.txt). The results go in
+# docs/benchmarks.md ("Soak").
 #
 #   SWFD_BIN=target/release/swfd BENCH_BIN=target/release/swf-bench RATE=270 DURATION=3600 scripts/soak.sh
 #
@@ -53,6 +54,20 @@ for port in 7652 7662 7672; do
   until curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.2; done
 done
 echo "soak: 3 nodes ready; ${rate} workflows/s for ${duration}s, a row every ${every}s in $out/soak.csv"
+
+# RocksDB's own figures per column family (SST bytes, memtable bytes, estimated keys, pending
+# compaction) from each node's /metrics, once a period: $out/rocksdb.txt, "SECONDS NODE METRIC VALUE".
+(
+  started=$(date +%s)
+  while sleep "$every"; do
+    for n in 1 2 3; do
+      curl -sf -H "Authorization: Bearer $(head -n 1 "$token")" "http://127.0.0.1:$((7642 + 10 * n))/metrics" |
+        awk -v t=$(($(date +%s) - started)) -v n="node$n" '/^swfd_rocksdb_|^swfd_raft_(purged|snapshot)_index/ {print t, n, $1, $2}' ||
+        true
+    done >>"$out/rocksdb.txt"
+  done
+) &
+pids+=($!)
 
 "$bench" --endpoint http://127.0.0.1:7650,http://127.0.0.1:7660,http://127.0.0.1:7670 \
   --rate "$rate" --duration "$duration" --concurrency "$concurrency" --warmup 5 \

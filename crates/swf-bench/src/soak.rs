@@ -61,20 +61,29 @@ fn rss_of_status(status: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// The summed lengths of the files under `dir` (symbolic links not followed; files that vanish
-/// while it is walked, as RocksDB's do, are skipped).
+/// The summed lengths of the files under `dir`, each file once however many names it has (a snapshot
+/// checkpoint hard-links the database's SST files: counted by name, the same bytes were counted twice,
+/// as `du` does not), symbolic links not followed; files that vanish while it is walked, as RocksDB's
+/// do, are skipped.
 pub fn dir_bytes(dir: &Path) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    dir_bytes_once(dir, &mut seen)
+}
+
+fn dir_bytes_once(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
-    entries
-        .flatten()
-        .map(|e| match e.path().symlink_metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) if m.is_file() => m.len(),
-            _ => 0,
-        })
-        .sum()
+    let mut total = 0;
+    for e in entries.flatten() {
+        match e.path().symlink_metadata() {
+            Ok(m) if m.is_dir() => total += dir_bytes_once(&e.path(), seen),
+            Ok(m) if m.is_file() && seen.insert((m.dev(), m.ino())) => total += m.len(),
+            _ => {}
+        }
+    }
+    total
 }
 
 /// The CSV file and the period being gathered.
@@ -245,6 +254,8 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/f"), vec![0u8; 3000]).unwrap();
         std::fs::write(dir.path().join("g"), vec![0u8; 1000]).unwrap();
+        // A second name of the same file (a checkpoint's hard link) adds nothing.
+        std::fs::hard_link(dir.path().join("g"), dir.path().join("sub/g")).unwrap();
         assert_eq!(dir_bytes(dir.path()), 4000);
         let watch = Watch {
             name: "me".into(),

@@ -161,6 +161,24 @@ pub fn diff(before: &Items, after: &ExecutionRecord, out: &mut Vec<Write>) {
     }
 }
 
+/// Appends to `out` a deletion of each of `rec`'s items stored under its own key (a purge: point
+/// deletions, so a purged run leaves no range tombstone behind, which every read of the column family
+/// would have to account for until it is flushed).
+pub fn remove_all(rec: &ExecutionRecord, out: &mut Vec<Write>) {
+    let stored = Items::stored_of(rec);
+    let keys = (stored.activities.keys().map(|id| ItemKey::Activity(*id)))
+        .chain(stored.timers.keys().map(|id| ItemKey::Timer(id.clone())))
+        .chain(stored.children.keys().map(|id| ItemKey::Child(id.clone())))
+        .chain(stored.deadlines.into_iter().map(ItemKey::Deadline));
+    for key in keys {
+        out.push(Write::Item {
+            run_id: rec.run_id.clone(),
+            key,
+            item: None,
+        });
+    }
+}
+
 /// Calls `change(key, None)` for each key gone from `before` and `change(key, Some(value))` for each
 /// key new or changed in `after`, in key order.
 fn diff_map<K: Ord, V: PartialEq>(

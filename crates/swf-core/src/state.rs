@@ -389,7 +389,8 @@ pub enum Write {
     /// Disarms a deadline.
     Disarm(Deadline),
     /// Removes a closed execution: its record, its history (events 1 to `last_event_id`) and its
-    /// visibility entries.
+    /// visibility entries. Its open items are removed by `Write::Item` deletions written before it
+    /// (`items::remove_all`); a store may drop whatever else is left under the run's items too.
     Purge {
         run_id: String,
         last_event_id: i64,

@@ -27,6 +27,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
                     && rec.deadlines.contains(d) =>
             {
                 self.writes.push(Write::Disarm(d.clone()));
+                crate::items::remove_all(&rec, &mut self.writes);
                 self.writes.push(Write::Purge {
                     run_id: rec.run_id.clone(),
                     last_event_id: rec.next_event_id - 1,

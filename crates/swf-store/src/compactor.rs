@@ -1,5 +1,7 @@
-//! Reclaiming the space that range deletions free. Purging a closed run deletes its history and open
-//! items with range tombstones, and purging the Raft log deletes a prefix of it the same way. RocksDB
+//! Reclaiming the space that range deletions free. Purging a closed run whose history has at least
+//! `PURGE_COMPACT_EVENTS` events deletes its history and open items with range tombstones (a shorter
+//! one is deleted key by key, see `state_machine`), and purging the Raft log deletes a prefix of it
+//! the same way. RocksDB
 //! drops the covered data only when a compaction happens to rewrite those files, which for a large
 //! history or a long log can be much later (the space stayed taken minutes after a 25,000-event run
 //! was purged). The compactor compacts exactly the purged key ranges, on a thread of its own so
@@ -17,7 +19,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::db::{Db, CF_LOGS, CF_META, STATE_CFS};
 
-/// A purged history at least this long is compacted right away.
+/// A purged history at least this long is range-deleted and compacted right away (a shorter one is
+/// deleted key by key: range tombstones left in a memtable slow every read of it).
 pub const PURGE_COMPACT_EVENTS: i64 = 1_000;
 
 /// A key range of one column family to compact: `[start, end)`.

@@ -137,14 +137,42 @@ pub const STATE_CFS: &[&str] = &[
 ];
 
 /// Column families where nearly every key is deleted soon after it is written (tasks dequeued,
-/// deadlines disarmed, items closed, log entries purged). A file of them that is mostly tombstones is
-/// marked for compaction at once, so the space and the scans over tombstones do not wait for the
-/// file to be pushed down by size.
-const CHURNING_CFS: &[&str] = &[CF_LOGS, CF_QUEUES, CF_DEADLINES, CF_ITEMS];
+/// deadlines disarmed, items closed, log entries purged; and with a short retention, closed runs'
+/// records, histories, index entries and visibility purged). A file of them that is mostly tombstones
+/// is marked for compaction at once, so the space and the scans over tombstones do not wait for the
+/// file to be pushed down by size. A file of live keys (a long retention) is never marked.
+const CHURNING_CFS: &[&str] = &[
+    CF_LOGS,
+    CF_QUEUES,
+    CF_DEADLINES,
+    CF_ITEMS,
+    CF_EXECUTIONS,
+    CF_OPEN_RUNS,
+    CF_HISTORY,
+    CF_VISIBILITY,
+];
+
+/// Most bytes the memtables of all column families hold together. Past it the column family with the
+/// oldest memtable is flushed. RocksDB's default is a 64 MiB memtable per column family with no total,
+/// so with 13 of them the process grew by everything written (and deleted) until each one filled,
+/// and the write-ahead log files, which can only be deleted once every column family with data in
+/// them has been flushed, grew with it (docs/benchmarks.md, "Soak").
+const MEMTABLE_BUDGET: usize = 64 << 20;
+
+/// Most bytes of write-ahead log kept: past it the column families holding the oldest log file are
+/// flushed so it can be deleted (a rarely written column family would otherwise keep every log file
+/// since its last write).
+const MAX_WAL_BYTES: u64 = 96 << 20;
+
+/// The block cache all column families share (by default each has its own 32 MiB).
+const BLOCK_CACHE_BYTES: usize = 32 << 20;
 
 /// Options of one column family.
-fn cf_options(name: &str) -> Options {
+fn cf_options(name: &str, cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    opts.set_block_based_table_factory(&table);
     if CHURNING_CFS.contains(&name) {
         // At least 64 deletions in any 128 consecutive entries, or half the file, marks it.
         opts.add_compact_on_deletion_collector_factory(128, 64, 0.5);
@@ -158,6 +186,8 @@ pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
+    opts.set_max_total_wal_size(MAX_WAL_BYTES);
     // Flushes and compactions run below the threads that serve calls: when every replica flushes its
     // memtables in the same second (they are written at the same rate), the calls of that second
     // would otherwise wait for CPU behind them (docs/benchmarks.md, the cluster's p99 spikes).
@@ -165,9 +195,10 @@ pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
     env.lower_thread_pool_cpu_priority();
     env.lower_high_priority_thread_pool_cpu_priority();
     opts.set_env(&env);
+    let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
     let cfs = [CF_META, CF_LOGS]
         .iter()
         .chain(STATE_CFS)
-        .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+        .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
     Ok(Db::new(DB::open_cf_descriptors(&opts, path, cfs)?))
 }

@@ -78,6 +78,25 @@ pub fn open_run_key(domain: &str, workflow_id: &str) -> Vec<u8> {
     k
 }
 
+/// The first key past every key that starts with `prefix`, for an iterator's upper bound (`None`
+/// for a prefix of 0xFF bytes only, or empty: nothing is past it).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while end.last() == Some(&0xFF) {
+        end.pop();
+    }
+    let last = end.last_mut()?;
+    *last += 1;
+    Some(end)
+}
+
+/// Prefix of a run's history events.
+pub fn history_prefix(run_id: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    push_str(&mut k, run_id);
+    k
+}
+
 /// Key of one history event.
 pub fn history_key(run_id: &str, event_id: i64) -> Vec<u8> {
     let mut k = Vec::new();

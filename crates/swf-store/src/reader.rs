@@ -19,6 +19,19 @@ fn err(e: impl std::fmt::Display) -> ReadError {
     ReadError(e.to_string())
 }
 
+/// Read options that keep an iterator inside the keys starting with `prefix`. Every scan is bounded
+/// so: an unbounded one walks on past its last key over whatever follows, and where keys are deleted
+/// soon after they are written (a purged run's history, a closed run's items) that is a run of
+/// tombstones, one step per deleted key, until compaction drops them.
+fn within(prefix: &[u8]) -> rocksdb::ReadOptions {
+    let mut opts = rocksdb::ReadOptions::default();
+    opts.set_iterate_lower_bound(prefix.to_vec());
+    if let Some(end) = keys::prefix_end(prefix) {
+        opts.set_iterate_upper_bound(end);
+    }
+    opts
+}
+
 impl StateReader {
     /// A reader over `db`.
     pub fn new(db: Db) -> StateReader {
@@ -45,7 +58,7 @@ impl StateReader {
         let mut out = Vec::new();
         for item in self
             .db
-            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward))
+            .iterator_cf_opt(self.cf(cf), within(prefix), IteratorMode::Start)
         {
             let (k, v) = item.map_err(err)?;
             if !k.starts_with(prefix) || out.len() >= limit {
@@ -135,12 +148,7 @@ impl Lookup for StateReader {
         };
         if rec.items_keyed {
             // The open items live under their own keys (a record of an earlier release embeds them).
-            let prefix = keys::items_prefix(run_id);
-            let mut end = prefix.clone();
-            end.push(0xFF);
-            let mut opts = rocksdb::ReadOptions::default();
-            opts.set_iterate_lower_bound(prefix);
-            opts.set_iterate_upper_bound(end);
+            let opts = within(&keys::items_prefix(run_id));
             for item in self
                 .db
                 .iterator_cf_opt(self.cf(CF_ITEMS), opts, IteratorMode::Start)
@@ -185,21 +193,18 @@ impl swf_core::sfn::query::SfnRead for StateReader {
         reverse: bool,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ReadError> {
         // The first key past every key under `prefix` (prefixes here never end in 0xFF bytes only).
-        let mut end = prefix.to_vec();
-        while end.last() == Some(&0xFF) {
-            end.pop();
-        }
-        if let Some(last) = end.last_mut() {
-            *last += 1;
-        }
+        let end = keys::prefix_end(prefix).unwrap_or_default();
         let mode = match (after, reverse) {
             (Some(a), false) => IteratorMode::From(a, Direction::Forward),
-            (None, false) => IteratorMode::From(prefix, Direction::Forward),
+            (None, false) => IteratorMode::Start,
             (Some(a), true) => IteratorMode::From(a, Direction::Reverse),
-            (None, true) => IteratorMode::From(&end, Direction::Reverse),
+            (None, true) => IteratorMode::End,
         };
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_SFN), mode) {
+        for item in self
+            .db
+            .iterator_cf_opt(self.cf(CF_SFN), within(prefix), mode)
+        {
             let (k, v) = item.map_err(err)?;
             if after.is_some_and(|a| &*k == a) || (reverse && !end.is_empty() && *k >= *end) {
                 continue;
@@ -311,8 +316,7 @@ impl StateRead for StateReader {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<HistoryEvent>, ReadError> {
-        let mut prefix = Vec::new();
-        keys::push_str(&mut prefix, run_id);
+        let prefix = keys::history_prefix(run_id);
         let start = keys::history_key(run_id, from.max(0));
         let dir = if reverse {
             Direction::Reverse
@@ -320,10 +324,11 @@ impl StateRead for StateReader {
             Direction::Forward
         };
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_HISTORY), IteratorMode::From(&start, dir))
-        {
+        for item in self.db.iterator_cf_opt(
+            self.cf(CF_HISTORY),
+            within(&prefix),
+            IteratorMode::From(&start, dir),
+        ) {
             let (k, v) = item.map_err(err)?;
             if !k.starts_with(&prefix) || out.len() >= limit {
                 break;

@@ -163,15 +163,30 @@ impl StateMachineStore {
                     visibility_keys,
                 } => {
                     batch.delete_cf(self.cf(CF_EXECUTIONS), run_id.as_bytes());
-                    let items = keys::items_prefix(run_id);
-                    let mut items_end = items.clone();
-                    items_end.push(0xFF);
-                    batch.delete_range_cf(self.cf(CF_ITEMS), items, items_end);
-                    batch.delete_range_cf(
-                        self.cf(CF_HISTORY),
-                        keys::history_key(run_id, 0),
-                        keys::history_key(run_id, last_event_id + 1),
-                    );
+                    if *last_event_id < PURGE_COMPACT_EVENTS {
+                        // Point deletions (the items' come as `Write::Item`s before this): a range
+                        // tombstone in a memtable is re-fragmented, with every other one there, by
+                        // each read of its column family after it, which made every call's cost grow
+                        // with the runs purged since the last flush (docs/benchmarks.md, "Soak").
+                        for event_id in 1..=*last_event_id {
+                            batch.delete_cf(
+                                self.cf(CF_HISTORY),
+                                keys::history_key(run_id, event_id),
+                            );
+                        }
+                    } else {
+                        // A long history: one range tombstone each, compacted at once
+                        // (`purged_ranges`), which flushes them out of the memtables too.
+                        let items = keys::items_prefix(run_id);
+                        let mut items_end = items.clone();
+                        items_end.push(0xFF);
+                        batch.delete_range_cf(self.cf(CF_ITEMS), items, items_end);
+                        batch.delete_range_cf(
+                            self.cf(CF_HISTORY),
+                            keys::history_key(run_id, 0),
+                            keys::history_key(run_id, last_event_id + 1),
+                        );
+                    }
                     for k in visibility_keys {
                         batch.delete_cf(self.cf(CF_VISIBILITY), k);
                     }

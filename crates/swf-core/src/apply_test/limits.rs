@@ -45,6 +45,31 @@ fn retention_purges_closed_runs() {
         let d = h.deadline(&run, |k| *k == DeadlineKind::Retention);
         assert_eq!(d.due.0, closed_at + wait_ms, "retention of {days} days");
         assert!(!h.s.visibility.is_empty());
+        // The purge deletes each of the run's stored items by its key (point deletions: a range
+        // tombstone per purged run slowed every read of the column family until a flush).
+        let stored: BTreeSet<crate::items::ItemKey> = (h.s.items.keys())
+            .filter(|(r, _)| *r == run)
+            .map(|(_, k)| k.clone())
+            .collect();
+        assert!(!stored.is_empty(), "the retention deadline is an item");
+        let fire = Command {
+            now: d.due,
+            op: Op::FireDeadline(d.clone()),
+            fresh_ids: vec![],
+            request_id: None,
+        };
+        let purge = apply(&h.s, h.index + 1, &fire, &h.limits).unwrap().writes;
+        let deleted: BTreeSet<crate::items::ItemKey> = (purge.iter())
+            .filter_map(|w| match w {
+                Write::Item {
+                    run_id,
+                    key,
+                    item: None,
+                } if *run_id == run => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deleted, stored, "{days}: every item deleted");
         h.fire(d);
         assert!(!h.s.executions.contains_key(&run), "{days}: record purged");
         assert!(h.history(&run).is_empty(), "{days}: history purged");
