@@ -12,10 +12,9 @@ import json
 import os
 import subprocess
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from sfn_support import sfn_client
 from test_smoke import DUMMY_ENV, Swfd
 
 
@@ -25,16 +24,6 @@ def swfd():
     yield server
     server.stop()
 
-
-def sfn_client(endpoint):
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=DUMMY_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_ENV["AWS_SECRET_ACCESS_KEY"],
-        config=Config(inject_host_prefix=False),
-    )
 
 
 def test_express_sync_with_boto3_and_cli(swfd):

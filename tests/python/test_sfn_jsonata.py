@@ -11,8 +11,7 @@ import json
 
 import pytest
 
-from test_sfn_nested import wait_closed
-from test_sfn_smoke import sfn_client
+from sfn_support import sfn_client, wait_closed
 from test_smoke import Swfd
 
 ROLE = "arn:aws:iam::000000000000:role/jsonata"

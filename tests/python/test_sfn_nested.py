@@ -5,11 +5,10 @@ parses ``ResourceNotFound`` by its ``__type``.
 """
 
 import json
-import time
 
 import pytest
 
-from test_sfn_smoke import sfn_client
+from sfn_support import sfn_client, wait_closed
 from test_smoke import Swfd
 
 ROLE = "arn:aws:iam::000000000000:role/nested"
@@ -21,15 +20,6 @@ def swfd():
     yield server
     server.stop()
 
-
-def wait_closed(sfn, execution):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        d = sfn.describe_execution(executionArn=execution)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.02)
-    raise AssertionError(f"{execution} still running")
 
 
 def test_sync2_parent_and_distributed_map_with_boto3(swfd):

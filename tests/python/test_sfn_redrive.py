@@ -4,12 +4,11 @@ DescribeExecution's redrive members and ListExecutions' ``redriveFilter``.
 """
 
 import json
-import time
 
-import boto3
 import pytest
 
-from test_smoke import DUMMY_ENV, Swfd
+from sfn_support import sfn_client, take, wait_closed
+from test_smoke import Swfd
 
 
 @pytest.fixture
@@ -19,30 +18,7 @@ def swfd():
     server.stop()
 
 
-def sfn_client(endpoint):
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=DUMMY_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
 
-
-def wait_closed(sfn, execution):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        d = sfn.describe_execution(executionArn=execution)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.02)
-    pytest.fail(f"{execution} still running")
-
-
-def take(sfn, act):
-    task = sfn.get_activity_task(activityArn=act, workerName="py-worker")
-    assert task.get("taskToken"), task
-    return task
 
 
 def test_redrive_with_boto3(swfd):

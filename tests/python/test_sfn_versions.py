@@ -6,13 +6,11 @@ of a Pass state at the DEBUG inspection level. botocore maps the faults by their
 """
 
 import json
-import time
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from test_smoke import DUMMY_ENV, Swfd
+from sfn_support import sfn_client, wait_closed
+from test_smoke import Swfd
 
 ROLE = "arn:aws:iam::000000000000:role/r"
 
@@ -24,31 +22,10 @@ def swfd():
     server.stop()
 
 
-def sfn_client(endpoint):
-    # TestState goes to AWS's `sync-` endpoint: botocore puts that prefix in front of the host, which
-    # an endpoint URL with an IP address cannot take, so the prefix is turned off.
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=DUMMY_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_ENV["AWS_SECRET_ACCESS_KEY"],
-        config=Config(inject_host_prefix=False),
-    )
-
 
 def pass_result(result):
     return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": True}}})
 
-
-def wait_closed(sfn, execution):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        d = sfn.describe_execution(executionArn=execution)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.02)
-    pytest.fail(f"{execution} still running")
 
 
 def test_versions_and_aliases_with_boto3(swfd):

@@ -241,15 +241,7 @@ async fn a_map_run_survives_a_leader_kill() -> anyhow::Result<()> {
         .unwrap_or_default();
     let want: Vec<Value> = items.iter().map(|i| json!({"double": i * 2})).collect();
     assert_eq!(serde_json::from_str::<Value>(&out)?, Value::Array(want));
-    let run = history(&b, &exec)
-        .await?
-        .iter()
-        .find_map(|e| {
-            e.map_run_started_event_details()
-                .and_then(|d| d.map_run_arn())
-                .map(String::from)
-        })
-        .unwrap();
+    let run = map_run_of(&b, &exec).await?;
     let d = b.describe_map_run().map_run_arn(&run).send().await?;
     assert_eq!(d.status().as_str(), "SUCCEEDED");
     assert_eq!(

@@ -356,17 +356,7 @@ async fn distributed_map_of_twenty_items_with_the_map_run_apis() -> anyhow::Resu
     let exec = start(&client, &sm, "e", &json!({ "items": items }).to_string()).await?;
 
     // The run's ARN, from MapRunStarted.
-    let run = loop {
-        let events = history(&client, &exec).await?;
-        if let Some(arn) = events.iter().find_map(|e| {
-            e.map_run_started_event_details()
-                .and_then(|d| d.map_run_arn())
-                .map(String::from)
-        }) {
-            break arn;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let run = map_run_of(&client, &exec).await?;
     assert!(
         run.starts_with(&format!("{ARN_PREFIX}mapRun:fan/fan:")),
         "{run}"

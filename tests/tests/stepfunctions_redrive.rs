@@ -350,15 +350,7 @@ async fn a_failed_map_run_is_redriven_with_its_parent() -> anyhow::Result<()> {
     let (bad, _) = tasks.iter().find(|(_, i)| i == "2").unwrap();
     fail(&client, bad, "Item.Failed", "item 2").await?;
     assert_eq!(wait_closed(&client, &exec).await?, ExecutionStatus::Failed);
-    let run = history(&client, &exec)
-        .await?
-        .iter()
-        .find_map(|e| {
-            e.map_run_started_event_details()
-                .and_then(|d| d.map_run_arn())
-                .map(String::from)
-        })
-        .unwrap();
+    let run = map_run_of(&client, &exec).await?;
     let d = client.describe_map_run().map_run_arn(&run).send().await?;
     assert_eq!(d.status().as_str(), "FAILED");
     assert_eq!(d.redrive_count(), Some(0));

@@ -153,6 +153,24 @@ pub async fn fail(
     Ok(())
 }
 
+/// The ARN of the Map Run an execution started, from its MapRunStarted event (polled until there is
+/// one, 30 s at most).
+pub async fn map_run_of(client: &Client, exec: &str) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let events = history(client, exec).await?;
+        if let Some(arn) = events.iter().find_map(|e| {
+            e.map_run_started_event_details()
+                .and_then(|d| d.map_run_arn())
+                .map(String::from)
+        }) {
+            return Ok(arn);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("no MapRunStarted in {exec} within 30 s")
+}
+
 /// Polls DescribeExecution until the execution is no longer RUNNING; returns the final status.
 pub async fn wait_closed(client: &Client, exec: &str) -> Result<ExecutionStatus> {
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -28,18 +28,7 @@ pub(super) struct World {
     pub(super) now: i64,
 }
 
-impl std::ops::Deref for World {
-    type Target = Core;
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl std::ops::DerefMut for World {
-    fn deref_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-}
+super::test_world::deref_to_core!(World);
 
 impl World {
     pub(super) fn new() -> World {

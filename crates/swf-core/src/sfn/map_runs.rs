@@ -222,6 +222,18 @@ pub(crate) fn create<S: Lookup + ?Sized>(ctx: &mut Ctx<'_, S>, exec: &Execution,
     )));
 }
 
+/// The run an execution started with MapRunStarted event `run_id`: its ARN and record.
+fn run_of<S: Lookup + ?Sized>(
+    ctx: &Ctx<'_, S>,
+    exec: &Execution,
+    run_id: u64,
+) -> Result<Option<(String, MapRun)>, ReadError> {
+    let Some(arn) = get::<String, S>(ctx, &keys::map_run_index(&exec.arn, run_id))? else {
+        return Ok(None);
+    };
+    Ok(get::<MapRun, S>(ctx, &keys::map_run(&arn))?.map(|run| (arn, run)))
+}
+
 /// The parent no longer waits for the run of `run_id` (if it is one): the run is aborted and its
 /// running children stopped.
 pub(crate) fn cancel<S: Lookup + ?Sized>(
@@ -229,10 +241,7 @@ pub(crate) fn cancel<S: Lookup + ?Sized>(
     exec: &Execution,
     run_id: u64,
 ) -> Result<(), ReadError> {
-    let Some(arn) = get::<String, S>(ctx, &keys::map_run_index(&exec.arn, run_id))? else {
-        return Ok(());
-    };
-    let Some(mut run) = get::<MapRun, S>(ctx, &keys::map_run(&arn))? else {
+    let Some((arn, mut run)) = run_of(ctx, exec, run_id)? else {
         return Ok(());
     };
     if run.running() {
@@ -250,10 +259,7 @@ pub(crate) fn redrive<S: Lookup + ?Sized>(
     exec: &Execution,
     run_id: u64,
 ) -> Result<(), ReadError> {
-    let Some(arn) = get::<String, S>(ctx, &keys::map_run_index(&exec.arn, run_id))? else {
-        return Ok(());
-    };
-    let Some(mut run) = get::<MapRun, S>(ctx, &keys::map_run(&arn))? else {
+    let Some((arn, mut run)) = run_of(ctx, exec, run_id)? else {
         return Ok(());
     };
     run.status = "RUNNING".into();

@@ -22,18 +22,7 @@ struct World {
     core: Core,
 }
 
-impl std::ops::Deref for World {
-    type Target = Core;
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl std::ops::DerefMut for World {
-    fn deref_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-}
+super::test_world::deref_to_core!(World);
 
 impl World {
     fn new() -> World {

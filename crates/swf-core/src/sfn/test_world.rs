@@ -69,3 +69,23 @@ impl Core {
         true
     }
 }
+
+/// `Deref` / `DerefMut` from a test's `World` (a struct with a `core: Core` field) to its `Core`, so
+/// the tests read `w.state` and `w.limits` as before.
+macro_rules! deref_to_core {
+    ($world:ty) => {
+        impl std::ops::Deref for $world {
+            type Target = $crate::sfn::test_world::Core;
+            fn deref(&self) -> &Self::Target {
+                &self.core
+            }
+        }
+
+        impl std::ops::DerefMut for $world {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.core
+            }
+        }
+    };
+}
+pub(super) use deref_to_core;
