@@ -45,6 +45,18 @@ pub enum ItemStatus {
     Aborted,
 }
 
+impl ItemStatus {
+    /// An item's status from its closed child's `ExecutionStatus`.
+    fn ended(execution_status: &str) -> ItemStatus {
+        match execution_status {
+            "SUCCEEDED" => ItemStatus::Succeeded,
+            "TIMED_OUT" => ItemStatus::TimedOut,
+            "ABORTED" => ItemStatus::Aborted,
+            _ => ItemStatus::Failed,
+        }
+    }
+}
+
 /// One child of a run: its input, the items it carries, its execution and its end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunItem {
@@ -364,13 +376,10 @@ fn child_closed<S: Lookup + ?Sized>(
     let Ok(child) = load(ctx, &arn)? else {
         return Ok(());
     };
-    item.status = match child.status.as_str() {
-        "RUNNING" => return Ok(()),
-        "SUCCEEDED" => ItemStatus::Succeeded,
-        "TIMED_OUT" => ItemStatus::TimedOut,
-        "ABORTED" => ItemStatus::Aborted,
-        _ => ItemStatus::Failed,
-    };
+    if child.status == "RUNNING" {
+        return Ok(());
+    }
+    item.status = ItemStatus::ended(&child.status);
     item.output = child.output.clone();
     item.error = child.error.clone();
     item.cause = child.cause.clone();
@@ -447,19 +456,15 @@ fn start_item<S: Lookup + ?Sized>(
     if let Some(child) = run.items[i].child.clone() {
         // Pending a redrive of the run.
         let item = &mut run.items[i];
-        if super::redrive::redrive_map_run_child(ctx, &child)? {
-            item.status = ItemStatus::Running;
-            return Ok(());
+        match super::redrive::redrive_map_run_child(ctx, &child)? {
+            Ok(()) => item.status = ItemStatus::Running,
+            Err(ended) => {
+                item.status = ItemStatus::ended(ended.as_ref().map_or("FAILED", |c| &c.status));
+                item.error = ended.as_ref().and_then(|c| c.error.clone());
+                item.cause = ended.and_then(|c| c.cause);
+                item.not_redrivable = true;
+            }
         }
-        let ended = load(ctx, &child)?.ok();
-        item.status = match ended.as_ref().map(|c| c.status.as_str()) {
-            Some("TIMED_OUT") => ItemStatus::TimedOut,
-            Some("ABORTED") => ItemStatus::Aborted,
-            _ => ItemStatus::Failed,
-        };
-        item.error = ended.as_ref().and_then(|c| c.error.clone());
-        item.cause = ended.and_then(|c| c.cause);
-        item.not_redrivable = true;
         return Ok(());
     }
     let name = run.entropy.uuid();

@@ -143,20 +143,24 @@ pub(super) fn redrive<S: Lookup + ?Sized>(
 
 /// Redrives a Map Run's child (the run's redrive, `map_runs`): the same as RedriveExecution, minus
 /// the client token and the state machine check (the children's `<machine>/<label>` is not a stored
-/// machine; the parent's redrive checked the machine). `false` when it cannot be redriven.
+/// machine; the parent's redrive checked the machine). When it cannot be redriven: the child's
+/// record as it stands (`None` if there is none).
 pub(super) fn redrive_map_run_child<S: Lookup + ?Sized>(
     ctx: &mut Ctx<'_, S>,
     arn: &str,
-) -> Result<bool, ReadError> {
+) -> Result<Result<(), Option<Execution>>, ReadError> {
     let Ok(mut exec) = load(ctx, arn)? else {
-        return Ok(false);
+        return Ok(Err(None));
     };
     if not_redrivable(&exec, true, Some(ctx.now.0)).is_some()
         || super::counts(ctx)?.open_executions >= ctx.limits.sfn_max_open_executions as u64
     {
-        return Ok(false);
+        return Ok(Err(Some(exec)));
     }
-    Ok(run_again(ctx, &mut exec)?.is_ok())
+    Ok(match run_again(ctx, &mut exec)? {
+        Ok(()) => Ok(()),
+        Err(_) => Err(Some(exec)),
+    })
 }
 
 /// Runs a closed execution again from its unfinished state and opens it again: no retention
