@@ -763,6 +763,22 @@ impl Swfd {
         Ok(())
     }
 
+    /// Waits (up to `deadline`) for the process to exit by itself (e.g. one that refuses to start).
+    pub async fn wait_exit(&mut self, deadline: Duration) -> Result<ExitStatus> {
+        let end = Instant::now() + deadline;
+        loop {
+            let child = self.child.as_mut().context("swfd is not running")?;
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(status);
+            }
+            if Instant::now() >= end {
+                bail!("swfd did not exit within {deadline:?}");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// Sends SIGTERM and waits (up to `deadline`) for the process to exit.
     pub async fn terminate(&mut self, deadline: Duration) -> Result<ExitStatus> {
         let pid = self.pid().context("swfd is not running")?;
@@ -784,6 +800,14 @@ impl Swfd {
                 bail!("swfd did not exit within {deadline:?} after SIGTERM");
             }
             tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Sets (or with `None` removes) an environment variable of the process from its next start on.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.launch.env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            self.launch.env.push((key.into(), v.into()));
         }
     }
 
@@ -898,6 +922,17 @@ pub async fn signed_post(
     target: &str,
     body: Vec<u8>,
 ) -> reqwest::Result<reqwest::Response> {
+    signed_post_with(http, endpoint, target, body, &[]).await
+}
+
+/// [`signed_post`] with more header fields, sent unsigned (e.g. `amz-sdk-invocation-id`).
+pub async fn signed_post_with(
+    http: &reqwest::Client,
+    endpoint: &str,
+    target: &str,
+    body: Vec<u8>,
+    extra: &[(&str, &str)],
+) -> reqwest::Result<reqwest::Response> {
     let endpoint = endpoint.trim_end_matches('/');
     let host = endpoint.strip_prefix("http://").unwrap_or(endpoint);
     let headers = vec![
@@ -915,6 +950,9 @@ pub async fn signed_post(
         .header("Content-Type", AMZ_JSON);
     for (n, v) in signer.sign(&headers, &body) {
         req = req.header(n, v);
+    }
+    for (n, v) in extra {
+        req = req.header(*n, *v);
     }
     req.body(body).send().await
 }

@@ -94,6 +94,7 @@ pub fn apply<S: Lookup + ?Sized>(
         Op::Noop => Ok(Ok(Reply::Done)),
         Op::Sfn(op) => crate::sfn::apply(&mut ctx, op),
         Op::TokenKey(op) => ctx.token_key(op),
+        Op::RaiseApplyVersion { version } => ctx.raise_apply_version(*version),
     };
     let outcome = result?;
     let writes = match (&outcome, request_id) {

@@ -103,6 +103,11 @@ pub enum Op {
     /// Creates or rotates the cluster's token keyring (the `keyring` module); the key was drawn by the
     /// leader.
     TokenKey(TokenKeyOp),
+    /// Raises the cluster's apply version (the `apply_version` module) to `version`: every member
+    /// told the leader that it applies that version.
+    RaiseApplyVersion {
+        version: u32,
+    },
 }
 
 impl Op {
@@ -135,6 +140,7 @@ impl Op {
             Op::Sfn(op) => op.name(),
             Op::TokenKey(TokenKeyOp::Init { .. }) => "InitTokenKey",
             Op::TokenKey(TokenKeyOp::Rotate { .. }) => "RotateTokenKey",
+            Op::RaiseApplyVersion { .. } => "RaiseApplyVersion",
         }
     }
 }

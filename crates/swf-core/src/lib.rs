@@ -6,6 +6,7 @@
 pub mod apply;
 #[cfg(test)]
 mod apply_test;
+pub mod apply_version;
 mod children;
 pub mod command;
 pub mod ctx;

@@ -152,9 +152,10 @@ fn op_variant(op: &Op) -> usize {
         Op::Sfn(_) => 22,
         Op::RespondDecisionTaskCompletedChecked { .. } => 23,
         Op::TokenKey(_) => 24,
+        Op::RaiseApplyVersion { .. } => 25,
     }
 }
-const OP_VARIANTS: usize = 25;
+const OP_VARIANTS: usize = 26;
 
 /// One sample of every `Op` variant, with every optional member set somewhere.
 fn ops() -> Vec<Op> {
@@ -282,6 +283,7 @@ fn ops() -> Vec<Op> {
         Op::Noop,
         Op::TokenKey(TokenKeyOp::Init { key: key(1) }),
         Op::TokenKey(TokenKeyOp::Rotate { key: key(2) }),
+        Op::RaiseApplyVersion { version: 2 },
     ]
     .into_iter()
     .chain(sfn_ops().into_iter().map(Op::Sfn))
@@ -542,6 +544,13 @@ fn stored_records_read_as_they_were_written() {
     };
     golden("record/execution_open_signed_token", &signed);
     golden("record/token_keyring", &keyring());
+    golden(
+        "record/apply_version",
+        &swf_core::apply_version::ApplyVersionRecord {
+            version: 2,
+            raised: Timestamp(1_700_000_000_000),
+        },
+    );
     // A started decision task with the next one scheduled behind it (real SWF's order, issue 13).
     let pending = ExecutionRecord {
         decision: DecisionSlot::Started {

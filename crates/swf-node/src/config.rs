@@ -32,6 +32,9 @@ pub struct NodeConfig {
     /// Below this many bytes free in the data directory's filesystem the node refuses writes (see
     /// `disk`); 0: never.
     pub min_free_disk: u64,
+    /// The highest apply version this node offers the cluster (`swf_core::apply_version`; the
+    /// leader raises the cluster's version only to one every member offers).
+    pub max_apply_version: u32,
 }
 
 impl Default for NodeConfig {
@@ -48,6 +51,7 @@ impl Default for NodeConfig {
             member_catch_up: Duration::from_secs(60),
             peer_tls: None,
             min_free_disk: 64 << 20,
+            max_apply_version: swf_core::apply_version::APPLY_VERSION,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct ClusterServer {
     pub membership: Arc<Membership>,
     /// The leader's executor (token key rotation proposes through it).
     pub executor: Arc<Executor>,
+    /// The highest apply version this node offers, told in every ping.
+    pub max_apply_version: u32,
 }
 
 fn reply(result: Result<(), Fault>) -> Result<Response<ControlReply>, Status> {
@@ -38,6 +40,7 @@ fn reply(result: Result<(), Fault>) -> Result<Response<ControlReply>, Status> {
         fault: result.err().as_ref().map(proto_fault),
         wall_ms: 0,
         applied_index: 0,
+        apply_version: 0,
     }))
 }
 
@@ -97,6 +100,7 @@ impl Cluster for ClusterServer {
                 .borrow()
                 .last_applied
                 .map_or(0, |l| l.index),
+            apply_version: self.max_apply_version,
         }))
     }
 

@@ -184,11 +184,12 @@ pub fn spawn_quorum_watch(
                     *v,
                 );
                 tokio::spawn(async move {
-                    if let Ok(Some((wall_ms, applied))) =
+                    let sent = Instant::now();
+                    if let Ok(Some(probe)) =
                         tokio::time::timeout(PROBE_TIMEOUT, router.probe(&addr)).await
                     {
-                        clock.record(v, wall_ms);
-                        gate.record_applied(v, applied);
+                        clock.record(v, probe.wall_ms, sent.elapsed());
+                        gate.record_applied(v, probe.applied_index);
                         answered
                             .lock()
                             .expect("probe map lock")

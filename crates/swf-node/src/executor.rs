@@ -122,6 +122,12 @@ impl Executor {
         &self.clock
     }
 
+    /// Proposes a command of the leader's own (no client request id: it is not de-duplicated) and
+    /// waits until it is applied.
+    pub(crate) async fn propose_own(&self, cmd: Command) -> Result<(), Fault> {
+        self.proposer.propose(cmd, 0).await?.map(|_| ())
+    }
+
     /// Proposes `op` (after a dry run) and returns the applied outcome; `size` is the size of the call's
     /// input (it bounds how many calls share one log entry).
     async fn write(&self, size: usize, op: Op) -> Result<Reply, Fault> {

@@ -20,6 +20,7 @@
 // traits we implement, so boxing them here would only add conversions.
 #![allow(clippy::result_large_err)]
 
+pub mod apply_version;
 mod authorize;
 pub mod backup;
 pub mod call_timing;

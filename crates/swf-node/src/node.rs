@@ -41,6 +41,8 @@ pub enum StartError {
     Raft(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    ApplyVersion(String),
 }
 
 /// A running node.
@@ -60,6 +62,10 @@ pub struct Node {
     /// The cluster's time as this node reads it (what the leader stamps; clients' clocks are judged
     /// by it too, see [`Node::cluster_now_secs`]).
     clock: Arc<ClusterClock>,
+    /// The highest apply version this node offers (`--max-apply-version`).
+    max_apply_version: u32,
+    /// What the other members offered when this node, leading, last asked.
+    offers: Arc<crate::apply_version::Offers>,
 }
 
 impl Node {
@@ -70,6 +76,17 @@ impl Node {
     ) -> Result<Arc<Node>, StartError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = open_db(&config.data_dir.join("db"))?;
+        // A build (or a --max-apply-version) behind the cluster's rules must not apply its log.
+        let apply_version = swf_core::apply_version::check_supported(
+            &StateReader::new(db.clone()),
+            config.max_apply_version,
+        )
+        .map_err(StartError::ApplyVersion)?;
+        tracing::info!(
+            cluster = apply_version,
+            offered = config.max_apply_version,
+            "apply version"
+        );
         let grpc_addr = grpc_listener.local_addr()?.to_string();
         let connector = crate::peer_tls::PeerConnector {
             tls: config.peer_tls.clone(),
@@ -177,6 +194,17 @@ impl Node {
             clock.clone(),
             stop.subscribe(),
         );
+        let offers = Arc::new(crate::apply_version::Offers::default());
+        crate::apply_version::spawn(
+            config.node_id,
+            raft.clone(),
+            router.clone(),
+            reader.clone(),
+            executor.clone(),
+            config.max_apply_version,
+            offers.clone(),
+            stop.subscribe(),
+        );
         let transfer = Arc::new(Transfer::new(
             config.node_id,
             raft.clone(),
@@ -200,6 +228,7 @@ impl Node {
             transfer: transfer.clone(),
             membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
             executor: executor.clone(),
+            max_apply_version: config.max_apply_version,
         };
         let leader_path = Arc::new(LeaderPath { executor, transfer });
         router.set_local(leader_path.clone());
@@ -321,6 +350,8 @@ impl Node {
             elections,
             express,
             clock,
+            max_apply_version: config.max_apply_version,
+            offers,
         }))
         .inspect(|node| node.spawn_not_serving_log(stop_log))
     }
@@ -482,6 +513,13 @@ impl Node {
             "serving": self.is_serving(),
             "not_serving_reason": self.not_serving_reason(),
             "pollers": self.matcher.total_pollers(),
+            // The rules the cluster applies its log by (as far as this node has applied), and the
+            // highest this node offers (swf-core's `apply_version`).
+            "apply_version": swf_core::apply_version::load(&self.reader).ok(),
+            "max_apply_version": self.max_apply_version,
+            // Leader only, while the cluster is below what the leader offers: each other member's
+            // answer in the latest round (null: no answer).
+            "member_apply_versions": self.offers.latest(),
         })
     }
 

@@ -54,6 +54,17 @@ pub const POLL_MARGIN: Duration = Duration::from_secs(3);
 /// Deadline of a cluster-control call (membership changes wait for a new node to catch up).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// What a node answered a `Cluster.Ping` with; 0 for what a node of an older release does not tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// Its wall clock, ms since the Unix epoch.
+    pub wall_ms: i64,
+    /// Its last applied log index.
+    pub applied_index: u64,
+    /// The highest apply version it offers (`swf_core::apply_version`).
+    pub apply_version: u32,
+}
+
 /// A cluster-control call, typed (the `Cluster` gRPC service).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
@@ -306,20 +317,25 @@ impl Router {
         }
     }
 
-    /// Whether the node at `addr` answers a `Cluster.Ping`, and with which wall clock (ms since the
-    /// epoch; 0 when it does not tell) and last applied index (0 when it does not tell). A node of the
-    /// release before `Cluster` existed answers `Unimplemented`, which proves it alive just as well
-    /// (rolling upgrades).
-    pub async fn probe(&self, addr: &str) -> Option<(i64, u64)> {
+    /// Whether the node at `addr` answers a `Cluster.Ping`, and what it tells (`Probe`). A node of
+    /// the release before `Cluster` existed answers `Unimplemented`, which proves it alive just as well
+    /// (rolling upgrades); it tells nothing.
+    pub async fn probe(&self, addr: &str) -> Option<Probe> {
         let channel = self.channel(addr).ok()?;
         let mut req = tonic::Request::new(swf_proto::PingRequest {});
         req.set_timeout(CONTROL_TIMEOUT);
         match ClusterClient::new(channel).ping(req).await {
             Ok(reply) => {
                 let reply = reply.into_inner();
-                Some((reply.wall_ms, reply.applied_index))
+                Some(Probe {
+                    wall_ms: reply.wall_ms,
+                    applied_index: reply.applied_index,
+                    apply_version: reply.apply_version,
+                })
             }
-            Err(status) => (status.code() == tonic::Code::Unimplemented).then_some((0, 0)),
+            Err(status) => {
+                (status.code() == tonic::Code::Unimplemented).then_some(Probe::default())
+            }
         }
     }
 

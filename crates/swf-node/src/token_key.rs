@@ -32,7 +32,7 @@ impl Executor {
             fresh_ids: Vec::new(),
             request_id: None,
         };
-        self.proposer.propose(cmd, 0).await?.map(|_| ())
+        self.propose_own(cmd).await
     }
 
     /// Creates the token keyring if the cluster has none (applying a creation when one exists

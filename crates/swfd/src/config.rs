@@ -93,6 +93,12 @@ pub struct Args {
     /// log entries, until space is freed (see docs/operations.md, "Full disk").
     #[arg(long, env = "SWFD_MIN_FREE_DISK_MB")]
     pub min_free_disk_mb: Option<u64>,
+    /// The highest apply version this node offers the cluster (default: the highest this build
+    /// knows). The cluster moves to a version once every member offers it; give the previous one
+    /// during an upgrade to keep the old rules, and the way back to the old release open, until the
+    /// new release is trusted (docs/operations.md, "Upgrades and the data format").
+    #[arg(long, env = "SWFD_MAX_APPLY_VERSION")]
+    pub max_apply_version: Option<u32>,
     /// Seconds after SIGTERM/SIGINT within which swfd exits, whatever is still in flight (default 20;
     /// Kubernetes waits 30 by default before it kills).
     #[arg(long, env = "SWFD_SHUTDOWN_GRACE_SECS")]
@@ -196,6 +202,7 @@ pub struct FileConfig {
     pub account_id: Option<String>,
     pub member_catch_up_secs: Option<u64>,
     pub min_free_disk_mb: Option<u64>,
+    pub max_apply_version: Option<u32>,
     pub shutdown_grace_secs: Option<u64>,
     pub auth_config: Option<PathBuf>,
     pub admin_addr: Option<String>,
@@ -240,6 +247,8 @@ pub struct Settings {
     pub member_catch_up: Duration,
     /// Bytes that must stay free in the data directory (0: no check).
     pub min_free_disk: u64,
+    /// The highest apply version this node offers (`swf_core::apply_version`).
+    pub max_apply_version: u32,
     pub shutdown_grace: Duration,
     pub auth_config: Option<PathBuf>,
     pub admin_addr: String,
@@ -433,6 +442,10 @@ impl Settings {
                 .or(file.min_free_disk_mb)
                 .unwrap_or(64)
                 .saturating_mul(1 << 20),
+            max_apply_version: args
+                .max_apply_version
+                .or(file.max_apply_version)
+                .unwrap_or(swf_node::apply_version::APPLY_VERSION),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_secs
                     .or(file.shutdown_grace_secs)
@@ -507,6 +520,16 @@ impl Settings {
             self.max_connections < 1,
             "max-connections must be at least 1",
         );
+        {
+            use swf_node::apply_version::{APPLY_VERSION, BASE_APPLY_VERSION};
+            rule(
+                !(BASE_APPLY_VERSION..=APPLY_VERSION).contains(&self.max_apply_version),
+                &format!(
+                    "max-apply-version must be from {BASE_APPLY_VERSION} to {APPLY_VERSION} (the \
+                     versions this build knows)"
+                ),
+            );
+        }
         rule(
             self.max_pollers_per_task_list < 1,
             "max-pollers-per-task-list must be at least 1",
@@ -574,6 +597,7 @@ impl Settings {
         c.snapshot_every = self.snapshot_every;
         c.member_catch_up = self.member_catch_up;
         c.min_free_disk = self.min_free_disk;
+        c.max_apply_version = self.max_apply_version;
         c
     }
 

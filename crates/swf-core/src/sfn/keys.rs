@@ -23,6 +23,9 @@ pub const DEFINITION: u8 = b'd';
 pub const MAP_RUN: u8 = b'r';
 /// The per-execution Map Run index: the execution's runs in the order they started.
 pub const MAP_RUN_INDEX: u8 = b'q';
+/// The one record of the cluster's apply version (`crate::apply_version`): `[APPLY_VERSION]`. (The
+/// token keyring's one record is `k`, `crate::keyring`.)
+pub const APPLY_VERSION: u8 = b'V';
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
     key.extend_from_slice(&(s.len() as u32).to_be_bytes());

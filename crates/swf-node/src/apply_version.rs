@@ -1,0 +1,143 @@
+//! The leader's part in the cluster's apply version (`swf_core::apply_version`): while the cluster is
+//! below the version this node offers, its leader asks every member (voters and learners) every few
+//! seconds what it offers (`Cluster.Ping`), and proposes `Op::RaiseApplyVersion` to the lowest answer
+//! when that is above the cluster's version. A member that does not answer, or one of a release
+//! before the version existed (which tells 0), holds the cluster where it is; so does a member
+//! started with a lower `--max-apply-version`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::ServerState;
+use swf_core::{Command, Op};
+use swf_store::{StateReader, TypeConfig};
+use swf_types::Fault;
+use tokio::sync::watch;
+
+use crate::executor::Executor;
+use crate::router::Router;
+
+pub use swf_core::apply_version::{APPLY_VERSION, BASE_APPLY_VERSION};
+
+/// How often a leader below its offered version asks the members again.
+const ROUND: Duration = Duration::from_secs(2);
+/// How long one member's answer may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What the leader's latest round learned, once it had acted on it: each other member's offered
+/// version (`None`: it did not answer). Shown by `GET /cluster/status` as `member_apply_versions`.
+#[derive(Debug, Default)]
+pub struct Offers(Mutex<BTreeMap<u64, Option<u32>>>);
+
+impl Offers {
+    /// The answers of the latest round (empty before the first one).
+    pub fn latest(&self) -> BTreeMap<u64, Option<u32>> {
+        self.0.lock().expect("offers lock").clone()
+    }
+}
+
+/// The version every member offers, if each one answered: the lowest of the answers and `offered`.
+pub(crate) fn lowest_offered(offered: u32, answers: &[Option<u32>]) -> Option<u32> {
+    answers
+        .iter()
+        .try_fold(offered, |lowest, a| a.map(|v| lowest.min(v)))
+}
+
+/// Runs the leader's raise loop until `stop`.
+pub(crate) fn spawn(
+    node_id: u64,
+    raft: openraft::Raft<TypeConfig>,
+    router: Arc<Router>,
+    reader: StateReader,
+    executor: Arc<Executor>,
+    offered: u32,
+    offers: Arc<Offers>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(ROUND) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let m = raft.metrics().borrow().clone();
+            if m.state != ServerState::Leader {
+                offers.0.lock().expect("offers lock").clear();
+                continue;
+            }
+            let current = match swf_core::apply_version::load(&reader) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e.0, "reading the cluster's apply version");
+                    continue;
+                }
+            };
+            if current >= offered {
+                continue;
+            }
+            let peers: Vec<(u64, String)> = m
+                .membership_config
+                .membership()
+                .nodes()
+                .filter(|(id, _)| **id != node_id)
+                .map(|(id, n)| (*id, n.addr.clone()))
+                .collect();
+            let mut answers = Vec::with_capacity(peers.len());
+            for (_, addr) in &peers {
+                let probe = tokio::time::timeout(PROBE_TIMEOUT, router.probe(addr)).await;
+                answers.push(probe.ok().flatten().map(|p| p.apply_version));
+            }
+            if let Some(to) = lowest_offered(offered, &answers).filter(|v| *v > current) {
+                match executor.raise_apply_version(to).await {
+                    Ok(()) => {
+                        tracing::info!(from = current, to, "raised the cluster's apply version")
+                    }
+                    Err(e) => tracing::warn!(error = %e, to, "raising the cluster's apply version"),
+                }
+            }
+            *offers.0.lock().expect("offers lock") =
+                peers.iter().map(|(id, _)| *id).zip(answers).collect();
+        }
+    });
+}
+
+impl Executor {
+    /// Proposes `Op::RaiseApplyVersion` as the leader's own command (not de-duplicated: applying it
+    /// twice changes nothing).
+    pub(crate) async fn raise_apply_version(&self, version: u32) -> Result<(), Fault> {
+        let cmd = Command {
+            now: self.clock().estimate(),
+            op: Op::RaiseApplyVersion { version },
+            fresh_ids: Vec::new(),
+            request_id: None,
+        };
+        self.propose_own(cmd).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lowest_offered;
+
+    #[test]
+    fn the_cluster_moves_only_to_what_every_member_offers() {
+        // (offered by the leader, answers of the others, version to raise to)
+        let table: &[(u32, &[Option<u32>], Option<u32>)] = &[
+            (2, &[], Some(2)),
+            (2, &[Some(2), Some(2)], Some(2)),
+            (2, &[Some(3), Some(2)], Some(2)),
+            (3, &[Some(2), Some(3)], Some(2)),
+            (2, &[Some(1), Some(2)], Some(1)),
+            (2, &[Some(0), Some(2)], Some(0)), // a release before the version: tells 0
+            (2, &[Some(2), None], None),       // a member that did not answer
+        ];
+        for (offered, answers, want) in table {
+            assert_eq!(
+                lowest_offered(*offered, answers),
+                *want,
+                "{offered} {answers:?}"
+            );
+        }
+    }
+}
