@@ -15,6 +15,13 @@
 //!   and applying a firing checks that its stamp has reached the due time. A leader whose own clock is
 //!   ahead therefore fires nothing early; the peer readings are taken when the answer *arrives*, so they
 //!   err late by the one-way delay, never early.
+//! - **The margin.** Erring late is not enough on its own: a deadline armed under a stamp that erred
+//!   late by more than the stamp that judges it is due (a slower link to the median voter then, a
+//!   faster one now) would fire early by the difference. So the timer service fires a deadline only
+//!   once cluster time has passed it by `uncertainty_ms`, the longest probe round trip of the last
+//!   `UNCERTAINTY_WINDOW` (a bound of any reading's one-way delay in that window); on a single node
+//!   there are no readings and no margin. A deadline armed longer ago than the window under a slower
+//!   link than any since may still fire early by the difference (docs/architecture.md).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -25,6 +32,8 @@ use swf_types::Timestamp;
 
 /// A peer's reading counts only if its answer is this recent (the quorum watch probes every 100 ms).
 pub(crate) const FRESH: Duration = Duration::from_secs(1);
+/// How long a probe's round trip counts towards the firing margin (`ClusterClock::uncertainty_ms`).
+pub(crate) const UNCERTAINTY_WINDOW: Duration = Duration::from_secs(120);
 
 /// This process's wall clock, ms since the Unix epoch.
 pub(crate) fn wall_ms() -> i64 {
@@ -69,6 +78,9 @@ struct Inner {
     /// The other voters.
     others: Vec<u64>,
     readings: HashMap<u64, Reading>,
+    /// The longest probe round trip of each second of the last `UNCERTAINTY_WINDOW` that had one
+    /// (when the second began, the longest), oldest first.
+    round_trips: std::collections::VecDeque<(Instant, Duration)>,
     /// The last stamp this node gave.
     last_given: i64,
 }
@@ -105,17 +117,44 @@ impl ClusterClock {
         inner.others = others;
     }
 
-    /// Voter `node` answered a probe with its wall clock `wall_ms` (0: it does not tell), just now.
-    pub(crate) fn record(&self, node: u64, wall_ms: i64) {
+    /// Voter `node` answered a probe with its wall clock `wall_ms` (0: it does not tell), just now,
+    /// `round_trip` after the probe was sent.
+    pub(crate) fn record(&self, node: u64, wall_ms: i64, round_trip: Duration) {
+        let now = Instant::now();
         let reading = Reading {
             wall_ms: (wall_ms > 0).then_some(wall_ms),
-            at: Instant::now(),
+            at: now,
         };
-        self.inner
-            .lock()
-            .expect("clock lock")
-            .readings
-            .insert(node, reading);
+        let mut inner = self.inner.lock().expect("clock lock");
+        inner.readings.insert(node, reading);
+        let trips = &mut inner.round_trips;
+        match trips.back_mut() {
+            Some((began, longest)) if now.duration_since(*began) < Duration::from_secs(1) => {
+                *longest = (*longest).max(round_trip);
+            }
+            _ => trips.push_back((now, round_trip)),
+        }
+        while trips
+            .front()
+            .is_some_and(|(began, _)| now.duration_since(*began) > UNCERTAINTY_WINDOW)
+        {
+            trips.pop_front();
+        }
+    }
+
+    /// How far past a deadline cluster time must be before it is fired (ms): the longest probe
+    /// round trip of the last `UNCERTAINTY_WINDOW`, a bound of how late any reading in that window
+    /// erred (see the module doc); 0 without peer readings.
+    pub(crate) fn uncertainty_ms(&self) -> i64 {
+        let inner = self.inner.lock().expect("clock lock");
+        let now = Instant::now();
+        inner
+            .round_trips
+            .iter()
+            .filter(|(began, _)| now.duration_since(*began) <= UNCERTAINTY_WINDOW)
+            .map(|(_, rtt)| rtt.as_millis() as i64 + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The last stamp applied to the state.
@@ -233,13 +272,13 @@ mod tests {
         clock.set_voters(3, vec![2, 3]);
         assert_eq!(clock.now(), None, "only its own reading");
         let own = wall_ms();
-        clock.record(2, own + H);
+        clock.record(2, own + H, Duration::from_millis(1));
         let t = clock.now().expect("two of three").0;
         assert!(
             t >= own && t < own + 1_000,
             "the earlier of own and +1h: {t}"
         );
-        clock.record(3, own - H);
+        clock.record(3, own - H, Duration::from_millis(1));
         let t = clock.now().expect("three").0;
         assert!(t >= own && t < own + 1_000, "the median: {t}");
         applied.store(own + 2 * H, Ordering::SeqCst);
@@ -250,7 +289,24 @@ mod tests {
         clock.set_voters(3, vec![4]);
         assert_eq!(clock.now(), None);
         // A node of the release before clock probes counts as agreeing with this one.
-        clock.record(4, 0);
+        clock.record(4, 0, Duration::from_millis(1));
         assert!(clock.now().is_some());
+    }
+
+    /// The firing margin is the longest round trip of the window (plus 1 ms of rounding), none
+    /// without readings.
+    #[test]
+    fn the_margin_is_the_longest_recent_round_trip() {
+        let clock = ClusterClock::single();
+        assert_eq!(
+            clock.uncertainty_ms(),
+            0,
+            "one node: no readings, no margin"
+        );
+        let own = wall_ms();
+        for (rtt, want) in [(3, 4), (40, 41), (7, 41)] {
+            clock.record(2, own, Duration::from_millis(rtt));
+            assert_eq!(clock.uncertainty_ms(), want, "after a {rtt} ms round trip");
+        }
     }
 }

@@ -113,6 +113,9 @@ async fn fire_due(reader: &StateReader, executor: &Executor, leader_since: i64) 
     let Some(now) = executor.clock().now().map(|t| t.0) else {
         return NO_CLOCK_RETRY;
     };
+    // What is due is judged with the clock's margin (`ClusterClock::uncertainty_ms`): a deadline
+    // armed under a reading that erred later than today's must not fire early by the difference.
+    let now = now - executor.clock().uncertainty_ms();
     let (deadlines, later) = match reader.due_deadlines(now, BATCH) {
         Ok(d) => d,
         Err(e) => {
