@@ -53,17 +53,31 @@ impl Swf {
         body: &Value,
         timeout: Duration,
     ) -> Reply {
+        self.call_once_as(node, action, body, timeout, None).await
+    }
+
+    /// [`Swf::call_once`] as one attempt of a call its caller may make again: `invocation` is sent as
+    /// `amz-sdk-invocation-id`, the same for every attempt, as the AWS SDKs do when they retry (the
+    /// server then applies the call at most once, whichever attempts arrive).
+    pub async fn call_once_as(
+        &self,
+        node: usize,
+        action: &str,
+        body: &Value,
+        timeout: Duration,
+        invocation: Option<&str>,
+    ) -> Reply {
         let invoke_ms = now_ms();
         let url = format!("{}/", self.endpoints[node % self.endpoints.len()]);
-        let res = self
+        let mut request = self
             .http
             .post(url)
             .header("X-Amz-Target", format!("SimpleWorkflowService.{action}"))
-            .header("Content-Type", "application/x-amz-json-1.0")
-            .timeout(timeout)
-            .body(body.to_string())
-            .send()
-            .await;
+            .header("Content-Type", "application/x-amz-json-1.0");
+        if let Some(id) = invocation {
+            request = request.header("amz-sdk-invocation-id", id);
+        }
+        let res = request.timeout(timeout).body(body.to_string()).send().await;
         let (outcome, body) = match res {
             Err(e) if e.is_connect() => (Outcome::Fail(short(&e)), Value::Null),
             Err(e) => (Outcome::Indeterminate(short(&e)), Value::Null),

@@ -253,9 +253,18 @@ async fn start_one(
         input: input.clone(),
         run_id: None,
     };
+    // Every attempt is one call, retried as an SDK retries it (one invocation id), so an attempt
+    // that was held up and arrives after a later one succeeded does not start a second run.
+    let invocation = format!("start-{wid}");
     for _ in 0..5 {
         let r = c
-            .call_once(node, "StartWorkflowExecution", &body, CALL_TIMEOUT)
+            .call_once_as(
+                node,
+                "StartWorkflowExecution",
+                &body,
+                CALL_TIMEOUT,
+                Some(&invocation),
+            )
             .await;
         if let (Outcome::Ok, OpKey::Start { run_id, .. }) = (&r.outcome, &mut key) {
             *run_id = r.body["runId"].as_str().map(str::to_string);

@@ -223,6 +223,7 @@ impl Gateway {
             }
             _ => None,
         };
+        let invocation = head.as_deref().and_then(crate::idempotency::invocation_id);
         drop(head);
         // The API is decided by the target prefix only, and travels with the call to the leader.
         let (api, action, model) = if let Some(a) = target.strip_prefix(TARGET_PREFIX) {
@@ -254,14 +255,38 @@ impl Gateway {
         // lines carry it too: it travels in `ExecuteRequest.request_id`). The span is at ERROR
         // level so that any filter that lets one of the call's lines through enables it too
         // (`SWFD_LOG=warn` still shows the slow-call line with its request id).
-        let span =
-            tracing::error_span!("call", request_id = %request_id, action, api = api.label());
+        // A call its SDK may send again is de-duplicated by its invocation id (`idempotency`).
+        let dedup_id = invocation
+            .filter(|_| crate::idempotency::applies_to(action))
+            .map(|inv| {
+                crate::idempotency::dedup_id(
+                    &inv,
+                    caller.as_ref().map(|c| c.user_arn.as_str()),
+                    target,
+                    &body,
+                )
+            });
+        let span = tracing::error_span!(
+            "call",
+            request_id = %request_id,
+            action,
+            api = api.label(),
+            dedup_id = dedup_id.as_deref()
+        );
         let forwarded = self.node.raft.metrics().borrow().current_leader != Some(self.node.id);
         let times = Arc::new(CallTimes::default());
         let began = std::time::Instant::now();
         let result = with_times(
             times.clone(),
-            swf_node::request::with_caller(caller, self.node.call(api, action, body, &request_id)),
+            swf_node::request::with_caller(
+                caller,
+                self.node.call(
+                    api,
+                    action,
+                    body,
+                    dedup_id.as_deref().unwrap_or(&request_id),
+                ),
+            ),
         )
         .instrument(span.clone())
         .await;

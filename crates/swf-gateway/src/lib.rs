@@ -19,6 +19,7 @@ mod authn;
 mod console;
 mod h1;
 mod http;
+mod idempotency;
 mod lean_tls;
 pub mod metrics;
 mod serve;
