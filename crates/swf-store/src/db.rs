@@ -169,6 +169,13 @@ const MAX_WAL_BYTES: u64 = 512 << 20;
 /// The block cache all column families share (by default each has its own 32 MiB).
 const BLOCK_CACHE_BYTES: usize = 32 << 20;
 
+/// Most bytes per second flushes and compactions write (RocksDB's rate limiter). A memtable flush
+/// written at once fills the disk's queue, and the Raft log's synced appends wait behind it: every
+/// replica flushed in the same second and the cluster's p99 of that second rose from 10 to 50 ms
+/// (docs/benchmarks.md, session 17). 64 MiB/s spreads a flush over a second or so and did not lower
+/// the cluster's peak; 32 MiB/s did (by 4 %).
+const FLUSH_BYTES_PER_SEC: i64 = 64 << 20;
+
 /// Options of one column family.
 fn cf_options(name: &str, cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
@@ -180,6 +187,33 @@ fn cf_options(name: &str, cache: &rocksdb::Cache) -> Options {
         opts.add_compact_on_deletion_collector_factory(128, 64, 0.5);
     }
     opts
+}
+
+/// Whether files in the directory of `db_path` (created if missing) can be written with `O_DIRECT`:
+/// some filesystems refuse it (tmpfs before Linux 6.6, some FUSE and overlay ones), and RocksDB would
+/// then fail every flush. Checked by writing one aligned block to a scratch file.
+fn direct_io_works(db_path: &Path) -> bool {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::create_dir_all(db_path).is_err() {
+        return false;
+    }
+    let probe = db_path.join(".direct-io-probe");
+    let works = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&probe)
+        .and_then(|mut f| {
+            // O_DIRECT needs an aligned buffer: a 4 KiB block inside an 8 KiB allocation.
+            let buf = vec![0u8; 8192];
+            let offset = buf.as_ptr().align_offset(4096);
+            f.write_all(&buf[offset..offset + 4096])
+        })
+        .is_ok();
+    let _ = std::fs::remove_file(&probe);
+    works
 }
 
 /// Opens (creating if needed) the database at `path`.
@@ -197,10 +231,35 @@ pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
     env.lower_thread_pool_cpu_priority();
     env.lower_high_priority_thread_pool_cpu_priority();
     opts.set_env(&env);
+    // Flushes and compactions write past the page cache where the filesystem allows it, so the synced
+    // appends of the Raft log do not wait for a flush's dirty pages to be written first (ext4 writes
+    // them out with the journal commit an fdatasync makes), and at a bounded rate (see above).
+    let direct = direct_io_works(path);
+    opts.set_use_direct_io_for_flush_and_compaction(direct);
+    opts.set_ratelimiter(FLUSH_BYTES_PER_SEC, 100_000, 10);
+    tracing::debug!(direct, "opening the store");
     let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
     let cfs = [CF_META, CF_LOGS]
         .iter()
         .chain(STATE_CFS)
         .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
     Ok(Db::new(DB::open_cf_descriptors(&opts, path, cfs)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_direct_io_probe_leaves_nothing_behind_and_fails_where_it_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        // Whatever the filesystem answers, the scratch file is gone and the database opens.
+        let _ = direct_io_works(&db);
+        assert_eq!(std::fs::read_dir(&db).unwrap().count(), 0);
+        drop(open_db(&db).unwrap());
+        // A directory that cannot be made (a file is in the way): no direct I/O, no panic.
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        assert!(!direct_io_works(&dir.path().join("file/db")));
+    }
 }
