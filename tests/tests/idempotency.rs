@@ -43,6 +43,20 @@ async fn call(
 #[tokio::test]
 async fn a_call_sent_again_by_its_sdk_applies_once() -> Result<()> {
     let node = Swfd::start().await?;
+    // A new cluster moves to the newest apply version (which de-duplicates by invocation id) as soon
+    // as its leader has asked its members: at once, on one node.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = node.cluster_status().await?;
+        if status["apply_version"] == status["max_apply_version"] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "apply version not raised"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let client = node.client();
     let fx = setup_domain(&client, "retries").await?;
     let start = json!({"domain": "retries", "workflowId": "w1",

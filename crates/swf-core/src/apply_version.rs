@@ -6,8 +6,8 @@
 //! knows the versions up to [`APPLY_VERSION`]; the cluster's version is part of the replicated state,
 //! and the leader raises it (`Op::RaiseApplyVersion`) only once every member has told it that it
 //! applies the new version too (swf-node's `apply_version` module). A change of behaviour is then
-//! written as `if ctx.apply_version()? >= N { new } else { old }` with `APPLY_VERSION` raised to `N`,
-//! and a test of both sides.
+//! written as `if apply_version::load(state)? >= N { new } else { old }` with `APPLY_VERSION` raised
+//! to `N`, and a test of both sides (`dedup::key` is the first).
 //!
 //! - **Where.** One record under [`APPLY_VERSION_KEY`] in the keyspace of opaque records (the store's
 //!   `sfn` column family, beside the token keyring), so snapshots, digests and backups carry it.
@@ -21,6 +21,7 @@
 //! Versions:
 //! 1. Every release before the record existed.
 //! 2. The same rules; the version is recorded.
+//! 3. A request id `CALL~DEDUP` is de-duplicated by `DEDUP` (the client's invocation id, `dedup`).
 
 use serde::{Deserialize, Serialize};
 use swf_types::Timestamp;
@@ -30,7 +31,7 @@ use crate::ctx::Ctx;
 use crate::state::{Lookup, ReadError, Write};
 
 /// The highest apply version this build knows.
-pub const APPLY_VERSION: u32 = 2;
+pub const APPLY_VERSION: u32 = 3;
 /// The version of a state without a record.
 pub const BASE_APPLY_VERSION: u32 = 1;
 /// The record's key in the `sfn` keyspace (`sfn::keys::APPLY_VERSION`).
@@ -78,13 +79,6 @@ fn too_high(version: u32, supported: u32) -> String {
 }
 
 impl<S: Lookup + ?Sized> Ctx<'_, S> {
-    /// The apply version this command is applied under (read when a rule asks, not for every
-    /// command).
-    #[allow(dead_code)] // the first rule that depends on it will read it
-    pub(crate) fn apply_version(&self) -> Result<u32, ReadError> {
-        load(self.state)
-    }
-
     /// Applies `Op::RaiseApplyVersion`.
     pub(crate) fn raise_apply_version(&mut self, version: u32) -> Result<Outcome, ReadError> {
         if version > APPLY_VERSION {

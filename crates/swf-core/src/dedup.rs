@@ -30,17 +30,39 @@ pub fn bucket(now_ms: i64) -> u64 {
     (now_ms.max(0) / BUCKET_MS) as u64
 }
 
-/// The request id under which `cmd` is de-duplicated, if it is.
-pub fn key(cmd: &Command) -> Option<&str> {
-    let id = cmd.request_id.as_deref().filter(|id| !id.is_empty())?;
-    match cmd.op {
-        Op::StartDecisionTask { .. }
-        | Op::StartActivityTask { .. }
-        | Op::FireDeadline(_)
-        | Op::FireDeadlines(_)
-        | Op::Noop => None,
-        _ => Some(id),
+/// A request id's two parts: the id of the call as the node that took it named it (for logs), and,
+/// after a `~`, the id it is de-duplicated by when that is another (derived from the client's
+/// `amz-sdk-invocation-id`, so every attempt of one SDK call has the same; swf-gateway's
+/// `idempotency`). Node-made ids have no `~`.
+pub fn split(request_id: &str) -> (&str, Option<&str>) {
+    match request_id.split_once('~') {
+        Some((call, dedup)) => (call, Some(dedup)),
+        None => (request_id, None),
     }
+}
+
+/// The request id under which `cmd` is de-duplicated, if it is. From apply version 3 on (the
+/// `apply_version` module), an id `CALL~DEDUP` is de-duplicated by `DEDUP`; before, by the whole id,
+/// as the releases before it do, so the replicas of a mixed-version cluster record the same ids.
+pub fn key<S: Lookup + ?Sized>(state: &S, cmd: &Command) -> Result<Option<String>, ReadError> {
+    let Some(id) = cmd.request_id.as_deref().filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    if matches!(
+        cmd.op,
+        Op::StartDecisionTask { .. }
+            | Op::StartActivityTask { .. }
+            | Op::FireDeadline(_)
+            | Op::FireDeadlines(_)
+            | Op::Noop
+            | Op::RaiseApplyVersion { .. }
+    ) {
+        return Ok(None);
+    }
+    Ok(Some(match split(id) {
+        (_, Some(dedup)) if crate::apply_version::load(state)? >= 3 => dedup.to_string(),
+        _ => id.to_string(),
+    }))
 }
 
 /// The recorded reply of an earlier attempt of `cmd`'s call, if there is one.
@@ -213,9 +235,46 @@ mod tests {
                 false,
             ),
         ];
+        let s = MemState::default();
         for (c, expected) in cases {
-            assert_eq!(key(&c).is_some(), expected, "{:?}", c.op.name());
+            assert_eq!(
+                key(&s, &c).unwrap().is_some(),
+                expected,
+                "{:?}",
+                c.op.name()
+            );
         }
+    }
+
+    /// Two attempts of one SDK call (two gateway ids, one invocation-derived id after the `~`):
+    /// from apply version 3 the second gets the first one's answer; before, each attempt is its own
+    /// call, as releases before version 3 apply it.
+    #[test]
+    fn an_sdk_call_sent_twice_applies_once_from_apply_version_3() {
+        let raise = |s: &mut MemState, v: u32| {
+            let c = cmd(0, Op::RaiseApplyVersion { version: v }, None);
+            assert!(run(s, c).0.is_ok());
+        };
+        // (apply version, key of `gw-1~inv`, signals after both attempts)
+        for (version, want_key, want_signals) in
+            [(1, "gw-1~inv", 2), (2, "gw-1~inv", 2), (3, "inv", 1)]
+        {
+            let mut s = started_domain(MIN);
+            raise(&mut s, version);
+            let first = cmd(MIN, signal("w"), Some("gw-1~inv"));
+            assert_eq!(
+                key(&s, &first).unwrap().as_deref(),
+                Some(want_key),
+                "v{version}"
+            );
+            assert!(run(&mut s, first).0.is_ok());
+            assert!(run(&mut s, cmd(MIN + 5, signal("w"), Some("gw-2~inv")))
+                .0
+                .is_ok());
+            assert_eq!(signals(&s), want_signals, "v{version}");
+        }
+        assert_eq!(split("gw-1~inv"), ("gw-1", Some("inv")));
+        assert_eq!(split("gw-1"), ("gw-1", None));
     }
 
     #[test]

@@ -266,6 +266,12 @@ impl Gateway {
                     &body,
                 )
             });
+        // What travels to the leader: the request id, and the de-duplication id after a `~`
+        // (`swf_core::dedup::split`).
+        let routed_id = match &dedup_id {
+            Some(d) => format!("{request_id}~{d}"),
+            None => request_id.clone(),
+        };
         let span = tracing::error_span!(
             "call",
             request_id = %request_id,
@@ -278,15 +284,7 @@ impl Gateway {
         let began = std::time::Instant::now();
         let result = with_times(
             times.clone(),
-            swf_node::request::with_caller(
-                caller,
-                self.node.call(
-                    api,
-                    action,
-                    body,
-                    dedup_id.as_deref().unwrap_or(&request_id),
-                ),
-            ),
+            swf_node::request::with_caller(caller, self.node.call(api, action, body, &routed_id)),
         )
         .instrument(span.clone())
         .await;

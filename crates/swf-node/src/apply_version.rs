@@ -1,7 +1,7 @@
-//! The leader's part in the cluster's apply version (`swf_core::apply_version`): while the cluster is
-//! below the version this node offers, its leader asks every member (voters and learners) every few
-//! seconds what it offers (`Cluster.Ping`), and proposes `Op::RaiseApplyVersion` to the lowest answer
-//! when that is above the cluster's version. A member that does not answer, or one of a release
+//! The leader's part in the cluster's apply version (`swf_core::apply_version`): the leader asks
+//! every member (voters and learners) what it offers (`Cluster.Ping`; every 5 s, every 0.5 s while the
+//! cluster is below what the leader itself offers), and proposes `Op::RaiseApplyVersion` to the lowest
+//! offer when that is above the cluster's version. A member that does not answer, or one of a release
 //! before the version existed (which tells 0), holds the cluster where it is; so does a member
 //! started with a lower `--max-apply-version`.
 
@@ -20,13 +20,16 @@ use crate::router::Router;
 
 pub use swf_core::apply_version::{APPLY_VERSION, BASE_APPLY_VERSION};
 
-/// How often a leader below its offered version asks the members again.
-const ROUND: Duration = Duration::from_secs(2);
+/// How often the leader asks the members what they offer.
+const ROUND: Duration = Duration::from_secs(5);
+/// How often while the cluster is below what the leader offers (a new cluster, an upgrade).
+const RAISE_ROUND: Duration = Duration::from_millis(500);
 /// How long one member's answer may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What the leader's latest round learned, once it had acted on it: each other member's offered
-/// version (`None`: it did not answer). Shown by `GET /cluster/status` as `member_apply_versions`.
+/// version (`None`: it did not answer). Shown by `GET /cluster/status` as `member_apply_versions`,
+/// so an operator sees which member holds the cluster back.
 #[derive(Debug, Default)]
 pub struct Offers(Mutex<BTreeMap<u64, Option<u32>>>);
 
@@ -56,13 +59,17 @@ pub(crate) fn spawn(
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
+        let mut pause = Duration::ZERO;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(ROUND) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
+            pause = ROUND;
             let m = raft.metrics().borrow().clone();
             if m.state != ServerState::Leader {
+                // Only a look at the metrics: soon after this node takes over, it asks.
+                pause = RAISE_ROUND;
                 offers.0.lock().expect("offers lock").clear();
                 continue;
             }
@@ -73,8 +80,8 @@ pub(crate) fn spawn(
                     continue;
                 }
             };
-            if current >= offered {
-                continue;
+            if current < offered {
+                pause = RAISE_ROUND;
             }
             let peers: Vec<(u64, String)> = m
                 .membership_config

@@ -65,9 +65,13 @@ impl SwfNode for SwfNodeServer {
         // Every log line of the call on this node carries its request id (the `call` span), as
         // on the node that took it.
         // ERROR level: enabled under any filter that shows a line of the call (see the gateway).
+        // A call de-duplicated by its client's invocation id carries `REQUEST~DEDUP`
+        // (`swf_core::dedup::split`): its lines show the gateway's request id, as there.
+        let (request_id, dedup_id) = swf_core::dedup::split(&req.request_id);
         let span = tracing::error_span!(
             "call",
-            request_id = %req.request_id,
+            request_id = %request_id,
+            dedup_id,
             action = %req.action,
             api = crate::router::Api::from_wire(&req.api).map_or("?", |a| a.label()),
             hops = req.hops,
