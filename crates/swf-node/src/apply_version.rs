@@ -47,17 +47,29 @@ pub(crate) fn lowest_offered(offered: u32, answers: &[Option<u32>]) -> Option<u3
         .try_fold(offered, |lowest, a| a.map(|v| lowest.min(v)))
 }
 
+/// What the leader's raise loop needs.
+pub(crate) struct Raiser {
+    pub node_id: u64,
+    pub raft: openraft::Raft<TypeConfig>,
+    pub router: Arc<Router>,
+    pub reader: StateReader,
+    pub executor: Arc<Executor>,
+    /// The highest version this node offers.
+    pub offered: u32,
+    pub offers: Arc<Offers>,
+}
+
 /// Runs the leader's raise loop until `stop`.
-pub(crate) fn spawn(
-    node_id: u64,
-    raft: openraft::Raft<TypeConfig>,
-    router: Arc<Router>,
-    reader: StateReader,
-    executor: Arc<Executor>,
-    offered: u32,
-    offers: Arc<Offers>,
-    mut stop: watch::Receiver<bool>,
-) {
+pub(crate) fn spawn(raiser: Raiser, mut stop: watch::Receiver<bool>) {
+    let Raiser {
+        node_id,
+        raft,
+        router,
+        reader,
+        executor,
+        offered,
+        offers,
+    } = raiser;
     tokio::spawn(async move {
         let mut pause = Duration::ZERO;
         loop {
@@ -130,7 +142,8 @@ mod tests {
     #[test]
     fn the_cluster_moves_only_to_what_every_member_offers() {
         // (offered by the leader, answers of the others, version to raise to)
-        let table: &[(u32, &[Option<u32>], Option<u32>)] = &[
+        type Row<'a> = (u32, &'a [Option<u32>], Option<u32>);
+        let table: &[Row] = &[
             (2, &[], Some(2)),
             (2, &[Some(2), Some(2)], Some(2)),
             (2, &[Some(3), Some(2)], Some(2)),

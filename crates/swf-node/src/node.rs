@@ -196,13 +196,15 @@ impl Node {
         );
         let offers = Arc::new(crate::apply_version::Offers::default());
         crate::apply_version::spawn(
-            config.node_id,
-            raft.clone(),
-            router.clone(),
-            reader.clone(),
-            executor.clone(),
-            config.max_apply_version,
-            offers.clone(),
+            crate::apply_version::Raiser {
+                node_id: config.node_id,
+                raft: raft.clone(),
+                router: router.clone(),
+                reader: reader.clone(),
+                executor: executor.clone(),
+                offered: config.max_apply_version,
+                offers: offers.clone(),
+            },
             stop.subscribe(),
         );
         let transfer = Arc::new(Transfer::new(
