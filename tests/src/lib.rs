@@ -789,18 +789,7 @@ impl Swfd {
         if !status.success() {
             bail!("kill -TERM {pid} failed");
         }
-        let end = Instant::now() + deadline;
-        loop {
-            let child = self.child.as_mut().expect("checked above");
-            if let Some(status) = child.try_wait()? {
-                self.child = None;
-                return Ok(status);
-            }
-            if Instant::now() >= end {
-                bail!("swfd did not exit within {deadline:?} after SIGTERM");
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        self.wait_exit(deadline).await.context("after SIGTERM")
     }
 
     /// Sets (or with `None` removes) an environment variable of the process from its next start on.

@@ -1,8 +1,9 @@
 //! The cluster's apply version (`swf_core::apply_version`) through real swfd processes: a member that
 //! offers only the older version (`--max-apply-version`, as a node of the release before does) holds
 //! the whole cluster on the older rules; once it offers the newer one the leader raises the version
-//! on every replica; a node offering less than the cluster applies refuses to start, with the reason;
-//! and `check-config` refuses a version this build does not know.
+//! on every replica; a new member offering less is not let in, and a node offering less than the
+//! cluster applies refuses to start, each with the reason; and `check-config` refuses a version this
+//! build does not know.
 
 use std::time::Duration;
 
@@ -78,6 +79,30 @@ async fn the_cluster_moves_to_a_version_only_when_every_member_offers_it() -> Re
     })
     .await?;
     setup_domain(&nodes[0].client(), "after").await?;
+
+    // A new member that offers only the old version is not let in: its join is refused, with why.
+    let old_joiner = Swfd::launch_with(&[
+        "--node-id",
+        "4",
+        "--join",
+        &nodes[0].admin_endpoint(),
+        "--max-apply-version",
+        &OLD.to_string(),
+    ])?;
+    let why = format!(
+        "Node 4 offers apply version {OLD}, and the cluster applies its log by the rules of \
+         version {NEW}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !old_joiner.log().contains(&why) {
+        if tokio::time::Instant::now() >= deadline {
+            bail!("no refusal in the joiner's log:\n{}", old_joiner.log());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let members = nodes[0].cluster_status().await?["members"].clone();
+    assert_eq!(members.as_object().map(|m| m.len()), Some(3), "{members}");
+    drop(old_joiner);
 
     // Going back is refused: node 3 offering only the old version again does not start.
     nodes[2].set_env("SWFD_MAX_APPLY_VERSION", Some(&OLD.to_string()));

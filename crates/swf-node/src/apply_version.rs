@@ -121,6 +121,30 @@ pub(crate) fn spawn(raiser: Raiser, mut stop: watch::Receiver<bool>) {
     });
 }
 
+/// Refuses to add a member at `addr` that offers less than the cluster applies (it would apply the
+/// log by older rules than its replicas). A node that does not answer is not judged here: adding it
+/// waits for it to catch up, and one that never answers is given up. A node of a release before the
+/// apply version tells 0 and applies by the base version's rules.
+pub(crate) async fn check_new_member(
+    router: &Router,
+    reader: &StateReader,
+    node_id: u64,
+    addr: &str,
+) -> Result<(), Fault> {
+    let current = swf_core::apply_version::load(reader).map_err(|e| Fault::internal(e.0))?;
+    let Ok(Some(probe)) = tokio::time::timeout(PROBE_TIMEOUT, router.probe(addr)).await else {
+        return Ok(());
+    };
+    let offered = probe.apply_version.max(BASE_APPLY_VERSION);
+    if offered < current {
+        return Err(Fault::not_permitted(format!(
+            "Node {node_id} offers apply version {offered}, and the cluster applies its log by the \
+             rules of version {current}: start it with a release that knows version {current}"
+        )));
+    }
+    Ok(())
+}
+
 impl Executor {
     /// Proposes `Op::RaiseApplyVersion` as the leader's own command (not de-duplicated: applying it
     /// twice changes nothing).

@@ -33,6 +33,8 @@ pub struct ClusterServer {
     pub executor: Arc<Executor>,
     /// The highest apply version this node offers, told in every ping.
     pub max_apply_version: u32,
+    /// The applied state (the cluster's apply version, for adding a member).
+    pub reader: swf_store::StateReader,
 }
 
 fn reply(result: Result<(), Fault>) -> Result<Response<ControlReply>, Status> {
@@ -66,6 +68,8 @@ impl ClusterServer {
         }
         match call {
             Control::AddMember { node_id, addr } => {
+                crate::apply_version::check_new_member(&self.router, &self.reader, node_id, &addr)
+                    .await?;
                 self.membership
                     .add(MemberChange {
                         node_id,

@@ -231,6 +231,7 @@ impl Node {
             membership: Arc::new(Membership::new(raft.clone(), config.member_catch_up)),
             executor: executor.clone(),
             max_apply_version: config.max_apply_version,
+            reader: reader.clone(),
         };
         let leader_path = Arc::new(LeaderPath { executor, transfer });
         router.set_local(leader_path.clone());

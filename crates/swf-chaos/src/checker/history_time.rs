@@ -76,7 +76,23 @@ pub fn check(ops: &[Op], fs: &FinalState) -> Verdict {
             }
         }
     }
+    // The starter sends every attempt of one start with one invocation id, as an SDK does, and the
+    // service answers a later attempt with the run an earlier one made: an acknowledged start's run
+    // may have been made by any attempt, so its window opens at the first (campaign of 2026-11-30,
+    // seeds 1004 and 1006: the run stamped 3.3 s before the acknowledged attempt, by the attempt
+    // that timed out).
+    let mut first_attempt: BTreeMap<&str, f64> = BTreeMap::new();
+    for op in ops {
+        if let OpKey::Start { workflow_id, .. } = &op.key {
+            let t = first_attempt.entry(workflow_id).or_insert(f64::MAX);
+            *t = t.min(op.invoke_ms);
+        }
+    }
     for op in ops.iter().filter(|o| o.outcome.is_ok()) {
+        let opened = match &op.key {
+            OpKey::Start { workflow_id, .. } => first_attempt[workflow_id.as_str()],
+            _ => op.invoke_ms,
+        };
         let (event, handed) = match made(op) {
             Some(Made::Event(run, id, handed)) => (by_id.get(run).and_then(|m| m.get(&id)), handed),
             Some(Made::DecisionCompleted(run, id)) => {
@@ -87,12 +103,12 @@ pub fn check(ops: &[Op], fs: &FinalState) -> Verdict {
         let Some(e) = event else { continue };
         v.checked += 1;
         let t = ts_ms(e);
-        let too_early = !handed && t < op.invoke_ms - TOLERANCE_MS;
+        let too_early = !handed && t < opened - TOLERANCE_MS;
         if too_early || t > op.complete_ms + TOLERANCE_MS {
             v.flag(
                 NAME,
                 json!({"problem": format!("{} made an event stamped {:.0} ms outside the call's window by the reference clock",
-                        op.action, if t < op.invoke_ms { op.invoke_ms - t } else { t - op.complete_ms }),
+                        op.action, if t < opened { opened - t } else { t - op.complete_ms }),
                     "op": op, "event": e}),
             );
         }
@@ -163,6 +179,36 @@ mod tests {
             0.19,
         );
         assert_eq!(check(&[completed], &fs).anomalies.len(), 1);
+    }
+
+    /// A start retried with its invocation id is answered with the run its first, timed-out attempt
+    /// made, stamped seconds before the acknowledged attempt was sent: within the start's window.
+    /// A start acknowledged without such an earlier attempt is still judged by its own window.
+    #[test]
+    fn a_retried_start_is_judged_from_its_first_attempt() {
+        let start = |outcome: Outcome, at_s| {
+            let run_id = matches!(outcome, Outcome::Ok).then(|| "r1".into());
+            op(
+                "StartWorkflowExecution",
+                outcome,
+                OpKey::Start {
+                    workflow_id: "w1".into(),
+                    input: "{}".into(),
+                    run_id,
+                },
+                at_s,
+            )
+        };
+        let mut h = good_run();
+        for e in h.iter_mut() {
+            let t = e["eventTimestamp"].as_f64().unwrap();
+            e["eventTimestamp"] = json!(t + 1.0);
+        }
+        let fs = state_with(vec![("r1", "w1", h)]);
+        let first = start(Outcome::Indeterminate("timeout".into()), 0.99);
+        let v = check(&[first, start(Outcome::Ok, 4.3)], &fs);
+        assert!(v.anomalies.is_empty(), "{:?}", v.anomalies);
+        assert_eq!(check(&[start(Outcome::Ok, 4.3)], &fs).anomalies.len(), 1);
     }
 
     /// A task started for a poller that left is handed to the next poll: its start predates that
