@@ -42,8 +42,13 @@ async fn until_all(nodes: &[&Swfd], what: &str, done: impl Fn(&Value) -> bool) -
 #[tokio::test]
 async fn the_cluster_moves_to_a_version_only_when_every_member_offers_it() -> Result<()> {
     let default = Launch::default();
-    let mut nodes =
-        Swfd::start_cluster_launched(3, &[], &[default.clone(), default, offering(OLD)]).await?;
+    // Without auth whatever SWF_E2E_AUTH says: the joiner below is launched plainly (no peer TLS).
+    let mut nodes = Swfd::start_cluster_launched_without_auth(
+        3,
+        &[],
+        &[default.clone(), default, offering(OLD)],
+    )
+    .await?;
     let all: Vec<&Swfd> = nodes.iter().collect();
     let leader = agreed_leader(&all, None).await? as usize;
     // Writes go on meanwhile (through the member that holds the version back, too).
