@@ -24,7 +24,7 @@ pub fn apply<S: Lookup + ?Sized>(
 ) -> Result<Applied, ReadError> {
     // A call applied before (the router sent it again) gets its first answer and writes nothing.
     let request_id = crate::dedup::key(state, cmd)?;
-    if let Some(id) = request_id.as_deref() {
+    if let Some(id) = request_id {
         if let Some(reply) = crate::dedup::recorded(state, cmd, id)? {
             return Ok(Applied {
                 outcome: Ok(reply),
@@ -97,7 +97,7 @@ pub fn apply<S: Lookup + ?Sized>(
         Op::RaiseApplyVersion { version } => ctx.raise_apply_version(*version),
     };
     let outcome = result?;
-    let writes = match (&outcome, request_id.as_deref()) {
+    let writes = match (&outcome, request_id) {
         (Ok(reply), Some(id)) => {
             let mut writes = ctx.writes;
             writes.extend(crate::dedup::record(state, cmd, id, reply)?);

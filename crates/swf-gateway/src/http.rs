@@ -268,9 +268,9 @@ impl Gateway {
             });
         // What travels to the leader: the request id, and the de-duplication id after a `~`
         // (`swf_core::dedup::split`).
-        let routed_id = match &dedup_id {
-            Some(d) => format!("{request_id}~{d}"),
-            None => request_id.clone(),
+        let routed_id: std::borrow::Cow<str> = match &dedup_id {
+            Some(d) => format!("{request_id}~{d}").into(),
+            None => request_id.as_str().into(),
         };
         let span = tracing::error_span!(
             "call",
