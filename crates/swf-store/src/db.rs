@@ -176,6 +176,19 @@ const BLOCK_CACHE_BYTES: usize = 32 << 20;
 /// the cluster's peak; 32 MiB/s did (by 4 %).
 const FLUSH_BYTES_PER_SEC: i64 = 64 << 20;
 
+/// RocksDB's own info log (`LOG` in the database directory) is rolled at this size, and this many of
+/// the rolled files are kept (`LOG.old.*`): it logs every flush and checkpoint, about 8 MB in half an
+/// hour at half of peak, and grew without bound before (found by the one-hour soak).
+const INFO_LOG_FILE_BYTES: usize = 8 << 20;
+const INFO_LOG_FILES_KEPT: usize = 3;
+
+/// Rolls RocksDB's info log at `file_bytes` and keeps `kept` rolled files: the log takes at most
+/// about `(kept + 1) * file_bytes` of the data directory.
+fn bound_info_log(opts: &mut Options, file_bytes: usize, kept: usize) {
+    opts.set_max_log_file_size(file_bytes);
+    opts.set_keep_log_file_num(kept);
+}
+
 /// Options of one column family.
 fn cf_options(name: &str, cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
@@ -224,6 +237,7 @@ pub fn open_db(path: &Path) -> Result<Db, rocksdb::Error> {
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
     opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
     opts.set_max_total_wal_size(MAX_WAL_BYTES);
+    bound_info_log(&mut opts, INFO_LOG_FILE_BYTES, INFO_LOG_FILES_KEPT);
     // Flushes and compactions run below the threads that serve calls: when every replica flushes its
     // memtables in the same second (they are written at the same rate), the calls of that second
     // would otherwise wait for CPU behind them (docs/benchmarks.md, the cluster's p99 spikes).
@@ -261,5 +275,32 @@ mod tests {
         // A directory that cannot be made (a file is in the way): no direct I/O, no panic.
         std::fs::write(dir.path().join("file"), b"x").unwrap();
         assert!(!direct_io_works(&dir.path().join("file/db")));
+    }
+
+    #[test]
+    fn the_info_log_is_rolled_and_its_old_files_are_bounded() {
+        // The same options as `open_db`'s, scaled down: a 4 KiB log, two rolled files kept; every
+        // flush logs a few hundred bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        bound_info_log(&mut opts, 4096, 2);
+        let db = DB::open(&opts, dir.path()).unwrap();
+        for i in 0..200u32 {
+            db.put(i.to_be_bytes(), b"v").unwrap();
+            db.flush().unwrap();
+        }
+        drop(db);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let old = names.iter().filter(|n| n.starts_with("LOG.old")).count();
+        assert!(names.iter().any(|n| n == "LOG"), "{names:?}");
+        assert!((1..=2).contains(&old), "rolled info logs: {names:?}");
+        for n in names.iter().filter(|n| n.starts_with("LOG")) {
+            let len = std::fs::metadata(dir.path().join(n)).unwrap().len();
+            assert!(len < 64 << 10, "{n} is {len} bytes");
+        }
     }
 }
