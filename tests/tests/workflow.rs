@@ -228,6 +228,41 @@ async fn full_workflow_with_one_activity() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Run ids from StartWorkflowExecution: 44 characters of base64 (32 bytes), distinct, the time in ms
+/// of the start in their first 6 bytes (so runs started together keep their keys together in the
+/// store, `swf-node::executor::new_run_id`).
+#[tokio::test]
+async fn run_ids_are_32_bytes_of_base64_with_the_start_time_in_front() -> anyhow::Result<()> {
+    use base64::Engine;
+    let swfd = Swfd::start().await?;
+    let client = swfd.client();
+    let fx = setup_domain(&client, "run-ids").await?;
+    let ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    };
+    let before = ms();
+    let a = start_execution(&client, &fx, "run-id-a", "").await?;
+    let b = start_execution(&client, &fx, "run-id-b", "").await?;
+    let after = ms();
+    assert_ne!(a.run_id(), b.run_id());
+    for run_id in [a.run_id(), b.run_id()] {
+        assert_eq!(run_id.len(), 44, "{run_id}");
+        let bytes = base64::engine::general_purpose::STANDARD.decode(run_id)?;
+        assert_eq!(bytes.len(), 32, "{run_id}");
+        let mut time = [0u8; 8];
+        time[2..].copy_from_slice(&bytes[..6]);
+        let t = u64::from_be_bytes(time);
+        assert!(
+            (before..=after).contains(&t),
+            "{t} not in {before}..={after}"
+        );
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn activity_failure_then_fail_workflow() -> anyhow::Result<()> {
     let swfd = Swfd::start().await?;

@@ -76,11 +76,7 @@ fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Fault> {
 /// instead of at a random place in a skiplist of hundreds of thousands of keys (12–18% of a cluster
 /// node's CPU at peak went to those searches with fully random ids; docs/benchmarks.md).
 fn new_run_id() -> String {
-    run_id_at(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
-    )
+    run_id_at(crate::clock::wall_ms().max(0) as u64)
 }
 
 /// `new_run_id` at the time `ms` (ms since the Unix epoch).
