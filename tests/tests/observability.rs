@@ -437,8 +437,9 @@ async fn cluster_metrics_forwarded_calls_and_request_ids_in_both_logs() -> Resul
     let request_id = out.request_id().context("x-amzn-RequestId")?.to_string();
 
     // The follower counted the calls it forwarded; the leader ran them for a peer.
-    // Polled until both show it: one run of the suite (under load) saw the counter at 1 and the gauge (read from the
-    // store's mirror at scrape) still at 0 in the same scrape, under load; not reproduced alone.
+    // Polled until both show it: a scrape reads the gauge (`refresh_metrics`) before it renders the
+    // counter, so an apply between the two gives a scrape with the counter at 1 and the gauge at 0
+    // (seen once in a full suite run under load).
     let on_follower = scrape_until(follower, "the follower applies the start", |m| {
         m.value("swfd_executions_started_total", &[]) >= 1.0
             && m.value("swfd_open_executions", &[]) >= 1.0
