@@ -63,7 +63,9 @@ fn not_leader() -> Fault {
 
 /// Entries proposed and not yet applied, at most. One lets the most calls gather behind it: measured on
 /// one node at 32 drivers (a loaded machine), 1 in flight gave 545 / 422 workflows/s at 1.14 ms of CPU
-/// per workflow, 2 gave 373 / 287 at 1.37 ms, 4 and 8 less still; on 3 nodes 1 and 2 were even.
+/// per workflow, 2 gave 373 / 287 at 1.37 ms, 4 and 8 less still; on 3 nodes 1 and 2 were even on
+/// a loaded machine, and on a quiet one 2 and 3 gave 0.91× and 0.87× the workflows/s of 1
+/// (`docs/benchmarks.md`, session 20).
 const IN_FLIGHT: usize = 1;
 
 /// Most commands in one entry.
