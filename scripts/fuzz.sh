@@ -31,8 +31,9 @@ NICE=${FUZZ_NICE:-19}
 # A campaign must stay out of the way of a build or a benchmark beside it, and `nice` alone does not
 # do that: with the kernel's autogroup scheduling (Debian's default) it ranks processes only within
 # one session's group, and even a group at nice 19 keeps a CPU until a slice ends before a woken
-# server thread gets it (on a 2-core machine, two campaigns at nice 19 about halved one node's peak
-# in a benchmark beside them, 2026-12-01).
+# server thread gets it (on a 2-core machine, one observation: beside two campaigns at nice 19 one
+# node's peak was 345 workflows/s, in the next round of the same benchmark with them idle-class 765;
+# docs/benchmarks.md, session 20).
 # A cgroup with cpu.idle = 1 is scheduled like SCHED_IDLE: it gets only a CPU nobody else wants.
 # Made where the cpu controller can be written (cgroup v1's cpu hierarchy, or v2's root with cpu in
 # its subtree_control, as root); elsewhere only the nice value applies.
@@ -90,7 +91,8 @@ campaign() {
     -artifact_prefix="artifacts/$t/" -print_final_stats=1 "${dict[@]}" \
     "corpus-new/$t" "corpus/$t" >"$log" 2>&1 &
   pid=$!
-  [ -n "$IDLE_CGROUP" ] && echo "$pid" >"$IDLE_CGROUP/cgroup.procs" 2>/dev/null
+  # (Best effort: a refused move leaves it at the nice value, and must not end the script under set -e.)
+  if [ -n "$IDLE_CGROUP" ]; then echo "$pid" >"$IDLE_CGROUP/cgroup.procs" 2>/dev/null || true; fi
   while kill -0 "$pid" 2>/dev/null; do
     used=$(cpu_secs "$pid")
     if [ "$used" -ge "$CPU_SECS" ]; then
