@@ -107,6 +107,15 @@ def start_swfd(procs, swfd, nodes, out):
     return endpoints
 
 
+def settle(secs=3.0):
+    """Lets the disk settle after a target's data was removed: its dirty pages written back and the
+    freed blocks discarded before the next target starts, which otherwise pays for them in its synced
+    log appends (one build's 3-node peak spread by 9 % over two runs without this and by 1.4 % over
+    three with it; docs/benchmarks.md, session 21)."""
+    os.sync()
+    time.sleep(secs)
+
+
 def start_moto(procs, moto, out):
     port = free_port()
     procs.start([moto, "-H", "127.0.0.1", "-p", str(port)], open(out / "moto.log", "w"))
@@ -391,6 +400,7 @@ def main():
                     by_workload[w].setdefault(name, []).append({"peak": peak, "half": half})
             finally:
                 procs.stop()
+                settle()
 
     conc = f"{args.concurrency} closed-loop drivers for swfd" + (
         "" if args.skip_moto else f", {args.moto_concurrency} for moto_server")

@@ -48,6 +48,9 @@ pub struct StateMachineStore {
     written: Arc<AtomicU64>,
     /// The latest time stamped into an applied command (also kept in the applied meta).
     last_stamp: Arc<AtomicI64>,
+    /// Bytes to reserve for the next entry's write batch: a quarter more than the last one took, so
+    /// a batch of hundreds of writes is not copied over and over as it grows.
+    batch_hint: usize,
 }
 
 fn serialize<T: Serialize>(v: &T) -> Vec<u8> {
@@ -68,6 +71,7 @@ impl StateMachineStore {
             snapshots: snapshot::dir_of(&db),
             compactor: Compactor::start(&db),
             written: Arc::new(AtomicU64::new(0)),
+            batch_hint: 0,
             db,
             limits: Arc::new(limits),
             on_apply,
@@ -345,7 +349,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 continue;
             }
             let began = std::time::Instant::now();
-            let mut batch = WriteBatch::default();
+            let mut batch = WriteBatch::with_capacity_bytes(self.batch_hint);
             let mut committed = Vec::new();
             let mut commands = 0;
             let outcomes = match &entry.payload {
@@ -371,8 +375,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             // After a snapshot install the meta starts again from 0: the stamp known before counts.
             meta.last_stamp = meta.last_stamp.max(self.last_stamp.load(Ordering::SeqCst));
             batch.put_cf(self.cf(CF_META), KEY_APPLIED, serialize(&meta));
-            self.written
-                .fetch_add(batch.size_in_bytes() as u64, Ordering::Relaxed);
+            let size = batch.size_in_bytes();
+            self.batch_hint = size + size / 4;
+            self.written.fetch_add(size as u64, Ordering::Relaxed);
             self.db
                 .write(batch)
                 .map_err(|e| StorageIOError::apply(log_id, &e))?;
