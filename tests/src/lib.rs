@@ -829,6 +829,15 @@ impl Drop for Swfd {
         let lines: Vec<&str> = log.lines().collect();
         let tail = lines[lines.len().saturating_sub(60)..].join("\n");
         eprintln!("--- swfd log (last 60 lines) ---\n{tail}");
+        // SWF_E2E_LOG_DIR=dir keeps every swfd's whole log there (for a failure whose cause is
+        // further back than the tail).
+        if let Some(dir) = std::env::var_os("SWF_E2E_LOG_DIR") {
+            let name = self.root.path().file_name().unwrap_or_default().to_owned();
+            let kept = std::path::Path::new(&dir).join(name).with_extension("log");
+            if std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&kept, &log).is_ok() {
+                eprintln!("--- swfd log kept in {}", kept.display());
+            }
+        }
     }
 }
 

@@ -4,18 +4,22 @@
 //! on disk space (see `disk`), and not while it cannot reach a majority of the voters. openraft 0.9 has no
 //! pre-vote, so a node cut off from the others would campaign again and again, raising its term each
 //! time, and on reconnecting that term would depose a healthy leader for nothing. The quorum watch
-//! probes each other voter (`Cluster.Ping`) ten times a second; when fewer than a
-//! majority (itself included) answered within the last 400 ms — less than a follower waits before its
-//! first campaign — the node stops campaigning, and it resumes as soon as a majority answers again.
-//! It only ever withholds a campaign that could not win, so it cannot delay a real failover: a survivor
-//! that reaches the other survivors keeps its timer.
+//! probes each other voter (`Cluster.Ping`) ten times a second; when this node heard from fewer than
+//! a majority (itself included) within the last 400 ms — less than a follower waits before its first
+//! campaign — it stops campaigning, and it resumes as soon as a majority is heard again. A voter is
+//! heard when it answers a probe or sends this node a Raft message (`heard`). The gate only ever
+//! withholds a campaign that could not win, so it cannot delay a real failover: a survivor that
+//! reaches the other survivors keeps its timer.
 //!
 //! The answers carry the answering node's wall clock, from which `ClusterClock` reads the cluster's
 //! time (on every node, so a node that becomes leader has its readings already).
 //!
-//! The same probes (on a leader too) name the voters that do not answer, for a node's account of why
-//! it does not serve (`Node::not_serving_reason`), and tell the router when this node is cut off from
-//! the majority, so calls through it are refused at once instead of held (`Router::set_cut_off`).
+//! The same probes (on a leader too) name the voters that went unheard for a second (`SILENT`), for a
+//! node's account of why it does not serve (`Node::not_serving_reason`), and tell the router when
+//! this node is cut off from the majority, so calls through it are refused at once instead of held
+//! (`Router::set_cut_off`). That verdict refuses clients' calls, so it waits longer than the gate's:
+//! the second a leader waits for its quorum's acks before it counts itself cut off (`timing::CUT_OFF`),
+//! which a loaded node's late answers stay within.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,15 +31,21 @@ use swf_store::TypeConfig;
 use tokio::sync::watch;
 
 use crate::clock::ClusterClock;
+use crate::heard::Heard;
 use crate::router::Router;
+use crate::timing::CUT_OFF;
 
 /// How often the quorum watch probes each other voter.
 const ROUND: Duration = Duration::from_millis(100);
 /// How long a probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
-/// A voter counts as in reach if it answered a probe this recently. Shorter than the 450 ms a
-/// follower waits before its first campaign, so a cut-off node stops before campaigning at all.
+/// A voter counts as in reach for the election gate if it was heard this recently. Shorter than the
+/// 450 ms a follower waits before its first campaign, so a cut-off node stops before campaigning at
+/// all.
 const IN_REACH: Duration = Duration::from_millis(400);
+/// A voter not heard for this long is silent: named as such, and counted against a majority when
+/// the node judges whether it is cut off (and refuses calls).
+const SILENT: Duration = CUT_OFF;
 
 /// The three reasons to keep this node from campaigning on its own.
 pub struct ElectionGate {
@@ -142,11 +152,10 @@ pub fn spawn_quorum_watch(
     router: Arc<Router>,
     gate: Arc<ElectionGate>,
     clock: Arc<ClusterClock>,
+    heard: Arc<Heard>,
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
-        // Last answer from each voter, written by the probes.
-        let answered: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
         let started = Instant::now();
         loop {
             tokio::select! {
@@ -176,9 +185,9 @@ pub fn spawn_quorum_watch(
                 let Some(addr) = membership.get_node(v).map(|n| n.addr.clone()) else {
                     continue;
                 };
-                let (router, answered, clock, gate, v) = (
+                let (router, heard, clock, gate, v) = (
                     router.clone(),
-                    answered.clone(),
+                    heard.clone(),
                     clock.clone(),
                     gate.clone(),
                     *v,
@@ -190,31 +199,22 @@ pub fn spawn_quorum_watch(
                     {
                         clock.record(v, probe.wall_ms, sent.elapsed());
                         gate.record_applied(v, probe.applied_index);
-                        answered
-                            .lock()
-                            .expect("probe map lock")
-                            .insert(v, Instant::now());
+                        heard.record(v);
                     }
                 });
             }
             if started.elapsed() < IN_REACH {
                 continue; // the first probes have not had time to answer
             }
-            let silent: Vec<u64> = {
-                let answered = answered.lock().expect("probe map lock");
-                voters
-                    .iter()
-                    .filter(|v| **v != node_id)
-                    .filter(|v| answered.get(v).is_none_or(|t| t.elapsed() >= IN_REACH))
-                    .copied()
-                    .collect()
-            };
-            let in_reach = voters.len() - 1 - silent.len();
-            gate.set_silent(silent);
+            let others: Vec<u64> = voters.iter().filter(|v| **v != node_id).copied().collect();
             let majority = voters.len() / 2 + 1;
+            let unheard = heard.silent_of(&others, IN_REACH).len();
+            let silent = heard.silent_of(&others, SILENT);
+            let cut_off = others.len() - silent.len() + 1 < majority;
+            gate.set_silent(silent);
             if !leading {
-                gate.set_isolated(in_reach + 1 < majority);
-                router.set_cut_off(in_reach + 1 < majority);
+                gate.set_isolated(others.len() - unheard + 1 < majority);
+                router.set_cut_off(cut_off);
             }
         }
     });

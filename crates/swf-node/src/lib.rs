@@ -33,6 +33,7 @@ pub mod elections;
 pub mod executor;
 pub mod express;
 pub mod future_size;
+pub mod heard;
 pub mod leader;
 pub mod matcher;
 #[cfg(test)]

@@ -186,12 +186,14 @@ impl Node {
             stop.subscribe(),
         );
         let elections = Arc::new(ElectionGate::new(raft.clone()));
+        let heard = Arc::new(crate::heard::Heard::default());
         crate::elections::spawn_quorum_watch(
             config.node_id,
             raft.clone(),
             router.clone(),
             elections.clone(),
             clock.clone(),
+            heard.clone(),
             stop.subscribe(),
         );
         let offers = Arc::new(crate::apply_version::Offers::default());
@@ -244,6 +246,7 @@ impl Node {
         let raft_service = RaftServer {
             raft: raft.clone(),
             disk: disk.clone(),
+            heard,
         };
         // No Nagle (a response written in two segments would otherwise wait for the peer's delayed
         // ACK); mutual TLS when configured: a peer without a certificate never reaches these services.
@@ -382,8 +385,8 @@ impl Node {
                 m.last_applied.map(|l| l.leader_id.get_term()) == Some(m.current_term)
                     && (voters.len() <= 1 || in_reach > voters.len() / 2)
             }
-            // A follower serves while the leader it follows answers it: one cut off from its leader
-            // (the quorum watch's probes go unanswered) cannot forward calls.
+            // A follower serves while it hears from the leader it follows: one cut off from its
+            // leader (no probe answer and no heartbeat for a second) cannot forward calls.
             Some(leader) => !self.elections.silent_voters().contains(&leader),
         }
     }

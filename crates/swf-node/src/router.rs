@@ -35,11 +35,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tonic::transport::Channel;
 
+use crate::timing::CUT_OFF;
+
 /// How long a call keeps looking for a leader that answers before it fails with ServiceUnavailable.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
-
-/// A leader that has heard from no majority for this long is cut off from the cluster.
-const CUT_OFF: Duration = Duration::from_millis(1_000);
 
 /// Longest pause between two attempts while the leader is unknown or unreachable.
 const MAX_BACKOFF: Duration = Duration::from_millis(100);

@@ -139,6 +139,8 @@ pub struct RaftServer {
     pub raft: Raft<TypeConfig>,
     /// While it says the data directory is low on space, what would write to it is refused (see `disk`).
     pub disk: Arc<crate::disk::DiskGuard>,
+    /// Every Raft message proves its sender in reach (the quorum watch's verdicts, see `heard`).
+    pub heard: Arc<crate::heard::Heard>,
 }
 
 /// The answer to a Raft message that would write to a data directory low on space: the sender treats
@@ -157,6 +159,15 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<Response<RaftPayload>, Status> {
     }))
 }
 
+impl RaftServer {
+    /// The sender of a Raft message carrying `vote` (the leader or candidate that sent it) is in reach.
+    fn heard_from(&self, vote: &openraft::Vote<u64>) {
+        if let Some(sender) = vote.leader_id().voted_for() {
+            self.heard.record(sender);
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl RaftService for RaftServer {
     async fn append_entries(
@@ -165,6 +176,7 @@ impl RaftService for RaftServer {
     ) -> Result<Response<RaftPayload>, Status> {
         let mut req: openraft::raft::AppendEntriesRequest<TypeConfig> =
             decode(request.into_inner())?;
+        self.heard_from(&req.vote);
         // Heartbeats (no entries) pass. Entries do not; the rest of the message (the leader's vote,
         // its commit index) is still taken, so the node knows the leader (it forwards calls to it)
         // and does not campaign, and then the sender is told to back off.
@@ -179,24 +191,21 @@ impl RaftService for RaftServer {
     /// Votes pass even while low on space: a vote is a few bytes (the margin is there for them), and a
     /// cluster that lost another node may need this one's to elect a leader.
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        encode(&self.raft.vote(decode(request.into_inner())?).await)
+        let req: openraft::raft::VoteRequest<u64> = decode(request.into_inner())?;
+        self.heard_from(&req.vote);
+        encode(&self.raft.vote(req).await)
     }
 
     async fn install_snapshot(
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
+        let req = crate::network::decode_snapshot_chunk(&request.into_inner().data)
+            .map_err(Status::invalid_argument)?;
+        self.heard_from(&req.vote);
         if self.disk.is_low() {
             return Err(disk_low());
         }
-        encode(
-            &self
-                .raft
-                .install_snapshot(
-                    crate::network::decode_snapshot_chunk(&request.into_inner().data)
-                        .map_err(Status::invalid_argument)?,
-                )
-                .await,
-        )
+        encode(&self.raft.install_snapshot(req).await)
     }
 }

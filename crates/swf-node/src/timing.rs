@@ -11,6 +11,11 @@ pub const HEARTBEAT_MS: u64 = 50;
 /// 450 ms without a heartbeat, nine heartbeat periods, which a loaded 2-core machine keeps within.
 pub const ELECTION_TIMEOUT_MS: (u64, u64) = (150, 300);
 
+/// A node that has heard from no majority of the voters for this long is cut off from the cluster and
+/// refuses calls (a leader: no quorum acks, openraft's own measure; a follower: no probe answers or
+/// Raft messages, see `heard`).
+pub const CUT_OFF: std::time::Duration = std::time::Duration::from_millis(1_000);
+
 /// How long one snapshot chunk RPC may take (ms); the last chunk's includes the follower's install.
 pub const INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 120_000;
 
