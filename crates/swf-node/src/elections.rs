@@ -206,16 +206,92 @@ pub fn spawn_quorum_watch(
             if started.elapsed() < IN_REACH {
                 continue; // the first probes have not had time to answer
             }
-            let others: Vec<u64> = voters.iter().filter(|v| **v != node_id).copied().collect();
-            let majority = voters.len() / 2 + 1;
-            let unheard = heard.silent_of(&others, IN_REACH).len();
-            let silent = heard.silent_of(&others, SILENT);
-            let cut_off = others.len() - silent.len() + 1 < majority;
-            gate.set_silent(silent);
+            let verdict = judge(node_id, &voters, &heard);
+            gate.set_silent(verdict.silent);
             if !leading {
-                gate.set_isolated(others.len() - unheard + 1 < majority);
-                router.set_cut_off(cut_off);
+                gate.set_isolated(verdict.isolated);
+                router.set_cut_off(verdict.cut_off);
             }
         }
     });
+}
+
+/// What the quorum watch concludes from when this node last heard from each other voter.
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    /// The other voters not heard for `SILENT`.
+    silent: Vec<u64>,
+    /// No majority (this node included) heard within `IN_REACH`: a campaign could not win.
+    isolated: bool,
+    /// No majority heard within `SILENT`: calls through this node are refused.
+    cut_off: bool,
+}
+
+/// The verdict of node `node_id` among `voters` (two or more, itself included).
+fn judge(node_id: u64, voters: &[u64], heard: &Heard) -> Verdict {
+    let others: Vec<u64> = voters.iter().filter(|v| **v != node_id).copied().collect();
+    let majority = voters.len() / 2 + 1;
+    let unheard = heard.silent_of(&others, IN_REACH).len();
+    let silent = heard.silent_of(&others, SILENT);
+    Verdict {
+        isolated: others.len() - unheard + 1 < majority,
+        cut_off: others.len() - silent.len() + 1 < majority,
+        silent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `Heard` where each `(node, ms)` was last heard `ms` milliseconds ago.
+    fn heard(ages: &[(u64, u64)]) -> Heard {
+        let heard = Heard::default();
+        for (node, ms) in ages {
+            heard.record_at(*node, Instant::now() - Duration::from_millis(*ms));
+        }
+        heard
+    }
+
+    /// Voters, (voter, ms since last heard), then the verdict: silent, isolated, cut off.
+    type Case<'a> = (&'a [u64], &'a [(u64, u64)], &'a [u64], bool, bool);
+
+    #[test]
+    fn verdicts() {
+        // This node is 2.
+        let cases: &[Case] = &[
+            // Everyone answers.
+            (&[1, 2, 3], &[(1, 50), (3, 80)], &[], false, false),
+            // The leader's heartbeats alone keep a follower in the majority while the other
+            // follower is gone.
+            (&[1, 2, 3], &[(1, 30)], &[3], false, false),
+            // Both peers late by 600-700 ms (a loaded machine): no campaign, but calls are served.
+            (&[1, 2, 3], &[(1, 600), (3, 700)], &[], true, false),
+            // Nothing for over a second: cut off.
+            (&[1, 2, 3], &[(1, 1_200), (3, 1_500)], &[1, 3], true, true),
+            // Never heard (a node that has just started, alone).
+            (&[1, 2, 3], &[], &[1, 3], true, true),
+            // Five voters: two heard make a majority of three with this node, one does not.
+            (&[1, 2, 3, 4, 5], &[(1, 10), (4, 10)], &[3, 5], false, false),
+            (
+                &[1, 2, 3, 4, 5],
+                &[(1, 10), (4, 1_100)],
+                &[3, 4, 5],
+                true,
+                true,
+            ),
+            // Two voters: the other one is the majority.
+            (&[1, 2], &[(1, 10)], &[], false, false),
+            (&[1, 2], &[(1, 2_000)], &[1], true, true),
+        ];
+        for (voters, ages, silent, isolated, cut_off) in cases {
+            let got = judge(2, voters, &heard(ages));
+            let want = Verdict {
+                silent: silent.to_vec(),
+                isolated: *isolated,
+                cut_off: *cut_off,
+            };
+            assert_eq!(got, want, "voters {voters:?}, heard {ages:?}");
+        }
+    }
 }

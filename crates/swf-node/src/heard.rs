@@ -22,10 +22,14 @@ pub struct Heard {
 impl Heard {
     /// This node heard from `node` just now.
     pub fn record(&self, node: u64) {
-        self.last
-            .lock()
-            .expect("heard lock")
-            .insert(node, Instant::now());
+        self.record_at(node, Instant::now());
+    }
+
+    /// This node heard from `node` at `at` (a later record wins over an earlier one).
+    pub fn record_at(&self, node: u64, at: Instant) {
+        let mut last = self.last.lock().expect("heard lock");
+        let t = last.entry(node).or_insert(at);
+        *t = (*t).max(at);
     }
 
     /// Whether this node heard from `node` within `window`.
