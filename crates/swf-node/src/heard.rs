@@ -32,15 +32,6 @@ impl Heard {
         *t = (*t).max(at);
     }
 
-    /// Whether this node heard from `node` within `window`.
-    pub fn within(&self, node: u64, window: Duration) -> bool {
-        self.last
-            .lock()
-            .expect("heard lock")
-            .get(&node)
-            .is_some_and(|t| t.elapsed() < window)
-    }
-
     /// The nodes of `nodes` this node has not heard from within `window`.
     pub fn silent_of(&self, nodes: &[u64], window: Duration) -> Vec<u64> {
         let last = self.last.lock().expect("heard lock");
@@ -59,18 +50,23 @@ mod tests {
     #[test]
     fn a_node_never_heard_from_is_silent() {
         let heard = Heard::default();
-        assert!(!heard.within(2, Duration::from_secs(60)));
         assert_eq!(heard.silent_of(&[2, 3], Duration::from_secs(60)), [2, 3]);
+    }
+
+    #[test]
+    fn an_earlier_record_does_not_undo_a_later_one() {
+        let heard = Heard::default();
+        heard.record(2);
+        heard.record_at(2, Instant::now() - Duration::from_secs(10));
+        assert!(heard.silent_of(&[2], Duration::from_secs(5)).is_empty());
     }
 
     #[test]
     fn a_node_heard_from_is_in_reach_for_the_window_only() {
         let heard = Heard::default();
         heard.record(2);
-        assert!(heard.within(2, Duration::from_secs(60)));
         assert_eq!(heard.silent_of(&[2, 3], Duration::from_secs(60)), [3]);
         // Any time at all is past an empty window.
-        assert!(!heard.within(2, Duration::ZERO));
         assert_eq!(heard.silent_of(&[2, 3], Duration::ZERO), [2, 3]);
     }
 }
