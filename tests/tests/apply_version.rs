@@ -12,7 +12,7 @@ use serde_json::Value;
 use swf_e2e::{agreed_leader, setup_domain, Launch, Swfd};
 
 const OLD: u32 = 1;
-const NEW: u32 = 3;
+const NEW: u32 = 4;
 
 fn offering(version: u32) -> Launch {
     Launch {
@@ -136,7 +136,7 @@ async fn the_cluster_moves_to_a_version_only_when_every_member_offers_it() -> Re
 fn check_config_refuses_a_version_this_build_does_not_know() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
-    for (version, ok) in [("0", false), ("1", true), ("3", true), ("4", false)] {
+    for (version, ok) in [("0", false), ("1", true), ("4", true), ("5", false)] {
         let out = std::process::Command::new(swf_e2e::swfd_bin()?)
             .arg("check-config")
             .args(["--data-dir", data.to_str().unwrap()])
@@ -148,7 +148,7 @@ fn check_config_refuses_a_version_this_build_does_not_know() -> Result<()> {
         assert_eq!(out.status.success(), ok, "{version}: {text}");
         if !ok {
             assert!(
-                text.contains("max-apply-version must be from 1 to 3"),
+                text.contains("max-apply-version must be from 1 to 4"),
                 "{version}: {text}"
             );
         }

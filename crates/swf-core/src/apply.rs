@@ -1,7 +1,7 @@
 //! `apply`: the pure transition function. Given read access to applied state, the log index and a
 //! stamped command, it returns the caller's outcome and the writes to commit. A command that fails
 //! returns its fault and no writes, so bad input changes nothing. The node also runs `apply` as a
-//! dry run on the leader to answer faults without proposing.
+//! dry run on the leader before it proposes a task start for a waiting poll.
 
 use crate::command::{Command, Op, Outcome, Reply};
 use crate::ctx::Ctx;
@@ -23,7 +23,8 @@ pub fn apply<S: Lookup + ?Sized>(
     limits: &Limits,
 ) -> Result<Applied, ReadError> {
     // A call applied before (the router sent it again) gets its first answer and writes nothing.
-    let request_id = crate::dedup::key(state, cmd)?;
+    let apply_version = crate::apply_version::load(state)?;
+    let request_id = crate::dedup::key_at(apply_version, cmd);
     if let Some(id) = request_id {
         if let Some(reply) = crate::dedup::recorded(state, cmd, id)? {
             return Ok(Applied {
@@ -41,6 +42,7 @@ pub fn apply<S: Lookup + ?Sized>(
         fresh_ids: cmd.fresh_ids.iter().cloned().collect(),
         finished: Default::default(),
         record_writes: Default::default(),
+        apply_version,
     };
     let result = match &cmd.op {
         Op::RegisterDomain(input) => ctx.register_domain(input),

@@ -35,6 +35,10 @@ struct H {
     log: Vec<(Command, Outcome)>,
     /// The log index every command is applied at, when set (as in one batched entry).
     fixed_index: Option<u64>,
+    /// The same commands applied at this build's apply version (`s` stays at the base version, as
+    /// every test reads it): after each, both must answer alike and hold the same executions, whatever
+    /// form each stores them in (see `same_state`). `None` for a test that edits `s` by hand.
+    shadow: Option<MemState>,
 }
 
 impl H {
@@ -51,6 +55,15 @@ impl H {
             runs: 0,
             log: Vec::new(),
             fixed_index: None,
+            shadow: Some(at_version(crate::apply_version::APPLY_VERSION)),
+        }
+    }
+
+    /// Edits the applied state by hand (and the shadow's alike).
+    fn edit(&mut self, f: impl Fn(&mut MemState)) {
+        f(&mut self.s);
+        if let Some(shadow) = &mut self.shadow {
+            f(shadow);
         }
     }
 
@@ -94,7 +107,20 @@ impl H {
                 applied.writes
             );
         }
+        if let Some(shadow) = &mut self.shadow {
+            let at_latest = apply(shadow, index, &cmd, &self.limits).expect("MemState never fails");
+            assert_eq!(
+                at_latest.outcome,
+                applied.outcome,
+                "{}: the latest apply version answers otherwise",
+                cmd.op.name()
+            );
+            shadow.write(at_latest.writes);
+        }
         self.s.write(applied.writes);
+        if let Some(shadow) = &self.shadow {
+            same_state(&self.s, shadow);
+        }
         if failed {
             assert_eq!(before, format!("{:?}", self.s), "a fault changed the state");
         }
@@ -267,6 +293,72 @@ fn id_of(v: &Value, member: &str) -> i64 {
     v[member]
         .as_i64()
         .unwrap_or_else(|| panic!("no {member} in {v}"))
+}
+
+/// Fresh state at apply version `version`.
+fn at_version(version: u32) -> MemState {
+    let mut s = MemState::default();
+    let raise = Command {
+        now: Timestamp(1),
+        op: Op::RaiseApplyVersion { version },
+        fresh_ids: Vec::new(),
+        request_id: None,
+    };
+    let applied = apply(&s, 0, &raise, &Limits::default()).expect("MemState never fails");
+    assert!(applied.outcome.is_ok());
+    s.write(applied.writes);
+    s
+}
+
+/// `base` and `latest` (applied at the base and the latest apply version) hold the same state but for
+/// where an execution's open items are stored; `latest` keeps a run's items in its record exactly
+/// when the `items` rules say so, and never under keys as well.
+fn same_state(base: &MemState, latest: &MemState) {
+    assert_eq!(base.domains, latest.domains);
+    assert_eq!(base.workflow_types, latest.workflow_types);
+    assert_eq!(base.activity_types, latest.activity_types);
+    assert_eq!(base.open_runs, latest.open_runs);
+    let assembled = |s: &MemState| -> BTreeMap<String, ExecutionRecord> {
+        let mut recs = s.records();
+        for r in recs.values_mut() {
+            r.items_keyed = false;
+        }
+        recs
+    };
+    assert_eq!(
+        assembled(base),
+        assembled(latest),
+        "the executions differ between apply versions"
+    );
+    assert_eq!(base.history, latest.history);
+    assert_eq!(base.queues, latest.queues);
+    assert_eq!(base.visibility, latest.visibility);
+    assert_eq!(base.deadlines, latest.deadlines);
+    assert_eq!(base.requests, latest.requests);
+    assert_eq!(base.requests_forgotten, latest.requests_forgotten);
+    let without_version = |s: &MemState| {
+        let mut sfn = s.sfn.clone();
+        sfn.remove(crate::apply_version::APPLY_VERSION_KEY);
+        sfn
+    };
+    assert_eq!(without_version(base), without_version(latest));
+    for (run_id, rec) in &latest.executions {
+        let keyed = latest.items.keys().filter(|(r, _)| r == run_id).count();
+        if rec.items_keyed {
+            assert_eq!(
+                rec.item_count(),
+                0,
+                "{run_id}: keyed items stored in the record"
+            );
+            assert!(
+                keyed > crate::items::EMBED_RETURN,
+                "{run_id}: {keyed} keyed items"
+            );
+        } else {
+            assert_eq!(keyed, 0, "{run_id}: embedded items under keys too");
+            assert!(rec.item_count() <= crate::items::EMBED_MAX, "{run_id}");
+        }
+    }
 }
 
 /// Checks everything that must hold of any applied state.

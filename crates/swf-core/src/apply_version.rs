@@ -22,6 +22,8 @@
 //! 1. Every release before the record existed.
 //! 2. The same rules; the version is recorded.
 //! 3. A request id `CALL~DEDUP` is de-duplicated by `DEDUP` (the client's invocation id, `dedup`).
+//! 4. A run with few open items keeps them inside its record instead of under keys of their own
+//!    (`items`, [`EMBEDDED_ITEMS`]).
 
 use serde::{Deserialize, Serialize};
 use swf_types::Timestamp;
@@ -31,7 +33,9 @@ use crate::ctx::Ctx;
 use crate::state::{Lookup, ReadError, Write};
 
 /// The highest apply version this build knows.
-pub const APPLY_VERSION: u32 = 3;
+pub const APPLY_VERSION: u32 = 4;
+/// The version from which a run with few open items keeps them in its record (`items`).
+pub const EMBEDDED_ITEMS: u32 = 4;
 /// The version of a state without a record.
 pub const BASE_APPLY_VERSION: u32 = 1;
 /// The record's key in the `sfn` keyspace (`sfn::keys::APPLY_VERSION`).

@@ -25,6 +25,8 @@ pub struct Ctx<'a, S: Lookup + ?Sized> {
     /// Where in `writes` each changed execution's record write is: a run changed again within the
     /// command replaces it (a burst of 256 firings on one run must not hold 256 copies of its record).
     pub record_writes: std::collections::BTreeMap<String, usize>,
+    /// The cluster's apply version as this command applies (`apply_version`), read once per command.
+    pub apply_version: u32,
 }
 
 /// Turns an invalid duration string into a ValidationException naming the member.

@@ -48,9 +48,12 @@ pub fn key<'c, S: Lookup + ?Sized>(
     state: &S,
     cmd: &'c Command,
 ) -> Result<Option<&'c str>, ReadError> {
-    let Some(id) = cmd.request_id.as_deref().filter(|id| !id.is_empty()) else {
-        return Ok(None);
-    };
+    Ok(key_at(crate::apply_version::load(state)?, cmd))
+}
+
+/// `key` at a known apply version.
+pub fn key_at(apply_version: u32, cmd: &Command) -> Option<&str> {
+    let id = cmd.request_id.as_deref().filter(|id| !id.is_empty())?;
     if matches!(
         cmd.op,
         Op::StartDecisionTask { .. }
@@ -60,12 +63,12 @@ pub fn key<'c, S: Lookup + ?Sized>(
             | Op::Noop
             | Op::RaiseApplyVersion { .. }
     ) {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(match split(id) {
-        (_, Some(dedup)) if crate::apply_version::load(state)? >= 3 => dedup,
+    Some(match split(id) {
+        (_, Some(dedup)) if apply_version >= 3 => dedup,
         _ => id,
-    }))
+    })
 }
 
 /// The recorded reply of an earlier attempt of `cmd`'s call, if there is one.

@@ -23,8 +23,10 @@ pub struct Exec {
     /// Visibility to rewrite on finish: `Some(None)` for a new execution, `Some(Some(before))` when it
     /// changed from `before` (closed).
     reindex_from: Option<Option<ExecutionRecord>>,
-    /// The open items as stored before this change (what `finish` diffs against).
+    /// The open items as stored under their own keys before this change (what `finish` diffs against).
     stored_items: Items,
+    /// Whether the record's items were under their own keys before this change (see `items`).
+    was_keyed: bool,
     /// Most events the history may hold (the termination event for reaching it comes on top).
     limit: i64,
     /// An event was refused because the history is full, or work was dropped that would have
@@ -34,9 +36,9 @@ pub struct Exec {
 
 impl Exec {
     /// Starts changing `rec`, whose history may hold at most `limit` events.
-    pub fn new(mut rec: ExecutionRecord, limit: usize) -> Exec {
+    pub fn new(rec: ExecutionRecord, limit: usize) -> Exec {
         let stored_items = Items::stored_of(&rec);
-        rec.items_keyed = true;
+        let was_keyed = rec.items_keyed;
         Exec {
             rec,
             events: Vec::new(),
@@ -44,6 +46,7 @@ impl Exec {
             closed_now: false,
             reindex_from: None,
             stored_items,
+            was_keyed,
             limit: i64::try_from(limit).unwrap_or(i64::MAX),
             over_limit: false,
         }
@@ -287,8 +290,10 @@ impl Exec {
         self.rec.is_open()
     }
 
-    /// Emits the writes: events, queue changes, the record and (on close) the open-run index.
-    pub fn finish(self, writes: &mut Vec<Write>) {
+    /// Emits the writes: events, queue changes, the record and (on close) the open-run index. `embed`:
+    /// whether the record may hold its open items itself (apply version 4 or later, see `items`).
+    /// Returns the record as written.
+    pub fn finish(self, writes: &mut Vec<Write>, embed: bool) -> ExecutionRecord {
         let run_id = self.rec.run_id.clone();
         // The open-run index: set by a new run, cleared by a close (except a continue-as-new, whose
         // new run takes the workflow id over in the same command).
@@ -315,7 +320,14 @@ impl Exec {
         }
         let mut rec = self.rec;
         rec.finish_assembly();
-        crate::items::diff(&self.stored_items, &rec, writes);
-        writes.push(Write::Execution(rec));
+        rec.items_keyed = crate::items::keyed_after(embed, self.was_keyed, rec.item_count());
+        if rec.items_keyed {
+            crate::items::diff(&self.stored_items, &rec, writes);
+        } else if !self.stored_items.is_empty() {
+            // Back into the record: the keys its items had go.
+            crate::items::remove_stored(&run_id, self.stored_items, writes);
+        }
+        writes.push(Write::Execution(rec.clone()));
+        rec
     }
 }

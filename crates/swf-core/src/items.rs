@@ -9,14 +9,75 @@
 //! record omits the maps (`skip_serializing`). A store assembles a record from its stored form and its
 //! items (`ExecutionRecord::insert_item`).
 //!
-//! Records written by an earlier release embed their items (`items_keyed` false). They are read as
-//! they are; the first change of such a record writes all its items under their own keys.
+//! **Small executions keep their items in the record** (from apply version 4, see `apply_version`). A
+//! key of its own costs every replica a memtable insert when the item is written and another when it
+//! is deleted, whatever its size, and a typical run holds a handful of items (an activity and its
+//! deadlines, the run's and the decision task's timeouts): 16 of a simple workflow's 77 keys were its
+//! items' (docs/benchmarks.md, session 23). So a run whose items number at most [`EMBED_MAX`] stores
+//! them inside its record (`items_keyed` false, the record written in its embedded form,
+//! `ExecutionRecord::stored_json`); a change that leaves it more moves them all under their own keys,
+//! and a keyed run moves them back into the record (deleting their keys) once it holds
+//! [`EMBED_RETURN`] or fewer. The gap between the two keeps a run whose count wavers around one bound
+//! from moving its items back and forth on every event.
+//!
+//! Records written by an earlier release embed their items too (`items_keyed` false), in the same form:
+//! they are read as they are. Before apply version 4 every change keys the items, as those releases do.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::state::*;
+
+/// Most open items a record holds inside itself (see the module doc).
+pub const EMBED_MAX: usize = 8;
+/// A run whose items live under their own keys moves them back into its record at this many or fewer.
+pub const EMBED_RETURN: usize = 4;
+
+/// Where a changed record's open items go: under keys of their own, or inside the record. `embed` is
+/// whether the cluster's apply version allows the embedded form (4 or later); `was_keyed` whether the
+/// record's items were under their own keys before the change (false for a new run).
+pub fn keyed_after(embed: bool, was_keyed: bool, items: usize) -> bool {
+    if !embed {
+        return true;
+    }
+    if was_keyed {
+        items > EMBED_RETURN
+    } else {
+        items > EMBED_MAX
+    }
+}
+
+/// The stored form of a record whose items are embedded: the record's members and its item maps.
+#[derive(Serialize)]
+struct Embedded<'a> {
+    #[serde(flatten)]
+    record: &'a ExecutionRecord,
+    activities: &'a BTreeMap<i64, ActivityState>,
+    timers: &'a BTreeMap<String, TimerState>,
+    deadlines: &'a Vec<Deadline>,
+    children: &'a BTreeMap<String, ChildRef>,
+}
+
+impl ExecutionRecord {
+    /// The record as a store writes it: without its items when they live under their own keys
+    /// (`items_keyed`), with them otherwise. Reading either form back gives the record (the items of
+    /// the keyed form added from their keys).
+    pub fn stored_json(&self) -> Vec<u8> {
+        let out = if self.items_keyed {
+            serde_json::to_vec(self)
+        } else {
+            serde_json::to_vec(&Embedded {
+                record: self,
+                activities: &self.activities,
+                timers: &self.timers,
+                deadlines: &self.deadlines,
+                children: &self.children,
+            })
+        };
+        out.expect("an execution record serializes")
+    }
+}
 
 /// Which open item of an execution: its identity within the execution.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -99,8 +160,16 @@ pub struct Items {
 }
 
 impl Items {
+    /// Whether no item is stored under a key of its own.
+    pub fn is_empty(&self) -> bool {
+        self.activities.is_empty()
+            && self.timers.is_empty()
+            && self.children.is_empty()
+            && self.deadlines.is_empty()
+    }
+
     /// The items of `rec` that are stored under their own keys: all of them, or none for a record in the
-    /// earlier, embedded form (whose items must all be written on its first change).
+    /// embedded form (whose items must all be written when it moves to keys).
     pub fn stored_of(rec: &ExecutionRecord) -> Items {
         if !rec.items_keyed {
             return Items::default();
@@ -165,14 +234,18 @@ pub fn diff(before: &Items, after: &ExecutionRecord, out: &mut Vec<Write>) {
 /// deletions, so a purged run leaves no range tombstone behind, which every read of the column family
 /// would have to account for until it is flushed).
 pub fn remove_all(rec: &ExecutionRecord, out: &mut Vec<Write>) {
-    let stored = Items::stored_of(rec);
+    remove_stored(&rec.run_id, Items::stored_of(rec), out);
+}
+
+/// Appends to `out` a deletion of each item of `stored` (the keyed items of run `run_id`).
+pub fn remove_stored(run_id: &str, stored: Items, out: &mut Vec<Write>) {
     let keys = (stored.activities.keys().map(|id| ItemKey::Activity(*id)))
         .chain(stored.timers.keys().map(|id| ItemKey::Timer(id.clone())))
         .chain(stored.children.keys().map(|id| ItemKey::Child(id.clone())))
         .chain(stored.deadlines.into_iter().map(ItemKey::Deadline));
     for key in keys {
         out.push(Write::Item {
-            run_id: rec.run_id.clone(),
+            run_id: run_id.to_string(),
             key,
             item: None,
         });
@@ -329,6 +402,60 @@ mod tests {
         let mut writes = Vec::new();
         diff(&Items::stored_of(&rec), &rec, &mut writes);
         assert!(writes.is_empty());
+    }
+
+    #[test]
+    fn where_items_go_by_version_form_and_count() {
+        // (embedding allowed, keyed before, items) -> keyed after
+        for (embed, was_keyed, items, keyed) in [
+            (false, false, 0, true),
+            (false, true, 0, true),
+            (false, false, 100, true),
+            (true, false, 0, false),
+            (true, false, EMBED_MAX, false),
+            (true, false, EMBED_MAX + 1, true),
+            (true, true, EMBED_MAX, true),
+            (true, true, EMBED_RETURN + 1, true),
+            (true, true, EMBED_RETURN, false),
+            (true, true, 0, false),
+        ] {
+            assert_eq!(
+                keyed_after(embed, was_keyed, items),
+                keyed,
+                "embed {embed}, keyed before {was_keyed}, {items} items"
+            );
+        }
+    }
+
+    #[test]
+    fn an_embedded_record_stores_its_items_in_the_form_earlier_releases_wrote() {
+        let mut rec = record();
+        rec.items_keyed = false;
+        rec.activities.insert(7, activity(7));
+        rec.timers.insert(
+            "t5".into(),
+            TimerState {
+                started_event_id: 5,
+                control: None,
+            },
+        );
+        rec.deadlines.push(timer_deadline("t5", 5));
+        let stored: serde_json::Value = serde_json::from_slice(&rec.stored_json()).unwrap();
+        assert_eq!(stored["timers"]["t5"]["started_event_id"], 5);
+        assert_eq!(stored["activities"]["7"]["activity_id"], "a7");
+        assert_eq!(stored["deadlines"][0]["event_id"], 5);
+        assert_eq!(stored["children"], serde_json::json!({}));
+        assert_eq!(stored["items_keyed"], false);
+        let read: ExecutionRecord = serde_json::from_slice(&rec.stored_json()).unwrap();
+        assert_eq!(read, rec);
+        // The keyed form leaves them out, as before.
+        rec.items_keyed = true;
+        let stored: serde_json::Value = serde_json::from_slice(&rec.stored_json()).unwrap();
+        assert!(stored.get("timers").is_none());
+        // A record of the previous releases' embedded form reads as the embedded form writes it.
+        let old: ExecutionRecord = serde_json::from_str(OLD_RECORD).unwrap();
+        let again: ExecutionRecord = serde_json::from_slice(&old.stored_json()).unwrap();
+        assert_eq!(again, old);
     }
 
     #[test]

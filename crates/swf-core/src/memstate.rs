@@ -18,7 +18,8 @@ pub struct MemState {
     pub workflow_types: BTreeMap<(String, String, String), WorkflowTypeDetail>,
     pub activity_types: BTreeMap<(String, String, String), ActivityTypeDetail>,
     pub open_runs: BTreeMap<(String, String), String>,
-    /// Execution records as a store keeps them: without their open items (see `items`).
+    /// Execution records as a store keeps them: without the open items that live under keys of their
+    /// own (see `items`).
     pub executions: BTreeMap<String, ExecutionRecord>,
     /// The open items of executions, by run id and item.
     pub items: BTreeMap<(String, ItemKey), OpenItem>,
@@ -54,10 +55,13 @@ impl MemState {
                         .insert((domain, t.name.clone(), t.version.clone()), detail);
                 }
                 Write::Execution(mut rec) => {
-                    rec.activities.clear();
-                    rec.timers.clear();
-                    rec.deadlines.clear();
-                    rec.children.clear();
+                    if rec.items_keyed {
+                        // Its items are `Write::Item`s of their own (see `items`).
+                        rec.activities.clear();
+                        rec.timers.clear();
+                        rec.deadlines.clear();
+                        rec.children.clear();
+                    }
                     self.executions.insert(rec.run_id.clone(), rec);
                 }
                 Write::Item { run_id, key, item } => match item {

@@ -120,7 +120,7 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             deadlines: Vec::new(),
             parent: n.parent.clone(),
             children: Default::default(),
-            items_keyed: true,
+            items_keyed: false,
             decision_token_signed: false,
         };
         let mut exec = Exec::new(record, self.limits.max_history_events);
@@ -198,9 +198,13 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             exec.arm(DeadlineKind::Retention, 0, self.now, days * 86_400);
         }
         let closed_now = exec.closed_now();
-        let rec = exec.rec.clone();
+        // The record as written, with the form its items are stored in: a later change of it in this
+        // command starts from there.
+        let rec = exec.finish(
+            &mut self.writes,
+            self.apply_version >= crate::apply_version::EMBEDDED_ITEMS,
+        );
         self.finished.insert(rec.run_id.clone(), rec.clone());
-        exec.finish(&mut self.writes);
         // `finish` writes the record last. The record is one key, so an earlier write of it in this
         // command is replaced where it stands (the store, the overlay and the cache keep the last).
         let last = self.writes.len() - 1;

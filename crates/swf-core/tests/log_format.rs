@@ -84,6 +84,33 @@ fn golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(name: &str, value
     );
 }
 
+/// Like `golden`, for a value whose stored form is written by a function of its own (`stored`).
+fn golden_bytes<T: DeserializeOwned + PartialEq + Debug>(name: &str, stored: &[u8], value: &T) {
+    let path = golden_dir().join(format!("{name}.json"));
+    let written: Value = serde_json::from_slice(stored).expect("the stored form is JSON");
+    if !path.exists() {
+        assert!(
+            std::env::var_os("UPDATE_GOLDEN").is_some(),
+            "no golden file {}: a new format needs one (UPDATE_GOLDEN=1 writes it)",
+            path.display()
+        );
+        let pretty = serde_json::to_string_pretty(&written).unwrap();
+        std::fs::write(&path, format!("{pretty}\n")).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let parsed: T = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name}: the stored form no longer parses: {e}"));
+    assert_eq!(
+        &parsed, value,
+        "{name}: the stored form parses to another value"
+    );
+    let golden: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        written, golden,
+        "{name}: today's code writes another form than the golden file"
+    );
+}
+
 fn shape<T: DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("a valid sample shape")
 }
@@ -615,6 +642,20 @@ fn open_items_and_their_keys_read_as_they_were_written() {
         },
         OpenItem::Deadline(deadline(DeadlineKind::DecisionStartToClose)),
     ];
+    // A record holding its items itself (apply version 4, `items`): the stored form has them inline.
+    let mut embedded = ExecutionRecord {
+        items_keyed: false,
+        ..ExecutionRecord::sample("run-5")
+    };
+    for item in &items {
+        embedded.insert_item(item.clone());
+    }
+    embedded.finish_assembly();
+    golden_bytes(
+        "record/execution_embedded",
+        &embedded.stored_json(),
+        &embedded,
+    );
     for item in items {
         let name = match &item {
             OpenItem::Activity(_) => "Activity",

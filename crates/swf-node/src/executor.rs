@@ -1,7 +1,8 @@
 //! The leader's executor: runs one SWF action. Writes are stamped with the leader's clock (and a run id
-//! for starts), pre-checked by a dry run of the pure core so a faulty call is answered without touching
-//! the log, then proposed to Raft; the answer is the outcome of applying the committed entry. Reads are
-//! answered from applied state after a linearizable read barrier. Polls wait in the task matcher.
+//! for starts) and proposed to Raft; the answer, success or fault, is the outcome of applying the
+//! committed entry, so a write is applied once per replica and never also dry-run here (a faulty call's
+//! entry writes nothing). Reads are answered from applied state after a linearizable read barrier.
+//! Polls wait in the task matcher; a task start for a waiting poll is dry-run first (`start_task`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,8 +140,13 @@ impl Executor {
         self.proposer.propose(cmd, 0).await?.map(|_| ())
     }
 
-    /// Proposes `op` (after a dry run) and returns the applied outcome; `size` is the size of the call's
-    /// input (it bounds how many calls share one log entry).
+    /// Proposes `op` and returns the applied outcome; `size` is the size of the call's input (it bounds
+    /// how many calls share one log entry).
+    ///
+    /// No dry run first: a dry run on the leader cost a whole second apply of every write (4-5 % of a
+    /// cluster's throughput, docs/benchmarks.md, session 23) to spare a faulty call its log entry, and
+    /// its fault was an answer only after a read barrier (a deposed leader reads stale state, see
+    /// `tests/stall.rs`). The fault from the committed entry's apply is always current.
     async fn write(&self, size: usize, op: Op) -> Result<Reply, Fault> {
         // Runs a decision may start (continue-as-new, children) get ids generated here, on the leader.
         let fresh_ids = match &op {
@@ -166,21 +172,7 @@ impl Executor {
             fresh_ids,
             request_id: crate::request::current_request_id(),
         };
-        let dry = swf_core::apply(&self.reader, 0, &cmd, &self.limits)
-            .map_err(|e| Fault::internal(e.to_string()))?;
-        if dry.outcome.is_err() {
-            // A fault read from this node's state is an answer only if that state is current. A
-            // leader deposed without knowing it yet (a frozen or cut-off process that just came back)
-            // lacks what the new leader committed, and would answer, say, "Unknown execution" for a
-            // run started meanwhile. So the fault is checked again after a read barrier (leadership
-            // confirmed by a quorum, everything committed before applied); a call that still fails
-            // is answered without proposing, as before.
-            let current = self.read_barrier().await?;
-            swf_core::apply(current, 0, &cmd, &self.limits)
-                .map_err(|e| Fault::internal(e.to_string()))?
-                .outcome?;
-        }
-        // The proposer stamps the time again when it proposes (never earlier than the dry run's).
+        // The proposer stamps the time again when it proposes (never earlier than this estimate).
         self.proposer.propose(cmd, size).await?
     }
 

@@ -1,6 +1,6 @@
 //! The leader's Step Functions actions (`AWSStepFunctions.<Action>`), a child module of the executor:
 //! each call is validated against the Step Functions model where it is executed, writes go through
-//! the same dry run, group commit and de-duplication as SWF's (`Op::Sfn`, leader-stamped time,
+//! the same group commit and de-duplication as SWF's (`Op::Sfn`, leader-stamped time,
 //! execution names and randomness seeds), reads run after the linearizable read barrier, and
 //! GetActivityTask waits in the same task matcher as SWF's polls, on the activity's own list.
 

@@ -11,8 +11,8 @@
 //! after a snapshot is installed. The mirror belongs to the database's `Db` handle, so every reader of
 //! the same database shares it.
 //!
-//! The record cache: nearly every command reads the record of its execution twice (the leader's dry run
-//! and the apply) and writes it back, and decoding the JSON record was the largest single cost of
+//! The record cache: nearly every command reads the record of its execution (in the apply, and in the
+//! leader's dry run of a poll's task start) and writes it back, and decoding the JSON record was the largest single cost of
 //! applying. The state machine puts each open execution's record it writes into the cache (already
 //! decoded) and drops closed and purged ones; readers that miss go to RocksDB and never fill the cache,
 //! so a reader racing with the state machine cannot leave an old version behind. Between an entry's

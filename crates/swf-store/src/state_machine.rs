@@ -227,7 +227,7 @@ impl StateMachineStore {
                 Write::Execution(rec) => batch.put_cf(
                     self.cf(CF_EXECUTIONS),
                     rec.run_id.as_bytes(),
-                    serialize(rec),
+                    rec.stored_json(),
                 ),
                 Write::OpenRun {
                     domain,

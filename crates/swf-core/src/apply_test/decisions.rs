@@ -354,6 +354,8 @@ fn a_record_from_before_pending_reschedules_on_completion() {
     // Releases before `pending` kept `unhandled_events` only and scheduled the next task on
     // completion; such a record (read with `pending` defaulted) still gets its decision task.
     let mut h = H::ready();
+    // The record is edited in `s` alone.
+    h.shadow = None;
     let run = h.start("w");
     let token = h.start_decision(&run);
     let mut stored = h.s.executions[&run].clone();

@@ -212,3 +212,55 @@ fn batched_child_workflows_and_continue_as_new_match_separate_entries() {
     let h = continue_as_new(H::batching());
     check_all_batchings(&h);
 }
+
+/// From apply version 4 a run keeps a few open items inside its record and moves them under keys of
+/// their own past `EMBED_MAX`, and back once `EMBED_RETURN` or fewer remain (`items`); the base
+/// version keys every item. The harness's shadow checks the two hold the same executions throughout.
+#[test]
+fn a_run_moves_its_items_between_record_and_keys_by_their_count() {
+    use crate::items::{EMBED_MAX, EMBED_RETURN};
+    let mut h = H::ready();
+    let run = h.start("w");
+    let keyed = |s: &MemState| s.items.keys().filter(|(r, _)| *r == run).count();
+    let latest = |h: &H| h.shadow.as_ref().expect("a shadow").clone();
+    // Started: the run's timeout, one deadline. Base: under a key; latest: in the record.
+    assert_eq!(keyed(&h.s), 1);
+    assert_eq!(keyed(&latest(&h)), 0);
+    assert!(!latest(&h).executions[&run].items_keyed);
+    assert_eq!(latest(&h).executions[&run].deadlines.len(), 1);
+    // Timers, each with its deadline: past EMBED_MAX the items move under their own keys.
+    let timers = 5;
+    let token = h.start_decision(&run);
+    h.respond(
+        &token,
+        (0..timers)
+            .map(|i| start_timer(&format!("t{i}"), "100"))
+            .collect(),
+    );
+    let items = h.rec(&run).item_count(); // the run's timeout, the timers and their deadlines
+    assert!(items > EMBED_MAX, "{items}");
+    let s = latest(&h);
+    assert!(s.executions[&run].items_keyed);
+    assert_eq!(
+        s.executions[&run].item_count(),
+        0,
+        "nothing left in the record"
+    );
+    assert_eq!(keyed(&s), keyed(&h.s));
+    // Cancelled down to one timer: EMBED_RETURN or fewer, back into the record, no key left.
+    h.ok(signal_op("w", None));
+    let token = h.start_decision(&run);
+    h.respond(
+        &token,
+        (1..timers)
+            .map(|i| cancel_timer(&format!("t{i}")))
+            .collect(),
+    );
+    let s = latest(&h);
+    let rec = &s.executions[&run];
+    assert!(rec.item_count() <= EMBED_RETURN, "{}", rec.item_count());
+    assert!(!rec.items_keyed);
+    assert_eq!(rec.timers.len(), 1);
+    assert_eq!(keyed(&s), 0, "the keys went with the move");
+    assert!(keyed(&h.s) > 0, "the base version keeps them keyed");
+}

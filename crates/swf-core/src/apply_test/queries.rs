@@ -197,7 +197,9 @@ fn list_domains_paging() {
     for name in ["e", "b", "a", "d", "c"] {
         h.ok(Op::RegisterDomain(domain_input(name)));
     }
-    h.s.domains.get_mut("d").unwrap().detail.domain_info.status = RegistrationStatus::Deprecated;
+    h.edit(|s| {
+        s.domains.get_mut("d").unwrap().detail.domain_info.status = RegistrationStatus::Deprecated
+    });
     type Case = (
         RegistrationStatus,
         Option<i32>,

@@ -193,12 +193,10 @@ fn register_workflow_type_table() {
         let mut h = H::new();
         h.ok(Op::RegisterDomain(domain_input(D)));
         h.ok(Op::RegisterDomain(domain_input("old")));
-        h.s.domains
-            .get_mut("old")
-            .unwrap()
-            .detail
-            .domain_info
-            .status = RegistrationStatus::Deprecated;
+        h.edit(|s| {
+            s.domains.get_mut("old").unwrap().detail.domain_info.status =
+                RegistrationStatus::Deprecated
+        });
         h.ok(Op::RegisterWorkflowType(wf_type_input("taken", "1")));
         let mut input = wf_type_input("new", "1");
         edit(&mut input);
@@ -304,12 +302,10 @@ fn register_activity_type_table() {
         let mut h = H::new();
         h.ok(Op::RegisterDomain(domain_input(D)));
         h.ok(Op::RegisterDomain(domain_input("old")));
-        h.s.domains
-            .get_mut("old")
-            .unwrap()
-            .detail
-            .domain_info
-            .status = RegistrationStatus::Deprecated;
+        h.edit(|s| {
+            s.domains.get_mut("old").unwrap().detail.domain_info.status =
+                RegistrationStatus::Deprecated
+        });
         h.ok(Op::RegisterActivityType(act_type_input("taken", "1")));
         let mut input = act_type_input("new", "1");
         edit(&mut input);

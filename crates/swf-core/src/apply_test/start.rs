@@ -195,11 +195,13 @@ fn start_workflow_execution_faults() {
             ..Default::default()
         }));
         h.ok(Op::RegisterWorkflowType(wf_type_input("old", "1")));
-        h.s.workflow_types
-            .get_mut(&(D.into(), "old".into(), "1".into()))
-            .unwrap()
-            .type_info
-            .status = RegistrationStatus::Deprecated;
+        h.edit(|s| {
+            s.workflow_types
+                .get_mut(&(D.into(), "old".into(), "1".into()))
+                .unwrap()
+                .type_info
+                .status = RegistrationStatus::Deprecated
+        });
         h.start("running");
         let mut input = start_input("new");
         edit(&mut input);

@@ -309,11 +309,13 @@ fn schedule_activity_task_failures() {
             ..Default::default()
         }));
         h.ok(Op::RegisterActivityType(act_type_input("old", "1")));
-        h.s.activity_types
-            .get_mut(&(D.into(), "old".into(), "1".into()))
-            .unwrap()
-            .type_info
-            .status = RegistrationStatus::Deprecated;
+        h.edit(|s| {
+            s.activity_types
+                .get_mut(&(D.into(), "old".into(), "1".into()))
+                .unwrap()
+                .type_info
+                .status = RegistrationStatus::Deprecated
+        });
         let run = h.start("w");
         let token = h.start_decision(&run);
         let ok_before = decisions.len() - 1;
