@@ -254,6 +254,8 @@ impl RecordCache {
 pub struct Mirror {
     index: RwLock<HotIndex>,
     records: Mutex<RecordCache>,
+    /// Decoded domains, types and single records (`registry_cache`).
+    pub registry: crate::registry_cache::RegistryCache,
     /// Open SWF executions: counted when loaded, then changed by each applied entry's start and
     /// close events (the open-executions metric, without a scan per scrape).
     open_runs: AtomicI64,
@@ -265,6 +267,7 @@ impl Mirror {
         Ok(Mirror {
             index: RwLock::new(HotIndex::load(db)?),
             records: Mutex::new(RecordCache::default()),
+            registry: Default::default(),
             open_runs: AtomicI64::new(count_open_runs(db)?),
         })
     }
@@ -283,6 +286,7 @@ pub fn applied(db: &Db, writes: &[Write]) -> Result<(), StoreError> {
         .lock()
         .map_err(|_| StoreError::Poisoned("record cache"))?
         .apply(writes);
+    mirror.registry.applied(writes);
     let delta = opened_less_closed(writes);
     if delta != 0 {
         mirror.open_runs.fetch_add(delta, Ordering::Relaxed);
@@ -311,6 +315,7 @@ pub fn reload(db: &Db) -> Result<(), StoreError> {
         .records
         .lock()
         .map_err(|_| StoreError::Poisoned("record cache"))? = RecordCache::default();
+    mirror.registry.clear();
     *mirror
         .index
         .write()

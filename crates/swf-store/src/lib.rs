@@ -19,6 +19,7 @@ pub mod log_store;
 pub mod metrics;
 pub mod reader;
 pub mod recover;
+pub mod registry_cache;
 pub mod snapshot;
 pub mod state_machine;
 

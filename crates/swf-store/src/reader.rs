@@ -8,6 +8,7 @@ use swf_types::shapes::*;
 
 use crate::db::*;
 use crate::keys;
+use crate::registry_cache::Cached;
 
 /// Reads applied state.
 #[derive(Clone)]
@@ -46,6 +47,23 @@ impl StateReader {
         match self.db.get_pinned_cf(self.cf(cf), key).map_err(err)? {
             Some(v) => serde_json::from_slice(&v).map(Some).map_err(err),
             None => Ok(None),
+        }
+    }
+
+    /// `get` through the registry cache (`registry_cache`), for the keys it holds.
+    fn get_cached<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, ReadError> {
+        let registry = &self.db.mirror().map_err(err)?.registry;
+        match registry.get::<T>(cf, key) {
+            Cached::Hit(v) => Ok(v),
+            Cached::Miss(epoch) => {
+                let v: Option<T> = self.get(cf, key)?;
+                registry.fill(epoch, cf, key, v.clone());
+                Ok(v)
+            }
         }
     }
 
@@ -94,7 +112,7 @@ impl StateReader {
 
 impl Lookup for StateReader {
     fn domain(&self, name: &str) -> Result<Option<DomainRecord>, ReadError> {
-        self.get(CF_DOMAINS, name.as_bytes())
+        self.get_cached(CF_DOMAINS, name.as_bytes())
     }
 
     fn domain_count(&self) -> Result<usize, ReadError> {
@@ -114,7 +132,7 @@ impl Lookup for StateReader {
         domain: &str,
         t: &WorkflowType,
     ) -> Result<Option<WorkflowTypeDetail>, ReadError> {
-        self.get(CF_TYPES, &keys::type_key(domain, b'W', &t.name, &t.version))
+        self.get_cached(CF_TYPES, &keys::type_key(domain, b'W', &t.name, &t.version))
     }
 
     fn activity_type(
@@ -122,7 +140,7 @@ impl Lookup for StateReader {
         domain: &str,
         t: &ActivityType,
     ) -> Result<Option<ActivityTypeDetail>, ReadError> {
-        self.get(CF_TYPES, &keys::type_key(domain, b'A', &t.name, &t.version))
+        self.get_cached(CF_TYPES, &keys::type_key(domain, b'A', &t.name, &t.version))
     }
 
     fn open_run(&self, domain: &str, workflow_id: &str) -> Result<Option<String>, ReadError> {
@@ -171,11 +189,28 @@ impl Lookup for StateReader {
 
     fn requests_forgotten_below(&self) -> Result<u64, ReadError> {
         Ok(self
-            .get(CF_REQUESTS, keys::REQUESTS_FORGOTTEN_KEY)?
+            .get_cached(CF_REQUESTS, keys::REQUESTS_FORGOTTEN_KEY)?
             .unwrap_or(0))
     }
 
     fn sfn_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        if crate::registry_cache::cacheable(CF_SFN, key) {
+            let registry = &self.db.mirror().map_err(err)?.registry;
+            return match registry.get::<Vec<u8>>(CF_SFN, key) {
+                Cached::Hit(v) => Ok(v),
+                Cached::Miss(epoch) => {
+                    let v = self.sfn_get_uncached(key)?;
+                    registry.fill(epoch, CF_SFN, key, v.clone());
+                    Ok(v)
+                }
+            };
+        }
+        self.sfn_get_uncached(key)
+    }
+}
+
+impl StateReader {
+    fn sfn_get_uncached(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
         Ok(self
             .db
             .get_pinned_cf(self.cf(CF_SFN), key)
