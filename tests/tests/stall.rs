@@ -111,7 +111,8 @@ async fn a_signal_in_flight_to_a_frozen_leader_moves_and_applies_once() -> anyho
 /// A deposed leader that does not know it yet must not answer from its stale state. Found by the chaos
 /// suite (seed 1): a signal sent to a frozen leader was answered `UnknownResourceFault` when the
 /// process came back, for a workflow started through another node meanwhile (its dry run read state
-/// without the new leader's entries). Faults are now checked again after a read barrier.
+/// without the new leader's entries). Writes are no longer dry-run: a fault now comes only from
+/// applying the committed entry, which a deposed leader cannot commit.
 #[tokio::test]
 async fn a_resumed_old_leader_does_not_answer_from_stale_state() -> anyhow::Result<()> {
     let nodes = Swfd::start_cluster(3, &[]).await?;

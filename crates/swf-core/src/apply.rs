@@ -24,7 +24,7 @@ pub fn apply<S: Lookup + ?Sized>(
 ) -> Result<Applied, ReadError> {
     // A call applied before (the router sent it again) gets its first answer and writes nothing.
     let apply_version = crate::apply_version::load(state)?;
-    let request_id = crate::dedup::key_at(apply_version, cmd);
+    let request_id = crate::dedup::key(apply_version, cmd);
     if let Some(id) = request_id {
         if let Some(reply) = crate::dedup::recorded(state, cmd, id)? {
             return Ok(Applied {

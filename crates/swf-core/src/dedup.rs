@@ -44,15 +44,8 @@ pub fn split(request_id: &str) -> (&str, Option<&str>) {
 /// The request id under which `cmd` is de-duplicated, if it is. From apply version 3 on (the
 /// `apply_version` module), an id `CALL~DEDUP` is de-duplicated by `DEDUP`; before, by the whole id,
 /// as the releases before it do, so the replicas of a mixed-version cluster record the same ids.
-pub fn key<'c, S: Lookup + ?Sized>(
-    state: &S,
-    cmd: &'c Command,
-) -> Result<Option<&'c str>, ReadError> {
-    Ok(key_at(crate::apply_version::load(state)?, cmd))
-}
-
-/// `key` at a known apply version.
-pub fn key_at(apply_version: u32, cmd: &Command) -> Option<&str> {
+/// `apply_version` is the cluster's, as the command applies (`apply` reads it once per command).
+pub fn key(apply_version: u32, cmd: &Command) -> Option<&str> {
     let id = cmd.request_id.as_deref().filter(|id| !id.is_empty())?;
     if matches!(
         cmd.op,
@@ -244,7 +237,7 @@ mod tests {
         let s = MemState::default();
         for (c, expected) in cases {
             assert_eq!(
-                key(&s, &c).unwrap().is_some(),
+                key(crate::apply_version::load(&s).unwrap(), &c).is_some(),
                 expected,
                 "{:?}",
                 c.op.name()
@@ -268,7 +261,8 @@ mod tests {
             let mut s = started_domain(MIN);
             raise(&mut s, version);
             let first = cmd(MIN, signal("w"), Some("gw-1~inv"));
-            assert_eq!(key(&s, &first).unwrap(), Some(want_key), "v{version}");
+            let at = crate::apply_version::load(&s).unwrap();
+            assert_eq!(key(at, &first), Some(want_key), "v{version}");
             assert!(run(&mut s, first).0.is_ok());
             assert!(run(&mut s, cmd(MIN + 5, signal("w"), Some("gw-2~inv")))
                 .0

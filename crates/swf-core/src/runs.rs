@@ -204,20 +204,23 @@ impl<S: Lookup + ?Sized> Ctx<'_, S> {
             &mut self.writes,
             self.apply_version >= crate::apply_version::EMBEDDED_ITEMS,
         );
-        self.finished.insert(rec.run_id.clone(), rec.clone());
+        let run_id = rec.run_id.clone();
+        // Only a closed run's record is needed again here (its parent and children hear of it).
+        let closed = closed_now.then(|| rec.clone());
+        self.finished.insert(run_id.clone(), rec);
         // `finish` writes the record last. The record is one key, so an earlier write of it in this
         // command is replaced where it stands (the store, the overlay and the cache keep the last).
         let last = self.writes.len() - 1;
-        match self.record_writes.get(&rec.run_id) {
+        match self.record_writes.get(&run_id) {
             Some(&at) => {
                 let record = self.writes.pop().expect("finish wrote the record");
                 self.writes[at] = record;
             }
             None => {
-                self.record_writes.insert(rec.run_id.clone(), last);
+                self.record_writes.insert(run_id, last);
             }
         }
-        if closed_now {
+        if let Some(rec) = closed {
             self.notify_parent(&rec)?;
             self.apply_child_policy(&rec)?;
         }

@@ -48,7 +48,10 @@ pub enum Cached<T> {
 #[derive(Default)]
 struct Inner {
     epoch: u64,
-    values: HashMap<(&'static str, Vec<u8>), Value>,
+    /// By column family, then key (a hit looks up a borrowed key, no allocation).
+    values: HashMap<&'static str, HashMap<Vec<u8>, Value>>,
+    /// Keys held, over every column family (the bound `MOST` applies to).
+    len: usize,
 }
 
 /// The cache of one database (held by its `Mirror`).
@@ -63,7 +66,7 @@ impl RegistryCache {
         let Ok(inner) = self.inner.lock() else {
             return Cached::Miss(u64::MAX);
         };
-        match inner.values.get(&(cf, key.to_vec())) {
+        match inner.values.get(cf).and_then(|values| values.get(key)) {
             Some(None) => Cached::Hit(None),
             Some(Some(v)) => match v.downcast_ref::<T>() {
                 Some(v) => Cached::Hit(Some(v.clone())),
@@ -88,11 +91,20 @@ impl RegistryCache {
         if inner.epoch != epoch {
             return;
         }
-        if inner.values.len() >= MOST {
+        if inner.len >= MOST {
             inner.values.clear();
+            inner.len = 0;
         }
         let value: Value = value.map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>);
-        inner.values.insert((cf, key.to_vec()), value);
+        if inner
+            .values
+            .entry(cf)
+            .or_default()
+            .insert(key.to_vec(), value)
+            .is_none()
+        {
+            inner.len += 1;
+        }
     }
 
     /// Drops the keys an applied entry wrote (call right after its batch is written).
@@ -103,8 +115,11 @@ impl RegistryCache {
         }
         if let Ok(mut inner) = self.inner.lock() {
             inner.epoch += 1;
-            for k in &touched {
-                inner.values.remove(k);
+            for (cf, key) in &touched {
+                let removed = inner.values.get_mut(cf).and_then(|v| v.remove(key));
+                if removed.is_some() {
+                    inner.len -= 1;
+                }
             }
         }
     }
@@ -114,6 +129,7 @@ impl RegistryCache {
         if let Ok(mut inner) = self.inner.lock() {
             inner.epoch += 1;
             inner.values.clear();
+            inner.len = 0;
         }
     }
 }
@@ -211,7 +227,13 @@ mod tests {
             };
             cache.fill(epoch, CF_DOMAINS, key.as_bytes(), Some(i as u64));
         }
-        assert!(cache.inner.lock().unwrap().values.len() <= MOST);
+        let inner = cache.inner.lock().unwrap();
+        assert!(inner.len <= MOST);
+        assert_eq!(
+            inner.len,
+            inner.values.values().map(HashMap::len).sum::<usize>()
+        );
+        drop(inner);
         assert!(matches!(
             cache.get::<u64>(CF_DOMAINS, format!("d{}", MOST + 9).as_bytes()),
             Cached::Hit(Some(_))
